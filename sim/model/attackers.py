@@ -1,0 +1,42 @@
+"""Which attackers exist in a replication, and when each one sends (``model.md``, Attackers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.scenario.model import Attacker, Scenario
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveWindow:
+    """An attacker's sending window, clipped to ``[0, analysis_at]``; empty when t0 >= t1."""
+
+    t0: float
+    t1: float
+
+    @property
+    def empty(self) -> bool:
+        return self.t1 <= self.t0
+
+
+def draw_window(attacker: Attacker, horizon: float, rng: np.random.Generator) -> ActiveWindow:
+    """Start uniform in ``[start_low, start_high]`` (one draw even for a fixed start, so that
+    the stream of draws does not depend on the file's choice), then ``duration``."""
+    u = rng.random()
+    start = attacker.start_low + u * (attacker.start_high - attacker.start_low)
+    end = horizon if attacker.duration is None else start + attacker.duration
+    return ActiveWindow(max(0.0, start), min(horizon, end))
+
+
+def draw_attackers(
+    scenario: Scenario, rng: np.random.Generator
+) -> tuple[dict[str, bool], dict[str, ActiveWindow]]:
+    """Presence (prior ``presence``) and window of every attacker, in declaration order."""
+    present: dict[str, bool] = {}
+    windows: dict[str, ActiveWindow] = {}
+    for name, attacker in scenario.attackers.items():
+        present[name] = bool(rng.random() < attacker.presence)
+        windows[name] = draw_window(attacker, scenario.horizon, rng)
+    return present, windows

@@ -1,0 +1,28 @@
+"""When workers restart on schedule (``model.md`` rule 3).
+
+The first scheduled restart of a worker falls at U(0, every) after start (staggered phases),
+then every ``every`` + U(-jitter, +jitter). Crash and ``max_requests`` restarts clear memory
+but do not shift this sequence; ``patched_at`` restarts every worker at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.scenario.model import RestartPolicy
+
+
+def scheduled_restarts(
+    policy: RestartPolicy, horizon: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Scheduled restart times in ``(0, horizon)`` of one worker, ascending."""
+    if policy.every is None:
+        return np.empty(0)
+    every, jitter = policy.every, policy.jitter
+    first = rng.random() * every
+    if first >= horizon:
+        return np.empty(0)
+    n = int((horizon - first) / max(every - jitter, 1e-9)) + 2
+    gaps = every + (rng.random(n) * 2.0 - 1.0) * jitter
+    times = first + np.concatenate(([0.0], np.cumsum(gaps)))
+    return times[times < horizon]

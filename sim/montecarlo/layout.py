@@ -1,0 +1,90 @@
+"""One replication as a flat row of numbers, and the names of its columns.
+
+Worker processes send rows, not records: a row is small, pickles fast and reduces with numpy.
+The layout depends only on the scenario, so every process agrees on it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.engines.record import Captures, ReplicationRecord
+from sim.model.alerts import AlertSummary
+from sim.scenario.model import OUTCOMES, Scenario
+
+KEY_TIME = "key_time"
+KEY_HEARTBEATS = "key_heartbeats"
+
+
+class Layout:
+    """Column positions of a replication row for one scenario.
+
+    Columns, by name:
+      ``present/<a>``                     1 when attacker ``a`` exists in the replication
+      ``total/<o>``                       malicious totals over all servers, ``o`` in OUTCOMES
+      ``server/<s>/<o>``                  malicious totals on server ``s``
+      ``server/<s>/key_time``, ``server/<s>/key_heartbeats``
+      ``attacker/<a>/<o>``                attacker ``a``'s own captures over its targets
+      ``attacker/<a>/server/<s>/<o>``     attacker ``a``'s own captures on target ``s``
+      ``detector/<d>/<a>/raised|retained``  alerts of detector ``d`` attributed to ``a``
+    """
+
+    def __init__(self, scenario: Scenario) -> None:
+        names: list[str] = []
+        for a in scenario.attackers:
+            names.append(f"present/{a}")
+        names += [f"total/{o}" for o in OUTCOMES]
+        for s in scenario.servers:
+            names += [f"server/{s}/{o}" for o in OUTCOMES]
+            names += [f"server/{s}/{KEY_TIME}", f"server/{s}/{KEY_HEARTBEATS}"]
+        for a, att in scenario.attackers.items():
+            names += [f"attacker/{a}/{o}" for o in OUTCOMES]
+            for s in att.targets:
+                names += [f"attacker/{a}/server/{s}/{o}" for o in OUTCOMES]
+        for d in scenario.detectors:
+            for a in scenario.attackers:
+                names += [f"detector/{d}/{a}/raised", f"detector/{d}/{a}/retained"]
+        self.names: tuple[str, ...] = tuple(names)
+        self.index: dict[str, int] = {n: i for i, n in enumerate(names)}
+        self._scenario = scenario
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def column(self, rows: np.ndarray, name: str) -> np.ndarray:
+        return rows[:, self.index[name]]
+
+    def row(self, record: ReplicationRecord, alerts: AlertSummary | None = None) -> np.ndarray:
+        out = np.zeros(len(self.names))
+        ix = self.index
+        for a, present in record.present.items():
+            out[ix[f"present/{a}"]] = float(present)
+        total = Captures()
+        for s, caps in record.servers.items():
+            self._put(out, f"server/{s}", caps)
+            out[ix[f"server/{s}/{KEY_TIME}"]] = caps.key_time
+            out[ix[f"server/{s}/{KEY_HEARTBEATS}"]] = caps.key_heartbeats
+            total.add(caps)
+        out[ix["total/key"]] = sum(c.key for c in record.servers.values())
+        for o in OUTCOMES[1:]:
+            out[ix[f"total/{o}"]] = getattr(total, o)
+        for a, per_server in record.attackers.items():
+            own = Captures()
+            keys = 0
+            for s, caps in per_server.items():
+                self._put(out, f"attacker/{a}/server/{s}", caps)
+                own.add(caps)
+                keys += caps.key
+            self._put(out, f"attacker/{a}", own)
+            out[ix[f"attacker/{a}/key"]] = keys
+        if alerts is not None:
+            for d, per_attacker in alerts.by_detector.items():
+                for a, counts in per_attacker.items():
+                    out[ix[f"detector/{d}/{a}/raised"]] = counts.raised
+                    out[ix[f"detector/{d}/{a}/retained"]] = counts.retained
+        return out
+
+    def _put(self, out: np.ndarray, scope: str, caps: Captures) -> None:
+        for o in OUTCOMES:
+            out[self.index[f"{scope}/{o}"]] = getattr(caps, o)
+
