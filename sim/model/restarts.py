@@ -26,3 +26,22 @@ def scheduled_restarts(
     gaps = every + (rng.random(n) * 2.0 - 1.0) * jitter
     times = first + np.concatenate(([0.0], np.cumsum(gaps)))
     return times[times < horizon]
+
+
+def max_requests_restarts(
+    max_requests: int, rate: float, begin: float, end: float, rng: np.random.Generator
+) -> tuple[float | None, int]:
+    """Restarts after every ``max_requests`` connections on ``[begin, end)``, count 0 at ``begin``.
+
+    Arrivals are Poisson at a constant ``rate``, so their number ``M`` is Poisson and, given
+    ``M``, their times are uniform order statistics: the last restart (arrival ``n N`` with
+    ``n = M // N``) is ``begin + (end - begin) Beta(nN, M - nN + 1)``. Cost O(1) however many
+    restarts the interval holds. Returns the last restart time (None if none) and the count of
+    connections served since it at ``end``.
+    """
+    arrivals = int(rng.poisson(rate * (end - begin))) if rate > 0 and end > begin else 0
+    n = arrivals // max_requests
+    if n == 0:
+        return None, arrivals
+    k = n * max_requests
+    return begin + (end - begin) * rng.beta(k, arrivals - k + 1), arrivals - k

@@ -1,0 +1,429 @@
+"""The state-changing events of one server, as SimPy processes.
+
+Only events that change what later heartbeats can capture are simulated: attack phases (an
+attacker starting, stopping or giving up after ``stop_when: key``), the vulnerable window
+opening and closing, the session ramp after the cold start, and per worker its restarts
+(scheduled, ``max_requests``, crashes, the patch) and key captures. Heartbeats, logins and
+requests are never simulated one by one:
+
+* crashing connections are a Poisson thinning of an attacker's connections (each crashes with
+  ``1 - (1 - p)^k``), so their times are exponential races;
+* the ``max_requests``-th connection after a restart is reached when the integrated connection
+  rate hits a Gamma(N, 1) draw (random time change), whatever the rates do meanwhile;
+* the first key capture by any attacker still "watching" the key is the root of an exact
+  survival function (:mod:`sim.engines.fast.keychain`);
+* stretches without attack traffic are jumped over in one step
+  (:func:`sim.model.restarts.max_requests_restarts`), since nothing can be captured there.
+
+Between events every worker keeps the distribution of its hidden key-copy state, conditioned
+on what has (not) happened; at an interruption it is advanced exactly and the next event time
+is drawn afresh, which is exact because each draw is from the conditional law.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from sim.engines.fast.keychain import KeyChain, capture_time, propagate, stationary_start
+from sim.engines.fast.segments import AttackerRates, CrashInfo, Lifetime, Segment
+from sim.engines.record import AttackPhase, Captures, Crash, Observations
+from sim.model.attackers import ActiveWindow
+from sim.model.capture import CaptureTable
+from sim.model.restarts import max_requests_restarts, scheduled_restarts
+from sim.scenario.model import Attacker, Scenario, Server
+
+#: The session ramp after the cold start (rule 18) is followed in this many constant steps.
+RAMP_STEPS = 8
+
+
+@dataclass(slots=True)
+class KeyRecord:
+    """First key capture per attacker on this server, and the malicious total."""
+
+    own: dict[str, Captures] = field(default_factory=dict)
+    total: Captures = field(default_factory=Captures)
+
+
+@dataclass(slots=True)
+class _Worker:
+    index: int
+    life: Lifetime
+    pi: np.ndarray
+    used: float = 0.0
+    """Connection intensity integrated since the last restart."""
+    target: float = math.inf
+    """Gamma(max_requests, 1) draw: the restart comes when ``used`` reaches it."""
+    next_scheduled: int = 0
+
+
+class ServerRun:
+    """Simulates one server's state-changing events over ``[0, analysis_at)``."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        server: Server,
+        attackers: dict[str, tuple[Attacker, ActiveWindow]],
+        rng: np.random.Generator,
+        observations: Observations,
+    ) -> None:
+        self.scenario = scenario
+        self.server = server
+        self.attackers = attackers
+        self.rng = rng
+        self.obs = observations
+        self.horizon = scenario.horizon
+        self.W = server.total_workers
+        self.tables = {name: CaptureTable(server, a) for name, (a, _) in attackers.items()}
+        self.stopped: set[str] = set()
+        self.watched: frozenset[str] = frozenset(attackers)
+        self.keys = KeyRecord({name: Captures() for name in attackers})
+        self.segments: list[Segment] = []
+        self.lifetimes: list[Lifetime] = []
+        self.env = simpy.Environment()
+        self.changed = self.env.event()
+        self._boundaries = self._boundary_times()
+        self._hb_connections = {name: 0.0 for name in attackers}
+        self._hb_captures_expected = {name: 0.0 for name in attackers}
+        self.keychain = KeyChain(server.keys, *self._key_op_bounds())
+        self._states: list[_Worker] = []
+        self._config_id = 0
+        self.config = self._make_config(0.0)
+
+    # -- configuration ---------------------------------------------------------------------
+    def _boundary_times(self) -> list[float]:
+        s, h = self.server, self.horizon
+        times = {s.vulnerable_from, s.vulnerable_until}
+        for _, window in self.attackers.values():
+            times.update((window.t0, window.t1))
+        if s.sessions is not None and s.traffic.logins_per_s > 0:
+            ttl = s.sessions.ttl
+            times.update(ttl * i / RAMP_STEPS for i in range(1, RAMP_STEPS + 1))
+        return sorted(t for t in times if 0.0 < t < h)
+
+    def _key_op_bounds(self) -> tuple[float, float]:
+        s = self.server
+        ops = s.traffic.handshakes_per_s / s.workers + sum(
+            a.connection_rate * a.key_ops_per_connection for a, _ in self.attackers.values()
+        ) / self.W
+        return ops, self._requests_at(0.0)[0]
+
+    def _requests_at(self, t: float) -> tuple[float, float]:
+        """Legitimate (requests, session requests) per second per worker at ``t``.
+
+        Sessions open from the cold start on, so their requests ramp up over the first ``ttl``
+        (rule 18); the ramp is followed as a staircase of ``RAMP_STEPS`` steps, each at the
+        rate of its midpoint.
+        """
+        s = self.server
+        tr = s.traffic
+        sessions = 0.0
+        if s.sessions is not None:
+            ttl = s.sessions.ttl
+            step = math.floor(t / ttl * RAMP_STEPS) if ttl > 0 else RAMP_STEPS
+            opened = ttl if step >= RAMP_STEPS else ttl * (step + 0.5) / RAMP_STEPS
+            sessions = tr.logins_per_s * s.sessions.requests_per_s * opened
+        other = tr.other_requests_per_s(s.sessions)
+        return (other + tr.logins_per_s + sessions) / s.workers, sessions / s.workers
+
+    def _make_config(self, t: float) -> Segment:
+        s = self.server
+        vulnerable = s.is_vulnerable(t)
+        active: list[AttackerRates] = []
+        for name, (a, window) in self.attackers.items():
+            if name in self.stopped or not (window.t0 <= t < window.t1):
+                continue
+            table = self.tables[name]
+            active.append(
+                AttackerRates(
+                    name=name,
+                    benign=a.benign,
+                    connection_rate=a.connection_rate / self.W,
+                    heartbeats=a.heartbeats_per_connection,
+                    key_ops=a.key_ops_per_connection,
+                    c_key=table.key if vulnerable else 0.0,
+                    c_password=table.password if vulnerable else 0.0,
+                    c_token=table.token if vulnerable else 0.0,
+                )
+            )
+        requests, session_requests = self._requests_at(t)
+        logins = s.traffic.logins_per_s / s.workers
+        nxt = bisect.bisect_right(self._boundaries, t)
+        t1 = self._boundaries[nxt] if nxt < len(self._boundaries) else self.horizon
+        return Segment(
+            t0=t,
+            t1=t1,
+            vulnerable=vulnerable,
+            requests=requests,
+            logins=logins,
+            session_requests=session_requests,
+            handshakes=s.traffic.handshakes_per_s / s.workers,
+            crash_probability=s.crash_probability if vulnerable else 0.0,
+            attackers=tuple(active),
+        )
+
+    def _close(self, now: float) -> None:
+        cfg = self.config
+        if now <= cfg.t0:
+            return
+        seg = Segment(cfg.t0, now, cfg.vulnerable, cfg.requests, cfg.logins,
+                      cfg.session_requests, cfg.handshakes, cfg.crash_probability, cfg.attackers)
+        self.segments.append(seg)
+        for a in seg.attackers:
+            survive = (1.0 - seg.crash_probability) ** a.heartbeats
+            self.obs.phases.append(
+                AttackPhase(a.name, self.server.name, seg.t0, now,
+                            a.connection_rate * self.W * survive, seg.vulnerable)
+            )
+            self._hb_connections[a.name] += a.connection_rate * self.W * seg.duration
+
+    def reconfigure(self, now: float) -> None:
+        self._close(now)
+        self.config = self._make_config(now)
+        self._config_id += 1
+        old, self.changed = self.changed, self.env.event()
+        old.succeed()
+
+    # -- processes -------------------------------------------------------------------------
+    def _phases(self):  # noqa: ANN202 - SimPy generator
+        for t in self._boundaries:
+            yield self.env.timeout(t - self.env.now)
+            self.reconfigure(t)
+
+    def run(self) -> None:
+        env = self.env
+        env.process(self._phases())
+        for w in range(self.W):
+            env.process(self._worker(w))
+        env.run(until=self.horizon)
+        self._close(self.horizon)
+        for life in (state.life for state in self._states):
+            life.end = self.horizon
+            self.lifetimes.append(life)
+
+    def _restart_schedule(self) -> list[tuple[float, str]]:
+        sched = [(float(t), "scheduled") for t in
+                 scheduled_restarts(self.server.restart, self.horizon, self.rng)]
+        if self.server.patched_at < self.horizon:
+            bisect.insort(sched, (self.server.patched_at, "patch"))
+        return sched
+
+    def _new_life(self, w: int, start: float) -> Lifetime:
+        return Lifetime(w, start, self.horizon, bool(self.rng.random() < self.server.keys.reachable))
+
+    def _gamma_target(self, count: int = 0) -> float:
+        n = self.server.restart.max_requests
+        return math.inf if n is None else float(self.rng.gamma(n - count))
+
+    def _worker(self, w: int):  # noqa: ANN202 - SimPy generator
+        env, rng = self.env, self.rng
+        sched = self._restart_schedule()
+        state = _Worker(w, self._new_life(w, 0.0), self._empty_pi(), target=self._gamma_target())
+        self._states.append(state)
+        while env.now < self.horizon:
+            now, cfg, cid = env.now, self.config, self._config_id
+            if not cfg.attackers:
+                self._jump(state, sched, now, cfg)
+                if cfg.t1 >= self.horizon:
+                    return
+                if self._config_id == cid:
+                    yield self.changed
+                continue
+            conn_rate = cfg.requests + sum(a.connection_rate for a in cfg.attackers)
+            crash_rates = [a.connection_rate * (1.0 - (1.0 - cfg.crash_probability) ** a.heartbeats)
+                           for a in cfg.attackers]
+            crash_rate = sum(crash_rates)
+            candidates = {
+                "bound": cfg.t1 - now,
+                "scheduled": sched[state.next_scheduled][0] - now
+                if state.next_scheduled < len(sched) else math.inf,
+                "max_requests": (state.target - state.used) / conn_rate if conn_rate > 0 else math.inf,
+                "crash": rng.exponential(1.0 / crash_rate) if crash_rate > 0 else math.inf,
+            }
+            kind = min(candidates, key=candidates.__getitem__)
+            delay = max(0.0, candidates[kind])
+            dyn = self.keychain.dynamics(cfg, cid, state.life.key_reachable, self.watched)
+            if dyn.can_capture and self.watched:
+                t_key = capture_time(dyn.G, state.pi, delay, rng.random())
+                if t_key is not None:
+                    kind, delay = "key", t_key
+            timeout = env.timeout(delay)
+            fired = yield timeout | self.changed
+            elapsed = env.now - now
+            pre = self._advance(state, dyn, cfg, conn_rate, elapsed)
+            if timeout not in fired:
+                continue
+            if kind == "bound":
+                if self._config_id == cid:
+                    yield self.changed
+            elif kind == "key":
+                self._key_capture(state, dyn, pre, cfg)
+            elif kind == "crash":
+                self._crash(state, cfg, crash_rates, pre)
+            elif kind == "max_requests":
+                self._restart(state, "max_requests")
+            else:
+                cause = sched[state.next_scheduled][1]
+                state.next_scheduled += 1
+                self._restart(state, cause)
+
+    # -- worker state ----------------------------------------------------------------------
+    def _empty_pi(self) -> np.ndarray:
+        pi = np.zeros(self.keychain.n)
+        pi[0] = 1.0
+        return pi
+
+    def _advance(self, state: _Worker, dyn, cfg: Segment, conn_rate: float, elapsed: float) -> np.ndarray:
+        """Move a worker ``elapsed`` seconds on without an event: condition its chain on it."""
+        if elapsed <= 0:
+            return state.pi
+        for name, kill in dyn.kill.items():
+            self._hb_captures_expected[name] += float(state.pi @ kill) * elapsed
+        pi = propagate(dyn.G, state.pi, elapsed)
+        total = pi.sum()
+        state.pi = pi / total if total > 0 else self._empty_pi()
+        state.used += conn_rate * elapsed
+        return state.pi
+
+    def _restart(self, state: _Worker, cause: str, crash: CrashInfo | None = None) -> None:
+        now = self.env.now
+        life = state.life
+        life.end, life.end_cause, life.crash = now, cause, crash
+        self.lifetimes.append(life)
+        state.life = self._new_life(state.index, now)
+        state.pi = self._empty_pi()
+        state.used = 0.0
+        state.target = self._gamma_target()
+
+    def _jump(self, state: _Worker, sched: list[tuple[float, str]], now: float, cfg: Segment) -> None:
+        """Cross an attack-free stretch ``[now, cfg.t1)`` in one step.
+
+        Nothing can be captured there, so only two things matter: when the current lifetime
+        ends (it may have held secrets captured earlier) and the lifetime, restart count and
+        key-copy state in force at the stretch's end.
+        """
+        end = cfg.t1
+        rate = cfg.requests
+        n_max = self.server.restart.max_requests
+        first_req = now + (state.target - state.used) / rate if rate > 0 else math.inf
+        i = state.next_scheduled
+        j = i
+        while j < len(sched) and sched[j][0] < end:
+            j += 1
+        first_sched = sched[i][0] if i < j else math.inf
+        if min(first_req, first_sched) >= end:
+            Q = self.keychain.legit_generator(cfg)
+            state.pi = _evolve(Q, state.pi, end - now)
+            state.used += rate * (end - now)
+            return
+        if first_req < first_sched:
+            cause, first = "max_requests", first_req
+        else:
+            cause, first = sched[i][1], first_sched
+        life = state.life
+        life.end, life.end_cause = first, cause
+        self.lifetimes.append(life)
+        base = sched[j - 1][0] if j > i else first
+        state.next_scheduled = j
+        start, count = base, 0
+        if n_max is not None:
+            last, count = max_requests_restarts(n_max, rate, base, end, self.rng)
+            if last is not None:
+                start = last
+        state.life = self._new_life(state.index, start)
+        state.pi = stationary_start(self.keychain.legit_generator(cfg), end - start)
+        state.used = 0.0
+        state.target = self._gamma_target(count)
+
+    # -- events ----------------------------------------------------------------------------
+    def _key_capture(self, state: _Worker, dyn, pre: np.ndarray, cfg: Segment) -> None:
+        names = list(dyn.kill)
+        weights = np.array([float(pre @ dyn.kill[n]) for n in names])
+        name = names[int(self.rng.choice(len(names), p=weights / weights.sum()))]
+        after = pre @ dyn.capture_moves[name]
+        after = after / after.sum()
+        copies = int(self.rng.choice(len(after), p=after))
+        rates = next(a for a in cfg.attackers if a.name == name)
+        heartbeat = self._first_capturing_heartbeat(rates, state.life.key_reachable, copies)
+        post = np.zeros_like(pre)
+        post[copies] = 1.0
+        state.pi = post
+        self._record_key(name, heartbeat)
+
+    def _first_capturing_heartbeat(self, a: AttackerRates, reachable: bool, copies: int) -> int:
+        """Index of the first capturing heartbeat of a connection known to capture."""
+        pieces = 2 * int(reachable) + copies
+        h = -math.expm1(pieces * math.log1p(-a.c_key)) if a.c_key < 1 else 1.0
+        if h >= 1.0 or a.heartbeats == 1:
+            return 1
+        j = np.arange(1, a.heartbeats + 1)
+        p = (1.0 - h) ** (j - 1) * h
+        return int(self.rng.choice(j, p=p / p.sum()))
+
+    def _crash(self, state: _Worker, cfg: Segment, crash_rates: list[float], pre: np.ndarray) -> None:
+        rng = self.rng
+        weights = np.array(crash_rates)
+        a = cfg.attackers[int(rng.choice(len(weights), p=weights / weights.sum()))]
+        p = cfg.crash_probability
+        j = np.arange(1, a.heartbeats + 1)
+        pj = (1.0 - p) ** (j - 1) * p
+        crashing = int(rng.choice(j, p=pj / pj.sum()))
+        attacker = self.attackers[a.name][0]
+        source = int(rng.integers(attacker.sources))
+        now = self.env.now
+        self.obs.crashes.append(Crash(now, a.name, self.server.name, source, crashing, crashing - 1))
+        if a.name in self.watched and crashing > 1:
+            after_ops = self.keychain.state_after_crash_ops(a, pre)
+            q = self.keychain.capture_probability(a, state.life.key_reachable, crashing - 1)
+            if rng.random() < float(after_ops @ q):
+                self._record_key(a.name, 1 + int(rng.integers(crashing - 1)))
+        self._restart(state, "crash", CrashInfo(a.name, crashing - 1, source))
+
+    def _heartbeats_before(self, name: str) -> int:
+        """Heartbeats ``name`` sent to this server before now, capturing connections excluded.
+
+        Given the first capture, the non-capturing connections before it are Poisson with the
+        connection rate less the (filtered) capture hazard; integrating that hazard with the
+        chain's conditioned distribution is exact when the hazard is constant and a close
+        approximation otherwise.
+        """
+        k = self.attackers[name][0].heartbeats_per_connection
+        open_rate = sum(a.connection_rate for a in self.config.attackers if a.name == name)
+        connections = self._hb_connections[name] + open_rate * self.W * (self.env.now - self.config.t0)
+        mean = max(0.0, connections - self._hb_captures_expected[name]) * k
+        return int(self.rng.poisson(mean))
+
+    def _record_key(self, name: str, heartbeat: int) -> None:
+        now = self.env.now
+        attacker = self.attackers[name][0]
+        own = self.keys.own[name]
+        own.key, own.key_time = 1, now
+        own.key_heartbeats = self._heartbeats_before(name) + heartbeat
+        if not attacker.benign and self.keys.total.key == 0:
+            total = self.keys.total
+            total.key, total.key_time = 1, now
+            others = sum(
+                self._heartbeats_before(other)
+                for other, (a, _) in self.attackers.items()
+                if other != name and not a.benign
+            )
+            total.key_heartbeats = own.key_heartbeats + others
+        self.watched = self.watched - {name}
+        if attacker.stop_when == "key":
+            self.stopped.add(name)
+        self.reconfigure(now)
+
+
+def _evolve(Q: np.ndarray, pi: np.ndarray, t: float) -> np.ndarray:
+    """Legitimate-traffic-only evolution of the key-copy chain (capped: it forgets its start)."""
+    if Q.shape[0] == 1:
+        return pi
+    rate = float(-np.diag(Q).min())
+    t = min(t, 60.0 / rate) if rate > 0 else t
+    out = np.clip(propagate(Q, pi, t), 0.0, None)
+    return out / out.sum()
