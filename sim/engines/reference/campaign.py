@@ -1,0 +1,125 @@
+"""One attacker on one target server: its connections, heartbeats and captures.
+
+A connection (rules 5-10) picks a source and a worker, performs its key operations, then sends
+its heartbeats back to back at the same instant, so no legitimate event can come in between.
+Heartbeats outside the vulnerable window are sent (they count and are observed) but read
+nothing and cannot crash. Only then is the connection counted toward ``max_requests`` (the
+restart follows the Nth connection once it is served); a crashed connection is not counted
+because its crash has already restarted the worker and reset the count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import numpy as np
+import simpy
+
+from sim.engines.record import Connection, Crash, Observations, SessionReuse
+from sim.engines.reference.heap import Worker
+from sim.engines.reference.server import ServerSim
+from sim.engines.reference.tally import Tally
+from sim.model.attackers import ActiveWindow
+from sim.model.capture import CaptureTable
+from sim.scenario.model import Attacker
+
+
+class Campaign:
+    def __init__(
+        self,
+        attacker: Attacker,
+        server: ServerSim,
+        window: ActiveWindow,
+        rng: np.random.Generator,
+        observations: Observations,
+    ) -> None:
+        self.attacker = attacker
+        self.server = server
+        self.window = window
+        self.rng = rng
+        self.observations = observations
+        self.table = CaptureTable(server.spec, attacker)
+        self.own = Tally()
+        self.stopped = False
+        """``stop_when: key`` has been met: the attacker sends nothing more to this target."""
+
+    def run(self) -> Generator[simpy.Event, None, None]:
+        """Connections as a Poisson process over the window, until the attacker stops."""
+        env, rate = self.server.env, self.attacker.connection_rate
+        if rate <= 0.0:
+            return
+        t = self.window.t0
+        while not self.stopped:
+            t += self.rng.exponential(1.0 / rate)
+            if t >= self.window.t1:
+                return
+            yield env.timeout(t - env.now)
+            self._connect()
+
+    def _connect(self) -> None:
+        attacker, server, rng = self.attacker, self.server, self.rng
+        now = server.env.now
+        source = int(rng.integers(attacker.sources))
+        worker = server.pick(rng)
+        for _ in range(attacker.key_ops_per_connection):
+            server.key_op(worker, rng)
+        vulnerable = server.spec.is_vulnerable(now)
+        sent = answered = 0
+        for _ in range(attacker.heartbeats_per_connection):
+            sent += 1
+            self.own.heartbeats += 1
+            if not attacker.benign:
+                server.malicious.heartbeats += 1
+            if not vulnerable:
+                continue
+            crash = server.spec.crash_probability
+            if crash > 0.0 and rng.random() < crash:
+                self.observations.crashes.append(
+                    Crash(now, attacker.name, server.spec.name, source, sent, answered)
+                )
+                server.restart(worker)
+                return
+            answered += 1
+            self._read(worker, source, now)
+            if self.stopped:
+                break
+        assert self.observations.connections is not None
+        self.observations.connections.append(
+            Connection(now, attacker.name, server.spec.name, source, sent, answered)
+        )
+        server.served(worker)
+
+    def _read(self, worker: Worker, source: int, now: float) -> None:
+        """Credit what one answered heartbeat captured to the attacker and, if malicious, to
+        the server's totals."""
+        server, malicious = self.server, not self.attacker.benign
+        key, passwords, tokens = server.read(worker, self.table, self.rng)
+        if key:
+            self.own.key(now)
+            if malicious:
+                server.malicious.key(now)
+            if self.attacker.stop_when == "key":
+                self.stopped = True
+        self.own.passwords.update(passwords)
+        if malicious:
+            server.malicious.passwords.update(passwords)
+        for session in tokens:
+            if server.session_end[session] <= now or session in self.own.sessions:
+                continue  # expired (rule 1), or already captured while valid
+            self.own.sessions.add(session)
+            if malicious:
+                server.malicious.sessions.add(session)
+                self._reuse(session, source, now)
+
+    def _reuse(self, session: int, source: int, now: float) -> None:
+        """Rule 9: try the session at once; the shared-address draw is made here."""
+        spec = self.server.spec.sessions
+        assert spec is not None
+        shared = bool(self.rng.random() < spec.shared_address_probability)
+        hijacked = spec.binding == "none" or shared
+        self.observations.session_reuses.append(
+            SessionReuse(now, self.attacker.name, self.server.spec.name, source, not hijacked, shared)
+        )
+        if hijacked:
+            self.own.hijacked.add(session)
+            self.server.malicious.hijacked.add(session)
