@@ -90,7 +90,7 @@ class ServerRun:
         self._boundaries = self._boundary_times()
         self._hb_connections = {name: 0.0 for name in attackers}
         self._hb_captures_expected = {name: 0.0 for name in attackers}
-        self.keychain = KeyChain(server.keys, *self._key_op_bounds())
+        self.keychain = KeyChain.for_server(server, (a for a, _ in attackers.values()))
         self._states: list[_Worker] = []
         self._config_id = 0
         self.config = self._make_config(0.0)
@@ -105,13 +105,6 @@ class ServerRun:
             ttl = s.sessions.ttl
             times.update(ttl * i / RAMP_STEPS for i in range(1, RAMP_STEPS + 1))
         return sorted(t for t in times if 0.0 < t < h)
-
-    def _key_op_bounds(self) -> tuple[float, float]:
-        s = self.server
-        ops = s.traffic.handshakes_per_s / s.workers + sum(
-            a.connection_rate * a.key_ops_per_connection for a, _ in self.attackers.values()
-        ) / self.W
-        return ops, self._requests_at(0.0)[0]
 
     def _requests_at(self, t: float) -> tuple[float, float]:
         """Legitimate (requests, session requests) per second per worker at ``t``.
@@ -249,7 +242,7 @@ class ServerRun:
             delay = max(0.0, candidates[kind])
             dyn = self.keychain.dynamics(cfg, cid, state.life.key_reachable, self.watched)
             if dyn.can_capture and self.watched:
-                t_key = capture_time(dyn.G, state.pi, delay, rng.random())
+                t_key = capture_time(dyn, state.pi, delay, rng.random())
                 if t_key is not None:
                     kind, delay = "key", t_key
             timeout = env.timeout(delay)
@@ -284,7 +277,7 @@ class ServerRun:
             return state.pi
         for name, kill in dyn.kill.items():
             self._hb_captures_expected[name] += float(state.pi @ kill) * elapsed
-        pi = propagate(dyn.G, state.pi, elapsed)
+        pi = propagate(dyn.G, state.pi, elapsed, dyn.spectrum)
         total = pi.sum()
         state.pi = pi / total if total > 0 else self._empty_pi()
         state.used += conn_rate * elapsed
