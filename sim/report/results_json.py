@@ -1,0 +1,87 @@
+"""The results.json document (``results-format.md``), built from a run's rows.
+
+The document is a plain dict so later stages can add to it: the analysis merges its
+``detectors``, ``evidence``, ``claims`` and ``attackers.<a>.given_present.detected`` in with
+:func:`merge`, which refuses to overwrite anything already there. Serialisation is
+deterministic (sorted keys, ``repr`` floats, no NaN): the same run gives the same bytes on any
+machine and for any number of workers, except for ``timing``, the one part that measures the
+machine rather than the model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+import sim
+from sim.montecarlo.estimates import estimate, given_present, key_capture
+from sim.montecarlo.layout import Layout
+from sim.scenario.model import Scenario
+
+Document = dict[str, Any]
+
+
+def build(
+    scenario: Scenario,
+    scenario_sha256: str,
+    rows: np.ndarray,
+    layout: Layout,
+    seconds: float,
+    simulated: int,
+) -> Document:
+    """The document of a finished run; ``simulated`` replications were computed in ``seconds``
+    (a resumed run simulated fewer than ``replications``; its rate counts only those)."""
+    mc = scenario.monte_carlo
+    return {
+        "scenario": scenario.name,
+        "scenario_sha256": scenario_sha256,
+        "version": sim.__version__,
+        "engine": mc.engine,
+        "seed": mc.seed,
+        "replications": mc.replications,
+        "outcomes": estimate(rows, layout, "total"),
+        "servers": {
+            s: {
+                "outcomes": estimate(rows, layout, f"server/{s}"),
+                "key_capture": key_capture(rows, layout, s),
+            }
+            for s in scenario.servers
+        },
+        "attackers": {
+            name: {
+                "benign": a.benign,
+                "presence": a.presence,
+                "outcomes": estimate(rows, layout, f"attacker/{name}"),
+                "given_present": given_present(rows, layout, name),
+            }
+            for name, a in scenario.attackers.items()
+        },
+        "timing": {
+            "seconds": seconds,
+            "replications_per_second": simulated / seconds if seconds > 0 else 0.0,
+        },
+    }
+
+
+def merge(document: Document, extension: Mapping[str, Any]) -> None:
+    """Add ``extension`` into ``document`` recursively; an existing leaf is never overwritten,
+    because two stages writing the same path would be a bug that silently loses a number."""
+    for key, value in extension.items():
+        if key not in document:
+            document[key] = value
+        elif isinstance(document[key], dict) and isinstance(value, Mapping):
+            merge(document[key], value)
+        else:
+            raise ValueError(f"results.json path {key!r} is already set")
+
+
+def dumps(document: Document) -> str:
+    return json.dumps(document, sort_keys=True, indent=2, allow_nan=False) + "\n"
+
+
+def without_timing(document: Document) -> Document:
+    """The part of a document that must be reproducible bit for bit."""
+    return {k: v for k, v in document.items() if k != "timing"}
