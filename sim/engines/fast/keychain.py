@@ -175,6 +175,33 @@ class KeyChain:
                 Q[i, i] -= i * rate
         return Q
 
+    def evolve_legit(self, seg: Segment, pi: np.ndarray, t: float) -> np.ndarray:
+        """``pi`` after ``t`` seconds of legitimate traffic only (no attacker connections).
+
+        Past 60 mean holding times the chain has forgotten where it started to double
+        precision, so longer stretches (most attack-free gaps) cost one cached stationary law.
+        """
+        if self.n == 1 or t <= 0:
+            return pi
+        key = ("legit", seg.requests, seg.handshakes)
+        cached = self._cache.get(key)
+        if cached is None:
+            Q = self.legit_generator(seg)
+            rate = float(-np.diag(Q).min())
+            horizon = 60.0 / rate if rate > 0 else math.inf
+            spectrum = Spectrum.of(Q)
+            limit = None
+            if math.isfinite(horizon):
+                limit = np.clip(propagate(Q, np.eye(self.n)[0], horizon, spectrum), 0.0, None)
+                limit /= limit.sum()
+            cached = (Q, spectrum, horizon, limit)
+            self._cache[key] = cached
+        Q, spectrum, horizon, limit = cached
+        if t >= horizon:
+            return limit.copy()
+        out = np.clip(propagate(Q, pi, t, spectrum), 0.0, None)
+        return out / out.sum()
+
     def _connection_kernel(self, a: AttackerRates) -> np.ndarray:
         return np.linalg.matrix_power(self._op, a.key_ops) if a.key_ops else np.eye(self.n)
 
@@ -249,15 +276,3 @@ def capture_time(dyn: Dynamics, pi: np.ndarray, horizon: float, u: float) -> flo
         return float(propagate(G, pi, t, dyn.spectrum).sum()) - u
 
     return brentq(excess, 0.0, horizon, xtol=1e-9 * max(1.0, horizon), rtol=1e-12)
-
-
-def stationary_start(Q: np.ndarray, age: float) -> np.ndarray:
-    """Chain distribution ``age`` seconds after a restart (empty heap: ``n = 0``)."""
-    pi0 = np.zeros(Q.shape[0])
-    pi0[0] = 1.0
-    if Q.shape[0] == 1 or age <= 0:
-        return pi0
-    rate = float(-np.diag(Q).min())
-    # Past ~60 mean holding times the chain has forgotten its start to double precision.
-    t = min(age, 60.0 / rate) if rate > 0 else age
-    return np.clip(pi0 @ expm(Q * t), 0.0, None)

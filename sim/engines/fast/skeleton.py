@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from sim.engines.fast.keychain import KeyChain, capture_time, propagate, stationary_start
+from sim.engines.fast.keychain import KeyChain, capture_time, propagate
 from sim.engines.fast.segments import AttackerRates, CrashInfo, Lifetime, Segment
 from sim.engines.record import AttackPhase, Captures, Crash, Observations
 from sim.model.attackers import ActiveWindow
@@ -87,6 +87,8 @@ class ServerRun:
         self.lifetimes: list[Lifetime] = []
         self.env = simpy.Environment()
         self.changed = self.env.event()
+        self._resumed = self.env.event()
+        self._quiet_cache: dict[int, list[Segment]] = {}
         self._boundaries = self._boundary_times()
         self._hb_connections = {name: 0.0 for name in attackers}
         self._hb_captures_expected = {name: 0.0 for name in attackers}
@@ -176,11 +178,32 @@ class ServerRun:
             self._hb_connections[a.name] += a.connection_rate * self.W * seg.duration
 
     def reconfigure(self, now: float) -> None:
+        was_quiet = not self.config.attackers
         self._close(now)
         self.config = self._make_config(now)
         self._config_id += 1
         old, self.changed = self.changed, self.env.event()
         old.succeed()
+        if was_quiet and self.config.attackers:
+            resumed, self._resumed = self._resumed, self.env.event()
+            resumed.succeed()
+
+    def _quiet_stretch(self, now: float, config_id: int) -> list[Segment]:
+        """The attack-free configurations from ``now`` up to the next attack (or the horizon).
+
+        Nothing can stop or start an attacker inside them, so they are known in advance and
+        every worker can cross them in one go instead of waking at each boundary.
+        """
+        cached = self._quiet_cache.get(config_id)
+        if cached is None:
+            cached = [self.config]
+            while cached[-1].t1 < self.horizon:
+                nxt = self._make_config(cached[-1].t1)
+                if nxt.attackers:
+                    break
+                cached.append(nxt)
+            self._quiet_cache[config_id] = cached
+        return cached
 
     # -- processes -------------------------------------------------------------------------
     def _phases(self):  # noqa: ANN202 - SimPy generator
@@ -221,11 +244,12 @@ class ServerRun:
         while env.now < self.horizon:
             now, cfg, cid = env.now, self.config, self._config_id
             if not cfg.attackers:
-                self._jump(state, sched, now, cfg)
-                if cfg.t1 >= self.horizon:
+                for quiet in self._quiet_stretch(now, cid):
+                    self._jump(state, sched, max(now, quiet.t0), quiet)
+                resume = self._resumed
+                if quiet.t1 >= self.horizon:
                     return
-                if self._config_id == cid:
-                    yield self.changed
+                yield resume
                 continue
             conn_rate = cfg.requests + sum(a.connection_rate for a in cfg.attackers)
             crash_rates = [a.connection_rate * (1.0 - (1.0 - cfg.crash_probability) ** a.heartbeats)
@@ -310,8 +334,7 @@ class ServerRun:
             j += 1
         first_sched = sched[i][0] if i < j else math.inf
         if min(first_req, first_sched) >= end:
-            Q = self.keychain.legit_generator(cfg)
-            state.pi = _evolve(Q, state.pi, end - now)
+            state.pi = self.keychain.evolve_legit(cfg, state.pi, end - now)
             state.used += rate * (end - now)
             return
         if first_req < first_sched:
@@ -329,7 +352,7 @@ class ServerRun:
             if last is not None:
                 start = last
         state.life = self._new_life(state.index, start)
-        state.pi = stationary_start(self.keychain.legit_generator(cfg), end - start)
+        state.pi = self.keychain.evolve_legit(cfg, self._empty_pi(), end - start)
         state.used = 0.0
         state.target = self._gamma_target(count)
 
@@ -411,12 +434,3 @@ class ServerRun:
             self.stopped.add(name)
         self.reconfigure(now)
 
-
-def _evolve(Q: np.ndarray, pi: np.ndarray, t: float) -> np.ndarray:
-    """Legitimate-traffic-only evolution of the key-copy chain (capped: it forgets its start)."""
-    if Q.shape[0] == 1:
-        return pi
-    rate = float(-np.diag(Q).min())
-    t = min(t, 60.0 / rate) if rate > 0 else t
-    out = np.clip(propagate(Q, pi, t), 0.0, None)
-    return out / out.sum()
