@@ -66,15 +66,21 @@ class Spectrum:
 
     __slots__ = ("w", "V", "V_inv")
 
-    def __init__(self, w: np.ndarray, V: np.ndarray) -> None:
-        self.w, self.V, self.V_inv = w, V, np.linalg.inv(V)
-
     @staticmethod
     def of(G: np.ndarray) -> Spectrum | None:
         w, V = np.linalg.eig(G)
-        if not np.all(np.isfinite(w)) or np.linalg.cond(V) > 1e6:
+        if not np.all(np.isfinite(w)):
             return None
-        return Spectrum(w, V)
+        try:
+            V_inv = np.linalg.inv(V)
+        except np.linalg.LinAlgError:
+            return None
+        # 1-norm condition number without an SVD; past 1e6 we would lose too many digits.
+        if np.abs(V).sum(axis=0).max() * np.abs(V_inv).sum(axis=0).max() > 1e6:
+            return None
+        spectrum = Spectrum.__new__(Spectrum)
+        spectrum.w, spectrum.V, spectrum.V_inv = w, V, V_inv
+        return spectrum
 
     def apply(self, pi: np.ndarray, t: float) -> np.ndarray:
         return (((pi @ self.V) * np.exp(self.w * t)) @ self.V_inv).real
@@ -199,6 +205,8 @@ class KeyChain:
         Q, spectrum, horizon, limit = cached
         if t >= horizon:
             return limit.copy()
+        if not math.isfinite(t):  # no legitimate key traffic: the copies stay as they are
+            return pi
         out = np.clip(propagate(Q, pi, t, spectrum), 0.0, None)
         return out / out.sum()
 
@@ -213,6 +221,24 @@ class KeyChain:
         if a.c_key >= 1.0:
             return (pieces > 0).astype(float)
         return -np.expm1(pieces * heartbeats * math.log1p(-a.c_key))
+
+    def key_miss(self, seg: Segment, a: AttackerRates) -> tuple[float, float]:
+        """P(a non-crashing connection of ``a`` does not capture the key), per reachability.
+
+        Exact when the connection's own key operations replace the copies (its kernel rows are
+        all alike: the state before it does not matter); otherwise averaged over the
+        stationary law of the legitimate-traffic chain, which is what a worker's copies look
+        like between attack connections.
+        """
+        T = self._connection_kernel(a)
+        if np.allclose(T, T[0]):
+            before = T[0]
+        else:
+            before = self.evolve_legit(seg, np.eye(self.n)[0], math.inf) @ T
+        return tuple(  # type: ignore[return-value]
+            float(before @ (1.0 - self.capture_probability(a, reachable, a.heartbeats)))
+            for reachable in (False, True)
+        )
 
     def dynamics(
         self, seg: Segment, config_id: int, reachable: bool, watched: frozenset[str]

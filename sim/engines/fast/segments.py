@@ -30,6 +30,13 @@ class AttackerRates:
     c_password: float
     c_token: float
     """Per-heartbeat capture probabilities of one piece; all 0 outside the vulnerable window."""
+    key_miss: tuple[float, float] = (1.0, 1.0)
+    """While this attacker still "watches" the server's key (has not captured it yet), the
+    chance that one of its non-crashing connections does *not* capture the key, in a worker
+    lifetime whose long-lived key is (index 1) or is not (index 0) reachable; (1, 1) once it
+    has. The skeleton samples the capturing connections itself (:class:`KeyCapture`), so the
+    password and session integrals must count only the others: rate ``connection_rate * (1 -
+    crash)^k * key_miss[L]``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +76,18 @@ class CrashInfo:
     source: int
 
 
+@dataclass(frozen=True, slots=True)
+class KeyCapture:
+    """The connection that first captured the key for ``attacker`` (inside a lifetime).
+
+    Its heartbeats also read the worker's other secrets at that instant: ``heartbeats_read``
+    of them were sent (all ``k``, or up to the capturing one under ``stop_when: key``)."""
+
+    time: float
+    attacker: str
+    heartbeats_read: int
+
+
 @dataclass(slots=True)
 class Lifetime:
     """One worker lifetime ``[start, end)``: memory is empty at ``start`` and cleared at ``end``."""
@@ -79,5 +98,5 @@ class Lifetime:
     key_reachable: bool
     end_cause: EndCause = "horizon"
     crash: CrashInfo | None = None
-    crash_captures: dict[str, bool] = field(default_factory=dict)
-    """Filled by the buffer integrals: whether the crashing connection captured each kind."""
+    key_captures: list[KeyCapture] = field(default_factory=list)
+    """Key-capturing connections in this lifetime, in time order."""

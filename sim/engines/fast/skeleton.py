@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import simpy
 
 from sim.engines.fast.keychain import KeyChain, capture_time, propagate
-from sim.engines.fast.segments import AttackerRates, CrashInfo, Lifetime, Segment
+from sim.engines.fast.segments import AttackerRates, CrashInfo, KeyCapture, Lifetime, Segment
 from sim.engines.record import AttackPhase, Captures, Crash, Observations
 from sim.model.attackers import ActiveWindow
 from sim.model.capture import CaptureTable
@@ -150,7 +150,7 @@ class ServerRun:
         logins = s.traffic.logins_per_s / s.workers
         nxt = bisect.bisect_right(self._boundaries, t)
         t1 = self._boundaries[nxt] if nxt < len(self._boundaries) else self.horizon
-        return Segment(
+        seg = Segment(
             t0=t,
             t1=t1,
             vulnerable=vulnerable,
@@ -161,6 +161,13 @@ class ServerRun:
             crash_probability=s.crash_probability if vulnerable else 0.0,
             attackers=tuple(active),
         )
+        watching = [a for a in active if a.name in self.watched and a.c_key > 0]
+        if not watching:
+            return seg
+        return replace(seg, attackers=tuple(
+            replace(a, key_miss=self.keychain.key_miss(seg, a)) if a in watching else a
+            for a in active
+        ))
 
     def _close(self, now: float) -> None:
         cfg = self.config
@@ -369,6 +376,10 @@ class ServerRun:
         post = np.zeros_like(pre)
         post[copies] = 1.0
         state.pi = post
+        stops = self.attackers[name][0].stop_when == "key"
+        state.life.key_captures.append(
+            KeyCapture(self.env.now, name, heartbeat if stops else rates.heartbeats)
+        )
         self._record_key(name, heartbeat)
 
     def _first_capturing_heartbeat(self, a: AttackerRates, reachable: bool, copies: int) -> int:
