@@ -1,0 +1,81 @@
+"""The fast engine: the model of ``model.md`` at the level of state-changing events.
+
+Per server, :mod:`.skeleton` simulates with SimPy the events that change what heartbeats can
+capture (attack phases, vulnerability, restarts of every kind, crashes, key captures and
+``stop_when``); :mod:`.buffers` and :mod:`.sessions` then integrate password and session
+captures over the resulting piecewise-constant segments and worker lifetimes in closed form.
+Nothing is simulated per heartbeat, login or request, so the cost of a replication does not
+grow with the number of heartbeats.
+
+Where the fast engine approximates the literal model, and why it stays within Monte Carlo
+error of the reference engine, is documented in ``docs/fast-engine.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.engines import child_seeds
+from sim.engines.fast.buffers import sample_passwords
+from sim.engines.fast.sessions import sample_sessions
+from sim.engines.fast.keychain import KeyChain
+from sim.engines.fast.skeleton import ServerRun
+from sim.engines.record import Captures, Observations, ReplicationRecord
+from sim.model.attackers import draw_attackers
+from sim.scenario.model import Scenario
+
+
+def check(scenario: Scenario) -> None:
+    """Refuse, before any work, a scenario whose key copies could pile up beyond the chain the
+    engine tracks (only possible with ``copy_lifetime`` other than ``next_handshake``)."""
+    for name, server in scenario.servers.items():
+        KeyChain.for_server(server, (a for a in scenario.attackers.values() if name in a.targets))
+
+
+def simulate(scenario: Scenario, seed: np.random.SeedSequence) -> ReplicationRecord:
+    attacker_seed, *server_seeds = child_seeds(seed, 1 + len(scenario.servers))
+    present, windows = draw_attackers(scenario, np.random.default_rng(attacker_seed))
+    observations = Observations()
+    servers: dict[str, Captures] = {}
+    own: dict[str, dict[str, Captures]] = {
+        name: {s: Captures() for s in a.targets} for name, a in scenario.attackers.items()
+    }
+    for (name, server), server_seed in zip(scenario.servers.items(), server_seeds):
+        active = {
+            a: (scenario.attackers[a], windows[a])
+            for a in scenario.attackers
+            if present[a] and name in scenario.attackers[a].targets and not windows[a].empty
+        }
+        if not active:
+            servers[name] = Captures()
+            continue
+        rng = np.random.default_rng(server_seed)
+        run = ServerRun(scenario, server, active, rng, observations)
+        run.run()
+        total = run.keys.total
+        for a in active:
+            own[a][name] = run.keys.own[a]
+        if server.passwords is not None:
+            draw = sample_passwords(server.passwords, run.segments, run.lifetimes,
+                                    server.total_workers, rng)
+            reusable = server.passwords.kind == "static"
+            total.password = draw.total
+            total.password_reusable = draw.total if reusable else 0
+            for a, count in draw.by_attacker.items():
+                own[a][name].password = count
+                own[a][name].password_reusable = count if reusable else 0
+        if server.sessions is not None:
+            sessions = sample_sessions(
+                server.sessions, run.segments, run.lifetimes, server.total_workers,
+                server.hosts, server.traffic.logins_per_s, scenario.horizon,
+                {a: scenario.attackers[a].sources for a in active}, rng, server=name,
+            )
+            total.session = sessions.total_leaked
+            total.session_hijack = sessions.total_hijacked
+            for a, count in sessions.leaked_by_attacker.items():
+                own[a][name].session = count
+                own[a][name].session_hijack = sessions.hijacked_by_attacker.get(a, 0)
+            observations.session_reuses.extend(sessions.reuses)
+        servers[name] = total
+    return ReplicationRecord(present=present, servers=servers, attackers=own,
+                             observations=observations)

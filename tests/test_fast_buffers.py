@@ -1,0 +1,182 @@
+"""The fast engine's password integrals against closed forms and a literal simulation.
+
+One worker, one attacker capturing a resident password at hazard ``beta = nu q``. With
+``next_request`` and every request a login (rate ``lam``) the buffer is empty until the first
+login and then always holds an uncaptured password until a capture, after which the next login
+refills it: a two-state chain ``E -> P`` at ``lam``, ``P -> E`` at ``beta``. Hence
+
+    P(N = 0) = e^(-lam T) + lam / (lam - beta) (e^(-beta T) - e^(-lam T))
+    E[N]     = beta lam / (lam + beta) (T - (1 - e^(-(lam + beta) T)) / (lam + beta)).
+"""
+
+from __future__ import annotations
+
+import math
+import numpy as np
+import pytest
+from evidence_builders import normal_interval
+from sim.engines import EngineRefused
+from sim.engines.fast.buffers import (
+    CountChain,
+    crash_capture,
+    lifetime_moments,
+    sample_counts,
+    sample_passwords,
+    state_count,
+)
+from sim.engines.fast.segments import AttackerRates, CrashInfo, Lifetime, Segment
+from sim.montecarlo.intervals import wilson
+from sim.scenario.model import PasswordSpec
+
+LAM, NU, C, T = 0.05, 0.3, 0.4, 100.0
+BETA = NU * C
+
+
+def eve(nu: float = NU, c: float = C, name: str = "eve", benign: bool = False) -> AttackerRates:
+    return AttackerRates(name, benign, nu, 1, 0, 0.0, c, 0.0)
+
+
+def tiling(t0: float, t1: float, attackers: tuple[AttackerRates, ...] = (eve(),)) -> Segment:
+    """Every request is a login."""
+    return Segment(t0, t1, True, LAM, LAM, 0.0, 0.0, 0.0, attackers)
+
+
+def closed(T: float, beta: float = BETA, lam: float = LAM) -> tuple[float, float]:
+    p0 = math.exp(-lam * T) + lam / (lam - beta) * (math.exp(-beta * T) - math.exp(-lam * T))
+    s = lam + beta
+    return 1.0 - p0, beta * lam / s * (T - (1.0 - math.exp(-s * T)) / s)
+
+
+def moments(spec: PasswordSpec, segments: list[Segment], lt: Lifetime) -> list[tuple[float, float]]:
+    chain = CountChain(spec, segments, state_count(spec, segments, [lt]))
+    starts = [s.t0 for s in segments]
+    crash = crash_capture(lt, segments, starts, lambda a: a.c_password, spec.lifetime)
+    out = lifetime_moments(chain, lt, [frozenset({"eve"})], starts, crash)
+    assert out is not None
+    return out
+
+
+def test_tiling_closed_form_across_segments() -> None:
+    """Splitting [0, T) into a quiet part and an attacked part: the password left before the
+    attack is still there when it starts (facts.md section 11)."""
+    spec = PasswordSpec()
+    whole = moments(spec, [tiling(0.0, T)], Lifetime(0, 0.0, T, False))[0]
+    assert whole == pytest.approx(closed(T), rel=1e-9)
+    quiet = 40.0
+    segs = [tiling(0.0, quiet, ()), tiling(quiet, T)]
+    p, m = moments(spec, segs, Lifetime(0, 0.0, T, False))[0]
+    full = 1.0 - math.exp(-LAM * quiet)  # slot filled before the attack
+    p0 = full * math.exp(-BETA * (T - quiet)) + (1.0 - full) * (1.0 - closed(T - quiet)[0])
+    assert p == pytest.approx(1.0 - p0, rel=1e-9)
+    # E[N] = beta int P(P at t) dt, with the slot full at the attack start with prob ``full``.
+    s, L = LAM + BETA, T - quiet
+    exact = BETA * (full * (1 - math.exp(-s * L)) / s + LAM / s * (L - (1 - math.exp(-s * L)) / s))
+    assert m == pytest.approx(exact, rel=1e-9)
+
+
+def test_restart_truncates_and_crash_reads_last() -> None:
+    """A restart at ``r`` starts a fresh chain; a crash at ``T`` after ``j`` answered
+    heartbeats captures the resident uncaptured password with ``1 - (1 - C)^j``."""
+    spec = PasswordSpec()
+    r, j = 30.0, 2
+    segs = [tiling(0.0, T)]
+    first = moments(spec, segs, Lifetime(0, 0.0, r, False, "scheduled"))[0]
+    assert first == pytest.approx(closed(r), rel=1e-9)
+    crash = Lifetime(0, r, T, False, "crash", CrashInfo("eve", j, 0))
+    p, m = moments(spec, segs, crash)[0]
+    q = 1.0 - (1.0 - C) ** j
+    L = T - r
+    s = LAM + BETA
+    p0_base = math.exp(-LAM * L)
+    p0 = p0_base + (1 - q) * LAM / (LAM - BETA) * (math.exp(-BETA * L) - p0_base)
+    assert p == pytest.approx(1.0 - p0, rel=1e-9)
+    assert m == pytest.approx(closed(L)[1] + q * LAM / s * (1 - math.exp(-s * L)), rel=1e-9)
+
+
+def literal_counts(
+    rule: str, reps: int, rng: np.random.Generator, lam: float, mean: float, clear: float,
+    nu: float, q: float,
+) -> np.ndarray:
+    """Distinct passwords captured on one worker over [0, T): logins at ``lam`` (each a copy),
+    copies leaving after Exp(``mean``) (float rule) or all at once at key operations
+    (``next_handshake``, rate ``clear``), connections at ``nu`` capturing each copy w.p. ``q``."""
+    out = np.empty(reps)
+    for k in range(reps):
+        born = np.sort(rng.uniform(0, T, rng.poisson(lam * T)))
+        if rule == "float":
+            dies = born + rng.exponential(mean, born.size)
+        else:
+            ops = np.append(np.sort(rng.uniform(0, T, rng.poisson(clear * T))), np.inf)
+            dies = ops[np.searchsorted(ops, born, side="right")]
+        conn = rng.uniform(0, T, rng.poisson(nu * T))
+        resident = (born[:, None] <= conn[None, :]) & (conn[None, :] < dies[:, None])
+        hit = resident & (rng.random(resident.shape) < q)
+        out[k] = hit.any(axis=1).sum()
+    return out
+
+
+@pytest.mark.parametrize("rule", ["float", "next_handshake"])
+def test_counting_chain_against_literal(rule: str) -> None:
+    """Several copies resident at once: the truncated counting chain's exact moments against
+    a literal simulation (Wilson interval for P(N > 0), normal interval for the mean)."""
+    lam, mean, clear, nu, q = 0.3, 8.0, 0.1, 0.2, 0.5
+    spec = PasswordSpec(lifetime=mean if rule == "float" else "next_handshake")
+    seg = Segment(0.0, T, True, 1.0, lam, 0.0, clear, 0.0, (eve(nu=nu, c=q),))
+    p, m = moments(spec, [seg], Lifetime(0, 0.0, T, False))[0]
+    x = literal_counts(rule, 3000, np.random.default_rng(21), lam, mean, clear, nu, q)
+    ci = wilson(float(np.mean(x > 0)), x.size, z=3.29)
+    assert ci.low <= p <= ci.high
+    lo, hi = normal_interval(x)
+    assert lo <= m <= hi
+
+
+def test_sampler_matches_exact_moments() -> None:
+    """Zero with the exact P(N = 0), else zero-truncated Poisson with the exact conditional
+    mean: both facts hold in the draws, from tiny to large counts."""
+    rng = np.random.default_rng(3)
+    n = 20000
+    for p_any, mean in [(0.02, 0.021), (0.5, 0.9), (0.9, 25.0)]:
+        draws = sample_counts(np.full(n, p_any), np.full(n, mean), rng.random(n), rng.random(n))
+        ci = wilson(float(np.mean(draws > 0)), n, z=3.29)
+        assert ci.low <= p_any <= ci.high
+        lo, hi = normal_interval(draws.astype(float))
+        assert lo <= mean <= hi
+
+
+def test_nested_sets_are_coupled() -> None:
+    """Two malicious attackers: the total never falls below either's own count, and its mean
+    matches the combined-hazard closed form."""
+    spec = PasswordSpec()
+    segs = [tiling(0.0, T, (eve(nu=0.1, name="a"), eve(nu=0.2, name="b")))]
+    lts = [Lifetime(0, 0.0, T, False)]
+    rng = np.random.default_rng(8)
+    draws = [sample_passwords(spec, segs, lts, 1, rng) for _ in range(2000)]
+    assert all(d.total >= max(d.by_attacker.values()) for d in draws)
+    lo, hi = normal_interval(np.array([d.total for d in draws], dtype=float))
+    assert lo <= closed(T, beta=0.3 * C)[1] <= hi
+
+
+def test_benign_counts_only_for_itself() -> None:
+    spec = PasswordSpec()
+    segs = [tiling(0.0, T, (eve(name="scanner", benign=True),))]
+    draws = [sample_passwords(spec, segs, [Lifetime(0, 0.0, T, False)], 1,
+                              np.random.default_rng(k)) for k in range(50)]
+    assert all(d.total == 0 for d in draws)
+    assert any(d.by_attacker["scanner"] > 0 for d in draws)
+
+
+def test_refuses_unbounded_accumulation() -> None:
+    spec = PasswordSpec(lifetime=1e5)
+    seg = Segment(0.0, 1e6, True, 1.0, 1.0, 0.0, 0.0, 0.0, (eve(),))
+    with pytest.raises(EngineRefused, match="passwords.lifetime"):
+        sample_passwords(spec, [seg], [Lifetime(0, 0.0, 1e6, False)], 1, np.random.default_rng(0))
+
+
+def test_quiet_lifetimes_are_skipped() -> None:
+    """A lifetime that ends before any attack captures nothing and costs nothing."""
+    spec = PasswordSpec()
+    segs = [tiling(0.0, 50.0, ()), tiling(50.0, T)]
+    chain = CountChain(spec, segs, 2)
+    starts = [s.t0 for s in segs]
+    assert lifetime_moments(chain, Lifetime(0, 0.0, 50.0, False, "scheduled"),
+                            [frozenset({"eve"})], starts, None) is None

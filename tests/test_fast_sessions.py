@@ -1,0 +1,159 @@
+"""The fast engine's session integrals against a literal simulation written here.
+
+The literal simulation draws every login, session request, other request and attacker
+connection of a ``next_request`` server (each routed to a uniform worker), keeps per worker the
+newest request's token, and lets each connection capture it with probability ``c`` while its
+session is valid. The integral's expected count must lie in the run's normal interval.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from evidence_builders import normal_interval
+
+from sim.engines.fast.segments import AttackerRates, CrashInfo, Lifetime, Segment
+from sim.engines.fast.sessions import leak_means, sample_sessions, sweep_copies, sweep_slot
+from sim.scenario.model import SessionSpec
+
+
+def literal(
+    rng: np.random.Generator, W: int, T: float, logins: float, ttl: float, rho: float,
+    other: float, a0: float, a1: float, nu: float, c: float, restarts: tuple = (),
+) -> int:
+    """Sessions leaked in one replication; ``restarts`` are (time, worker) pairs."""
+    n = rng.poisson(logins * T)
+    if n == 0:
+        return 0
+    u = rng.uniform(0, T, n)
+    ends = u + ttl
+    span = np.minimum(ends, T) - u
+    owner = np.repeat(np.arange(n), rng.poisson(rho * span))
+    sess_t = u[owner] + rng.random(owner.size) * span[owner]
+    m = rng.poisson(other * W * T)
+    r_t = np.array([t for t, _ in restarts], dtype=float)
+    r_w = np.array([w for _, w in restarts], dtype=int)
+    t = np.concatenate([u, sess_t, rng.uniform(0, T, m), r_t])
+    w = np.concatenate([rng.integers(W, size=n + owner.size + m), r_w])
+    s = np.concatenate([np.full(n, -1), owner, np.full(m, -1), np.full(r_t.size, -1)])
+    order = np.lexsort((t, w))  # by worker, then time: a restart empties like a request
+    key = (w * 1e7 + t)[order]
+    s = s[order]
+    k = rng.poisson(nu * W * (a1 - a0))
+    ct, cw = rng.uniform(a0, a1, k), rng.integers(W, size=k)
+    idx = np.searchsorted(key, cw * 1e7 + ct, side="right") - 1
+    same = (idx >= 0) & (np.floor(key[np.maximum(idx, 0)] / 1e7) == cw)
+    held = np.where(same, s[np.maximum(idx, 0)], -1)
+    valid = (held >= 0) & (ct < ends[np.maximum(held, 0)])
+    captured = valid & (rng.random(k) < c)
+    return int(np.unique(held[captured]).size)
+
+
+def segments(W: int, T: float, logins: float, ttl: float, rho: float, other: float,
+             a0: float, a1: float, nu: float, c: float) -> list[Segment]:
+    """Per-worker rates, the session ramp as one half-rate step over the first ``ttl``."""
+    steady = logins * rho * ttl / W
+    att = (AttackerRates("eve", False, nu, 1, 0, 0.0, 0.0, c),)
+    seg = lambda t0, t1, sess, a=(): Segment(  # noqa: E731
+        t0, t1, True, logins / W + sess + other, logins / W, sess, 0.0, 0.0, a)
+    return [seg(0, ttl, steady / 2), seg(ttl, a0, steady), seg(a0, a1, steady, att),
+            seg(a1, T, steady)]
+
+
+CASES = {
+    # quiet: a token stays ~220 s against a 600 s ttl, so expiry cuts captures; worker 0
+    # restarts mid-attack and erases what it held.
+    "quiet": dict(W=2, T=3000.0, logins=0.002, ttl=600.0, rho=0.005, other=0.0005,
+                  a0=1000.0, a1=2000.0, nu=0.02, c=0.5, restarts=((1500.0, 0),)),
+    # busy: tokens are overwritten within a second; many sessions leak.
+    "busy": dict(W=3, T=1500.0, logins=0.05, ttl=300.0, rho=0.05, other=1.0,
+                 a0=600.0, a1=900.0, nu=0.5, c=0.3, restarts=()),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_expected_leaks_against_literal(case: str) -> None:
+    p = dict(CASES[case])
+    restarts = p.pop("restarts")
+    W, T = p["W"], p["T"]
+    lifetimes = [Lifetime(w, 0.0, T, False) for w in range(W) if all(w != v for _, v in restarts)]
+    for t, w in restarts:
+        lifetimes += [Lifetime(w, 0.0, t, False, "scheduled"), Lifetime(w, t, T, False)]
+    spec = SessionSpec(ttl=p["ttl"], requests_per_s=p["rho"])
+    found = leak_means(spec, segments(**p), lifetimes, W, p["logins"], T)
+    assert found is not None
+    mean = found.means[frozenset({"eve"})]
+    rng = np.random.default_rng(7)
+    x = np.array([literal(rng, **p, restarts=restarts) for _ in range(2500)], dtype=float)
+    lo, hi = normal_interval(x)
+    assert lo <= mean <= hi, (lo, mean, hi)
+
+
+def test_slot_and_copies_agree_for_a_trickle() -> None:
+    """With a vanishing own request rate the session's copies never meet, so the exact slot
+    chain and the copy-by-copy integral coincide (to first order in the rate)."""
+    from sim.engines.fast.sessions import _Piece
+
+    beta = np.array([0.02])
+    pieces = [
+        _Piece(0.0, 50.0, 0.01, np.array([0.0]), False, np.zeros(1)),
+        _Piece(50.0, 120.0, 0.01, beta, True, np.array([0.7])),
+        _Piece(120.0, 300.0, 0.01, beta, False, np.zeros(1)),
+    ]
+    u = np.array([0.0, 30.0, 100.0, 200.0])
+    e = u + 150.0
+    own = 1e-7
+    slot = sweep_slot(pieces, u, e, 1, own)
+    copies = sweep_copies(pieces, u, e, 1, own)
+    np.testing.assert_allclose(slot, copies, rtol=1e-5)
+    assert (copies > 0).all()
+
+
+def test_hijacks_and_reuse_records() -> None:
+    """binding none: every leak is hijacked and logged unblocked; ip without shared addresses:
+    every attempt is blocked. Benign scanners leak sessions but never try them."""
+    T, W = 1000.0, 2
+    atts = (AttackerRates("eve", False, 0.5, 1, 0, 0.0, 0.0, 0.5),
+            AttackerRates("mallory", False, 0.2, 1, 0, 0.0, 0.0, 0.5),
+            AttackerRates("scan", True, 0.5, 1, 0, 0.0, 0.0, 0.5))
+    segs = [Segment(0.0, 200.0, True, 1.0, 0.05, 0.1, 0.0, 0.0),
+            Segment(200.0, 600.0, True, 1.0, 0.05, 0.1, 0.0, 0.0, atts),
+            Segment(600.0, T, True, 1.0, 0.05, 0.1, 0.0, 0.0)]
+    lts = [Lifetime(w, 0.0, T, False) for w in range(W)]
+    sources = {"eve": 3, "mallory": 1, "scan": 2}
+    for binding in ("none", "ip"):
+        spec = SessionSpec(ttl=200.0, requests_per_s=0.02, binding=binding)
+        for k in range(20):
+            d = sample_sessions(spec, segs, lts, W, 1, 0.1, T, sources,
+                                np.random.default_rng(k), server="web")
+            own = d.leaked_by_attacker
+            assert d.total_leaked >= max(own["eve"], own["mallory"])
+            assert d.hijacked_by_attacker["scan"] == 0
+            assert len(d.reuses) == d.leaked_by_attacker["eve"] + d.leaked_by_attacker["mallory"]
+            assert all(r.attacker != "scan" and r.server == "web" for r in d.reuses)
+            assert all(200.0 <= r.time < 600.0 and r.source < sources[r.attacker] for r in d.reuses)
+            if binding == "none":
+                assert d.total_hijacked == d.total_leaked
+                assert not any(r.blocked for r in d.reuses)
+            else:
+                assert d.total_hijacked == 0 and all(r.blocked for r in d.reuses)
+        assert d.leaked_by_attacker["scan"] > 0
+
+
+def test_crash_capture_counts_only_while_valid() -> None:
+    """Only a crash reads tokens here (the attacker's other connections carry no capture rate)
+    and nothing else empties the buffer. A session opened at ``u`` leaks iff it is still valid
+    at the crash (``u > 150 - ttl``) and has made a request by then, then with
+    ``q = 1 - (1 - c)^2``: mean ``Lambda q (ttl - (1 - e^(-rho ttl)) / rho)``."""
+    T, c, ttl, rho, logins = 400.0, 0.5, 60.0, 0.2, 0.01
+    att = (AttackerRates("eve", False, 0.0, 3, 0, 0.0, 0.0, c),)
+    segs = [Segment(0.0, 100.0, True, 0.0, logins, 0.0, 0.0, 0.0),
+            Segment(100.0, T, True, 0.0, logins, 0.0, 0.0, 0.0, att)]
+    lts = [Lifetime(0, 0.0, 150.0, False, "crash", CrashInfo("eve", 2, 0)),
+           Lifetime(0, 150.0, T, False)]
+    found = leak_means(SessionSpec(ttl=ttl, requests_per_s=rho), segs, lts, 1, logins, T)
+    assert found is not None
+    q = 1.0 - (1.0 - c) ** 2
+    exact = logins * q * (ttl - (1.0 - np.exp(-rho * ttl)) / rho)
+    # 8-point Gauss-Legendre on a smooth integrand: exact to quadrature precision.
+    assert found.means[frozenset({"eve"})] == pytest.approx(exact, rel=1e-7)
