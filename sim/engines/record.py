@@ -96,11 +96,14 @@ class Observations:
     """Everything a log detector could see of the attack traffic in one replication.
 
     Exactly one of ``phases`` (fast engine) or ``connections`` (reference engine) is filled.
-    Crashing connections appear only in ``crashes``.
+    Crashing connections appear only in ``crashes``. The fast engine lists the connections it
+    knows happened because they captured a key in ``key_connections``, beside its phases
+    (whose rates then leave them out); the reference engine has them in ``connections``.
     """
 
     phases: list[AttackPhase] = field(default_factory=list)
     connections: list[Connection] | None = None
+    key_connections: list[Connection] = field(default_factory=list)
     crashes: list[Crash] = field(default_factory=list)
     session_reuses: list[SessionReuse] = field(default_factory=list)
 

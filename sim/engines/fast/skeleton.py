@@ -31,7 +31,7 @@ import simpy
 
 from sim.engines.fast.keychain import KeyChain, capture_time, propagate
 from sim.engines.fast.segments import AttackerRates, CrashInfo, KeyCapture, Lifetime, Segment
-from sim.engines.record import AttackPhase, Captures, Crash, Observations
+from sim.engines.record import AttackPhase, Captures, Connection, Crash, Observations
 from sim.model.attackers import ActiveWindow
 from sim.model.capture import CaptureTable
 from sim.model.restarts import max_requests_restarts, scheduled_restarts
@@ -176,11 +176,15 @@ class ServerRun:
         seg = Segment(cfg.t0, now, cfg.vulnerable, cfg.requests, cfg.logins,
                       cfg.session_requests, cfg.handshakes, cfg.crash_probability, cfg.attackers)
         self.segments.append(seg)
+        r = self.server.keys.reachable
         for a in seg.attackers:
             survive = (1.0 - seg.crash_probability) ** a.heartbeats
+            # Key-capturing connections are listed one by one (``key_connections``); the
+            # phase carries the others, at the reachability-averaged miss probability.
+            miss = (1.0 - r) * a.key_miss[0] + r * a.key_miss[1]
             self.obs.phases.append(
                 AttackPhase(a.name, self.server.name, seg.t0, now,
-                            a.connection_rate * self.W * survive, seg.vulnerable)
+                            a.connection_rate * self.W * survive * miss, seg.vulnerable)
             )
             self._hb_connections[a.name] += a.connection_rate * self.W * seg.duration
 
@@ -377,8 +381,11 @@ class ServerRun:
         post[copies] = 1.0
         state.pi = post
         stops = self.attackers[name][0].stop_when == "key"
-        state.life.key_captures.append(
-            KeyCapture(self.env.now, name, heartbeat if stops else rates.heartbeats)
+        read = heartbeat if stops else rates.heartbeats
+        state.life.key_captures.append(KeyCapture(self.env.now, name, read))
+        source = int(self.rng.integers(self.attackers[name][0].sources))
+        self.obs.key_connections.append(
+            Connection(self.env.now, name, self.server.name, source, read, read)
         )
         self._record_key(name, heartbeat)
 

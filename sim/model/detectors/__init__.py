@@ -32,7 +32,7 @@ class _ByAttacker:
         self.explicit = observations.connections is not None
         self.phases: dict[str, list[AttackPhase]] = defaultdict(list)
         self.connections: dict[str, list[Connection]] = defaultdict(list)
-        self.crashes: dict[str, list[Crash]] = defaultdict(list)
+        self.crashes: dict[str, list[Crash | Connection]] = defaultdict(list)
         self.reuses: dict[str, list[SessionReuse]] = defaultdict(list)
         for p in observations.phases:
             self.phases[p.attacker].append(p)
@@ -40,6 +40,9 @@ class _ByAttacker:
             self.connections[c.attacker].append(c)
         for x in observations.crashes:
             self.crashes[x.attacker].append(x)
+        self.known: dict[str, list[Connection]] = defaultdict(list)
+        for c in observations.key_connections:
+            self.known[c.attacker].append(c)
         for r in observations.session_reuses:
             self.reuses[r.attacker].append(r)
 
@@ -89,7 +92,8 @@ def _alerts(
     crashes = [c for c in seen.crashes[name] if c.server in watched]
     if seen.explicit:
         return _explicit(seen.connections[name], crashes, counting)
-    return _sampled(attacker, seen.phases[name], crashes, counting, rng)
+    known = [c for c in seen.known[name] if c.server in watched]
+    return _sampled(attacker, seen.phases[name], crashes + known, counting, rng)
 
 
 def _explicit(
@@ -108,12 +112,13 @@ def _explicit(
 def _sampled(
     attacker: Attacker,
     phases: list[AttackPhase],
-    crashes: list[Crash],
+    known: list[Crash | Connection],
     counting: Counting,
     rng: np.random.Generator,
 ) -> AlertCounts:
     """Phases whose connections add nothing to the count (an asymmetry detector facing a
-    patched server) are left out, so every remaining connection carries the same units."""
+    patched server) are left out, so every remaining connection carries the same units.
+    Connections known one by one (crashes, key captures) are added as points."""
     hpc = attacker.heartbeats_per_connection
     per_connection = {
         p.vulnerable: counting.units(hpc, hpc if p.vulnerable else 0) for p in phases
@@ -125,5 +130,5 @@ def _sampled(
         if p.server in counting.servers and per_connection[p.vulnerable] > 0
     )
     points = [(c.time, c.source, counting.units(c.heartbeats_sent, c.heartbeats_answered))
-              for c in crashes]
+              for c in known]
     return count_phases(total, attacker.sources, max(u, 1), points, counting, rng)
