@@ -203,10 +203,10 @@ class KeyChain:
             cached = (Q, spectrum, horizon, limit)
             self._cache[key] = cached
         Q, spectrum, horizon, limit = cached
+        if limit is None:  # no legitimate traffic moves the copies: they stay as they are
+            return pi
         if t >= horizon:
             return limit.copy()
-        if not math.isfinite(t):  # no legitimate key traffic: the copies stay as they are
-            return pi
         out = np.clip(propagate(Q, pi, t, spectrum), 0.0, None)
         return out / out.sum()
 

@@ -1,0 +1,157 @@
+"""Invariants of the fast engine on random small scenarios (hypothesis).
+
+Whatever the scenario: a benign attacker compromises nothing; nothing leaks when the heartbeat
+is off or the patch precedes the attack; reusable passwords never exceed passwords, hijacks
+never exceed leaked sessions, a malicious attacker's own captures never exceed the total; a
+captured key carries a capture time inside the attacker's window and at least one heartbeat;
+the same seed gives the same record.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.engines import get_engine
+from sim.engines.record import ReplicationRecord
+from sim.scenario.model import (
+    Attacker,
+    KeySpec,
+    PasswordSpec,
+    RestartPolicy,
+    Scenario,
+    Server,
+    SessionSpec,
+    Timeline,
+    Traffic,
+)
+
+fast = get_engine("fast")
+HORIZON = 4000.0
+
+
+@st.composite
+def scenarios(draw: st.DrawFn, benign: bool | None = None, closed: bool = False) -> Scenario:
+    logins = draw(st.floats(0.0, 0.2))
+    ttl = draw(st.floats(60.0, 900.0))
+    per_session = draw(st.floats(0.0, 0.02))
+    other = draw(st.floats(0.0, 1.0))
+    every = draw(st.one_of(st.none(), st.floats(200.0, 3000.0)))
+    server = Server(
+        name="s",
+        role="mail",
+        hosts=draw(st.integers(1, 2)),
+        workers=draw(st.integers(1, 3)),
+        heap_bytes=draw(st.integers(1 << 12, 1 << 24)),
+        patched_at=500.0 if closed else math.inf,
+        restart=RestartPolicy(
+            every=every,
+            jitter=0.0 if every is None else draw(st.floats(0.0, every / 3)),
+            max_requests=draw(st.one_of(st.none(), st.integers(5, 200))),
+        ),
+        crash_probability=draw(st.sampled_from([0.0, 0.001, 0.05])),
+        traffic=Traffic(
+            handshakes_per_s=draw(st.floats(0.0, 1.0)),
+            logins_per_s=logins,
+            requests_per_s=logins * (1 + ttl * per_session) + other,
+        ),
+        keys=KeySpec(
+            reachable=draw(st.floats(0.0, 1.0)),
+            copies_per_handshake=draw(st.sampled_from([0.0, 0.5, 1.0, 2.0])),
+            capture=draw(st.one_of(st.none(), st.floats(0.0, 1.0))),
+        ),
+        passwords=PasswordSpec(
+            capture=draw(st.one_of(st.none(), st.floats(0.0, 1.0))),
+            kind=draw(st.sampled_from(["static", "otp"])),
+        ),
+        sessions=SessionSpec(
+            ttl=ttl,
+            requests_per_s=per_session,
+            capture=draw(st.one_of(st.none(), st.floats(0.0, 1.0))),
+            binding=draw(st.sampled_from(["none", "ip"])),
+            shared_address_probability=draw(st.floats(0.0, 1.0)),
+        ),
+    )
+    attackers = {}
+    for i in range(draw(st.integers(1, 3))):
+        name = f"a{i}"
+        start = draw(st.floats(600.0, 3000.0))
+        attackers[name] = Attacker(
+            name=name,
+            targets=("s",),
+            rate=draw(st.floats(0.0, 2.0)),
+            start_low=start,
+            start_high=start + draw(st.floats(0.0, 500.0)),
+            duration=draw(st.one_of(st.none(), st.floats(10.0, 2000.0))),
+            heartbeats_per_connection=draw(st.integers(1, 5)),
+            payload_bytes=draw(st.integers(1, 65535)),
+            key_ops_per_connection=draw(st.integers(0, 2)),
+            sources=draw(st.integers(1, 4)),
+            stop_when=draw(st.sampled_from(["key", "never"])),
+            benign=draw(st.booleans()) if benign is None else benign,
+            presence=draw(st.sampled_from([1.0, 0.5])),
+        )
+    return Scenario(
+        name="property",
+        timeline=Timeline("2014-04-07T00:00:00Z", 0.0, 0.0, HORIZON),
+        servers={"s": server},
+        attackers=attackers,
+    )
+
+
+def records(sc: Scenario, n: int = 8, seed: int = 0) -> list[ReplicationRecord]:
+    return [fast.simulate(sc, np.random.SeedSequence(seed, spawn_key=(i,))) for i in range(n)]
+
+
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(scenarios())
+def test_counts_are_consistent(sc: Scenario) -> None:
+    for r in records(sc):
+        total = r.servers["s"]
+        assert total.password_reusable <= total.password
+        assert total.session_hijack <= total.session
+        assert total.key in (0, 1)
+        for name, attacker in sc.attackers.items():
+            own = r.attackers[name]["s"]
+            assert own.password_reusable <= own.password
+            assert own.session_hijack <= own.session
+            if not r.present[name]:
+                assert (own.key, own.password, own.session) == (0, 0, 0)
+            if own.key:
+                assert attacker.start_low <= own.key_time <= HORIZON
+                assert own.key_heartbeats >= 1
+            if not attacker.benign:
+                assert own.key <= total.key
+                assert own.password <= total.password
+                assert own.session <= total.session
+
+
+@SETTINGS
+@given(scenarios(benign=True))
+def test_benign_attackers_compromise_nothing(sc: Scenario) -> None:
+    for r in records(sc):
+        total = r.servers["s"]
+        assert (total.key, total.password, total.session, total.session_hijack) == (0, 0, 0, 0)
+        assert all(not reuse for reuse in r.observations.session_reuses)
+
+
+@SETTINGS
+@given(scenarios(closed=True))
+def test_a_patch_before_the_attack_leaks_nothing(sc: Scenario) -> None:
+    for r in records(sc):
+        for per_server in r.attackers.values():
+            own = per_server["s"]
+            assert (own.key, own.password, own.session) == (0, 0, 0)
+        assert not r.observations.crashes
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_same_seed_same_record(sc: Scenario) -> None:
+    assert records(sc, n=3, seed=5) == records(sc, n=3, seed=5)
