@@ -1,4 +1,4 @@
-"""The ``bleedsim`` command: ``run``, ``check``, ``schema`` and ``--version``.
+"""The ``bleedsim`` command: ``run``, ``report``, ``check``, ``schema`` and ``--version``.
 
 Presentation only: load, validate and refuse bad input here (exit status 2, a clear message,
 no traceback, nothing written), then hand over to the Monte Carlo layer and the reports.
@@ -18,8 +18,9 @@ import sim
 from sim.analysis.analyse import analyse, as_results
 from sim.engines import ENGINE_NAMES, EngineRefused, get_engine
 from sim.montecarlo.runner import RunInterrupted, run
-from sim.report import evidence_table, results_json, table
+from sim.report import evidence_table, html, markdown, results_json, table
 from sim.report.atomic import write_text
+from sim.report.source import Node, ReportInputError
 from sim.scenario import ScenarioError, json_schema, load_scenario, scenario_sha256, summary
 from sim.scenario.model import Scenario
 
@@ -27,6 +28,7 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 RESULTS = "results.json"
 TABLE = "table.txt"
+REPORTS = {"report.md": markdown.render, "report.html": html.render}
 
 
 class UsageError(Exception):
@@ -69,11 +71,45 @@ def _run(args: argparse.Namespace) -> int:
     for path in targets:
         write_text(path, text)
     write_text(out_dir / TABLE, rendered)
+    reports = _write_reports(json.loads(text), out_dir)  # from the JSON, as `report` reads it
     sys.stdout.write(rendered)
     rate = document["timing"]["replications_per_second"]
-    written = ", ".join(str(p) for p in targets)
+    written = ", ".join(str(p) for p in [*targets, *reports])
     print(f"\nwrote {written} ({result.seconds:.1f} s, {rate:,.0f} replications/s)")
     return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Render the reports of an earlier run from its results.json alone."""
+    path: Path = args.results
+    if not path.is_file():
+        raise UsageError(f"{path}: {'is a folder' if path.is_dir() else 'no such file'}; "
+                         f"give a {RESULTS} written by bleedsim run")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read: {e.strerror}") from None
+    except ValueError as e:  # not UTF-8, or not JSON
+        raise UsageError(f"{path} is not JSON: {e}") from None
+    if not isinstance(document, dict):
+        raise UsageError(f"{path} is not a bleedsim {RESULTS}: not a JSON object")
+    out_dir = args.out if args.out is not None else path.parent
+    for name in REPORTS:
+        _writable(out_dir / name)
+    try:
+        written = _write_reports(document, out_dir)
+    except ReportInputError as e:
+        raise UsageError(f"{path} is not a bleedsim {RESULTS}: {e}") from None
+    print(f"wrote {', '.join(str(p) for p in written)}")
+    return 0
+
+
+def _write_reports(document: Node, out_dir: Path) -> list[Path]:
+    """Render every report before writing any, so a bad document leaves no file behind."""
+    rendered = {out_dir / name: render(document) for name, render in REPORTS.items()}
+    for path, body in rendered.items():
+        write_text(path, body)
+    return list(rendered)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -122,7 +158,7 @@ def _check_engine(scenario: Scenario) -> None:
 def _writable(path: Path) -> None:
     """Refuse an output path that can never be written before spending time on the run."""
     if path.is_dir():
-        raise UsageError(f"{path}: is a folder; --json and --out/{RESULTS} must name a file")
+        raise UsageError(f"{path}: is a folder; --json and --out/<file> must name a file")
     for parent in path.parents:
         if parent.exists():
             if not parent.is_dir():
@@ -171,6 +207,14 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.add_argument("--out", type=Path, metavar="DIR",
                          help="output folder (default: reports/<scenario name>/)")
     run_cmd.set_defaults(command=_run)
+
+    report_cmd = commands.add_parser(
+        "report", help="write report.md and report.html from an earlier run's results.json")
+    report_cmd.add_argument("results", type=Path, metavar="RESULTS_JSON",
+                            help=f"the {RESULTS} of a run")
+    report_cmd.add_argument("--out", type=Path, metavar="DIR",
+                            help="output folder (default: the folder of RESULTS_JSON)")
+    report_cmd.set_defaults(command=_report)
 
     check_cmd = commands.add_parser("check", help="validate a scenario file and summarise it")
     check_cmd.add_argument("file", type=Path, metavar="FILE", help="scenario file (YAML)")

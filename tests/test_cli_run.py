@@ -44,7 +44,9 @@ def test_default_output_folder_table_and_identity(
     assert main(["run", str(tiny_file), "--jobs", "1"]) == 0
     out = capsys.readouterr().out
     folder = tmp_path / "reports" / "tiny"
-    assert sorted(p.name for p in folder.iterdir()) == ["results.json", "table.txt"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "report.html", "report.md", "results.json", "table.txt"
+    ]
     table = (folder / "table.txt").read_text()
     assert out.startswith(table)
     assert table.splitlines()[0] == "tiny: engine reference, 40 replications, seed 1"

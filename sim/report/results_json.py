@@ -19,7 +19,7 @@ import numpy as np
 import sim
 from sim.montecarlo.estimates import estimate, given_present, key_capture
 from sim.montecarlo.layout import Layout
-from sim.scenario.model import Scenario
+from sim.scenario.model import Scenario, Server
 
 Document = dict[str, Any]
 
@@ -37,6 +37,7 @@ def build(
     mc = scenario.monte_carlo
     return {
         "scenario": scenario.name,
+        "description": scenario.description,
         "scenario_sha256": scenario_sha256,
         "version": sim.__version__,
         "engine": mc.engine,
@@ -45,15 +46,17 @@ def build(
         "outcomes": estimate(rows, layout, "total"),
         "servers": {
             s: {
+                "holds": _holds(server),
                 "outcomes": estimate(rows, layout, f"server/{s}"),
                 "key_capture": key_capture(rows, layout, s),
             }
-            for s in scenario.servers
+            for s, server in scenario.servers.items()
         },
         "attackers": {
             name: {
                 "benign": a.benign,
                 "presence": a.presence,
+                "targets": list(a.targets),
                 "outcomes": estimate(rows, layout, f"attacker/{name}"),
                 "given_present": given_present(rows, layout, name),
             }
@@ -64,6 +67,14 @@ def build(
             "replications_per_second": simulated / seconds if seconds > 0 else 0.0,
         },
     }
+
+
+def _holds(server: Server) -> list[str]:
+    """The secret kinds a server keeps, so that a report read from the JSON alone can tell
+    "no capture" from "nothing to capture"."""
+    kinds = {"key": True, "passwords": server.passwords is not None,
+             "sessions": server.sessions is not None}
+    return [k for k, held in kinds.items() if held]
 
 
 def merge(document: Document, extension: Mapping[str, Any]) -> None:
