@@ -45,6 +45,10 @@ class Judgement:
         out: dict[str, Any] = {
             "text": c.text,
             "outcome": c.outcome,
+            # The claim's scope as written: an empty list means every server, or every
+            # malicious attacker.
+            "servers": list(c.servers),
+            "attackers": list(c.attackers),
             "given": "presence" if c.outcome == "detected" else c.given,
             "value": self.value,
             "ci95": self.ci95.as_list(),
