@@ -9,6 +9,13 @@ the size of its anchor without copying it, so a bomb is refused after a few even
 a nesting depth, refuses every tag that is not a plain YAML type and every duplicate key, and
 records the line of every mapping key and sequence item for error messages.
 
+Too deep nesting is reported at the outermost flow collection (``[...]``/``{...}``) around the
+too-deep point, because that is what a user rewrites, and because it is also all libyaml 0.2.5
+or later lets one know: it refuses flow nesting beyond 1000 levels while scanning ahead on the
+line, before the events reach the check here. Its error is translated into the same problem
+(same field path and line), so a file gives the same message whichever parser is installed.
+Reader errors (characters YAML does not allow) are worded here for the same reason.
+
 Mapping keys are kept as the text written (``yes:`` is the name "yes", ``2014:`` the name
 "2014"), because every key of a scenario is a field name or a user's name for something.
 Timestamps stay text: the scenario layer parses times itself, with its own rules on zones.
@@ -72,6 +79,7 @@ class _Frame:
     path: Path
     line: int
     anchor: str | None
+    flow: bool
     size: int = 1
     key: object = None
     """For a mapping: the pending key (``None`` while a key is expected)."""
@@ -100,6 +108,15 @@ class _Builder:
 
     def note(self, line: int | None, message: str, path: Path = ()) -> None:
         self.problems.append(Problem(self.filename, line, dotted(path), message))
+
+    def too_deep(self, line: int | None) -> ScenarioError:
+        """At the outermost open flow collection, else where the next value goes (libyaml's
+        refusal comes before the flow collection's first event), cut to two levels for block
+        nesting that deep, which no scenario has."""
+        flows = [frame.path for frame in self.stack if frame.flow]
+        path = flows[0] if flows else self.child_path()[:2]
+        return self.fail(line, f"nested more than {MAX_DEPTH} levels deep; a scenario nests a "
+                         "few levels", path)
 
     def child_path(self) -> Path:
         if not self.stack:
@@ -197,8 +214,7 @@ class _Builder:
             self.add(value, size, line, new=size)
         elif isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             if len(self.stack) >= MAX_DEPTH:
-                raise self.fail(line, f"nested more than {MAX_DEPTH} levels deep; a scenario "
-                                "nests a few levels", self.child_path()[:2])
+                raise self.too_deep(line)
             if ev.tag not in (None, "!", _COLLECTION_TAGS[type(ev)]):
                 self.note(line, f"YAML tag {_show_tag(ev.tag)} is not allowed: a scenario holds "
                           "only plain text, numbers, booleans, lists and mappings", self.child_path())
@@ -209,7 +225,7 @@ class _Builder:
                 self.open_anchors.add(ev.anchor)
             container: dict[str, object] | list[object] = (
                 {} if isinstance(ev, yaml.MappingStartEvent) else [])
-            self.stack.append(_Frame(container, path, line, ev.anchor))
+            self.stack.append(_Frame(container, path, line, ev.anchor, bool(ev.flow_style)))
         elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             frame = self.stack.pop()
             self.add(frame.value, frame.size, frame.line)
@@ -228,6 +244,10 @@ def dotted(path: Path) -> str:
     return out
 
 
+_LIBYAML_DEPTH_PROBLEM = "exceeded maximum nesting depth"
+"""libyaml's own nesting limit (1000 levels, from 0.2.5), far beyond ``MAX_DEPTH``."""
+
+
 def load_yaml(text: str, filename: str) -> Document:
     """Parse one YAML document into plain data; raise :class:`ScenarioError` on any problem."""
     builder = _Builder(filename)
@@ -241,13 +261,20 @@ def load_yaml(text: str, filename: str) -> Document:
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = None if mark is None else mark.line + 1
+        if _LIBYAML_DEPTH_PROBLEM in (e.problem or ""):
+            raise builder.too_deep(line) from None
         what = " ".join(x for x in (e.context, e.problem) if x)
         raise builder.fail(line, f"not valid YAML: {what}") from None
+    except yaml.reader.ReaderError as e:
+        # libyaml's position counts UTF-8 bytes, PyYAML's characters; the first occurrence of
+        # the refused character is the one refused, whichever counted.
+        at = text.find(chr(e.character))
+        line = text.count("\n", 0, at) + 1 if at >= 0 else None
+        raise builder.fail(line, f"not valid YAML text: character U+{e.character:04X}; control "
+                           "characters are not allowed") from None
     except yaml.YAMLError as e:
-        position = getattr(e, "position", None)
-        line = None if position is None else text.count("\n", 0, position) + 1
-        reason = getattr(e, "reason", None) or str(e).splitlines()[0]
-        raise builder.fail(line, f"not valid YAML text: {reason}") from None
+        reason = str(e).splitlines()[0]
+        raise builder.fail(None, f"not valid YAML text: {reason}") from None
     if builder.problems:
         raise ScenarioError(builder.problems)
     if builder.root is _NOTHING or builder.root is None:

@@ -15,21 +15,49 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engines import child_seeds
+from sim.engines import EngineRefused, child_seeds
 from sim.engines.fast.buffers import sample_passwords
-from sim.engines.fast.sessions import sample_sessions
 from sim.engines.fast.keychain import KeyChain
-from sim.engines.fast.skeleton import ServerRun
+from sim.engines.fast.sessions import sample_sessions
+from sim.engines.fast.skeleton import ServerRun, crash_chance
 from sim.engines.record import Captures, Observations, ReplicationRecord
 from sim.model.attackers import draw_attackers
-from sim.scenario.model import Scenario
+from sim.scenario.model import Attacker, Scenario
+
+
+#: Most state-changing events (crashes, request-count restarts) one replication may expect.
+#: Each is simulated, so a scenario past this would run for minutes per replication; crashes
+#: and ``max_requests`` restarts are the only ones that grow with attack traffic.
+EVENT_LIMIT = 1_000_000
 
 
 def check(scenario: Scenario) -> None:
-    """Refuse, before any work, a scenario whose key copies could pile up beyond the chain the
-    engine tracks (only possible with ``copy_lifetime`` other than ``next_handshake``)."""
+    """Refuse, before any work, what the fast engine cannot do in reasonable time or memory:
+    key copies piling up beyond the chain it tracks, or more expected crashes and
+    ``max_requests`` restarts per replication than ``EVENT_LIMIT``."""
+    events = 0.0
     for name, server in scenario.servers.items():
-        KeyChain.for_server(server, (a for a in scenario.attackers.values() if name in a.targets))
+        attackers = [a for a in scenario.attackers.values() if name in a.targets]
+        KeyChain.for_server(server, attackers)
+        for a in attackers:
+            window = _longest_window(a, scenario.horizon)
+            connections = a.connection_rate * window
+            events += connections * crash_chance(server.crash_probability, a.heartbeats_per_connection)
+            if server.restart.max_requests is not None:
+                legit = server.traffic.requests_per_s * server.hosts * window
+                events += (connections + legit) / server.restart.max_requests
+    if events > EVENT_LIMIT:
+        raise EngineRefused(
+            f"about {events:.3g} worker crashes and request-count restarts per replication "
+            f"would be simulated one by one; the fast engine accepts at most {EVENT_LIMIT:,}. "
+            "Lower the attack rate, crash_probability or raise restart.max_requests"
+        )
+
+
+def _longest_window(attacker: Attacker, horizon: float) -> float:
+    start = max(0.0, attacker.start_low)
+    end = horizon if attacker.duration is None else min(horizon, attacker.start_high + attacker.duration)
+    return max(0.0, end - start)
 
 
 def simulate(scenario: Scenario, seed: np.random.SeedSequence) -> ReplicationRecord:

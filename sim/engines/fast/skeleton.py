@@ -39,6 +39,18 @@ from sim.scenario.model import Attacker, Scenario, Server
 
 #: The session ramp after the cold start (rule 18) is followed in this many constant steps.
 RAMP_STEPS = 8
+#: Above this mean a Poisson count is taken as its mean (relative spread below 1e-7).
+POISSON_EXACT_LIMIT = 1e14
+
+
+def crash_chance(p: float, heartbeats: int) -> float:
+    """P(a connection of ``heartbeats`` answered heartbeats crashes its worker), kept exact for
+    tiny ``p`` (``1 - (1 - p)^k`` would cancel to zero)."""
+    if p <= 0.0:
+        return 0.0
+    if p >= 1.0:
+        return 1.0
+    return -math.expm1(heartbeats * math.log1p(-p))
 
 
 @dataclass(slots=True)
@@ -263,7 +275,7 @@ class ServerRun:
                 yield resume
                 continue
             conn_rate = cfg.requests + sum(a.connection_rate for a in cfg.attackers)
-            crash_rates = [a.connection_rate * (1.0 - (1.0 - cfg.crash_probability) ** a.heartbeats)
+            crash_rates = [a.connection_rate * crash_chance(cfg.crash_probability, a.heartbeats)
                            for a in cfg.attackers]
             crash_rate = sum(crash_rates)
             candidates = {
@@ -430,6 +442,10 @@ class ServerRun:
         open_rate = sum(a.connection_rate for a in self.config.attackers if a.name == name)
         connections = self._hb_connections[name] + open_rate * self.W * (self.env.now - self.config.t0)
         mean = max(0.0, connections - self._hb_captures_expected[name]) * k
+        if mean > POISSON_EXACT_LIMIT:
+            # Far past what a float can count exactly; the Poisson spread is below a
+            # millionth of the mean here, and numpy's sampler stops near 9e18.
+            return int(round(mean))
         return int(self.rng.poisson(mean))
 
     def _record_key(self, name: str, heartbeat: int) -> None:
