@@ -18,13 +18,12 @@ from evidence_builders import normal_interval
 from sim.engines import EngineRefused
 from sim.engines.fast.buffers import (
     CountChain,
-    crash_capture,
     lifetime_moments,
     sample_counts,
     sample_passwords,
     state_count,
 )
-from sim.engines.fast.segments import AttackerRates, CrashInfo, Lifetime, Segment
+from sim.engines.fast.segments import AttackerRates, CrashInfo, KeyCapture, Lifetime, Segment
 from sim.montecarlo.intervals import wilson
 from sim.scenario.model import PasswordSpec
 
@@ -49,9 +48,7 @@ def closed(T: float, beta: float = BETA, lam: float = LAM) -> tuple[float, float
 
 def moments(spec: PasswordSpec, segments: list[Segment], lt: Lifetime) -> list[tuple[float, float]]:
     chain = CountChain(spec, segments, state_count(spec, segments, [lt]))
-    starts = [s.t0 for s in segments]
-    crash = crash_capture(lt, segments, starts, lambda a: a.c_password, spec.lifetime)
-    out = lifetime_moments(chain, lt, [frozenset({"eve"})], starts, crash)
+    out = lifetime_moments(chain, lt, [frozenset({"eve"})], [s.t0 for s in segments])
     assert out is not None
     return out
 
@@ -179,4 +176,86 @@ def test_quiet_lifetimes_are_skipped() -> None:
     chain = CountChain(spec, segs, 2)
     starts = [s.t0 for s in segs]
     assert lifetime_moments(chain, Lifetime(0, 0.0, 50.0, False, "scheduled"),
-                            [frozenset({"eve"})], starts, None) is None
+                            [frozenset({"eve"})], starts) is None
+
+
+def test_key_capture_mid_lifetime_closed_form() -> None:
+    """A connection of eve (3 heartbeats per connection) captures the key at ``s`` after its
+    2nd heartbeat and, at that instant, the resident password with ``qk = 1 - (1 - C)^2``.
+
+    Before ``s`` the slot is empty (``e^(-lam t)``) or full and uncaptured
+    (``lam / (lam - beta) (e^(-beta t) - e^(-lam t))``); the read keeps ``1 - qk`` of the full
+    mass, then both evolve as from time 0. For the mean, the full-chain occupancy
+    ``p(t) = lam/g (1 - e^(-g t))`` (``g = lam + beta``) drops to ``(1 - qk) p`` at ``s`` and
+    relaxes back: ``E[N] = beta int p + qk p(s)``."""
+    k, j, s = 3, 2, 35.0
+    beta = NU * (1.0 - (1.0 - C) ** k)
+    qk = 1.0 - (1.0 - C) ** j
+    seg = Segment(0.0, T, True, LAM, LAM, 0.0, 0.0, 0.0,
+                  (AttackerRates("eve", False, NU, k, 0, 0.0, C, 0.0),))
+    lt = Lifetime(0, 0.0, T, False, key_captures=[KeyCapture(s, "eve", j)])
+    p, m = moments(PasswordSpec(), [seg], lt)[0]
+
+    def full(t: float) -> float:  # P(uncaptured password resident, no capture yet)
+        return LAM / (LAM - beta) * (math.exp(-beta * t) - math.exp(-LAM * t))
+
+    L = T - s
+    p0 = (1.0 - qk) * full(s) * math.exp(-beta * L) + math.exp(-LAM * s) * (
+        full(L) + math.exp(-LAM * L))
+    assert p == pytest.approx(1.0 - p0, rel=1e-9)
+    g = LAM + beta
+    occ = LAM / g * (1.0 - math.exp(-g * s))
+    before = LAM / g * (s - (1.0 - math.exp(-g * s)) / g)
+    after = LAM / g * L + ((1.0 - qk) * occ - LAM / g) * (1.0 - math.exp(-g * L)) / g
+    assert m == pytest.approx(beta * (before + after) + qk * occ, rel=1e-9)
+
+
+def test_key_capture_counts_for_its_attacker_only() -> None:
+    """Two malicious attackers, only ``b`` ever reads passwords, and only through its key
+    capture: ``a``'s own count is zero, ``b``'s and the total get the point read."""
+    atts = (AttackerRates("a", False, NU, 1, 0, 0.0, C, 0.0),
+            AttackerRates("b", False, 0.0, 1, 0, 0.0, C, 0.0))
+    seg = Segment(0.0, T, True, LAM, LAM, 0.0, 0.0, 0.0, atts)
+    s = 50.0
+    lt = Lifetime(0, 0.0, T, False, key_captures=[KeyCapture(s, "b", 1)])
+    chain = CountChain(PasswordSpec(), [seg], 2)
+    sets = [frozenset({"a"}), frozenset({"b"}), frozenset({"a", "b"})]
+    own_a, own_b, total = lifetime_moments(chain, lt, sets, [0.0])  # type: ignore[misc]
+    assert own_a == pytest.approx(closed(T), rel=1e-9)  # b's read is invisible to a's count
+    resident = 1.0 - math.exp(-LAM * s)  # the slot holds an uncaptured password at s
+    assert own_b == pytest.approx((C * resident, C * resident), rel=1e-9)
+    assert total[0] > own_a[0] and total[1] > own_a[1]
+
+
+@pytest.mark.parametrize("reachable", [False, True])
+def test_key_miss_thins_the_hazard(reachable: bool) -> None:
+    """While an attacker watches the key, only its connections that miss the key count as
+    ordinary captures: the closed form at ``beta * key_miss[L]``, with one chain serving
+    lifetimes of both placements."""
+    miss = (0.5, 0.2)
+    seg = Segment(0.0, T, True, LAM, LAM, 0.0, 0.0, 0.0,
+                  (AttackerRates("eve", False, NU, 1, 0, 0.0, C, 0.0, key_miss=miss),))
+    chain = CountChain(PasswordSpec(), [seg], 2)
+    lts = [Lifetime(0, 0.0, T, not reachable), Lifetime(0, 0.0, T, reachable)]
+    out = [lifetime_moments(chain, lt, [frozenset({"eve"})], [0.0]) for lt in lts]
+    assert out[1] is not None and out[0] is not None
+    assert out[1][0] == pytest.approx(closed(T, beta=BETA * miss[int(reachable)]), rel=1e-9)
+    assert out[0][0] == pytest.approx(closed(T, beta=BETA * miss[int(not reachable)]), rel=1e-9)
+
+
+def test_key_capture_with_key_ops_clears_like_a_restart() -> None:
+    """``next_handshake``: a key-capturing connection's own key operations empty the buffer
+    before it reads, so it captures nothing, and the lifetime splits at ``s`` as if restarted
+    there: ``P(N = 0)`` multiplies, ``E[N]`` adds."""
+    spec = PasswordSpec(lifetime="next_handshake")
+    atts = (eve(nu=0.05), AttackerRates("ops", False, 0.01, 1, 1, 0.0, C, 0.0))
+    seg = Segment(0.0, T, True, 1.0, 0.3, 0.0, 0.02, 0.0, atts)
+    s = 60.0
+    lt = Lifetime(0, 0.0, T, False, key_captures=[KeyCapture(s, "ops", 1)])
+    lts = [lt, Lifetime(0, 0.0, s, False, "scheduled"), Lifetime(0, s, T, False)]
+    chain = CountChain(spec, [seg], state_count(spec, [seg], lts))
+    counted = [frozenset({"eve"})]
+    whole, first, second = (lifetime_moments(chain, x, counted, [0.0])[0]  # type: ignore[index]
+                            for x in lts)
+    assert whole[0] == pytest.approx(1.0 - (1.0 - first[0]) * (1.0 - second[0]), rel=1e-9)
+    assert whole[1] == pytest.approx(first[1] + second[1], rel=1e-9)

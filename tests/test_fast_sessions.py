@@ -8,11 +8,14 @@ session is valid. The integral's expected count must lie in the run's normal int
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from evidence_builders import normal_interval
+from scipy.integrate import quad
 
-from sim.engines.fast.segments import AttackerRates, CrashInfo, Lifetime, Segment
+from sim.engines.fast.segments import AttackerRates, CrashInfo, KeyCapture, Lifetime, Segment
 from sim.engines.fast.sessions import leak_means, sample_sessions, sweep_copies, sweep_slot
 from sim.scenario.model import SessionSpec
 
@@ -96,9 +99,9 @@ def test_slot_and_copies_agree_for_a_trickle() -> None:
 
     beta = np.array([0.02])
     pieces = [
-        _Piece(0.0, 50.0, 0.01, np.array([0.0]), False, np.zeros(1)),
-        _Piece(50.0, 120.0, 0.01, beta, True, np.array([0.7])),
-        _Piece(120.0, 300.0, 0.01, beta, False, np.zeros(1)),
+        _Piece(0.0, 50.0, 0.01, np.array([0.0]), False, np.zeros(1), 0.1),
+        _Piece(50.0, 120.0, 0.01, beta, True, np.array([0.7]), 0.1),
+        _Piece(120.0, 300.0, 0.01, beta, False, np.zeros(1), 0.1),
     ]
     u = np.array([0.0, 30.0, 100.0, 200.0])
     e = u + 150.0
@@ -157,3 +160,89 @@ def test_crash_capture_counts_only_while_valid() -> None:
     exact = logins * q * (ttl - (1.0 - np.exp(-rho * ttl)) / rho)
     # 8-point Gauss-Legendre on a smooth integrand: exact to quadrature precision.
     assert found.means[frozenset({"eve"})] == pytest.approx(exact, rel=1e-7)
+
+
+def _key_read_case(
+    lifetime: object,
+) -> tuple[float, SessionSpec, list[Segment], list[Lifetime]]:
+    """One worker, nothing empties the buffer but expiry; eve's only read is the connection
+    capturing the key at ``tk`` after 2 heartbeats (its other connections carry no rate)."""
+    T, c, ttl, rho, logins, tk = 400.0, 0.5, 60.0, 0.2, 0.01, 150.0
+    att = (AttackerRates("eve", False, 0.0, 3, 0, 0.5, 0.0, c),)
+    segs = [Segment(0.0, 100.0, True, 0.0, logins, 0.1, 0.0, 0.0),
+            Segment(100.0, T, True, 0.0, logins, 0.1, 0.0, 0.0, att)]
+    lts = [Lifetime(0, 0.0, T, False, key_captures=[KeyCapture(tk, "eve", 2)])]
+    spec = SessionSpec(ttl=ttl, requests_per_s=rho, lifetime=lifetime)  # type: ignore[arg-type]
+    return tk, spec, segs, lts
+
+
+@pytest.mark.parametrize("lifetime", ["next_request", 40.0])
+def test_key_capture_reads_resident_tokens(lifetime: object) -> None:
+    """A session opened at ``u = tk - x`` (``0 < x < ttl``) leaks through the key-capturing
+    connection only, each resident copy taken with ``q = 1 - (1 - c)^2``.
+
+    * ``next_request``: the slot holds its token iff it made a request by ``tk``:
+      ``P = q (1 - e^(-rho x))``.
+    * mean residency ``m``: its copies still resident at ``tk`` are Poisson with mean
+      ``rho m (1 - e^(-x/m))``, each read independently: ``P = 1 - exp(-q rho m (1 - e^(-x/m)))``.
+
+    The expected count ``Lambda int_0^ttl P dx`` needs quadrature only for the second; the
+    engine's Gauss-Legendre on the kinks is exact to its precision on both."""
+    tk, spec, segs, lts = _key_read_case(lifetime)
+    found = leak_means(spec, segs, lts, 1, 0.01, 400.0)
+    assert found is not None
+    q, rho, ttl = 1.0 - 0.5**2, spec.requests_per_s, spec.ttl
+    if lifetime == "next_request":
+        exact = 0.01 * q * (ttl - (1.0 - np.exp(-rho * ttl)) / rho)
+    else:
+        m = float(lifetime)  # type: ignore[arg-type]
+        exact = 0.01 * quad(lambda x: -np.expm1(-q * rho * m * -np.expm1(-x / m)), 0.0, ttl,
+                            epsabs=0.0, epsrel=1e-12)[0]
+    assert found.means[frozenset({"eve"})] == pytest.approx(exact, rel=1e-7)
+    draw = sample_sessions(spec, segs, lts, 1, 1, 0.01, 400.0, {"eve": 1},
+                           np.random.default_rng(4))
+    assert all(r.time == tk for r in draw.reuses)  # the only capture chance
+
+
+@pytest.mark.parametrize("reachable", [False, True])
+def test_key_miss_thins_the_session_hazard(reachable: bool) -> None:
+    """An attacker watching the key at ``key_miss`` leaks what one sending only its
+    key-missing connections leaks, per lifetime placement."""
+    p = dict(CASES["busy"])
+    p.pop("restarts")
+    W, T = p["W"], p["T"]
+    miss = (0.6, 0.3)
+    plain = segments(**p)
+    watched = [Segment(s.t0, s.t1, s.vulnerable, s.requests, s.logins, s.session_requests,
+                       s.handshakes, s.crash_probability,
+                       tuple(replace(a, key_miss=miss) for a in s.attackers)) for s in plain]
+    thinned = segments(**{**p, "nu": p["nu"] * miss[int(reachable)]})
+    lts = [Lifetime(w, 0.0, T, reachable) for w in range(W)]
+    spec = SessionSpec(ttl=p["ttl"], requests_per_s=p["rho"])
+    got = leak_means(spec, watched, lts, W, p["logins"], T)
+    want = leak_means(spec, thinned, lts, W, p["logins"], T)
+    assert got is not None and want is not None
+    key = frozenset({"eve"})
+    assert got.means[key] == pytest.approx(want.means[key], rel=1e-12)
+
+
+def test_key_capture_with_key_ops_clears_like_a_restart() -> None:
+    """``next_handshake``: a key-capturing connection with key operations empties the buffer
+    before reading, exactly as a restart at that instant would."""
+    T, W = 1000.0, 1
+    eve = AttackerRates("eve", False, 0.05, 1, 0, 0.0, 0.0, 0.5)
+    ops = AttackerRates("ops", False, 0.01, 1, 1, 0.5, 0.0, 0.5)
+    segs = [Segment(0.0, 300.0, True, 1.0, 0.02, 0.1, 0.01, 0.0),
+            Segment(300.0, 700.0, True, 1.0, 0.02, 0.1, 0.01, 0.0, (eve, ops)),
+            Segment(700.0, T, True, 1.0, 0.02, 0.1, 0.01, 0.0)]
+    tk = 500.0
+    spec = SessionSpec(ttl=200.0, requests_per_s=0.05, lifetime="next_handshake")
+    keyed = [Lifetime(0, 0.0, T, False, key_captures=[KeyCapture(tk, "ops", 1)])]
+    split = [Lifetime(0, 0.0, tk, False, "scheduled"), Lifetime(0, tk, T, False)]
+    got = leak_means(spec, segs, keyed, W, 0.02, T)
+    want = leak_means(spec, segs, split, W, 0.02, T)
+    plain = leak_means(spec, segs, [Lifetime(0, 0.0, T, False)], W, 0.02, T)
+    assert got is not None and want is not None and plain is not None
+    key = frozenset({"eve"})
+    assert got.means[key] == pytest.approx(want.means[key], rel=1e-12)
+    assert got.means[key] < plain.means[key]

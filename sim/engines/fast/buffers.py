@@ -3,16 +3,22 @@
 Hazards, per worker and segment, for attacker ``a`` sending ``k`` heartbeats per connection at
 ``connection_rate`` ``r`` with per-heartbeat capture ``c`` and crash probability ``p``:
 
-* ``nu_a = r (1 - p)^k``: connections that do not crash. Crashing ones are explicit lifetime
-  ends sampled by the skeleton, so the remaining connections are still Poisson (thinning).
+* ``nu_a = r (1 - p)^k m_a(L)``: connections that neither crash nor capture the key. Crashing
+  ones and key-capturing ones are explicit events sampled by the skeleton, so the remaining
+  connections are still Poisson (thinning); ``m_a(L)`` is ``key_miss`` for the lifetime's key
+  placement ``L`` (1 once ``a`` holds the key).
 * ``q_a = 1 - (1 - c)^k``: a non-crashing connection captures one given resident piece; pieces
   are drawn independently, so from ``n`` resident uncaptured passwords it takes
   ``Binomial(n, q_a)`` (rule 13: its captures share one instant).
 * ``beta_a = nu_a q_a``: the capture hazard of one resident piece.
-* A crash ending a lifetime after ``j`` answered heartbeats captures each resident uncaptured
-  piece with ``1 - (1 - c)^j`` (rule 7: the crashing heartbeat itself reads nothing).
+* Point reads: a crash ending a lifetime after ``j`` answered heartbeats, and a key-capturing
+  connection at ``t`` inside it after ``j`` heartbeats, capture each resident uncaptured piece
+  with ``1 - (1 - c)^j`` (rule 7: the crashing heartbeat itself reads nothing). Given the
+  skeleton these are fixed times, so the connections before a key capture are exactly the
+  ones that did not capture it: with few of them, ``P(N > 0)`` hinges on this split.
 * Under ``next_handshake`` a connection with key operations clears the buffer *before* its
-  heartbeats (rule 5): it captures nothing and clears at rate ``nu_a``.
+  heartbeats (rule 5): it captures nothing and clears at rate ``nu_a`` (a key-capturing one
+  clears at its time).
 
 The chain per worker counts ``n``, the resident passwords not yet captured by the attackers we
 count (all malicious ones for the total, rule 12; attacker ``a`` alone for its own count; a
@@ -28,9 +34,12 @@ sub-generator ``S`` (capture moves removed, their rates ``kill`` sent to an abso
 one matrix exponential of ``blockdiag([[S, kill], [0, 0]], [[Q, reward], [0, 0]])`` per piece
 carries both exact moments of a lifetime: the absorbed mass is ``P(N > 0)`` and the last
 coordinate is ``E[N] = int pi(t) reward dt`` (Van Loan, 1978) with
-``reward(n) = sum_a nu_a n q_a``. A lifetime's count is then 0 with the exact ``P(N = 0)``,
-else zero-truncated Poisson with the exact ``E[N | N > 0]``: first two facts exact, higher
-moments approximate. Lifetimes are independent given the skeleton.
+``reward(n) = sum_a nu_a n q_a``. A point read with ``q`` maps the same vector exactly: the
+sub-stochastic part keeps ``(1 - q)^n`` in place and absorbs the rest, the full part moves by
+``Binomial(n, q)`` and earns ``n q``. Pieces are split at key captures. A lifetime's count is
+then 0 with the exact ``P(N = 0)``, else zero-truncated Poisson with the exact
+``E[N | N > 0]``: first two facts exact, higher moments approximate. Lifetimes are independent
+given the skeleton.
 """
 
 from __future__ import annotations
@@ -98,12 +107,14 @@ def any_of(count: np.ndarray, q: float) -> np.ndarray:
 
 
 def segment_hazards(
-    seg: Segment, capture: Callable[[AttackerRates], float], rule: Residency
+    seg: Segment, capture: Callable[[AttackerRates], float], rule: Residency, reachable: bool
 ) -> tuple[Hazard, ...]:
+    """Every attacker's hazard on one resident piece, in a lifetime whose long-lived key is
+    (``reachable``) or is not reachable: that decides how many connections capture the key."""
     survive = 1.0 - seg.crash_probability
     out = []
     for a in seg.attackers:
-        nu = a.connection_rate * survive**a.heartbeats
+        nu = a.connection_rate * survive**a.heartbeats * a.key_miss[int(reachable)]
         clears = rule == "next_handshake" and a.key_ops > 0
         q = 0.0 if clears else per_connection(capture(a), a.heartbeats)
         out.append(Hazard(a.name, a.benign, nu, q, clears))
@@ -119,24 +130,80 @@ def clear_rate(seg: Segment, hazards: Sequence[Hazard], rule: Residency) -> floa
     return 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class PointRead:
+    """One connection reading a worker's buffer at a known instant: a key capture inside a
+    lifetime, or the crash ending it."""
+
+    time: float
+    attacker: str
+    q: float
+    """Chance it captures one given resident piece."""
+    clears: bool
+    """Its key operations empty a ``next_handshake`` buffer first, so it reads nothing."""
+
+
+def point_read(
+    segments: Sequence[Segment],
+    starts: Sequence[float],
+    time: float,
+    attacker: str,
+    heartbeats: int,
+    capture: Callable[[AttackerRates], float],
+    rule: Residency,
+) -> PointRead | None:
+    """What ``heartbeats`` heartbeats of ``attacker`` at ``time`` do to the buffer, at the rates
+    in force just before it (the segment with ``t0 < time <= t1``: the skeleton closes a
+    segment at the event). None when it neither reads nor clears."""
+    seg = segments[max(0, bisect_left(starts, time) - 1)]
+    a = next((a for a in seg.attackers if a.name == attacker), None)
+    if a is None:
+        return None
+    if rule == "next_handshake" and a.key_ops > 0:
+        return PointRead(time, attacker, 0.0, True)
+    q = per_connection(capture(a), heartbeats)
+    return PointRead(time, attacker, q, False) if q > 0.0 else None
+
+
 def crash_capture(
     lt: Lifetime,
     segments: Sequence[Segment],
     starts: Sequence[float],
     capture: Callable[[AttackerRates], float],
     rule: Residency,
-) -> tuple[str, float] | None:
-    """Who crashed this lifetime and its chance to capture one resident piece on the way."""
+) -> PointRead | None:
+    """What the connection crashing this lifetime read on the way (None if nothing)."""
     if lt.end_cause != "crash" or lt.crash is None:
         return None
-    seg = segments[max(0, bisect_left(starts, lt.end) - 1)]  # the one with t0 < end <= t1
-    for a in seg.attackers:
-        if a.name == lt.crash.attacker:
-            if rule == "next_handshake" and a.key_ops > 0:
-                return None
-            q = per_connection(capture(a), lt.crash.answered_before)
-            return (a.name, q) if q > 0.0 else None
-    return None
+    read = point_read(segments, starts, lt.end, lt.crash.attacker, lt.crash.answered_before,
+                      capture, rule)
+    return None if read is None or read.clears else read
+
+
+def key_reads(
+    lt: Lifetime,
+    segments: Sequence[Segment],
+    starts: Sequence[float],
+    capture: Callable[[AttackerRates], float],
+    rule: Residency,
+) -> list[PointRead]:
+    """What the key-capturing connections inside this lifetime do to the buffer, in time order.
+
+    Memory is empty at the lifetime's start, and a capture at its end is the crashing
+    connection, read once through :func:`crash_capture`: only captures strictly inside count.
+    """
+    out = []
+    for kc in lt.key_captures:
+        if lt.start < kc.time < lt.end:
+            read = point_read(segments, starts, kc.time, kc.attacker, kc.heartbeats_read,
+                              capture, rule)
+            if read is not None:
+                out.append(read)
+    return out
+
+
+def _password(a: AttackerRates) -> float:
+    return a.c_password
 
 
 def attacker_names(segments: Sequence[Segment]) -> tuple[list[str], frozenset[str]]:
@@ -173,9 +240,8 @@ def state_count(
     longest = max((lt.end - lt.start for lt in lifetimes), default=0.0)
     bounds = [float(stats.poisson.isf(TAIL, births * longest))]  # logins within one lifetime
     if rule == "next_handshake":
-        slowest = min(
-            clear_rate(s, segment_hazards(s, lambda a: a.c_password, rule), rule) for s in segments
-        )
+        slowest = min(clear_rate(s, segment_hazards(s, _password, rule, reachable), rule)
+                      for s in segments for reachable in (False, True))
         if slowest > 0.0:  # geometric stationary law, dominated at the fastest fill
             ratio = births / (births + slowest)
             bounds.append(math.ceil(math.log(TAIL) / math.log(ratio)))
@@ -191,20 +257,36 @@ def state_count(
     return top + 1
 
 
+#: One stretch of a lifetime: segment, hazard variant, length, and the point read at its end.
+Piece = tuple[int, int, float, PointRead | None]
+
+
 class CountChain:
-    """Generators of the uncaptured-password count on one worker, per segment and counting set."""
+    """Generators of the uncaptured-password count on one worker, per segment, key placement
+    and counting set.
+
+    Hazards depend on the lifetime's key placement only while some attacker still watches the
+    key (``key_miss``); elsewhere both placements share variant 0, and its cached exponentials.
+    """
 
     def __init__(self, spec: PasswordSpec, segments: Sequence[Segment], n: int) -> None:
         self.rule = spec.lifetime
         self.segments = segments
         self.n = n
-        self.hazards = [segment_hazards(s, lambda a: a.c_password, self.rule) for s in segments]
-        self.capturing = [frozenset(h.name for h in hz if h.beta > 0.0) for hz in self.hazards]
+        self.hazards: list[tuple[tuple[Hazard, ...], ...]] = []
+        self.variant: list[tuple[int, int]] = []
+        for s in segments:
+            apart = segment_hazards(s, _password, self.rule, False)
+            near = segment_hazards(s, _password, self.rule, True)
+            self.hazards.append((apart,) if near == apart else (apart, near))
+            self.variant.append((0, 0) if near == apart else (0, 1))
+        self.capturing = [tuple(frozenset(h.name for h in hz if h.beta > 0.0) for hz in both)
+                          for both in self.hazards]
         self._binomial: dict[float, np.ndarray] = {}
-        self._blocks: dict[tuple[int, frozenset[str]], np.ndarray] = {}
-        self._propagators: dict[tuple[int, frozenset[str]], np.ndarray] = {}
+        self._blocks: dict[tuple[int, int, frozenset[str]], np.ndarray] = {}
+        self._propagators: dict[tuple[int, int, frozenset[str]], np.ndarray] = {}
 
-    def legit(self, i: int) -> np.ndarray:
+    def legit(self, i: int, v: int) -> np.ndarray:
         """Generator without captures: logins, overwrites, expiry."""
         n, seg, rule = self.n, self.segments[i], self.rule
         Q = np.zeros((n, n))
@@ -217,7 +299,7 @@ class CountChain:
         else:
             Q[idx[:-1], idx[:-1] + 1] += seg.logins
             if rule == "next_handshake":
-                Q[:, 0] += clear_rate(seg, self.hazards[i], rule)
+                Q[:, 0] += clear_rate(seg, self.hazards[i][v], rule)
             else:
                 Q[idx[1:], idx[1:] - 1] += idx[1:] / float(rule)
         Q[idx, idx] = 0.0
@@ -240,18 +322,18 @@ class CountChain:
             self._binomial[q] = T
         return T
 
-    def block(self, i: int, counted: frozenset[str]) -> np.ndarray:
+    def block(self, i: int, v: int, counted: frozenset[str]) -> np.ndarray:
         """``blockdiag([[S, kill], [0, 0]], [[Q, reward], [0, 0]])`` of segment ``i``."""
-        key = (i, counted)
+        key = (i, v, counted)
         M = self._blocks.get(key)
         if M is not None:
             return M
         n = self.n
-        legit = self.legit(i)
+        legit = self.legit(i, v)
         S, Q = legit.copy(), legit.copy()
         kill, reward = np.zeros(n), np.zeros(n)
         count = np.arange(n)
-        for h in self.hazards[i]:
+        for h in self.hazards[i][v]:
             if h.name not in counted or h.beta <= 0.0:
                 continue
             miss = (1.0 - h.q) ** count
@@ -265,30 +347,54 @@ class CountChain:
         self._blocks[key] = M
         return M
 
-    def advance(self, x: np.ndarray, i: int, counted: frozenset[str], length: float) -> np.ndarray:
+    def advance(
+        self, x: np.ndarray, i: int, v: int, counted: frozenset[str], length: float
+    ) -> np.ndarray:
         """``x exp(M length)``; whole segments recur across lifetimes: their exponential is kept."""
         if length <= 0.0:
             return x
-        counted = counted & self.capturing[i]
+        counted = counted & self.capturing[i][v]
         if length == self.segments[i].duration:
-            P = self._propagators.get((i, counted))
+            P = self._propagators.get((i, v, counted))
             if P is None:
-                P = expm(self.block(i, counted) * length)
-                self._propagators[(i, counted)] = P
+                P = expm(self.block(i, v, counted) * length)
+                self._propagators[(i, v, counted)] = P
             return x @ P
-        return x @ expm(self.block(i, counted) * length)
+        return x @ expm(self.block(i, v, counted) * length)
+
+    def step(self, x: np.ndarray, piece: Piece, counted: frozenset[str]) -> np.ndarray:
+        """Across one piece, then through the point read at its end."""
+        i, v, length, read = piece
+        x = self.advance(x, i, v, counted, length)
+        if read is None:
+            return x
+        if read.clears:
+            return self.clear_step(x)
+        return self.read_step(x, read.q) if read.attacker in counted else x
 
     def start(self) -> np.ndarray:
         x = np.zeros(2 * self.n + 2)
         x[0] = x[self.n + 1] = 1.0  # empty heap at the lifetime start (rule 2)
         return x
 
-    def crash_step(self, x: np.ndarray, q: float) -> np.ndarray:
+    def read_step(self, x: np.ndarray, q: float) -> np.ndarray:
+        """One connection capturing each resident uncaptured piece with ``q``: the capture
+        step of the sub-stochastic part (``(1 - q)^n`` stays) and of the full part."""
         n = self.n
         count = np.arange(n)
         y = x.copy()
+        y[:n] = x[:n] * (1.0 - q) ** count
         y[n] += x[:n] @ any_of(count, q)
+        y[n + 1 : 2 * n + 1] = x[n + 1 : 2 * n + 1] @ self.binomial(q)
         y[2 * n + 1] += x[n + 1 : 2 * n + 1] @ (q * count)
+        return y
+
+    def clear_step(self, x: np.ndarray) -> np.ndarray:
+        """Key operations emptying the buffer: every state moves to ``n = 0``."""
+        n = self.n
+        y = x.copy()
+        y[:n], y[n + 1 : 2 * n + 1] = 0.0, 0.0
+        y[0], y[n + 1] = x[:n].sum(), x[n + 1 : 2 * n + 1].sum()
         return y
 
     def moments(self, x: np.ndarray) -> tuple[float, float]:
@@ -375,13 +481,10 @@ def sample_passwords(
         return PasswordDraw(0, by_attacker)
     chain = CountChain(spec, segments, n)
     starts = [s.t0 for s in segments]
-    capture = lambda a: a.c_password  # noqa: E731 - the password column of AttackerRates
-
     p_any: list[list[float]] = []
     means: list[list[float]] = []
     for lt in lifetimes:
-        crash = crash_capture(lt, segments, starts, capture, spec.lifetime)
-        moments = lifetime_moments(chain, lt, sets, starts, crash)
+        moments = lifetime_moments(chain, lt, sets, starts)
         if moments is not None:
             p_any.append([m[0] for m in moments])
             means.append([m[1] for m in moments])
@@ -400,45 +503,57 @@ def sample_passwords(
 
 
 def lifetime_moments(
-    chain: CountChain,
-    lt: Lifetime,
-    sets: Sequence[frozenset[str]],
-    starts: Sequence[float],
-    crash: tuple[str, float] | None,
+    chain: CountChain, lt: Lifetime, sets: Sequence[frozenset[str]], starts: Sequence[float]
 ) -> list[tuple[float, float]] | None:
     """``(P(N > 0), E[N])`` of one worker lifetime for each counting set; None when nothing can
     be captured in it."""
     if lt.end <= lt.start:
         return None
-    segs = chain.segments
-    first = max(0, bisect_right(starts, lt.start) - 1)
-    pieces = []
-    i = first
-    while i < len(segs) and segs[i].t0 < lt.end:
-        a, b = max(segs[i].t0, lt.start), min(segs[i].t1, lt.end)
-        if b > a:
-            pieces.append((i, b - a))
-        i += 1
-    hot = [k for k, (i, _) in enumerate(pieces) if chain.capturing[i]]
+    crash = crash_capture(lt, chain.segments, starts, _password, chain.rule)
+    pieces = lifetime_pieces(chain, lt, starts)
+    hot = [k for k, (i, v, _, read) in enumerate(pieces)
+           if chain.capturing[i][v] or (read is not None and read.q > 0.0)]
     if not hot and crash is None:
         return None
     first_hot = hot[0] if hot else len(pieces)
     last = len(pieces) - 1 if crash is not None else hot[-1]
     x = chain.start()
-    for i, length in pieces[:first_hot]:
-        x = chain.advance(x, i, frozenset(), length)
+    for piece in pieces[:first_hot]:
+        x = chain.step(x, piece, frozenset())
     out = []
     for counted in sets:
-        touched = any(chain.capturing[pieces[k][0]] & counted for k in hot)
-        crashes = crash is not None and crash[0] in counted
+        touched = any(chain.capturing[i][v] & counted
+                      or (read is not None and read.q > 0.0 and read.attacker in counted)
+                      for i, v, _, read in (pieces[k] for k in hot))
+        crashes = crash is not None and crash.attacker in counted
         if not (touched or crashes):
             out.append((0.0, 0.0))
             continue
         y = x
-        for i, length in pieces[first_hot : last + 1]:
-            y = chain.advance(y, i, counted, length)
-        if crashes:
-            assert crash is not None
-            y = chain.crash_step(y, crash[1])
+        for piece in pieces[first_hot : last + 1]:
+            y = chain.step(y, piece, counted)
+        if crash is not None and crashes:
+            y = chain.read_step(y, crash.q)
         out.append(chain.moments(y))
     return out
+
+
+def lifetime_pieces(chain: CountChain, lt: Lifetime, starts: Sequence[float]) -> list[Piece]:
+    """The lifetime cut at segment boundaries and at its key captures (each closing a piece)."""
+    segs = chain.segments
+    reads = key_reads(lt, segs, starts, _password, chain.rule)
+    placement = int(lt.key_reachable)
+    pieces: list[Piece] = []
+    r = 0
+    i = max(0, bisect_right(starts, lt.start) - 1)
+    while i < len(segs) and segs[i].t0 < lt.end:
+        a, b = max(segs[i].t0, lt.start), min(segs[i].t1, lt.end)
+        v = chain.variant[i][placement]
+        while r < len(reads) and reads[r].time <= b:
+            pieces.append((i, v, reads[r].time - a, reads[r]))
+            a = reads[r].time
+            r += 1
+        if b > a:
+            pieces.append((i, v, b - a, None))
+        i += 1
+    return pieces

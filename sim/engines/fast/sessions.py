@@ -26,6 +26,13 @@ counted, ``delta`` the rate at which residency ends: the worker's request rate f
   a backward sweep is exact. Overlapping copies share the connections that read them, so this
   slightly overstates the leak (rule 13).
 
+Hazards are those of :mod:`.buffers`: per lifetime key placement, counting only connections
+that do not capture the key. A key-capturing connection at ``t`` is a point read splitting a
+piece: a resident copy (``next_request``: the token in the slot) of a session still valid is
+captured with its ``q`` (``V -> q + (1 - q) V``, ``v1 -> (1 - q) v1``), or, under
+``next_handshake`` with key operations, the buffer is emptied first (``V -> 0``), like a
+restart; a crash is a read followed by a restart.
+
 The expected number leaked is ``int Lambda P_leak(u) du`` over logins (``Lambda`` per server,
 from ``t = 0``: rule 18's cold start), by Gauss-Legendre on the intervals between the kinks of
 ``P_leak`` (segment and restart boundaries, and the same shifted by ``-ttl``), only over
@@ -36,23 +43,28 @@ connections). Counts for nested attacker sets are coupled through one uniform.
 Reuse attempts (rule 9) are drawn per leaked session of a malicious attacker: ``binding: none``
 always succeeds; ``ip`` succeeds only when the shared-address draw does. Their times follow the
 attacker's token capture profile ``beta_a * (session requests per second) * E[min(residency,
-ttl)]`` per segment, plus its crash captures; that profile ignores restarts, which only thin it.
+ttl)]`` per worker piece, plus its point reads (crashes, key captures) with ``q_a`` in place of
+``beta_a dt``; the profile ignores that a session is tried only at its first capture. All of it
+is drawn in numpy: the only per-session work left is building the records.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 from scipy import stats
 
 from sim.engines.fast.buffers import (
     Hazard,
+    PointRead,
     attacker_names,
     clear_rate,
     counting_sets,
     crash_capture,
+    key_reads,
     segment_hazards,
 )
 from sim.engines.fast.segments import AttackerRates, Lifetime, Segment
@@ -61,8 +73,8 @@ from sim.scenario.model import SessionSpec
 
 #: Gauss-Legendre points per interval of login times.
 NODES = 8
-#: Most intervals of login times; beyond it restart kinks (each 1/W of the integrand) are
-#: dropped first, then segment kinks are thinned evenly.
+#: Most intervals of login times; beyond it restart and key capture kinks (each 1/W of the
+#: integrand) are dropped first, then segment kinks are thinned evenly.
 MAX_INTERVALS = 64
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(NODES)
@@ -80,16 +92,20 @@ class SessionDraw:
 
 @dataclass(frozen=True, slots=True)
 class _Piece:
-    """Constant rates on ``[a, b)`` of one worker; ``ends`` when a restart follows at ``b``."""
+    """Constant rates on ``[a, b)`` of one worker, and what happens to its buffer at ``b``."""
 
     a: float
     b: float
     delta: float
     beta: np.ndarray
     """Capture hazard per counting set."""
-    ends: bool
-    crash: np.ndarray
-    """Capture probability of the crash at ``b`` per counting set (0 unless it ends by crash)."""
+    empties: bool
+    """The buffer is emptied at ``b``: a restart, or the key operations of a key capture."""
+    reads: np.ndarray
+    """Per counting set, the chance a connection at ``b`` (a crash, a key capture) captures a
+    resident copy, before any emptying."""
+    sessions: float
+    """Session requests per second to this worker (weighs the reuse-time profile)."""
 
 
 def _token(a: AttackerRates) -> float:
@@ -125,7 +141,8 @@ def sweep_copies(
         if not live.any():
             continue
         inside = p.b < e  # the piece's right end lies before the session expires
-        right = np.where(inside, p.crash[:, None] if p.ends else pi, 0.0)
+        reads = p.reads[:, None]
+        right = np.where(inside, reads + (1.0 - reads) * (0.0 if p.empties else pi), 0.0)
         g = (p.beta + p.delta)[:, None] * length
         beta = p.beta[:, None]
         total += np.where(live, beta * length**2 * g2(g) + right * length * g1(g), 0.0)
@@ -144,7 +161,8 @@ def sweep_slot(
     counted attackers capture it at ``beta``. The backward sweep multiplies ``v`` by
     ``exp(G L)``, ``G = [[-own, own], [delta, -delta - beta]]``, written as
     ``e^(mL) (cosh(sL) I + sinh(sL)/s (G - m I))`` with ``m`` half the trace and
-    ``s^2 = m^2 - det G``. A restart at ``b < e`` empties the buffer, after a crash's capture.
+    ``s^2 = m^2 - det G``. At ``b < e`` a point read (crash, key capture) takes a resident
+    token with its probability, then a restart empties the buffer.
     """
     v0 = np.ones((sets, u.size))
     v1 = np.ones((sets, u.size))
@@ -155,11 +173,8 @@ def sweep_slot(
         if not live.any():
             continue
         inside = p.b < e
-        if p.ends:  # the restart at b: whatever was resident is gone, a crash may read it first
-            r0 = np.where(inside, v0, 1.0)
-            r1 = np.where(inside, (1.0 - p.crash[:, None]) * v0, 1.0)
-        else:
-            r0, r1 = np.where(inside, v0, 1.0), np.where(inside, v1, 1.0)
+        r0 = np.where(inside, v0, 1.0)
+        r1 = np.where(inside, (1.0 - p.reads[:, None]) * (v0 if p.empties else v1), 1.0)
         a, b = own, p.delta
         c = (b + p.beta)[:, None]
         m = -(a + c) / 2.0
@@ -186,7 +201,8 @@ def login_nodes(breaks: Sequence[float], cap: int) -> tuple[np.ndarray, np.ndarr
 
 
 class _Server:
-    """Hazards of one server's segments for each counting set, and each worker's pieces."""
+    """Hazards of one server's segments for each key placement and counting set, and each
+    worker's pieces."""
 
     def __init__(
         self, spec: SessionSpec, segments: Sequence[Segment], sets: list[frozenset[str]]
@@ -195,9 +211,15 @@ class _Server:
         self.segments = segments
         self.starts = [s.t0 for s in segments]
         self.sets = sets
-        self.hazards = [segment_hazards(s, _token, spec.lifetime) for s in segments]
-        self.beta = np.array([[_set_beta(hz, c) for c in sets] for hz in self.hazards])
-        self.delta = np.array([self._delta(s, hz) for s, hz in zip(segments, self.hazards)])
+        rule = spec.lifetime
+        hazards = [[segment_hazards(s, _token, rule, reachable) for s in segments]
+                   for reachable in (False, True)]
+        self.beta = np.array([[[_set_beta(hz, c) for c in sets] for hz in per] for per in hazards])
+        """``[placement, segment, set]``."""
+        self.delta = np.array([[self._delta(s, hz) for s, hz in zip(segments, per)]
+                               for per in hazards])
+        self.placements = 1 + int(hazards[0] != hazards[1])
+        """2 when some attacker still watching the key makes the placement matter."""
 
     def _delta(self, seg: Segment, hazards: Sequence[Hazard]) -> float:
         rule = self.spec.lifetime
@@ -205,14 +227,22 @@ class _Server:
             return clear_rate(seg, hazards, rule)
         return 1.0 / float(rule)
 
+    def placement(self, lt: Lifetime) -> int:
+        return int(lt.key_reachable) if self.placements == 2 else 0
+
+    def vector(self, read: PointRead) -> np.ndarray:
+        return np.array([read.q if read.attacker in c else 0.0 for c in self.sets])
+
     def crash_vector(self, lt: Lifetime) -> np.ndarray | None:
         crash = crash_capture(lt, self.segments, self.starts, _token, self.spec.lifetime)
-        if crash is None:
-            return None
-        return np.array([crash[1] if crash[0] in c else 0.0 for c in self.sets])
+        return None if crash is None else self.vector(crash)
+
+    def key_reads(self, lt: Lifetime) -> list[PointRead]:
+        return key_reads(lt, self.segments, self.starts, _token, self.spec.lifetime)
 
     def pieces(self, lives: Sequence[Lifetime], lo: float, hi: float) -> list[_Piece]:
-        """One worker's pieces on ``[lo, hi)``, its lifetimes given in time order."""
+        """One worker's pieces on ``[lo, hi)``, its lifetimes given in time order, cut at
+        segment boundaries and key captures."""
         out: list[_Piece] = []
         none = np.zeros(len(self.sets))
         for lt in lives:
@@ -220,13 +250,23 @@ class _Server:
             if b0 <= a0:
                 continue
             crash = self.crash_vector(lt) if lt.end <= hi else None
+            reads = [r for r in self.key_reads(lt) if a0 < r.time < b0]
+            beta, delta = self.beta[self.placement(lt)], self.delta[self.placement(lt)]
+            k = 0
             i = max(0, int(np.searchsorted(self.starts, a0, side="right")) - 1)
             while i < len(self.segments) and self.segments[i].t0 < b0:
-                a, b = max(self.segments[i].t0, a0), min(self.segments[i].t1, b0)
+                seg = self.segments[i]
+                a, b = max(seg.t0, a0), min(seg.t1, b0)
+                while k < len(reads) and reads[k].time <= b:
+                    r = reads[k]
+                    out.append(_Piece(a, r.time, delta[i], beta[i], r.clears, self.vector(r),
+                                      seg.session_requests))
+                    a, k = r.time, k + 1
                 if b > a:
                     last = b >= b0 and lt.end <= hi
-                    out.append(_Piece(a, b, self.delta[i], self.beta[i], last,
-                                      crash if (last and crash is not None) else none))
+                    out.append(_Piece(a, b, delta[i], beta[i], last,
+                                      crash if (last and crash is not None) else none,
+                                      seg.session_requests))
                 i += 1
         return out
 
@@ -266,22 +306,26 @@ def sample_sessions(
         leaked[name] = counts[frozenset({name})]
     total = max([counts[malicious] if malicious else 0, *(leaked[a] for a in malicious)])
 
-    reuses: list[SessionReuse] = []
-    binding, shared_p = spec.binding, spec.shared_address_probability
-    for name in sorted(malicious):
+    tried = [name for name in sorted(malicious) if leaked[name] > 0]
+    times, who, sources, shared = [], [], [], []
+    for k, name in enumerate(tried):
         n = leaked[name]
-        if n == 0:
-            continue
-        times = _reuse_times(found, name, workers, n, rng)
-        shared = rng.random(n) < shared_p
-        ok = np.ones(n, dtype=bool) if binding == "none" else shared
-        sources = rng.integers(attacker_sources[name], size=n)
+        times.append(_reuse_times(found, name, n, rng))
+        shared.append(rng.random(n) < spec.shared_address_probability)
+        sources.append(rng.integers(attacker_sources[name], size=n))
+        who.append(np.full(n, k))
+        ok = np.ones(n, dtype=bool) if spec.binding == "none" else shared[-1]
         hijacked[name] = int(ok.sum())
-        reuses += [
-            SessionReuse(float(t), name, server, int(s), not bool(k), bool(sh))
-            for t, s, k, sh in zip(times, sources, ok, shared)
-        ]
-    reuses.sort(key=lambda r: r.time)
+    reuses: list[SessionReuse] = []
+    if tried:
+        order = np.argsort(np.concatenate(times), kind="stable")
+        t = np.concatenate(times)[order]
+        sh = np.concatenate(shared)[order]
+        blocked = np.zeros(t.size, dtype=bool) if spec.binding == "none" else ~sh
+        attacker = np.array(tried, dtype=object)[np.concatenate(who)[order]]
+        reuses = list(map(SessionReuse, t.tolist(), attacker.tolist(), repeat(server),
+                          np.concatenate(sources)[order].tolist(), blocked.tolist(),
+                          sh.tolist()))
     return SessionDraw(total, _total_hijacked(spec, total, hijacked, malicious, rng), leaked,
                        hijacked, reuses)
 
@@ -293,15 +337,12 @@ def _segment_at(srv: _Server, t: float) -> int:
 
 @dataclass(frozen=True, slots=True)
 class LeakMeans:
-    """Expected leaked sessions per counting set, and where captures could happen."""
+    """Expected leaked sessions per counting set, and the pieces they were integrated on."""
 
     srv: _Server
     means: dict[frozenset[str], float]
-    crashes: list[Lifetime]
-    """Lifetimes ended by a crash that could capture a token."""
-    first: float
-    last: float
-    """Capture chances lie in ``[first, last]``."""
+    workers: list[tuple[int, list[_Piece]]]
+    """Per distinct worker history: how many workers share it, and its pieces."""
 
 
 def leak_means(
@@ -319,55 +360,65 @@ def leak_means(
     if not sets or logins <= 0.0 or spec.requests_per_s <= 0.0 or not lifetimes:
         return None
     srv = _Server(spec, segments, sets)
-    crashes = [lt for lt in lifetimes if srv.crash_vector(lt) is not None]
-    hot = np.flatnonzero(srv.beta.sum(axis=1) > 0.0)
-    if hot.size == 0 and not crashes:
+    # Capture chances: hot segments, and point reads (crashes, key captures) at their times.
+    points = [lt.end for lt in lifetimes if srv.crash_vector(lt) is not None]
+    points += [r.time for lt in lifetimes for r in srv.key_reads(lt) if r.q > 0.0]
+    hot = np.flatnonzero(srv.beta.sum(axis=(0, 2)) > 0.0)
+    if hot.size == 0 and not points:
         return None
-    first = min(([segments[hot[0]].t0] if hot.size else []) + [lt.end for lt in crashes])
+    first = min(([segments[hot[0]].t0] if hot.size else []) + points)
     ends = [segments[hot[-1]].t1] if hot.size else []
-    last = min(horizon, max(ends + [segments[_segment_at(srv, lt.end)].t1 for lt in crashes]))
-    means = _integrate(srv, lifetimes, workers, logins, first, last)
-    return LeakMeans(srv, dict(zip(sets, means.tolist())), crashes, first, last)
+    last = min(horizon, max(ends + [segments[_segment_at(srv, t)].t1 for t in points]))
+    means, by_shape = _integrate(srv, lifetimes, workers, logins, first, last)
+    return LeakMeans(srv, dict(zip(sets, means.tolist())), by_shape)
 
 
 def _integrate(
     srv: _Server, lifetimes: Sequence[Lifetime], workers: int, logins: float, first: float,
     last: float,
-) -> np.ndarray:
-    """``int Lambda P_leak(u) du`` per counting set."""
+) -> tuple[np.ndarray, list[tuple[int, list[_Piece]]]]:
+    """``int Lambda P_leak(u) du`` per counting set, and the worker histories it swept."""
     ttl = srv.spec.ttl
     lo, hi = max(0.0, first - ttl), last
     if hi <= lo:
-        return np.zeros(len(srv.sets))
+        return np.zeros(len(srv.sets)), []
     by_worker: dict[int, list[Lifetime]] = {}
     for lt in sorted(lifetimes, key=lambda lt: lt.start):
         if lt.end > lo and lt.start < hi:
             by_worker.setdefault(lt.worker, []).append(lt)
     seg_kinks = [s.t0 for s in srv.segments if lo < s.t0 < hi]
     restart_kinks = [lt.end for lives in by_worker.values() for lt in lives if lo < lt.end < hi]
+    restart_kinks += [r.time for lives in by_worker.values() for lt in lives
+                      for r in srv.key_reads(lt) if lo < r.time < hi]
     shifted = lambda ts: [t - ttl for t in ts if t - ttl > lo]  # noqa: E731 - kinks of e = u + ttl
     breaks = [lo, hi, *seg_kinks, *shifted(seg_kinks)]
     if len(breaks) + 2 * len(restart_kinks) <= MAX_INTERVALS + 1:
         breaks += restart_kinks + shifted(restart_kinks)
     u, w = login_nodes(breaks, MAX_INTERVALS)
     e = np.minimum(u + ttl, hi)
-    # Workers with the same restarts in the window see the same pieces: sweep each shape once.
+    # Workers with the same history in the window see the same pieces: sweep each shape once.
     shapes: dict[tuple, list[list[Lifetime]]] = {}
     for lives in by_worker.values():
-        shapes.setdefault(_shape(lives, lo, hi), []).append(lives)
+        shapes.setdefault(_shape(srv, lives, lo, hi), []).append(lives)
     sweep = sweep_slot if srv.spec.lifetime == "next_request" else sweep_copies
     own = srv.spec.requests_per_s / workers
     exponent = np.zeros((len(srv.sets), u.size))
+    swept = []
     for alike in shapes.values():
-        exponent += len(alike) * sweep(srv.pieces(alike[0], lo, hi), u, e, len(srv.sets), own)
+        pieces = srv.pieces(alike[0], lo, hi)
+        exponent += len(alike) * sweep(pieces, u, e, len(srv.sets), own)
+        swept.append((len(alike), pieces))
     leak = -np.expm1(-exponent)
-    return (leak * (logins * w)[None, :]).sum(axis=1)
+    return (leak * (logins * w)[None, :]).sum(axis=1), swept
 
 
-def _shape(lives: Sequence[Lifetime], lo: float, hi: float) -> tuple:
-    """What of a worker's lifetimes the window ``[lo, hi)`` sees: restart times and crashes."""
+def _shape(srv: _Server, lives: Sequence[Lifetime], lo: float, hi: float) -> tuple:
+    """What of a worker's lifetimes the window ``[lo, hi)`` sees: restart times, crashes, key
+    placements (when they change the hazards) and key captures."""
     return tuple(
-        (max(lt.start, lo), min(lt.end, hi), lt.crash if lt.end < hi else None) for lt in lives
+        (max(lt.start, lo), min(lt.end, hi), lt.crash if lt.end < hi else None,
+         srv.placement(lt), tuple(lt.key_captures))
+        for lt in lives
     )
 
 
@@ -376,49 +427,24 @@ def _poisson_quantile(v: float, mean: float) -> int:
     return int(stats.poisson.ppf(v, mean)) if mean > 0.0 else 0
 
 
-def _reuse_times(
-    found: LeakMeans, name: str, workers: int, n: int, rng: np.random.Generator
-) -> np.ndarray:
-    """``n`` attempt times from attacker ``name``'s token capture profile on ``[first, last)``:
-    per segment its expected token captures on all ``workers``, per crash those of one worker."""
-    srv, first, last = found.srv, found.first, found.last
-    ttl, j = srv.spec.ttl, srv.sets.index(frozenset({name}))
-    spans: list[tuple[float, float]] = []
-    weights: list[float] = []
-    points: list[float] = []
-    masses: list[float] = []
-    for i, seg in enumerate(srv.segments):
-        a, b = max(seg.t0, first), min(seg.t1, last)
-        beta = srv.beta[i, j]
-        if b > a and beta > 0.0:
-            spans.append((a, b))
-            resident = _resident(srv.delta[i] + beta, ttl)
-            weights.append(workers * beta * seg.session_requests * resident * (b - a))
-    for lt in found.crashes:
-        q = srv.crash_vector(lt)
-        if q is not None and q[j] > 0.0:
-            i = _segment_at(srv, lt.end)
-            points.append(lt.end)
-            resident = _resident(srv.delta[i] + srv.beta[i, j], ttl)
-            masses.append(q[j] * srv.segments[i].session_requests * resident)
-    mass = np.array(weights + masses, dtype=float)
+def _reuse_times(found: LeakMeans, name: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` attempt times from attacker ``name``'s token capture profile: over every worker
+    piece its capture hazard times the resident tokens, and at every point read its chance."""
+    srv = found.srv
+    j, ttl = srv.sets.index(frozenset({name})), srv.spec.ttl
+    rows = np.array([(p.a, p.b, p.beta[j], p.reads[j], p.delta, p.sessions * alike)
+                     for alike, pieces in found.workers for p in pieces]).reshape(-1, 6)
+    a, b, beta, q, delta, weight = rows.T
+    weight = weight * _resident(delta + beta, ttl)
+    mass = np.concatenate([weight * beta * (b - a), weight * q])
     pick = rng.choice(mass.size, size=n, p=mass / mass.sum())
-    where = rng.random(n)
-    out = np.empty(n)
-    for k, idx in enumerate(pick):
-        if idx < len(spans):
-            a, b = spans[idx]
-            out[k] = a + where[k] * (b - a)
-        else:
-            out[k] = points[idx - len(spans)]
-    return out
+    start, width = np.concatenate([a, b]), np.concatenate([b - a, np.zeros(b.size)])
+    return start[pick] + rng.random(n) * width[pick]
 
 
-def _resident(rate: float, ttl: float) -> float:
+def _resident(rate: np.ndarray, ttl: float) -> np.ndarray:
     """``E[min(Exp(rate), ttl)]``: how long a token copy stays readable while its session lasts."""
-    return ttl * float(g1(np.array(rate * ttl)))
-
-
+    return ttl * g1(rate * ttl)
 def _total_hijacked(
     spec: SessionSpec, total: int, own: Mapping[str, int], malicious: frozenset[str],
     rng: np.random.Generator,
