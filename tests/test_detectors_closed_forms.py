@@ -13,7 +13,7 @@ import pytest
 from evidence_builders import attacker, detector, literal_connections, normal_interval, scenario
 from scipy import stats
 
-from sim.engines.record import AttackPhase, Connection, Crash, Observations, SessionReuse
+from sim.engines.record import AttackPhase, Connection, Crash, Observations, SessionReuses
 from sim.model.detectors import evaluate
 
 REPS = 300
@@ -143,9 +143,8 @@ def test_encrypted_requests_need_a_protocol_decoder(form: str) -> None:
 def test_crash_and_session_logs_one_alert_per_event() -> None:
     crashes = [Crash(t, "eve", "mail", 0, 2, 1) for t in (50.0, 150.0, 350.0)]
     reuses = [
-        SessionReuse(100.0, "eve", "mail", 0, blocked=True, shared_address=False),
-        SessionReuse(200.0, "eve", "mail", 0, blocked=False, shared_address=False),
-        SessionReuse(300.0, "eve", "mail", 0, blocked=False, shared_address=True),
+        SessionReuses("eve", "mail", np.array([100.0, 200.0, 300.0]), np.zeros(3, dtype=int),
+                      np.array([True, False, False]), np.array([False, False, True])),
     ]
     dets = [
         detector("crash", "crash", deployed_at=100.0, retention=100.0),

@@ -116,7 +116,7 @@ def extractors(sc: Scenario) -> dict[str, Extract]:
         for a in sc.attackers:
             out[f"{a}/{o}"] = lambda r, o=o, a=a: getattr(r[0].attackers[a]["mail"], o)
     out["crashes"] = lambda r: len(r[0].observations.crashes)
-    out["session_reuses"] = lambda r: len(r[0].observations.session_reuses)
+    out["session_reuses"] = lambda r: len(r[0].observations.reuse_attempts())
     for d in sc.detectors:
         for a in sc.attackers:
             for kind in ("raised", "retained"):

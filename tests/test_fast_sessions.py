@@ -132,14 +132,15 @@ def test_hijacks_and_reuse_records() -> None:
             own = d.leaked_by_attacker
             assert d.total_leaked >= max(own["eve"], own["mallory"])
             assert d.hijacked_by_attacker["scan"] == 0
-            assert len(d.reuses) == d.leaked_by_attacker["eve"] + d.leaked_by_attacker["mallory"]
-            assert all(r.attacker != "scan" and r.server == "web" for r in d.reuses)
-            assert all(200.0 <= r.time < 600.0 and r.source < sources[r.attacker] for r in d.reuses)
+            attempts = [a for batch in d.reuses for a in batch.attempts()]
+            assert len(attempts) == d.leaked_by_attacker["eve"] + d.leaked_by_attacker["mallory"]
+            assert all(r.attacker != "scan" and r.server == "web" for r in attempts)
+            assert all(200.0 <= r.time < 600.0 and r.source < sources[r.attacker] for r in attempts)
             if binding == "none":
                 assert d.total_hijacked == d.total_leaked
-                assert not any(r.blocked for r in d.reuses)
+                assert not any(r.blocked for r in attempts)
             else:
-                assert d.total_hijacked == 0 and all(r.blocked for r in d.reuses)
+                assert d.total_hijacked == 0 and all(r.blocked for r in attempts)
         assert d.leaked_by_attacker["scan"] > 0
 
 
@@ -200,8 +201,8 @@ def test_key_capture_reads_resident_tokens(lifetime: object) -> None:
                             epsabs=0.0, epsrel=1e-12)[0]
     assert found.means[frozenset({"eve"})] == pytest.approx(exact, rel=1e-7)
     draw = sample_sessions(spec, segs, lts, 1, 1, 0.01, 400.0, {"eve": 1},
-                           np.random.default_rng(4))
-    assert all(r.time == tk for r in draw.reuses)  # the only capture chance
+                           np.random.default_rng(4), server="web")
+    assert all(r.time == tk for batch in draw.reuses for r in batch.attempts())  # the only capture chance
 
 
 @pytest.mark.parametrize("reachable", [False, True])

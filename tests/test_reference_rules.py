@@ -123,13 +123,13 @@ def test_session_reuse_by_binding() -> None:
     ip = replace(LEAKY, sessions=replace(LEAKY.sessions, binding="ip",
                                          shared_address_probability=0.25))
     records = run(scenario(ip, attacker("a", 30.0), attacker("b", 30.0)), 100)
-    reuses = [u for r in records for u in r.observations.session_reuses]
+    reuses = [u for r in records for u in r.observations.reuse_attempts()]
     interval = wilson(sum(u.shared_address for u in reuses) / len(reuses), len(reuses), Z)
     assert interval.high is not None and interval.low <= 0.25 <= interval.high
     assert all(u.blocked != u.shared_address for u in reuses)
     for r in records:
         for a in ("a", "b"):
-            mine = [u for u in r.observations.session_reuses if u.attacker == a]
+            mine = [u for u in r.observations.reuse_attempts() if u.attacker == a]
             assert len(mine) == r.attackers[a]["s"].session  # once per captured session
             assert sum(not u.blocked for u in mine) == r.attackers[a]["s"].session_hijack
         total, own = r.servers["s"], [r.attackers[a]["s"] for a in ("a", "b")]

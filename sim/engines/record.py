@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
 
 
 @dataclass(slots=True)
@@ -79,9 +82,8 @@ class Crash:
     heartbeats_answered: int
 
 
-@dataclass(frozen=True, slots=True)
-class SessionReuse:
-    """A malicious attacker trying a captured session (rule 9)."""
+class ReuseAttempt(NamedTuple):
+    """One malicious attempt to reuse a captured session (rule 9)."""
 
     time: float
     attacker: str
@@ -89,6 +91,46 @@ class SessionReuse:
     source: int
     blocked: bool
     shared_address: bool
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SessionReuses:
+    """An attacker's session reuse attempts on one server, as columns.
+
+    A columnar batch rather than one object per attempt: an attack on a busy server can reuse
+    tens of thousands of sessions, and building an object for each would make the fast
+    engine's cost grow with them.
+    """
+
+    attacker: str
+    server: str
+    time: np.ndarray
+    source: np.ndarray
+    blocked: np.ndarray
+    shared_address: np.ndarray
+
+    @classmethod
+    def one(cls, time: float, attacker: str, server: str, source: int, blocked: bool,
+            shared_address: bool) -> SessionReuses:
+        return cls(attacker, server, np.array([time]), np.array([source]),
+                   np.array([blocked]), np.array([shared_address]))
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SessionReuses):
+            return NotImplemented
+        return (self.attacker, self.server) == (other.attacker, other.server) and all(
+            np.array_equal(getattr(self, f), getattr(other, f))
+            for f in ("time", "source", "blocked", "shared_address")
+        )
+
+    def attempts(self) -> list[ReuseAttempt]:
+        return [
+            ReuseAttempt(float(t), self.attacker, self.server, int(s), bool(b), bool(h))
+            for t, s, b, h in zip(self.time, self.source, self.blocked, self.shared_address)
+        ]
 
 
 @dataclass(slots=True)
@@ -105,7 +147,11 @@ class Observations:
     connections: list[Connection] | None = None
     key_connections: list[Connection] = field(default_factory=list)
     crashes: list[Crash] = field(default_factory=list)
-    session_reuses: list[SessionReuse] = field(default_factory=list)
+    session_reuses: list[SessionReuses] = field(default_factory=list)
+
+    def reuse_attempts(self) -> list[ReuseAttempt]:
+        """Every session reuse attempt, one by one (for tests and narration)."""
+        return [a for batch in self.session_reuses for a in batch.attempts()]
 
 
 @dataclass(slots=True)

@@ -52,7 +52,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import repeat
 
 import numpy as np
 from scipy import stats
@@ -68,7 +67,7 @@ from sim.engines.fast.buffers import (
     segment_hazards,
 )
 from sim.engines.fast.segments import AttackerRates, Lifetime, Segment
-from sim.engines.record import SessionReuse
+from sim.engines.record import SessionReuses
 from sim.scenario.model import SessionSpec
 
 #: Gauss-Legendre points per interval of login times.
@@ -86,7 +85,7 @@ class SessionDraw:
     total_hijacked: int
     leaked_by_attacker: dict[str, int]
     hijacked_by_attacker: dict[str, int]
-    reuses: list[SessionReuse]
+    reuses: list[SessionReuses]
     """One per malicious attempt (rule 9)."""
 
 
@@ -286,11 +285,11 @@ def sample_sessions(
     attacker_sources: Mapping[str, int],
     rng: np.random.Generator,
     *,
-    server: str = "",
+    server: str,
 ) -> SessionDraw:
     """Draw the sessions leaked and hijacked on one server in one replication.
 
-    ``server`` names the server in the :class:`SessionReuse` records.
+    ``server`` names the server in the :class:`SessionReuses` records.
     """
     names, malicious = attacker_names(segments)
     leaked = dict.fromkeys(names, 0)
@@ -307,25 +306,20 @@ def sample_sessions(
     total = max([counts[malicious] if malicious else 0, *(leaked[a] for a in malicious)])
 
     tried = [name for name in sorted(malicious) if leaked[name] > 0]
-    times, who, sources, shared = [], [], [], []
-    for k, name in enumerate(tried):
+    times, sources, shared = [], [], []
+    for name in tried:
         n = leaked[name]
         times.append(_reuse_times(found, name, n, rng))
         shared.append(rng.random(n) < spec.shared_address_probability)
         sources.append(rng.integers(attacker_sources[name], size=n))
-        who.append(np.full(n, k))
         ok = np.ones(n, dtype=bool) if spec.binding == "none" else shared[-1]
         hijacked[name] = int(ok.sum())
-    reuses: list[SessionReuse] = []
-    if tried:
-        order = np.argsort(np.concatenate(times), kind="stable")
-        t = np.concatenate(times)[order]
-        sh = np.concatenate(shared)[order]
-        blocked = np.zeros(t.size, dtype=bool) if spec.binding == "none" else ~sh
-        attacker = np.array(tried, dtype=object)[np.concatenate(who)[order]]
-        reuses = list(map(SessionReuse, t.tolist(), attacker.tolist(), repeat(server),
-                          np.concatenate(sources)[order].tolist(), blocked.tolist(),
-                          sh.tolist()))
+    reuses = [
+        SessionReuses(name, server, t, src, np.zeros(t.size, dtype=bool) if spec.binding == "none"
+                      else ~sh, sh)
+        for name, t, src, sh in zip(tried, times, sources, shared)
+        if t.size
+    ]
     return SessionDraw(total, _total_hijacked(spec, total, hijacked, malicious, rng), leaked,
                        hijacked, reuses)
 

@@ -15,7 +15,7 @@ from collections.abc import Generator
 import numpy as np
 import simpy
 
-from sim.engines.record import Connection, Crash, Observations, SessionReuse
+from sim.engines.record import Connection, Crash, Observations, SessionReuses
 from sim.engines.reference.heap import Worker
 from sim.engines.reference.server import ServerSim
 from sim.engines.reference.tally import Tally
@@ -118,7 +118,8 @@ class Campaign:
         shared = bool(self.rng.random() < spec.shared_address_probability)
         hijacked = spec.binding == "none" or shared
         self.observations.session_reuses.append(
-            SessionReuse(now, self.attacker.name, self.server.spec.name, source, not hijacked, shared)
+            SessionReuses.one(now, self.attacker.name, self.server.spec.name, source, not hijacked,
+                              shared)
         )
         if hijacked:
             self.own.hijacked.add(session)

@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from sim.engines.record import AttackPhase, Connection, Crash, Observations, SessionReuse
+from sim.engines.record import AttackPhase, Connection, Crash, Observations, SessionReuses
 from sim.model.alerts import AlertCounts, AlertSummary
 from sim.model.detectors.counting import Counting, retention_cutoff, traffic_counting
 from sim.model.detectors.intensity import Intensity
@@ -33,7 +33,7 @@ class _ByAttacker:
         self.phases: dict[str, list[AttackPhase]] = defaultdict(list)
         self.connections: dict[str, list[Connection]] = defaultdict(list)
         self.crashes: dict[str, list[Crash | Connection]] = defaultdict(list)
-        self.reuses: dict[str, list[SessionReuse]] = defaultdict(list)
+        self.reuses: dict[str, list[SessionReuses]] = defaultdict(list)
         for p in observations.phases:
             self.phases[p.attacker].append(p)
         for c in observations.connections or []:
@@ -79,13 +79,13 @@ def _alerts(
         times = [c.time for c in seen.crashes[name] if c.server in watched]
         return one_alert_each(np.array(times), detector.deployed_at, cutoff)
     if detector.kind == "session":
-        times = [
-            r.time
+        logged = [
+            r.time[r.blocked | (detector.log_address_change & ~r.shared_address)]
             for r in seen.reuses[name]
             if r.server in watched
-            and (r.blocked or (detector.log_address_change and not r.shared_address))
         ]
-        return one_alert_each(np.array(times), detector.deployed_at, cutoff)
+        times = np.concatenate(logged) if logged else np.empty(0)
+        return one_alert_each(times, detector.deployed_at, cutoff)
     counting = traffic_counting(detector, attacker, analysis_at)
     if counting is None:
         return AlertCounts()
