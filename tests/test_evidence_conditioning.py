@@ -13,7 +13,6 @@ import pytest
 from evidence_builders import (
     K,
     N,
-    P,
     PI,
     Z_CHECK,
     attacker,

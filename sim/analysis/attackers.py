@@ -83,7 +83,7 @@ def findings(
     if mine.shape[0] == 0:
         return AttackerFindings(attacker, benign, 0, {}, None, {}, None, None)
     hidden = unseen(mine, layout, scenario, attacker)
-    blind = {
+    blind: dict[str, tuple[float, Interval]] = {
         o: probability((layout.column(mine, f"attacker/{attacker}/{o}") > 0) * hidden)
         for o in OUTCOMES
     }

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
+from typing import TypeGuard
 
 DURATION_UNITS: dict[str, int | Fraction] = {
     "w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1, "ms": Fraction(1, 1000),
@@ -50,7 +51,7 @@ TIME_HINT = ("a time: an ISO 8601 instant with a zone (2014-04-07T17:30:00Z) or 
              "(disclosed+12h)")
 
 
-def is_number(value: object) -> bool:
+def is_number(value: object) -> TypeGuard[int | float]:
     """YAML numbers; booleans are not numbers even though Python says so."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 

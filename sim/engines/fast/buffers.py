@@ -491,7 +491,8 @@ def sample_passwords(
     if not p_any:
         return PasswordDraw(0, by_attacker)
     P, E = np.array(p_any), np.array(means)
-    u, v = rng.random(P.shape[0]), rng.random(P.shape[0])  # shared by all sets of a lifetime
+    n = len(P)
+    u, v = rng.random(n), rng.random(n)  # shared by all sets of a lifetime
     counts = {s: int(sample_counts(P[:, j], E[:, j], u, v).sum()) for j, s in enumerate(sets)}
     for name in names:
         by_attacker[name] = counts[frozenset({name})]

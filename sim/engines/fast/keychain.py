@@ -66,6 +66,9 @@ class Spectrum:
 
     __slots__ = ("w", "V", "V_inv")
 
+    def __init__(self, w: np.ndarray, V: np.ndarray, V_inv: np.ndarray) -> None:
+        self.w, self.V, self.V_inv = w, V, V_inv
+
     @staticmethod
     def of(G: np.ndarray) -> Spectrum | None:
         w, V = np.linalg.eig(G)
@@ -78,9 +81,7 @@ class Spectrum:
         # 1-norm condition number without an SVD; past 1e6 we would lose too many digits.
         if np.abs(V).sum(axis=0).max() * np.abs(V_inv).sum(axis=0).max() > 1e6:
             return None
-        spectrum = Spectrum.__new__(Spectrum)
-        spectrum.w, spectrum.V, spectrum.V_inv = w, V, V_inv
-        return spectrum
+        return Spectrum(w, V, V_inv)
 
     def apply(self, pi: np.ndarray, t: float) -> np.ndarray:
         return (((pi @ self.V) * np.exp(self.w * t)) @ self.V_inv).real
@@ -113,6 +114,9 @@ class KeyChain:
         self.n = self._state_count(keys, max_ops_rate, min_clear_rate)
         self._op = self._operation_kernel()
         self._cache: dict[tuple, Dynamics] = {}
+        self._legit: dict[
+            tuple[float, float], tuple[np.ndarray, Spectrum | None, float, np.ndarray | None]
+        ] = {}
 
     @classmethod
     def for_server(cls, server: Server, attackers: Iterable[Attacker]) -> KeyChain:
@@ -189,8 +193,8 @@ class KeyChain:
         """
         if self.n == 1 or t <= 0:
             return pi
-        key = ("legit", seg.requests, seg.handshakes)
-        cached = self._cache.get(key)
+        key = (seg.requests, seg.handshakes)
+        cached = self._legit.get(key)
         if cached is None:
             Q = self.legit_generator(seg)
             rate = float(-np.diag(Q).min())
@@ -201,7 +205,7 @@ class KeyChain:
                 limit = np.clip(propagate(Q, np.eye(self.n)[0], horizon, spectrum), 0.0, None)
                 limit /= limit.sum()
             cached = (Q, spectrum, horizon, limit)
-            self._cache[key] = cached
+            self._legit[key] = cached
         Q, spectrum, horizon, limit = cached
         if limit is None:  # no legitimate traffic moves the copies: they stay as they are
             return pi

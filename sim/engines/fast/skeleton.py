@@ -30,7 +30,14 @@ import numpy as np
 import simpy
 
 from sim.engines.fast.keychain import KeyChain, capture_time, propagate
-from sim.engines.fast.segments import AttackerRates, CrashInfo, KeyCapture, Lifetime, Segment
+from sim.engines.fast.segments import (
+    AttackerRates,
+    CrashInfo,
+    EndCause,
+    KeyCapture,
+    Lifetime,
+    Segment,
+)
 from sim.engines.record import AttackPhase, Captures, Connection, Crash, Observations
 from sim.model.attackers import ActiveWindow
 from sim.model.capture import CaptureTable
@@ -84,7 +91,6 @@ class ServerRun:
         rng: np.random.Generator,
         observations: Observations,
     ) -> None:
-        self.scenario = scenario
         self.server = server
         self.attackers = attackers
         self.rng = rng
@@ -245,8 +251,8 @@ class ServerRun:
             life.end = self.horizon
             self.lifetimes.append(life)
 
-    def _restart_schedule(self) -> list[tuple[float, str]]:
-        sched = [(float(t), "scheduled") for t in
+    def _restart_schedule(self) -> list[tuple[float, EndCause]]:
+        sched: list[tuple[float, EndCause]] = [(float(t), "scheduled") for t in
                  scheduled_restarts(self.server.restart, self.horizon, self.rng)]
         if self.server.patched_at < self.horizon:
             bisect.insort(sched, (self.server.patched_at, "patch"))
@@ -330,7 +336,7 @@ class ServerRun:
         state.used += conn_rate * elapsed
         return state.pi
 
-    def _restart(self, state: _Worker, cause: str, crash: CrashInfo | None = None) -> None:
+    def _restart(self, state: _Worker, cause: EndCause, crash: CrashInfo | None = None) -> None:
         now = self.env.now
         life = state.life
         life.end, life.end_cause, life.crash = now, cause, crash
@@ -340,7 +346,9 @@ class ServerRun:
         state.used = 0.0
         state.target = self._gamma_target()
 
-    def _jump(self, state: _Worker, sched: list[tuple[float, str]], now: float, cfg: Segment) -> None:
+    def _jump(
+        self, state: _Worker, sched: list[tuple[float, EndCause]], now: float, cfg: Segment
+    ) -> None:
         """Cross an attack-free stretch ``[now, cfg.t1)`` in one step.
 
         Nothing can be captured there, so only two things matter: when the current lifetime
@@ -360,6 +368,7 @@ class ServerRun:
             state.pi = self.keychain.evolve_legit(cfg, state.pi, end - now)
             state.used += rate * (end - now)
             return
+        cause: EndCause
         if first_req < first_sched:
             cause, first = "max_requests", first_req
         else:

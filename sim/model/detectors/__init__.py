@@ -32,7 +32,7 @@ class _ByAttacker:
         self.explicit = observations.connections is not None
         self.phases: dict[str, list[AttackPhase]] = defaultdict(list)
         self.connections: dict[str, list[Connection]] = defaultdict(list)
-        self.crashes: dict[str, list[Crash | Connection]] = defaultdict(list)
+        self.crashes: dict[str, list[Crash]] = defaultdict(list)
         self.reuses: dict[str, list[SessionReuses]] = defaultdict(list)
         for p in observations.phases:
             self.phases[p.attacker].append(p)
@@ -76,8 +76,8 @@ def _alerts(
     name = attacker.name
     cutoff = retention_cutoff(detector, analysis_at)
     if detector.kind == "crash":
-        times = [c.time for c in seen.crashes[name] if c.server in watched]
-        return one_alert_each(np.array(times), detector.deployed_at, cutoff)
+        crash_times = [c.time for c in seen.crashes[name] if c.server in watched]
+        return one_alert_each(np.array(crash_times), detector.deployed_at, cutoff)
     if detector.kind == "session":
         logged = [
             r.time[r.blocked | (detector.log_address_change & ~r.shared_address)]
@@ -92,8 +92,8 @@ def _alerts(
     crashes = [c for c in seen.crashes[name] if c.server in watched]
     if seen.explicit:
         return _explicit(seen.connections[name], crashes, counting)
-    known = [c for c in seen.known[name] if c.server in watched]
-    return _sampled(attacker, seen.phases[name], crashes + known, counting, rng)
+    known: list[Crash | Connection] = [*crashes, *(c for c in seen.known[name] if c.server in watched)]
+    return _sampled(attacker, seen.phases[name], known, counting, rng)
 
 
 def _explicit(
