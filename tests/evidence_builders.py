@@ -8,7 +8,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from sim.engines.record import AttackPhase, Connection
+from sim.model.record import AttackPhase, Connection
 from sim.montecarlo.layout import Layout
 from sim.scenario.model import (
     Attacker,

@@ -12,13 +12,13 @@ from pathlib import Path
 from conftest import TINY_YAML, sim_env
 
 from sim.montecarlo.checkpoint import FOLDER
-from sim.report.atomic import write_bytes, write_text
+from sim.atomic import write_bytes, write_text
 
 SIZE = 16 * 2**20
 
 WRITER = f"""
 import sys
-from sim.report.atomic import write_bytes
+from sim.atomic import write_bytes
 target = sys.argv[1]
 payloads = [b"a" * {SIZE}, b"b" * {SIZE}]
 print("ready", flush=True)

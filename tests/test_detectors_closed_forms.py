@@ -13,7 +13,7 @@ import pytest
 from evidence_builders import attacker, detector, literal_connections, normal_interval, scenario
 from scipy import stats
 
-from sim.engines.record import AttackPhase, Connection, Crash, Observations, SessionReuses
+from sim.model.record import AttackPhase, Connection, Crash, Observations, SessionReuses
 from sim.model.detectors import evaluate
 
 REPS = 300

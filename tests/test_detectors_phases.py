@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from evidence_builders import attacker, detector, difference_interval, literal_connections, scenario
 
-from sim.engines.record import AttackPhase, Crash, Observations
+from sim.model.record import AttackPhase, Crash, Observations
 from sim.model.detectors import evaluate
 
 REPS = 400

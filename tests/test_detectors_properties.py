@@ -7,7 +7,7 @@ from evidence_builders import attacker, detector, scenario
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.engines.record import Connection, Observations
+from sim.model.record import Connection, Observations
 from sim.model.detectors import evaluate
 
 connections = st.lists(

@@ -16,7 +16,7 @@ import pytest
 from scipy.stats import norm
 
 from sim.engines import get_engine
-from sim.engines.record import ReplicationRecord
+from sim.model.record import ReplicationRecord
 from sim.model.alerts import AlertSummary
 from sim.model.detectors import evaluate
 from sim.scenario.model import (

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.engines import get_engine
-from sim.engines.record import ReplicationRecord
+from sim.model.record import ReplicationRecord
 from sim.scenario.model import (
     Attacker,
     KeySpec,

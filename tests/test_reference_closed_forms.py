@@ -15,7 +15,7 @@ import pytest
 from scipy.linalg import expm
 from scipy.stats import poisson
 
-from sim.engines.record import ReplicationRecord
+from sim.model.record import ReplicationRecord
 from sim.engines.reference import simulate
 from sim.montecarlo.intervals import wilson
 from sim.scenario.model import (

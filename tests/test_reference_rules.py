@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sim.engines import EngineRefused
-from sim.engines.record import Captures, ReplicationRecord
+from sim.model.record import Captures, ReplicationRecord
 from sim.engines.reference import EVENT_LIMIT, check, simulate
 from sim.montecarlo.intervals import wilson
 from sim.scenario.model import (

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.report.atomic import write_bytes, write_text
+from sim.atomic import write_bytes, write_text
 
 FOLDER = ".checkpoint"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engines.record import Captures, ReplicationRecord
+from sim.model.record import Captures, ReplicationRecord
 from sim.model.alerts import AlertSummary
 from sim.scenario.model import OUTCOMES, Scenario
 

@@ -20,7 +20,7 @@ from sim.engines.fast.buffers import sample_passwords
 from sim.engines.fast.keychain import KeyChain
 from sim.engines.fast.sessions import sample_sessions
 from sim.engines.fast.skeleton import ServerRun, crash_chance
-from sim.engines.record import Captures, Observations, ReplicationRecord
+from sim.model.record import Captures, Observations, ReplicationRecord
 from sim.model.attackers import draw_attackers
 from sim.scenario.model import Attacker, Scenario
 

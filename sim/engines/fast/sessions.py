@@ -67,7 +67,7 @@ from sim.engines.fast.buffers import (
     segment_hazards,
 )
 from sim.engines.fast.segments import AttackerRates, Lifetime, Segment
-from sim.engines.record import SessionReuses
+from sim.model.record import SessionReuses
 from sim.scenario.model import SessionSpec
 
 #: Gauss-Legendre points per interval of login times.

@@ -38,7 +38,7 @@ from sim.engines.fast.segments import (
     Lifetime,
     Segment,
 )
-from sim.engines.record import AttackPhase, Captures, Connection, Crash, Observations
+from sim.model.record import AttackPhase, Captures, Connection, Crash, Observations
 from sim.model.attackers import ActiveWindow
 from sim.model.capture import CaptureTable
 from sim.model.restarts import max_requests_restarts, scheduled_restarts

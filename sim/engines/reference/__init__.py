@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 import simpy
 
-from sim.engines.record import Captures, Observations, ReplicationRecord
+from sim.model.record import Captures, Observations, ReplicationRecord
 from sim.engines.reference.arrivals import stream
 from sim.engines.reference.budget import EVENT_LIMIT, check
 from sim.engines.reference.campaign import Campaign

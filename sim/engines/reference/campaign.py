@@ -15,7 +15,7 @@ from collections.abc import Generator
 import numpy as np
 import simpy
 
-from sim.engines.record import Connection, Crash, Observations, SessionReuses
+from sim.model.record import Connection, Crash, Observations, SessionReuses
 from sim.engines.reference.heap import Worker
 from sim.engines.reference.server import ServerSim
 from sim.engines.reference.tally import Tally

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from sim.engines.record import Captures
+from sim.model.record import Captures
 
 
 class Tally:

@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from sim.engines.record import AttackPhase, Connection, Crash, Observations, SessionReuses
+from sim.model.record import AttackPhase, Connection, Crash, Observations, SessionReuses
 from sim.model.alerts import AlertCounts, AlertSummary
 from sim.model.detectors.counting import Counting, retention_cutoff, traffic_counting
 from sim.model.detectors.intensity import Intensity
