@@ -16,10 +16,10 @@ from pathlib import Path
 
 import sim
 from sim.analysis.analyse import analyse, as_results
+from sim.atomic import write_text
 from sim.engines import ENGINE_NAMES, EngineRefused, get_engine
 from sim.montecarlo.runner import RunInterrupted, run
 from sim.report import evidence_table, html, markdown, results_json, table
-from sim.atomic import write_text
 from sim.report.source import Node, ReportInputError
 from sim.scenario import ScenarioError, json_schema, load_scenario, scenario_sha256, summary
 from sim.scenario.model import Scenario
