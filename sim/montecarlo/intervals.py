@@ -19,10 +19,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 LEVEL = 0.95
-Z = float(stats.norm.ppf(0.5 + LEVEL / 2))
+Z = float(special.ndtri(0.5 + LEVEL / 2))
 """Two-sided standard normal quantile for ``LEVEL`` (1.959963984540054)."""
 
 

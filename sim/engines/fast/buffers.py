@@ -50,11 +50,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 from scipy.linalg import expm
 
 from sim.engines import EngineRefused
 from sim.engines.fast.segments import AttackerRates, Lifetime, Segment
+from sim.model.poisson import poisson_isf
 from sim.scenario.model import Lifetime as Residency
 from sim.scenario.model import PasswordSpec
 
@@ -238,7 +239,7 @@ def state_count(
     if rule == "next_request":
         return 2
     longest = max((lt.end - lt.start for lt in lifetimes), default=0.0)
-    bounds = [float(stats.poisson.isf(TAIL, births * longest))]  # logins within one lifetime
+    bounds = [float(poisson_isf(TAIL, births * longest))]  # logins within one lifetime
     if rule == "next_handshake":
         slowest = min(clear_rate(s, segment_hazards(s, _password, rule, reachable), rule)
                       for s in segments for reachable in (False, True))
@@ -246,7 +247,7 @@ def state_count(
             ratio = births / (births + slowest)
             bounds.append(math.ceil(math.log(TAIL) / math.log(ratio)))
     else:
-        bounds.append(float(stats.poisson.isf(TAIL, births * float(rule))))
+        bounds.append(float(poisson_isf(TAIL, births * float(rule))))
     top = int(min(bounds))
     if top + 1 > MAX_STATES:
         raise EngineRefused(

@@ -54,7 +54,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from sim.engines.fast.buffers import (
     Hazard,
@@ -67,6 +66,7 @@ from sim.engines.fast.buffers import (
     segment_hazards,
 )
 from sim.engines.fast.segments import AttackerRates, Lifetime, Segment
+from sim.model.poisson import poisson_ppf
 from sim.model.record import SessionReuses
 from sim.scenario.model import SessionSpec
 
@@ -418,7 +418,7 @@ def _shape(srv: _Server, lives: Sequence[Lifetime], lo: float, hi: float) -> tup
 
 def _poisson_quantile(v: float, mean: float) -> int:
     """Least ``k`` with ``P(Poisson(mean) <= k) >= v``."""
-    return int(stats.poisson.ppf(v, mean)) if mean > 0.0 else 0
+    return poisson_ppf(v, mean)
 
 
 def _reuse_times(found: LeakMeans, name: str, n: int, rng: np.random.Generator) -> np.ndarray:
