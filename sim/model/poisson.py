@@ -7,6 +7,7 @@ would pay; these are the same formulas ``scipy.stats.poisson`` uses.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from scipy import special
 
@@ -17,15 +18,24 @@ def poisson_ppf(q: float, mean: float) -> int:
         return 0
     if q >= 1.0:
         raise ValueError("the quantile of probability 1 is infinite")
-    k = math.ceil(float(special.pdtrik(q, mean)))
-    below = max(k - 1, 0)
-    return below if float(special.pdtr(below, mean)) >= q else k
+    return _least(lambda k: float(special.pdtr(k, mean)) >= q, float(special.pdtrik(q, mean)))
 
 
 def poisson_isf(tail: float, mean: float) -> int:
-    """Least ``k`` with ``P(Poisson(mean) > k) <= tail``, accurate for tiny ``tail``."""
+    """Least ``k`` with ``P(Poisson(mean) > k) <= tail``, exact even for tiny ``tail`` (the
+    survival function is tested directly, not through ``1 - tail``)."""
     if mean <= 0.0:
         return 0
-    k = math.ceil(float(special.pdtrik(1.0 - tail, mean)))
-    below = max(k - 1, 0)
-    return below if float(special.pdtrc(below, mean)) <= tail else k
+    guess = float(special.pdtrik(1.0 - tail, mean))
+    return _least(lambda k: float(special.pdtrc(k, mean)) <= tail, guess)
+
+
+def _least(holds: Callable[[int], bool], guess: float) -> int:
+    """Least ``k >= 0`` where the monotone condition ``holds``, starting near ``guess`` (the
+    continuous inverse is within a few steps of it)."""
+    k = max(0, math.ceil(guess))
+    while not holds(k):
+        k += 1
+    while k > 0 and holds(k - 1):
+        k -= 1
+    return k
