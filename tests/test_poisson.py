@@ -1,10 +1,11 @@
-"""``sim.model.poisson`` quantiles meet their definitions (and agree with ``scipy.stats``)."""
+"""``sim.model.poisson`` quantiles meet their definitions, checked with the exact CDF and
+survival functions (``scipy.stats.poisson`` itself is off by one near 0 and 1)."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import special, stats
+from scipy import special
 
 from sim.model.poisson import poisson_isf, poisson_ppf
 
@@ -12,12 +13,11 @@ MEANS = st.floats(1e-6, 1e7)
 
 
 @settings(max_examples=400, deadline=None)
-@given(q=st.floats(1e-12, 1.0, exclude_max=True), mean=MEANS)
+@given(q=st.floats(0.0, 1.0, exclude_min=True, exclude_max=True), mean=MEANS)
 def test_ppf_is_the_least_k_whose_cdf_reaches_q(q: float, mean: float) -> None:
     k = poisson_ppf(q, mean)
     assert special.pdtr(k, mean) >= q
     assert k == 0 or special.pdtr(k - 1, mean) < q
-    assert k == int(stats.poisson.ppf(q, mean))
 
 
 @settings(max_examples=200, deadline=None)
