@@ -60,7 +60,8 @@ class AttackPhase:
 
 @dataclass(frozen=True, slots=True)
 class Connection:
-    """One attacker connection, as the reference engine simulated it."""
+    """One attacker connection known individually: every one in the reference engine, the
+    key-capturing ones in the fast engine."""
 
     time: float
     attacker: str

@@ -46,7 +46,6 @@ class Layout:
                 names += [f"detector/{d}/{a}/raised", f"detector/{d}/{a}/retained"]
         self.names: tuple[str, ...] = tuple(names)
         self.index: dict[str, int] = {n: i for i, n in enumerate(names)}
-        self._scenario = scenario
 
     def __len__(self) -> int:
         return len(self.names)
