@@ -33,7 +33,7 @@ def test_durations(text: str, seconds: Fraction) -> None:
 @pytest.mark.parametrize(("value", "message"), [
     (3600, "bare number"), (0, r"write it with a unit \(0s\)"), ("6", "expected a duration"),
     ("6 h", "expected a duration"), ("30m1h", "largest to smallest"), ("1h1h", "each unit once"),
-    ("-1h", "expected a duration"), ("1y", "expected a duration"), (True, "expected a duration"),
+    ("-1h", "durations take no sign"), ("+1h", "durations take no sign"), ("1y", "expected a duration"), (True, "expected a duration"),
     ("100000000w", "10,000 years"), (None, "nothing"),
 ])
 def test_bad_durations(value: object, message: str) -> None:

@@ -95,7 +95,8 @@ def _size(minimum: int, maximum: int | None = None) -> Callable[[object], int]:
         size = parse_size(value)
         if size < minimum or (maximum is not None and size > maximum):
             span = f"at least {minimum} bytes" if maximum is None else f"{minimum} to {maximum} bytes"
-            raise ValueError(f"expected a size of {span}, got {describe(value)}")
+            given = f" = {size:,} bytes" if isinstance(value, str) else ""
+            raise ValueError(f"expected a size of {span}, got {describe(value)}{given}")
         return size
     return parse
 

@@ -79,6 +79,10 @@ def parse_duration(value: object) -> Fraction:
     if is_number(value) or (isinstance(value, str) and re.fullmatch(_NUMBER, value.strip())):
         raise ValueError(f"expected {DURATION_HINT}; a bare number is ambiguous, "
                          f"write it with a unit ({str(value).strip()}s)")
+    if isinstance(value, str) and value.strip()[:1] in ("-", "+"):
+        raise ValueError(f"durations take no sign, got {value.strip()!r}: write a length such "
+                         "as 12h; to place a time before an anchor, write a time "
+                         "(disclosed-12h) in a time field")
     if not isinstance(value, str) or not _DURATION.fullmatch(value.strip()):
         raise ValueError(f"expected {DURATION_HINT}, got {describe(value)}")
     total = Fraction(0)
@@ -108,10 +112,31 @@ def parse_size(value: object) -> int:
             raise ValueError(f"{value!r} is not a whole number of bytes")
         size = int(exact)
     else:
-        raise ValueError(f"expected {SIZE_HINT}, got {describe(value)}")
+        raise ValueError(f"expected {SIZE_HINT}, got {describe(value)}{_unit_case_hint(value)}")
     if size > MAX_SIZE:
         raise ValueError(f"size {value!r} is larger than 2^53 bytes")
     return size
+
+
+def _unit_case_hint(value: object) -> str:
+    """Size units are case-sensitive (``mb`` could be MB or MiB): name the candidates."""
+    m = re.fullmatch(rf"\s*({_NUMBER})\s*([A-Za-z]+)\s*", value) if isinstance(value, str) else None
+    if m is None:
+        return ""
+    number, unit = m.groups()
+    word = unit.lower()
+    options = [u for u in SIZE_UNITS
+               if u.lower() in (word, word + "b", word + "ib") or u.lower().replace("i", "") == word]
+    if not options:
+        return ""
+    spelled = " or ".join(f"{number}{u} ({format_size_exact(Fraction(number) * SIZE_UNITS[u])})"
+                          for u in options)
+    return f"; size units are case-sensitive and end in B: did you mean {spelled}?"
+
+
+def format_size_exact(size: Fraction) -> str:
+    """A byte count with thousands separators, for messages (``65,536 bytes``)."""
+    return f"{int(size):,} bytes" if size.denominator == 1 else f"{float(size):,} bytes"
 
 
 def parse_rate(value: object) -> float:
@@ -189,6 +214,9 @@ def parse_time(value: object) -> TimeExpr:
                              "+02:00, so that it means one instant")
         return TimeExpr(text, None, epoch_seconds(dt))
     m = _ANCHORED.fullmatch(text)
+    if m is None and text[0] in "+-":
+        raise ValueError(f"a time needs an anchor before its offset, got {text!r}: write, "
+                         f"for example, disclosed{text}")
     if m is None:
         raise ValueError(f"expected {TIME_HINT}, got {text!r}")
     anchor, sign, offset = m.groups()

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from sim.scenario import yamlwords
 from sim.scenario.errors import Problem, ScenarioError
 
 MAX_BYTES = 1 << 20
@@ -263,8 +264,8 @@ def load_yaml(text: str, filename: str) -> Document:
         line = None if mark is None else mark.line + 1
         if _LIBYAML_DEPTH_PROBLEM in (e.problem or ""):
             raise builder.too_deep(line) from None
-        what = " ".join(x for x in (e.context, e.problem) if x)
-        raise builder.fail(line, f"not valid YAML: {what}") from None
+        syntax = yamlwords.explain(e, text)
+        raise builder.fail(syntax.line, f"not valid YAML: {syntax.message}") from None
     except yaml.reader.ReaderError as e:
         # libyaml's position counts UTF-8 bytes, PyYAML's characters; the first occurrence of
         # the refused character is the one refused, whichever counted.
