@@ -1,9 +1,11 @@
-"""The ``bleedsim`` command: ``run``, ``report``, ``check``, ``schema`` and ``--version``.
+"""The ``bleedsim`` command: ``run``, ``report``, ``check``, ``schema``, ``diff``, ``init``
+and ``--version``.
 
 Presentation only: load, validate and refuse bad input here (exit status 2, a clear message,
 no traceback, nothing written), then hand over to the Monte Carlo layer and the reports.
-Ctrl-C exits with status 130 and a one-line message. Any other exception is a bug and is
-raised as is, with its traceback.
+Ctrl-C exits with status 130 and a one-line message; ``run --fail-on`` exits with status 3
+when a claim has a verdict it names. Any other exception is a bug and is raised as is, with
+its traceback.
 """
 
 from __future__ import annotations
@@ -17,15 +19,24 @@ from pathlib import Path
 
 import sim
 from sim.analysis.analyse import analyse, as_results
+from sim.analysis.sufficiency import shortfalls
 from sim.atomic import write_text
 from sim.engines import ENGINE_NAMES, EngineRefused, get_engine
+from sim.montecarlo.outdir import OutputConflict, prepare
 from sim.montecarlo.runner import RunInterrupted, run
-from sim.report import evidence_table, html, markdown, results_json, table
+from sim.report import diff, evidence_table, html, markdown, results_json, table
 from sim.report.source import Node, ReportInputError
 from sim.scenario import ScenarioError, json_schema, load_scenario, scenario_sha256, summary
+from sim.scenario import templates
+from sim.scenario.loader import parse_scenario
 from sim.scenario.model import Scenario
 
 EXIT_USAGE = 2
+EXIT_CLAIMS = 3
+"""``run --fail-on``: a claim has a verdict the caller asked to fail on (results are written)."""
+FAIL_ON = {"refuted": ("refuted",), "inconclusive": ("refuted", "inconclusive")}
+"""``--fail-on`` word -> the verdicts that fail: inconclusive fails on anything not supported."""
+STDIN = Path("-")
 EXIT_INTERRUPTED = 130
 RESULTS = "results.json"
 TABLE = "table.txt"
@@ -58,6 +69,16 @@ def _run(args: argparse.Namespace) -> int:
     targets = [out_dir / RESULTS] + ([args.json] if args.json is not None else [])
     for path in targets:
         _writable(path)
+    if args.fail_on and not scenario.claims:
+        raise UsageError(f"--fail-on judges claims, and scenario {scenario.name} has none")
+    try:
+        resume = prepare(out_dir, scenario, args.force)
+    except OutputConflict as e:
+        raise UsageError(str(e)) from None
+    for warning in shortfalls(scenario):
+        print(f"bleedsim: warning: {warning}", file=sys.stderr)
+    if resume is not None:
+        print(f"bleedsim: {resume}", file=sys.stderr)
     result = run(scenario, out_dir, jobs=args.jobs, progress=True)
     document = results_json.build(
         scenario, scenario_sha256(scenario), result.rows, result.layout, result.seconds,
@@ -77,7 +98,19 @@ def _run(args: argparse.Namespace) -> int:
     rate = document["timing"]["replications_per_second"]
     written = ", ".join(str(p) for p in [*targets, *reports])
     print(f"\nwrote {written} ({result.seconds:.1f} s, {rate:,.0f} replications/s)")
-    return 0
+    return _gate(document, args.fail_on)
+
+
+def _gate(document: dict[str, object], fail_on: list[str] | None) -> int:
+    """``EXIT_CLAIMS`` when a claim's verdict is one ``--fail-on`` names, after writing."""
+    failing = {v for word in fail_on or [] for v in FAIL_ON[word]}
+    claims = document.get("claims")
+    bad = {c: j["verdict"] for c, j in claims.items() if j["verdict"] in failing} \
+        if isinstance(claims, dict) else {}
+    for claim, verdict in bad.items():
+        print(f"bleedsim: claim {claim} is {verdict} (--fail-on {','.join(fail_on or [])})",
+              file=sys.stderr)
+    return EXIT_CLAIMS if bad else 0
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -117,15 +150,76 @@ def _check(args: argparse.Namespace) -> int:
     scenario = _load(args.file)
     _check_engine(scenario)
     print(summary(scenario))
+    for warning in shortfalls(scenario):
+        print(f"bleedsim: warning: {warning}", file=sys.stderr)
     return 0
 
 
 def _schema(args: argparse.Namespace) -> int:
-    print(json.dumps(json_schema(), indent=2, sort_keys=True))
+    text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    _writable(args.out)
+    write_text(args.out, text)
+    print(f"wrote {args.out}; point your editor's YAML schema setting at it (README)")
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    """Compare two runs' results.json: estimates, differences with intervals, verdict flips."""
+    a, b = (_results(path) for path in (args.a, args.b))
+    try:
+        found = diff.compare(a, b, str(args.a), str(args.b))
+    except diff.NotResults as e:
+        raise UsageError(str(e)) from None
+    markdown_wanted = args.markdown or (args.out is not None and args.out.suffix == ".md")
+    text = diff.render_markdown(found) if markdown_wanted else diff.render_text(found)
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    _writable(args.out)
+    write_text(args.out, text)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _results(path: Path) -> object:
+    if not path.is_file():
+        raise UsageError(f"{path}: {'is a folder' if path.is_dir() else 'no such file'}; "
+                         f"give a {RESULTS} written by bleedsim run")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read: {e.strerror}") from None
+    except ValueError as e:
+        raise UsageError(f"{path} is not JSON: {e}") from None
+
+
+def _init(args: argparse.Namespace) -> int:
+    """Write a commented scenario template that passes ``check`` as written."""
+    text = templates.text(args.template)
+    if args.file is None or args.file == STDIN:
+        sys.stdout.write(text)
+        return 0
+    if args.file.exists() and not args.force:
+        raise UsageError(f"{args.file} exists; choose another name, or add --force to "
+                         "replace it")
+    _writable(args.file)
+    write_text(args.file, text)
+    print(f"wrote {args.file} (template {args.template}); edit it, then: "
+          f"bleedsim check {args.file}")
     return 0
 
 
 def _load(path: Path) -> Scenario:
+    if path == STDIN:
+        try:
+            return parse_scenario(sys.stdin.read(), "<stdin>")
+        except ScenarioError as e:
+            raise UsageError(f"<stdin> is not a valid scenario:\n{e}") from None
+        except UnicodeDecodeError:
+            raise UsageError("<stdin>: not UTF-8 text") from None
     if not path.exists():
         raise UsageError(f"{path}: no such file")
     if path.is_dir():
@@ -206,6 +300,12 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.add_argument("--json", type=Path, metavar="PATH", help="also write results.json here")
     run_cmd.add_argument("--out", type=Path, metavar="DIR",
                          help="output folder (default: reports/<scenario name>/)")
+    run_cmd.add_argument("--force", action="store_true",
+                         help="replace another scenario's results in --out, or discard an "
+                              "interrupted run with other settings")
+    run_cmd.add_argument("--fail-on", type=_fail_on, metavar="VERDICT",
+                         help="exit with status 3 when a claim is refuted (refuted) or not "
+                              "supported (inconclusive); results are written all the same")
     run_cmd.set_defaults(command=_run)
 
     report_cmd = commands.add_parser(
@@ -221,5 +321,33 @@ def _parser() -> argparse.ArgumentParser:
     check_cmd.set_defaults(command=_check)
 
     schema_cmd = commands.add_parser("schema", help="print the JSON Schema of scenario files")
+    schema_cmd.add_argument("--out", type=Path, metavar="FILE",
+                            help="write the schema to FILE, for an editor to point at")
     schema_cmd.set_defaults(command=_schema)
+
+    diff_cmd = commands.add_parser("diff", help="compare two runs' results.json")
+    diff_cmd.add_argument("a", type=Path, metavar="A", help=f"the first run's {RESULTS}")
+    diff_cmd.add_argument("b", type=Path, metavar="B", help=f"the second run's {RESULTS}")
+    diff_cmd.add_argument("--markdown", action="store_true", help="Markdown instead of text")
+    diff_cmd.add_argument("--out", type=Path, metavar="FILE",
+                          help="write to FILE (Markdown when it ends in .md)")
+    diff_cmd.set_defaults(command=_diff)
+
+    init_cmd = commands.add_parser("init", help="write a commented scenario to start from")
+    init_cmd.add_argument("file", type=Path, nargs="?", metavar="FILE",
+                          help="where to write it (default: print it)")
+    init_cmd.add_argument("--template", choices=templates.NAMES, default="web",
+                          help="web (default), mail, vpn or full")
+    init_cmd.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    init_cmd.set_defaults(command=_init)
     return parser
+
+
+def _fail_on(text: str) -> list[str]:
+    """``refuted``, ``inconclusive`` or both, comma-separated."""
+    words = [w.strip() for w in text.split(",")]
+    wrong = [w for w in words if w not in FAIL_ON]
+    if wrong or not words:
+        raise argparse.ArgumentTypeError(
+            f"expected refuted or inconclusive (or both, comma-separated), got {text!r}")
+    return words
