@@ -170,7 +170,7 @@ def _diff(args: argparse.Namespace) -> int:
     """Compare two runs' results.json: estimates, differences with intervals, verdict flips."""
     a, b = (_results(path) for path in (args.a, args.b))
     try:
-        found = diff.compare(a, b, str(args.a), str(args.b))
+        found = diff.compare(a, b, str(args.a), str(args.b), args.changed)
     except diff.NotResults as e:
         raise UsageError(str(e)) from None
     markdown_wanted = args.markdown or (args.out is not None and args.out.suffix == ".md")
@@ -329,6 +329,8 @@ def _parser() -> argparse.ArgumentParser:
     diff_cmd.add_argument("a", type=Path, metavar="A", help=f"the first run's {RESULTS}")
     diff_cmd.add_argument("b", type=Path, metavar="B", help=f"the second run's {RESULTS}")
     diff_cmd.add_argument("--markdown", action="store_true", help="Markdown instead of text")
+    diff_cmd.add_argument("--changed", action="store_true",
+                          help="list only the estimates that differ beyond their interval")
     diff_cmd.add_argument("--out", type=Path, metavar="FILE",
                           help="write to FILE (Markdown when it ends in .md)")
     diff_cmd.set_defaults(command=_diff)

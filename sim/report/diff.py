@@ -19,10 +19,9 @@ first: that is what changes a disclosure statement.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
-
-from sim.report.escape import markdown as md_escape
 
 SKIP = ("timing",)
 """Top-level parts that are not estimates of the model (run time)."""
@@ -70,6 +69,8 @@ class Diff:
     settings: list[tuple[str, Any, Any]]
     flipped: list[tuple[str, str, str]]
     rows: list[Row]
+    compared: int
+    """Estimates in both runs (``rows`` may show only the changed ones)."""
     only_a: list[str]
     only_b: list[str]
 
@@ -122,16 +123,30 @@ def _verdicts(document: dict[str, Any]) -> dict[str, str]:
             if isinstance(c, dict) and isinstance(c.get("verdict"), str)}
 
 
-def compare(a: Any, b: Any, a_name: str, b_name: str) -> Diff:
+ORDER = ("claims", "outcomes", "evidence", "servers", "detectors", "attackers")
+"""Headline estimates first: what a statement says, then totals, then the details."""
+
+
+def _rank(path: str) -> tuple[int, str]:
+    top = path.split(".", 1)[0]
+    return (ORDER.index(top) if top in ORDER else len(ORDER), "")
+
+
+def compare(a: Any, b: Any, a_name: str, b_name: str, changed_only: bool = False) -> Diff:
+    """``changed_only`` keeps the rows whose difference is beyond its interval (the summary
+    still counts every estimate)."""
     for doc, name in ((a, a_name), (b, b_name)):
         if not isinstance(doc, dict) or not all(k in doc for k in ("scenario", "outcomes")):
             raise NotResults(f"{name} is not a bleedsim results.json: no scenario and outcomes")
     ea, eb = estimates(a), estimates(b)
-    rows = [Row(p, ea[p], eb[p], *mover(ea[p], eb[p])) for p in ea if p in eb]
+    rows = [Row(p, ea[p], eb[p], *mover(ea[p], eb[p])) for p in sorted(ea, key=_rank) if p in eb]
     va, vb = _verdicts(a), _verdicts(b)
     flipped = [(c, va[c], vb[c]) for c in va if c in vb and va[c] != vb[c]]
     settings = [(k, a.get(k), b.get(k)) for k in SETTINGS if a.get(k) != b.get(k)]
-    return Diff(a_name, b_name, settings, flipped, rows,
+    total = len(rows)
+    if changed_only:
+        rows = [r for r in rows if r.changed]
+    return Diff(a_name, b_name, settings, flipped, rows, total,
                 [p for p in ea if p not in eb], [p for p in eb if p not in ea])
 
 
@@ -164,7 +179,7 @@ def _summary(d: Diff) -> list[str]:
         lines += [f"  {c}: {x} -> {y}" for c, x, y in d.flipped]
     else:
         lines += ["verdicts that flipped: none"]
-    lines.append(f"{changed} of {len(d.rows)} estimates differ beyond their 95% interval (*)")
+    lines.append(f"{changed} of {d.compared} estimates differ beyond their 95% interval (*)")
     if d.only_a or d.only_b:
         lines.append(f"{len(d.only_a)} estimates only in A, {len(d.only_b)} only in B "
                      "(servers, attackers or claims not in both)")
@@ -172,6 +187,8 @@ def _summary(d: Diff) -> list[str]:
 
 
 def render_text(d: Diff) -> str:
+    if not d.rows:
+        return "\n".join(_summary(d)) + "\n"
     table = [HEADER] + [_cells(r) for r in d.rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(HEADER))]
     body = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
@@ -181,17 +198,32 @@ def render_text(d: Diff) -> str:
     return "\n".join(_summary(d) + [""] + body + ["", foot]) + "\n"
 
 
+def _code(text: str) -> str:
+    """``text`` as a Markdown code span: shown literally, whatever it holds."""
+    flat = " ".join(text.split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", flat)), default=0) + 1)
+    return f"{fence} {flat} {fence}" if flat.startswith("`") or flat.endswith("`") else \
+        f"{fence}{flat}{fence}"
+
+
 def render_markdown(d: Diff) -> str:
-    lines = ["# bleedsim diff", ""]
-    lines += [f"- {md_escape(line.strip())}" for line in _summary(d)]
+    changed = sum(r.changed for r in d.rows)
+    lines = ["# bleedsim diff", "", f"- A: {_code(d.a_name)}", f"- B: {_code(d.b_name)}"]
+    lines += [f"- {k}: {_code(str(va))} (A) -> {_code(str(vb))} (B)" for k, va, vb in d.settings]
+    lines += [f"- verdict of claim {_code(c)}: {x} -> {y}" for c, x, y in d.flipped] or \
+        ["- verdicts that flipped: none"]
+    lines.append(f"- {changed} of {d.compared} estimates differ beyond their 95% interval")
+    if d.only_a or d.only_b:
+        lines.append(f"- {len(d.only_a)} estimates only in A, {len(d.only_b)} only in B")
+    if not d.rows:
+        return "\n".join(lines) + "\n"
     lines += ["", "| " + " | ".join(HEADER[:-1] + ["changed"]) + " |",
               "|" + "---|" + "---:|" * (len(HEADER) - 1)]
     for r in d.rows:
         cells = _cells(r)
-        cells[0] = f"`{cells[0]}`"
+        cells[0] = _code(cells[0])
         cells[-1] = "yes" if r.changed else ""
-        lines.append("| " + " | ".join(md_escape(c) if i else c for i, c in enumerate(cells))
-                     + " |")
+        lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Probabilities in percent, differences in percentage points (pp); 95% "
               "intervals of the difference by MOVER (Zou and Donner 2008) from each run's own "
               "interval."]
