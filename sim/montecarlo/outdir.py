@@ -10,6 +10,7 @@ user says ``--force``. A checkpoint of the very same run is resumed, and the run
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -23,8 +24,6 @@ from sim.scenario.model import Scenario
 
 RESULTS = "results.json"
 _CHUNK = re.compile(r"chunk-(\d+)\.npz")
-SETTINGS = ("replications", "seed", "engine", "scenario_sha256", "version")
-"""The checkpoint manifest entries a user controls; the rest follow from these."""
 
 
 class OutputConflict(Exception):
@@ -60,7 +59,7 @@ def prepare(out_dir: Path, scenario: Scenario, force: bool) -> Resume | None:
     if manifest is None:
         return None
     done = _saved_replications(out_dir / FOLDER, manifest)
-    changed = _changes(manifest, settings(scenario))
+    changed = _changes(manifest, scenario)
     if changed and done and not force:
         raise OutputConflict(
             f"{out_dir / FOLDER} holds an interrupted run ({done:,} replications saved) with "
@@ -104,15 +103,24 @@ def _saved_replications(folder: Path, manifest: dict[str, Any]) -> int:
     return done
 
 
-def _changes(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    out = []
-    for key in SETTINGS:
-        if stored.get(key) == current[key]:
-            continue
-        if key == "scenario_sha256":
-            out.append("the scenario changed since (its file, or what it resolves to)")
-        elif key == "version":
-            out.append(f"bleedsim {stored.get(key)} then, {current[key]} now")
-        else:
-            out.append(f"{key} {stored.get(key)} then, {current[key]} now")
+def _changes(stored: dict[str, Any], scenario: Scenario) -> list[str]:
+    """The settings that differ, in the user's terms.
+
+    The scenario hash covers ``monte_carlo`` too, so the scenario counts as changed only when
+    it still differs with the stored run's replications, seed and engine put back.
+    """
+    current = settings(scenario)
+    out = [f"{key} {stored.get(key)} then, {current[key]} now"
+           for key in ("replications", "seed", "engine") if stored.get(key) != current[key]]
+    try:
+        as_then = dataclasses.replace(scenario, monte_carlo=dataclasses.replace(
+            scenario.monte_carlo, replications=stored["replications"], seed=stored["seed"],
+            engine=stored["engine"]))
+        edited = scenario_sha256(as_then) != stored.get("scenario_sha256")
+    except (KeyError, TypeError, ValueError):
+        edited = True
+    if edited:
+        out.append("the scenario changed since (its file, or what it resolves to)")
+    if stored.get("version") != current["version"]:
+        out.append(f"bleedsim {stored.get('version')} then, {current['version']} now")
     return out
