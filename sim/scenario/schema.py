@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 from pydantic_core import PydanticCustomError
 
+from sim.scenario import descriptions
 from sim.scenario.fields import (
     AttackerStart,
     Bits,
@@ -239,9 +240,8 @@ class RawScenario(RawModel):
 
 def json_schema() -> dict[str, Any]:
     """JSON Schema of scenario files, for editors and ``bleedsim schema``."""
-    schema = _drop_null_defaults(RawScenario.model_json_schema())
+    schema = descriptions.annotate(_drop_null_defaults(RawScenario.model_json_schema()))
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "bleedsim scenario"
     return schema
 
 
