@@ -29,8 +29,7 @@ def fields(node: Any, where: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
         for name, definition in node.get("$defs", {}).items():
             yield f"/$defs/{name}", definition
         for key, value in node.items():
-            if key != "$defs":
-                yield from fields(value, f"{where}/{key}")
+            yield from fields(value, f"{where}/{key}")
     elif isinstance(node, list):
         for i, value in enumerate(node):
             yield from fields(value, f"{where}/{i}")
