@@ -116,15 +116,7 @@ def _gate(document: dict[str, object], fail_on: list[str] | None) -> int:
 def _report(args: argparse.Namespace) -> int:
     """Render the reports of an earlier run from its results.json alone."""
     path: Path = args.results
-    if not path.is_file():
-        raise UsageError(f"{path}: {'is a folder' if path.is_dir() else 'no such file'}; "
-                         f"give a {RESULTS} written by bleedsim run")
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read: {e.strerror}") from None
-    except ValueError as e:  # not UTF-8, or not JSON
-        raise UsageError(f"{path} is not JSON: {e}") from None
+    document = _results(path)
     if not isinstance(document, dict):
         raise UsageError(f"{path} is not a bleedsim {RESULTS}: not a JSON object")
     out_dir = args.out if args.out is not None else path.parent
@@ -185,6 +177,7 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _results(path: Path) -> object:
+    """The JSON of a run's results.json, or a UsageError saying why it cannot be read."""
     if not path.is_file():
         raise UsageError(f"{path}: {'is a folder' if path.is_dir() else 'no such file'}; "
                          f"give a {RESULTS} written by bleedsim run")
@@ -192,7 +185,7 @@ def _results(path: Path) -> object:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
         raise UsageError(f"{path}: cannot read: {e.strerror}") from None
-    except ValueError as e:
+    except ValueError as e:  # not UTF-8, or not JSON
         raise UsageError(f"{path} is not JSON: {e}") from None
 
 
