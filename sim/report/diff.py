@@ -127,9 +127,11 @@ ORDER = ("claims", "outcomes", "evidence", "servers", "detectors", "attackers")
 """Headline estimates first: what a statement says, then totals, then the details."""
 
 
-def _rank(path: str) -> tuple[int, str]:
+def _rank(path: str) -> int:
+    """Sort key: the place of the path's top-level part in ``ORDER`` (a stable sort keeps
+    the document's order within a part)."""
     top = path.split(".", 1)[0]
-    return (ORDER.index(top) if top in ORDER else len(ORDER), "")
+    return ORDER.index(top) if top in ORDER else len(ORDER)
 
 
 def compare(a: Any, b: Any, a_name: str, b_name: str, changed_only: bool = False) -> Diff:
