@@ -20,16 +20,17 @@ from sim.analysis.analyse import analyse, as_results
 from sim.atomic import write_text
 from sim.engines import ENGINE_NAMES, EngineRefused, get_engine
 from sim.montecarlo.runner import RunInterrupted, run
-from sim.report import evidence_table, html, markdown, results_json, table
+from sim.report import html, markdown, results_json, terminal
 from sim.report.source import Node, ReportInputError
 from sim.scenario import ScenarioError, json_schema, load_scenario, scenario_sha256, summary
+from sim.scenario.loader import read_text
 from sim.scenario.model import Scenario
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 RESULTS = "results.json"
 TABLE = "table.txt"
-REPORTS = {"report.md": markdown.render, "report.html": html.render}
+REPORTS = {"report.md": markdown.render, "report.html": html.render, TABLE: terminal.render}
 
 
 class UsageError(Exception):
@@ -61,19 +62,15 @@ def _run(args: argparse.Namespace) -> int:
     result = run(scenario, out_dir, jobs=args.jobs, progress=True)
     document = results_json.build(
         scenario, scenario_sha256(scenario), result.rows, result.layout, result.seconds,
-        result.simulated,
+        result.simulated, read_text(args.file),
     )
     analysis = analyse(result.rows, result.layout, scenario)
     results_json.merge(document, as_results(analysis, result.rows, result.layout, scenario))
     text = results_json.dumps(document)
-    rendered = table.render(scenario, document)
-    if scenario.detectors or scenario.claims:
-        rendered += "\n" + evidence_table.render(scenario, analysis)
     for path in targets:
         write_text(path, text)
-    write_text(out_dir / TABLE, rendered)
     reports = _write_reports(json.loads(text), out_dir)  # from the JSON, as `report` reads it
-    sys.stdout.write(rendered)
+    sys.stdout.write((out_dir / TABLE).read_text(encoding="utf-8"))
     rate = document["timing"]["replications_per_second"]
     written = ", ".join(str(p) for p in [*targets, *reports])
     print(f"\nwrote {written} ({result.seconds:.1f} s, {rate:,.0f} replications/s)")
@@ -209,7 +206,7 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.set_defaults(command=_run)
 
     report_cmd = commands.add_parser(
-        "report", help="write report.md and report.html from an earlier run's results.json")
+        "report", help="write report.md, report.html and table.txt from a run's results.json")
     report_cmd.add_argument("results", type=Path, metavar="RESULTS_JSON",
                             help=f"the {RESULTS} of a run")
     report_cmd.add_argument("--out", type=Path, metavar="DIR",
