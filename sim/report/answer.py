@@ -48,8 +48,10 @@ def _verdicts(doc: Node, claims: Node) -> list[Paragraph]:
     for c in claims:
         by.setdefault(source.text(claims, c, "verdict"), []).append(c)
     n = len(claims)
-    counts = ", ".join(f"{len(by[v])} {(WORDS if len(by[v]) == 1 else PLURAL)[v]}"
-                       for v in WORDS if by[v])
+    unknown = [c for v, names in by.items() if v not in WORDS for c in names]
+    counts = ", ".join([f"{len(by[v])} {(WORDS if len(by[v]) == 1 else PLURAL)[v]}"
+                        for v in WORDS if by[v]] + [f"{len(unknown)} with another verdict"]
+                       * bool(unknown))
     out = [Paragraph((Safe(f"Of the {n} claims checked against "
                            f"{count(doc, 'replications')} simulated replications: {counts} "
                            "(each judged on its 95% interval)."),))]
@@ -61,6 +63,9 @@ def _verdicts(doc: Node, claims: Node) -> list[Paragraph]:
             Safe("Does not hold: "), c, Safe(", “"), source.text(claim, "text"), Safe("”: "),
             statement(claim), Safe(" is claimed, but the simulation gives "
                                    f"{cells.probability(claim, 'value', 'ci95')}."))))
+    for c in unknown:
+        out.append(Paragraph((Safe("Verdict not known to this report: "), c, Safe(", "),
+                              source.text(claims, c, "verdict"), Safe("."))))
     for c in by["inconclusive"]:
         claim = source.node(claims, c)
         out.append(Paragraph((Safe("Undecided: "), c, Safe(", “"), source.text(claim, "text"),

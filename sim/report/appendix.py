@@ -12,8 +12,9 @@ from sim.report.source import Node
 GLOSSARY: tuple[tuple[str, str], ...] = (
     ("21.2% [19.5, 23.0]", "an estimate with its 95% interval; probabilities in percent, "
      "three significant digits."),
-    ("0 (≤ u)", "no replication had it; u is its 95% upper bound (the one-sided bound "
-     "1 - 0.05^(1/n) for an outcome's P, else the upper end of its interval)."),
+    ("0 (≤ u)", "no replication had it; u is its 95% upper bound: for an outcome's P the "
+     "one-sided bound 1 - 0.05^(1/n), for a claim or a blind spot the upper end of its 95% "
+     "interval (what verdicts are judged on, so a little wider)."),
     ("- and n/a", "-: nothing to estimate (those servers hold no such secret, or a benign "
      "checker's loss); n/a: no replication to estimate from."),
     ("n=", "in how many replications the attacker exists (its presence is drawn per "

@@ -14,7 +14,7 @@ from sim.report.source import Node
 
 def render(doc: Node) -> str:
     report = content.build(doc)
-    lines = [f"# bleedsim report: {escape.markdown(report.name)}", "", f"*{_inline(report.header)}*", ""]
+    lines = [f"# bleedsim report: {escape.markdown(report.name)}", "", _inline(report.header), ""]
     if report.description:
         lines += [escape.markdown(report.description), ""]
     for section in report.sections:
@@ -44,7 +44,7 @@ def _block(block: Block) -> list[str]:
         case Chart():
             return []
         case Figure(caption, _, fallback):
-            return [f"**Figure.** {caption} (drawn in report.html)", "",
+            return [f"Figure (drawn in report.html): {caption}", "",
                     *(f"- {_inline(line)}" for line in fallback), ""]
     raise TypeError(f"not a report block: {block!r}")
 

@@ -15,6 +15,8 @@ so does the answer.
 
 from __future__ import annotations
 
+import math
+
 from sim.montecarlo.intervals import wilson
 from sim.report import cells, source
 from sim.report.source import Node
@@ -45,15 +47,29 @@ def settling_replications(value: float, bound: float, at_least: bool, n: float) 
     sits on the bound)."""
     if value == bound or n <= 0:
         return None
-    size = n
-    while size < LIMIT:
-        size *= 2.0
+
+    def settles(size: float) -> bool:
         ci = wilson(value, size)
         assert ci.high is not None
-        if ci.high < bound or ci.low > bound or (at_least and ci.low >= bound) or (
-                not at_least and ci.high <= bound):
-            return size
-    return LIMIT
+        return ci.high < bound or ci.low > bound or (ci.low >= bound if at_least
+                                                     else ci.high <= bound)
+
+    size = n
+    while not settles(size):
+        size *= 2.0
+        if size >= LIMIT:
+            return LIMIT
+    low = size / 2.0
+    for _ in range(40):  # bisect to a relative precision far below the rounding
+        middle = (low + size) / 2.0
+        low, size = (low, middle) if settles(middle) else (middle, size)
+    return _round_up(size)
+
+
+def _round_up(x: float) -> float:
+    """Up to two significant digits: a planning figure should not look precise."""
+    scale = 10.0 ** max(0, math.floor(math.log10(x)) - 1)
+    return math.ceil(x / scale) * scale
 
 
 def why_inconclusive(doc: Node, claim: Node) -> str:
@@ -70,11 +86,15 @@ def why_inconclusive(doc: Node, claim: Node) -> str:
     if n is None:
         return rule
     effective = "effective " if source.text(claim, "given") == "evidence" else ""
-    said = f"{rule}; it rests on {cells.significant(n)} {effective}replications"
+    said = f"{rule}; it rests on {_count(n)} {effective}replications"
     needed = settling_replications(value, bound, at_least, n)
     if needed is None:
         return f"{said}, and an estimate on the bound is settled by no number of them"
     if needed >= LIMIT:
-        return f"{said}; over {cells.significant(LIMIT)} would be needed"
-    return (f"{said}; about {cells.significant(needed)} would settle it if the estimate "
+        return f"{said}; over {_count(LIMIT)} would be needed"
+    return (f"{said}; about {_count(needed)} would settle it if the estimate "
             f"stays at {cells.percent(value)}")
+
+
+def _count(n: float) -> str:
+    return f"{int(n):,}" if n == int(n) else cells.significant(n)
