@@ -52,7 +52,7 @@ def _verdicts(doc: Node, claims: Node) -> list[Paragraph]:
     counts = ", ".join([f"{len(by[v])} {(WORDS if len(by[v]) == 1 else PLURAL)[v]}"
                         for v in WORDS if by[v]] + [f"{len(unknown)} with another verdict"]
                        * bool(unknown))
-    out = [Paragraph((Safe(f"Of the {n} claims checked against "
+    out = [Paragraph((Safe(f"Of the {n} claim{'s' * (n != 1)} checked against "
                            f"{count(doc, 'replications')} simulated replications: {counts} "
                            "(each judged on its 95% interval)."),))]
     if by["supported"]:
@@ -129,10 +129,12 @@ def _deciding(doc: Node, claims: Node) -> list[Paragraph]:
         gp = source.node(attackers, a, "given_present")
         rate = (cells.probability(source.node(gp, "blind_spot", "key"), "p", "ci95") if unseen
                 else cells.probability(source.node(gp, "outcomes", "key"), "p_any"))
-        presence = cells.percent(source.number(attackers, a, "presence"))
-        marked = _assumed(doc, f"attackers.{a}.presence")
+        presence = source.number(attackers, a, "presence")
+        present = ("present in every replication" if presence == 1.0 else
+                   f"present with probability {cells.percent(presence)}"
+                   f"{_assumed(doc, f'attackers.{a}.presence')}")
         parts += [Safe("; and ")] * (i > 0) + [a, Safe(
-            f", present with probability {presence}{marked}, which where it exists takes a key "
+            f", {present}, which where it exists takes a key "
             f"{'that no log shows ' if unseen else ''}in {rate} of the replications")]
     parts.append(Safe(". Change those numbers and the answer moves with them (see Assumptions)."))
     return [Paragraph(tuple(parts))]
