@@ -84,3 +84,12 @@ def test_older_results_without_the_new_fields_still_render() -> None:
     page = html.render(doc)
     assert "predates the list of assumptions" in page
     assert "Timeline" not in page and page.count("<svg") == 3
+
+
+def test_the_readme_glossary_is_the_reports_glossary() -> None:
+    from sim.report.appendix import GLOSSARY
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Reading the output"):readme.index("`results.json` (paths")]
+    for term, meaning in GLOSSARY:
+        assert term in section and meaning in section, term
