@@ -21,6 +21,7 @@ from sim.atomic import write_text
 from sim.engines import ENGINE_NAMES, EngineRefused, get_engine
 from sim.montecarlo.runner import RunInterrupted, run
 from sim.report import html, markdown, results_json, terminal
+from sim.report.demo import command as demo
 from sim.report.source import Node, ReportInputError
 from sim.scenario import ScenarioError, json_schema, load_scenario, scenario_sha256, summary
 from sim.scenario.loader import read_text
@@ -110,6 +111,18 @@ def _write_reports(document: Node, out_dir: Path) -> list[Path]:
     return list(rendered)
 
 
+def _demo(args: argparse.Namespace) -> int:
+    """Tell one replication as a story (``sim/report/demo/``)."""
+    scenario = _load(args.file)
+    seed = args.seed if args.seed is not None else scenario.monte_carlo.seed
+    if args.out is not None:
+        _writable(args.out / "demo.md")
+    written = demo.run(scenario, seed, args.speed, args.out)
+    if written:
+        print(f"\nwrote {', '.join(str(p) for p in written)}")
+    return 0
+
+
 def _check(args: argparse.Namespace) -> int:
     scenario = _load(args.file)
     _check_engine(scenario)
@@ -179,6 +192,16 @@ def _whole_number(minimum: int, expected: str) -> Callable[[str], int]:
     return parse
 
 
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text}")
+    return value
+
+
 _positive_int = _whole_number(1, "at least 1")
 _seed = _whole_number(0, "0 or more")
 
@@ -212,6 +235,19 @@ def _parser() -> argparse.ArgumentParser:
     report_cmd.add_argument("--out", type=Path, metavar="DIR",
                             help="output folder (default: the folder of RESULTS_JSON)")
     report_cmd.set_defaults(command=_report)
+
+    demo_cmd = commands.add_parser(
+        "demo", help="tell one replication as a story, for teaching")
+    demo_cmd.add_argument("file", type=Path, metavar="FILE", nargs="?",
+                          default=Path("scenarios") / "psmail-2014.yaml",
+                          help="scenario file (default: scenarios/psmail-2014.yaml)")
+    demo_cmd.add_argument("--seed", type=_seed, metavar="S",
+                          help="random seed (default: the file's)")
+    demo_cmd.add_argument("--speed", type=_speed, metavar="X", default=4.0,
+                          help="lines per second (default 4; 0 prints at once)")
+    demo_cmd.add_argument("--out", type=Path, metavar="DIR",
+                          help="also write DIR/demo.md and DIR/demo.svg")
+    demo_cmd.set_defaults(command=_demo)
 
     check_cmd = commands.add_parser("check", help="validate a scenario file and summarise it")
     check_cmd.add_argument("file", type=Path, metavar="FILE", help="scenario file (YAML)")
