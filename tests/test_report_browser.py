@@ -90,3 +90,21 @@ def test_shipped_report_says_the_answer_on_its_first_screen(browser: Browser, tm
     verdicts = {c["verdict"] for c in doc["claims"].values()}
     for verdict, words in (("supported", "Holds: "), ("refuted", "Does not hold: ")):
         assert (words in first_screen) == (verdict in verdicts), words
+
+
+def test_demo_figure_renders(browser: Browser, tmp_path: Path,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    from sim.report.demo import command
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(Path(__file__).parent.parent / "scenarios" / "minimal.yaml")
+    command.run(scenario, 1, 0.0, tmp_path)
+    capsys.readouterr()
+    browser.open(tmp_path / "demo.svg")
+    assert browser.failures() == []
+    width, height = browser.evaluate(
+        "[document.documentElement.getBoundingClientRect().width,"
+        " document.documentElement.getBoundingClientRect().height]")
+    assert width > 0 and height > 0
+    assert browser.evaluate("document.querySelectorAll('rect').length") > 10
+    browser.screenshot(shots(tmp_path) / "demo-minimal.png")

@@ -55,10 +55,10 @@ def tell(traced: Traced) -> list[Line]:
     lines = _cast(traced)
     now = 0.0
     for episode in traced.episodes:
-        lines.append(_quiet(sc, clock, now, episode.start, traced))
+        lines += _quiet(sc, clock, now, episode.start, traced)
         lines += _episode(traced, episode, clock)
         now = episode.end
-    lines.append(_quiet(sc, clock, now, sc.horizon, traced))
+    lines += _quiet(sc, clock, now, sc.horizon, traced)
     lines += _lost(traced, clock)
     lines += _logs(traced, clock)
     return lines
@@ -87,8 +87,11 @@ def _cast(traced: Traced) -> list[Line]:
     return out
 
 
-def _quiet(sc: Scenario, clock: Clock, t0: float, t1: float, traced: Traced) -> Line:
-    """One line for a stretch nobody traces: what happens in it, on the servers' side."""
+def _quiet(sc: Scenario, clock: Clock, t0: float, t1: float, traced: Traced) -> list[Line]:
+    """One line for a stretch nobody traces (none for less than a second): what happens in
+    it, on the servers' side."""
+    if t1 - t0 < 1.0:
+        return []
     going = [a for a, at in sc.attackers.items() if not at.benign and traced.present[a]
              and traced.windows[a].t0 < t1 and traced.windows[a].t1 > t0]
     parts: list[str] = [Safe(f"{clock.day(t0)} to {clock.day(t1)} ({cells.duration(t1 - t0)}): ")]
@@ -120,7 +123,7 @@ def _quiet(sc: Scenario, clock: Clock, t0: float, t1: float, traced: Traced) -> 
     if benign:
         parts += [Safe(" Benign checkers at work, untraced: "), *_names(benign),
                   Safe(" (they read memory and keep nothing).")]
-    return Line(t0, tuple(parts))
+    return [Line(t0, tuple(parts))]
 
 
 def _episode(traced: Traced, ep: Episode, clock: Clock) -> list[Line]:
@@ -399,11 +402,11 @@ def _logs(traced: Traced, clock: Clock) -> list[Line]:
     out = [Line(None, (Safe(f"What the logs show at the analysis, {clock.day(at)} "
                             "(for the traced traffic):"),))]
     if not sc.detectors:
-        out.append(Line(None, (Safe("  no detectors: nothing could show."),)))
+        out.append(Line(None, (Safe("no detectors: nothing could show."),), True))
     malicious = [a for a in sc.attackers if traced.present[a] and not traced.windows[a].empty
                  and not sc.attackers[a].benign]
     for d, det in sc.detectors.items():
-        parts: list[str] = [Safe("  "), d, Safe(": ")]
+        parts: list[str] = [d, Safe(": ")]
         notes = []
         for a in malicious:
             raised, retained = traced.alerts.get(d, {}).get(a, (0, 0))
@@ -419,7 +422,7 @@ def _logs(traced: Traced, clock: Clock) -> list[Line]:
         if not notes:
             notes = [Safe("no malicious attacker to see; ")]
         notes[-1] = Safe(str(notes[-1]).rstrip("; ") + ".")
-        out.append(Line(None, tuple(parts + notes)))
+        out.append(Line(None, tuple(parts + notes), True))
     return out
 
 
