@@ -92,15 +92,16 @@ def render(traced: Traced) -> str:
             continue
         r, c = row[h.server, h.worker], column(h.t)
         ticks.add((r, c))
-        w = h.window
-        if w is None or sc.attackers[h.attacker].benign:
+        seen = h.window
+        if seen is None or sc.attackers[h.attacker].benign:
             continue
-        if w.key_taken:
+        if seen.key_taken:
             marks[r, c].add("key")
-        if w.passwords_taken:
+        if seen.passwords_taken:
             marks[r, c].add("password")
-            taken_passwords += [(h.server, login, h.t, h.worker) for login in w.passwords_taken]
-        if w.tokens_taken:
+            taken_passwords += [(h.server, login, h.t, h.worker)
+                                for login in seen.passwords_taken]
+        if seen.tokens_taken:
             marks[r, c].add("token")
     episode = traced.episodes.index(ep)
     for s, login, t, worker in taken_passwords:

@@ -57,7 +57,7 @@ class Heard:
     """Everything the trace hooks reported, in time order per kind."""
 
     restarts: list[tuple[float, str, int, str, bool]] = field(default_factory=list)
-    logins: dict[tuple[str, int, int], tuple[float, int]] = field(default_factory=dict)
+    logins: dict[tuple[int, str, int], tuple[float, int]] = field(default_factory=dict)
     """``(episode, server, login) -> (time, worker)``."""
     heartbeats: list[Heartbeat] = field(default_factory=list)
     crashes: list[tuple[float, str, str, int]] = field(default_factory=list)
@@ -159,10 +159,10 @@ def episodes(scenario: Scenario, present: dict[str, bool],
         if not present[a] or w.empty or scenario.attackers[a].benign:
             continue
         attacker = scenario.attackers[a]
-        servers = [scenario.servers[s] for s in attacker.targets]
-        legit = sum(legit_rate(s) for s in servers)
-        end = min(w.t1, w.t0 + EVENT_BUDGET / max(legit + attacker.rate * len(servers), 1e-9))
-        lead = max(warmup(s) for s in servers)
+        specs = [scenario.servers[s] for s in attacker.targets]
+        legit = sum(legit_rate(s) for s in specs)
+        end = min(w.t1, w.t0 + EVENT_BUDGET / max(legit + attacker.rate * len(specs), 1e-9))
+        lead = max(warmup(s) for s in specs)
         spans.append((max(0.0, w.t0 - lead), end, a))
     spans.sort()
     groups: list[list[tuple[float, float, str]]] = []

@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sim.engines.reference.trace import Window
 from sim.model.detectors.counting import retention_cutoff, traffic_counting
 from sim.report import cells
 from sim.report.blocks import Inline, Safe
@@ -169,8 +170,8 @@ def _episode(traced: Traced, ep: Episode, clock: Clock) -> list[Line]:
     for a, window in ep.traced.items():
         rest = ep.windows[a].t1 - window.t1
         if rest > 1.0:
-            attacker = sc.attackers[a]
-            more = attacker.rate * len(attacker.targets) * rest
+            sender = sc.attackers[a]
+            more = sender.rate * len(sender.targets) * rest
             out.append(Line(window.t1, (Safe(f"{clock.exact(window.t1)}: the trace of "), a, Safe(
                 f" stops here; it goes on for {cells.duration(rest)} more (about "
                 f"{_round(more)} heartbeats at the same pace), untraced: the story's totals "
@@ -287,10 +288,7 @@ def _contents(traced: Traced, episode: int, server: str, h: Heartbeat, clock: Cl
     return [Safe("; ".join(things) + ".")]
 
 
-def _taken(w: object, benign: bool, sc: Scenario, server: str) -> list[str]:
-    from sim.engines.reference.trace import Window
-
-    assert isinstance(w, Window)
+def _taken(w: Window, benign: bool, sc: Scenario, server: str) -> list[str]:
     got = []
     if w.key_taken:
         got.append("a piece of the private key, enough to rebuild it")
@@ -379,7 +377,7 @@ def _lost(traced: Traced, clock: Clock) -> list[Line]:
     hijacked = Counter(r[2] for r in traced.heard.reuses if r[4]
                        and not sc.attackers[r[1]].benign)
     parts: list[str] = [Safe("What was lost (in the traced part, to malicious attackers): ")]
-    said = []
+    said: list[str] = []
     for s in sc.servers:
         bits = []
         if s in keys:
