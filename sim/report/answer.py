@@ -81,7 +81,7 @@ def _names(names: list[str]) -> list[str]:
 
 
 def _evidence(doc: Node) -> Paragraph:
-    before = cells.probability(source.node(doc, "outcomes", "key"), "p_any")
+    before = cells.estimate(source.node(doc, "outcomes", "key"), "p_any", True)
     evidence = source.node(doc, "evidence")
     if not source.node(evidence, "items"):
         return Paragraph((Safe(f"No evidence from the logs is stated: the chance that any key "
@@ -90,7 +90,7 @@ def _evidence(doc: Node) -> Paragraph:
         return Paragraph((Safe("The stated evidence cannot happen in this scenario, so "
                                "nothing is conditioned on it (see Evidence); before it, the "
                                f"chance that any key was taken is {before}."),))
-    after = cells.probability(source.node(evidence, "posterior", "outcomes", "key"), "p_any")
+    after = cells.estimate(source.node(evidence, "posterior", "outcomes", "key"), "p_any", True)
     seen = cells.probability(evidence, "p_consistent")
     return Paragraph((Safe(
         f"Given what the logs show (the stated evidence, found in {seen} of the "

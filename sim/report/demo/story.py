@@ -149,8 +149,9 @@ def _episode(traced: Traced, ep: Episode, clock: Clock) -> list[Line]:
     beats = [h for h in traced.heard.heartbeats if ep.start <= h.t <= ep.end]
     out += _heartbeats(traced, n, beats, clock)
     out += _summaries(traced, ep, beats, clock)
+    attack = min(w.t0 for w in ep.traced.values())
     for t, server, worker, reason, reachable in traced.heard.restarts:
-        if ep.start <= t <= ep.end and reason in ("scheduled", "max_requests"):
+        if attack <= t <= ep.end and reason in ("scheduled", "max_requests"):
             out.append(Line(t, (Safe(f"{clock.exact(t)}: "), server, Safe(
                 f" worker {worker} restarts ({'its schedule' if reason == 'scheduled' else 'after its last request'}"
                 f"): its memory is wiped, and in its new life the key is "
@@ -257,14 +258,18 @@ def _logins(traced: Traced, episode: int, server: str, h: Heartbeat, clock: Cloc
     """The logins whose passwords this heartbeat takes, told (once) when they happened."""
     assert h.window is not None
     out = []
-    for login in h.window.passwords_taken:
+    spec = traced.scenario.servers[server].passwords
+    life = spec.lifetime if spec is not None else "next_request"
+    stays = ("until the worker serves its next request" if life == "next_request" else
+             "until the worker's next handshake" if life == "next_handshake" else
+             f"for {cells.duration(float(life))} on average, unless the worker restarts")
+    for login in h.window.passwords_taken[:FIRST]:
         made = traced.heard.logins.get((episode, server, login))
         if made is not None and (server, login) not in told:
             told.add((server, login))
             out.append(Line(made[0], (Safe(f"{clock.exact(made[0])}: a user logs in on "), server,
                                       Safe(f" worker {made[1]} (login #{login}): the password "
-                                           "now sits in that worker's memory until it serves "
-                                           "its next request.")), True))
+                                           f"now sits in that worker's memory {stays}.")), True))
     return out
 
 
@@ -278,10 +283,12 @@ def _contents(traced: Traced, episode: int, server: str, h: Heartbeat, clock: Cl
     if w.key_copies:
         things.append(f"{w.key_copies} transient key cop{'ies' if w.key_copies != 1 else 'y'} "
                       "left by a handshake")
-    for login in w.passwords[:2]:
+    for login in w.passwords[:FIRST]:
         made = traced.heard.logins.get((episode, server, login))
         ago = f", logged in {cells.duration(h.t - made[0])} earlier" if made else ""
         things.append(f"the password of login #{login}{ago}")
+    if len(w.passwords) > FIRST:
+        things.append(f"{len(w.passwords) - FIRST} more passwords")
     if w.tokens:
         things.append(f"the session token{'s' * (len(w.tokens) != 1)} of session"
                       f"{'s' * (len(w.tokens) != 1)} #" + ", #".join(map(str, w.tokens[:3])))
@@ -293,12 +300,16 @@ def _taken(w: Window, benign: bool, sc: Scenario, server: str) -> list[str]:
     if w.key_taken:
         got.append("a piece of the private key, enough to rebuild it")
     passwords = sc.servers[server].passwords
-    for login in w.passwords_taken:
-        reusable = passwords is not None and passwords.kind == "static"
-        got.append(f"the password of login #{login} "
-                   f"({'reusable' if reusable else 'a one-time code, useless once used'})")
-    for session in w.tokens_taken:
+    reusable = passwords is not None and passwords.kind == "static"
+    kind = "reusable" if reusable else "a one-time code, useless once used"
+    for login in w.passwords_taken[:FIRST]:
+        got.append(f"the password of login #{login} ({kind})")
+    if len(w.passwords_taken) > FIRST:
+        got.append(f"{len(w.passwords_taken) - FIRST} more passwords")
+    for session in w.tokens_taken[:FIRST]:
         got.append(f"the session token of session #{session}")
+    if len(w.tokens_taken) > FIRST:
+        got.append(f"{len(w.tokens_taken) - FIRST} more session tokens")
     tail = " A benign checker throws it away." if benign else ""
     return [Safe("; ".join(got) + "." + tail)]
 
