@@ -37,6 +37,7 @@ def render(doc: Node) -> str:
         '<html lang="en">',
         "<head>",
         '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f'<meta http-equiv="Content-Security-Policy" content="{escape.html(POLICY)}">',
         f"<title>{title}</title>",
         f"<style>\n{STYLE}\n</style>",
