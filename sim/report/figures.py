@@ -5,6 +5,7 @@ lacks is left out."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sim.report import cells, source
@@ -192,8 +193,8 @@ def _origin(t: Node, start_iso: str) -> datetime:
     return origin.astimezone(UTC) if origin.tzinfo else origin.replace(tzinfo=UTC)
 
 
-def _server_lane(name: str, sv: Node, end: float, at: object) -> tuple[Lane, Inline]:
-    assert callable(at)
+def _server_lane(name: str, sv: Node, end: float, at: Callable[[float], str]
+                 ) -> tuple[Lane, Inline]:
     since = max(0.0, source.number(sv, "vulnerable_from"))
     patched = source.optional_number(sv, "patched_at")
     off = source.optional_number(sv, "heartbeat_off_at")

@@ -10,6 +10,7 @@ gives the same bytes.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sim.report import escape
@@ -92,8 +93,7 @@ def _panel(figure: Timeline, origin: datetime, low: float, high: float, top: flo
 
 
 def _axis(origin: datetime, low: float, high: float, top: float, bottom: float,
-          x: object) -> list[str]:
-    assert callable(x)
+          x: Callable[[float], float]) -> list[str]:
     span = high - low
     step = next((s for s in STEPS if span / s <= MAX_TICKS), STEPS[-1])
     epoch = origin.timestamp()
@@ -113,8 +113,8 @@ def _axis(origin: datetime, low: float, high: float, top: float, bottom: float,
     return out
 
 
-def _lane(lane: Lane, y: float, low: float, high: float, x: object) -> list[str]:
-    assert callable(x)
+def _lane(lane: Lane, y: float, low: float, high: float, x: Callable[[float], float]
+          ) -> list[str]:
     middle = y + LANE / 2
     shown = lane.label if len(lane.label) <= NAME_CHARS else lane.label[: NAME_CHARS - 1] + "…"
     tip = lane.label + (f": {lane.note}" if lane.note else "")
@@ -139,8 +139,8 @@ def _lane(lane: Lane, y: float, low: float, high: float, x: object) -> list[str]
     return out
 
 
-def _restarts(every: float, y: float, low: float, high: float, x: object) -> list[str]:
-    assert callable(x)
+def _restarts(every: float, y: float, low: float, high: float, x: Callable[[float], float]
+              ) -> list[str]:
     gap = (PLOT_RIGHT - PLOT_LEFT) * every / max(high - low, 1.0)
     if gap < TICK_GAP:
         return [f'<rect x="{PLOT_LEFT}" y="{y + LANE - 4:.1f}" width="{PLOT_RIGHT - PLOT_LEFT}" '

@@ -166,6 +166,8 @@ class ServerSim:
             copies += 1
         for _ in range(copies):
             worker.key_copies.add(Copy(-1, self.key_residency.expiry(now, rng)), now)
+        if self.trace is not None and copies:
+            self.trace.key_op(now, self.spec.name, self.workers.index(worker), copies)
 
     def _evict(self, worker: Worker, on_request: bool) -> None:
         shelves: list[tuple[Shelf, Residency | None]] = [

@@ -35,6 +35,10 @@ class Trace(Protocol):
 
     def login(self, now: float, server: str, worker: int, login: int) -> None: ...
 
+    def key_op(self, now: float, server: str, worker: int, copies: int) -> None:
+        """A private-key operation (a handshake, or an attacker's) that left ``copies``
+        transient key copies in the worker's memory."""
+
     def heartbeat(self, now: float, attacker: str, server: str, worker: int, source: int,
                   window: Window | None) -> None:
         """One heartbeat sent; ``window`` is ``None`` when it was not answered (the server

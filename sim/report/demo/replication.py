@@ -59,6 +59,8 @@ class Heard:
     restarts: list[tuple[float, str, int, str, bool]] = field(default_factory=list)
     logins: dict[tuple[int, str, int], tuple[float, int]] = field(default_factory=dict)
     """``(episode, server, login) -> (time, worker)``."""
+    key_ops: dict[tuple[int, str, int], list[float]] = field(default_factory=dict)
+    """``(episode, server, worker) ->`` times of the key operations that left copies."""
     heartbeats: list[Heartbeat] = field(default_factory=list)
     crashes: list[tuple[float, str, str, int]] = field(default_factory=list)
     reuses: list[tuple[float, str, str, int, bool, bool]] = field(default_factory=list)
@@ -70,6 +72,9 @@ class Heard:
 
     def login(self, now: float, server: str, worker: int, login: int) -> None:
         self.logins[self.episode, server, login] = (now, worker)
+
+    def key_op(self, now: float, server: str, worker: int, copies: int) -> None:
+        self.key_ops.setdefault((self.episode, server, worker), []).append(now)
 
     def heartbeat(self, now: float, attacker: str, server: str, worker: int, source: int,
                   window: Window | None) -> None:

@@ -8,6 +8,7 @@ the terminal shows them through ``escape.plain`` and Markdown escapes them.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -247,6 +248,8 @@ def _heartbeats(traced: Traced, episode: int, beats: list[Heartbeat], clock: Clo
         parts += _contents(traced, episode, s, h, clock)
         if news and "password" in news:
             out += _logins(traced, episode, s, h, clock, logins)
+        if "key" in news and w.key_copies:
+            out += _key_copy(traced, episode, h, clock)
         parts.append(Safe(" Taken: "))
         parts += _taken(w, sc.attackers[a].benign, sc, s) if took else [Safe("nothing.")]
         out.append(Line(h.t, tuple(parts), True))
@@ -271,6 +274,17 @@ def _logins(traced: Traced, episode: int, server: str, h: Heartbeat, clock: Cloc
                                       Safe(f" worker {made[1]} (login #{login}): the password "
                                            f"now sits in that worker's memory {stays}.")), True))
     return out
+
+
+def _key_copy(traced: Traced, episode: int, h: Heartbeat, clock: Clock) -> list[Line]:
+    """The handshake whose key copy a heartbeat finds, told when it happened."""
+    times = traced.heard.key_ops.get((episode, h.server, h.worker), [])
+    t = times[bisect.bisect_right(times, h.t) - 1] if times and times[0] <= h.t else None
+    if t is None:
+        return []
+    return [Line(t, (Safe(f"{clock.exact(t)}: a handshake on "), h.server, Safe(
+        f" worker {h.worker} signs with the private key and leaves a copy of a key prime in "
+        "that worker's memory, where an over-read can reach it."), ), True)]
 
 
 def _contents(traced: Traced, episode: int, server: str, h: Heartbeat, clock: Clock
