@@ -103,3 +103,26 @@ def test_bad_input_is_refused_with_status_2(tmp_path: Path,
     with pytest.raises(SystemExit) as stop:
         main(["demo", str(SCENARIOS / "minimal.yaml"), "--speed", "-1"])
     assert stop.value.code == 2
+
+
+def test_trace_hooks_change_nothing_in_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a listener attached, the reference engine draws the same numbers and gives the
+    same replication: the hooks only report."""
+    import numpy as np
+
+    import sim.engines.reference as reference
+    from sim.engines.reference.server import ServerSim
+    from sim.report.demo.replication import Heard
+
+    scenario = load_scenario(Path(__file__).parent / "data" / "golden" / "scenario.yaml")
+    seeds = [np.random.SeedSequence(7, spawn_key=(i,)) for i in range(12)]
+    plain = [repr(reference.simulate(scenario, s)) for s in seeds]
+    heard = Heard()
+
+    class Traced(ServerSim):
+        def __init__(self, *args: object) -> None:
+            super().__init__(*args, trace=heard)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reference, "ServerSim", Traced)
+    assert [repr(reference.simulate(scenario, s)) for s in seeds] == plain
+    assert heard.heartbeats and heard.restarts and heard.logins
