@@ -22,6 +22,7 @@ PLOT_LEFT = 158
 PLOT_RIGHT = 668
 AXIS = 42
 LABEL_ROOM = 60.0
+EDGE = 40.0
 LANE = 16
 GROUP_HEAD = 16
 PANEL_GAP = 18
@@ -105,9 +106,12 @@ def _axis(origin: datetime, low: float, high: float, top: float, bottom: float,
     t = first
     while t <= high:
         label = (origin + timedelta(seconds=t)).strftime(fmt)
+        # A label near an end of the plot is anchored inward, so it is not cut off.
+        anchor = ("end" if x(t) > PLOT_RIGHT - EDGE else
+                  "start" if x(t) < PLOT_LEFT + EDGE else "middle")
         out += [f'<line x1="{x(t):.1f}" y1="{top + 16:.1f}" x2="{x(t):.1f}" y2="{bottom:.1f}" '
                 'stroke="#e5e5e5"/>',
-                f'<text x="{x(t):.1f}" y="{top + 14:.1f}" text-anchor="middle" fill="#444">'
+                f'<text x="{x(t):.1f}" y="{top + 14:.1f}" text-anchor="{anchor}" fill="#444">'
                 f"{escape.html(label)}</text>"]
         t += step
     return out
