@@ -147,6 +147,8 @@ def _episode(traced: Traced, ep: Episode, clock: Clock) -> list[Line]:
     for a, window in ep.traced.items():
         out.append(_arrival(sc.attackers[a], a, ep.windows[a].t0, ep.windows[a].t1, window.t1,
                             clock))
+        if not sc.attackers[a].benign:
+            out += _watching(sc, a, ep.windows[a].t0, ep.windows[a].t1, clock)
     beats = [h for h in traced.heard.heartbeats if ep.start <= h.t <= ep.end]
     out += _heartbeats(traced, n, beats, clock)
     out += _summaries(traced, ep, beats, clock)
@@ -195,6 +197,53 @@ def _arrival(attacker: Attacker, name: str, t0: float, t1: float, traced_to: flo
                if traced_to < t1 else "."))
     return Line(t0, (Safe(f"{clock.exact(t0)}: "), name, Safe(kind), Safe(" starts on "),
                      *_names(list(attacker.targets)), Safe(how + span)))
+
+
+def _watching(sc: Scenario, name: str, t0: float, t1: float, clock: Clock) -> list[Line]:
+    """What each log will make of this attacker's traffic, said when it starts."""
+    attacker = sc.attackers[name]
+    out = []
+    for d, det in sc.detectors.items():
+        watched = set(det.servers) & set(attacker.targets)
+        if not watched:
+            continue
+        counting = traffic_counting(det, attacker, sc.horizon)
+        if det.deployed_at > t0:
+            what = f"is not deployed yet (from {clock.day(det.deployed_at)})"
+        elif det.kind == "access_log":
+            what = "records requests, not heartbeats: it will show nothing of this"
+        elif det.kind == "crash":
+            what = "records crashes, if an over-read crashes a worker"
+        elif det.kind == "session":
+            what = ("records replayed sessions it refuses or whose address changes"
+                    if det.log_address_change else "records replayed sessions it refuses")
+        elif counting is None:
+            what = "cannot read these heartbeats: they are encrypted, its rule matches bytes"
+        elif counting.threshold is None:
+            what = "alerts on every heartbeat it sees"
+        else:
+            per_source = attacker.connection_rate / attacker.sources * (counting.window or 0.0)
+            if counting.unit == "heartbeats":
+                per_source *= attacker.heartbeats_per_connection
+            elif counting.unit == "answered_bytes":
+                per_source *= attacker.heartbeats_per_connection * attacker.payload_bytes
+            unit = {"connections": "connections", "heartbeats": "heartbeats",
+                    "answered_bytes": "bytes answered"}[counting.unit]
+            side = "above" if per_source >= counting.threshold else "below"
+
+            def amount(x: float) -> str:
+                if counting is not None and counting.unit == "answered_bytes":
+                    return f"{cells.significant(x / 1e9)} GB"
+                return _round(x)
+
+            what = (f"counts {unit} per source: about {amount(per_source)} per "
+                    f"{cells.duration(counting.window or 0.0)} from each of its addresses, "
+                    f"{side} its threshold of {amount(counting.threshold)}")
+        if t1 <= retention_cutoff(det, sc.horizon):
+            what += f"; and it keeps records {cells.duration(det.retention)}, so they will be gone by the analysis"
+        out.append(Line(t0, (Safe(f"{clock.exact(t0)}: the log "), d, Safe(" " + what + ".")),
+                        True))
+    return out
 
 
 def size(n: int) -> str:
