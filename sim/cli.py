@@ -24,11 +24,12 @@ from sim.atomic import write_text
 from sim.engines import ENGINE_NAMES, EngineRefused, get_engine
 from sim.montecarlo.outdir import OutputConflict, prepare
 from sim.montecarlo.runner import RunInterrupted, run
-from sim.report import diff, evidence_table, html, markdown, results_json, table
+from sim.report import diff, html, markdown, results_json, terminal
+from sim.report.demo import command as demo
 from sim.report.source import Node, ReportInputError
-from sim.scenario import ScenarioError, json_schema, load_scenario, scenario_sha256, summary
+from sim.scenario import ScenarioError, json_schema, scenario_sha256, summary
 from sim.scenario import templates
-from sim.scenario.loader import parse_scenario
+from sim.scenario.loader import parse_scenario, read_text
 from sim.scenario.model import Scenario
 
 EXIT_USAGE = 2
@@ -40,7 +41,7 @@ STDIN = Path("-")
 EXIT_INTERRUPTED = 130
 RESULTS = "results.json"
 TABLE = "table.txt"
-REPORTS = {"report.md": markdown.render, "report.html": html.render}
+REPORTS = {"report.md": markdown.render, "report.html": html.render, TABLE: terminal.render}
 
 
 class UsageError(Exception):
@@ -63,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    scenario = _with_overrides(_load(args.file), args)
+    loaded, source = _load_source(args.file)
+    scenario = _with_overrides(loaded, args)
     _check_engine(scenario)
     out_dir = args.out if args.out is not None else Path("reports") / scenario.name
     targets = [out_dir / RESULTS] + ([args.json] if args.json is not None else [])
@@ -82,19 +84,15 @@ def _run(args: argparse.Namespace) -> int:
     result = run(scenario, out_dir, jobs=args.jobs, progress=True)
     document = results_json.build(
         scenario, scenario_sha256(scenario), result.rows, result.layout, result.seconds,
-        result.simulated,
+        result.simulated, source,
     )
     analysis = analyse(result.rows, result.layout, scenario)
     results_json.merge(document, as_results(analysis, result.rows, result.layout, scenario))
     text = results_json.dumps(document)
-    rendered = table.render(scenario, document)
-    if scenario.detectors or scenario.claims:
-        rendered += "\n" + evidence_table.render(scenario, analysis)
     for path in targets:
         write_text(path, text)
-    write_text(out_dir / TABLE, rendered)
     reports = _write_reports(json.loads(text), out_dir)  # from the JSON, as `report` reads it
-    sys.stdout.write(rendered)
+    sys.stdout.write((out_dir / TABLE).read_text(encoding="utf-8"))
     rate = document["timing"]["replications_per_second"]
     written = ", ".join(str(p) for p in [*targets, *reports])
     print(f"\nwrote {written} ({result.seconds:.1f} s, {rate:,.0f} replications/s)")
@@ -136,6 +134,18 @@ def _write_reports(document: Node, out_dir: Path) -> list[Path]:
     for path, body in rendered.items():
         write_text(path, body)
     return list(rendered)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Tell one replication as a story (``sim/report/demo/``)."""
+    scenario = _load(args.file)
+    seed = args.seed if args.seed is not None else scenario.monte_carlo.seed
+    if args.out is not None:
+        _writable(args.out / "demo.md")
+    written = demo.run(scenario, seed, args.speed, args.out)
+    if written:
+        print(f"\nwrote {', '.join(str(p) for p in written)}")
+    return 0
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -206,9 +216,15 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _load(path: Path) -> Scenario:
+    return _load_source(path)[0]
+
+
+def _load_source(path: Path) -> tuple[Scenario, str]:
+    """The scenario and its text (the reports read the assumptions from its comments)."""
     if path == STDIN:
         try:
-            return parse_scenario(sys.stdin.read(), "<stdin>")
+            text = sys.stdin.read()
+            return parse_scenario(text, "<stdin>"), text
         except ScenarioError as e:
             raise UsageError(f"<stdin> is not a valid scenario:\n{e}") from None
         except UnicodeDecodeError:
@@ -218,7 +234,8 @@ def _load(path: Path) -> Scenario:
     if path.is_dir():
         raise UsageError(f"{path}: is a folder; give a scenario file (scenarios/*.yaml)")
     try:
-        return load_scenario(path)
+        text = read_text(path)
+        return parse_scenario(text, str(path)), text
     except ScenarioError as e:
         raise UsageError(f"{path} is not a valid scenario:\n{e}") from None
     except OSError as e:
@@ -269,6 +286,16 @@ def _whole_number(minimum: int, expected: str) -> Callable[[str], int]:
     return parse
 
 
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text}")
+    return value
+
+
 _positive_int = _whole_number(1, "at least 1")
 _seed = _whole_number(0, "0 or more")
 
@@ -302,12 +329,25 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.set_defaults(command=_run)
 
     report_cmd = commands.add_parser(
-        "report", help="write report.md and report.html from an earlier run's results.json")
+        "report", help="write report.md, report.html and table.txt from a run's results.json")
     report_cmd.add_argument("results", type=Path, metavar="RESULTS_JSON",
                             help=f"the {RESULTS} of a run")
     report_cmd.add_argument("--out", type=Path, metavar="DIR",
                             help="output folder (default: the folder of RESULTS_JSON)")
     report_cmd.set_defaults(command=_report)
+
+    demo_cmd = commands.add_parser(
+        "demo", help="tell one replication as a story, for teaching")
+    demo_cmd.add_argument("file", type=Path, metavar="FILE", nargs="?",
+                          default=Path("scenarios") / "psmail-2014.yaml",
+                          help="scenario file (default: scenarios/psmail-2014.yaml)")
+    demo_cmd.add_argument("--seed", type=_seed, metavar="S",
+                          help="random seed (default: the file's)")
+    demo_cmd.add_argument("--speed", type=_speed, metavar="X", default=4.0,
+                          help="lines per second (default 4; 0 prints at once)")
+    demo_cmd.add_argument("--out", type=Path, metavar="DIR",
+                          help="also write DIR/demo.md and DIR/demo.svg")
+    demo_cmd.set_defaults(command=_demo)
 
     check_cmd = commands.add_parser("check", help="validate a scenario file and summarise it")
     check_cmd.add_argument("file", type=Path, metavar="FILE", help="scenario file (YAML)")

@@ -34,10 +34,22 @@ def renamed(doc: dict[str, Any], name: Callable[[str], str]) -> dict[str, Any]:
     d["detectors"] = {name(k): v for k, v in d["detectors"].items()}
     d["evidence"]["items"] = {name(k): name(v) for k, v in d["evidence"]["items"].items()}
     for c in d["claims"].values():
-        for field in ("text", "note", "outcome", "given", "verdict"):
+        # The verdict is left alone: the answer groups claims by it (an unknown verdict is
+        # tested on its own, in test_report_hostile.py).
+        for field in ("text", "note", "outcome", "given"):
             if field in c:
                 c[field] = name(c[field])
+        for field in ("servers", "attackers"):
+            c[field] = [name(x) for x in c.get(field, [])]
     d["claims"] = {name(k): v for k, v in d["claims"].items()}
+    timeline = d["timeline"]
+    for part in ("servers", "attackers", "detectors"):
+        timeline[part] = {name(k): v for k, v in timeline[part].items()}
+    for det in timeline["detectors"].values():
+        det["servers"] = [name(s) for s in det["servers"]]
+    for item in d["assumptions"]:
+        for field in ("path", "value", "note"):
+            item[field] = name(item[field])
     return d
 
 

@@ -1,15 +1,18 @@
-"""The terminal table: a header naming the run, aligned columns, zero events as upper bounds."""
+"""The terminal table: a header naming the run, aligned columns, zero events as upper bounds,
+rendered from the same content model as the reports."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 from conftest import tiny_scenario
 
+from sim.analysis.analyse import analyse, as_results
 from sim.montecarlo.intervals import zero_events_upper
 from sim.montecarlo.layout import Layout
-from sim.report import results_json, table
+from sim.report import results_json, terminal
 from sim.scenario.model import Scenario
 
 
@@ -18,7 +21,9 @@ def render(scenario: Scenario, columns: dict[str, list[float]], n: int) -> str:
     rows = np.zeros((n, len(layout)))
     for name, values in columns.items():
         rows[:, layout.index[name]] = values
-    return table.render(scenario, results_json.build(scenario, "0" * 64, rows, layout, 1.0, n))
+    doc = results_json.build(scenario, "0" * 64, rows, layout, 1.0, n)
+    results_json.merge(doc, as_results(analyse(rows, layout, scenario), rows, layout, scenario))
+    return terminal.render(json.loads(results_json.dumps(doc)))
 
 
 def test_table_shows_estimates_bounds_and_missing_secrets() -> None:
@@ -33,13 +38,15 @@ def test_table_shows_estimates_bounds_and_missing_secrets() -> None:
     }, 1000)
     lines = text.splitlines()
     assert lines[0] == "tiny: engine reference, 1000 replications, seed 1"
-    header, web, total = lines[1], lines[2], lines[3]
-    assert header.split() == ["P(key)", "P(any", "password)", "mean", "passwords", "P(session)",
-                              "P(hijack)"]
+    start = lines.index("OUTCOMES")
+    header, web, total = (lines[i] for i in range(start + 3, start + 6))
+    assert header.split() == ["P(key)", "P(password)", "P(reusable", "password)", "mean",
+                              "passwords", "P(session)", "P(hijack)"]
     assert web.startswith("server web") and total.startswith("all servers")
     assert "25.0% [22.4, 27.8]" in web
-    bound = f"0 (<= {100 * zero_events_upper(1000):#.3g}%)"
+    bound = f"0 (≤ {100 * zero_events_upper(1000):#.3g}%)"
     assert bound in web  # no password was captured in any replication
     assert web.split()[-2:] == ["-", "-"]  # the server holds no session
-    assert "eve (n=500)" in lines[5] and "50.0% [45.6, 54.4]" in lines[5]
+    eve = next(line for line in lines if line.startswith("eve "))
+    assert "n=500" in eve and "50.0% [45.6, 54.4]" in eve
     assert len({len(line) for line in (header, web, total)}) == 1  # right-aligned columns

@@ -9,6 +9,8 @@ forms of P(E | absent) and P(E | present).
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from evidence_builders import (
@@ -30,8 +32,21 @@ from sim.analysis.analyse import analyse, as_results
 from sim.analysis.attackers import findings
 from sim.analysis.evidence import weights
 from sim.montecarlo import intervals
-from sim.report.evidence_table import render
-from sim.scenario.model import Claim
+from sim.analysis.analyse import Analysis
+from sim.montecarlo.layout import Layout
+from sim.report import results_json, terminal
+from sim.scenario.model import Claim, Scenario
+
+
+def render(sc: Scenario, analysis: Analysis, rows: np.ndarray, layout: Layout) -> str:
+    """The terminal text of a run, from its results.json as ``bleedsim run`` prints it."""
+    doc = results_json.build(sc, "0" * 64, rows, layout, 1.0, rows.shape[0])
+    results_json.merge(doc, as_results(analysis, rows, layout, sc))
+    return terminal.render(json.loads(results_json.dumps(doc)))
+
+
+def attacker_line(text: str, name: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith(name + " "))
 
 
 def test_detected_and_blind_spot_closed_forms() -> None:
@@ -80,7 +95,7 @@ def test_bayes_factor_undefined_when_the_evidence_excludes_it() -> None:
     assert f.bayes_factor is None
     analysis = analyse(rows, layout, sc)
     assert as_results(analysis, rows, layout, sc)["attackers"]["eve"]["evidence"]["bayes_factor"] is None
-    assert render(sc, analysis).splitlines()[1].endswith("inf (rules it out)")
+    assert attacker_line(render(sc, analysis, rows, layout), "eve").endswith("∞ (rules it out)")
 
 
 def test_evidence_table_is_exact_and_deterministic() -> None:
@@ -100,14 +115,16 @@ def test_evidence_table_is_exact_and_deterministic() -> None:
         put(layout, rows, col, np.array([1, 1, 0, 0]))
     put(layout, rows, "detector/ids/eve/retained", np.array([0, 4, 0, 0]))
     analysis = analyse(rows, layout, sc)
-    text = render(sc, analysis)
-    assert text == render(sc, analyse(rows, layout, sc))
-    lines = text.splitlines()
-    assert lines[0].split("  ")[0] == "attacker (given present)"
-    eve = lines[1]
-    assert eve.startswith("eve (n=3)")
-    assert "16.7% [" in eve and "50.0% [" in eve and "1.20" in eve
-    assert lines[2].startswith("scan (n=0, benign)") and lines[2].endswith("n/a")
-    assert "evidence (ids: none): P = 87.5% [" in text
-    assert "claim keys-safe: P(key | evidence) <= 50.0%: 42.9% [" in text
-    assert text.endswith("95% intervals in brackets.\n")
+    text = render(sc, analysis, rows, layout)
+    assert text == render(sc, analyse(rows, layout, sc), rows, layout)
+    eve = attacker_line(text, "eve")
+    assert eve.split()[1] == "n=3"
+    assert "16.7% [" in eve and "50.0% [" in eve and eve.endswith("1.20")
+    scan = attacker_line(text, "scan (benign)")
+    assert "n=0" in scan and scan.endswith("n/a (never present)")
+    assert "(the stated evidence, found in 87.5% [" in text
+    claim = next(line for line in text.splitlines() if line.startswith("keys-safe "))
+    assert "P(key | evidence) ≤ 50.0%" in claim and "42.9% [" in claim
+    assert claim.endswith("undecided (inconclusive)")
+    assert "Why keys-safe is undecided: its 95% interval [11.1, 81.8] contains the bound 50.0%" \
+        in " ".join(text.split())

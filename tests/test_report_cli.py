@@ -91,4 +91,4 @@ def test_default_folder_is_the_results_folder(tmp_path: Path,
     results = write(tmp_path, golden())
     assert main(["report", str(results)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.md",
-                                                          "results.json"]
+                                                          "results.json", "table.txt"]

@@ -14,10 +14,11 @@ from conftest import TINY_YAML
 from report_checks import GOLDEN, balanced, golden, impossible, skeleton
 
 from sim.cli import main
-from sim.report import html, markdown, svg
+from sim.report import html, markdown, svg, terminal
 from sim.report.blocks import Bar, Chart, Safe
 
-RENDERERS = {"report.md": markdown.render, "report.html": html.render}
+RENDERERS = {"report.md": markdown.render, "report.html": html.render,
+             "table.txt": terminal.render}
 
 
 @pytest.mark.parametrize("name", RENDERERS)
@@ -31,7 +32,7 @@ def test_report_command_writes_the_golden_bytes(tmp_path: Path,
     for name in RENDERERS:
         assert (tmp_path / name).read_bytes() == (GOLDEN / name).read_bytes()
     assert capsys.readouterr().out == (
-        f"wrote {tmp_path / 'report.md'}, {tmp_path / 'report.html'}\n"
+        f"wrote {tmp_path / 'report.md'}, {tmp_path / 'report.html'}, {tmp_path / 'table.txt'}\n"
     )
 
 
@@ -41,25 +42,35 @@ def test_golden_report_shows_every_kind_of_cell() -> None:
     for shown in (
         "| server static | 10.0% [4.66, 20.1] | - |",  # a secret not held
         "0 (≤ 4.87%)",  # no event: the one-sided bound
-        "| ghost | n/a (never present) |",  # an attacker present in no replication
+        "| ghost | n=0 (prior 0%) | n/a (never present) |",  # present in no replication
         "∞ (rules it out)",  # a Bayes factor with the evidence impossible given presence
-        "| checkers (benign) |",
+        "| checkers (benign) | n=60 (prior 100%) | 1.67% [0.295, 8.86] | 96.7% [88.6, 99.1] "
+        "| - (benign) |",  # a benign checker has no blind spot
         "| ids | 38.3% [27.1, 51.0] |",  # detectors' P(alert)
         "P(evidence) = 61.7% [49.0, 72.9]",
-        "| ≥ 99.0% | inconclusive |",
-        "inconclusive (ghost is present in no replication)",
-        "| ≤ 50.0% | supported |",
-        "| ≤ 0.0100% | refuted |",
+        "| P\\(eve detected \\| present\\) ≥ 99\\.0\\% | 100% [85.7, 100] | undecided (inconclusive) |",
+        "Why eve\\-seen is undecided: its 95% interval [85.7, 100] contains the bound 99.0%, and "
+        "a verdict needs the whole interval on one side; it rests on 23 replications; about 390 "
+        "would settle it if the estimate stays at 100%.",
+        "Why ghost\\-seen is undecided: ghost is present in no replication.",
+        "| P\\(key \\| evidence\\) ≤ 50\\.0\\% | 0 (≤ 9.41%) | holds (supported) |",
+        "| 5.00% [1.71, 13.7] | does not hold (refuted) |",
+        "Of the 4 claims checked against 60 simulated replications: 1 holds, 1 does not hold, "
+        "2 undecided",
+        "| attackers\\.eve\\.presence | 0\\.5 | assumption\\: \\<b\\>half\\<\\/b\\> the time",
+        "- Command: bleedsim run scenarios/golden.yaml --seed 7 --replications 60 "
+        "--engine reference",
     ):
         assert shown in text, shown
-    assert text.endswith("---\n\nRun time: 0.5 s (124 replications/s), not part of the results.\n")
+    assert "Run time:" not in text and "replications/s" not in text  # timing: results.json only
 
 
 def test_impossible_evidence_names_its_detectors() -> None:
     doc = impossible(golden())
     text = markdown.render(doc)
     assert "The stated evidence is impossible in this scenario (detectors: crashes, ids): " in text
-    assert "given the evidence" not in text
+    assert "all servers, given the evidence" not in text
+    assert "The stated evidence cannot happen in this scenario, so nothing is conditioned" in text
     assert "n/a (evidence impossible)" in text
     balanced(html.render(doc))
 
@@ -67,9 +78,10 @@ def test_impossible_evidence_names_its_detectors() -> None:
 def test_html_is_balanced_self_contained_and_scriptless() -> None:
     tags = balanced((GOLDEN / "report.html").read_text(encoding="utf-8"))
     names = {t for t, _ in tags.starts}
-    assert names <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p",
-                     "section", "ul", "li", "strong", "table", "thead", "tbody", "tr", "th",
-                     "td", "figure", "svg", "line", "text", "g", "rect", "path", "footer"}
+    assert names <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "em",
+                     "section", "ul", "li", "strong", "div", "table", "thead", "tbody", "tr",
+                     "th", "td", "figure", "figcaption", "svg", "line", "text", "g", "rect",
+                     "path"}
     for _, attrs in tags.starts:
         for key, value in attrs:
             assert not key.startswith("on")
@@ -90,8 +102,8 @@ def test_markdown_tables_keep_their_shape() -> None:
 
 def test_run_writes_the_reports_of_its_results_json(tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    """Two identical runs give the same reports apart from the marked timing line, and
-    ``report`` re-renders a run's reports byte for byte from its results.json."""
+    """Two identical runs give byte-identical reports (timing lives in results.json only),
+    and ``report`` re-renders a run's reports byte for byte from its results.json."""
     scenario = tmp_path / "tiny.yaml"
     scenario.write_text(TINY_YAML.format(replications=20))
     first, second, again = tmp_path / "a", tmp_path / "b", tmp_path / "c"
@@ -100,12 +112,8 @@ def test_run_writes_the_reports_of_its_results_json(tmp_path: Path,
     assert main(["report", str(first / "results.json"), "--out", str(again)]) == 0
     capsys.readouterr()
     for name in RENDERERS:
-        a, b = ((out / name).read_text(encoding="utf-8") for out in (first, second))
-        assert (again / name).read_text(encoding="utf-8") == a
-        timing = [line for line in a.splitlines() if "Run time:" in line]
-        assert len(timing) == 1 and "not part of the results" in timing[0]
-        without = [[line for line in t.splitlines() if "Run time:" not in line] for t in (a, b)]
-        assert without[0] == without[1]
+        a, b, c = ((out / name).read_bytes() for out in (first, second, again))
+        assert a == b == c
 
 
 def test_chart_axis_holds_every_whisker_and_bars_scale_with_it() -> None:

@@ -94,6 +94,17 @@ def test_invisible_and_unencodable_characters_are_named(render: Any) -> None:
     assert "U+202E" in shown and "U+D800" in shown
 
 
+@pytest.mark.parametrize("render", [html.render, markdown.render])
+def test_an_unknown_verdict_shows_as_text(render: Any) -> None:
+    """A hand-edited results.json may hold any verdict: it shows as itself, uncounted."""
+    doc = golden()
+    doc["claims"]["keys-safe"]["verdict"] = HOSTILE[0]
+    out = render(doc)
+    assert "<script" not in (out if render is html.render else unescaped(out))
+    assert (escape.html if render is html.render else escape.markdown)(HOSTILE[0]) in out
+    assert "Of the 4 claims" in out and "1 with another verdict" in out
+
+
 def test_long_names_are_kept_whole_in_tables_and_cut_in_the_chart() -> None:
     long = "w" * 5000
     out = html.render(renamed(golden(), lambda s: long if s == "web" else s))

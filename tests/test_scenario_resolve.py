@@ -191,7 +191,7 @@ def test_summary_shows_resolved_times_and_numbers() -> None:
                      "mail (role mail): 2 host(s) x 16 worker(s), heap 64MiB",
                      "until 2014-04-08T05:30:00Z", "0.5 logins/s, 400 requests/s",
                      "reaper (malicious, presence 0.1)", "ids-signature (signature)",
-                     "ids-signature: benign_only", "P(key | evidence) at most 0.01",
+                     "ids-signature: benign_only", "P(key | evidence) ≤ 1.00%",
                      "20000 replications, seed 2014, engine reference"]:
         assert fragment in text
 

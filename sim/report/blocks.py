@@ -45,6 +45,10 @@ class Items:
 class Table:
     header: tuple[Safe, ...]
     rows: tuple[tuple[Inline, ...], ...]
+    terminal_columns: tuple[int, ...] | None = None
+    """The columns the terminal prints (all when ``None``); it has no room for long text."""
+    prose: tuple[int, ...] = ()
+    """Columns of running text, which may wrap; the others keep each cell on one line."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,19 +71,78 @@ class Chart:
     groups: tuple[tuple[str, tuple[Bar, ...]], ...]
 
 
-Block = Paragraph | Items | Table | Chart
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A stretch of time on a timeline lane, in seconds since the scenario's start."""
+
+    start: float
+    end: float
+    style: Safe
+    """``vulnerable``, ``possible`` (an attacker may be active), ``start`` (its start range),
+    ``deployed`` (a detector watches) or ``kept`` (its records survive to the analysis)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """An instant on a lane: ``patch``, ``heartbeat-off``, ``restart`` or ``crash``."""
+
+    at: float
+    style: Safe
+    label: Safe
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    label: str
+    group: Safe
+    """``servers``, ``attackers`` or ``detectors``: lanes of a group are drawn together."""
+    spans: tuple[Span, ...]
+    marks: tuple[Mark, ...] = ()
+    periodic: float | None = None
+    """Seconds between scheduled marks (restarts), drawn as ticks where they fit and as a
+    density band where they do not."""
+    note: Safe = Safe("")
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """When things happened: lanes over ``[0, end]`` seconds since ``start_iso``, with the
+    disclosure and analysis instants drawn across, and a second panel zoomed into ``zoom``
+    where the interesting part is a small piece of the whole."""
+
+    title: Safe
+    start_iso: str
+    end: float
+    instants: tuple[tuple[float, Safe], ...]
+    lanes: tuple[Lane, ...]
+    zoom: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """A figure with the one line that says what to see in it."""
+
+    caption: Safe
+    body: Chart | Timeline
+    fallback: tuple[Inline, ...] = ()
+    """Lines Markdown shows instead of the drawing (Markdown viewers strip inline SVG)."""
+
+
+Block = Paragraph | Items | Table | Chart | Figure
 
 
 @dataclass(frozen=True, slots=True)
 class Section:
     title: Safe
     blocks: tuple[Block, ...]
+    terminal: bool = False
+    """Also printed on the terminal after a run (figures never are)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Report:
     name: str
     description: str
+    header: Inline
+    """One line: the engine, replications and seed (the terminal table's first line)."""
     sections: tuple[Section, ...]
-    timing: Safe
-    """The one line that measures the machine, not the model; always rendered last."""

@@ -8,17 +8,24 @@ even a mistake in escaping could not run code or call out of the page.
 
 from __future__ import annotations
 
-from sim.report import content, escape, svg
-from sim.report.blocks import Block, Chart, Inline, Items, Paragraph, Table
+from sim.report import content, escape, svg, svg_timeline
+from sim.report.blocks import Block, Chart, Figure, Inline, Items, Paragraph, Table
 from sim.report.source import Node
 
 STYLE = """\
-body { font-family: system-ui, sans-serif; max-width: 75rem; margin: 2rem auto; padding: 0 1rem;
-       color: #222; line-height: 1.4; overflow-wrap: anywhere; }
-table { border-collapse: collapse; margin: 0.75rem 0; }
+body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 1.5rem auto;
+       padding: 0 1rem; color: #222; line-height: 1.45; overflow-wrap: break-word; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
+.wide { overflow-x: auto; }
+table { border-collapse: collapse; margin: 0.75rem 0; font-size: 0.92em; }
 th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: left; vertical-align: top; }
+td { white-space: nowrap; } td.prose { white-space: normal; min-width: 12rem; }
 th { background: #f3f3f3; }
-footer { margin-top: 2rem; color: #666; font-size: 0.9em; }"""
+figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
+figcaption { color: #444; font-size: 0.95em; }
+@media print { .wide { overflow: visible; } section { break-inside: auto; }
+               figure { break-inside: avoid; } }"""
+PROSE = ' class="prose"'
 POLICY = "default-src 'none'; style-src 'unsafe-inline'"
 
 
@@ -30,12 +37,14 @@ def render(doc: Node) -> str:
         '<html lang="en">',
         "<head>",
         '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f'<meta http-equiv="Content-Security-Policy" content="{escape.html(POLICY)}">',
         f"<title>{title}</title>",
         f"<style>\n{STYLE}\n</style>",
         "</head>",
         "<body>",
         f"<h1>{title}</h1>",
+        f"<p><em>{_inline(report.header)}</em></p>",
     ]
     if report.description:
         lines.append(f"<p>{escape.html(report.description)}</p>")
@@ -43,7 +52,7 @@ def render(doc: Node) -> str:
         lines += ["<section>", f"<h2>{escape.html(section.title)}</h2>"]
         lines += [_block(block) for block in section.blocks]
         lines.append("</section>")
-    lines += [f"<footer><p>{escape.html(report.timing)}</p></footer>", "</body>", "</html>"]
+    lines += ["</body>", "</html>"]
     return "\n".join(lines) + "\n"
 
 
@@ -58,15 +67,21 @@ def _block(block: Block) -> str:
                 for label, value in items
             )
             return f"<ul>{entries}</ul>"
-        case Table(header, rows):
+        case Table(header, rows, _, prose):
             head = "".join(f"<th>{escape.html(h)}</th>" for h in header)
             body = "\n".join(
-                "<tr>" + "".join(f"<td>{_inline(cell)}</td>" for cell in row) + "</tr>"
+                "<tr>" + "".join(f"<td{PROSE if i in prose else ''}>{_inline(cell)}</td>"
+                                 for i, cell in enumerate(row)) + "</tr>"
                 for row in rows
             )
-            return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+            return (f'<div class="wide"><table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n'
+                    f"{body}\n</tbody>\n</table></div>")
         case Chart():
             return f"<figure>\n{svg.render(block)}\n</figure>"
+        case Figure(caption, body):
+            drawing = svg.render(body) if isinstance(body, Chart) else svg_timeline.render(body)
+            return (f"<figure>\n<figcaption>{escape.html(caption)}</figcaption>\n{drawing}\n"
+                    "</figure>")
     raise TypeError(f"not a report block: {block!r}")
 
 

@@ -1,27 +1,28 @@
 """``report.md``: the report as CommonMark with GitHub tables, for reading in a repository.
 
 Every piece of text that is not :class:`~sim.report.blocks.Safe` goes through
-:func:`sim.report.escape.markdown`. Charts are left to ``report.html``: Markdown viewers strip
-inline SVG, and the outcome table holds the same numbers.
+:func:`sim.report.escape.markdown`. Drawings are left to ``report.html`` (Markdown viewers strip
+inline SVG): a figure shows here as its caption and, for the timeline, its lanes in words.
 """
 
 from __future__ import annotations
 
 from sim.report import content, escape
-from sim.report.blocks import Block, Chart, Inline, Items, Paragraph, Safe, Table
+from sim.report.blocks import Block, Chart, Figure, Inline, Items, Paragraph, Safe, Table
 from sim.report.source import Node
 
 
 def render(doc: Node) -> str:
     report = content.build(doc)
-    lines = [f"# bleedsim report: {escape.markdown(report.name)}", ""]
+    lines = [f"# bleedsim report: {escape.markdown(report.name)}", "", _inline(report.header), ""]
     if report.description:
         lines += [escape.markdown(report.description), ""]
     for section in report.sections:
         lines += [f"## {section.title}", ""]
         for block in section.blocks:
             lines += _block(block)
-    lines += ["---", "", report.timing]
+    while lines and lines[-1] == "":
+        lines.pop()
     return "\n".join(lines) + "\n"
 
 
@@ -42,6 +43,9 @@ def _block(block: Block) -> list[str]:
             ]
         case Chart():
             return []
+        case Figure(caption, _, fallback):
+            return [f"Figure (drawn in report.html): {caption}", "",
+                    *(f"- {_inline(line)}" for line in fallback), ""]
     raise TypeError(f"not a report block: {block!r}")
 
 

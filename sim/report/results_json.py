@@ -19,6 +19,8 @@ import numpy as np
 import sim
 from sim.montecarlo.estimates import estimate, given_present, key_capture
 from sim.montecarlo.layout import Layout
+from sim.report import timeline
+from sim.scenario import assumptions
 from sim.scenario.model import Scenario, Server
 
 Document = dict[str, Any]
@@ -31,9 +33,11 @@ def build(
     layout: Layout,
     seconds: float,
     simulated: int,
+    source_text: str = "",
 ) -> Document:
     """The document of a finished run; ``simulated`` replications were computed in ``seconds``
-    (a resumed run simulated fewer than ``replications``; its rate counts only those)."""
+    (a resumed run simulated fewer than ``replications``; its rate counts only those).
+    ``source_text``, the scenario file as written, gives the values it marks as assumptions."""
     mc = scenario.monte_carlo
     return {
         "scenario": scenario.name,
@@ -62,6 +66,8 @@ def build(
             }
             for name, a in scenario.attackers.items()
         },
+        "timeline": timeline.as_results(scenario),
+        "assumptions": [a.as_results() for a in assumptions.read(source_text)],
         "timing": {
             "seconds": seconds,
             "replications_per_second": simulated / seconds if seconds > 0 else 0.0,

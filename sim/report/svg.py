@@ -12,9 +12,9 @@ from sim.report import cells, escape
 from sim.report.blocks import Bar, Chart
 
 WIDTH = 680
-KIND_RIGHT = 110
-PLOT_LEFT = 120
-PLOT_WIDTH = 400
+KIND_RIGHT = 140
+PLOT_LEFT = 148
+PLOT_WIDTH = 380
 VALUE_RIGHT = 672
 TOP = 28
 GROUP_HEADER = 20
@@ -22,7 +22,9 @@ BAR_ROW = 16
 BAR_HEIGHT = 10
 GROUP_GAP = 8
 NAME_CHARS = 60
-COLOURS = {"key": "#b2182b", "password": "#d6604d", "session": "#2166ac"}
+COLOURS = {"key": "#b2182b", "password": "#d6604d", "session": "#2166ac",
+           "key taken": "#b2182b", "detected": "#1a9850", "key taken, unseen": "#67001f",
+           "before the evidence": "#bdbdbd", "given the evidence": "#2166ac"}
 SCALES = tuple(m * 10.0**e for e in range(-3, 0) for m in (1.0, 2.0, 5.0)) + (1.0,)
 
 

@@ -11,6 +11,7 @@ from fractions import Fraction
 
 from sim.scenario.model import Attacker, Claim, Detector, Lifetime, Scenario, Server
 from sim.scenario.values import format_duration, format_size, iso, parse_time
+from sim.scenario.wording import claim_statement
 
 
 def _clock(s: Scenario) -> Fraction:
@@ -95,10 +96,11 @@ def _detector(start: Fraction, d: Detector) -> str:
 
 
 def _claim(c: Claim) -> str:
-    bound = f"at most {c.at_most:g}" if c.at_most is not None else f"at least {c.at_least:g}"
-    scope = (f" on {', '.join(c.servers)}" if c.servers else "") + (
-        f" by {', '.join(c.attackers)}" if c.attackers else "")
-    return f"  {c.name}: P({c.outcome}{scope} | {c.given}) {bound}" + (f" -- {c.text}" if c.text else "")
+    bound_kind = "at_most" if c.at_most is not None else "at_least"
+    bound = c.at_most if c.at_most is not None else c.at_least
+    assert bound is not None, "the loader gives every claim its bound"
+    statement = claim_statement(c.outcome, c.servers, c.attackers, c.given, bound_kind, bound)
+    return f"  {c.name}: {statement}" + (f" -- {c.text}" if c.text else "")
 
 
 def summary(s: Scenario) -> str:

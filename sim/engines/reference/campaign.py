@@ -19,6 +19,7 @@ from sim.model.record import Connection, Crash, Observations, SessionReuses
 from sim.engines.reference.heap import Worker
 from sim.engines.reference.server import ServerSim
 from sim.engines.reference.tally import Tally
+from sim.engines.reference.trace import Window
 from sim.model.attackers import ActiveWindow
 from sim.model.capture import CaptureTable
 from sim.scenario.model import Attacker
@@ -71,13 +72,19 @@ class Campaign:
             if not attacker.benign:
                 server.malicious.heartbeats += 1
             if not vulnerable:
+                if server.trace is not None:
+                    server.trace.heartbeat(now, attacker.name, server.spec.name,
+                                           server.workers.index(worker), source, None)
                 continue
             crash = server.spec.crash_probability
             if crash > 0.0 and rng.random() < crash:
                 self.observations.crashes.append(
                     Crash(now, attacker.name, server.spec.name, source, sent, answered)
                 )
-                server.restart(worker)
+                if server.trace is not None:
+                    server.trace.crash(now, attacker.name, server.spec.name,
+                                       server.workers.index(worker))
+                server.restart(worker, "crash")
                 return
             answered += 1
             self._read(worker, source, now)
@@ -93,7 +100,15 @@ class Campaign:
         """Credit what one answered heartbeat captured to the attacker and, if malicious, to
         the server's totals."""
         server, malicious = self.server, not self.attacker.benign
+        if server.trace is not None:
+            before = (worker.key_pieces, len(worker.key_copies.live(now)),
+                      tuple(c.owner for c in worker.passwords.live(now)),
+                      tuple(c.owner for c in worker.tokens.live(now)))
         key, passwords, tokens = server.read(worker, self.table, self.rng)
+        if server.trace is not None:
+            server.trace.heartbeat(now, self.attacker.name, server.spec.name,
+                                   server.workers.index(worker), source,
+                                   Window(*before, key, tuple(passwords), tuple(tokens)))
         if key:
             self.own.key(now)
             if malicious:
@@ -117,6 +132,9 @@ class Campaign:
         assert spec is not None
         shared = bool(self.rng.random() < spec.shared_address_probability)
         hijacked = spec.binding == "none" or shared
+        if self.server.trace is not None:
+            self.server.trace.reuse(now, self.attacker.name, self.server.spec.name, session,
+                                    hijacked, shared)
         self.observations.session_reuses.append(
             SessionReuses.one(now, self.attacker.name, self.server.spec.name, source, not hijacked,
                               shared)

@@ -18,6 +18,7 @@ import simpy
 from sim.engines.reference.arrivals import poisson
 from sim.engines.reference.heap import Copy, Residency, Shelf, Worker
 from sim.engines.reference.tally import Tally
+from sim.engines.reference.trace import Trace
 from sim.model.capture import CaptureTable
 from sim.model.restarts import scheduled_restarts
 from sim.scenario.model import Server
@@ -31,10 +32,16 @@ class ServerSim:
         end: float,
         traffic_rng: np.random.Generator,
         state_rng: np.random.Generator,
+        begin: float = 0.0,
+        trace: Trace | None = None,
     ) -> None:
         """``end`` is where the run stops; ``traffic_rng`` drives legitimate traffic,
-        ``state_rng`` the restart schedule and every key placement."""
+        ``state_rng`` the restart schedule and every key placement. ``begin`` (the
+        environment's start) and ``trace`` are for ``bleedsim demo``, which runs stretches of
+        a timeline from a cold start at ``begin`` and listens to the events."""
         self.env = env
+        self.begin = begin
+        self.trace = trace
         self.spec = spec
         self.end = end
         self.traffic_rng = traffic_rng
@@ -48,6 +55,9 @@ class ServerSim:
         ]
         for worker in self.workers:  # cold start (rule 2): a lifetime begins at t = 0
             self._place_key(worker)
+        if trace is not None:
+            for i, worker in enumerate(self.workers):
+                trace.restart(begin, spec.name, i, "start", worker.key_pieces > 0)
         self.session_end: list[float] = []
         """End of validity of session ``i`` (opened by login ``i``)."""
         self.logins = 0
@@ -58,11 +68,12 @@ class ServerSim:
         env, rng, spec, end = self.env, self.traffic_rng, self.spec, self.end
         traffic = spec.traffic
         env.process(self._restarts())
-        env.process(poisson(env, spec.hosts * traffic.logins_per_s, 0.0, end, rng, self._login))
+        begin = self.begin
+        env.process(poisson(env, spec.hosts * traffic.logins_per_s, begin, end, rng, self._login))
         other = spec.hosts * traffic.other_requests_per_s(spec.sessions)
-        env.process(poisson(env, other, 0.0, end, rng, self._other_request))
+        env.process(poisson(env, other, begin, end, rng, self._other_request))
         handshakes = spec.hosts * traffic.handshakes_per_s
-        env.process(poisson(env, handshakes, 0.0, end, rng, self._handshake))
+        env.process(poisson(env, handshakes, begin, end, rng, self._handshake))
 
     def pick(self, rng: np.random.Generator) -> Worker:
         """A uniform worker. ``floor(U n)`` with ``U`` in [0, 1) is uniform on 0..n-1 and never
@@ -72,16 +83,19 @@ class ServerSim:
 
     # -- worker lifetimes -------------------------------------------------------------------
 
-    def restart(self, worker: Worker) -> None:
+    def restart(self, worker: Worker, reason: str = "") -> None:
         worker.wipe()
         self._place_key(worker)
+        if self.trace is not None:
+            self.trace.restart(self.env.now, self.spec.name, self.workers.index(worker), reason,
+                               worker.key_pieces > 0)
 
     def served(self, worker: Worker) -> None:
         """Count a connection the worker has finished serving; restart it at ``max_requests``."""
         worker.served += 1
         limit = self.spec.restart.max_requests
         if limit is not None and worker.served >= limit:
-            self.restart(worker)
+            self.restart(worker, "max_requests")
 
     def _place_key(self, worker: Worker) -> None:
         reachable = self.state_rng.random() < self.spec.keys.reachable
@@ -92,23 +106,26 @@ class ServerSim:
         plan: list[tuple[float, int]] = []
         for i in range(len(self.workers)):
             times = scheduled_restarts(self.spec.restart, self.end, self.state_rng)
-            plan += [(float(t), i) for t in times]
+            plan += [(float(t), i) for t in times if t >= self.begin]
         everyone = -1
-        if self.spec.patched_at < self.end:
+        if self.begin <= self.spec.patched_at < self.end:
             plan.append((self.spec.patched_at, everyone))
         plan.sort()
         for t, i in plan:
             yield self.env.timeout(t - self.env.now)
             targets = self.workers if i == everyone else [self.workers[i]]
             for worker in targets:
-                self.restart(worker)
+                self.restart(worker, "patch" if i == everyone else "scheduled")
 
     # -- legitimate traffic -----------------------------------------------------------------
 
     def _login(self) -> None:
         login = self.logins
         self.logins += 1
-        self._request(self.pick(self.traffic_rng), password=login)
+        worker = self.pick(self.traffic_rng)
+        self._request(worker, password=login)
+        if self.trace is not None:
+            self.trace.login(self.env.now, self.spec.name, self.workers.index(worker), login)
         sessions = self.spec.sessions
         if sessions is not None:
             now = self.env.now
@@ -149,6 +166,8 @@ class ServerSim:
             copies += 1
         for _ in range(copies):
             worker.key_copies.add(Copy(-1, self.key_residency.expiry(now, rng)), now)
+        if self.trace is not None and copies:
+            self.trace.key_op(now, self.spec.name, self.workers.index(worker), copies)
 
     def _evict(self, worker: Worker, on_request: bool) -> None:
         shelves: list[tuple[Shelf, Residency | None]] = [

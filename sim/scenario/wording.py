@@ -1,0 +1,45 @@
+"""How a claim and a probability are worded, in one place for ``check``, ``run`` and the reports.
+
+A reader who meets the same claim in the scenario summary, the terminal table and the report
+must read the same words: ``P(key on vpn | evidence) ≤ 1.00%``,
+``P(mass-reaper detected | present) ≥ 99.0%``. Probabilities are in percent with three
+significant digits, trailing zeros kept (``16.0%``), so a column shows its precision alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def significant(x: float) -> str:
+    """Three significant digits, trailing zeros kept; ``0`` for zero."""
+    return "0" if x == 0.0 else f"{x:#.3g}".rstrip(".")
+
+
+def percent(p: float) -> str:
+    return f"{significant(100.0 * p)}%"
+
+
+def claim_statement(
+    outcome: str,
+    servers: Sequence[str],
+    attackers: Sequence[str],
+    given: str,
+    bound_kind: str,
+    bound: float,
+) -> str:
+    """The claim as a probability statement.
+
+    ``given`` is ``evidence`` or ``prior`` for a capture claim and ``presence`` for a detection
+    claim (written ``present``: the probability is over the replications in which the attacker
+    exists). Empty ``servers`` or ``attackers`` mean every server, every malicious attacker.
+    """
+    sign = "≥" if bound_kind == "at_least" else "≤"
+    if outcome == "detected":
+        event = f"{', '.join(attackers)} detected"
+        condition = "present"
+    else:
+        event = outcome + (f" on {', '.join(servers)}" if servers else "") + (
+            f" by {', '.join(attackers)}" if attackers else "")
+        condition = given
+    return f"P({event} | {condition}) {sign} {percent(bound)}"
