@@ -90,7 +90,8 @@ def scenarios(draw: st.DrawFn, benign: bool | None = None, closed: bool = False)
             payload_bytes=draw(st.integers(1, 65535)),
             key_ops_per_connection=draw(st.integers(0, 2)),
             sources=draw(st.integers(1, 4)),
-            stop_when=draw(st.sampled_from(["key", "never"])),
+            stop_when=draw(st.sampled_from([("key",), (), ("patched",), ("key", "patched")])),
+            reuse=draw(st.sampled_from([("sessions",), (), ("passwords",), ("sessions", "passwords")])),
             benign=draw(st.booleans()) if benign is None else benign,
             presence=draw(st.sampled_from([1.0, 0.5])),
         )

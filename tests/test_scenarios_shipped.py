@@ -157,7 +157,7 @@ def test_cloudflare_fast_engine_heartbeats_until_capture_stay_calibrated() -> No
     _, q = einaros_heartbeat_capture(scenario)
     einaros = dataclasses.replace(
         scenario.attackers["einaros"], start_low=0.0, start_high=0.0, duration=600.0,
-        stop_when="key")
+        stop_when=("key",))
     alone = dataclasses.replace(scenario, attackers={"einaros": einaros})
     fast = get_engine("fast")
     n = 1000

@@ -72,7 +72,8 @@ def _evidence_line(scenario: Scenario, analysis: Analysis) -> str:
 def _claim_line(j: Judgement) -> str:
     c = j.claim
     if c.outcome == "detected":
-        what = f"P({c.attackers[0]} detected) >= {_pct(j.bound)}"
+        who = c.attackers[0] if len(c.attackers) == 1 else f"each of {', '.join(c.attackers)}"
+        what = f"P({who} detected) >= {_pct(j.bound)}"
     else:
         who = f" by {', '.join(c.attackers)}" if c.attackers else ""
         where = f" on {', '.join(c.servers)}" if c.servers else ""
