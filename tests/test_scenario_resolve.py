@@ -180,7 +180,7 @@ def test_json_schema_is_serialisable_and_strict() -> None:
     assert schema["additionalProperties"] is False
     for name, definition in schema["$defs"].items():
         assert definition.get("additionalProperties") is False, name
-    assert set(schema["properties"]) == {"name", "description", "timeline", "servers", "attackers",
+    assert set(schema["properties"]) == {"extends", "name", "description", "timeline", "servers", "attackers",
                                          "detectors", "evidence", "claims", "monte_carlo"}
 
 

@@ -234,6 +234,8 @@ class RawMonteCarlo(RawModel):
 class RawScenario(RawModel):
     """A scenario file: see ``docs/scenario-reference.md`` for every field."""
 
+    extends: OptLabel = None
+    """A base scenario file this one changes (``sim.scenario.extends``); merged by the loader."""
     name: Label
     description: Text = ""
     timeline: RawTimeline
