@@ -20,6 +20,7 @@ detector's ``deployed_at`` and ``retention`` can tell apart (``docs/fast-engine.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -38,10 +39,10 @@ def _residency_end(spec: PasswordSpec, seg: Segment) -> float:
 
 
 def _first_capture_rate(spec: PasswordSpec, seg: Segment, a: AttackerRates) -> float:
-    h = a.connection_rate * -np.expm1(a.heartbeats * np.log1p(-a.c_password)) if a.c_password < 1 \
-        else a.connection_rate
-    delta = _residency_end(spec, seg)
-    return float(h * seg.logins / (delta + h)) if h > 0 else 0.0
+    """``h lambda / (delta + h)`` per worker, ``h`` the attacker's reading rate."""
+    reads = 1.0 if a.c_password >= 1.0 else -math.expm1(a.heartbeats * math.log1p(-a.c_password))
+    h = a.connection_rate * reads
+    return h * seg.logins / (_residency_end(spec, seg) + h) if h > 0 else 0.0
 
 
 def login_times(
