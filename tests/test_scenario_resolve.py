@@ -78,7 +78,9 @@ def test_every_field_resolves_to_seconds_bytes_and_rates() -> None:
     assert (www.role, www.keys.piece_bytes) == ("www", 256)
     reaper, checkers = s.attackers["reaper"], s.attackers["checkers"]
     assert (reaper.start_low, reaper.start_high, reaper.duration) == (0.0, disclosed + 12 * 3600, 21600.0)
-    assert (reaper.key_ops_per_connection, reaper.stop_when, reaper.targets) == (2, ("key",), ("mail", "vpn"))
+    assert (reaper.key_ops_per_connection, reaper.stop_when, reaper.targets) == (2, ("key", "patched"), ("mail", "vpn"))
+    assert reaper.reuse == ("sessions", "passwords")
+    assert s.detectors["mail-logins"].kind == "login"
     assert checkers.targets == ("mail", "www")  # written [www, mail]: order does not matter
     assert (checkers.rate, checkers.payload_bytes, checkers.benign) == (0.05, 16384, True)
     d = s.detectors
