@@ -59,7 +59,7 @@ def test_problems_name_the_file_that_has_them(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("files", "message"), [
     ({"a.yaml": "extends: b.yaml\nname: a\n", "b.yaml": "extends: a.yaml\nname: b\n"}, "cycle"),
-    ({"a.yaml": "extends: nothere.yaml\nname: a\n"}, "no such file"),
+    ({"a.yaml": "extends: nothere.yaml\nname: a\n"}, "'nothere.yaml' names no file"),
     ({"a.yaml": "extends: 3\nname: a\n"}, "expected the path of a scenario file"),
     ({"a.yaml": "extends: b.yaml\nname: a\n", "b.yaml": "extends: c.yaml\nname: b\n",
       "c.yaml": "extends: d.yaml\nname: c\n", "d.yaml": "extends: e.yaml\nname: d\n",

@@ -57,6 +57,9 @@ def resolve_extends(
     if len(here) >= MAX_CHAIN:
         raise ScenarioError([Problem(filename, line, FIELD, f"more than {MAX_CHAIN} files "
                                      "in one chain of extends")])
+    if not path.is_file():
+        raise ScenarioError([Problem(filename, line, FIELD, f"{target!r} names no file "
+                                     f"(looked for {path})")])
     base_doc = read(path, here)
     merged = _merge(base_doc.data, {k: v for k, v in data.items() if k != FIELD})
     assert isinstance(merged, dict)
