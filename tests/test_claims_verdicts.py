@@ -8,7 +8,8 @@ import pytest
 from evidence_builders import attacker, detector, put, rows_for, scenario
 
 from sim.analysis.analyse import analyse, as_results
-from sim.analysis.claims import capture_indicator, verdict_at_least, verdict_at_most
+from sim.analysis.attackers import AttackerFindings
+from sim.analysis.claims import capture_indicator, judge_detected, verdict_at_least, verdict_at_most
 from sim.montecarlo import intervals
 from sim.montecarlo.intervals import Interval
 from sim.scenario.model import Claim
@@ -167,3 +168,29 @@ def test_detected_claim_and_p_alert() -> None:
     assert out["claims"]["surely"]["verdict"] == "refuted"
     assert out["detectors"]["ids"]["p_alert"] == pytest.approx(0.3)
     assert out["attackers"]["eve"]["given_present"]["detected"] == pytest.approx(0.375)
+
+
+def _found(name: str, detected: tuple[float, Interval] | None) -> AttackerFindings:
+    return AttackerFindings(name, False, 0 if detected is None else 10, {}, detected, {}, None, None)
+
+
+def test_detected_over_several_attackers_takes_the_worst_verdict() -> None:
+    """Refuted before inconclusive before supported; the smallest value among equals; an
+    attacker never present is inconclusive, below every measured inconclusive one."""
+    claim = Claim("seen", "detected", attackers=("a", "b", "c"), at_least=0.9)
+    found = {
+        "a": _found("a", (0.99, Interval(0.95, 1.0))),   # supported
+        "b": _found("b", (0.92, Interval(0.85, 0.97))),  # inconclusive
+        "c": _found("c", (0.90, Interval(0.80, 0.96))),  # inconclusive, smaller
+    }
+    j = judge_detected(claim, found)
+    assert (j.verdict, j.value, j.note) == ("inconclusive", 0.90, "the worst of 3 attackers: c")
+    found["b"] = _found("b", (0.5, Interval(0.4, 0.6)))  # refuted beats any inconclusive
+    assert judge_detected(claim, found).value == 0.5
+    assert judge_detected(claim, found).verdict == "refuted"
+    found["b"] = _found("b", None)
+    j = judge_detected(claim, found)
+    assert (j.verdict, j.value) == ("inconclusive", None)
+    assert j.note == "the worst of 3 attackers: b; b is present in no replication"
+    one = judge_detected(Claim("one", "detected", attackers=("a",), at_least=0.9), found)
+    assert (one.verdict, one.note) == ("supported", "")

@@ -26,16 +26,12 @@ from jsonschema import Draft7Validator, Draft202012Validator
 
 from sim.scenario import json_schema
 from sim.scenario.templates import NAMES, text
+from sim.scenario.extends import resolve_extends
+from sim.scenario.loader import _read_base
 from sim.scenario.yamlsafe import load_yaml
 
 DOCS = sorted((REPO / "docs").glob("*.md")) + [REPO / "README.md"]
 FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```", re.MULTILINE | re.DOTALL)
-AWAITING_MERGE = {
-    "docs/scenario-format.md:57": "stop_when lists, reuse and the login detector come with "
-                                  "issues 7 and 8; delete this entry once they are merged",
-}
-"""Whole-scenario blocks of the specification copy that use fields of branches not merged yet.
-Strict: the test fails as soon as such a block passes, so the entry cannot outlive its reason."""
 
 
 @dataclass(frozen=True)
@@ -84,13 +80,7 @@ def test_the_docs_have_whole_scenarios_and_fragments() -> None:
         "fence YAML as `yaml` (a whole scenario) or `yaml fragment` (a partial one)"
 
 
-def test_every_block_awaiting_a_merge_exists() -> None:
-    assert set(AWAITING_MERGE) <= {b.where for b in WHOLE}
-
-
-@pytest.mark.parametrize("block", [
-    pytest.param(b, marks=pytest.mark.xfail(reason=AWAITING_MERGE[b.where], strict=True))
-    if b.where in AWAITING_MERGE else b for b in WHOLE], ids=lambda b: b.where)
+@pytest.mark.parametrize("block", WHOLE, ids=lambda b: b.where)
 def test_a_whole_scenario_block_passes_check(tmp_path: Path, block: Block) -> None:
     path = tmp_path / "block.yaml"
     path.write_text(block.body)
@@ -120,6 +110,9 @@ SHIPPED = sorted((REPO / "scenarios").glob("*.yaml"))
                          ids=["draft-7", "2020-12"])
 def test_the_schema_accepts_every_shipped_scenario_and_template(draft: type) -> None:
     draft.check_schema(copy.deepcopy(SCHEMA))
-    sources = [(p.name, p.read_text()) for p in SHIPPED] + [(f"template {n}", text(n)) for n in NAMES]
-    for name, body in sources:
-        assert not schema_errors(load_yaml(body, name).data, SCHEMA, draft), name
+    sources = [(p.name, p.read_text(), p.parent) for p in SHIPPED] + [
+        (f"template {n}", text(n), REPO) for n in NAMES]
+    for name, body, folder in sources:
+        # A variant (extends) is checked as the scenario it resolves to, base laid under it.
+        merged = resolve_extends(load_yaml(body, name), name, folder, _read_base)
+        assert not schema_errors(merged.data, SCHEMA, draft), name

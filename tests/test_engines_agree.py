@@ -60,7 +60,7 @@ def small_scenario(**server_overrides) -> Scenario:
     attackers = {
         "reaper": Attacker(name="reaper", targets=("mail",), rate=0.02, start_low=2400.0,
                            start_high=3600.0, duration=2400.0, heartbeats_per_connection=2,
-                           key_ops_per_connection=1, sources=3, stop_when="key", encrypted=True),
+                           key_ops_per_connection=1, sources=3, stop_when=("key",), encrypted=True),
         "sneak": Attacker(name="sneak", targets=("mail",), rate=0.004, start_low=3000.0,
                           start_high=3000.0, presence=0.5, payload_bytes=16384),
         "checker": Attacker(name="checker", targets=("mail",), rate=0.01, start_low=5000.0,

@@ -90,7 +90,8 @@ def scenarios(draw: st.DrawFn, benign: bool | None = None, closed: bool = False)
             payload_bytes=draw(st.integers(1, 65535)),
             key_ops_per_connection=draw(st.integers(0, 2)),
             sources=draw(st.integers(1, 4)),
-            stop_when=draw(st.sampled_from(["key", "never"])),
+            stop_when=draw(st.sampled_from([("key",), (), ("patched",), ("key", "patched")])),
+            reuse=draw(st.sampled_from([("sessions",), (), ("passwords",), ("sessions", "passwords")])),
             benign=draw(st.booleans()) if benign is None else benign,
             presence=draw(st.sampled_from([1.0, 0.5])),
         )
@@ -155,3 +156,27 @@ def test_a_patch_before_the_attack_leaks_nothing(sc: Scenario) -> None:
 @given(scenarios())
 def test_same_seed_same_record(sc: Scenario) -> None:
     assert records(sc, n=3, seed=5) == records(sc, n=3, seed=5)
+
+
+@SETTINGS
+@given(scenarios())
+def test_attacker_choices_leave_only_their_own_traces(sc: Scenario) -> None:
+    """Session reuses only by attackers that reuse sessions, one login per captured static
+    password by those that log in, and at most one unanswered connection per attacker under
+    ``stop_when: patched``, after which it sends nothing it could be seen for."""
+    static = sc.servers["s"].passwords is not None and sc.servers["s"].passwords.kind == "static"
+    for r in records(sc):
+        obs = r.observations
+        for attempt in obs.reuse_attempts():
+            assert sc.attackers[attempt.attacker].reuses_sessions
+        for name, attacker in sc.attackers.items():
+            logins = sum(len(g) for g in obs.password_logins if g.attacker == name)
+            own = r.attackers[name]["s"]
+            assert logins == (own.password if attacker.logs_in and static else 0)
+            unanswered = [c for c in obs.key_connections
+                          if c.attacker == name and c.heartbeats_answered == 0]
+            assert len(unanswered) <= (1 if attacker.stops_when_patched else 0)
+            if unanswered:
+                stop = unanswered[0].time
+                assert all(c.time <= stop for c in obs.key_connections if c.attacker == name)
+                assert all(p.t1 <= stop for p in obs.phases if p.attacker == name)

@@ -105,7 +105,7 @@ def test_heartbeats_until_key_follow_the_geometric_law(
 
 def test_stop_when_key_stops_sending() -> None:
     """Heartbeats sent = min(N, K) when reachable (K the capturing heartbeat), else N."""
-    attacker = replace(POISSON_ATTACK.attackers["a"], stop_when="key")
+    attacker = replace(POISSON_ATTACK.attackers["a"], stop_when=("key",))
     records = run(replace(POISSON_ATTACK, attackers={"a": attacker}), 4000)
     k = np.arange(1, 200)
     both = float(((1 - Q) ** (k - 1) * poisson.sf(k - 1, M)).sum())  # E[min(N, K)]

@@ -47,7 +47,8 @@ def test_minimal_scenario_gets_every_default() -> None:
     assert (probe.presence, probe.payload_bytes, probe.heartbeats_per_connection, probe.sources) == (
         1.0, 65535, 1, 1)
     assert (probe.encrypted, probe.benign, probe.key_ops_per_connection, probe.stop_when) == (
-        False, False, 0, "never")
+        False, False, 0, ())
+    assert probe.reuse == ("sessions",)
     assert s.detectors == {} and s.evidence == {} and s.claims == {}
     assert s.monte_carlo == MonteCarlo(10000, 0, "fast")
 
@@ -77,7 +78,9 @@ def test_every_field_resolves_to_seconds_bytes_and_rates() -> None:
     assert (www.role, www.keys.piece_bytes) == ("www", 256)
     reaper, checkers = s.attackers["reaper"], s.attackers["checkers"]
     assert (reaper.start_low, reaper.start_high, reaper.duration) == (0.0, disclosed + 12 * 3600, 21600.0)
-    assert (reaper.key_ops_per_connection, reaper.stop_when, reaper.targets) == (2, "key", ("mail", "vpn"))
+    assert (reaper.key_ops_per_connection, reaper.stop_when, reaper.targets) == (2, ("key", "patched"), ("mail", "vpn"))
+    assert reaper.reuse == ("sessions", "passwords")
+    assert s.detectors["mail-logins"].kind == "login"
     assert checkers.targets == ("mail", "www")  # written [www, mail]: order does not matter
     assert (checkers.rate, checkers.payload_bytes, checkers.benign) == (0.05, 16384, True)
     d = s.detectors
@@ -179,7 +182,7 @@ def test_json_schema_is_serialisable_and_strict() -> None:
     assert schema["additionalProperties"] is False
     for name, definition in schema["$defs"].items():
         assert definition.get("additionalProperties") is False, name
-    assert set(schema["properties"]) == {"name", "description", "timeline", "servers", "attackers",
+    assert set(schema["properties"]) == {"extends", "name", "description", "timeline", "servers", "attackers",
                                          "detectors", "evidence", "claims", "monte_carlo"}
 
 

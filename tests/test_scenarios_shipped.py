@@ -42,7 +42,7 @@ def key_capture(server: Server, attacker: Attacker) -> float:
 
 def test_the_expected_files_are_shipped() -> None:
     assert {p.stem for p in SHIPPED} == {
-        "minimal", "psmail-2014", "psmail-2014-six-months", "cloudflare-challenge"}
+        "minimal", "psmail-2014", "psmail-2014-skeptic", "cloudflare-challenge"}
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
@@ -52,7 +52,7 @@ def test_every_shipped_file_loads_under_its_own_name(path: Path) -> None:
     assert scenario.monte_carlo.engine == "fast"
 
 
-@pytest.mark.parametrize("stem", ["psmail-2014", "psmail-2014-six-months"])
+@pytest.mark.parametrize("stem", ["psmail-2014", "psmail-2014-skeptic"])
 def test_psmail_servers(stem: str) -> None:
     scenario = load(stem)
     assert set(scenario.servers) == {"mail", "vpn", "www"}
@@ -63,16 +63,38 @@ def test_psmail_servers(stem: str) -> None:
     assert vpn.heartbeat_off_at == pytest.approx(scenario.timeline.disclosed_at - 90 * 86400)
 
 
-def test_six_month_variant_differs_only_in_retention() -> None:
-    three, six = load("psmail-2014"), load("psmail-2014-six-months")
-    assert {d.retention for d in three.detectors.values()} == {90 * 86400}
-    assert {d.retention for d in six.detectors.values()} == {180 * 86400}
-    as_three = dataclasses.replace(
-        six,
-        name=three.name,
-        detectors={n: dataclasses.replace(d, retention=90 * 86400) for n, d in six.detectors.items()},
-    )
-    assert as_three == three
+def test_psmail_covers_the_whole_exposure_and_both_retention_periods() -> None:
+    """The timeline starts with the bug, so the VPN's 22 months count; the mail logs keep six
+    months, every other log three (the statement's two periods, each for its own logs)."""
+    scenario = load("psmail-2014")
+    assert scenario.timeline.vulnerable_since == 0.0
+    assert scenario.servers["vpn"].vulnerable_until > 660 * 86400
+    retention = {n: d.retention / 86400 for n, d in scenario.detectors.items()}
+    assert retention.pop("mail-logins") == 180 and set(retention.values()) == {90}
+    assert scenario.detectors["mail-logins"].kind == "login"
+    reaping = scenario.claims["reaping-seen"].attackers
+    assert set(reaping) == {"mass-reaper", "slow-reaper", "harvester"}
+    assert scenario.attackers["harvester"].reuse == ()
+    assert "switched off about three months" in scenario.claims["vpn-key-safe"].text
+
+
+def test_skeptic_is_psmail_with_only_the_critics_choices() -> None:
+    """psmail-2014-skeptic extends psmail-2014: servers, detectors, evidence and claims are the
+    same but for the fields it names; every malicious attacker never replays."""
+    base, skeptic = load("psmail-2014"), load("psmail-2014-skeptic")
+    assert skeptic.claims == base.claims and skeptic.evidence == base.evidence
+    assert set(skeptic.attackers) == set(base.attackers)
+    assert all(a.reuse == () for a in skeptic.malicious())
+    assert {d.notice_probability for d in skeptic.detectors.values()} == {0.9}
+    assert skeptic.detectors == {
+        n: dataclasses.replace(d, notice_probability=0.9) for n, d in base.detectors.items()}
+    for name, server in skeptic.servers.items():
+        assert server.keys.capture is None and server.keys.reachable == 0
+        assert dataclasses.replace(server, keys=base.servers[name].keys,
+                                   crash_probability=base.servers[name].crash_probability
+                                   ) == base.servers[name]
+    for name in ("filippo-checker", "ssltest-checkers"):
+        assert skeptic.attackers[name] == base.attackers[name]
 
 
 def minimal_closed_form(scenario: Scenario) -> float:
@@ -157,7 +179,7 @@ def test_cloudflare_fast_engine_heartbeats_until_capture_stay_calibrated() -> No
     _, q = einaros_heartbeat_capture(scenario)
     einaros = dataclasses.replace(
         scenario.attackers["einaros"], start_low=0.0, start_high=0.0, duration=600.0,
-        stop_when="key")
+        stop_when=("key",))
     alone = dataclasses.replace(scenario, attackers={"einaros": einaros})
     fast = get_engine("fast")
     n = 1000

@@ -6,12 +6,13 @@ attackers (default: every malicious one) captured the outcome on at least one of
 It is ``supported`` when the 95% upper bound is at most ``at_most``, ``refuted`` when the 95%
 lower bound is above it, else ``inconclusive``: the simulation could not tell at this number
 of replications. A ``detected`` claim bounds an attacker's detection probability (given its
-presence) from below and is judged the mirror way.
+presence) from below and is judged the mirror way; over several attackers it takes the worst
+of their verdicts.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -109,13 +110,7 @@ def judge(
     attackers: dict[str, AttackerFindings],
 ) -> Judgement:
     if claim.outcome == "detected":
-        assert len(claim.attackers) == 1 and claim.at_least is not None, "the loader checks this"
-        found = attackers[claim.attackers[0]]
-        if found.detected is None:
-            return Judgement(claim, None, Interval(0.0, 1.0), "inconclusive",
-                             f"{found.name} is present in no replication")
-        value, ci = found.detected
-        return Judgement(claim, value, ci, verdict_at_least(ci, claim.at_least))
+        return judge_detected(claim, attackers)
     assert claim.at_most is not None
     hit = capture_indicator(rows, layout, scenario, claim)
     if claim.given == "evidence":
@@ -126,6 +121,35 @@ def judge(
     else:
         value, ci, _ = intervals.proportion(hit)
     return Judgement(claim, value, ci, verdict_at_most(ci, claim.at_most))
+
+
+#: Worst first: a claim over several attackers takes the verdict of the worst of them.
+_SEVERITY: dict[Verdict, int] = {"refuted": 0, "inconclusive": 1, "supported": 2}
+
+
+def judge_detected(claim: Claim, attackers: dict[str, AttackerFindings]) -> Judgement:
+    """A ``detected`` claim must hold for each of its attackers: its value, interval and
+    verdict are those of the attacker with the worst verdict (refuted, then inconclusive,
+    then supported), the smallest detection probability among equals; an attacker present in
+    no replication is inconclusive and ranks below every measured one of that verdict."""
+    assert claim.attackers and claim.at_least is not None, "the loader checks this"
+    judged: list[tuple[int, float, str, Judgement]] = []
+    for name in claim.attackers:
+        found = attackers[name]
+        if found.detected is None:
+            j = Judgement(claim, None, Interval(0.0, 1.0), "inconclusive",
+                          f"{name} is present in no replication")
+            judged.append((_SEVERITY[j.verdict], -1.0, name, j))
+            continue
+        value, ci = found.detected
+        j = Judgement(claim, value, ci, verdict_at_least(ci, claim.at_least))
+        judged.append((_SEVERITY[j.verdict], value, name, j))
+    _, _, worst, judgement = min(judged, key=lambda x: x[:3])
+    if len(claim.attackers) > 1:
+        judgement = replace(judgement, note="; ".join(
+            filter(None, [f"the worst of {len(claim.attackers)} attackers: {worst}",
+                          judgement.note])))
+    return judgement
 
 
 def judge_all(

@@ -3,7 +3,8 @@
 An engine turns (scenario, one replication's seed) into a :class:`ReplicationRecord`: what was
 captured (per server in total over malicious attackers, and per attacker of its own), plus the
 observable traffic that log detectors turn into alerts: attack phases (or, for the reference
-engine, every connection), worker crashes and session reuse attempts. Detectors read only the
+engine, every connection), worker crashes, session reuse attempts and logins with captured
+passwords. Detectors read only the
 observations, so both engines feed the same detector code.
 """
 
@@ -134,6 +135,35 @@ class SessionReuses:
         ]
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class PasswordLogins:
+    """An attacker's logins with the static passwords it captured on one server (rule 22), as
+    columns: one per distinct captured login, at its capture, from a uniform source."""
+
+    attacker: str
+    server: str
+    time: np.ndarray
+    source: np.ndarray
+    shared_address: np.ndarray
+
+    @classmethod
+    def one(cls, time: float, attacker: str, server: str, source: int,
+            shared_address: bool) -> PasswordLogins:
+        return cls(attacker, server, np.array([time]), np.array([source]),
+                   np.array([shared_address]))
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PasswordLogins):
+            return NotImplemented
+        return (self.attacker, self.server) == (other.attacker, other.server) and all(
+            np.array_equal(getattr(self, f), getattr(other, f))
+            for f in ("time", "source", "shared_address")
+        )
+
+
 @dataclass(slots=True)
 class Observations:
     """Everything a log detector could see of the attack traffic in one replication.
@@ -149,6 +179,7 @@ class Observations:
     key_connections: list[Connection] = field(default_factory=list)
     crashes: list[Crash] = field(default_factory=list)
     session_reuses: list[SessionReuses] = field(default_factory=list)
+    password_logins: list[PasswordLogins] = field(default_factory=list)
 
     def reuse_attempts(self) -> list[ReuseAttempt]:
         """Every session reuse attempt, one by one (for tests and narration)."""

@@ -17,6 +17,9 @@ DESCRIPTIONS: dict[str, str] = {
     # Scenario
     "name": "The scenario's name: the title of its reports and the default output folder "
             "reports/<name>/. Required.",
+    "extends": "A scenario file (relative to this one) that this one changes: mappings "
+               "merge key by key, other values replace, null removes a key. For variants "
+               "that must not copy their base. Default: none.",
     "description": "One or two sentences on what the scenario models, shown at the top of "
                    "the reports. Default: empty.",
     "timeline": "The four moments of the scenario (model.md, Time). Anchors start, "
@@ -155,6 +158,11 @@ DESCRIPTIONS: dict[str, str] = {
                                    "per heartbeat. Default: computed from the formula. "
                                    "facts.md §11: 5160/5160 for the newest request; 0 for "
                                    "bytes the attacker's hello overwrites (the first ~225).",
+    "servers.*.passwords.shared_address_probability": "The chance that an attacker's login "
+                                                      "with a captured password comes from "
+                                                      "the victim's own address (a shared "
+                                                      "NAT or proxy), so a login log does not "
+                                                      "record it (rule 22). Default: 0.",
     "servers.*.sessions": "Session tokens (cookies): every login opens a session valid for "
                           "ttl; its requests leave copies of the token. Default: none.",
     "servers.*.sessions.ttl": "How long a session stays valid after login (your idle or "
@@ -215,8 +223,16 @@ DESCRIPTIONS: dict[str, str] = {
     "attackers.*.key_ops_per_connection": "Private-key operations each of its connections "
                                           "causes (each leaves transient key copies). "
                                           "Default: 1 when encrypted, else 0.",
-    "attackers.*.stop_when": "key: stop on a target once its key is captured; never: send "
-                             "during the whole window. Default: never.",
+    "attackers.*.stop_when": "When it stops on a target, a list: key (once its key is "
+                             "captured), patched (right after its first unanswered "
+                             "connection, as heartleech classes a server as patched, facts.md "
+                             "§6); never or [] sends during the whole window (rule 8). "
+                             "Default: never.",
+    "attackers.*.reuse": "What a malicious attacker does with what it captures, a list: "
+                         "sessions (tries each captured session, rules 9 and 21), passwords "
+                         "(logs in once with each captured static password, rule 22); [] or "
+                         "none for a careful harvester that never touches an account, whom "
+                         "a statement must also consider. Default: [sessions].",
     "attackers.*.benign": "true for known public scanners: what they capture is no "
                           "compromise and their alerts count as benign. Default: false.",
     # Detectors
@@ -230,11 +246,14 @@ DESCRIPTIONS: dict[str, str] = {
     "detectors.crash": "A system log of worker crashes caused by over-reads.",
     "detectors.session": "An application log of refused session reuses and, with "
                          "log_address_change, of sessions used from a new address.",
+    "detectors.login": "A mail or application login log: it records each login made with a "
+                       "captured password from an address new to that account (rule 22), the "
+                       "indicator of an account taken over.",
     "detectors.access_log": "An HTTP access log. It never sees a heartbeat (the over-read "
                             "happens in TLS, before HTTP): include it to show that it proves "
                             "nothing.",
-    "detectors.*.kind": "The kind of log or alert: signature, rate, asymmetry, crash, session "
-                        "or access_log (model.md, Detectors). Required.",
+    "detectors.*.kind": "The kind of log or alert: signature, rate, asymmetry, crash, session, "
+                        "login or access_log (model.md, Detectors). Required.",
     "detectors.*.servers": "The servers it watches, by name. Default: all.",
     "detectors.*.deployed_at": "When it started recording; nothing before counts. Default: "
                                "from the start. From your change records.",
@@ -277,7 +296,9 @@ DESCRIPTIONS: dict[str, str] = {
                         "session, session_hijack (at least one captured), or detected (an "
                         "attacker would have been noticed). Required.",
     "claims.*.servers": "Limit the claim to these servers. Default: all.",
-    "claims.*.attackers": "Limit the claim to these attackers. Default: every malicious one.",
+    "claims.*.attackers": "Limit the claim to these attackers. Default: every malicious one. "
+                          "For outcome detected, instead of attacker: the claim must hold "
+                          "for each of them and takes the worst verdict among them.",
     "claims.*.attacker": "For outcome detected: the attacker whose detection it bounds. "
                          "Required then.",
     "claims.*.given": "Judge it given the stated evidence, or given the prior (before "
@@ -318,6 +339,7 @@ TITLES: dict[str, str] = {
     "detectors.asymmetry": "Asymmetry detector (bytes per source)",
     "detectors.crash": "Crash log",
     "detectors.session": "Session log",
+    "detectors.login": "Login log",
     "detectors.access_log": "Access log",
     "claims.*": "Claim",
     "monte_carlo": "Monte Carlo settings",

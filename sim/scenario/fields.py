@@ -248,19 +248,49 @@ def _enum(options: Any) -> tuple[PlainValidator, WithJsonSchema]:
     return _plain(choice(*values)), WithJsonSchema(_choice_schema(*values))
 
 
+def word_list(*options: str, none: str) -> Callable[[object], tuple[str, ...]]:
+    """A list of distinct words from ``options``, in the order of ``options``; one word alone
+    means a list of it, and ``none`` (or ``[]``) the empty list (``stop_when``, ``reuse``)."""
+    one = choice(none, *options)
+
+    def parse(value: object) -> tuple[str, ...]:
+        if isinstance(value, str):
+            word = one(value)
+            return () if word == none else (word,)
+        if not isinstance(value, list):
+            raise ValueError(f"expected a list of {', '.join(options)} (or {none}), "
+                             f"got {describe(value)}")
+        words = [choice(*options)(v) for v in value]
+        repeated = sorted({w for w in words if words.count(w) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(repeated)} listed more than once")
+        return tuple(o for o in options if o in words)
+    return parse
+
+
+def _word_list_schema(*options: str, none: str) -> dict[str, Any]:
+    return {"anyOf": [_choice_schema(none, *options),
+                      {"type": "array", "items": _choice_schema(*options), "uniqueItems": True}]}
+
+
 PasswordKind = Literal["static", "otp"]
 Binding = Literal["none", "ip"]
-StopWhen = Literal["key", "never"]
 CountWhat = Literal["connections", "heartbeats"]
 EvidenceValue = Literal["none", "benign_only", "seen"]
 ClaimOutcome = Literal["key", "password", "password_reusable", "session", "session_hijack", "detected"]
 Given = Literal["evidence", "prior"]
 Engine = Literal["fast", "reference"]
-_PK, _BI, _SW, _CW = _enum(PasswordKind), _enum(Binding), _enum(StopWhen), _enum(CountWhat)
+_PK, _BI, _CW = _enum(PasswordKind), _enum(Binding), _enum(CountWhat)
 _EV, _CO, _GI, _EN = _enum(EvidenceValue), _enum(ClaimOutcome), _enum(Given), _enum(Engine)
 OptPasswordKind = Annotated[PasswordKind | None, _PK[0], _PK[1]]
 OptBinding = Annotated[Binding | None, _BI[0], _BI[1]]
-OptStopWhen = Annotated[StopWhen | None, _SW[0], _SW[1]]
+#: ``stop_when`` (rule 8) and ``reuse`` (rules 9 and 22): lists of words, one word allowed.
+STOP_WHEN = ("key", "patched")
+REUSE = ("sessions", "passwords")
+OptStopWhen = Annotated[tuple[str, ...] | None, _plain(word_list(*STOP_WHEN, none="never")),
+                        WithJsonSchema(_word_list_schema(*STOP_WHEN, none="never"))]
+OptReuse = Annotated[tuple[str, ...] | None, _plain(word_list(*REUSE, none="none")),
+                     WithJsonSchema(_word_list_schema(*REUSE, none="none"))]
 OptCountWhat = Annotated[CountWhat | None, _CW[0], _CW[1]]
 Evidence = Annotated[EvidenceValue, _EV[0], _EV[1]]
 Outcome = Annotated[ClaimOutcome, _CO[0], _CO[1]]

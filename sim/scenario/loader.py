@@ -11,10 +11,11 @@ import os
 from pathlib import Path as FsPath
 
 from sim.scenario.errors import Problem, ScenarioError
+from sim.scenario.extends import resolve_extends
 from sim.scenario.model import Scenario
 from sim.scenario.resolve import resolve
 from sim.scenario.validate import validate
-from sim.scenario.yamlsafe import MAX_BYTES, load_yaml
+from sim.scenario.yamlsafe import MAX_BYTES, Document, load_yaml
 
 
 def _refuse(filename: str, message: str, line: int | None = None) -> ScenarioError:
@@ -50,8 +51,9 @@ def read_text(path: str | os.PathLike[str]) -> str:
                       f"{e.start} cannot be decoded; save the file as UTF-8", line) from None
 
 
-def parse_scenario(text: str, filename: str = "<string>") -> Scenario:
-    """Parse, validate and resolve scenario ``text``; ``filename`` is used in messages."""
+def parse_scenario(text: str, filename: str = "<string>", folder: str | os.PathLike[str] = ".") -> Scenario:
+    """Parse, validate and resolve scenario ``text``; ``filename`` is used in messages and
+    ``extends`` is read relative to ``folder``."""
     if len(text) > MAX_BYTES:
         raise _refuse(filename, f"text is larger than {MAX_BYTES} bytes (1 MiB), the limit for "
                       "scenario files")
@@ -63,11 +65,20 @@ def parse_scenario(text: str, filename: str = "<string>") -> Scenario:
     if size > MAX_BYTES:
         raise _refuse(filename, f"text is larger than {MAX_BYTES} bytes (1 MiB), the limit for "
                       "scenario files")
-    doc = load_yaml(text, filename)
+    doc = resolve_extends(load_yaml(text, filename), filename, FsPath(folder), _read_base)
     raw = validate(doc, filename)
     return resolve(raw, doc, filename)
 
 
+def _read_base(path: FsPath, chain: tuple[str, ...]) -> Document:
+    """A file named by ``extends``: it must be a scenario on its own, checked under its name."""
+    filename = os.fspath(path)
+    doc = resolve_extends(load_yaml(read_text(path), filename), filename, path.parent,
+                          _read_base, chain)
+    resolve(validate(doc, filename), doc, filename)
+    return doc
+
+
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     """Load a scenario file; raises :class:`ScenarioError` (never anything else) when it is bad."""
-    return parse_scenario(read_text(path), os.fspath(path))
+    return parse_scenario(read_text(path), os.fspath(path), FsPath(path).parent)

@@ -47,6 +47,8 @@ class PasswordSpec:
     bytes: int = 64
     lifetime: Lifetime = "next_request"
     kind: Literal["static", "otp"] = "static"
+    shared_address_probability: float = 0.0
+    """Rule 22: chance that a login with a captured password comes from the victim's address."""
     region_bytes: int | None = None
     capture: float | None = None
 
@@ -140,8 +142,29 @@ class Attacker:
     sources: int = 1
     encrypted: bool = False
     key_ops_per_connection: int = 0
-    stop_when: Literal["key", "never"] = "never"
+    stop_when: tuple[Literal["key", "patched"], ...] = ()
+    """Rule 8: ``key``, ``patched`` or both; empty means never stop."""
+    reuse: tuple[Literal["sessions", "passwords"], ...] = ("sessions",)
+    """Rules 9 and 22: what a malicious attacker does with what it captures."""
     benign: bool = False
+
+    @property
+    def stops_at_key(self) -> bool:
+        return "key" in self.stop_when
+
+    @property
+    def stops_when_patched(self) -> bool:
+        return "patched" in self.stop_when
+
+    @property
+    def reuses_sessions(self) -> bool:
+        """Rule 9: a malicious attacker that tries each session it captures."""
+        return not self.benign and "sessions" in self.reuse
+
+    @property
+    def logs_in(self) -> bool:
+        """Rule 22: a malicious attacker that logs in with each static password it captures."""
+        return not self.benign and "passwords" in self.reuse
 
     @property
     def connection_rate(self) -> float:
@@ -149,7 +172,7 @@ class Attacker:
         return self.rate / self.heartbeats_per_connection
 
 
-DetectorKind = Literal["signature", "rate", "asymmetry", "crash", "session", "access_log"]
+DetectorKind = Literal["signature", "rate", "asymmetry", "crash", "session", "login", "access_log"]
 
 
 @dataclass(frozen=True, slots=True)

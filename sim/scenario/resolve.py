@@ -159,7 +159,9 @@ class Resolver:
         if raw.passwords is not None:
             p = raw.passwords
             passwords = PasswordSpec(bytes=p.bytes, lifetime=_lifetime(p.lifetime),
-                                     kind=p.kind or "static", region_bytes=p.region_bytes,
+                                     kind=p.kind or "static",
+                                     shared_address_probability=p.shared_address_probability,
+                                     region_bytes=p.region_bytes,
                                      capture=p.capture)
         return Server(
             name=name, role=raw.role or name, keys=self.keys(raw.keys),
@@ -246,7 +248,9 @@ class Resolver:
             payload_bytes=raw.payload_bytes, sources=raw.sources, encrypted=encrypted,
             key_ops_per_connection=(raw.key_ops_per_connection
                                     if raw.key_ops_per_connection is not None else int(encrypted)),
-            stop_when=raw.stop_when or "never", benign=raw.benign)
+            stop_when=raw.stop_when or (),  # type: ignore[arg-type]
+            reuse=("sessions",) if raw.reuse is None else raw.reuse,  # type: ignore[arg-type]
+            benign=raw.benign)
 
     def detector(self, clock: Clock, name: str, raw: RawDetector) -> Detector:
         path: Path = ("detectors", name)
@@ -296,12 +300,10 @@ class Resolver:
                         "(a list), not both")
         if raw.outcome == "detected":
             given = "prior"
-            if raw.attacker is None:
+            if raw.attacker is None and raw.attackers is None:
                 self.report(path + ("attacker",), "required field is missing: a detected claim "
-                            "names the one attacker whose detection it bounds")
-            if raw.attackers is not None:
-                self.report(path + ("attackers",), "a detected claim names one attacker: write "
-                            "attacker: NAME")
+                            "names the attacker (attacker: NAME) or attackers (attackers: [A, B]) "
+                            "whose detection it bounds")
             if one_bound and raw.at_most is not None:
                 self.report(path + ("at_most",), "a detected claim bounds the detection "
                             "probability from below: use at_least")

@@ -41,6 +41,7 @@ from sim.scenario.fields import (
     OptPositiveDuration,
     OptProbability,
     OptRate,
+    OptReuse,
     OptSize,
     OptStopWhen,
     OptTime,
@@ -102,6 +103,7 @@ class RawPasswords(RawModel):
     bytes: Size = 64
     lifetime: Lifetime = "next_request"
     kind: OptPasswordKind = None
+    shared_address_probability: Probability = 0.0
     region_bytes: OptSize = None
     capture: OptProbability = None
 
@@ -145,6 +147,7 @@ class RawAttacker(RawModel):
     encrypted: Flag = False
     key_ops_per_connection: OptNatural = None
     stop_when: OptStopWhen = None
+    reuse: OptReuse = None
     benign: Flag = False
 
 
@@ -185,6 +188,10 @@ class RawSession(RawDetectorBase):
     log_address_change: Flag = False
 
 
+class RawLogin(RawDetectorBase):
+    kind: Literal["login"]
+
+
 class RawAccessLog(RawDetectorBase):
     kind: Literal["access_log"]
 
@@ -197,13 +204,14 @@ RawDetector = Annotated[
     Union[
         Annotated[RawSignature, Tag("signature")], Annotated[RawRate, Tag("rate")],
         Annotated[RawAsymmetry, Tag("asymmetry")], Annotated[RawCrash, Tag("crash")],
-        Annotated[RawSession, Tag("session")], Annotated[RawAccessLog, Tag("access_log")],
+        Annotated[RawSession, Tag("session")], Annotated[RawLogin, Tag("login")],
+        Annotated[RawAccessLog, Tag("access_log")],
     ],
     Discriminator(_detector_kind),
 ]
 DETECTOR_MODELS: dict[str, type[RawDetectorBase]] = {
     "signature": RawSignature, "rate": RawRate, "asymmetry": RawAsymmetry,
-    "crash": RawCrash, "session": RawSession, "access_log": RawAccessLog,
+    "crash": RawCrash, "session": RawSession, "login": RawLogin, "access_log": RawAccessLog,
 }
 
 
@@ -227,6 +235,8 @@ class RawMonteCarlo(RawModel):
 class RawScenario(RawModel):
     """A scenario file: see ``docs/scenario-reference.md`` for every field."""
 
+    extends: OptLabel = None
+    """A base scenario file this one changes (``sim.scenario.extends``); merged by the loader."""
     name: Label
     description: Text = ""
     timeline: RawTimeline

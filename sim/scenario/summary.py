@@ -54,7 +54,8 @@ def _server(start: Fraction, sv: Server) -> list[str]:
     if sv.passwords is not None:
         p = sv.passwords
         lines.append(f"    passwords: {p.kind}, {p.bytes} B, {_life(p.lifetime)}, "
-                     f"{_region(p.region_bytes, p.capture)}")
+                     f"{_region(p.region_bytes, p.capture)}, shared address "
+                     f"{p.shared_address_probability:g} at a stolen login")
     if sv.sessions is not None:
         ss = sv.sessions
         lines.append(f"    sessions: ttl {format_duration(ss.ttl)}, {ss.requests_per_s:g} requests/s, "
@@ -71,7 +72,9 @@ def _attacker(start: Fraction, a: Attacker) -> str:
             f"targets {', '.join(a.targets)}; {when} {length}; {a.rate:g} heartbeats/s per target, "
             f"{a.heartbeats_per_connection} per connection, {a.payload_bytes} B, {a.sources} "
             f"source(s), {'encrypted' if a.encrypted else 'unencrypted'}, "
-            f"{a.key_ops_per_connection} key op(s)/connection, stop when {a.stop_when}")
+            f"{a.key_ops_per_connection} key op(s)/connection, "
+            f"stop when {' or '.join(a.stop_when) or 'never'}"
+            + ("" if a.benign else f", reuses {', '.join(a.reuse) or 'nothing'}"))
 
 
 def _detector(start: Fraction, d: Detector) -> str:

@@ -35,6 +35,9 @@ def claim_statement(
     exists). Empty ``servers`` or ``attackers`` mean every server, every malicious attacker.
     """
     sign = "≥" if bound_kind == "at_least" else "≤"
+    if outcome == "detected" and len(attackers) > 1:  # judged per attacker, by the worst
+        return (f"P(A detected | present) {sign} {percent(bound)} for each A of "
+                f"{', '.join(attackers)}")
     if outcome == "detected":
         event = f"{', '.join(attackers)} detected"
         condition = "present"

@@ -18,6 +18,8 @@ import numpy as np
 from sim.engines import EngineRefused, child_seeds
 from sim.engines.fast.buffers import sample_passwords
 from sim.engines.fast.keychain import KeyChain
+from sim.engines.fast.logins import sample_logins
+from sim.engines.fast.patched import patched_stops
 from sim.engines.fast.sessions import sample_sessions
 from sim.engines.fast.skeleton import ServerRun, crash_chance
 from sim.model.record import Captures, Observations, ReplicationRecord
@@ -62,7 +64,10 @@ def _longest_window(attacker: Attacker, horizon: float) -> float:
 
 def simulate(scenario: Scenario, seed: np.random.SeedSequence) -> ReplicationRecord:
     attacker_seed, *server_seeds = child_seeds(seed, 1 + len(scenario.servers))
-    present, windows = draw_attackers(scenario, np.random.default_rng(attacker_seed))
+    attacker_rng = np.random.default_rng(attacker_seed)
+    present, windows = draw_attackers(scenario, attacker_rng)
+    # stop_when: patched (rule 8): each target's answered window and last connection (.patched).
+    stops = patched_stops(scenario, present, windows, attacker_rng)
     observations = Observations()
     servers: dict[str, Captures] = {}
     own: dict[str, dict[str, Captures]] = {
@@ -70,16 +75,25 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence) -> ReplicationRec
     }
     for (name, server), server_seed in zip(scenario.servers.items(), server_seeds):
         active = {
-            a: (scenario.attackers[a], windows[a])
+            a: (scenario.attackers[a], stops[a, name].answered if (a, name) in stops else windows[a])
             for a in scenario.attackers
             if present[a] and name in scenario.attackers[a].targets and not windows[a].empty
         }
+        unanswered = [(a, stop.unanswered) for (a, target), stop in stops.items()
+                      if target == name and stop.unanswered is not None]
+        active = {a: aw for a, aw in active.items() if not aw[1].empty}
         if not active:
+            observations.key_connections.extend(c for _, c in unanswered)
             servers[name] = Captures()
             continue
         rng = np.random.default_rng(server_seed)
         run = ServerRun(scenario, server, active, rng, observations)
         run.run()
+        # stop_when: patched: the unanswered last connection, unless the key stopped it first.
+        observations.key_connections.extend(
+            c for a, c in unanswered
+            if not (scenario.attackers[a].stops_at_key and a in run.keys.own
+                    and run.keys.own[a].key))
         total = run.keys.total
         for a in active:
             own[a][name] = run.keys.own[a]
@@ -97,6 +111,7 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence) -> ReplicationRec
                 server.sessions, run.segments, run.lifetimes, server.total_workers,
                 server.hosts, server.traffic.logins_per_s, scenario.horizon,
                 {a: scenario.attackers[a].sources for a in active}, rng, server=name,
+                reusing=frozenset(a for a in active if scenario.attackers[a].reuses_sessions),
             )
             total.session = sessions.total_leaked
             total.session_hijack = sessions.total_hijacked
@@ -104,6 +119,11 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence) -> ReplicationRec
                 own[a][name].session = count
                 own[a][name].session_hijack = sessions.hijacked_by_attacker.get(a, 0)
             observations.session_reuses.extend(sessions.reuses)
+        if server.passwords is not None:
+            # reuse: [passwords] (rule 22): logins at the captures, drawn after every other
+            # draw of this server so that scenarios without it keep their random streams.
+            observations.password_logins.extend(sample_logins(
+                server.passwords, run.segments, draw.by_attacker, scenario.attackers, name, rng))
         servers[name] = total
     return ReplicationRecord(present=present, servers=servers, attackers=own,
                              observations=observations)

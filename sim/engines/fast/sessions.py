@@ -286,10 +286,13 @@ def sample_sessions(
     rng: np.random.Generator,
     *,
     server: str,
+    reusing: frozenset[str] | None = None,
 ) -> SessionDraw:
     """Draw the sessions leaked and hijacked on one server in one replication.
 
-    ``server`` names the server in the :class:`SessionReuses` records.
+    ``server`` names the server in the :class:`SessionReuses` records. ``reusing`` (rule 9,
+    ``reuse: [sessions]``; default every malicious attacker) are the attackers that try the
+    sessions they capture; the others leak sessions but never try nor hijack one.
     """
     names, malicious = attacker_names(segments)
     leaked = dict.fromkeys(names, 0)
@@ -305,7 +308,10 @@ def sample_sessions(
         leaked[name] = counts[frozenset({name})]
     total = max([counts[malicious] if malicious else 0, *(leaked[a] for a in malicious)])
 
-    tried = [name for name in sorted(malicious) if leaked[name] > 0]
+    # reuse (rule 9): only attackers that reuse sessions try them; total as if only they leaked.
+    reusers = malicious if reusing is None else malicious & reusing
+    reused_total = total if reusers == malicious else min(total, sum(leaked[a] for a in reusers))
+    tried = [name for name in sorted(reusers) if leaked[name] > 0]
     times, sources, shared = [], [], []
     for name in tried:
         n = leaked[name]
@@ -320,7 +326,7 @@ def sample_sessions(
         for name, t, src, sh in zip(tried, times, sources, shared)
         if t.size
     ]
-    return SessionDraw(total, _total_hijacked(spec, total, hijacked, malicious, rng), leaked,
+    return SessionDraw(total, _total_hijacked(spec, reused_total, hijacked, reusers, rng), leaked,
                        hijacked, reuses)
 
 

@@ -401,7 +401,7 @@ class ServerRun:
         post = np.zeros_like(pre)
         post[copies] = 1.0
         state.pi = post
-        stops = self.attackers[name][0].stop_when == "key"
+        stops = self.attackers[name][0].stops_at_key
         read = heartbeat if stops else rates.heartbeats
         state.life.key_captures.append(KeyCapture(self.env.now, name, read))
         source = int(self.rng.integers(self.attackers[name][0].sources))
@@ -473,7 +473,7 @@ class ServerRun:
             )
             total.key_heartbeats = own.key_heartbeats + others
         self.watched = self.watched - {name}
-        if attacker.stop_when == "key":
+        if attacker.stops_at_key:
             self.stopped.add(name)
         self.reconfigure(now)
 

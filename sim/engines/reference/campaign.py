@@ -6,6 +6,10 @@ Heartbeats outside the vulnerable window are sent (they count and are observed) 
 nothing and cannot crash. Only then is the connection counted toward ``max_requests`` (the
 restart follows the Nth connection once it is served); a crashed connection is not counted
 because its crash has already restarted the worker and reset the count.
+
+``stop_when: patched`` (rule 8) ends the campaign after the first connection sent while the
+server is outside its vulnerable window; a crashed connection does not count as unanswered
+(the worker died mid-read, as it does on a vulnerable server: heartleech retries).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Generator
 import numpy as np
 import simpy
 
-from sim.model.record import Connection, Crash, Observations, SessionReuses
+from sim.model.record import Connection, Crash, Observations, PasswordLogins, SessionReuses
 from sim.engines.reference.heap import Worker
 from sim.engines.reference.server import ServerSim
 from sim.engines.reference.tally import Tally
@@ -42,7 +46,10 @@ class Campaign:
         self.table = CaptureTable(server.spec, attacker)
         self.own = Tally()
         self.stopped = False
-        """``stop_when: key`` has been met: the attacker sends nothing more to this target."""
+        """``stop_when`` has been met (rule 8): the attacker sends nothing more to this target."""
+        passwords = server.spec.passwords
+        self.logs_in = attacker.logs_in and passwords is not None and passwords.kind == "static"
+        """Rule 22: it logs in with each static password it captures here."""
 
     def run(self) -> Generator[simpy.Event, None, None]:
         """Connections as a Poisson process over the window, until the attacker stops."""
@@ -95,6 +102,8 @@ class Campaign:
             Connection(now, attacker.name, server.spec.name, source, sent, answered)
         )
         server.served(worker)
+        if attacker.stops_when_patched and not vulnerable:
+            self.stopped = True  # rule 8: the first unanswered connection, sent and seen
 
     def _read(self, worker: Worker, source: int, now: float) -> None:
         """Credit what one answered heartbeat captured to the attacker and, if malicious, to
@@ -113,8 +122,12 @@ class Campaign:
             self.own.key(now)
             if malicious:
                 server.malicious.key(now)
-            if self.attacker.stop_when == "key":
+            if self.attacker.stops_at_key:
                 self.stopped = True
+        if self.logs_in:
+            for login in dict.fromkeys(passwords):
+                if login not in self.own.passwords:
+                    self._login(now)
         self.own.passwords.update(passwords)
         if malicious:
             server.malicious.passwords.update(passwords)
@@ -124,7 +137,18 @@ class Campaign:
             self.own.sessions.add(session)
             if malicious:
                 server.malicious.sessions.add(session)
-                self._reuse(session, source, now)
+                if self.attacker.reuses_sessions:
+                    self._reuse(session, source, now)
+
+    def _login(self, now: float) -> None:
+        """Rule 22: log in with a newly captured static password, at once, from a uniform
+        source; the shared-address draw is made here."""
+        spec = self.server.spec.passwords
+        assert spec is not None
+        source = int(self.rng.integers(self.attacker.sources))
+        shared = bool(self.rng.random() < spec.shared_address_probability)
+        self.observations.password_logins.append(
+            PasswordLogins.one(now, self.attacker.name, self.server.spec.name, source, shared))
 
     def _reuse(self, session: int, source: int, now: float) -> None:
         """Rule 9: try the session at once; the shared-address draw is made here."""

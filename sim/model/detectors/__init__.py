@@ -3,8 +3,8 @@
 Every alert is attributed to the attacker owning its source, so per-attacker counts are all the
 analysis needs. Traffic arrives in one of two forms and both give the same distribution of
 alerts: explicit connections (reference engine), counted literally (``points.py``), or attack
-phases (fast engine), sampled per source and window (``phases.py``). Crashes and session reuses
-are listed one by one in both forms. Whether the team noticed a log is not drawn here: the
+phases (fast engine), sampled per source and window (``phases.py``). Crashes, session reuses
+and logins with captured passwords are listed one by one in both forms. Whether the team noticed a log is not drawn here: the
 analysis weighs replications by ``notice_probability`` exactly.
 """
 
@@ -14,7 +14,14 @@ from collections import defaultdict
 
 import numpy as np
 
-from sim.model.record import AttackPhase, Connection, Crash, Observations, SessionReuses
+from sim.model.record import (
+    AttackPhase,
+    Connection,
+    Crash,
+    Observations,
+    PasswordLogins,
+    SessionReuses,
+)
 from sim.model.alerts import AlertCounts, AlertSummary
 from sim.model.detectors.counting import Counting, retention_cutoff, traffic_counting
 from sim.model.detectors.intensity import Intensity
@@ -34,6 +41,7 @@ class _ByAttacker:
         self.connections: dict[str, list[Connection]] = defaultdict(list)
         self.crashes: dict[str, list[Crash]] = defaultdict(list)
         self.reuses: dict[str, list[SessionReuses]] = defaultdict(list)
+        self.logins: dict[str, list[PasswordLogins]] = defaultdict(list)
         for p in observations.phases:
             self.phases[p.attacker].append(p)
         for c in observations.connections or []:
@@ -45,6 +53,8 @@ class _ByAttacker:
             self.known[c.attacker].append(c)
         for r in observations.session_reuses:
             self.reuses[r.attacker].append(r)
+        for g in observations.password_logins:
+            self.logins[g.attacker].append(g)
 
 
 def evaluate(
@@ -84,6 +94,11 @@ def _alerts(
             for r in seen.reuses[name]
             if r.server in watched
         ]
+        times = np.concatenate(logged) if logged else np.empty(0)
+        return one_alert_each(times, detector.deployed_at, cutoff)
+    if detector.kind == "login":
+        # Rule 22: a login from an address new to the account; a shared address is not new.
+        logged = [g.time[~g.shared_address] for g in seen.logins[name] if g.server in watched]
         times = np.concatenate(logged) if logged else np.empty(0)
         return one_alert_each(times, detector.deployed_at, cutoff)
     counting = traffic_counting(detector, attacker, analysis_at)
