@@ -235,7 +235,7 @@ def _load_source(path: Path) -> tuple[Scenario, str]:
         raise UsageError(f"{path}: is a folder; give a scenario file (scenarios/*.yaml)")
     try:
         text = read_text(path)
-        return parse_scenario(text, str(path)), text
+        return parse_scenario(text, str(path), path.parent), text
     except ScenarioError as e:
         raise UsageError(f"{path} is not a valid scenario:\n{e}") from None
     except OSError as e:

@@ -188,3 +188,19 @@ def test_diff_refuses_what_is_not_a_results_json(tmp_path: Path) -> None:
         assert done.returncode == 2
         assert message in done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_check_warns_for_a_detection_claim_over_attackers_by_the_rarest(tmp_path: Path) -> None:
+    """A detected claim over several attackers takes the worst verdict, so the attacker
+    present least often decides whether the replications can ever support it."""
+    scenario = tmp_path / "list.yaml"
+    scenario.write_text(GATE_YAML.format(name="list", reachable=1, key_bound=0.5,
+                                         password_bound=0.5).replace(
+        "  eve: {targets: [web], start: start, duration: 30m, rate: 0.1}\n",
+        "  eve: {targets: [web], start: start, duration: 30m, rate: 0.1}\n"
+        "  rare: {targets: [web], start: start, duration: 30m, rate: 0.1, presence: 0.01}\n"
+    ).replace("claims:\n", "claims:\n  seen: {outcome: detected, attackers: [eve, rare], "
+              "at_least: 0.5}\n"))
+    done = bleedsim("check", scenario, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "with rare present detected it" in done.stderr

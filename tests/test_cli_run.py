@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import REPO, bleedsim
 
 import sim
 from sim.cli import main
@@ -98,3 +99,10 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out == f"bleedsim {sim.__version__}\n"
+
+
+def test_a_variant_finds_its_base_beside_it_from_any_folder(tmp_path: Path) -> None:
+    """``extends`` is read relative to the variant's folder, not the working directory."""
+    done = bleedsim("check", REPO / "scenarios" / "psmail-2014-skeptic.yaml", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "psmail-2014-skeptic" in done.stdout

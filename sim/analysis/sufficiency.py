@@ -62,10 +62,12 @@ def shortfalls(scenario: Scenario) -> list[Shortfall]:
 
 def _shortfall(scenario: Scenario, claim: Claim, n: int) -> Shortfall | None:
     if claim.outcome == "detected":
-        assert claim.at_least is not None and len(claim.attackers) == 1, "the loader checks this"
-        presence = scenario.attackers[claim.attackers[0]].presence
+        assert claim.at_least is not None and claim.attackers, "the loader checks this"
+        # Over several attackers the claim takes the worst verdict: the rarest one decides.
+        rarest = min(claim.attackers, key=lambda a: scenario.attackers[a].presence)
+        presence = scenario.attackers[rarest].presence
         if presence <= 0.0:
-            return Shortfall(claim.name, f"attacker {claim.attackers[0]} has presence 0, so no "
+            return Shortfall(claim.name, f"attacker {rarest} has presence 0, so no "
                              "replication can tell whether it would be detected")
         needed = replications_for_at_least(claim.at_least)
         if needed is None:
@@ -77,7 +79,7 @@ def _shortfall(scenario: Scenario, claim: Claim, n: int) -> Shortfall | None:
         total = math.ceil(needed / presence)
         return Shortfall(claim.name, (
             f"cannot be supported with {n:,} replications: even if every one of the about "
-            f"{n * presence:,.0f} replications with {claim.attackers[0]} present detected it, "
+            f"{n * presence:,.0f} replications with {rarest} present detected it, "
             f"the 95% lower bound would be {best:.4g}, below at_least {claim.at_least:g}; "
             f"about {total:,} replications would be needed (--replications {total})"))
     assert claim.at_most is not None, "the loader gives every capture claim at_most"

@@ -18,7 +18,7 @@ DESCRIPTIONS: dict[str, str] = {
     "name": "The scenario's name: the title of its reports and the default output folder "
             "reports/<name>/. Required.",
     "extends": "A scenario file (relative to this one) that this one changes: mappings "
-               "merge key by key, other values replace, null removes a key. For variants "
+               "merge key by key, other values replace, a key left empty (~) removes it. For variants "
                "that must not copy their base. Default: none.",
     "description": "One or two sentences on what the scenario models, shown at the top of "
                    "the reports. Default: empty.",

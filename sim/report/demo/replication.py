@@ -185,8 +185,8 @@ def episodes(scenario: Scenario, present: dict[str, bool],
         for a, checker in scenario.attackers.items():
             w = windows[a]
             if checker.benign and present[a] and w.t0 < end and w.t1 > first:
-                names.append(a)
-                traced[a] = ActiveWindow(w.t0, min(w.t1, end))
+                names.append(a)  # from the episode's first attack: memoryless arrivals
+                traced[a] = ActiveWindow(max(w.t0, first), min(w.t1, end))
         servers = tuple(sorted({s for a in names for s in scenario.attackers[a].targets}))
         begin = {s: max(0.0, first - warmup(scenario.servers[s])) for s in servers}
         out.append(Episode(begin, end, {a: windows[a] for a in names}, traced, servers))
