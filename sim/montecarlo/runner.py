@@ -18,6 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from sim.montecarlo.checkpoint import Checkpoint
 from sim.montecarlo.layout import Layout
 from sim.montecarlo.progress import Progress
 from sim.montecarlo.replicate import replicate_range
+from sim.montecarlo.stratified import Strata
 from sim.scenario import scenario_sha256
 from sim.scenario.model import Scenario
 
@@ -55,6 +57,10 @@ class RunResult:
     seconds: float
     simulated: int
     """Replications simulated by this call (the others came from a checkpoint)."""
+    strata: Strata | None = None
+    """The rows' strata, for a stratified run (``sequential.py``)."""
+    sampling: dict[str, Any] | None = None
+    """The ``sampling`` block of results.json, for a stratified run."""
 
 
 class RunInterrupted(Exception):
@@ -155,14 +161,15 @@ def _run_pool(
     except BaseException:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # one Ctrl-C is enough
         try:
-            _kill(pool)
+            kill_pool(pool)
         finally:
             signal.signal(signal.SIGINT, previous)
         raise
     pool.shutdown(wait=True)
 
 
-def _kill(pool: ProcessPoolExecutor) -> None:
+def kill_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool's workers at once, running chunks included."""
     # The executor has no public way to stop running work before Python 3.14
     # (``terminate_workers``); its process table is the documented-by-use alternative.
     processes = list((pool._processes or {}).values())

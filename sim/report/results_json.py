@@ -19,6 +19,7 @@ import numpy as np
 import sim
 from sim.montecarlo.estimates import estimate, given_present, key_capture
 from sim.montecarlo.layout import Layout
+from sim.montecarlo.stratified import Strata
 from sim.scenario.model import Scenario, Server
 
 Document = dict[str, Any]
@@ -31,9 +32,11 @@ def build(
     layout: Layout,
     seconds: float,
     simulated: int,
+    strata: Strata | None = None,
 ) -> Document:
     """The document of a finished run; ``simulated`` replications were computed in ``seconds``
-    (a resumed run simulated fewer than ``replications``; its rate counts only those)."""
+    (a resumed run simulated fewer than ``replications``; its rate counts only those).
+    ``strata`` makes every estimate the stratified one (a ``--precision`` run)."""
     mc = scenario.monte_carlo
     return {
         "scenario": scenario.name,
@@ -42,13 +45,13 @@ def build(
         "version": sim.__version__,
         "engine": mc.engine,
         "seed": mc.seed,
-        "replications": mc.replications,
-        "outcomes": estimate(rows, layout, "total"),
+        "replications": int(rows.shape[0]),
+        "outcomes": estimate(rows, layout, "total", strata=strata),
         "servers": {
             s: {
                 "holds": _holds(server),
-                "outcomes": estimate(rows, layout, f"server/{s}"),
-                "key_capture": key_capture(rows, layout, s),
+                "outcomes": estimate(rows, layout, f"server/{s}", strata=strata),
+                "key_capture": key_capture(rows, layout, s, strata=strata),
             }
             for s, server in scenario.servers.items()
         },
@@ -57,8 +60,8 @@ def build(
                 "benign": a.benign,
                 "presence": a.presence,
                 "targets": list(a.targets),
-                "outcomes": estimate(rows, layout, f"attacker/{name}"),
-                "given_present": given_present(rows, layout, name),
+                "outcomes": estimate(rows, layout, f"attacker/{name}", strata=strata),
+                "given_present": given_present(rows, layout, name, strata=strata),
             }
             for name, a in scenario.attackers.items()
         },
