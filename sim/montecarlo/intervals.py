@@ -103,7 +103,7 @@ def proportion(
     """
     x = np.asarray(events, dtype=float)
     if strata is not None:
-        p, v = stratified.ratio(x, weights, strata)
+        p, v = stratified.ratio(x, weights, strata, events_z=Z)
         if math.isnan(p):
             raise ValueError("no replication carries weight")
         u = strata.design_weights()

@@ -33,6 +33,7 @@ import numpy as np
 import sim
 from sim.engines import get_engine
 from sim.montecarlo.checkpoint import Checkpoint
+from sim.montecarlo.intervals import Z
 from sim.montecarlo.layout import Layout
 from sim.montecarlo.progress import Progress
 from sim.montecarlo.replicate import replicate_stratum
@@ -140,6 +141,7 @@ def run_until_precise(
         "columns": list(layout.names),
     })
     checkpoint.open({})
+    malicious = [layout.index[f"present/{a.name}"] for a in scenario.malicious()]
     done: dict[tuple[int, int], np.ndarray] = {}
     chunks_of = [0] * len(plan)
     bar = Progress(max_replications, 0, progress)
@@ -169,7 +171,7 @@ def run_until_precise(
             executor.run(fresh, store)
             simulated += sum(done[k].shape[0] for k in fresh)
             rounds += 1
-            rows, strata = _assemble(done, plan)
+            rows, strata = _assemble(done, plan, malicious)
             targets = list(assess(rows, strata))
             if all(t.reached for t in targets):
                 reason = "precision"
@@ -208,12 +210,15 @@ def _chunk_id(stratum: int, chunk: int) -> int:
 
 
 def _assemble(
-    done: dict[tuple[int, int], np.ndarray], plan: StrataPlan
+    done: dict[tuple[int, int], np.ndarray], plan: StrataPlan, malicious: list[int]
 ) -> tuple[np.ndarray, Strata]:
+    """All rows so far in (stratum, replication) order, with their strata; ``malicious`` are
+    the columns of the malicious attackers' presence."""
     keys = sorted(done)
     rows = np.concatenate([done[k] for k in keys])
     index = np.concatenate([np.full(done[k].shape[0], k[0]) for k in keys])
-    return rows, Strata.of_rows(index, plan.probability)
+    capable = (rows[:, malicious] == 1.0).any(axis=1)
+    return rows, Strata.of_rows(index, plan.probability, capable)
 
 
 def _next_round(
@@ -229,7 +234,8 @@ def _next_round(
     open_targets = [t for t in targets if not t.reached and math.isfinite(t.relative)]
     if open_targets:
         worst = max(open_targets, key=lambda t: t.relative)
-        _, s_sq = spread(worst.values, worst.weights, strata)
+        binary = bool(np.all((worst.values == 0.0) | (worst.values == 1.0)))
+        _, s_sq = spread(worst.values, worst.weights, strata, Z if binary else None)
         score = strata.probability * np.sqrt(np.where(np.isfinite(s_sq), s_sq, 0.0))
         ratio = worst.relative / precision
         grow = min(GROWTH[1], max(GROWTH[0], 1.05 * ratio * ratio))

@@ -13,6 +13,13 @@ variance is the linearised one:
     z_i = w_i (x_i - R) / B,   B = sum_h pi_h mean_h(w),   V = sum_h pi_h^2 s_h^2(z) / n_h
 
 with ``s_h^2`` the sample variance of ``z`` over the ``n_h`` replications of stratum ``h``.
+For a probability (0/1 values) a stratum that showed few or no events cannot show its spread,
+so ``s_h^2`` is floored at ``p~_h (1 - p~_h) mean_h(w^2) / B^2`` with the Agresti-Coull centre
+``p~_h = (k_h + z^2/2) / (n_h + z^2)`` of its ``k_h`` events: an unseen event in a large stratum
+widens the interval as Wilson's does for one sample, instead of being ignored. The floor is
+skipped in a stratum that cannot have the event: no malicious attacker exists in any of its
+replications (``Strata.capable``) and none had it, since captures and malicious alerts need an
+attacker; their estimate there is exactly 0, a conditional expectation known in closed form.
 A *domain* (e.g. the replications where an attacker exists) is a subset of rows; its estimates
 keep each stratum's full ``n_h``, rows outside the domain counting as ``z = 0``, which is why
 :meth:`Strata.subset` keeps the counts of the whole sample.
@@ -40,31 +47,40 @@ class Strata:
     """Per stratum: replications in the whole run (``n_h``)."""
     probability: np.ndarray
     """Per stratum: ``pi_h``, summing to 1."""
+    capable: np.ndarray | None = None
+    """Per row: does a malicious attacker exist in it (``None``: assume so everywhere)?"""
 
     @classmethod
-    def of_rows(cls, index: np.ndarray, probability: np.ndarray) -> Strata:
+    def of_rows(
+        cls, index: np.ndarray, probability: np.ndarray, capable: np.ndarray | None = None
+    ) -> Strata:
         index = np.asarray(index, dtype=np.int64)
         probability = np.asarray(probability, dtype=float)
         counts = np.bincount(index, minlength=probability.size).astype(float)
         if np.any((counts == 0) & (probability > 0)):
             raise ValueError("every stratum of positive probability needs a replication")
-        return cls(index, counts, probability)
+        return cls(index, counts, probability, None if capable is None else np.asarray(capable))
 
     def subset(self, mask: np.ndarray) -> Strata:
-        return Strata(self.index[mask], self.counts, self.probability)
+        capable = None if self.capable is None else self.capable[mask]
+        return Strata(self.index[mask], self.counts, self.probability, capable)
 
     def design_weights(self) -> np.ndarray:
         """Per row: ``pi_h / n_h``, what one replication of its stratum stands for."""
         return self.probability[self.index] / self.counts[self.index]
 
 
-def ratio(values: np.ndarray, weights: np.ndarray | None, strata: Strata) -> tuple[float, float]:
+def ratio(
+    values: np.ndarray, weights: np.ndarray | None, strata: Strata, events_z: float | None = None
+) -> tuple[float, float]:
     """``(R, V)``: the stratified ratio estimate and its linearised variance (module docstring).
 
-    ``V`` is infinite when a stratum holding part of the estimate has a single replication (its
-    spread is unknown); ``R`` is NaN when no row carries weight.
+    ``events_z``: the values are 0/1 events; floor each stratum's spread with the
+    Agresti-Coull centre at this normal quantile. ``V`` is infinite when a stratum holding part
+    of the estimate has a single replication (its spread is unknown); ``R`` is NaN when no row
+    carries weight.
     """
-    r, s_sq = spread(values, weights, strata)
+    r, s_sq = spread(values, weights, strata, events_z)
     if math.isnan(r):
         return r, math.inf
     n = strata.counts
@@ -75,7 +91,7 @@ def ratio(values: np.ndarray, weights: np.ndarray | None, strata: Strata) -> tup
 
 
 def spread(
-    values: np.ndarray, weights: np.ndarray | None, strata: Strata
+    values: np.ndarray, weights: np.ndarray | None, strata: Strata, events_z: float | None = None
 ) -> tuple[float, np.ndarray]:
     """``(R, s_h^2)``: the ratio estimate and, per stratum, the sample variance of the
     linearised residuals ``z`` (infinite for a stratum with rows of weight but one replication;
@@ -98,6 +114,16 @@ def spread(
     safe_n = np.where(use, n, 2.0)
     m = s1 / safe_n
     s_sq = np.where(use, np.maximum(s2 - safe_n * m * m, 0.0) / (safe_n - 1.0), 0.0)
+    if events_z is not None:
+        z2 = events_z * events_z
+        k_h = np.bincount(strata.index, weights=((x > 0) & (w > 0)).astype(float), minlength=k)
+        p_tilde = (k_h + z2 / 2.0) / (n + z2)
+        w2_h = np.bincount(strata.index, weights=w * w, minlength=k) / np.where(n > 0, n, 1.0)
+        floor = p_tilde * (1.0 - p_tilde) * w2_h / (b * b)
+        if strata.capable is not None:
+            can = np.bincount(strata.index, weights=strata.capable.astype(float), minlength=k)
+            floor = np.where((can > 0) | (k_h > 0), floor, 0.0)
+        s_sq = np.maximum(s_sq, floor)
     return r, np.where(held & ~use, math.inf, s_sq)
 
 
