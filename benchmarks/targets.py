@@ -1,0 +1,239 @@
+"""The five speed targets of issue 9, each measured with both of its sides in the same run.
+
+Every function returns :class:`Line` values: what was measured, the bound, and the ratio
+``measured / bound`` oriented so that a ratio of at most 1 meets the target. Cases compared with
+each other (fast against reference engine, one size against another) are timed round-robin, so
+that the noise of a shared machine hits both sides alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.bench_heartbeats import scenario as heartbeat_scenario
+from sim.analysis.evidence import weights as evidence_weights
+from sim.analysis.precision import assessor
+from sim.engines import get_engine
+from sim.montecarlo.layout import Layout
+from sim.montecarlo.runner import run
+from sim.montecarlo.sequential import run_until_precise
+from sim.scenario import load_scenario
+from sim.scenario.model import Scenario, Timeline, Traffic
+
+ROOT = Path(__file__).resolve().parent.parent
+PSMAIL = ROOT / "scenarios" / "psmail-2014.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    target: str
+    measured: str
+    bound: str
+    ratio: float
+    """``measured / bound``, oriented so that at most 1 meets the target."""
+
+    @property
+    def met(self) -> bool:
+        return self.ratio <= 1.0
+
+
+def _psmail(replications: int) -> Scenario:
+    sc = load_scenario(PSMAIL)
+    return dataclasses.replace(
+        sc, monte_carlo=dataclasses.replace(sc.monte_carlo, replications=replications)
+    )
+
+
+def _timed_run(sc: Scenario, jobs: int) -> float:
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        run(sc, Path(out), jobs=jobs, progress=False)
+        return time.perf_counter() - started
+
+
+def psmail_in_seconds(replications: int) -> list[Line]:
+    """Target 1: 2,000 PSMail replications in at most 5 s with ``--jobs 2`` (400/s)."""
+    seconds = _timed_run(_psmail(replications), jobs=2)
+    rate = replications / seconds
+    return [Line("1. PSMail, --jobs 2", f"{rate:.0f} replications/s ({replications} in "
+                 f"{seconds:.1f} s)", ">= 400 replications/s", 400.0 / rate)]
+
+
+def _per_replication(cases: dict[str, Scenario], engines: dict[str, str], rounds: int,
+                     seed: int = 7) -> dict[tuple[str, str], float]:
+    """Median seconds per replication of each (case, engine), timed round-robin."""
+    times: dict[tuple[str, str], list[float]] = {(c, e): [] for c in cases for e in engines}
+    modules = {e: get_engine(name) for e, name in engines.items()}
+    for i in range(rounds):
+        for c, sc in cases.items():
+            for e, module in modules.items():
+                seed_seq = np.random.SeedSequence(seed, spawn_key=(i,))
+                started = time.perf_counter()
+                module.simulate(sc, seed_seq)
+                times[c, e].append(time.perf_counter() - started)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def never_slower_than_literal(rounds: int, million_rounds: int) -> list[Line]:
+    """Target 2: per replication, the fast engine at least as fast as the reference engine on
+    every agreement-suite scenario, and >= 100x faster at a million heartbeats (the same model,
+    hence the same variance per replication: time to a precision scales with time per
+    replication)."""
+    from tests.test_engines_agree import small_scenario  # the agreement suite's scenarios
+    from sim.scenario.model import PasswordSpec, SessionSpec
+
+    cases = {
+        "traffic-driven": small_scenario(),
+        "exponential-lifetimes": small_scenario(
+            passwords=PasswordSpec(capture=0.6, lifetime=900.0, kind="otp"),
+            sessions=SessionSpec(ttl=600.0, requests_per_s=0.002, capture=0.5, binding="none",
+                                 lifetime=300.0),
+        ),
+    }
+    engines = {"fast": "fast", "reference": "reference"}
+    med = _per_replication(cases, engines, rounds)
+    lines = [
+        Line(f"2. agreement '{c}'",
+             f"fast {1 / med[c, 'fast']:.0f}/s vs reference {1 / med[c, 'reference']:.0f}/s",
+             "fast >= reference", med[c, "fast"] / med[c, "reference"])
+        for c in cases
+    ]
+    # The reference engine simulates every heartbeat: one replication at 1e6 takes about ten
+    # minutes here. Its cost only grows with heartbeats, so its time at 1e4 is a lower bound of
+    # its time at 1e6, and the speedup computed with it a lower bound of the true one.
+    fast_1e6 = _per_replication({"1e6": heartbeat_scenario(1e6)}, {"fast": "fast"},
+                                million_rounds)["1e6", "fast"]
+    ref_1e4 = _per_replication({"1e4": heartbeat_scenario(1e4)}, {"ref": "reference"},
+                               million_rounds)["1e4", "ref"]
+    speedup = ref_1e4 / fast_1e6
+    lines.append(Line("2. 1e6 heartbeats, time to a precision",
+                      f"fast at least {speedup:.0f}x faster ({fast_1e6 * 1e3:.0f} ms per "
+                      f"replication; reference {ref_1e4:.1f} s already at 1e4)",
+                      ">= 100x", 100.0 / speedup))
+    return lines
+
+
+def rare_attackers(precision: float, budget: int) -> list[Line]:
+    """Target 3: P(key | evidence) on PSMail to a 5% relative half-width in under a minute,
+    stratified (``--jobs 2``); crude sampling's cost at the same precision estimated from the
+    crude variance ``p (1 - p) / n_eff`` at the stratified estimate."""
+    sc = _psmail(1)
+    layout = Layout(sc)
+    judge = assessor(sc, layout, precision)
+    name = "evidence.posterior.outcomes.key.p_any"
+
+    def only_key(rows, strata):  # type: ignore[no-untyped-def]
+        return [t for t in judge(rows, strata) if t.name == name]
+
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        result = run_until_precise(sc, Path(out), only_key, precision, budget, jobs=2,
+                                   progress=False)
+        seconds = time.perf_counter() - started
+    assert result.sampling is not None
+    found = result.sampling["precision"]["estimates"][name]
+    p, rel = found["value"], found["relative_half_width"]
+    reached = result.sampling["precision"]["stopped"] == "precision"
+    n = result.rows.shape[0]
+    # Crude sampling weighs replications by the evidence alone: its effective size is about
+    # n P(evidence), so a Wilson half-width of precision * p needs about this many.
+    assert result.strata is not None
+    w = evidence_weights(result.rows, layout, sc) * result.strata.design_weights()
+    crude = (1.959964 / precision) ** 2 * (1 - p) / p / float(w.sum())
+    status = "" if reached else f", stopped at the budget with relative half-width {rel:.3f}"
+    return [Line(f"3. PSMail P(key|evidence) to {precision:.0%}",
+                 f"{seconds:.0f} s, {n} stratified replications (crude would need about "
+                 f"{crude:,.0f}){status}",
+                 "< 60 s", seconds / 60.0 if reached else math.inf)]
+
+
+def parallel_and_lean(replications: int, small: int, large: int) -> list[Line]:
+    """Target 4: ``--jobs 2`` at least 1.7x ``--jobs 1`` on a run of over ten seconds, and peak
+    memory flat as replications grow (``large`` against ``small``, each in a fresh process)."""
+    sc = _psmail(replications)
+    one = _timed_run(sc, jobs=1)
+    two = _timed_run(sc, jobs=2)
+    speedup = one / two
+    peak = {n: _peak_rss_mb(n) for n in (small, large)}
+    growth = peak[large] / peak[small]
+    return [
+        Line("4. --jobs 2 against --jobs 1", f"{speedup:.2f}x ({one:.1f} s vs {two:.1f} s)",
+             ">= 1.7x", 1.7 / speedup),
+        Line("4. peak memory, replications x" + f"{large // small}",
+             f"{peak[small]:.0f} MB -> {peak[large]:.0f} MB ({growth:.2f}x)",
+             "flat (<= 1.1x)", growth / 1.1),
+    ]
+
+
+def _peak_rss_mb(replications: int) -> float:
+    """Peak resident memory of a fresh ``bleedsim run`` process (one job) on PSMail."""
+    code = (
+        "import resource, sys, tempfile\n"
+        "from sim.cli import main\n"
+        "with tempfile.TemporaryDirectory() as out:\n"
+        f"    main(['run', {str(PSMAIL)!r}, '--replications', '{replications}', '--jobs', '1',"
+        " '--out', out])\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
+    return int(done.stderr.strip().splitlines()[-1]) / 1024.0
+
+
+def _with_logins(logins: float) -> Scenario:
+    sc = heartbeat_scenario(1e5)
+    server = sc.servers["mail"]
+    sessions = server.sessions
+    assert sessions is not None
+    requests = logins * (1 + sessions.ttl * sessions.requests_per_s) + 20.0  # rule 4
+    traffic = Traffic(handshakes_per_s=5.0, logins_per_s=logins, requests_per_s=requests)
+    return dataclasses.replace(sc, servers={"mail": dataclasses.replace(server, traffic=traffic)})
+
+
+def _with_timeline(days: float) -> Scenario:
+    """The attack at the end of a timeline of ``days`` days (the attack window unchanged)."""
+    sc = heartbeat_scenario(1e5)
+    shift = days * 86400.0 - sc.horizon
+    t = sc.timeline
+    attackers = {
+        n: dataclasses.replace(a, start_low=a.start_low + shift, start_high=a.start_high + shift)
+        for n, a in sc.attackers.items()
+    }
+    timeline = Timeline(t.start_iso, t.vulnerable_since, t.disclosed_at + shift,
+                        t.analysis_at + shift)
+    return dataclasses.replace(sc, timeline=timeline, attackers=attackers)
+
+
+def flat_stays_flat(rounds: int) -> list[Line]:
+    """Target 5: time per replication within 1.5x over heartbeats, logins and timeline."""
+    groups: dict[str, dict[str, Scenario]] = {
+        "heartbeats 1e3 to 1e7": {f"{h:.0e}": heartbeat_scenario(h)
+                                  for h in (1e3, 1e4, 1e5, 1e6, 1e7)},
+        "logins 1 to 100 per s": {f"{x:g}": _with_logins(x) for x in (1.0, 10.0, 100.0)},
+        "timeline 1 week to 2 years": {f"{d:g} d": _with_timeline(d) for d in (7.0, 730.0)},
+    }
+    lines = []
+    for label, cases in groups.items():
+        med = _per_replication(cases, {"fast": "fast"}, rounds)
+        values = {c: med[c, "fast"] for c in cases}
+        worst = max(values.values()) / min(values.values())
+        shown = ", ".join(f"{c}: {v * 1e3:.1f}" for c, v in values.items())
+        lines.append(Line(f"5. {label}", f"{worst:.2f}x (ms: {shown})", "<= 1.5x", worst / 1.5))
+    return lines
+
+
+def as_json(lines: list[Line]) -> str:
+    return json.dumps([dataclasses.asdict(line) | {"met": line.met} for line in lines], indent=2)
+
