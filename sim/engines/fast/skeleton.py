@@ -107,6 +107,7 @@ class ServerRun:
         self.changed = self.env.event()
         self._resumed = self.env.event()
         self._quiet_cache: dict[int, list[Segment]] = {}
+        self._rates_cache: dict[int, tuple[float, list[float], float]] = {}
         self._boundaries = self._boundary_times()
         self._hb_connections = {name: 0.0 for name in attackers}
         self._hb_captures_expected = {name: 0.0 for name in attackers}
@@ -280,19 +281,18 @@ class ServerRun:
                     return
                 yield resume
                 continue
-            conn_rate = cfg.requests + sum(a.connection_rate for a in cfg.attackers)
-            crash_rates = [a.connection_rate * crash_chance(cfg.crash_probability, a.heartbeats)
-                           for a in cfg.attackers]
-            crash_rate = sum(crash_rates)
-            candidates = {
-                "bound": cfg.t1 - now,
-                "scheduled": sched[state.next_scheduled][0] - now
-                if state.next_scheduled < len(sched) else math.inf,
-                "max_requests": (state.target - state.used) / conn_rate if conn_rate > 0 else math.inf,
-                "crash": rng.exponential(1.0 / crash_rate) if crash_rate > 0 else math.inf,
-            }
-            kind = min(candidates, key=candidates.__getitem__)
-            delay = max(0.0, candidates[kind])
+            conn_rate, crash_rates, crash_rate = self._rates(cid, cfg)
+            # The earliest of the four, the first listed winning a tie.
+            kind, delay = "bound", cfg.t1 - now
+            if state.next_scheduled < len(sched) and sched[state.next_scheduled][0] - now < delay:
+                kind, delay = "scheduled", sched[state.next_scheduled][0] - now
+            if conn_rate > 0 and (state.target - state.used) / conn_rate < delay:
+                kind, delay = "max_requests", (state.target - state.used) / conn_rate
+            if crash_rate > 0:
+                crash_in = rng.exponential(1.0 / crash_rate)
+                if crash_in < delay:
+                    kind, delay = "crash", crash_in
+            delay = max(0.0, delay)
             dyn = self.keychain.dynamics(cfg, cid, state.life.key_reachable, self.watched)
             if dyn.can_capture and self.watched:
                 t_key = capture_time(dyn, state.pi, delay, rng.random())
@@ -317,6 +317,18 @@ class ServerRun:
                 cause = sched[state.next_scheduled][1]
                 state.next_scheduled += 1
                 self._restart(state, cause)
+
+    def _rates(self, config_id: int, cfg: Segment) -> tuple[float, list[float], float]:
+        """Per configuration, computed once for all workers: the connection rate, each
+        attacker's crashing-connection rate, and their sum."""
+        cached = self._rates_cache.get(config_id)
+        if cached is None:
+            conn_rate = cfg.requests + sum(a.connection_rate for a in cfg.attackers)
+            crash_rates = [a.connection_rate * crash_chance(cfg.crash_probability, a.heartbeats)
+                           for a in cfg.attackers]
+            cached = conn_rate, crash_rates, sum(crash_rates)
+            self._rates_cache[config_id] = cached
+        return cached
 
     # -- worker state ----------------------------------------------------------------------
     def _empty_pi(self) -> np.ndarray:
