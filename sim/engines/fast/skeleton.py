@@ -253,8 +253,8 @@ class ServerRun:
             self.lifetimes.append(life)
 
     def _restart_schedule(self) -> list[tuple[float, EndCause]]:
-        sched: list[tuple[float, EndCause]] = [(float(t), "scheduled") for t in
-                 scheduled_restarts(self.server.restart, self.horizon, self.rng)]
+        times = scheduled_restarts(self.server.restart, self.horizon, self.rng).tolist()
+        sched: list[tuple[float, EndCause]] = [(t, "scheduled") for t in times]
         if self.server.patched_at < self.horizon:
             bisect.insort(sched, (self.server.patched_at, "patch"))
         return sched
