@@ -179,3 +179,29 @@ def test_budget_stops_the_run_and_says_so(tmp_path) -> None:  # type: ignore[no-
     assert result.sampling["precision"]["stopped"] == "max_replications"
     assert result.rows.shape[0] <= 200
     assert not (tmp_path / ".checkpoint").exists()
+
+
+def test_interrupted_run_resumes_to_the_same_rows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-C after the pilot keeps its chunks; the same run again replays the rounds, reads
+    them back instead of simulating them, and ends with the rows of an uninterrupted run."""
+    from sim.montecarlo.runner import RunInterrupted
+
+    sc = _scenario()
+    assess = _key_target(sc, 0.1)
+    calls = 0
+
+    def interrupt_after_pilot(rows: np.ndarray, strata: Strata) -> list[Target]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise KeyboardInterrupt
+        return assess(rows, strata)
+
+    with pytest.raises(RunInterrupted):
+        run_until_precise(sc, tmp_path / "a", interrupt_after_pilot, 0.1, 3000, jobs=1,
+                          progress=False)
+    assert any((tmp_path / "a" / ".checkpoint").glob("chunk-*.npz"))
+    resumed = run_until_precise(sc, tmp_path / "a", assess, 0.1, 3000, jobs=1, progress=False)
+    fresh = run_until_precise(sc, tmp_path / "b", assess, 0.1, 3000, jobs=1, progress=False)
+    np.testing.assert_array_equal(resumed.rows, fresh.rows)
+    assert resumed.simulated < fresh.simulated == fresh.rows.shape[0]
