@@ -23,7 +23,7 @@ from sim.engines import ENGINE_NAMES, EngineRefused, get_engine
 from sim.montecarlo.layout import Layout
 from sim.montecarlo.runner import RunInterrupted, RunResult, run
 from sim.montecarlo.sequential import pilot_size, run_until_precise
-from sim.report import evidence_table, html, markdown, results_json, table
+from sim.report import evidence_table, html, markdown, results_json, sampling, table
 from sim.report.source import Node, ReportInputError
 from sim.scenario import ScenarioError, json_schema, load_scenario, scenario_sha256, summary
 from sim.scenario.model import Scenario
@@ -76,6 +76,8 @@ def _run(args: argparse.Namespace) -> int:
     rendered = table.render(scenario, document)
     if scenario.detectors or scenario.claims:
         rendered += "\n" + evidence_table.render(scenario, analysis)
+    if result.sampling is not None:
+        rendered += "\n" + sampling.render(result.sampling)
     for path in targets:
         write_text(path, text)
     write_text(out_dir / TABLE, rendered)

@@ -30,7 +30,9 @@ def test_precision_run_is_identical_for_any_jobs_and_says_where_it_stopped(
     flags = ["--precision", "0.2", "--max-replications", "300", "--engine", "fast"]
     assert main(["run", str(tiny_file), *flags, "--jobs", "1", "--out", "one"]) == 0
     assert main(["run", str(tiny_file), *flags, "--jobs", "2", "--out", "two"]) == 0
-    capsys.readouterr()
+    out = capsys.readouterr().out
+    assert "Stratified on eve (replications per stratum: none: " in out
+    assert "Stopped after " in out
     one, two = tmp_path / "one" / "results.json", tmp_path / "two" / "results.json"
     assert reproducible_lines(one) == reproducible_lines(two)
     doc = json.loads(one.read_text())

@@ -1,0 +1,30 @@
+"""The lines printed after the table of a ``--precision`` run: how it sampled and why it
+stopped (read from results.json's ``sampling`` block)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def render(sampling: dict[str, Any]) -> str:
+    precision = sampling["precision"]
+    estimates = precision["estimates"]
+    missing = [path for path, e in estimates.items() if not e["reached"]]
+    strata = ", ".join(
+        f"{'+'.join(s['present']) or 'none'}: {s['replications']}" for s in sampling["strata"]
+    )
+    why = (
+        f"every target reached {precision['target']:g} relative half-width"
+        if precision["stopped"] == "precision"
+        else f"budget of {precision['max_replications']:,} replications spent; "
+        f"{len(missing)} of {len(estimates)} targets not reached"
+    )
+    lines = [
+        f"Stratified on {', '.join(sampling['stratified_on']) or 'nothing'} "
+        f"(replications per stratum: {strata}).",
+        f"Stopped after {precision['rounds']} rounds: {why}.",
+    ]
+    for path in missing:
+        e = estimates[path]
+        lines.append(f"  {path}: {e['why']}")
+    return "\n".join(lines) + "\n"
