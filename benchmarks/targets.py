@@ -30,7 +30,7 @@ from sim.montecarlo.layout import Layout
 from sim.montecarlo.runner import run
 from sim.montecarlo.sequential import run_until_precise
 from sim.scenario import load_scenario
-from sim.scenario.model import Scenario, Timeline, Traffic
+from sim.scenario.model import Attacker, KeySpec, Scenario, Server, Timeline, Traffic
 
 ROOT = Path(__file__).resolve().parent.parent
 PSMAIL = ROOT / "scenarios" / "psmail-2014.yaml"
@@ -73,16 +73,17 @@ def psmail_in_seconds(replications: int) -> list[Line]:
 
 def _per_replication(cases: dict[str, Scenario], engines: dict[str, str], rounds: int,
                      seed: int = 7) -> dict[tuple[str, str], float]:
-    """Median seconds per replication of each (case, engine), timed round-robin."""
+    """Median CPU seconds per replication of each (case, engine), timed round-robin (CPU time
+    of this process: other processes on a shared machine slow both sides alike)."""
     times: dict[tuple[str, str], list[float]] = {(c, e): [] for c in cases for e in engines}
     modules = {e: get_engine(name) for e, name in engines.items()}
     for i in range(rounds):
         for c, sc in cases.items():
             for e, module in modules.items():
                 seed_seq = np.random.SeedSequence(seed, spawn_key=(i,))
-                started = time.perf_counter()
+                started = time.process_time()
                 module.simulate(sc, seed_seq)
-                times[c, e].append(time.perf_counter() - started)
+                times[c, e].append(time.process_time() - started)
     return {k: statistics.median(v) for k, v in times.items()}
 
 
@@ -110,19 +111,35 @@ def never_slower_than_literal(rounds: int, million_rounds: int) -> list[Line]:
              "fast >= reference", med[c, "fast"] / med[c, "reference"])
         for c in cases
     ]
-    # The reference engine simulates every heartbeat: one replication at 1e6 takes about ten
-    # minutes here. Its cost only grows with heartbeats, so its time at 1e4 is a lower bound of
-    # its time at 1e6, and the speedup computed with it a lower bound of the true one.
-    fast_1e6 = _per_replication({"1e6": heartbeat_scenario(1e6)}, {"fast": "fast"},
-                                million_rounds)["1e6", "fast"]
-    ref_1e4 = _per_replication({"1e4": heartbeat_scenario(1e4)}, {"ref": "reference"},
-                               million_rounds)["1e4", "ref"]
-    speedup = ref_1e4 / fast_1e6
+    million = {"1e6": _million_heartbeats()}
+    med = _per_replication(million, engines, million_rounds)
+    speedup = med["1e6", "reference"] / med["1e6", "fast"]
     lines.append(Line("2. 1e6 heartbeats, time to a precision",
-                      f"fast at least {speedup:.0f}x faster ({fast_1e6 * 1e3:.0f} ms per "
-                      f"replication; reference {ref_1e4:.1f} s already at 1e4)",
+                      f"fast {speedup:,.0f}x faster ({med['1e6', 'fast'] * 1e3:.1f} ms vs "
+                      f"{med['1e6', 'reference']:.1f} s per replication)",
                       ">= 100x", 100.0 / speedup))
     return lines
+
+
+def _million_heartbeats() -> Scenario:
+    """A million heartbeats in six hours on a public server (a key, little legitimate traffic):
+    the reference engine's cost is then the heartbeats, simulated one by one. Both engines
+    simulate the same model, so the variance per replication is the same and the time to a
+    given precision is in the ratio of the times per replication."""
+    window = 6 * 3600.0
+    server = Server(
+        name="www", role="public", hosts=1, workers=2, heap_bytes=64 << 20,
+        traffic=Traffic(handshakes_per_s=1.0, requests_per_s=1.0),
+        keys=KeySpec(reachable=0.05, copies_per_handshake=1.0, piece_bytes=120, capture=1e-7),
+    )
+    attacker = Attacker(name="reaper", targets=("www",), rate=1e6 / window, start_low=3600.0,
+                        start_high=3600.0, duration=window)
+    return Scenario(
+        name="million-heartbeats",
+        timeline=Timeline("2014-04-01T00:00:00Z", 0.0, 0.0, window + 7200.0),
+        servers={"www": server},
+        attackers={"reaper": attacker},
+    )
 
 
 def rare_attackers(precision: float, budget: int) -> list[Line]:

@@ -81,6 +81,18 @@ class _Worker:
     next_scheduled: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class _Schedule:
+    """A worker's scheduled restarts and the patch, in time order (the patch first on a tie)."""
+
+    times: list[float]
+    patch: int | None
+    """Index of the patch in ``times``, if it falls before the horizon."""
+
+    def cause(self, i: int) -> EndCause:
+        return "patch" if i == self.patch else "scheduled"
+
+
 class ServerRun:
     """Simulates one server's state-changing events over ``[0, analysis_at)``."""
 
@@ -253,12 +265,13 @@ class ServerRun:
             life.end = self.horizon
             self.lifetimes.append(life)
 
-    def _restart_schedule(self) -> list[tuple[float, EndCause]]:
+    def _restart_schedule(self) -> _Schedule:
         times = scheduled_restarts(self.server.restart, self.horizon, self.rng).tolist()
-        sched: list[tuple[float, EndCause]] = [(t, "scheduled") for t in times]
+        patch = None
         if self.server.patched_at < self.horizon:
-            bisect.insort(sched, (self.server.patched_at, "patch"))
-        return sched
+            patch = bisect.bisect_left(times, self.server.patched_at)  # before a tie: "patch" < "scheduled"
+            times.insert(patch, self.server.patched_at)
+        return _Schedule(times, patch)
 
     def _new_life(self, w: int, start: float) -> Lifetime:
         return Lifetime(w, start, self.horizon, bool(self.rng.random() < self.server.keys.reachable))
@@ -285,8 +298,8 @@ class ServerRun:
             conn_rate, crash_rates, crash_rate = self._rates(cid, cfg)
             # The earliest of the four, the first listed winning a tie.
             kind, delay = "bound", cfg.t1 - now
-            if state.next_scheduled < len(sched) and sched[state.next_scheduled][0] - now < delay:
-                kind, delay = "scheduled", sched[state.next_scheduled][0] - now
+            if state.next_scheduled < len(sched.times) and sched.times[state.next_scheduled] - now < delay:
+                kind, delay = "scheduled", sched.times[state.next_scheduled] - now
             if conn_rate > 0 and (state.target - state.used) / conn_rate < delay:
                 kind, delay = "max_requests", (state.target - state.used) / conn_rate
             if crash_rate > 0:
@@ -315,7 +328,7 @@ class ServerRun:
             elif kind == "max_requests":
                 self._restart(state, "max_requests")
             else:
-                cause = sched[state.next_scheduled][1]
+                cause = sched.cause(state.next_scheduled)
                 state.next_scheduled += 1
                 self._restart(state, cause)
 
@@ -360,7 +373,7 @@ class ServerRun:
         state.target = self._gamma_target()
 
     def _jump(
-        self, state: _Worker, sched: list[tuple[float, EndCause]], now: float, cfg: Segment
+        self, state: _Worker, sched: _Schedule, now: float, cfg: Segment
     ) -> None:
         """Cross an attack-free stretch ``[now, cfg.t1)`` in one step.
 
@@ -373,10 +386,8 @@ class ServerRun:
         n_max = self.server.restart.max_requests
         first_req = now + (state.target - state.used) / rate if rate > 0 else math.inf
         i = state.next_scheduled
-        j = i
-        while j < len(sched) and sched[j][0] < end:
-            j += 1
-        first_sched = sched[i][0] if i < j else math.inf
+        j = bisect.bisect_left(sched.times, end, lo=i)
+        first_sched = sched.times[i] if i < j else math.inf
         if min(first_req, first_sched) >= end:
             state.pi = self.keychain.evolve_legit(cfg, state.pi, end - now)
             state.used += rate * (end - now)
@@ -385,11 +396,11 @@ class ServerRun:
         if first_req < first_sched:
             cause, first = "max_requests", first_req
         else:
-            cause, first = sched[i][1], first_sched
+            cause, first = sched.cause(i), first_sched
         life = state.life
         life.end, life.end_cause = first, cause
         self.lifetimes.append(life)
-        base = sched[j - 1][0] if j > i else first
+        base = sched.times[j - 1] if j > i else first
         state.next_scheduled = j
         start, count = base, 0
         if n_max is not None:
