@@ -161,15 +161,14 @@ def _run_pool(
     except BaseException:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # one Ctrl-C is enough
         try:
-            kill_pool(pool)
+            _kill(pool)
         finally:
             signal.signal(signal.SIGINT, previous)
         raise
     pool.shutdown(wait=True)
 
 
-def kill_pool(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool's workers at once, running chunks included."""
+def _kill(pool: ProcessPoolExecutor) -> None:
     # The executor has no public way to stop running work before Python 3.14
     # (``terminate_workers``); its process table is the documented-by-use alternative.
     processes = list((pool._processes or {}).values())
