@@ -79,7 +79,10 @@ def targets(
             values = capture_indicator(rows, layout, scenario, claim).astype(float)
             domain = w if claim.given == "evidence" else None
         path = f"claims.{name}.value"
-        if judgement.verdict != "inconclusive":
+        if judgement.value is None:  # undefined whatever the replications (see its note)
+            out.append(Target(path, values, _as_weights(domain), None, None, False,
+                              f"undefined: {judgement.note}"))
+        elif judgement.verdict != "inconclusive":
             out.append(Target(path, values, _as_weights(domain), judgement.value,
                               _half(judgement.ci95), True, "verdict settled"))
         else:

@@ -19,11 +19,13 @@ def render(sampling: dict[str, Any]) -> str:
         else f"budget of {precision['max_replications']:,} replications spent; "
         f"{len(missing)} of {len(estimates)} targets not reached"
     )
-    lines = [
-        f"Stratified on {', '.join(sampling['stratified_on']) or 'nothing'} "
-        f"(replications per stratum: {strata}).",
-        f"Stopped after {precision['rounds']} rounds: {why}.",
-    ]
+    first = (
+        f"Stratified on {', '.join(sampling['stratified_on'])} (replications per stratum: "
+        f"{strata})." if sampling["stratified_on"]
+        else "One stratum: no attacker's presence is uncertain."
+    )
+    rounds = precision["rounds"]
+    lines = [first, f"Stopped after {rounds} round{'s' if rounds > 1 else ''}: {why}."]
     for path in missing:
         e = estimates[path]
         lines.append(f"  {path}: {e['why']}")
