@@ -19,11 +19,14 @@ from pathlib import Path
 
 import sim
 from sim.analysis.analyse import analyse, as_results
+from sim.analysis.precision import assessor
 from sim.analysis.sufficiency import shortfalls
 from sim.atomic import write_text
 from sim.engines import ENGINE_NAMES, EngineRefused, get_engine
+from sim.montecarlo.layout import Layout
 from sim.montecarlo.outdir import OutputConflict, prepare
-from sim.montecarlo.runner import RunInterrupted, run
+from sim.montecarlo.runner import RunInterrupted, RunResult, run
+from sim.montecarlo.sequential import pilot_size, run_until_precise
 from sim.report import diff, html, markdown, results_json, terminal
 from sim.report.demo import command as demo
 from sim.report.source import Node, ReportInputError
@@ -42,6 +45,8 @@ EXIT_INTERRUPTED = 130
 RESULTS = "results.json"
 TABLE = "table.txt"
 REPORTS = {"report.md": markdown.render, "report.html": html.render, TABLE: terminal.render}
+DEFAULT_MAX_REPLICATIONS = 200_000
+"""Budget of a ``--precision`` run without ``--max-replications``."""
 
 
 class UsageError(Exception):
@@ -81,13 +86,15 @@ def _run(args: argparse.Namespace) -> int:
         print(f"bleedsim: warning: {warning}", file=sys.stderr)
     if resume is not None:
         print(f"bleedsim: {resume}", file=sys.stderr)
-    result = run(scenario, out_dir, jobs=args.jobs, progress=True)
+    result = _simulate(scenario, out_dir, args)
     document = results_json.build(
         scenario, scenario_sha256(scenario), result.rows, result.layout, result.seconds,
-        result.simulated, source,
+        result.simulated, source, result.strata,
     )
-    analysis = analyse(result.rows, result.layout, scenario)
+    analysis = analyse(result.rows, result.layout, scenario, result.strata)
     results_json.merge(document, as_results(analysis, result.rows, result.layout, scenario))
+    if result.sampling is not None:
+        results_json.merge(document, {"sampling": result.sampling})
     text = results_json.dumps(document)
     for path in targets:
         write_text(path, text)
@@ -109,6 +116,24 @@ def _gate(document: dict[str, object], fail_on: list[str] | None) -> int:
         print(f"bleedsim: claim {claim} is {verdict} (--fail-on {','.join(fail_on or [])})",
               file=sys.stderr)
     return EXIT_CLAIMS if bad else 0
+
+
+def _simulate(scenario: Scenario, out_dir: Path, args: argparse.Namespace) -> RunResult:
+    """A fixed number of replications, or with ``--precision`` stratified rounds until precise."""
+    if args.precision is None:
+        if args.max_replications is not None:
+            raise UsageError("--max-replications needs --precision")
+        return run(scenario, out_dir, jobs=args.jobs, progress=True)
+    if args.replications is not None:
+        raise UsageError("--replications and --precision exclude each other; "
+                         "bound a --precision run with --max-replications")
+    budget = DEFAULT_MAX_REPLICATIONS if args.max_replications is None else args.max_replications
+    if budget < pilot_size(scenario):
+        raise UsageError(f"--max-replications {budget} is below the {pilot_size(scenario)} "
+                         f"replications of the stratified pilot of {scenario.name}")
+    assess = assessor(scenario, Layout(scenario), args.precision)
+    return run_until_precise(scenario, out_dir, assess, args.precision, budget,
+                             jobs=args.jobs, progress=True)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -296,6 +321,17 @@ def _speed(text: str) -> float:
     return value
 
 
+def _fraction(text: str) -> float:
+    """An argparse type for a relative precision, strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text}")
+    return value
+
+
 _positive_int = _whole_number(1, "at least 1")
 _seed = _whole_number(0, "0 or more")
 
@@ -317,6 +353,13 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.add_argument("--engine", choices=ENGINE_NAMES, help="engine (default: the file's)")
     run_cmd.add_argument("--jobs", type=_positive_int, metavar="N",
                          help="worker processes (default: all cores; 1 runs in this process)")
+    run_cmd.add_argument("--precision", type=_fraction, metavar="R",
+                         help="run stratified rounds until every headline estimate's 95%% "
+                              "half-width is at most R times itself (e.g. 0.05) or its claim "
+                              "is settled")
+    run_cmd.add_argument("--max-replications", type=_positive_int, metavar="N",
+                         help="budget of a --precision run "
+                              f"(default {DEFAULT_MAX_REPLICATIONS:,})")
     run_cmd.add_argument("--json", type=Path, metavar="PATH", help="also write results.json here")
     run_cmd.add_argument("--out", type=Path, metavar="DIR",
                          help="output folder (default: reports/<scenario name>/)")

@@ -17,6 +17,7 @@ from sim.analysis.evidence import Evidence, condition
 from sim.analysis.noticed import p_alert, probability
 from sim.montecarlo.intervals import Interval
 from sim.montecarlo.layout import Layout
+from sim.montecarlo.stratified import Strata
 from sim.scenario.model import Scenario
 
 
@@ -29,14 +30,19 @@ class Analysis:
     """Per detector: P(at least one retained malicious alert is noticed), over all rows."""
 
 
-def analyse(rows: np.ndarray, layout: Layout, scenario: Scenario) -> Analysis:
-    evidence = condition(rows, layout, scenario)
-    attackers = {f.name: f for f in all_findings(rows, layout, scenario)}
+def analyse(
+    rows: np.ndarray, layout: Layout, scenario: Scenario, strata: Strata | None = None
+) -> Analysis:
+    """``strata`` (a stratified run's) makes every estimate and interval the stratified one."""
+    evidence = condition(rows, layout, scenario, strata)
+    attackers = {f.name: f for f in all_findings(rows, layout, scenario, strata)}
     return Analysis(
         evidence=evidence,
         attackers=attackers,
-        claims=judge_all(rows, layout, scenario, evidence, attackers),
-        p_alert={d: probability(p_alert(rows, layout, scenario, d)) for d in scenario.detectors},
+        claims=judge_all(rows, layout, scenario, evidence, attackers, strata),
+        p_alert={
+            d: probability(p_alert(rows, layout, scenario, d), strata) for d in scenario.detectors
+        },
     )
 
 

@@ -30,6 +30,7 @@ from sim.analysis.noticed import probability, unseen
 from sim.montecarlo.estimates import Estimate, estimate
 from sim.montecarlo.intervals import Interval
 from sim.montecarlo.layout import Layout
+from sim.montecarlo.stratified import Strata, weighted_mean
 from sim.scenario.model import OUTCOMES, Scenario
 
 
@@ -75,29 +76,40 @@ class AttackerFindings:
 
 
 def findings(
-    rows: np.ndarray, layout: Layout, scenario: Scenario, attacker: str
+    rows: np.ndarray,
+    layout: Layout,
+    scenario: Scenario,
+    attacker: str,
+    strata: Strata | None = None,
 ) -> AttackerFindings:
     present = layout.column(rows, f"present/{attacker}") == 1.0
     mine = rows[present]
+    own = None if strata is None else strata.subset(present)
     benign = scenario.attackers[attacker].benign
     if mine.shape[0] == 0:
         return AttackerFindings(attacker, benign, 0, {}, None, {}, None, None)
     hidden = unseen(mine, layout, scenario, attacker)
     blind: dict[str, tuple[float, Interval]] = {
-        o: probability((layout.column(mine, f"attacker/{attacker}/{o}") > 0) * hidden)
+        o: probability((layout.column(mine, f"attacker/{attacker}/{o}") > 0) * hidden, own)
         for o in OUTCOMES
     }
     return AttackerFindings(
         name=attacker,
         benign=benign,
         n_present=int(mine.shape[0]),
-        outcomes=estimate(mine, layout, f"attacker/{attacker}"),
-        detected=probability(1.0 - hidden),
+        outcomes=estimate(mine, layout, f"attacker/{attacker}", strata=own),
+        detected=probability(1.0 - hidden, own),
         blind_spots=blind,
-        evidence_given_present=float(weights(mine, layout, scenario).mean()),
-        evidence_given_absent=float(weights(mine, layout, scenario, excluding=attacker).mean()),
+        evidence_given_present=_mean(weights(mine, layout, scenario), own),
+        evidence_given_absent=_mean(weights(mine, layout, scenario, excluding=attacker), own),
     )
 
 
-def all_findings(rows: np.ndarray, layout: Layout, scenario: Scenario) -> list[AttackerFindings]:
-    return [findings(rows, layout, scenario, a) for a in scenario.attackers]
+def _mean(values: np.ndarray, strata: Strata | None) -> float:
+    return float(values.mean()) if strata is None else weighted_mean(values, strata)
+
+
+def all_findings(
+    rows: np.ndarray, layout: Layout, scenario: Scenario, strata: Strata | None = None
+) -> list[AttackerFindings]:
+    return [findings(rows, layout, scenario, a, strata) for a in scenario.attackers]

@@ -22,6 +22,7 @@ from sim.analysis.evidence import Evidence
 from sim.montecarlo import intervals
 from sim.montecarlo.intervals import Interval
 from sim.montecarlo.layout import Layout
+from sim.montecarlo.stratified import Strata
 from sim.scenario.model import Claim, Scenario
 
 Verdict = Literal["supported", "refuted", "inconclusive"]
@@ -108,6 +109,7 @@ def judge(
     claim: Claim,
     evidence: Evidence,
     attackers: dict[str, AttackerFindings],
+    strata: Strata | None = None,
 ) -> Judgement:
     if claim.outcome == "detected":
         return judge_detected(claim, attackers)
@@ -117,9 +119,9 @@ def judge(
         if evidence.impossible:
             return Judgement(claim, None, Interval(0.0, 1.0), "inconclusive",
                              f"the evidence is impossible in this scenario: {evidence.reason}")
-        value, ci, _ = intervals.proportion(hit, evidence.weights)
+        value, ci, _ = intervals.proportion(hit, evidence.weights, strata)
     else:
-        value, ci, _ = intervals.proportion(hit)
+        value, ci, _ = intervals.proportion(hit, None, strata)
     return Judgement(claim, value, ci, verdict_at_most(ci, claim.at_most))
 
 
@@ -158,8 +160,9 @@ def judge_all(
     scenario: Scenario,
     evidence: Evidence,
     attackers: dict[str, AttackerFindings],
+    strata: Strata | None = None,
 ) -> dict[str, Judgement]:
     return {
-        name: judge(rows, layout, scenario, claim, evidence, attackers)
+        name: judge(rows, layout, scenario, claim, evidence, attackers, strata)
         for name, claim in scenario.claims.items()
     }

@@ -26,6 +26,7 @@ from sim.analysis.noticed import malicious, probability, retained_any
 from sim.montecarlo.estimates import estimate
 from sim.montecarlo.intervals import Interval, effective_size
 from sim.montecarlo.layout import Layout
+from sim.montecarlo.stratified import Strata
 from sim.scenario.model import EvidenceState, Scenario
 
 
@@ -38,18 +39,28 @@ class Evidence:
     impossible: tuple[str, ...]
     """When no replication can be consistent: the detectors whose items rule every one out."""
     reason: str
+    strata: Strata | None = None
+    """The run's strata when it was stratified: posterior estimates are then stratified too."""
+
+    def _design_weights(self) -> np.ndarray:
+        """Evidence weights times, in a stratified run, each row's ``pi_h / n_h``."""
+        if self.strata is None:
+            return self.weights
+        return self.weights * self.strata.design_weights()
 
     def as_results(self, rows: np.ndarray, layout: Layout, scenario: Scenario) -> dict[str, Any]:
         out: dict[str, Any] = {
             "items": dict(scenario.evidence),
             "p_consistent": self.p_consistent,
             "p_consistent_ci95": self.ci95.as_list(),
-            "effective_replications": effective_size(self.weights),
+            "effective_replications": effective_size(self._design_weights()),
         }
         if self.impossible:
             out["impossible"] = {"detectors": list(self.impossible), "reason": self.reason}
         else:
-            out["posterior"] = {"outcomes": estimate(rows, layout, "total", self.weights)}
+            out["posterior"] = {
+                "outcomes": estimate(rows, layout, "total", self.weights, self.strata)
+            }
         return out
 
 
@@ -86,15 +97,17 @@ def weights(
     return w
 
 
-def condition(rows: np.ndarray, layout: Layout, scenario: Scenario) -> Evidence:
+def condition(
+    rows: np.ndarray, layout: Layout, scenario: Scenario, strata: Strata | None = None
+) -> Evidence:
     w = weights(rows, layout, scenario)
     if not scenario.evidence:  # nothing stated: consistent by definition, not by estimate
-        return Evidence(w, 1.0, Interval(1.0, 1.0), (), "")
-    p, ci = probability(w)
+        return Evidence(w, 1.0, Interval(1.0, 1.0), (), "", strata)
+    p, ci = probability(w, strata)
     if p > 0.0:
-        return Evidence(w, p, ci, (), "")
+        return Evidence(w, p, ci, (), "", strata)
     blamed, reason = _why_impossible(rows, layout, scenario)
-    return Evidence(w, p, ci, blamed, reason)
+    return Evidence(w, p, ci, blamed, reason, strata)
 
 
 def _why_impossible(

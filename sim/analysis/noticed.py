@@ -16,6 +16,7 @@ import numpy as np
 from sim.montecarlo import intervals
 from sim.montecarlo.intervals import Interval
 from sim.montecarlo.layout import Layout
+from sim.montecarlo.stratified import Strata
 from sim.scenario.model import Scenario
 
 
@@ -49,14 +50,14 @@ def p_alert(rows: np.ndarray, layout: Layout, scenario: Scenario, detector: str)
     return np.where(retained_any(rows, layout, detector, malicious(scenario)), p, 0.0)
 
 
-def probability(values: np.ndarray) -> tuple[float, Interval]:
+def probability(values: np.ndarray, strata: Strata | None = None) -> tuple[float, Interval]:
     """Mean of per-replication probabilities with its 95% interval (rule 20).
 
     When every value is 0 or 1 (every notice probability is 0 or 1) the values are 0/1
     outcomes and take the Wilson interval, which stays informative at 0 and 1; otherwise the
-    normal interval of the mean, clipped to [0, 1].
+    normal interval of the mean, clipped to [0, 1]. ``strata``: the stratified versions.
     """
     if np.all((values == 0.0) | (values == 1.0)):
-        p, ci, _ = intervals.proportion(values)
+        p, ci, _ = intervals.proportion(values, None, strata)
         return p, ci
-    return intervals.mean(values, None, 0.0, 1.0)
+    return intervals.mean(values, None, 0.0, 1.0, strata)

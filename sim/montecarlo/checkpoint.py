@@ -45,6 +45,11 @@ class Checkpoint:
             write_text(self.folder / "manifest.json", json.dumps(self.manifest, sort_keys=True))
         return found
 
+    def load(self, chunk: int, shape: tuple[int, int]) -> np.ndarray | None:
+        """A finished chunk's rows, if saved with this shape (call :meth:`open` first)."""
+        rows = self._load(chunk)
+        return rows if rows is not None and rows.shape == shape else None
+
     def save(self, chunk: int, rows: np.ndarray) -> None:
         buffer = io.BytesIO()
         np.savez(buffer, rows=rows)

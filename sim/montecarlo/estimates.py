@@ -4,7 +4,8 @@ A *scope* names whose captures are counted: ``"total"`` (malicious attackers ove
 ``"server/<s>"``, ``"attacker/<a>"`` or ``"attacker/<a>/server/<s>"`` (the columns of
 :class:`~sim.montecarlo.layout.Layout`). ``weights`` (one per row, e.g. the probability that a
 replication is consistent with the evidence) turn every estimate into a weighted one; the
-evidence and claims code reuses :func:`estimate` that way.
+evidence and claims code reuses :func:`estimate` that way. ``strata`` (rows of a stratified run,
+:mod:`sim.montecarlo.stratified`) makes every estimate the stratified one, with its interval.
 """
 
 from __future__ import annotations
@@ -16,13 +17,18 @@ import numpy as np
 
 from sim.montecarlo import intervals
 from sim.montecarlo.layout import KEY_HEARTBEATS, KEY_TIME, Layout
+from sim.montecarlo.stratified import Strata
 from sim.scenario.model import OUTCOMES
 
 Estimate = dict[str, Any]
 
 
 def estimate(
-    rows: np.ndarray, layout: Layout, scope: str, weights: np.ndarray | None = None
+    rows: np.ndarray,
+    layout: Layout,
+    scope: str,
+    weights: np.ndarray | None = None,
+    strata: Strata | None = None,
 ) -> dict[str, Estimate]:
     """``{outcome: {p_any, p_any_ci95, mean, mean_ci95[, p_any_upper95]}}`` for one scope.
 
@@ -35,29 +41,44 @@ def estimate(
     """
     w = None if weights is None else np.asarray(weights, dtype=float)
     return {
-        o: _outcome(layout.column(rows, f"{scope}/{o}"), w, _max_count(layout, scope, o))
+        o: _outcome(layout.column(rows, f"{scope}/{o}"), w, max_count(layout, scope, o), strata)
         for o in OUTCOMES
     }
 
 
 def given_present(
-    rows: np.ndarray, layout: Layout, attacker: str, weights: np.ndarray | None = None
+    rows: np.ndarray,
+    layout: Layout,
+    attacker: str,
+    weights: np.ndarray | None = None,
+    strata: Strata | None = None,
 ) -> dict[str, Any]:
     """An attacker's own captures over the replications in which it exists (rule 12)."""
     present = layout.column(rows, f"present/{attacker}") == 1.0
     sub_weights = None if weights is None else np.asarray(weights, dtype=float)[present]
+    sub_strata = None if strata is None else strata.subset(present)
     return {
         "n_present": int(present.sum()),
-        "outcomes": estimate(rows[present], layout, f"attacker/{attacker}", sub_weights),
+        "outcomes": estimate(
+            rows[present], layout, f"attacker/{attacker}", sub_weights, sub_strata
+        ),
     }
 
 
 def key_capture(
-    rows: np.ndarray, layout: Layout, server: str, weights: np.ndarray | None = None
+    rows: np.ndarray,
+    layout: Layout,
+    server: str,
+    weights: np.ndarray | None = None,
+    strata: Strata | None = None,
 ) -> dict[str, Any]:
     """When a server's key leaked, over the replications where it did: how many replications,
     and the (weighted) median time (seconds since start) and malicious heartbeats until capture.
+    Stratified, each replication weighs its stratum's ``pi_h / n_h``.
     """
+    if strata is not None:
+        design = strata.design_weights()
+        weights = design if weights is None else design * np.asarray(weights, dtype=float)
     leaked = layout.column(rows, f"server/{server}/key") > 0
     if weights is not None:
         leaked &= np.asarray(weights, dtype=float) > 0
@@ -71,27 +92,30 @@ def key_capture(
     }
 
 
-def _outcome(values: np.ndarray, weights: np.ndarray | None, max_count: float) -> Estimate:
+def _outcome(
+    values: np.ndarray, weights: np.ndarray | None, max_count: float, strata: Strata | None
+) -> Estimate:
     if weights is not None:
         keep = weights > 0
         values, weights = values[keep], weights[keep]
+        strata = None if strata is None else strata.subset(keep)
     if values.size == 0:
         return {"p_any": None, "p_any_ci95": [0.0, 1.0], "mean": None,
                 "mean_ci95": [0.0, None if math.isinf(max_count) else max_count]}
     events = values > 0
-    p, p_ci, n = intervals.proportion(events, weights)
+    p, p_ci, n = intervals.proportion(events, weights, strata)
     out: Estimate = {"p_any": p, "p_any_ci95": p_ci.as_list()}
     if not events.any():
         out["p_any_upper95"] = intervals.zero_events_upper(n)
     if max_count == 1:
         out["mean"], out["mean_ci95"] = p, p_ci.as_list()
     else:
-        m, m_ci = intervals.mean(values, weights, 0.0, max_count)
+        m, m_ci = intervals.mean(values, weights, 0.0, max_count, strata)
         out["mean"], out["mean_ci95"] = m, m_ci.as_list()
     return out
 
 
-def _max_count(layout: Layout, scope: str, outcome: str) -> float:
+def max_count(layout: Layout, scope: str, outcome: str) -> float:
     """Largest possible count: keys are one per server, everything else is unbounded."""
     if outcome != "key":
         return math.inf

@@ -7,7 +7,10 @@ Three cases, each in its own function:
 - the mean of per-replication values (counts, conditional probabilities): the normal interval,
   clipped to the values' valid range;
 - weighted versions of both, with ``n`` replaced by Kish's effective sample size
-  ``(sum w)^2 / sum w^2``.
+  ``(sum w)^2 / sum w^2``;
+- stratified versions of both (``strata`` given, :mod:`sim.montecarlo.stratified`): the
+  linearised stratified variance ``V``, the normal interval of a mean at ``Z sqrt(V)`` and the
+  Wilson interval of a probability at the effective size ``p (1 - p) / V``.
 
 Results are small probabilities (a leaked key at 1e-6 is still an answer), so every formula is
 written to keep the digits of tiny values: no ``1 - (1 - x)`` anywhere.
@@ -20,6 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import special
+
+from sim.montecarlo import stratified
+from sim.montecarlo.stratified import Strata
 
 LEVEL = 0.95
 Z = float(special.ndtri(0.5 + LEVEL / 2))
@@ -86,14 +92,25 @@ def zero_events_upper(n: float, level: float = LEVEL) -> float:
 
 
 def proportion(
-    events: np.ndarray, weights: np.ndarray | None = None
+    events: np.ndarray, weights: np.ndarray | None = None, strata: Strata | None = None
 ) -> tuple[float, Interval, float]:
     """``(p, Wilson interval, n)`` for 0/1 outcomes, weighted when ``weights`` is given.
 
     A weighted ``p`` is ``sum w x / sum w`` and its interval the Wilson interval at the effective
-    sample size (Kish's design-effect correction, rule 20).
+    sample size (Kish's design-effect correction, rule 20). Stratified, ``p`` is the stratified
+    ratio and ``n = p (1 - p) / V``; when that is undefined (no event, or no spread inside any
+    stratum) ``n`` is Kish's size of the design weights, which is exact for equal ``p_h``.
     """
     x = np.asarray(events, dtype=float)
+    if strata is not None:
+        p, v = stratified.ratio(x, weights, strata, events_z=Z)
+        if math.isnan(p):
+            raise ValueError("no replication carries weight")
+        u = strata.design_weights()
+        if weights is not None:
+            u = u * np.asarray(weights, dtype=float)
+        n = stratified.effective_size(p, v, effective_size(u))
+        return p, wilson(p, n), n
     if weights is None:
         n = float(x.size)
         p = float(x.sum()) / n if n else math.nan
@@ -112,6 +129,7 @@ def mean(
     weights: np.ndarray | None = None,
     low: float = 0.0,
     high: float = math.inf,
+    strata: Strata | None = None,
 ) -> tuple[float, Interval]:
     """``(mean, normal interval)`` of per-replication values, clipped to ``[low, high]``.
 
@@ -119,9 +137,17 @@ def mean(
     sum w``, ``s^2 = n_e/(n_e - 1) * sum w (x - m)^2 / sum w`` and ``n = n_e``, the effective
     size, which reduces to the unweighted formula for equal weights. With ``n_e <= 1`` the
     spread is unknown and the interval is the whole valid range (``high`` ``None`` if
-    unbounded).
+    unbounded). Stratified: ``m +/- z sqrt(V)``, the whole range when ``V`` is unknown.
     """
     x = np.asarray(values, dtype=float)
+    if strata is not None:
+        m, v = stratified.ratio(x, weights, strata)
+        if math.isnan(m):
+            raise ValueError("no replication carries weight")
+        if v == math.inf:
+            return m, Interval(low, None if math.isinf(high) else high)
+        half = Z * math.sqrt(v)
+        return m, Interval(min(max(low, m - half), m), max(min(high, m + half), m))
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
     total = float(w.sum())
     if not total > 0:

@@ -8,7 +8,7 @@ import numpy as np
 
 from sim.model.detectors import evaluate
 from sim.montecarlo.layout import Layout
-from sim.montecarlo.seeds import replication_seeds
+from sim.montecarlo.seeds import ReplicationSeeds, replication_seeds, stratum_replication_seeds
 from sim.scenario.model import Scenario
 
 
@@ -16,7 +16,12 @@ def replicate(
     scenario: Scenario, engine: ModuleType, layout: Layout, seed: int, index: int
 ) -> np.ndarray:
     """Run replication ``index`` and reduce it to its row (``Layout.row``)."""
-    seeds = replication_seeds(seed, index)
+    return _row(scenario, engine, layout, replication_seeds(seed, index))
+
+
+def _row(
+    scenario: Scenario, engine: ModuleType, layout: Layout, seeds: ReplicationSeeds
+) -> np.ndarray:
     record = engine.simulate(scenario, seeds.engine)
     alerts = evaluate(scenario, record.observations, np.random.default_rng(seeds.detectors))
     return layout.row(record, alerts)
@@ -30,4 +35,17 @@ def replicate_range(
     rows = np.empty((stop - start, len(layout)))
     for i in range(start, stop):
         rows[i - start] = replicate(scenario, engine, layout, seed, i)
+    return rows
+
+
+def replicate_stratum(
+    scenario: Scenario, engine: ModuleType, seed: int, stratum: int, start: int, stop: int
+) -> np.ndarray:
+    """Rows of replications ``start`` to ``stop - 1`` of stratum ``stratum``; ``scenario`` is
+    already conditioned on the stratum (``StrataPlan.scenario``)."""
+    layout = Layout(scenario)
+    rows = np.empty((stop - start, len(layout)))
+    for j in range(start, stop):
+        seeds = stratum_replication_seeds(seed, stratum, j)
+        rows[j - start] = _row(scenario, engine, layout, seeds)
     return rows

@@ -18,6 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from sim.montecarlo.checkpoint import Checkpoint
 from sim.montecarlo.layout import Layout
 from sim.montecarlo.progress import Progress
 from sim.montecarlo.replicate import replicate_range
+from sim.montecarlo.stratified import Strata
 from sim.scenario import scenario_sha256
 from sim.scenario.model import Scenario
 
@@ -55,6 +57,10 @@ class RunResult:
     seconds: float
     simulated: int
     """Replications simulated by this call (the others came from a checkpoint)."""
+    strata: Strata | None = None
+    """The rows' strata, for a stratified run (``sequential.py``)."""
+    sampling: dict[str, Any] | None = None
+    """The ``sampling`` block of results.json, for a stratified run."""
 
 
 class RunInterrupted(Exception):

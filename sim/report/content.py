@@ -12,7 +12,7 @@ without the parts it cannot support.
 
 from __future__ import annotations
 
-from sim.report import answer, appendix, cells, figures, source
+from sim.report import answer, appendix, cells, figures, sampling, source
 from sim.report.blocks import Block, Inline, Items, Paragraph, Report, Safe, Section, Table
 from sim.report.columns import (
     CHARTED,
@@ -51,11 +51,23 @@ def build(doc: Node) -> Report:
             _captures(doc),
             _detectors(doc),
             _evidence(doc),
+            *_sampling(doc),
             appendix.assumptions(doc),
             appendix.reproduce(doc),
             appendix.reading(),
         ),
     )
+
+
+def _sampling(doc: Node) -> tuple[Section, ...]:
+    """How a ``--precision`` run sampled (strata) and why it stopped; nothing otherwise."""
+    if not source.has(doc, "sampling"):
+        return ()
+    block = source.node(doc, "sampling")
+    assert isinstance(block, dict)
+    lines = sampling.sentences(block)
+    return (Section(Safe("Sampling"), tuple(Paragraph((line,)) for line in lines),
+                    terminal=True),)
 
 
 def _outcomes(doc: Node) -> Section:

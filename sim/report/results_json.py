@@ -19,6 +19,7 @@ import numpy as np
 import sim
 from sim.montecarlo.estimates import estimate, given_present, key_capture
 from sim.montecarlo.layout import Layout
+from sim.montecarlo.stratified import Strata
 from sim.report import timeline
 from sim.scenario import assumptions
 from sim.scenario.model import Scenario, Server
@@ -34,10 +35,12 @@ def build(
     seconds: float,
     simulated: int,
     source_text: str = "",
+    strata: Strata | None = None,
 ) -> Document:
     """The document of a finished run; ``simulated`` replications were computed in ``seconds``
     (a resumed run simulated fewer than ``replications``; its rate counts only those).
-    ``source_text``, the scenario file as written, gives the values it marks as assumptions."""
+    ``source_text``, the scenario file as written, gives the values it marks as assumptions;
+    ``strata`` makes every estimate the stratified one (a ``--precision`` run)."""
     mc = scenario.monte_carlo
     return {
         "scenario": scenario.name,
@@ -46,13 +49,13 @@ def build(
         "version": sim.__version__,
         "engine": mc.engine,
         "seed": mc.seed,
-        "replications": mc.replications,
-        "outcomes": estimate(rows, layout, "total"),
+        "replications": int(rows.shape[0]),
+        "outcomes": estimate(rows, layout, "total", strata=strata),
         "servers": {
             s: {
                 "holds": _holds(server),
-                "outcomes": estimate(rows, layout, f"server/{s}"),
-                "key_capture": key_capture(rows, layout, s),
+                "outcomes": estimate(rows, layout, f"server/{s}", strata=strata),
+                "key_capture": key_capture(rows, layout, s, strata=strata),
             }
             for s, server in scenario.servers.items()
         },
@@ -61,8 +64,8 @@ def build(
                 "benign": a.benign,
                 "presence": a.presence,
                 "targets": list(a.targets),
-                "outcomes": estimate(rows, layout, f"attacker/{name}"),
-                "given_present": given_present(rows, layout, name),
+                "outcomes": estimate(rows, layout, f"attacker/{name}", strata=strata),
+                "given_present": given_present(rows, layout, name, strata=strata),
             }
             for name, a in scenario.attackers.items()
         },

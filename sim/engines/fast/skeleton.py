@@ -1,4 +1,5 @@
-"""The state-changing events of one server, as SimPy processes.
+"""The state-changing events of one server, as processes on an event clock (:mod:`.clock`,
+SimPy's semantics without its general machinery).
 
 Only events that change what later heartbeats can capture are simulated: attack phases (an
 attacker starting, stopping or giving up after ``stop_when: key``), the vulnerable window
@@ -27,8 +28,8 @@ import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-import simpy
 
+from sim.engines.fast.clock import Clock
 from sim.engines.fast.keychain import KeyChain, capture_time, propagate
 from sim.engines.fast.segments import (
     AttackerRates,
@@ -80,6 +81,18 @@ class _Worker:
     next_scheduled: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class _Schedule:
+    """A worker's scheduled restarts and the patch, in time order (the patch first on a tie)."""
+
+    times: list[float]
+    patch: int | None
+    """Index of the patch in ``times``, if it falls before the horizon."""
+
+    def cause(self, i: int) -> EndCause:
+        return "patch" if i == self.patch else "scheduled"
+
+
 class ServerRun:
     """Simulates one server's state-changing events over ``[0, analysis_at)``."""
 
@@ -103,10 +116,11 @@ class ServerRun:
         self.keys = KeyRecord({name: Captures() for name in attackers})
         self.segments: list[Segment] = []
         self.lifetimes: list[Lifetime] = []
-        self.env = simpy.Environment()
+        self.env = Clock()
         self.changed = self.env.event()
         self._resumed = self.env.event()
         self._quiet_cache: dict[int, list[Segment]] = {}
+        self._rates_cache: dict[int, tuple[float, list[float], float]] = {}
         self._boundaries = self._boundary_times()
         self._hb_connections = {name: 0.0 for name in attackers}
         self._hb_captures_expected = {name: 0.0 for name in attackers}
@@ -251,12 +265,13 @@ class ServerRun:
             life.end = self.horizon
             self.lifetimes.append(life)
 
-    def _restart_schedule(self) -> list[tuple[float, EndCause]]:
-        sched: list[tuple[float, EndCause]] = [(float(t), "scheduled") for t in
-                 scheduled_restarts(self.server.restart, self.horizon, self.rng)]
+    def _restart_schedule(self) -> _Schedule:
+        times = scheduled_restarts(self.server.restart, self.horizon, self.rng).tolist()
+        patch = None
         if self.server.patched_at < self.horizon:
-            bisect.insort(sched, (self.server.patched_at, "patch"))
-        return sched
+            patch = bisect.bisect_left(times, self.server.patched_at)  # before a tie: "patch" < "scheduled"
+            times.insert(patch, self.server.patched_at)
+        return _Schedule(times, patch)
 
     def _new_life(self, w: int, start: float) -> Lifetime:
         return Lifetime(w, start, self.horizon, bool(self.rng.random() < self.server.keys.reachable))
@@ -280,19 +295,18 @@ class ServerRun:
                     return
                 yield resume
                 continue
-            conn_rate = cfg.requests + sum(a.connection_rate for a in cfg.attackers)
-            crash_rates = [a.connection_rate * crash_chance(cfg.crash_probability, a.heartbeats)
-                           for a in cfg.attackers]
-            crash_rate = sum(crash_rates)
-            candidates = {
-                "bound": cfg.t1 - now,
-                "scheduled": sched[state.next_scheduled][0] - now
-                if state.next_scheduled < len(sched) else math.inf,
-                "max_requests": (state.target - state.used) / conn_rate if conn_rate > 0 else math.inf,
-                "crash": rng.exponential(1.0 / crash_rate) if crash_rate > 0 else math.inf,
-            }
-            kind = min(candidates, key=candidates.__getitem__)
-            delay = max(0.0, candidates[kind])
+            conn_rate, crash_rates, crash_rate = self._rates(cid, cfg)
+            # The earliest of the four, the first listed winning a tie.
+            kind, delay = "bound", cfg.t1 - now
+            if state.next_scheduled < len(sched.times) and sched.times[state.next_scheduled] - now < delay:
+                kind, delay = "scheduled", sched.times[state.next_scheduled] - now
+            if conn_rate > 0 and (state.target - state.used) / conn_rate < delay:
+                kind, delay = "max_requests", (state.target - state.used) / conn_rate
+            if crash_rate > 0:
+                crash_in = rng.exponential(1.0 / crash_rate)
+                if crash_in < delay:
+                    kind, delay = "crash", crash_in
+            delay = max(0.0, delay)
             dyn = self.keychain.dynamics(cfg, cid, state.life.key_reachable, self.watched)
             if dyn.can_capture and self.watched:
                 t_key = capture_time(dyn, state.pi, delay, rng.random())
@@ -314,9 +328,21 @@ class ServerRun:
             elif kind == "max_requests":
                 self._restart(state, "max_requests")
             else:
-                cause = sched[state.next_scheduled][1]
+                cause = sched.cause(state.next_scheduled)
                 state.next_scheduled += 1
                 self._restart(state, cause)
+
+    def _rates(self, config_id: int, cfg: Segment) -> tuple[float, list[float], float]:
+        """Per configuration, computed once for all workers: the connection rate, each
+        attacker's crashing-connection rate, and their sum."""
+        cached = self._rates_cache.get(config_id)
+        if cached is None:
+            conn_rate = cfg.requests + sum(a.connection_rate for a in cfg.attackers)
+            crash_rates = [a.connection_rate * crash_chance(cfg.crash_probability, a.heartbeats)
+                           for a in cfg.attackers]
+            cached = conn_rate, crash_rates, sum(crash_rates)
+            self._rates_cache[config_id] = cached
+        return cached
 
     # -- worker state ----------------------------------------------------------------------
     def _empty_pi(self) -> np.ndarray:
@@ -347,7 +373,7 @@ class ServerRun:
         state.target = self._gamma_target()
 
     def _jump(
-        self, state: _Worker, sched: list[tuple[float, EndCause]], now: float, cfg: Segment
+        self, state: _Worker, sched: _Schedule, now: float, cfg: Segment
     ) -> None:
         """Cross an attack-free stretch ``[now, cfg.t1)`` in one step.
 
@@ -360,10 +386,8 @@ class ServerRun:
         n_max = self.server.restart.max_requests
         first_req = now + (state.target - state.used) / rate if rate > 0 else math.inf
         i = state.next_scheduled
-        j = i
-        while j < len(sched) and sched[j][0] < end:
-            j += 1
-        first_sched = sched[i][0] if i < j else math.inf
+        j = bisect.bisect_left(sched.times, end, lo=i)
+        first_sched = sched.times[i] if i < j else math.inf
         if min(first_req, first_sched) >= end:
             state.pi = self.keychain.evolve_legit(cfg, state.pi, end - now)
             state.used += rate * (end - now)
@@ -372,11 +396,11 @@ class ServerRun:
         if first_req < first_sched:
             cause, first = "max_requests", first_req
         else:
-            cause, first = sched[i][1], first_sched
+            cause, first = sched.cause(i), first_sched
         life = state.life
         life.end, life.end_cause = first, cause
         self.lifetimes.append(life)
-        base = sched[j - 1][0] if j > i else first
+        base = sched.times[j - 1] if j > i else first
         state.next_scheduled = j
         start, count = base, 0
         if n_max is not None:

@@ -1,0 +1,117 @@
+"""The headline estimates a ``--precision`` run must make precise (issue 9, target 3).
+
+Headline estimates: each outcome's ``p_any`` and ``mean`` over all servers, given the evidence
+where the scenario states evidence (``evidence.posterior.outcomes``), else before it
+(``outcomes``), and each claim's value. A target is reached when the half-width of its 95%
+interval is at most ``precision`` times the estimate, or, for a claim, when its verdict is
+settled (supported or refuted: more replications would not change what it says). Outcomes no
+server can yield (no server holds the secret: e.g. reusable passwords where every password is a
+one-time code) are not targets; an estimate still at 0 is never reached (no interval is within a
+fraction of 0), which the results report as such.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from sim.analysis.analyse import analyse
+from sim.analysis.claims import capture_indicator
+from sim.analysis.evidence import weights as evidence_weights
+from sim.analysis.noticed import unseen
+from sim.montecarlo import intervals
+from sim.montecarlo.estimates import max_count
+from sim.montecarlo.intervals import Interval
+from sim.montecarlo.layout import Layout
+from sim.montecarlo.sequential import Assess, Target
+from sim.montecarlo.stratified import Strata
+from sim.scenario.model import OUTCOMES, Outcome, Scenario
+
+
+def possible(scenario: Scenario, outcome: Outcome) -> bool:
+    """Can any server yield this outcome at all?"""
+    servers = scenario.servers.values()
+    if outcome == "key":
+        return True
+    if outcome == "password":
+        return any(s.passwords is not None for s in servers)
+    if outcome == "password_reusable":
+        return any(s.passwords is not None and s.passwords.kind != "otp" for s in servers)
+    return any(s.sessions is not None for s in servers)
+
+
+def assessor(scenario: Scenario, layout: Layout, precision: float) -> Assess:
+    """The ``assess`` callback of :func:`sim.montecarlo.sequential.run_until_precise`."""
+
+    def assess(rows: np.ndarray, strata: Strata) -> Sequence[Target]:
+        return targets(rows, layout, scenario, strata, precision)
+
+    return assess
+
+
+def targets(
+    rows: np.ndarray, layout: Layout, scenario: Scenario, strata: Strata, precision: float
+) -> list[Target]:
+    w = evidence_weights(rows, layout, scenario) if scenario.evidence else None
+    where = "evidence.posterior.outcomes" if scenario.evidence else "outcomes"
+    out: list[Target] = []
+    for o in OUTCOMES:
+        if not possible(scenario, o):
+            continue
+        counts = layout.column(rows, f"total/{o}")
+        events = (counts > 0).astype(float)
+        if w is not None and not w.any():
+            continue  # the evidence is impossible: nothing given it to make precise
+        p, p_ci, _ = intervals.proportion(events, w, strata)
+        out.append(_target(f"{where}.{o}.p_any", events, w, p, p_ci, precision))
+        if max_count(layout, "total", o) != 1:
+            m, m_ci = intervals.mean(counts, w, 0.0, max_count(layout, "total", o), strata)
+            out.append(_target(f"{where}.{o}.mean", counts, w, m, m_ci, precision))
+    judged = analyse(rows, layout, scenario, strata).claims
+    for name, judgement in judged.items():
+        claim = judgement.claim
+        if claim.outcome == "detected":
+            attacker = claim.attackers[0]
+            values = 1.0 - unseen(rows, layout, scenario, attacker)
+            domain: np.ndarray | None = layout.column(rows, f"present/{attacker}") == 1.0
+        else:
+            values = capture_indicator(rows, layout, scenario, claim).astype(float)
+            domain = w if claim.given == "evidence" else None
+        path = f"claims.{name}.value"
+        if judgement.value is None:  # undefined whatever the replications (see its note)
+            out.append(Target(path, values, _as_weights(domain), None, None, False,
+                              f"undefined: {judgement.note}"))
+        elif judgement.verdict != "inconclusive":
+            out.append(Target(path, values, _as_weights(domain), judgement.value,
+                              _half(judgement.ci95), True, "verdict settled"))
+        else:
+            out.append(_target(path, values, _as_weights(domain), judgement.value,
+                               judgement.ci95, precision))
+    return out
+
+
+def _as_weights(domain: np.ndarray | None) -> np.ndarray | None:
+    return None if domain is None else np.asarray(domain, dtype=float)
+
+
+def _half(ci: Interval) -> float | None:
+    return None if ci.high is None else (ci.high - ci.low) / 2.0
+
+
+def _target(
+    name: str,
+    values: np.ndarray,
+    weights: np.ndarray | None,
+    value: float | None,
+    ci: Interval,
+    precision: float,
+) -> Target:
+    half = _half(ci)
+    if value is None or half is None:
+        return Target(name, values, weights, value, half, False, "too few replications")
+    if value == 0.0:
+        return Target(name, values, weights, value, half, False, "no replication had it yet")
+    reached = half <= precision * abs(value)
+    why = "precision" if reached else f"half-width {half / abs(value):.3g} of the estimate"
+    return Target(name, values, weights, value, half, reached, why)

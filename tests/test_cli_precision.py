@@ -1,0 +1,76 @@
+"""``bleedsim run --precision``: stratified rounds until precise, reproducible for any ``--jobs``,
+and its flags refused clearly when they cannot work."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from test_cli_errors import refuse
+
+from sim.cli import main
+
+TIMING_LINE = re.compile(r'^\s*"(seconds|replications_per_second)": ')
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+
+def reproducible_lines(path: Path) -> list[str]:
+    return [line for line in path.read_text().splitlines() if not TIMING_LINE.match(line)]
+
+
+def test_precision_run_is_identical_for_any_jobs_and_says_where_it_stopped(
+    tiny_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flags = ["--precision", "0.2", "--max-replications", "300", "--engine", "fast"]
+    assert main(["run", str(tiny_file), *flags, "--jobs", "1", "--out", "one"]) == 0
+    assert main(["run", str(tiny_file), *flags, "--jobs", "2", "--out", "two"]) == 0
+    out = capsys.readouterr().out
+    assert "Stratified on eve (replications per stratum: none: " in out
+    assert "Stopped after " in out
+    one, two = tmp_path / "one" / "results.json", tmp_path / "two" / "results.json"
+    assert reproducible_lines(one) == reproducible_lines(two)
+    doc = json.loads(one.read_text())
+    sampling = doc["sampling"]
+    assert sampling["method"] == "stratified" and sampling["stratified_on"] == ["eve"]
+    strata = sampling["strata"]
+    assert [s["present"] for s in strata] == [[], ["eve"]]
+    assert [s["probability"] for s in strata] == [0.5, 0.5]
+    assert sum(s["replications"] for s in strata) == doc["replications"] <= 300
+    precision = sampling["precision"]
+    assert precision["stopped"] in ("precision", "max_replications")
+    estimates = precision["estimates"]
+    assert "outcomes.key.p_any" in estimates  # no evidence stated: the prior outcomes
+    reached = all(e["reached"] for e in estimates.values())
+    assert reached == (precision["stopped"] == "precision")
+    for e in estimates.values():
+        if e["reached"] and e["why"] == "precision":
+            assert e["half_width"] <= 0.2 * e["value"]
+    key = doc["outcomes"]["key"]
+    assert key["p_any_ci95"][0] <= key["p_any"] <= key["p_any_ci95"][1]
+    assert (tmp_path / "one" / "report.html").is_file()
+    assert not (tmp_path / "one" / ".checkpoint").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--precision", "0"], "expected a number between 0 and 1, got 0"),
+        (["--precision", "1.5"], "expected a number between 0 and 1"),
+        (["--precision", "tight"], "expected a number, got 'tight'"),
+        (["--precision", "0.1", "--replications", "50"], "exclude each other"),
+        (["--max-replications", "500"], "--max-replications needs --precision"),
+        (["--precision", "0.1", "--max-replications", "10"], "below the 40 replications"),
+    ],
+)
+def test_bad_precision_flags(
+    args: list[str], says: str, tiny_file: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    err = refuse(["run", str(tiny_file), *args], capsys, tmp_path)
+    assert says in err

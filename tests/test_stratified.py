@@ -1,0 +1,207 @@
+"""The stratified estimator (``docs/stratified-sampling.md``) against closed forms.
+
+Three levels: the variance formula against its textbook special case (exact), the intervals'
+coverage over many synthetic stratified samples with a known truth (statistical, tolerance from
+the binomial spread of the coverage count), and whole stratified runs of the fast engine against
+the closed form of P(key) with a rare attacker (statistical, the run's own 99.9% interval).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from sim.engines import get_engine
+from sim.model.capture import window_capture
+from sim.montecarlo import intervals
+from sim.montecarlo.layout import Layout
+from sim.montecarlo.sequential import Target, chunk_bounds, run_until_precise
+from sim.montecarlo.strata import StrataPlan
+from sim.montecarlo.stratified import Strata, ratio
+from sim.scenario.model import (
+    Attacker,
+    KeySpec,
+    MonteCarlo,
+    Scenario,
+    Server,
+    Timeline,
+    Traffic,
+)
+
+Z999 = float(norm.ppf(1 - 0.001 / 2))
+
+
+def test_variance_is_the_textbook_stratified_variance_for_plain_proportions() -> None:
+    """Without weights, V = sum_h pi_h^2 p_h (1 - p_h) / (n_h - 1) (Cochran 1977, 5.7)."""
+    rng = np.random.default_rng(1)
+    pi = np.array([0.7, 0.29, 0.01])
+    n = [50, 80, 30]
+    index = np.repeat(np.arange(3), n)
+    x = (rng.random(index.size) < np.array([0.1, 0.4, 0.9])[index]).astype(float)
+    p_h = np.array([x[index == h].mean() for h in range(3)])
+    r, v = ratio(x, None, Strata.of_rows(index, pi))
+    assert r == pytest.approx(float(pi @ p_h), rel=1e-12)
+    assert v == pytest.approx(float(np.sum(pi**2 * p_h * (1 - p_h) / (np.array(n) - 1))), rel=1e-12)
+
+
+def test_domain_keeps_the_whole_stratum_counts() -> None:
+    """A domain estimate equals the same estimate with the domain folded into the weights."""
+    rng = np.random.default_rng(2)
+    index = np.repeat(np.arange(2), [40, 60])
+    strata = Strata.of_rows(index, np.array([0.6, 0.4]))
+    x = rng.random(100)
+    domain = rng.random(100) < 0.5
+    sub = ratio(x[domain], None, strata.subset(domain))
+    folded = ratio(x, domain.astype(float), strata)
+    assert sub == pytest.approx(folded, rel=1e-12)
+
+
+def test_a_single_replication_in_a_stratum_leaves_the_spread_unknown() -> None:
+    strata = Strata.of_rows(np.array([0, 0, 1]), np.array([0.5, 0.5]))
+    assert ratio(np.array([0.0, 1.0, 1.0]), None, strata)[1] == math.inf
+    with pytest.raises(ValueError, match="needs a replication"):
+        Strata.of_rows(np.array([0, 0]), np.array([0.5, 0.5]))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_intervals_cover_a_rare_posterior(weighted: bool) -> None:
+    """2,000 synthetic stratified samples of a rare outcome (1% stratum, Neyman-like allocation)
+    with evidence weights: the 95% intervals must cover the true value in at least 93% of them
+    (the coverage count of a true 95% interval falls below that with probability < 1e-4)."""
+    rng = np.random.default_rng(3 + weighted)
+    pi = np.array([0.99, 0.01])
+    n = np.array([100, 300])
+    p_x = np.array([0.0005, 0.6])  # outcome probability per stratum
+    p_w = np.array([0.5, 0.2]) if weighted else np.array([1.0, 1.0])  # P(evidence) per stratum
+    truth = float(pi @ (p_x * p_w) / (pi @ p_w))  # x and w independent within a stratum
+    index = np.repeat(np.arange(2), n)
+    strata = Strata.of_rows(index, pi)
+    covered = 0
+    trials = 2000
+    for _ in range(trials):
+        x = (rng.random(index.size) < p_x[index]).astype(float)
+        w = (rng.random(index.size) < p_w[index]).astype(float) if weighted else None
+        _, ci, _ = intervals.proportion(x, w, strata)
+        covered += ci.low <= truth <= (ci.high if ci.high is not None else 1.0)
+    assert covered / trials >= 0.93
+
+
+def test_strata_probabilities_are_exact_and_sum_to_one() -> None:
+    sc = _scenario(presences=(0.02, 0.5, 1.0))
+    plan = StrataPlan.of(sc)
+    assert plan.attackers == ("a0", "a1")  # presence 1 is certain: not a stratum
+    assert plan.probability.sum() == pytest.approx(1.0, abs=1e-15)
+    assert plan.probability[0b01] == pytest.approx(0.02 * 0.5)
+    conditioned = plan.scenario(sc, 0b10)
+    assert [a.presence for a in conditioned.attackers.values()] == [0.0, 1.0, 1.0]
+
+
+def test_chunk_bounds_tile_a_stratum() -> None:
+    stops = [chunk_bounds(c) for c in range(12)]
+    assert all(a[1] == b[0] for a, b in zip(stops, stops[1:]))
+    assert stops[0][0] == 0
+
+
+fast = get_engine("fast")
+HEAP = 1 << 20
+START, DURATION = 100.0, 3600.0
+C = window_capture(65535, 128, HEAP)
+
+
+def _scenario(presences: tuple[float, ...] = (0.02,), rate: float = 0.01) -> Scenario:
+    server = Server(
+        name="s", role="public", keys=KeySpec(reachable=0.5), heap_bytes=HEAP,
+        traffic=Traffic(handshakes_per_s=1.0, requests_per_s=1.0),
+    )
+    attackers = {
+        f"a{i}": Attacker(
+            name=f"a{i}", targets=("s",), rate=rate, start_low=START, start_high=START,
+            duration=DURATION, presence=p,
+        )
+        for i, p in enumerate(presences)
+    }
+    return Scenario(
+        name="stratified-closed-form",
+        timeline=Timeline("2014-01-01T00:00:00Z", 0.0, 0.0, START + DURATION + 10.0),
+        servers={"s": server},
+        attackers=attackers,
+        monte_carlo=MonteCarlo(replications=1, seed=11, engine="fast"),
+    )
+
+
+def _key_target(scenario: Scenario, precision: float):  # type: ignore[no-untyped-def]
+    layout = Layout(scenario)
+
+    def assess(rows: np.ndarray, strata: Strata) -> list[Target]:
+        x = (layout.column(rows, "total/key") > 0).astype(float)
+        p, ci, _ = intervals.proportion(x, None, strata)
+        half = None if ci.high is None else (ci.high - ci.low) / 2
+        reached = p > 0 and half is not None and half <= precision * p
+        return [Target("outcomes.key.p_any", x, None, p, half, reached, "")]
+
+    return assess
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_stratified_run_matches_the_closed_form_of_a_rare_attacker(tmp_path, jobs) -> None:  # type: ignore[no-untyped-def]
+    """One attacker present with probability 2%: P(key) = 0.02 * 0.5 (1 - exp(-m q)). The
+    stratified run puts its replications where the attacker exists and must contain the closed
+    form in its own 99.9% interval; the rows are the same for any ``jobs``."""
+    sc = _scenario()
+    m = 0.01 * DURATION
+    expected = 0.02 * 0.5 * -math.expm1(-m * (1 - (1 - C) ** 2))
+    result = run_until_precise(sc, tmp_path, _key_target(sc, 0.1), 0.1, 3000, jobs=jobs,
+                               progress=False)
+    assert result.strata is not None and result.sampling is not None
+    x = (Layout(sc).column(result.rows, "total/key") > 0).astype(float)
+    p, v = ratio(x, None, result.strata)
+    half = Z999 * math.sqrt(v)
+    assert p - half <= expected <= p + half, f"{expected} outside {p} +/- {half}"
+    assert result.sampling["precision"]["stopped"] == "precision"
+    counts = result.strata.counts
+    assert counts[1] > counts[0], "replications go where the variance is"
+    crude_needed = (1.96 / 0.1) ** 2 * (1 - expected) / expected
+    assert counts.sum() < crude_needed / 5, "far cheaper than crude sampling for the same precision"
+    if jobs == 2:
+        again = run_until_precise(sc, tmp_path, _key_target(sc, 0.1), 0.1, 3000, jobs=1,
+                                  progress=False)
+        np.testing.assert_array_equal(again.rows, result.rows)
+
+
+def test_budget_stops_the_run_and_says_so(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    sc = _scenario()
+    result = run_until_precise(sc, tmp_path, _key_target(sc, 0.001), 0.001, 200, jobs=1,
+                               progress=False)
+    assert result.sampling is not None
+    assert result.sampling["precision"]["stopped"] == "max_replications"
+    assert result.rows.shape[0] <= 200
+    assert not (tmp_path / ".checkpoint").exists()
+
+
+def test_interrupted_run_resumes_to_the_same_rows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-C after the pilot keeps its chunks; the same run again replays the rounds, reads
+    them back instead of simulating them, and ends with the rows of an uninterrupted run."""
+    from sim.montecarlo.runner import RunInterrupted
+
+    sc = _scenario()
+    assess = _key_target(sc, 0.1)
+    calls = 0
+
+    def interrupt_after_pilot(rows: np.ndarray, strata: Strata) -> list[Target]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise KeyboardInterrupt
+        return assess(rows, strata)
+
+    with pytest.raises(RunInterrupted):
+        run_until_precise(sc, tmp_path / "a", interrupt_after_pilot, 0.1, 3000, jobs=1,
+                          progress=False)
+    assert any((tmp_path / "a" / ".checkpoint").glob("chunk-*.npz"))
+    resumed = run_until_precise(sc, tmp_path / "a", assess, 0.1, 3000, jobs=1, progress=False)
+    fresh = run_until_precise(sc, tmp_path / "b", assess, 0.1, 3000, jobs=1, progress=False)
+    np.testing.assert_array_equal(resumed.rows, fresh.rows)
+    assert resumed.simulated < fresh.simulated == fresh.rows.shape[0]
