@@ -1,7 +1,7 @@
 """The fast engine: the model of ``model.md`` at the level of state-changing events.
 
-Per server, :mod:`.skeleton` simulates as discrete events (:mod:`.clock`) those that change
-what heartbeats can capture (attack phases, vulnerability, restarts of every kind, crashes, key captures and
+Per server, :mod:`.skeleton` simulates with SimPy the events that change what heartbeats can
+capture (attack phases, vulnerability, restarts of every kind, crashes, key captures and
 ``stop_when``); :mod:`.buffers` and :mod:`.sessions` then integrate password and session
 captures over the resulting piecewise-constant segments and worker lifetimes in closed form.
 Nothing is simulated per heartbeat, login or request, so the cost of a replication does not

@@ -1,5 +1,4 @@
-"""The state-changing events of one server, as processes on an event clock (:mod:`.clock`,
-SimPy's semantics without its general machinery).
+"""The state-changing events of one server, as SimPy processes.
 
 Only events that change what later heartbeats can capture are simulated: attack phases (an
 attacker starting, stopping or giving up after ``stop_when: key``), the vulnerable window
@@ -28,8 +27,8 @@ import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import simpy
 
-from sim.engines.fast.clock import Clock
 from sim.engines.fast.keychain import KeyChain, capture_time, propagate
 from sim.engines.fast.segments import (
     AttackerRates,
@@ -116,7 +115,7 @@ class ServerRun:
         self.keys = KeyRecord({name: Captures() for name in attackers})
         self.segments: list[Segment] = []
         self.lifetimes: list[Lifetime] = []
-        self.env = Clock()
+        self.env = simpy.Environment()
         self.changed = self.env.event()
         self._resumed = self.env.event()
         self._quiet_cache: dict[int, list[Segment]] = {}
