@@ -55,7 +55,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.engines.fast.buffers import (
+from sim.engines.fast.reads import (
     Hazard,
     PointRead,
     attacker_names,

@@ -1,0 +1,31 @@
+"""Passwords captured on one server: the counting chain when few can be resident at once,
+the lingering-password sampler when many can (both exact on what ``results.json`` reports)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from sim.engines.fast.buffers import MAX_STATES, PasswordDraw, sample_passwords, state_count
+from sim.engines.fast.lingering import sample_lingering
+from sim.engines.fast.reads import attacker_names, counting_sets
+from sim.engines.fast.segments import Lifetime, Segment
+from sim.scenario.model import PasswordSpec
+
+
+def draw_passwords(
+    spec: PasswordSpec,
+    segments: Sequence[Segment],
+    lifetimes: Sequence[Lifetime],
+    workers: int,
+    rng: np.random.Generator,
+) -> PasswordDraw:
+    """Distinct passwords captured, in total (malicious attackers) and per attacker."""
+    if state_count(spec, segments, lifetimes) <= MAX_STATES:
+        return sample_passwords(spec, segments, lifetimes, workers, rng)
+    names, malicious = attacker_names(segments)
+    sets = counting_sets(names, malicious)
+    counts = dict(zip(sets, sample_lingering(spec, segments, lifetimes, sets, rng)))
+    by_attacker = {name: counts[frozenset({name})] for name in names}
+    return PasswordDraw(counts[malicious] if malicious else 0, by_attacker)
