@@ -49,7 +49,7 @@ def mail_server(**overrides) -> Server:
                         requests_per_s=0.02 + 0.02 * 600 * 0.002 + 0.03),
         keys=KeySpec(reachable=0.2, copies_per_handshake=1.0, piece_bytes=120, capture=0.05),
         passwords=PasswordSpec(capture=0.6),
-        sessions=SessionSpec(ttl=600.0, requests_per_s=0.002, capture=0.5, binding="ip",
+        sessions=SessionSpec(ttl=600.0, requests_per_s=0.002, capture=0.5, binding=("ip",),
                              shared_address_probability=0.3),
     )
     fields.update(overrides)
@@ -138,7 +138,7 @@ def compare(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     [
         {},
         {"passwords": PasswordSpec(capture=0.6, lifetime=900.0, kind="otp"),
-         "sessions": SessionSpec(ttl=600.0, requests_per_s=0.002, capture=0.5, binding="none",
+         "sessions": SessionSpec(ttl=600.0, requests_per_s=0.002, capture=0.5, binding=(),
                                  lifetime=300.0)},
     ],
     ids=["traffic-driven", "exponential-lifetimes"],

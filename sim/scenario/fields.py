@@ -248,17 +248,39 @@ def _enum(options: Any) -> tuple[PlainValidator, WithJsonSchema]:
 
 
 PasswordKind = Literal["static", "otp"]
-Binding = Literal["none", "ip"]
+BINDING_CHECKS = ("ip", "browser", "concurrent")
+"""Session binding checks, in the order rule 21 makes them."""
+
+
+def _binding(value: object) -> tuple[str, ...]:
+    """``binding``: a list of checks, or one check, or ``none`` (no check); kept in rule 21's
+    order whatever the order written."""
+    words = (*BINDING_CHECKS, "none")
+    if isinstance(value, str):
+        word = choice(*words)(value)
+        return () if word == "none" else (word,)
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of {', '.join(BINDING_CHECKS)}, one of them, or none, "
+                         f"got {describe(value)}")
+    checks = tuple(choice(*BINDING_CHECKS)(v) for v in value)
+    repeated = sorted({c for c in checks if checks.count(c) > 1})
+    if repeated:
+        raise ValueError(f"{', '.join(repeated)} listed more than once")
+    return tuple(c for c in BINDING_CHECKS if c in checks)
+
+
 StopWhen = Literal["key", "never"]
 CountWhat = Literal["connections", "heartbeats"]
 EvidenceValue = Literal["none", "benign_only", "seen"]
 ClaimOutcome = Literal["key", "password", "password_reusable", "session", "session_hijack", "detected"]
 Given = Literal["evidence", "prior"]
 Engine = Literal["fast", "reference"]
-_PK, _BI, _SW, _CW = _enum(PasswordKind), _enum(Binding), _enum(StopWhen), _enum(CountWhat)
+_PK, _SW, _CW = _enum(PasswordKind), _enum(StopWhen), _enum(CountWhat)
 _EV, _CO, _GI, _EN = _enum(EvidenceValue), _enum(ClaimOutcome), _enum(Given), _enum(Engine)
 OptPasswordKind = Annotated[PasswordKind | None, _PK[0], _PK[1]]
-OptBinding = Annotated[Binding | None, _BI[0], _BI[1]]
+OptBinding = Annotated[tuple[str, ...] | None, _plain(_binding), WithJsonSchema({"oneOf": [
+    _choice_schema(*BINDING_CHECKS, "none"),
+    {"type": "array", "items": _choice_schema(*BINDING_CHECKS), "uniqueItems": True}]})]
 OptStopWhen = Annotated[StopWhen | None, _SW[0], _SW[1]]
 OptCountWhat = Annotated[CountWhat | None, _CW[0], _CW[1]]
 Evidence = Annotated[EvidenceValue, _EV[0], _EV[1]]

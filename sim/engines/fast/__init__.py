@@ -19,7 +19,7 @@ from sim.engines import EngineRefused, child_seeds
 from sim.engines.fast.keychain import KeyChain
 from sim.engines.fast.lingering import refuse_past_limit
 from sim.engines.fast.passwords import draw_passwords
-from sim.engines.fast.sessions import sample_sessions
+from sim.engines.fast.sessions import refuse_session_checks, sample_sessions
 from sim.engines.fast.skeleton import ServerRun, crash_chance
 from sim.model.record import Captures, Observations, ReplicationRecord
 from sim.model.attackers import draw_attackers, longest_window
@@ -41,6 +41,7 @@ def check(scenario: Scenario) -> None:
         attackers = [a for a in scenario.attackers.values() if name in a.targets]
         KeyChain.for_server(server, attackers)
         refuse_past_limit(scenario, server)
+        refuse_session_checks(server, attackers)
         for a in attackers:
             window = longest_window(a, scenario.horizon)
             connections = a.connection_rate * window
