@@ -36,16 +36,21 @@ restart; a crash is a read followed by a restart.
 The expected number leaked is ``int Lambda P_leak(u) du`` over logins (``Lambda`` per server,
 from ``t = 0``: rule 18's cold start), by Gauss-Legendre on the intervals between the kinks of
 ``P_leak`` (segment and restart boundaries, and the same shifted by ``-ttl``), only over
-``[first capture chance - ttl, last capture chance]``. The count is Poisson with that mean: an
-approximation treating sessions' leaks as independent (they share only the attack's
-connections). Counts for nested attacker sets are coupled through one uniform.
+``[first capture chance - ttl, last capture chance]``. It is computed for each attacker alone
+and for every union of malicious attackers; by inclusion and exclusion these give the
+expected number captured by *exactly* each set of malicious attackers (:func:`pattern_means`).
+The count of each set is Poisson with that mean, drawn independently: an approximation treating
+sessions' leaks as independent (they share only the attack's connections), exact in the mean.
 
-Reuse attempts (rule 9) are drawn per leaked session of a malicious attacker: ``binding: none``
-always succeeds; ``ip`` succeeds only when the shared-address draw does. Their times follow the
-attacker's token capture profile ``beta_a * (session requests per second) * E[min(residency,
-ttl)]`` per worker piece, plus its point reads (crashes, key captures) with ``q_a`` in place of
-``beta_a dt``; the profile ignores that a session is tried only at its first capture. All of it
-is drawn in numpy: the only per-session work left is building the records.
+Reuse attempts (rule 9): every attacker of a set tries each of the set's sessions once; the
+shared-address draw is made at every attempt and the binding checks of rule 21 follow
+(``ip`` passes with the shared address, ``browser`` with ``browser_match_probability``); a
+session is hijacked when any of its attempts passes, and an attacker's own hijacks are its
+passing attempts. Attempt times follow the attacker's token capture profile ``beta_a *
+(session requests per second) * E[min(residency, ttl)]`` per worker piece, plus its point reads
+(crashes, key captures) with ``q_a`` in place of ``beta_a dt``; the profile ignores that a
+session is tried only at its first capture. All of it is drawn in numpy: the only per-session
+work left is building the records.
 """
 
 from __future__ import annotations
