@@ -77,30 +77,39 @@ def test_checks_that_always_pass_hijack_every_leaked_session(engine: str) -> Non
         assert not any(u.blocked for u in attempts(r))
 
 
-def test_concurrent_window_longer_than_the_session_blocks_everything() -> None:
+@pytest.mark.parametrize("engine", ["fast", "reference"])
+def test_concurrent_window_longer_than_the_session_blocks_everything(engine: str) -> None:
     """A session is valid for ``ttl`` after its login, and the login counts as a request: with
     a window longer than ``ttl`` every attempt finds the login inside it (rule 21)."""
-    records = run("reference", scenario(("concurrent",), concurrent_window=25.0), 40)
+    records = run(engine, scenario(("concurrent",), concurrent_window=25.0), 40)
     assert sum(len(attempts(r)) for r in records) > 20
     assert all(r.servers["s"].session_hijack == 0 for r in records)
     assert all(u.blocked for r in records for u in attempts(r))
 
 
-def test_concurrent_blocks_a_captured_recent_request() -> None:
+@pytest.mark.parametrize("engine", ["fast", "reference"])
+def test_concurrent_blocks_a_captured_recent_request(engine: str) -> None:
     """A copy captured from a request inside the window always blocks: with copies overwritten
     by the next request (a busy slot) a captured copy is recent, so a long window blocks more
     attempts than a short one, and a window far shorter than the request gaps blocks few."""
-    short = run("reference", scenario(("concurrent",), concurrent_window=1e-6), 60)
-    long = run("reference", scenario(("concurrent",), concurrent_window=5.0), 60)
+    short = run(engine, scenario(("concurrent",), concurrent_window=1e-6), 60)
+    long = run(engine, scenario(("concurrent",), concurrent_window=5.0), 60)
     blocked_short = np.mean([u.blocked for r in short for u in attempts(r)])
     blocked_long = np.mean([u.blocked for r in long for u in attempts(r)])
     assert blocked_short < 0.05 < 0.5 < blocked_long
 
 
-def test_fast_engine_refuses_concurrent_before_any_work() -> None:
-    with pytest.raises(EngineRefused, match="concurrent"):
-        get_engine("fast").check(scenario(("ip", "concurrent")))
-    get_engine("reference").check(scenario(("ip", "concurrent")))
+def test_fast_engine_refuses_concurrent_past_its_limit_before_any_work() -> None:
+    """``concurrent`` is run by simulating the sessions that meet the attack; a server where
+    they could be too many is refused up front, one where they cannot is run."""
+    get_engine("fast").check(scenario(("ip", "concurrent")))
+    busy = scenario(("ip", "concurrent"))
+    traffic = Traffic(logins_per_s=500.0, requests_per_s=500.0 * (1 + 20 * 0.5))
+    busy = replace(busy, servers={"s": replace(busy.servers["s"], traffic=traffic)})
+    with pytest.raises(EngineRefused, match="concurrent binding check"):
+        get_engine("fast").check(busy)
+    get_engine("fast").check(replace(busy, servers={"s": replace(
+        busy.servers["s"], sessions=replace(LEAKY.sessions, binding=("ip", "browser")))}))
 
 
 BASE = """\
@@ -165,13 +174,16 @@ def test_check_summarises_each_check(tmp_path: Path) -> None:
             "request within 10m)") in done.stdout
 
 
-def test_fast_refuses_concurrent_through_the_cli(tmp_path: Path) -> None:
+def test_fast_refuses_concurrent_past_its_limit_through_the_cli(tmp_path: Path) -> None:
     path = tmp_path / "s.yaml"
-    path.write_text(BASE.format(extra="binding: [ip, concurrent]"))
+    busy = BASE.format(extra="binding: [ip, concurrent]").replace(
+        "analysis_at: start+1h", "analysis_at: start+30d")
+    path.write_text(busy)
     done = bleedsim("run", str(path), "--engine", "fast", "--out", str(tmp_path / "out"),
                     cwd=tmp_path)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.startswith("bleedsim: engine fast cannot run bound: server mail: "
-                                  "the fast engine does not yet run the concurrent")
+                                  "the concurrent binding check is run by simulating")
+    assert len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()

@@ -41,7 +41,7 @@ def check(scenario: Scenario) -> None:
         attackers = [a for a in scenario.attackers.values() if name in a.targets]
         KeyChain.for_server(server, attackers)
         refuse_past_limit(scenario, server)
-        refuse_session_checks(server, attackers)
+        refuse_session_checks(server, attackers, scenario.horizon)
         for a in attackers:
             window = longest_window(a, scenario.horizon)
             connections = a.connection_rate * window

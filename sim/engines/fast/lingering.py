@@ -39,14 +39,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sim.engines.fast.reads import (
-    Hazard,
-    PointRead,
-    password_capture,
-    crash_capture,
-    key_reads,
-    segment_hazards,
-)
+from sim.engines.fast.reads import password_capture, sample_reads
 from sim.engines import EngineRefused
 from sim.engines.fast.buffers import MAX_STATES, chain_states
 from sim.engines.fast.segments import Lifetime, Segment
@@ -78,44 +71,13 @@ def lifetime_means(
     out = np.zeros(len(sets))
     if lt.end <= lt.start or logins <= 0.0:
         return out
-    times: list[np.ndarray] = []
-    names: list[np.ndarray] = []
-    qs: list[np.ndarray] = []
-    clears: list[np.ndarray] = []
     index = {n: i for i, n in enumerate(sorted({a.name for s in segments for a in s.attackers}))}
     labels = np.array(sorted(index, key=index.__getitem__) + [""], dtype=object)
     none = len(index)
-
-    def add(t: np.ndarray, who: int, q: float, clear: bool) -> None:
-        times.append(t)
-        names.append(np.full(t.size, who))
-        qs.append(np.full(t.size, q))
-        clears.append(np.full(t.size, clear))
-
-    lo = max(0, int(np.searchsorted(starts, lt.start, side="right")) - 1)
-    for seg in segments[lo:]:
-        if seg.t0 >= lt.end:
-            break
-        a, b = max(seg.t0, lt.start), min(seg.t1, lt.end)
-        if b <= a:
-            continue
-        hazards: tuple[Hazard, ...] = segment_hazards(seg, password_capture, rule, lt.key_reachable)
-        for h in hazards:
-            if h.nu <= 0.0 or not (h.q > 0.0 or h.clears):
-                continue
-            k = int(rng.poisson(h.nu * (b - a)))
-            if k:
-                add(a + (b - a) * rng.random(k), index[h.name], h.q, h.clears)
-    point: list[PointRead] = key_reads(lt, segments, starts, password_capture, rule)
-    crash = crash_capture(lt, segments, starts, password_capture, rule)
-    if crash is not None:
-        point.append(crash)
-    for r in point:
-        add(np.array([r.time]), index[r.attacker], r.q, r.clears)
-    if not times:
+    reads = sample_reads(segments, starts, lt, password_capture, rule, index, rng)
+    if reads.t.size == 0:
         return out
-    t = np.concatenate(times)
-    who, q, clear = np.concatenate(names), np.concatenate(qs), np.concatenate(clears)
+    t, who, q, clear = reads.t, reads.who, reads.q, reads.clear
     reading = ~clear & (q > 0.0)
     if not reading.any():
         return out

@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
+import numpy as np
+
 from sim.engines.fast.segments import AttackerRates, Lifetime, Segment
 from sim.model.capture import any_of as any_of_pieces
 from sim.model.capture import any_of_counts as any_of
@@ -158,3 +160,62 @@ def counting_sets(names: Sequence[str], malicious: frozenset[str]) -> list[froze
     if malicious and malicious not in sets:
         sets.append(malicious)
     return sets
+
+
+@dataclass(frozen=True, slots=True)
+class Reads:
+    """The connections that touch one worker lifetime's buffer of one secret kind, sampled:
+    time, attacker (an index into the caller's names), the chance to capture one resident
+    piece, and whether its key operations clear a ``next_handshake`` buffer first."""
+
+    t: np.ndarray
+    who: np.ndarray
+    q: np.ndarray
+    clear: np.ndarray
+
+
+def sample_reads(
+    segments: Sequence[Segment],
+    starts: Sequence[float],
+    lt: Lifetime,
+    capture: Callable[[AttackerRates], float],
+    rule: Residency,
+    index: dict[str, int],
+    rng: np.random.Generator,
+) -> Reads:
+    """The ordinary connections of every attacker over the lifetime (Poisson at the thinned
+    rate ``nu`` of :func:`segment_hazards`, given the skeleton), then the key-capturing
+    connections inside it and the crashing one at its end, which the skeleton fixed. Unsorted."""
+    times: list[np.ndarray] = []
+    who: list[np.ndarray] = []
+    qs: list[np.ndarray] = []
+    clears: list[np.ndarray] = []
+
+    def add(t: np.ndarray, w: int, q: float, clear: bool) -> None:
+        times.append(t)
+        who.append(np.full(t.size, w))
+        qs.append(np.full(t.size, q))
+        clears.append(np.full(t.size, clear))
+
+    lo = max(0, bisect_left(starts, lt.start) - 1)
+    for seg in segments[lo:]:
+        if seg.t0 >= lt.end:
+            break
+        a, b = max(seg.t0, lt.start), min(seg.t1, lt.end)
+        if b <= a:
+            continue
+        for h in segment_hazards(seg, capture, rule, lt.key_reachable):
+            if h.nu <= 0.0 or not (h.q > 0.0 or h.clears):
+                continue
+            k = int(rng.poisson(h.nu * (b - a)))
+            if k:
+                add(a + (b - a) * rng.random(k), index[h.name], h.q, h.clears)
+    point = key_reads(lt, segments, starts, capture, rule)
+    crash = crash_capture(lt, segments, starts, capture, rule)
+    for r in point + ([crash] if crash is not None else []):
+        add(np.array([r.time]), index[r.attacker], r.q, r.clears)
+    if not times:
+        empty = np.zeros(0)
+        return Reads(empty, np.zeros(0, dtype=int), empty, np.zeros(0, dtype=bool))
+    return Reads(np.concatenate(times), np.concatenate(who), np.concatenate(qs),
+                 np.concatenate(clears))

@@ -73,6 +73,8 @@ from sim.engines.fast.reads import (
 from sim.engines.fast.segments import AttackerRates, Lifetime, Segment
 from sim.model.record import SessionReuses
 from sim.engines import EngineRefused
+from sim.engines.fast.session_literal import LITERAL_LIMIT, literal_work, simulate_sessions
+from sim.model.attackers import longest_window
 from sim.scenario.model import Attacker, Server, SessionSpec
 
 #: Gauss-Legendre points per interval of login times.
@@ -296,10 +298,16 @@ def sample_sessions(
 
     ``server`` names the server in the :class:`SessionReuses` records.
     """
+    logins = hosts * logins_per_host
+    if "concurrent" in spec.binding or literal_work(spec, segments, workers, logins) <= LITERAL_LIMIT:
+        lit = simulate_sessions(spec, segments, lifetimes, workers, logins, horizon,
+                                attacker_sources, rng, server=server)
+        return SessionDraw(lit.total_leaked, lit.total_hijacked, lit.leaked, lit.hijacked,
+                           lit.reuses)
     names, malicious = attacker_names(segments)
     leaked = dict.fromkeys(names, 0)
     hijacked = dict.fromkeys(names, 0)
-    found = leak_means(spec, segments, lifetimes, workers, hosts * logins_per_host, horizon)
+    found = leak_means(spec, segments, lifetimes, workers, logins, horizon)
     if found is None:
         return SessionDraw(0, 0, leaked, hijacked, [])
     for name in names:
@@ -337,17 +345,28 @@ def sample_sessions(
 MAX_MALICIOUS = 6
 
 
-def refuse_session_checks(server: Server, attackers: Sequence[Attacker]) -> None:
-    """Raise :class:`EngineRefused` for what the session draw cannot do exactly."""
+def refuse_session_checks(
+    server: Server, attackers: Sequence[Attacker], horizon: float
+) -> None:
+    """Raise :class:`EngineRefused` for what the session draw cannot do: the ``concurrent``
+    check where the literal draw could pass :data:`LITERAL_LIMIT`, or too many attackers."""
     spec = server.sessions
     if spec is None:
         return
     if "concurrent" in spec.binding:
-        raise EngineRefused(
-            f"server {server.name}: the fast engine does not yet run the concurrent binding "
-            "check (rule 21); use --engine reference on a small scenario, or bind by ip and "
-            "browser only"
-        )
+        logins = server.traffic.logins_per_s * server.hosts
+        work = logins * (horizon + 2 * spec.ttl) * (2.0 + spec.requests_per_s * spec.ttl)
+        work += sum(a.connection_rate * longest_window(a, horizon) for a in attackers)
+        if spec.lifetime == "next_handshake":
+            work += server.traffic.handshakes_per_s * server.hosts * horizon
+        if work > LITERAL_LIMIT:
+            raise EngineRefused(
+                f"server {server.name}: the concurrent binding check is run by simulating the "
+                f"sessions that meet the attack one by one, about {work:,.0f} sessions, "
+                f"requests and attacker connections per replication here, more than the "
+                f"limit of {LITERAL_LIMIT:,}; bind by ip and browser only, or shorten the "
+                "timeline or lower the rates"
+            )
     malicious = [a.name for a in attackers if not a.benign]
     if len(malicious) > MAX_MALICIOUS:
         raise EngineRefused(
@@ -367,7 +386,7 @@ def binding_passes(spec: SessionSpec, shared: np.ndarray, rng: np.random.Generat
         elif check == "browser":
             passed &= rng.random(shared.size) < spec.browser_match_probability
         else:
-            raise ValueError("the fast engine does not run the concurrent check")
+            raise ValueError("concurrent is checked by the literal draw (session_literal.py)")
     return passed
 
 
