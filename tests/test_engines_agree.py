@@ -167,8 +167,9 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
                              shared_address_probability=0.3, lifetime=300.0))),
     "binding": lambda: small_scenario(
         sessions=SessionSpec(ttl=600.0, requests_per_s=0.002, capture=0.5,
-                             binding=("ip", "browser"), shared_address_probability=0.6,
-                             browser_match_probability=0.5)),
+                             binding=("ip", "browser", "concurrent"),
+                             shared_address_probability=0.6, browser_match_probability=0.5,
+                             concurrent_window=300.0)),
 }
 #: Replications per scenario, fast and reference: about 100 CPU-seconds each (the lingering
 #: scenario's fast engine integrates a key-copy chain of about 17 states: 23 ms a replication).

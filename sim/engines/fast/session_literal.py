@@ -171,8 +171,6 @@ def simulate_sessions(
     total = int(captured[:, mal].any(axis=1).sum()) if mal else 0
     success = np.zeros(n, dtype=bool)
     reuses: list[SessionReuses] = []
-    order = np.argsort(req_t, kind="stable")
-    req_sorted, owner_sorted = req_t[order], owner[order]
     for name in sorted(malicious):
         j = index[name]
         tried = np.flatnonzero(captured[:, j])
@@ -187,7 +185,7 @@ def simulate_sessions(
             elif check == "browser":
                 passed &= rng.random(tried.size) < spec.browser_match_probability
             else:
-                last = _last_request(tried, t, login, req_sorted, owner_sorted)
+                last = _last_request(tried, t, login, req_t, owner)
                 passed &= last <= t - spec.concurrent_window
         source = rng.integers(attacker_sources[name], size=tried.size)
         hijacked[name] = int(passed.sum())
@@ -200,12 +198,19 @@ def simulate_sessions(
 
 def _last_request(sessions: np.ndarray, t: np.ndarray, login: np.ndarray,
                   req_t: np.ndarray, owner: np.ndarray) -> np.ndarray:
-    """Each session's latest request (its login included) before ``t`` (rule 21)."""
+    """Each session's latest request (its login included) before ``t`` (rule 21).
+
+    ``owner`` is sorted (requests are generated session by session), so a session's requests
+    are one block; sorted by time within it, the last one before ``t`` is one search away."""
+    order = np.lexsort((req_t, owner))
+    times, owners = req_t[order], owner[order]
+    lo = np.searchsorted(owners, sessions, side="left")
+    hi = np.searchsorted(owners, sessions, side="right")
     out = login[sessions].copy()
-    for i, (s, ti) in enumerate(zip(sessions, t)):
-        mine = req_t[(owner == s) & (req_t < ti)]
-        if mine.size:
-            out[i] = max(out[i], float(mine.max()))
+    for i, (a, b, ti) in enumerate(zip(lo, hi, t)):
+        k = a + int(np.searchsorted(times[a:b], ti)) - 1
+        if k >= a:
+            out[i] = max(out[i], float(times[k]))
     return out
 
 
