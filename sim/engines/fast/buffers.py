@@ -45,7 +45,6 @@ given the skeleton.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -62,6 +61,7 @@ from sim.engines.fast.reads import (
     clear_rate,
     counting_sets,
     crash_capture,
+    cut_lifetime,
     key_reads,
     segment_hazards,
 )
@@ -407,20 +407,7 @@ def lifetime_moments(
 
 def lifetime_pieces(chain: CountChain, lt: Lifetime, starts: Sequence[float]) -> list[Piece]:
     """The lifetime cut at segment boundaries and at its key captures (each closing a piece)."""
-    segs = chain.segments
-    reads = key_reads(lt, segs, starts, password_capture, chain.rule)
+    reads = key_reads(lt, chain.segments, starts, password_capture, chain.rule)
     placement = int(lt.key_reachable)
-    pieces: list[Piece] = []
-    r = 0
-    i = max(0, bisect_right(starts, lt.start) - 1)
-    while i < len(segs) and segs[i].t0 < lt.end:
-        a, b = max(segs[i].t0, lt.start), min(segs[i].t1, lt.end)
-        v = chain.variant[i][placement]
-        while r < len(reads) and reads[r].time <= b:
-            pieces.append((i, v, reads[r].time - a, reads[r]))
-            a = reads[r].time
-            r += 1
-        if b > a:
-            pieces.append((i, v, b - a, None))
-        i += 1
-    return pieces
+    return [(i, chain.variant[i][placement], b - a, r)
+            for i, a, b, r in cut_lifetime(chain.segments, starts, reads, lt.start, lt.end)]

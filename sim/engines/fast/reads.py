@@ -8,7 +8,7 @@ samples itself) and the point reads of the connections the skeleton fixed.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -219,3 +219,29 @@ def sample_reads(
         return Reads(empty, np.zeros(0, dtype=int), empty, np.zeros(0, dtype=bool))
     return Reads(np.concatenate(times), np.concatenate(who), np.concatenate(qs),
                  np.concatenate(clears))
+
+
+def cut_lifetime(
+    segments: Sequence[Segment],
+    starts: Sequence[float],
+    reads: Sequence[PointRead],
+    a0: float,
+    b0: float,
+) -> list[tuple[int, float, float, PointRead | None]]:
+    """The stretch ``[a0, b0)`` of one worker lifetime cut at segment boundaries and at its
+    key-capturing connections (``reads``, in time order, each closing a piece): ``(segment
+    index, start, end, the read at the end or None)``. The one cutting routine of the
+    password chain and the session sweeps."""
+    out: list[tuple[int, float, float, PointRead | None]] = []
+    inside = [r for r in reads if a0 < r.time < b0]
+    k = 0
+    i = max(0, bisect_right(starts, a0) - 1)
+    while i < len(segments) and segments[i].t0 < b0:
+        a, b = max(segments[i].t0, a0), min(segments[i].t1, b0)
+        while k < len(inside) and inside[k].time <= b:
+            out.append((i, a, inside[k].time, inside[k]))
+            a, k = inside[k].time, k + 1
+        if b > a:
+            out.append((i, a, b, None))
+        i += 1
+    return out

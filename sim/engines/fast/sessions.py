@@ -67,6 +67,7 @@ from sim.engines.fast.reads import (
     attacker_names,
     clear_rate,
     crash_capture,
+    cut_lifetime,
     key_reads,
     segment_hazards,
 )
@@ -256,24 +257,15 @@ class _Server:
             if b0 <= a0:
                 continue
             crash = self.crash_vector(lt) if lt.end <= hi else None
-            reads = [r for r in self.key_reads(lt) if a0 < r.time < b0]
             beta, delta = self.beta[self.placement(lt)], self.delta[self.placement(lt)]
-            k = 0
-            i = max(0, int(np.searchsorted(self.starts, a0, side="right")) - 1)
-            while i < len(self.segments) and self.segments[i].t0 < b0:
-                seg = self.segments[i]
-                a, b = max(seg.t0, a0), min(seg.t1, b0)
-                while k < len(reads) and reads[k].time <= b:
-                    r = reads[k]
-                    out.append(_Piece(a, r.time, delta[i], beta[i], r.clears, self.vector(r),
-                                      seg.session_requests))
-                    a, k = r.time, k + 1
-                if b > a:
-                    last = b >= b0 and lt.end <= hi
-                    out.append(_Piece(a, b, delta[i], beta[i], last,
-                                      crash if (last and crash is not None) else none,
-                                      seg.session_requests))
-                i += 1
+            for i, a, b, r in cut_lifetime(self.segments, self.starts, self.key_reads(lt), a0, b0):
+                requests = self.segments[i].session_requests
+                if r is not None:
+                    out.append(_Piece(a, b, delta[i], beta[i], r.clears, self.vector(r), requests))
+                    continue
+                last = b >= b0 and lt.end <= hi
+                out.append(_Piece(a, b, delta[i], beta[i], last,
+                                  crash if (last and crash is not None) else none, requests))
         return out
 
 
