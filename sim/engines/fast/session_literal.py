@@ -264,22 +264,25 @@ def _copy_captures(
 ) -> None:
     """A duration or ``next_handshake``: every token copy stays until its own end (an
     exponential time, or the worker's next clear) and each read meanwhile takes it with its
-    ``q``, while its session is valid."""
+    ``q``, while its session is valid. Drawn worker by worker, all copies at once."""
     mean = None if isinstance(spec.lifetime, str) else float(spec.lifetime)
-    for i in range(owner.size):
-        wk = ws[int(req_w[i])]
-        if wk.read_t.size == 0:
+    for w, wk in enumerate(ws):
+        mine = np.flatnonzero(req_w == w)
+        if wk.read_t.size == 0 or mine.size == 0:
             continue
-        r = float(req_t[i])
-        c = int(np.searchsorted(wk.clears, r, side="right"))
-        gone = float(wk.clears[c]) if c < wk.clears.size else math.inf
+        r, s = req_t[mine], owner[mine]
+        c = np.searchsorted(wk.clears, r, side="right")
+        gone = np.append(wk.clears, math.inf)[c]
         if mean is not None:
-            gone = min(gone, r + float(rng.exponential(mean)))
-        s = int(owner[i])
-        stop = min(gone, float(end[s]))
-        a, b = np.searchsorted(wk.read_t, [r, stop])
-        if b <= a:
+            gone = np.minimum(gone, r + rng.exponential(mean, size=r.size))
+        stop = np.minimum(gone, end[s])
+        a = np.searchsorted(wk.read_t, r)
+        b = np.maximum(np.searchsorted(wk.read_t, stop), a)
+        length = b - a
+        total = int(length.sum())
+        if total == 0:
             continue
-        hit = rng.random(b - a) < wk.read_q[a:b]
-        for k in np.flatnonzero(hit):
-            _capture(first, s, int(wk.read_who[a + k]), float(wk.read_t[a + k]))
+        copy = np.repeat(np.arange(r.size), length)
+        k = a[copy] + np.arange(total) - np.repeat(np.cumsum(length) - length, length)
+        hit = rng.random(total) < wk.read_q[k]
+        np.minimum.at(first, (s[copy[hit]], wk.read_who[k[hit]]), wk.read_t[k[hit]])
