@@ -42,7 +42,7 @@ def scenario(heartbeats: float) -> Scenario:
                         requests_per_s=0.5 + 0.5 * 1800 * 0.2 + 20.0),
         keys=KeySpec(reachable=0.05, copies_per_handshake=1.0, piece_bytes=120, capture=1e-7),
         passwords=PasswordSpec(capture=0.9),
-        sessions=SessionSpec(ttl=1800.0, requests_per_s=0.2, capture=0.9, binding="ip"),
+        sessions=SessionSpec(ttl=1800.0, requests_per_s=0.2, capture=0.9, binding=("ip",)),
     )
     attacker = Attacker(
         name="reaper", targets=("mail",), rate=heartbeats / WINDOW, start_low=86400.0,

@@ -115,7 +115,7 @@ def never_slower_than_literal(rounds: int, million_rounds: int) -> list[Line]:
         "traffic-driven": small_scenario(),
         "exponential-lifetimes": small_scenario(
             passwords=PasswordSpec(capture=0.6, lifetime=900.0, kind="otp"),
-            sessions=SessionSpec(ttl=600.0, requests_per_s=0.002, capture=0.5, binding="none",
+            sessions=SessionSpec(ttl=600.0, requests_per_s=0.002, capture=0.5, binding=(),
                                  lifetime=300.0),
         ),
     }

@@ -15,7 +15,6 @@ import math
 import numpy as np
 import pytest
 from evidence_builders import normal_interval
-from sim.engines import EngineRefused
 from sim.engines.fast.buffers import (
     CountChain,
     lifetime_moments,
@@ -160,13 +159,6 @@ def test_benign_counts_only_for_itself() -> None:
                               np.random.default_rng(k)) for k in range(50)]
     assert all(d.total == 0 for d in draws)
     assert any(d.by_attacker["scanner"] > 0 for d in draws)
-
-
-def test_refuses_unbounded_accumulation() -> None:
-    spec = PasswordSpec(lifetime=1e5)
-    seg = Segment(0.0, 1e6, True, 1.0, 1.0, 0.0, 0.0, 0.0, (eve(),))
-    with pytest.raises(EngineRefused, match="passwords.lifetime"):
-        sample_passwords(spec, [seg], [Lifetime(0, 0.0, 1e6, False)], 1, np.random.default_rng(0))
 
 
 def test_quiet_lifetimes_are_skipped() -> None:

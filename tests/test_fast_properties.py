@@ -71,8 +71,9 @@ def scenarios(draw: st.DrawFn, benign: bool | None = None, closed: bool = False)
             ttl=ttl,
             requests_per_s=per_session,
             capture=draw(st.one_of(st.none(), st.floats(0.0, 1.0))),
-            binding=draw(st.sampled_from(["none", "ip"])),
+            binding=draw(st.sampled_from([(), ("ip",), ("browser",), ("ip", "browser")])),
             shared_address_probability=draw(st.floats(0.0, 1.0)),
+            browser_match_probability=draw(st.floats(0.0, 1.0)),
         ),
     )
     attackers = {}

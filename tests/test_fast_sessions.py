@@ -16,6 +16,7 @@ from evidence_builders import normal_interval
 from scipy.integrate import quad
 
 from sim.engines.fast.segments import AttackerRates, CrashInfo, KeyCapture, Lifetime, Segment
+from sim.engines.fast import sessions
 from sim.engines.fast.sessions import leak_means, sample_sessions, sweep_copies, sweep_slot
 from sim.scenario.model import SessionSpec
 
@@ -112,9 +113,11 @@ def test_slot_and_copies_agree_for_a_trickle() -> None:
     assert (copies > 0).all()
 
 
-def test_hijacks_and_reuse_records() -> None:
-    """binding none: every leak is hijacked and logged unblocked; ip without shared addresses:
-    every attempt is blocked. Benign scanners leak sessions but never try them."""
+@pytest.mark.parametrize("literal", [True, False], ids=["literal", "integrated"])
+def test_hijacks_and_reuse_records(literal: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """binding none: every leak is hijacked and logged unblocked; ip without shared addresses,
+    or a browser never matched: every attempt is blocked and logged. Benign scanners leak
+    sessions but never try them."""
     T, W = 1000.0, 2
     atts = (AttackerRates("eve", False, 0.5, 1, 0, 0.0, 0.0, 0.5),
             AttackerRates("mallory", False, 0.2, 1, 0, 0.0, 0.0, 0.5),
@@ -124,8 +127,10 @@ def test_hijacks_and_reuse_records() -> None:
             Segment(600.0, T, True, 1.0, 0.05, 0.1, 0.0, 0.0)]
     lts = [Lifetime(w, 0.0, T, False) for w in range(W)]
     sources = {"eve": 3, "mallory": 1, "scan": 2}
-    for binding in ("none", "ip"):
-        spec = SessionSpec(ttl=200.0, requests_per_s=0.02, binding=binding)
+    monkeypatch.setattr(sessions, "LITERAL_LIMIT", 1e12 if literal else -1.0)
+    for binding in ((), ("ip",), ("browser",), ("ip", "browser")):
+        spec = SessionSpec(ttl=200.0, requests_per_s=0.02, binding=binding,
+                           browser_match_probability=0.0 if "browser" in binding else 1.0)
         for k in range(20):
             d = sample_sessions(spec, segs, lts, W, 1, 0.1, T, sources,
                                 np.random.default_rng(k), server="web")
@@ -136,7 +141,7 @@ def test_hijacks_and_reuse_records() -> None:
             assert len(attempts) == d.leaked_by_attacker["eve"] + d.leaked_by_attacker["mallory"]
             assert all(r.attacker != "scan" and r.server == "web" for r in attempts)
             assert all(200.0 <= r.time < 600.0 and r.source < sources[r.attacker] for r in attempts)
-            if binding == "none":
+            if not binding:
                 assert d.total_hijacked == d.total_leaked
                 assert not any(r.blocked for r in attempts)
             else:

@@ -120,7 +120,7 @@ def test_key_heartbeats_count_every_malicious_heartbeat_up_to_the_capture() -> N
 
 
 def test_session_reuse_by_binding() -> None:
-    ip = replace(LEAKY, sessions=replace(LEAKY.sessions, binding="ip",
+    ip = replace(LEAKY, sessions=replace(LEAKY.sessions, binding=("ip",),
                                          shared_address_probability=0.25))
     records = run(scenario(ip, attacker("a", 30.0), attacker("b", 30.0)), 100)
     reuses = [u for r in records for u in r.observations.reuse_attempts()]

@@ -24,7 +24,7 @@ from scipy.stats import norm
 
 from sim.analysis.analyse import analyse, as_results
 from sim.engines import get_engine
-from sim.engines.fast.buffers import per_connection
+from sim.engines.fast.reads import per_connection
 from sim.model.record import Captures, ReplicationRecord
 from sim.model.capture import any_of, piece_capture, window_capture
 from sim.montecarlo import intervals

@@ -71,7 +71,7 @@ def test_every_field_resolves_to_seconds_bytes_and_rates() -> None:
     assert (mail.passwords.capture, mail.passwords.region_bytes) == (0.9, 544 * 1024)
     ss = mail.sessions
     assert ss is not None
-    assert (ss.ttl, ss.requests_per_s, ss.bytes, ss.lifetime, ss.binding) == (1800.0, 0.2, 40, 2.5, "ip")
+    assert (ss.ttl, ss.requests_per_s, ss.bytes, ss.lifetime, ss.binding) == (1800.0, 0.2, 40, 2.5, ("ip",))
     assert s.servers["vpn"].heartbeat_off_at == disclosed - 90 * DAY
     assert s.servers["vpn"].heap_bytes == 500 * 10**6
     www = s.servers["www"]

@@ -30,6 +30,21 @@ def draw_window(attacker: Attacker, horizon: float, rng: np.random.Generator) ->
     return ActiveWindow(max(0.0, start), min(horizon, end))
 
 
+def longest_window(attacker: Attacker, horizon: float) -> float:
+    """The longest sending window :func:`draw_window` can give (clipped to ``[0, horizon]``):
+    what an engine's ``check`` multiplies rates by to bound the work of one replication.
+
+    The clipped length ``min(s + d, horizon) - max(s, 0)`` is concave in the start ``s``, so
+    its maximum over ``[start_low, start_high]`` is at an end or where a clip begins.
+    """
+    lo, hi = attacker.start_low, attacker.start_high
+    if attacker.duration is None:
+        return max(0.0, horizon - max(0.0, lo))
+    d = attacker.duration
+    starts = {lo, hi, *(s for s in (0.0, horizon - d) if lo <= s <= hi)}
+    return max(max(0.0, min(s + d, horizon) - max(s, 0.0)) for s in starts)
+
+
 def draw_attackers(
     scenario: Scenario, rng: np.random.Generator
 ) -> tuple[dict[str, bool], dict[str, ActiveWindow]]:

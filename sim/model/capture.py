@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from sim.scenario.model import Attacker, Server
 
 
@@ -50,6 +52,15 @@ def any_of(pieces: float, per_piece: float, heartbeats: float = 1.0) -> float:
     if per_piece >= 1.0:
         return 1.0
     return -math.expm1(pieces * heartbeats * math.log1p(-per_piece))
+
+
+def any_of_counts(count: np.ndarray, per_piece: float) -> np.ndarray:
+    """:func:`any_of` for an array of piece counts (one try each)."""
+    if per_piece >= 1.0:
+        return (count > 0).astype(float)
+    if per_piece <= 0.0:
+        return np.zeros(np.shape(count))
+    return -np.expm1(count * math.log1p(-per_piece))
 
 
 class CaptureTable:

@@ -177,9 +177,25 @@ DESCRIPTIONS: dict[str, str] = {
     "servers.*.sessions.lifetime": "How long a token copy stays: next_request (facts.md §11), "
                                    "next_handshake, or a mean duration. Default: "
                                    "next_request.",
-    "servers.*.sessions.binding": "What stops a stolen session being reused: ip (refused "
-                                  "from another address) or none. Default: none. From your "
+    "servers.*.sessions.binding": "The checks a stolen session's reuse must pass, a list "
+                                  "(rules 9 and 21): ip (the victim's address), browser (the "
+                                  "victim's browser fingerprint), concurrent (no request from "
+                                  "the victim within concurrent_window); one word alone, or "
+                                  "none for no check. A failed check blocks the reuse and the "
+                                  "session log records it. Default: none. From your "
                                   "application's session checks.",
+    "servers.*.sessions.browser_match_probability": "The chance an attacker presents the "
+                                                    "victim's browser fingerprint at a reuse "
+                                                    "(the browser check). The headers travel "
+                                                    "with the cookie, but the attacker's own "
+                                                    "hello overwrites the first 59 to 225 "
+                                                    "bytes of the buffer (facts.md §11): "
+                                                    "lower it when the attacker must guess "
+                                                    "the User-Agent. Default: 1.",
+    "servers.*.sessions.concurrent_window": "The concurrent check blocks a reuse when the "
+                                            "victim's session made a request (its login "
+                                            "included) this long before it. Unit: a "
+                                            "duration. Default: 5m.",
     "servers.*.sessions.shared_address_probability": "The probability that an attacker shares "
                                                      "its victim's address (same NAT or "
                                                      "proxy), so ip binding does not stop it "

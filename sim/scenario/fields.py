@@ -274,19 +274,22 @@ def _word_list_schema(*options: str, none: str) -> dict[str, Any]:
 
 
 PasswordKind = Literal["static", "otp"]
-Binding = Literal["none", "ip"]
+BINDING_CHECKS = ("ip", "browser", "concurrent")
+"""Session binding checks, in the order rule 21 makes them."""
 CountWhat = Literal["connections", "heartbeats"]
 EvidenceValue = Literal["none", "benign_only", "seen"]
 ClaimOutcome = Literal["key", "password", "password_reusable", "session", "session_hijack", "detected"]
 Given = Literal["evidence", "prior"]
 Engine = Literal["fast", "reference"]
-_PK, _BI, _CW = _enum(PasswordKind), _enum(Binding), _enum(CountWhat)
+_PK, _CW = _enum(PasswordKind), _enum(CountWhat)
 _EV, _CO, _GI, _EN = _enum(EvidenceValue), _enum(ClaimOutcome), _enum(Given), _enum(Engine)
 OptPasswordKind = Annotated[PasswordKind | None, _PK[0], _PK[1]]
-OptBinding = Annotated[Binding | None, _BI[0], _BI[1]]
-#: ``stop_when`` (rule 8) and ``reuse`` (rules 9 and 22): lists of words, one word allowed.
+#: ``binding`` (rule 21), ``stop_when`` (rule 8) and ``reuse`` (rules 9 and 22): lists of
+#: words kept in the order of their options (rule 21's for binding), one word allowed.
 STOP_WHEN = ("key", "patched")
 REUSE = ("sessions", "passwords")
+OptBinding = Annotated[tuple[str, ...] | None, _plain(word_list(*BINDING_CHECKS, none="none")),
+                       WithJsonSchema(_word_list_schema(*BINDING_CHECKS, none="none"))]
 OptStopWhen = Annotated[tuple[str, ...] | None, _plain(word_list(*STOP_WHEN, none="never")),
                         WithJsonSchema(_word_list_schema(*STOP_WHEN, none="never"))]
 OptReuse = Annotated[tuple[str, ...] | None, _plain(word_list(*REUSE, none="none")),

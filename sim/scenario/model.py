@@ -59,8 +59,12 @@ class SessionSpec:
     requests_per_s: float
     bytes: int = 32
     lifetime: Lifetime = "next_request"
-    binding: Literal["none", "ip"] = "none"
+    binding: tuple[str, ...] = ()
+    """Checks made at a reuse attempt, in rule 21's order (``ip``, ``browser``, ``concurrent``);
+    empty for ``binding: none``."""
     shared_address_probability: float = 0.0
+    browser_match_probability: float = 1.0
+    concurrent_window: float = 300.0
     region_bytes: int | None = None
     capture: float | None = None
 

@@ -152,8 +152,10 @@ class Resolver:
             s = raw.sessions
             sessions = SessionSpec(
                 ttl=float(s.ttl), requests_per_s=s.requests_per_s, bytes=s.bytes,
-                lifetime=_lifetime(s.lifetime), binding=s.binding or "none",
+                lifetime=_lifetime(s.lifetime), binding=s.binding or (),
                 shared_address_probability=s.shared_address_probability,
+                browser_match_probability=s.browser_match_probability,
+                concurrent_window=300.0 if s.concurrent_window is None else float(s.concurrent_window),
                 region_bytes=s.region_bytes, capture=s.capture)
         passwords = None
         if raw.passwords is not None:

@@ -115,6 +115,8 @@ class RawSessions(RawModel):
     lifetime: Lifetime = "next_request"
     binding: OptBinding = None
     shared_address_probability: Probability = 0.0
+    browser_match_probability: Probability = 1.0
+    concurrent_window: OptPositiveDuration = None
     region_bytes: OptSize = None
     capture: OptProbability = None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from sim.scenario.model import Attacker, Claim, Detector, Lifetime, Scenario, Server
+from sim.scenario.model import Attacker, Claim, Detector, Lifetime, Scenario, Server, SessionSpec
 from sim.scenario.values import format_duration, format_size, iso, parse_time
 from sim.scenario.wording import claim_statement
 
@@ -59,9 +59,22 @@ def _server(start: Fraction, sv: Server) -> list[str]:
     if sv.sessions is not None:
         ss = sv.sessions
         lines.append(f"    sessions: ttl {format_duration(ss.ttl)}, {ss.requests_per_s:g} requests/s, "
-                     f"{ss.bytes} B tokens, {_life(ss.lifetime)}, binding {ss.binding} (shared "
-                     f"address {ss.shared_address_probability:g}), {_region(ss.region_bytes, ss.capture)}")
+                     f"{ss.bytes} B tokens, {_life(ss.lifetime)}, {_binding(ss)}, "
+                     f"{_region(ss.region_bytes, ss.capture)}")
     return lines
+
+
+def _binding(ss: SessionSpec) -> str:
+    """What each binding check lets through (rule 21), e.g. ``binding ip (shared address 0.3),
+    browser (match 0.5)``; a reuse is tried against every check listed."""
+    if not ss.binding:
+        return f"binding none (every reuse succeeds; shared address {ss.shared_address_probability:g})"
+    parts = {
+        "ip": f"ip (shared address {ss.shared_address_probability:g})",
+        "browser": f"browser (match {ss.browser_match_probability:g})",
+        "concurrent": f"concurrent (no victim request within {format_duration(ss.concurrent_window)})",
+    }
+    return "binding " + ", ".join(parts[c] for c in ss.binding)
 
 
 def _attacker(start: Fraction, a: Attacker) -> str:

@@ -16,15 +16,16 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engines import EngineRefused, child_seeds
-from sim.engines.fast.buffers import sample_passwords
 from sim.engines.fast.keychain import KeyChain
+from sim.engines.fast.lingering import refuse_past_limit
 from sim.engines.fast.logins import sample_logins
+from sim.engines.fast.passwords import draw_passwords
 from sim.engines.fast.patched import patched_stops
-from sim.engines.fast.sessions import sample_sessions
+from sim.engines.fast.sessions import refuse_session_checks, sample_sessions
 from sim.engines.fast.skeleton import ServerRun, crash_chance
 from sim.model.record import Captures, Observations, ReplicationRecord
-from sim.model.attackers import draw_attackers
-from sim.scenario.model import Attacker, Scenario
+from sim.model.attackers import draw_attackers, longest_window
+from sim.scenario.model import Scenario
 
 
 #: Most state-changing events (crashes, request-count restarts) one replication may expect.
@@ -41,8 +42,10 @@ def check(scenario: Scenario) -> None:
     for name, server in scenario.servers.items():
         attackers = [a for a in scenario.attackers.values() if name in a.targets]
         KeyChain.for_server(server, attackers)
+        refuse_past_limit(scenario, server)
+        refuse_session_checks(server, attackers, scenario.horizon)
         for a in attackers:
-            window = _longest_window(a, scenario.horizon)
+            window = longest_window(a, scenario.horizon)
             connections = a.connection_rate * window
             events += connections * crash_chance(server.crash_probability, a.heartbeats_per_connection)
             if server.restart.max_requests is not None:
@@ -54,12 +57,6 @@ def check(scenario: Scenario) -> None:
             f"would be simulated one by one; the fast engine accepts at most {EVENT_LIMIT:,}. "
             "Lower the attack rate, crash_probability or raise restart.max_requests"
         )
-
-
-def _longest_window(attacker: Attacker, horizon: float) -> float:
-    start = max(0.0, attacker.start_low)
-    end = horizon if attacker.duration is None else min(horizon, attacker.start_high + attacker.duration)
-    return max(0.0, end - start)
 
 
 def simulate(scenario: Scenario, seed: np.random.SeedSequence) -> ReplicationRecord:
@@ -98,7 +95,7 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence) -> ReplicationRec
         for a in active:
             own[a][name] = run.keys.own[a]
         if server.passwords is not None:
-            draw = sample_passwords(server.passwords, run.segments, run.lifetimes,
+            draw = draw_passwords(server.passwords, run.segments, run.lifetimes,
                                     server.total_workers, rng)
             reusable = server.passwords.kind == "static"
             total.password = draw.total

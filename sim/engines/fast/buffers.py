@@ -45,7 +45,6 @@ given the skeleton.
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -53,15 +52,27 @@ import numpy as np
 from scipy import special
 from scipy.linalg import expm
 
-from sim.engines import EngineRefused
-from sim.engines.fast.segments import AttackerRates, Lifetime, Segment
+from sim.engines.fast.reads import (
+    Hazard,
+    PointRead,
+    password_capture,
+    any_of,
+    attacker_names,
+    clear_rate,
+    counting_sets,
+    crash_capture,
+    cut_lifetime,
+    key_reads,
+    segment_hazards,
+)
+from sim.engines.fast.segments import Lifetime, Segment
 from sim.model.poisson import poisson_isf
 from sim.scenario.model import Lifetime as Residency
 from sim.scenario.model import PasswordSpec
 
 #: Stationary mass left above the highest state of a counting chain.
 TAIL = 1e-12
-#: Largest counting chain accepted; more resident passwords than this per worker is refused.
+#: Largest counting chain integrated; past it, :mod:`.lingering` samples the reads instead.
 MAX_STATES = 300
 
 
@@ -71,158 +82,6 @@ class PasswordDraw:
     """Distinct logins captured by any malicious attacker (rule 12)."""
     by_attacker: dict[str, int]
     """Each attacker's own distinct captures (benign attackers too)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Hazard:
-    """One attacker's pull on one resident piece of a secret kind in one segment."""
-
-    name: str
-    benign: bool
-    nu: float
-    """Non-crashing connections per second to the worker."""
-    q: float
-    """Chance one such connection captures a given resident piece (0 when it clears first)."""
-    clears: bool
-    """Its key operations empty a ``next_handshake`` buffer before it reads."""
-
-    @property
-    def beta(self) -> float:
-        return self.nu * self.q
-
-
-def per_connection(c: float, heartbeats: int) -> float:
-    """``1 - (1 - c)^heartbeats``, keeping the digits of tiny values."""
-    if c <= 0.0 or heartbeats <= 0:
-        return 0.0
-    if c >= 1.0:
-        return 1.0
-    return -math.expm1(heartbeats * math.log1p(-c))
-
-
-def any_of(count: np.ndarray, q: float) -> np.ndarray:
-    """``1 - (1 - q)^count`` per entry: some of ``count`` pieces is captured."""
-    if q >= 1.0:
-        return (count > 0).astype(float)
-    return -np.expm1(count * math.log1p(-q))
-
-
-def segment_hazards(
-    seg: Segment, capture: Callable[[AttackerRates], float], rule: Residency, reachable: bool
-) -> tuple[Hazard, ...]:
-    """Every attacker's hazard on one resident piece, in a lifetime whose long-lived key is
-    (``reachable``) or is not reachable: that decides how many connections capture the key."""
-    survive = 1.0 - seg.crash_probability
-    out = []
-    for a in seg.attackers:
-        nu = a.connection_rate * survive**a.heartbeats * a.key_miss[int(reachable)]
-        clears = rule == "next_handshake" and a.key_ops > 0
-        q = 0.0 if clears else per_connection(capture(a), a.heartbeats)
-        out.append(Hazard(a.name, a.benign, nu, q, clears))
-    return tuple(out)
-
-
-def clear_rate(seg: Segment, hazards: Sequence[Hazard], rule: Residency) -> float:
-    """Rate at which a worker's whole buffer of this kind is overwritten (0 for a mean lifetime)."""
-    if rule == "next_request":
-        return seg.requests
-    if rule == "next_handshake":
-        return seg.handshakes + sum(h.nu for h in hazards if h.clears)
-    return 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class PointRead:
-    """One connection reading a worker's buffer at a known instant: a key capture inside a
-    lifetime, or the crash ending it."""
-
-    time: float
-    attacker: str
-    q: float
-    """Chance it captures one given resident piece."""
-    clears: bool
-    """Its key operations empty a ``next_handshake`` buffer first, so it reads nothing."""
-
-
-def point_read(
-    segments: Sequence[Segment],
-    starts: Sequence[float],
-    time: float,
-    attacker: str,
-    heartbeats: int,
-    capture: Callable[[AttackerRates], float],
-    rule: Residency,
-) -> PointRead | None:
-    """What ``heartbeats`` heartbeats of ``attacker`` at ``time`` do to the buffer, at the rates
-    in force just before it (the segment with ``t0 < time <= t1``: the skeleton closes a
-    segment at the event). None when it neither reads nor clears."""
-    seg = segments[max(0, bisect_left(starts, time) - 1)]
-    a = next((a for a in seg.attackers if a.name == attacker), None)
-    if a is None:
-        return None
-    if rule == "next_handshake" and a.key_ops > 0:
-        return PointRead(time, attacker, 0.0, True)
-    q = per_connection(capture(a), heartbeats)
-    return PointRead(time, attacker, q, False) if q > 0.0 else None
-
-
-def crash_capture(
-    lt: Lifetime,
-    segments: Sequence[Segment],
-    starts: Sequence[float],
-    capture: Callable[[AttackerRates], float],
-    rule: Residency,
-) -> PointRead | None:
-    """What the connection crashing this lifetime read on the way (None if nothing)."""
-    if lt.end_cause != "crash" or lt.crash is None:
-        return None
-    read = point_read(segments, starts, lt.end, lt.crash.attacker, lt.crash.answered_before,
-                      capture, rule)
-    return None if read is None or read.clears else read
-
-
-def key_reads(
-    lt: Lifetime,
-    segments: Sequence[Segment],
-    starts: Sequence[float],
-    capture: Callable[[AttackerRates], float],
-    rule: Residency,
-) -> list[PointRead]:
-    """What the key-capturing connections inside this lifetime do to the buffer, in time order.
-
-    Memory is empty at the lifetime's start, and a capture at its end is the crashing
-    connection, read once through :func:`crash_capture`: only captures strictly inside count.
-    """
-    out = []
-    for kc in lt.key_captures:
-        if lt.start < kc.time < lt.end:
-            read = point_read(segments, starts, kc.time, kc.attacker, kc.heartbeats_read,
-                              capture, rule)
-            if read is not None:
-                out.append(read)
-    return out
-
-
-def _password(a: AttackerRates) -> float:
-    return a.c_password
-
-
-def attacker_names(segments: Sequence[Segment]) -> tuple[list[str], frozenset[str]]:
-    """Every attacker seen on the server, in order of appearance, and the malicious ones."""
-    names: dict[str, bool] = {}
-    for seg in segments:
-        for a in seg.attackers:
-            names.setdefault(a.name, a.benign)
-    return list(names), frozenset(n for n, benign in names.items() if not benign)
-
-
-def counting_sets(names: Sequence[str], malicious: frozenset[str]) -> list[frozenset[str]]:
-    """The distinct sets of attackers whose captures one count tracks: each attacker alone,
-    and all malicious attackers together (the same set as one attacker's when it is alone)."""
-    sets = [frozenset({n}) for n in names]
-    if malicious and malicious not in sets:
-        sets.append(malicious)
-    return sets
 
 
 # -- the counting chain ------------------------------------------------------------------------
@@ -239,23 +98,29 @@ def state_count(
     if rule == "next_request":
         return 2
     longest = max((lt.end - lt.start for lt in lifetimes), default=0.0)
+    slowest = 0.0
+    if rule == "next_handshake":
+        slowest = min(clear_rate(s, segment_hazards(s, password_capture, rule, reachable), rule)
+                      for s in segments for reachable in (False, True))
+    return chain_states(rule, births, longest, slowest)
+
+
+def chain_states(rule: Residency, births: float, longest: float, slowest_clear: float) -> int:
+    """States enough that at most ``TAIL`` of the mass is cut: ``births`` logins per second
+    per worker, lifetimes up to ``longest`` seconds, and under ``next_handshake`` buffers
+    cleared at ``slowest_clear`` per second or faster."""
+    if births <= 0.0:
+        return 1
+    if rule == "next_request":
+        return 2
     bounds = [float(poisson_isf(TAIL, births * longest))]  # logins within one lifetime
     if rule == "next_handshake":
-        slowest = min(clear_rate(s, segment_hazards(s, _password, rule, reachable), rule)
-                      for s in segments for reachable in (False, True))
-        if slowest > 0.0:  # geometric stationary law, dominated at the fastest fill
-            ratio = births / (births + slowest)
+        if slowest_clear > 0.0:  # geometric stationary law, dominated at the fastest fill
+            ratio = births / (births + slowest_clear)
             bounds.append(math.ceil(math.log(TAIL) / math.log(ratio)))
     else:
         bounds.append(float(poisson_isf(TAIL, births * float(rule))))
-    top = int(min(bounds))
-    if top + 1 > MAX_STATES:
-        raise EngineRefused(
-            f"up to {top} uncaptured passwords could sit in one worker's memory; the fast engine "
-            f"tracks at most {MAX_STATES - 1}. Shorten passwords.lifetime or use next_request "
-            "(facts.md section 11: only the newest request stays readable)"
-        )
-    return top + 1
+    return int(min(bounds)) + 1
 
 
 #: One stretch of a lifetime: segment, hazard variant, length, and the point read at its end.
@@ -277,8 +142,8 @@ class CountChain:
         self.hazards: list[tuple[tuple[Hazard, ...], ...]] = []
         self.variant: list[tuple[int, int]] = []
         for s in segments:
-            apart = segment_hazards(s, _password, self.rule, False)
-            near = segment_hazards(s, _password, self.rule, True)
+            apart = segment_hazards(s, password_capture, self.rule, False)
+            near = segment_hazards(s, password_capture, self.rule, True)
             self.hazards.append((apart,) if near == apart else (apart, near))
             self.variant.append((0, 0) if near == apart else (0, 1))
         self.capturing = [tuple(frozenset(h.name for h in hz if h.beta > 0.0) for hz in both)
@@ -511,7 +376,7 @@ def lifetime_moments(
     be captured in it."""
     if lt.end <= lt.start:
         return None
-    crash = crash_capture(lt, chain.segments, starts, _password, chain.rule)
+    crash = crash_capture(lt, chain.segments, starts, password_capture, chain.rule)
     pieces = lifetime_pieces(chain, lt, starts)
     hot = [k for k, (i, v, _, read) in enumerate(pieces)
            if chain.capturing[i][v] or (read is not None and read.q > 0.0)]
@@ -542,20 +407,7 @@ def lifetime_moments(
 
 def lifetime_pieces(chain: CountChain, lt: Lifetime, starts: Sequence[float]) -> list[Piece]:
     """The lifetime cut at segment boundaries and at its key captures (each closing a piece)."""
-    segs = chain.segments
-    reads = key_reads(lt, segs, starts, _password, chain.rule)
+    reads = key_reads(lt, chain.segments, starts, password_capture, chain.rule)
     placement = int(lt.key_reachable)
-    pieces: list[Piece] = []
-    r = 0
-    i = max(0, bisect_right(starts, lt.start) - 1)
-    while i < len(segs) and segs[i].t0 < lt.end:
-        a, b = max(segs[i].t0, lt.start), min(segs[i].t1, lt.end)
-        v = chain.variant[i][placement]
-        while r < len(reads) and reads[r].time <= b:
-            pieces.append((i, v, reads[r].time - a, reads[r]))
-            a = reads[r].time
-            r += 1
-        if b > a:
-            pieces.append((i, v, b - a, None))
-        i += 1
-    return pieces
+    return [(i, chain.variant[i][placement], b - a, r)
+            for i, a, b, r in cut_lifetime(chain.segments, starts, reads, lt.start, lt.end)]

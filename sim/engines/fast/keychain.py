@@ -30,6 +30,7 @@ from scipy.optimize import brentq
 
 from sim.engines import EngineRefused
 from sim.engines.fast.segments import AttackerRates, Segment
+from sim.model.capture import any_of_counts
 from sim.scenario.model import Attacker, KeySpec, Server
 
 #: Largest chain the engine accepts; accumulating copies beyond this are refused. Below it the
@@ -220,11 +221,9 @@ class KeyChain:
     def capture_probability(self, a: AttackerRates, reachable: bool, heartbeats: int) -> np.ndarray:
         """``q(n')``: some resident piece is captured by ``heartbeats`` answered heartbeats."""
         pieces = 2 * int(reachable) + np.arange(self.n)
-        if a.c_key <= 0.0 or heartbeats <= 0:
+        if heartbeats <= 0:
             return np.zeros(self.n)
-        if a.c_key >= 1.0:
-            return (pieces > 0).astype(float)
-        return -np.expm1(pieces * heartbeats * math.log1p(-a.c_key))
+        return any_of_counts(pieces * heartbeats, a.c_key)
 
     def key_miss(self, seg: Segment, a: AttackerRates) -> tuple[float, float]:
         """P(a non-crashing connection of ``a`` does not capture the key), per reachability.

@@ -36,39 +36,47 @@ restart; a crash is a read followed by a restart.
 The expected number leaked is ``int Lambda P_leak(u) du`` over logins (``Lambda`` per server,
 from ``t = 0``: rule 18's cold start), by Gauss-Legendre on the intervals between the kinks of
 ``P_leak`` (segment and restart boundaries, and the same shifted by ``-ttl``), only over
-``[first capture chance - ttl, last capture chance]``. The count is Poisson with that mean: an
-approximation treating sessions' leaks as independent (they share only the attack's
-connections). Counts for nested attacker sets are coupled through one uniform.
+``[first capture chance - ttl, last capture chance]``. It is computed for each attacker alone
+and for every union of malicious attackers; by inclusion and exclusion these give the
+expected number captured by *exactly* each set of malicious attackers (:func:`pattern_means`).
+The count of each set is Poisson with that mean, drawn independently: an approximation treating
+sessions' leaks as independent (they share only the attack's connections), exact in the mean.
 
-Reuse attempts (rule 9) are drawn per leaked session of a malicious attacker: ``binding: none``
-always succeeds; ``ip`` succeeds only when the shared-address draw does. Their times follow the
-attacker's token capture profile ``beta_a * (session requests per second) * E[min(residency,
-ttl)]`` per worker piece, plus its point reads (crashes, key captures) with ``q_a`` in place of
-``beta_a dt``; the profile ignores that a session is tried only at its first capture. All of it
-is drawn in numpy: the only per-session work left is building the records.
+Reuse attempts (rule 9): every attacker of a set tries each of the set's sessions once; the
+shared-address draw is made at every attempt and the binding checks of rule 21 follow
+(``ip`` passes with the shared address, ``browser`` with ``browser_match_probability``); a
+session is hijacked when any of its attempts passes, and an attacker's own hijacks are its
+passing attempts. Attempt times follow the attacker's token capture profile ``beta_a *
+(session requests per second) * E[min(residency, ttl)]`` per worker piece, plus its point reads
+(crashes, key captures) with ``q_a`` in place of ``beta_a dt``; the profile ignores that a
+session is tried only at its first capture. All of it is drawn in numpy: the only per-session
+work left is building the records.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import combinations
 from dataclasses import dataclass
 
 import numpy as np
 
-from sim.engines.fast.buffers import (
+from sim.engines.fast.reads import (
     Hazard,
     PointRead,
     attacker_names,
     clear_rate,
-    counting_sets,
     crash_capture,
+    cut_lifetime,
     key_reads,
     segment_hazards,
 )
 from sim.engines.fast.segments import AttackerRates, Lifetime, Segment
-from sim.model.poisson import poisson_ppf
 from sim.model.record import SessionReuses
-from sim.scenario.model import SessionSpec
+from sim.engines import EngineRefused
+from sim.engines.fast.session_literal import LITERAL_LIMIT, literal_work, simulate_sessions
+from sim.model.attackers import longest_window
+from sim.scenario.model import Attacker, Server, SessionSpec
 
 #: Gauss-Legendre points per interval of login times.
 NODES = 8
@@ -249,24 +257,15 @@ class _Server:
             if b0 <= a0:
                 continue
             crash = self.crash_vector(lt) if lt.end <= hi else None
-            reads = [r for r in self.key_reads(lt) if a0 < r.time < b0]
             beta, delta = self.beta[self.placement(lt)], self.delta[self.placement(lt)]
-            k = 0
-            i = max(0, int(np.searchsorted(self.starts, a0, side="right")) - 1)
-            while i < len(self.segments) and self.segments[i].t0 < b0:
-                seg = self.segments[i]
-                a, b = max(seg.t0, a0), min(seg.t1, b0)
-                while k < len(reads) and reads[k].time <= b:
-                    r = reads[k]
-                    out.append(_Piece(a, r.time, delta[i], beta[i], r.clears, self.vector(r),
-                                      seg.session_requests))
-                    a, k = r.time, k + 1
-                if b > a:
-                    last = b >= b0 and lt.end <= hi
-                    out.append(_Piece(a, b, delta[i], beta[i], last,
-                                      crash if (last and crash is not None) else none,
-                                      seg.session_requests))
-                i += 1
+            for i, a, b, r in cut_lifetime(self.segments, self.starts, self.key_reads(lt), a0, b0):
+                requests = self.segments[i].session_requests
+                if r is not None:
+                    out.append(_Piece(a, b, delta[i], beta[i], r.clears, self.vector(r), requests))
+                    continue
+                last = b >= b0 and lt.end <= hi
+                out.append(_Piece(a, b, delta[i], beta[i], last,
+                                  crash if (last and crash is not None) else none, requests))
         return out
 
 
@@ -294,40 +293,135 @@ def sample_sessions(
     ``reuse: [sessions]``; default every malicious attacker) are the attackers that try the
     sessions they capture; the others leak sessions but never try nor hijack one.
     """
+    logins = hosts * logins_per_host
+    if "concurrent" in spec.binding or literal_work(spec, segments, workers, logins) <= LITERAL_LIMIT:
+        lit = simulate_sessions(spec, segments, lifetimes, workers, logins, horizon,
+                                attacker_sources, rng, server=server, reusing=reusing)
+        return SessionDraw(lit.total_leaked, lit.total_hijacked, lit.leaked, lit.hijacked,
+                           lit.reuses)
     names, malicious = attacker_names(segments)
+    reusers = malicious if reusing is None else malicious & reusing
     leaked = dict.fromkeys(names, 0)
     hijacked = dict.fromkeys(names, 0)
-    found = leak_means(spec, segments, lifetimes, workers, hosts * logins_per_host, horizon)
+    found = leak_means(spec, segments, lifetimes, workers, logins, horizon)
     if found is None:
         return SessionDraw(0, 0, leaked, hijacked, [])
-    # One uniform for every set: Poisson quantiles are monotone in the mean, so a set's count is
-    # never below its subsets' (the total is never below an attacker's own count).
-    v = rng.random()
-    counts = {c: _poisson_quantile(v, m) for c, m in found.means.items()}
     for name in names:
-        leaked[name] = counts[frozenset({name})]
-    total = max([counts[malicious] if malicious else 0, *(leaked[a] for a in malicious)])
+        if name not in malicious:
+            leaked[name] = int(rng.poisson(max(0.0, found.means[frozenset({name})])))
+    attempts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {}
+    total = total_hijacked = 0
+    for pattern, mean in pattern_means(found.means, malicious).items():
+        n = int(rng.poisson(mean))
+        if n == 0:
+            continue
+        total += n
+        success = np.zeros(n, dtype=bool)
+        for name in sorted(pattern):
+            leaked[name] += n
+            if name not in reusers:  # reuse without sessions (rule 9): it never tries one
+                continue
+            t = _reuse_times(found, name, n, rng)
+            shared = rng.random(n) < spec.shared_address_probability
+            passed = binding_passes(spec, shared, rng)
+            source = rng.integers(attacker_sources[name], size=n)
+            attempts.setdefault(name, []).append((t, source, ~passed, shared))
+            hijacked[name] += int(passed.sum())
+            success |= passed
+        total_hijacked += int(success.sum())
+    reuses = []
+    for name in sorted(attempts):
+        t, source, blocked, shared = (np.concatenate(col) for col in zip(*attempts[name]))
+        order = np.argsort(t, kind="stable")
+        reuses.append(SessionReuses(name, server, t[order], source[order], blocked[order],
+                                    shared[order]))
+    return SessionDraw(total, total_hijacked, leaked, hijacked, reuses)
 
-    # reuse (rule 9): only attackers that reuse sessions try them; total as if only they leaked.
-    reusers = malicious if reusing is None else malicious & reusing
-    reused_total = total if reusers == malicious else min(total, sum(leaked[a] for a in reusers))
-    tried = [name for name in sorted(reusers) if leaked[name] > 0]
-    times, sources, shared = [], [], []
-    for name in tried:
-        n = leaked[name]
-        times.append(_reuse_times(found, name, n, rng))
-        shared.append(rng.random(n) < spec.shared_address_probability)
-        sources.append(rng.integers(attacker_sources[name], size=n))
-        ok = np.ones(n, dtype=bool) if spec.binding == "none" else shared[-1]
-        hijacked[name] = int(ok.sum())
-    reuses = [
-        SessionReuses(name, server, t, src, np.zeros(t.size, dtype=bool) if spec.binding == "none"
-                      else ~sh, sh)
-        for name, t, src, sh in zip(tried, times, sources, shared)
-        if t.size
-    ]
-    return SessionDraw(total, _total_hijacked(spec, reused_total, hijacked, reusers, rng), leaked,
-                       hijacked, reuses)
+
+#: Most malicious attackers on one server with sessions: the leak means of every union of them
+#: are integrated (``2^n - 1`` sets).
+MAX_MALICIOUS = 6
+
+
+def refuse_session_checks(
+    server: Server, attackers: Sequence[Attacker], horizon: float
+) -> None:
+    """Raise :class:`EngineRefused` for what the session draw cannot do: the ``concurrent``
+    check where the literal draw could pass :data:`LITERAL_LIMIT`, or too many attackers."""
+    spec = server.sessions
+    if spec is None:
+        return
+    if "concurrent" in spec.binding:
+        logins = server.traffic.logins_per_s * server.hosts
+        work = logins * (horizon + 2 * spec.ttl) * (2.0 + spec.requests_per_s * spec.ttl)
+        work += sum(a.connection_rate * longest_window(a, horizon) for a in attackers)
+        if spec.lifetime == "next_handshake":
+            work += server.traffic.handshakes_per_s * server.hosts * horizon
+        if work > LITERAL_LIMIT:
+            raise EngineRefused(
+                f"server {server.name}: the concurrent binding check is run by simulating the "
+                f"sessions that meet the attack one by one, about {work:,.0f} sessions, "
+                f"requests and attacker connections per replication here, more than the "
+                f"limit of {LITERAL_LIMIT:,}; bind by ip and browser only, or shorten the "
+                "timeline or lower the rates"
+            )
+    malicious = [a.name for a in attackers if not a.benign]
+    if len(malicious) > MAX_MALICIOUS:
+        raise EngineRefused(
+            f"server {server.name}: {len(malicious)} malicious attackers target it; the fast "
+            f"engine accounts for sessions captured by several of them at most {MAX_MALICIOUS} "
+            "at a time. Merge attackers with the same profile"
+        )
+
+
+def binding_passes(spec: SessionSpec, shared: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Which of these reuse attempts pass every listed check (rule 21), given their
+    shared-address draws. ``concurrent`` is refused by the engine's ``check``."""
+    passed = np.ones(shared.size, dtype=bool)
+    for check in spec.binding:
+        if check == "ip":
+            passed &= shared
+        elif check == "browser":
+            passed &= rng.random(shared.size) < spec.browser_match_probability
+        else:
+            raise ValueError("concurrent is checked by the literal draw (session_literal.py)")
+    return passed
+
+
+def session_sets(names: Sequence[str], malicious: frozenset[str]) -> list[frozenset[str]]:
+    """Each attacker alone, and every union of two or more malicious attackers: the leak means
+    of all unions give, by inclusion and exclusion, the mean of every capture pattern."""
+    sets = [frozenset({n}) for n in names]
+    members = sorted(malicious)
+    for size in range(2, len(members) + 1):
+        sets += [frozenset(c) for c in combinations(members, size)]
+    return sets
+
+
+def pattern_means(
+    union_means: Mapping[frozenset[str], float], malicious: frozenset[str]
+) -> dict[frozenset[str], float]:
+    """Expected sessions captured by exactly the malicious attackers ``S`` (and no other
+    malicious one), for every non-empty ``S``.
+
+    With ``U(A)`` the expected sessions captured by some attacker of ``A`` (``U`` of the empty
+    set is 0), ``P(exactly S) = sum over T in S of (-1)^|T| P(none of (M - S) + T captures)``
+    integrates to ``sum over T in S of (-1)^(|T| + 1) U((M - S) + T)``. Sessions are
+    independent given the skeleton, so the counts per pattern are independent Poisson.
+    """
+    members = sorted(malicious)
+    out: dict[frozenset[str], float] = {}
+    for size in range(1, len(members) + 1):
+        for pattern in map(frozenset, combinations(members, size)):
+            rest = malicious - pattern
+            mean = 0.0
+            for k in range(len(pattern) + 1):
+                for t in combinations(sorted(pattern), k):
+                    union = rest | frozenset(t)
+                    mean += (-1) ** (k + 1) * (union_means[union] if union else 0.0)
+            if mean > 0.0:
+                out[pattern] = mean
+    return out
 
 
 def _segment_at(srv: _Server, t: float) -> int:
@@ -356,7 +450,7 @@ def leak_means(
     """Expected leaked sessions per counting set (``logins`` per second on the server);
     None when no session can leak."""
     names, malicious = attacker_names(segments)
-    sets = counting_sets(names, malicious)
+    sets = session_sets(names, malicious)
     if not sets or logins <= 0.0 or spec.requests_per_s <= 0.0 or not lifetimes:
         return None
     srv = _Server(spec, segments, sets)
@@ -422,11 +516,6 @@ def _shape(srv: _Server, lives: Sequence[Lifetime], lo: float, hi: float) -> tup
     )
 
 
-def _poisson_quantile(v: float, mean: float) -> int:
-    """Least ``k`` with ``P(Poisson(mean) <= k) >= v``."""
-    return poisson_ppf(v, mean)
-
-
 def _reuse_times(found: LeakMeans, name: str, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` attempt times from attacker ``name``'s token capture profile: over every worker
     piece its capture hazard times the resident tokens, and at every point read its chance."""
@@ -445,21 +534,4 @@ def _reuse_times(found: LeakMeans, name: str, n: int, rng: np.random.Generator) 
 def _resident(rate: np.ndarray, ttl: float) -> np.ndarray:
     """``E[min(Exp(rate), ttl)]``: how long a token copy stays readable while its session lasts."""
     return ttl * g1(rate * ttl)
-def _total_hijacked(
-    spec: SessionSpec, total: int, own: Mapping[str, int], malicious: frozenset[str],
-    rng: np.random.Generator,
-) -> int:
-    """Sessions hijacked by at least one malicious attacker.
 
-    Every leaked session was tried by the attacker that captured it, so with ``binding: none``
-    all of them are hijacked. Under ``ip`` each session succeeds with at least the shared-address
-    probability (more when several attackers tried it): we draw ``Binomial(total, p)`` and keep
-    it between the largest attacker's own hijacks and the sum of them (exact with one attacker).
-    """
-    if spec.binding == "none":
-        return total
-    tried = [own[a] for a in malicious]
-    if not tried:
-        return 0
-    draw = int(rng.binomial(total, spec.shared_address_probability)) if total else 0
-    return int(min(max(draw, max(tried)), min(total, sum(tried))))

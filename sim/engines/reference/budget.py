@@ -8,7 +8,8 @@ at worst; anything larger is the fast engine's job.
 from __future__ import annotations
 
 from sim.engines import EngineRefused
-from sim.scenario.model import Attacker, Scenario
+from sim.model.attackers import longest_window
+from sim.scenario.model import Scenario
 
 EVENT_LIMIT = 2_000_000
 """Most events (legitimate requests + handshakes + attacker heartbeats) per replication."""
@@ -32,15 +33,8 @@ def attack_events(scenario: Scenario) -> float:
     Heartbeats rather than connections: each one is a round of capture draws, and a
     connection carries ``heartbeats_per_connection`` of them.
     """
-    return sum(a.rate * len(a.targets) * _longest_window(a, scenario.horizon) for a in
+    return sum(a.rate * len(a.targets) * longest_window(a, scenario.horizon) for a in
                scenario.attackers.values())
-
-
-def _longest_window(attacker: Attacker, horizon: float) -> float:
-    open_for = horizon - max(0.0, attacker.start_low)
-    if attacker.duration is not None:
-        open_for = min(open_for, attacker.duration)
-    return max(0.0, open_for)
 
 
 def check(scenario: Scenario) -> None:

@@ -151,11 +151,21 @@ class Campaign:
             PasswordLogins.one(now, self.attacker.name, self.server.spec.name, source, shared))
 
     def _reuse(self, session: int, source: int, now: float) -> None:
-        """Rule 9: try the session at once; the shared-address draw is made here."""
+        """Rule 9: try the session at once; the shared-address draw is made here, the binding
+        checks follow in rule 21's order (the browser draw only when ``browser`` is listed)."""
         spec = self.server.spec.sessions
         assert spec is not None
         shared = bool(self.rng.random() < spec.shared_address_probability)
-        hijacked = spec.binding == "none" or shared
+        hijacked = True
+        for check in spec.binding:
+            if check == "ip":
+                hijacked = shared
+            elif check == "browser":
+                hijacked = bool(self.rng.random() < spec.browser_match_probability)
+            else:
+                hijacked = self.server.session_last[session] <= now - spec.concurrent_window
+            if not hijacked:
+                break
         if self.server.trace is not None:
             self.server.trace.reuse(now, self.attacker.name, self.server.spec.name, session,
                                     hijacked, shared)

@@ -60,6 +60,9 @@ class ServerSim:
                 trace.restart(begin, spec.name, i, "start", worker.key_pieces > 0)
         self.session_end: list[float] = []
         """End of validity of session ``i`` (opened by login ``i``)."""
+        self.session_last: list[float] = []
+        """Time of session ``i``'s latest request, its login included (the ``concurrent``
+        check of rule 21)."""
         self.logins = 0
         self.malicious = Tally()
         """Captures by malicious attackers on this server, each secret once."""
@@ -130,6 +133,7 @@ class ServerSim:
         if sessions is not None:
             now = self.env.now
             self.session_end.append(now + sessions.ttl)
+            self.session_last.append(now)
             env, rng = self.env, self.traffic_rng
             stop = min(now + sessions.ttl, self.end)
             env.process(
@@ -137,6 +141,7 @@ class ServerSim:
             )
 
     def _session(self, session: int) -> None:
+        self.session_last[session] = self.env.now
         self._request(self.pick(self.traffic_rng), token=session)
 
     def _other_request(self) -> None:

@@ -420,15 +420,21 @@ def _reuses(traced: Traced, ep: Episode, clock: Clock) -> list[Line]:
             continue
         told[attacker, server] += 1
         spec = traced.scenario.servers[server].sessions
-        bound = spec is not None and spec.binding == "ip"
+        checks = spec.binding if spec is not None else ()
         if hijacked:
-            why = (" from behind the victim's own address (shared NAT), so the binding does "
-                   "not stop it" if bound and shared else "; nothing binds the session to "
-                   "its client")
+            passed = [word for check, word in (
+                ("ip", "from behind the victim's own address (shared NAT)"),
+                ("browser", "with the victim's browser fingerprint"),
+                ("concurrent", "while the victim's session was idle")) if check in checks]
+            why = (f" {' and '.join(passed)}, so the binding does not stop it" if passed
+                   else "; nothing binds the session to its client")
             what = f": it works, the session is hijacked{why}."
-        else:
+        elif "ip" in checks and not shared:
             what = (": refused, the session is bound to its client's address; the refusal "
                     "(an address change) is what a session log can record.")
+        else:
+            what = (": refused by the binding's browser or concurrent-use check; the refusal "
+                    "is what a session log can record.")
         out.append(Line(t, (Safe(f"{clock.exact(t)}: "), attacker, Safe(
             f" replays the token of session #{session} on "), server, Safe(what)), True))
     return out

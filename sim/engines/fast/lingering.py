@@ -1,0 +1,182 @@
+"""Passwords that linger in busy workers: exactly Poisson given the reads, whatever the traffic.
+
+When many passwords can sit in one worker at once (a duration ``lifetime`` on a busy server,
+or ``next_handshake`` with rare handshakes), the counting chain of :mod:`.buffers` would need
+thousands of states. This module takes the other side of the same model instead.
+
+Given the skeleton, the times at which a worker's buffer is *read* (the attackers' ordinary
+connections, Poisson at ``nu_a`` per segment, plus the key-capturing and crashing connections
+the skeleton fixed) and the times at which it is *cleared* (``next_handshake``: legitimate
+handshakes and attacker connections with key operations), every login is captured or not
+independently of every other: logins are a Poisson process, each leaves its own copy with its
+own exponential residency (or none, under ``next_handshake``), and each read takes each
+resident copy independently (``model.md``: "independently for every resident piece"). So the
+number of distinct logins captured, for any set of attackers counted, is **exactly Poisson**
+given those reads and clears, with mean
+
+    Lambda = int lambda P(captured | login at u, reads, clears) du.
+
+With reads ``t_1 < ... < t_K`` (a read by an attacker outside the counted set has ``q = 0``)
+and ``mu`` the inverse mean residency (0 under ``next_handshake``), the capture chance of a copy
+resident just before ``t_k`` obeys
+
+    D_k = q_k + (1 - q_k) exp(-mu (t_{k+1} - t_k)) D_{k+1},   D_{K+1} = 0,   D_k = 0 at a clear,
+
+and a login in the gap ``g`` before ``t_k`` contributes ``lambda D_k (1 - exp(-mu g)) / mu``
+(``lambda g D_k`` when ``mu = 0``). Nothing after the last read matters, and before the first
+one only the last clear matters: its time is drawn directly (legitimate handshakes are Poisson
+at a constant per-worker rate). The reads themselves are sampled: they are few whenever the
+chain would be large, and :func:`expected_reads` bounds their number for the engine's ``check``.
+
+The counts of nested attacker sets are drawn from one uniform through monotone Poisson
+quantiles: each set's count has its exact law, and a set never counts fewer than its members.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from sim.engines.fast.reads import password_capture, sample_reads
+from sim.engines import EngineRefused
+from sim.engines.fast.buffers import MAX_STATES, chain_states
+from sim.engines.fast.segments import Lifetime, Segment
+from sim.model.attackers import longest_window
+from sim.model.poisson import poisson_ppf
+from sim.scenario.model import PasswordSpec, Scenario, Server
+
+#: Most reads a lingering-password replication may sample on one server (checked up front).
+READ_LIMIT = 2_000_000
+
+
+def inverse_residency(spec: PasswordSpec) -> float:
+    """``mu``: 1 / mean residency for a duration lifetime, 0 for ``next_handshake``."""
+    return 0.0 if isinstance(spec.lifetime, str) else 1.0 / float(spec.lifetime)
+
+
+def lifetime_means(
+    spec: PasswordSpec,
+    segments: Sequence[Segment],
+    starts: Sequence[float],
+    lt: Lifetime,
+    sets: Sequence[frozenset[str]],
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """``Lambda`` of one worker lifetime for each counting set, given reads sampled here."""
+    rule = spec.lifetime
+    mu = inverse_residency(spec)
+    logins = segments[0].logins if segments else 0.0
+    out = np.zeros(len(sets))
+    if lt.end <= lt.start or logins <= 0.0:
+        return out
+    index = {n: i for i, n in enumerate(sorted({a.name for s in segments for a in s.attackers}))}
+    labels = np.array(sorted(index, key=index.__getitem__) + [""], dtype=object)
+    none = len(index)
+    reads = sample_reads(segments, starts, lt, password_capture, rule, index, rng)
+    if reads.t.size == 0:
+        return out
+    t, who, q, clear = reads.t, reads.who, reads.q, reads.clear
+    reading = ~clear & (q > 0.0)
+    if not reading.any():
+        return out
+    last_read = float(t[reading].max())
+    first_read = float(t[reading].min())
+    keep = t <= last_read
+    if rule == "next_handshake":
+        handshakes = segments[0].handshakes
+        # Legitimate handshakes clear the buffer; between the first and the last read they are
+        # sampled, before the first read only the last one matters.
+        span = last_read - first_read
+        k = int(rng.poisson(handshakes * span)) if handshakes > 0 else 0
+        extra = first_read + span * rng.random(k)
+        before = first_read - rng.exponential(1.0 / handshakes) if handshakes > 0 else -math.inf
+        t = np.concatenate([t[keep], extra, [before] if before > lt.start else []])
+        who = np.concatenate([who[keep], np.full(t.size - int(keep.sum()), none)])
+        q = np.concatenate([q[keep], np.zeros(t.size - int(keep.sum()))])
+        clear = np.concatenate([clear[keep], np.ones(t.size - int(keep.sum()), dtype=bool)])
+    else:
+        t, who, q, clear = t[keep], who[keep], q[keep], clear[keep]
+    order = np.argsort(t, kind="stable")
+    t, who, q, clear = t[order], who[order], q[order], clear[order]
+    first = int(np.flatnonzero(clear[: int(np.searchsorted(t, first_read))]).max(initial=-1))
+    # Logins before a clear that precedes every read are gone before anyone reads.
+    begin = t[first] if first >= 0 else lt.start
+    t, who, q, clear = t[first + 1 :], who[first + 1 :], q[first + 1 :], clear[first + 1 :]
+    gaps = np.diff(np.concatenate([[begin], t]))
+    ahead = np.exp(-mu * np.diff(t, append=t[-1])) if mu > 0 else np.ones(t.size)
+    filled = -np.expm1(-mu * gaps) / mu if mu > 0 else gaps
+    for j, counted in enumerate(sets):
+        member = np.array([label in counted for label in labels])[who]
+        qj = np.where(member & ~clear, q, 0.0)
+        out[j] = logins * _sweep(qj.tolist(), clear.tolist(), ahead.tolist(), filled.tolist())
+    return out
+
+
+def _sweep(q: list[float], clear: list[bool], ahead: list[float], filled: list[float]) -> float:
+    """``sum_k D_k filled_k`` by the backward recursion of the module docstring."""
+    d, total = 0.0, 0.0
+    for k in range(len(q) - 1, -1, -1):
+        d = 0.0 if clear[k] else q[k] + (1.0 - q[k]) * ahead[k] * d
+        total += d * filled[k]
+    return total
+
+
+def sample_lingering(
+    spec: PasswordSpec,
+    segments: Sequence[Segment],
+    lifetimes: Sequence[Lifetime],
+    sets: Sequence[frozenset[str]],
+    rng: np.random.Generator,
+) -> list[int]:
+    """Distinct passwords captured on one server per counting set: Poisson given the reads,
+    drawn from one shared uniform so that nested sets stay ordered."""
+    starts = [s.t0 for s in segments]
+    means = np.zeros(len(sets))
+    for lt in lifetimes:
+        means += lifetime_means(spec, segments, starts, lt, sets, rng)
+    v = rng.random()
+    return [poisson_ppf(v, float(m)) for m in means]
+
+
+def refuse_past_limit(scenario: Scenario, server: Server) -> None:
+    """Raise :class:`EngineRefused` when the lingering path might be needed on ``server`` and
+    could sample more than :data:`READ_LIMIT` reads in one replication.
+
+    The path is taken when the counting chain would exceed its size; its cost is the number of
+    attacker connections to the server (plus legitimate handshakes between reads under
+    ``next_handshake``), never the number of logins or resident passwords.
+    """
+    spec = server.passwords
+    if spec is None or spec.lifetime == "next_request" or server.traffic.logins_per_s <= 0:
+        return
+    if worst_chain_states(scenario, server) <= MAX_STATES:
+        return
+    reads = 0.0
+    for a in scenario.attackers.values():
+        if server.name in a.targets:
+            reads += a.connection_rate * longest_window(a, scenario.horizon)
+    if spec.lifetime == "next_handshake":
+        reads += server.traffic.handshakes_per_s * server.hosts * scenario.horizon
+    if reads > READ_LIMIT:
+        raise EngineRefused(
+            f"server {server.name}: with passwords.lifetime {spec.lifetime!r} thousands of "
+            f"passwords can sit in one worker at once, and the fast engine then samples every "
+            f"attacker connection (and handshake) that reads or clears them: about {reads:,.0f} "
+            f"per replication, more than its limit of {READ_LIMIT:,}. Lower the attack rate, "
+            "raise heartbeats_per_connection or shorten passwords.lifetime"
+        )
+
+
+def worst_chain_states(scenario: Scenario, server: Server) -> int:
+    """The largest counting chain :func:`.buffers.state_count` could ask for on ``server``:
+    its longest possible worker lifetime (the next scheduled restart, else the horizon)."""
+    spec = server.passwords
+    assert spec is not None
+    restart = server.restart
+    longest = scenario.horizon if restart.every is None else min(
+        scenario.horizon, restart.every + restart.jitter)
+    per_worker = server.traffic.logins_per_s / server.workers
+    return chain_states(spec.lifetime, per_worker, longest,
+                        server.traffic.handshakes_per_s / server.workers)

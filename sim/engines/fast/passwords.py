@@ -1,0 +1,47 @@
+"""Passwords captured on one server: the counting chain when few can be resident at once,
+the lingering-password sampler when many can (both exact on what ``results.json`` reports).
+
+The chain costs about the cube of its states per piece of a lifetime, the sampler about the
+number of attacker connections it samples: the sampler is taken past :data:`SMALL_CHAIN`
+states unless the attack is heavy, and always past the chain's limit (``check`` bounds its
+cost there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from sim.engines.fast.buffers import MAX_STATES, PasswordDraw, sample_passwords, state_count
+from sim.engines.fast.lingering import sample_lingering
+from sim.engines.fast.reads import attacker_names, counting_sets
+from sim.engines.fast.segments import Lifetime, Segment
+from sim.scenario.model import PasswordSpec
+
+
+#: Chains up to this many states are integrated whatever the attack.
+SMALL_CHAIN = 12
+#: Expected attacker connections per replication above which a chain (up to its limit) is
+#: cheaper than sampling them.
+HEAVY_ATTACK = 10_000
+
+
+def draw_passwords(
+    spec: PasswordSpec,
+    segments: Sequence[Segment],
+    lifetimes: Sequence[Lifetime],
+    workers: int,
+    rng: np.random.Generator,
+) -> PasswordDraw:
+    """Distinct passwords captured, in total (malicious attackers) and per attacker."""
+    states = state_count(spec, segments, lifetimes)
+    reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers)
+                          for s in segments)
+    if states <= SMALL_CHAIN or (states <= MAX_STATES and reads > HEAVY_ATTACK):
+        return sample_passwords(spec, segments, lifetimes, workers, rng)
+    names, malicious = attacker_names(segments)
+    sets = counting_sets(names, malicious)
+    counts = dict(zip(sets, sample_lingering(spec, segments, lifetimes, sets, rng)))
+    by_attacker = {name: counts[frozenset({name})] for name in names}
+    return PasswordDraw(counts[malicious] if malicious else 0, by_attacker)

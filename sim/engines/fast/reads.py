@@ -1,0 +1,247 @@
+"""What one attacker connection does to a worker's buffer of one secret kind.
+
+Shared by the password chain (:mod:`.buffers`), the lingering-password sampler
+(:mod:`.lingering`) and the session sweeps (:mod:`.sessions`): the per-segment hazards of the
+ordinary connections (thinned of the crashing and key-capturing ones, which the skeleton
+samples itself) and the point reads of the connections the skeleton fixed.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+
+import numpy as np
+
+from sim.engines.fast.segments import AttackerRates, Lifetime, Segment
+from sim.model.capture import any_of as any_of_pieces
+from sim.model.capture import any_of_counts as any_of
+from sim.scenario.model import Lifetime as Residency
+
+
+@dataclass(frozen=True, slots=True)
+class Hazard:
+    """One attacker's pull on one resident piece of a secret kind in one segment."""
+
+    name: str
+    benign: bool
+    nu: float
+    """Non-crashing connections per second to the worker."""
+    q: float
+    """Chance one such connection captures a given resident piece (0 when it clears first)."""
+    clears: bool
+    """Its key operations empty a ``next_handshake`` buffer before it reads."""
+
+    @property
+    def beta(self) -> float:
+        return self.nu * self.q
+
+
+def per_connection(c: float, heartbeats: int) -> float:
+    """``1 - (1 - c)^heartbeats``: one connection captures a given resident piece."""
+    return any_of_pieces(1, c, heartbeats)
+
+
+def segment_hazards(
+    seg: Segment, capture: Callable[[AttackerRates], float], rule: Residency, reachable: bool
+) -> tuple[Hazard, ...]:
+    """Every attacker's hazard on one resident piece, in a lifetime whose long-lived key is
+    (``reachable``) or is not reachable: that decides how many connections capture the key."""
+    survive = 1.0 - seg.crash_probability
+    out = []
+    for a in seg.attackers:
+        nu = a.connection_rate * survive**a.heartbeats * a.key_miss[int(reachable)]
+        clears = rule == "next_handshake" and a.key_ops > 0
+        q = 0.0 if clears else per_connection(capture(a), a.heartbeats)
+        out.append(Hazard(a.name, a.benign, nu, q, clears))
+    return tuple(out)
+
+
+def clear_rate(seg: Segment, hazards: Sequence[Hazard], rule: Residency) -> float:
+    """Rate at which a worker's whole buffer of this kind is overwritten (0 for a mean lifetime)."""
+    if rule == "next_request":
+        return seg.requests
+    if rule == "next_handshake":
+        return seg.handshakes + sum(h.nu for h in hazards if h.clears)
+    return 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class PointRead:
+    """One connection reading a worker's buffer at a known instant: a key capture inside a
+    lifetime, or the crash ending it."""
+
+    time: float
+    attacker: str
+    q: float
+    """Chance it captures one given resident piece."""
+    clears: bool
+    """Its key operations empty a ``next_handshake`` buffer first, so it reads nothing."""
+
+
+def point_read(
+    segments: Sequence[Segment],
+    starts: Sequence[float],
+    time: float,
+    attacker: str,
+    heartbeats: int,
+    capture: Callable[[AttackerRates], float],
+    rule: Residency,
+) -> PointRead | None:
+    """What ``heartbeats`` heartbeats of ``attacker`` at ``time`` do to the buffer, at the rates
+    in force just before it (the segment with ``t0 < time <= t1``: the skeleton closes a
+    segment at the event). None when it neither reads nor clears."""
+    seg = segments[max(0, bisect_left(starts, time) - 1)]
+    a = next((a for a in seg.attackers if a.name == attacker), None)
+    if a is None:
+        return None
+    if rule == "next_handshake" and a.key_ops > 0:
+        return PointRead(time, attacker, 0.0, True)
+    q = per_connection(capture(a), heartbeats)
+    return PointRead(time, attacker, q, False) if q > 0.0 else None
+
+
+def crash_capture(
+    lt: Lifetime,
+    segments: Sequence[Segment],
+    starts: Sequence[float],
+    capture: Callable[[AttackerRates], float],
+    rule: Residency,
+) -> PointRead | None:
+    """What the connection crashing this lifetime read on the way (None if nothing)."""
+    if lt.end_cause != "crash" or lt.crash is None:
+        return None
+    read = point_read(segments, starts, lt.end, lt.crash.attacker, lt.crash.answered_before,
+                      capture, rule)
+    return None if read is None or read.clears else read
+
+
+def key_reads(
+    lt: Lifetime,
+    segments: Sequence[Segment],
+    starts: Sequence[float],
+    capture: Callable[[AttackerRates], float],
+    rule: Residency,
+) -> list[PointRead]:
+    """What the key-capturing connections inside this lifetime do to the buffer, in time order.
+
+    Memory is empty at the lifetime's start, and a capture at its end is the crashing
+    connection, read once through :func:`crash_capture`: only captures strictly inside count.
+    """
+    out = []
+    for kc in lt.key_captures:
+        if lt.start < kc.time < lt.end:
+            read = point_read(segments, starts, kc.time, kc.attacker, kc.heartbeats_read,
+                              capture, rule)
+            if read is not None:
+                out.append(read)
+    return out
+
+
+def password_capture(a: AttackerRates) -> float:
+    return a.c_password
+
+
+def attacker_names(segments: Sequence[Segment]) -> tuple[list[str], frozenset[str]]:
+    """Every attacker seen on the server, in order of appearance, and the malicious ones."""
+    names: dict[str, bool] = {}
+    for seg in segments:
+        for a in seg.attackers:
+            names.setdefault(a.name, a.benign)
+    return list(names), frozenset(n for n, benign in names.items() if not benign)
+
+
+def counting_sets(names: Sequence[str], malicious: frozenset[str]) -> list[frozenset[str]]:
+    """The distinct sets of attackers whose captures one count tracks: each attacker alone,
+    and all malicious attackers together (the same set as one attacker's when it is alone)."""
+    sets = [frozenset({n}) for n in names]
+    if malicious and malicious not in sets:
+        sets.append(malicious)
+    return sets
+
+
+@dataclass(frozen=True, slots=True)
+class Reads:
+    """The connections that touch one worker lifetime's buffer of one secret kind, sampled:
+    time, attacker (an index into the caller's names), the chance to capture one resident
+    piece, and whether its key operations clear a ``next_handshake`` buffer first."""
+
+    t: np.ndarray
+    who: np.ndarray
+    q: np.ndarray
+    clear: np.ndarray
+
+
+def sample_reads(
+    segments: Sequence[Segment],
+    starts: Sequence[float],
+    lt: Lifetime,
+    capture: Callable[[AttackerRates], float],
+    rule: Residency,
+    index: dict[str, int],
+    rng: np.random.Generator,
+) -> Reads:
+    """The ordinary connections of every attacker over the lifetime (Poisson at the thinned
+    rate ``nu`` of :func:`segment_hazards`, given the skeleton), then the key-capturing
+    connections inside it and the crashing one at its end, which the skeleton fixed. Unsorted."""
+    times: list[np.ndarray] = []
+    who: list[np.ndarray] = []
+    qs: list[np.ndarray] = []
+    clears: list[np.ndarray] = []
+
+    def add(t: np.ndarray, w: int, q: float, clear: bool) -> None:
+        times.append(t)
+        who.append(np.full(t.size, w))
+        qs.append(np.full(t.size, q))
+        clears.append(np.full(t.size, clear))
+
+    lo = max(0, bisect_left(starts, lt.start) - 1)
+    for seg in segments[lo:]:
+        if seg.t0 >= lt.end:
+            break
+        a, b = max(seg.t0, lt.start), min(seg.t1, lt.end)
+        if b <= a:
+            continue
+        for h in segment_hazards(seg, capture, rule, lt.key_reachable):
+            if h.nu <= 0.0 or not (h.q > 0.0 or h.clears):
+                continue
+            k = int(rng.poisson(h.nu * (b - a)))
+            if k:
+                add(a + (b - a) * rng.random(k), index[h.name], h.q, h.clears)
+    point = key_reads(lt, segments, starts, capture, rule)
+    crash = crash_capture(lt, segments, starts, capture, rule)
+    for r in point + ([crash] if crash is not None else []):
+        add(np.array([r.time]), index[r.attacker], r.q, r.clears)
+    if not times:
+        empty = np.zeros(0)
+        return Reads(empty, np.zeros(0, dtype=int), empty, np.zeros(0, dtype=bool))
+    return Reads(np.concatenate(times), np.concatenate(who), np.concatenate(qs),
+                 np.concatenate(clears))
+
+
+def cut_lifetime(
+    segments: Sequence[Segment],
+    starts: Sequence[float],
+    reads: Sequence[PointRead],
+    a0: float,
+    b0: float,
+) -> list[tuple[int, float, float, PointRead | None]]:
+    """The stretch ``[a0, b0)`` of one worker lifetime cut at segment boundaries and at its
+    key-capturing connections (``reads``, in time order, each closing a piece): ``(segment
+    index, start, end, the read at the end or None)``. The one cutting routine of the
+    password chain and the session sweeps."""
+    out: list[tuple[int, float, float, PointRead | None]] = []
+    inside = [r for r in reads if a0 < r.time < b0]
+    k = 0
+    i = max(0, bisect_right(starts, a0) - 1)
+    while i < len(segments) and segments[i].t0 < b0:
+        a, b = max(segments[i].t0, a0), min(segments[i].t1, b0)
+        while k < len(inside) and inside[k].time <= b:
+            out.append((i, a, inside[k].time, inside[k]))
+            a, k = inside[k].time, k + 1
+        if b > a:
+            out.append((i, a, b, None))
+        i += 1
+    return out

@@ -1,0 +1,290 @@
+"""Sessions simulated literally against sampled reads, when the attack is light.
+
+Given the skeleton, the connections that read a worker's token buffer are the attackers'
+ordinary connections (Poisson at the thinned rate of :func:`.reads.segment_hazards`), plus the
+key-capturing and crashing connections the skeleton fixed (:func:`.reads.sample_reads`). With
+those reads in hand, the sessions that can meet one of them (logins in ``(first read - ttl,
+last read]``) are simulated as the reference engine does: each login, each session request
+routed to a uniform worker, each token copy with its residency (``next_request``: until the
+worker's next legitimate request, of anyone; ``next_handshake``: until the worker's next
+private-key operation or restart; a duration: an exponential time, or the restart), each read
+capturing each resident copy of a valid session independently. Requests that are neither
+logins nor session requests (rule 18) are Poisson; only whether one came between a token
+request and a read matters, and that is drawn read by read. Each malicious attacker then tries
+each session it captured at its first capture (rule 9), and the binding checks of rule 21 are
+made with the victim's own request times, as in the reference engine.
+
+So given the skeleton nothing here is approximated: session counts are not assumed Poisson,
+copies of one session share the reads that take them, the attempt times are the first
+captures, and the ``concurrent`` check sees the victim's requests. The cost is the number of
+sessions that meet the attack, their requests and the reads (:func:`literal_work`): the
+engine takes this path while that stays below :data:`LITERAL_LIMIT`, always with
+``concurrent`` (``check`` refuses a server where the bound could be passed).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.engines.fast.reads import Reads, attacker_names, sample_reads
+from sim.engines.fast.segments import AttackerRates, Lifetime, Segment
+from sim.model.record import SessionReuses
+from sim.scenario.model import SessionSpec
+
+#: Most simulated sessions, session requests and reads per server and replication.
+LITERAL_LIMIT = 200_000
+
+
+def token_capture(a: AttackerRates) -> float:
+    return a.c_token
+
+
+def literal_work(spec: SessionSpec, segments: Sequence[Segment], workers: int,
+                 logins: float) -> float:
+    """Expected sessions, session requests and reads of one server's literal draw."""
+    hot = [s for s in segments if any(a.connection_rate > 0 for a in s.attackers)]
+    if not hot:
+        return 0.0
+    window = hot[-1].t1 - hot[0].t0 + 2.0 * spec.ttl
+    reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers) for s in hot)
+    handshakes = workers * hot[0].handshakes * window if spec.lifetime == "next_handshake" else 0
+    return logins * window * (2.0 + spec.requests_per_s * spec.ttl) + reads + handshakes
+
+
+@dataclass(slots=True)
+class _Worker:
+    """One worker's sampled reads and clears over the attack, in time order."""
+
+    read_t: np.ndarray
+    read_who: np.ndarray
+    read_q: np.ndarray
+    clears: np.ndarray
+    """Times at which every token copy of the worker is gone (restarts; under
+    ``next_handshake`` also key operations), sorted."""
+    restarts: np.ndarray
+    """Lifetime ends (the slot is empty after them), sorted."""
+
+
+def _worker_reads(
+    spec: SessionSpec,
+    segments: Sequence[Segment],
+    lives: Sequence[Lifetime],
+    index: dict[str, int],
+    rng: np.random.Generator,
+) -> _Worker:
+    starts = [s.t0 for s in segments]
+    rule = spec.lifetime
+    parts: list[Reads] = []
+    ends: list[float] = []
+    for lt in lives:
+        if lt.end <= lt.start:
+            continue
+        reads = sample_reads(segments, starts, lt, token_capture, rule, index, rng)
+        # A crash read comes at the lifetime's end, just before the restart empties the heap.
+        at_end = reads.t >= lt.end
+        t = np.where(at_end, np.nextafter(lt.end, -math.inf), reads.t)
+        parts.append(Reads(t, reads.who, reads.q, reads.clear))
+        ends.append(lt.end)
+        if rule == "next_handshake" and segments[0].handshakes > 0:
+            k = int(rng.poisson(segments[0].handshakes * (lt.end - lt.start)))
+            shakes = lt.start + (lt.end - lt.start) * rng.random(k)
+            parts.append(Reads(shakes, np.full(k, -1), np.zeros(k), np.ones(k, dtype=bool)))
+    if parts:
+        t = np.concatenate([p.t for p in parts])
+        who = np.concatenate([p.who for p in parts])
+        q = np.concatenate([p.q for p in parts])
+        clear = np.concatenate([p.clear for p in parts])
+    else:
+        t, q, who, clear = np.zeros(0), np.zeros(0), np.zeros(0, int), np.zeros(0, bool)
+    reading = ~clear & (q > 0.0)
+    order = np.argsort(t[reading], kind="stable")
+    restarts = np.sort(np.array(ends))
+    clears = np.sort(np.concatenate([t[clear], restarts])) if rule != "next_request" else restarts
+    return _Worker(t[reading][order], who[reading][order], q[reading][order], clears, restarts)
+
+
+@dataclass(slots=True)
+class LiteralDraw:
+    leaked: dict[str, int]
+    hijacked: dict[str, int]
+    total_leaked: int
+    total_hijacked: int
+    reuses: list[SessionReuses]
+
+
+def simulate_sessions(
+    spec: SessionSpec,
+    segments: Sequence[Segment],
+    lifetimes: Sequence[Lifetime],
+    workers: int,
+    logins: float,
+    horizon: float,
+    attacker_sources: Mapping[str, int],
+    rng: np.random.Generator,
+    *,
+    server: str,
+    reusing: frozenset[str] | None = None,
+) -> LiteralDraw:
+    """The sessions of one server that meet its attack, simulated literally given the reads.
+
+    ``logins`` is per second on the whole server; the requests that are neither logins nor
+    session requests (rule 18) are read from the segments."""
+    names, malicious = attacker_names(segments)
+    index = {n: i for i, n in enumerate(names)}
+    leaked = dict.fromkeys(names, 0)
+    hijacked = dict.fromkeys(names, 0)
+    by_worker: dict[int, list[Lifetime]] = {}
+    for lt in sorted(lifetimes, key=lambda lt: lt.start):
+        by_worker.setdefault(lt.worker, []).append(lt)
+    ws = [_worker_reads(spec, segments, by_worker.get(w, []), index, rng) for w in range(workers)]
+    all_reads = np.concatenate([w.read_t for w in ws])
+    if all_reads.size == 0 or logins <= 0.0:
+        return LiteralDraw(leaked, hijacked, 0, 0, [])
+    ttl, rho = spec.ttl, spec.requests_per_s
+    # Sessions valid at some read opened in (first read - ttl, last read]; under next_request
+    # those opened up to a ttl earlier still send requests that overwrite the buffer.
+    back = 2.0 * ttl if spec.lifetime == "next_request" else ttl
+    lo, hi = max(0.0, float(all_reads.min()) - back), float(all_reads.max())
+    # Logins that open a session valid at some read; their requests and routing.
+    n = int(rng.poisson(logins * (hi - lo)))
+    login = np.sort(lo + (hi - lo) * rng.random(n))
+    end = np.minimum(login + ttl, horizon)
+    counts = rng.poisson(rho * np.maximum(end - login, 0.0))
+    owner = np.repeat(np.arange(n), counts)
+    req_t = login[owner] + (end - login)[owner] * rng.random(owner.size)
+    req_w = rng.integers(workers, size=owner.size)
+    login_w = rng.integers(workers, size=n)
+    # first[s, a]: the first time attacker a captured session s while valid (inf: never).
+    first = np.full((n, len(names)), math.inf)
+    if spec.lifetime == "next_request":
+        other = segments[0].requests - segments[0].logins - segments[0].session_requests
+        _slot_captures(ws, login, login_w, owner, req_t, req_w, end, max(0.0, other), first, rng)
+    else:
+        _copy_captures(spec, ws, owner, req_t, req_w, end, first, rng)
+    captured = np.isfinite(first)
+    for name, j in index.items():
+        leaked[name] = int(captured[:, j].sum())
+    mal = [index[m] for m in sorted(malicious)]
+    total = int(captured[:, mal].any(axis=1).sum()) if mal else 0
+    success = np.zeros(n, dtype=bool)
+    reuses: list[SessionReuses] = []
+    # reuse (rule 9): only the attackers that reuse sessions (default: every malicious one) try.
+    for name in sorted(malicious if reusing is None else malicious & reusing):
+        j = index[name]
+        tried = np.flatnonzero(captured[:, j])
+        if tried.size == 0:
+            continue
+        t = first[tried, j]
+        shared = rng.random(tried.size) < spec.shared_address_probability
+        passed = np.ones(tried.size, dtype=bool)
+        for check in spec.binding:
+            if check == "ip":
+                passed &= shared
+            elif check == "browser":
+                passed &= rng.random(tried.size) < spec.browser_match_probability
+            else:
+                last = _last_request(tried, t, login, req_t, owner)
+                passed &= last <= t - spec.concurrent_window
+        source = rng.integers(attacker_sources[name], size=tried.size)
+        hijacked[name] = int(passed.sum())
+        success[tried[passed]] = True
+        by_time = np.argsort(t, kind="stable")
+        reuses.append(SessionReuses(name, server, t[by_time], source[by_time],
+                                    ~passed[by_time], shared[by_time]))
+    return LiteralDraw(leaked, hijacked, total, int(success.sum()), reuses)
+
+
+def _last_request(sessions: np.ndarray, t: np.ndarray, login: np.ndarray,
+                  req_t: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """Each session's latest request (its login included) before ``t`` (rule 21).
+
+    ``owner`` is sorted (requests are generated session by session), so a session's requests
+    are one block; sorted by time within it, the last one before ``t`` is one search away."""
+    order = np.lexsort((req_t, owner))
+    times, owners = req_t[order], owner[order]
+    lo = np.searchsorted(owners, sessions, side="left")
+    hi = np.searchsorted(owners, sessions, side="right")
+    out = login[sessions].copy()
+    for i, (a, b, ti) in enumerate(zip(lo, hi, t)):
+        k = a + int(np.searchsorted(times[a:b], ti)) - 1
+        if k >= a:
+            out[i] = max(out[i], float(times[k]))
+    return out
+
+
+def _capture(first: np.ndarray, session: int, who: int, t: float) -> None:
+    if t < first[session, who]:
+        first[session, who] = t
+
+
+def _slot_captures(
+    ws: Sequence[_Worker], login: np.ndarray, login_w: np.ndarray, owner: np.ndarray,
+    req_t: np.ndarray, req_w: np.ndarray, end: np.ndarray, other: float,
+    first: np.ndarray, rng: np.random.Generator,
+) -> None:
+    """``next_request``: at each read the buffer holds the newest request's token, if that
+    request was a session request, no other request came since and no restart."""
+    for w, wk in enumerate(ws):
+        if wk.read_t.size == 0:
+            continue
+        mine = req_w == w
+        lw = login_w == w
+        # The worker's explicit requests: session requests (owner >= 0) and logins (-1).
+        times = np.concatenate([req_t[mine], login[lw]])
+        whose = np.concatenate([owner[mine], np.full(int(lw.sum()), -1)])
+        order = np.argsort(times, kind="stable")
+        times, whose = times[order], whose[order]
+        last_req, clean, prev = -1, False, -math.inf
+        for t, who, q in zip(wk.read_t, wk.read_who, wk.read_q):
+            k = int(np.searchsorted(times, t)) - 1
+            if k < 0:
+                last_req, prev = -1, t
+                continue
+            if k != last_req:
+                clean = rng.random() < math.exp(-other * (t - times[k]))
+                last_req = k
+            elif clean:
+                clean = rng.random() < math.exp(-other * (t - prev))
+            prev = t
+            s = int(whose[k])
+            if not clean or s < 0 or t >= end[s]:
+                continue
+            r = int(np.searchsorted(wk.restarts, times[k], side="right"))
+            if r < wk.restarts.size and wk.restarts[r] <= t:
+                continue  # a restart emptied the buffer since
+            if rng.random() < q:
+                _capture(first, s, int(who), float(t))
+
+
+def _copy_captures(
+    spec: SessionSpec, ws: Sequence[_Worker], owner: np.ndarray, req_t: np.ndarray,
+    req_w: np.ndarray, end: np.ndarray, first: np.ndarray, rng: np.random.Generator,
+) -> None:
+    """A duration or ``next_handshake``: every token copy stays until its own end (an
+    exponential time, or the worker's next clear) and each read meanwhile takes it with its
+    ``q``, while its session is valid. Drawn worker by worker, all copies at once."""
+    mean = None if isinstance(spec.lifetime, str) else float(spec.lifetime)
+    for w, wk in enumerate(ws):
+        mine = np.flatnonzero(req_w == w)
+        if wk.read_t.size == 0 or mine.size == 0:
+            continue
+        r, s = req_t[mine], owner[mine]
+        c = np.searchsorted(wk.clears, r, side="right")
+        gone = np.append(wk.clears, math.inf)[c]
+        if mean is not None:
+            gone = np.minimum(gone, r + rng.exponential(mean, size=r.size))
+        stop = np.minimum(gone, end[s])
+        a = np.searchsorted(wk.read_t, r)
+        b = np.maximum(np.searchsorted(wk.read_t, stop), a)
+        length = b - a
+        total = int(length.sum())
+        if total == 0:
+            continue
+        copy = np.repeat(np.arange(r.size), length)
+        k = a[copy] + np.arange(total) - np.repeat(np.cumsum(length) - length, length)
+        hit = rng.random(total) < wk.read_q[k]
+        np.minimum.at(first, (s[copy[hit]], wk.read_who[k[hit]]), wk.read_t[k[hit]])

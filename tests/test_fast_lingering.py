@@ -1,0 +1,160 @@
+"""Passwords that linger (``sim.engines.fast.lingering``): exact against the counting chain
+where both run, against a closed form on a busy server, and refused up front past its limit.
+
+**The closed form** (``test_one_hour_passwords_at_50_logins_per_second``). One worker, no
+restart, no key, logins at ``lam`` per second from the cold start at 0, each password resident
+for an exponential time of mean ``m`` (``mu = 1 / m``); one attacker sends connections at ``nu``
+per second during ``[T0, T0 + D)``, each capturing a given resident password with ``q``, so a
+resident password is captured at hazard ``beta = nu q`` during the attack (Poisson thinning).
+A login at ``u`` is captured when its residency overlaps the attack by a time ``X`` and a
+capture falls in it: ``P = 1 - E[exp(-beta X)]``.
+
+* ``u`` inside the attack, ``s = T0 + D - u`` left: ``X = min(R, s)`` and
+  ``P = beta / (mu + beta) (1 - exp(-(mu + beta) s))``; integrated over ``s in [0, D]``:
+  ``beta / (mu + beta) (D - (1 - exp(-(mu + beta) D)) / (mu + beta))``.
+* ``u`` before it, ``d = T0 - u`` ahead: resident at ``T0`` with ``exp(-mu d)`` and then, by
+  memorylessness, as a login at ``T0``: ``exp(-mu d) beta / (mu + beta) (1 - exp(-(mu +
+  beta) D))``; integrated over ``d in [0, T0]``: ``(1 - exp(-mu T0)) / mu`` times that.
+
+``E[N] = lam`` times the sum of both.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import bleedsim
+from scipy.stats import norm
+
+from sim.engines.fast.buffers import CountChain, lifetime_moments, state_count
+from sim.engines.fast.lingering import READ_LIMIT, sample_lingering
+from sim.engines.fast.segments import AttackerRates, CrashInfo, KeyCapture, Lifetime, Segment
+from sim.montecarlo.intervals import wilson
+from sim.scenario.model import PasswordSpec
+
+Z = norm.ppf(1 - 0.001 / 2)
+
+
+def attacker(name: str, nu: float, c: float, key_ops: int = 0, heartbeats: int = 1,
+             benign: bool = False) -> AttackerRates:
+    return AttackerRates(name, benign, nu, heartbeats, key_ops, 0.0, c, 0.0)
+
+
+def segment(t0: float, t1: float, attackers: tuple[AttackerRates, ...], logins: float = 0.05,
+            handshakes: float = 0.0, crash: float = 0.0) -> Segment:
+    return Segment(t0, t1, True, logins, logins, 0.0, handshakes, crash, attackers)
+
+
+EVE, MALLORY = attacker("eve", 0.3, 0.4), attacker("mallory", 0.1, 0.7, heartbeats=2)
+CASES = {
+    # A duration lifetime, quiet start, two attackers: nested counting sets.
+    "duration": (PasswordSpec(lifetime=20.0),
+                 [segment(0.0, 30.0, ()), segment(30.0, 80.0, (EVE, MALLORY)),
+                  segment(80.0, 100.0, (EVE,))],
+                 Lifetime(0, 0.0, 100.0, False)),
+    # A key capture inside the lifetime and a crash ending it: point reads.
+    "point reads": (PasswordSpec(lifetime=15.0),
+                    [segment(0.0, 60.0, (EVE, MALLORY), crash=0.01)],
+                    Lifetime(0, 0.0, 60.0, True, "crash", CrashInfo("mallory", 1, 0),
+                             [KeyCapture(25.0, "eve", 1)])),
+    # next_handshake: rare legitimate handshakes and an attacker whose key operation clears.
+    "next_handshake": (PasswordSpec(lifetime="next_handshake"),
+                       [segment(0.0, 100.0, (attacker("eve", 0.05, 0.5),
+                                             attacker("op", 0.02, 0.9, key_ops=1)),
+                                handshakes=0.03)],
+                       Lifetime(0, 0.0, 100.0, False)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_agrees_with_the_counting_chain(case: str) -> None:
+    """Where the chain is small enough to integrate, it gives the exact ``P(N > 0)`` and
+    ``E[N]`` of one lifetime for every counting set; the sampler's counts must match both."""
+    spec, segs, lt = CASES[case]
+    names = sorted({a.name for s in segs for a in s.attackers})
+    sets = [frozenset({n}) for n in names] + [frozenset(names)]
+    chain = CountChain(spec, segs, state_count(spec, segs, [lt]))
+    exact = lifetime_moments(chain, lt, sets, [s.t0 for s in segs])
+    assert exact is not None
+    n = 4000
+    rng = np.random.default_rng(7)
+    counts = np.array([sample_lingering(spec, segs, [lt], sets, rng) for _ in range(n)])
+    for j, (p, m) in enumerate(exact):
+        ci = wilson(float((counts[:, j] > 0).mean()), n, Z)
+        lo, hi = ci.low, ci.high
+        assert hi is not None and lo <= p <= hi, (case, sets[j], p, lo, hi)
+        se = counts[:, j].std(ddof=1) / math.sqrt(n)
+        assert abs(counts[:, j].mean() - m) <= Z * se, (case, sets[j], m, counts[:, j].mean())
+    # A set never counts fewer than one of its members.
+    assert (counts[:, -1][:, None] >= counts[:, :-1]).all()
+
+
+LINGER_YAML = """\
+name: linger
+description: one-hour passwords on a busy server
+timeline:
+  start: 2014-04-08T00:00:00Z
+  vulnerable_since: 2012-03-14T00:00:00Z
+  disclosed_at: 2014-04-07T17:27:00Z
+  analysis_at: start+6h
+servers:
+  mail:
+    role: mail
+    hosts: 1
+    workers: 1
+    heap_bytes: 64MB
+    traffic: {{logins_per_s: 50, requests_per_s: 60}}
+    keys: {{reachable: 0, copies_per_handshake: 0}}
+    passwords: {{bytes: 64, lifetime: 1h, capture: 0.001}}
+attackers:
+  reaper:
+    targets: [mail]
+    start: start+2h
+    duration: 3h
+    rate: {rate}
+    payload_bytes: 65535
+monte_carlo: {{replications: 200, seed: 3, engine: fast}}
+"""
+
+
+def closed_mean(lam: float, m: float, beta: float, t0: float, d: float) -> float:
+    """``E[N]`` of the module docstring."""
+    mu = 1.0 / m
+    g = mu + beta
+    inside = beta / g * (d - -math.expm1(-g * d) / g)
+    before = -math.expm1(-mu * t0) / mu * beta / g * -math.expm1(-g * d)
+    return lam * (inside + before)
+
+
+def test_one_hour_passwords_at_50_logins_per_second(tmp_path: Path) -> None:
+    """About 180,000 passwords resident at once: 200 replications through the CLI, the mean
+    count within the run's own interval of the closed form (module docstring)."""
+    path = tmp_path / "linger.yaml"
+    path.write_text(LINGER_YAML.format(rate=0.05))
+    out = tmp_path / "out"
+    done = bleedsim("run", str(path), "--out", str(out), "--jobs", "1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    result = json.loads((out / "results.json").read_text())["outcomes"]["password"]
+    expected = closed_mean(50.0, 3600.0, 0.05 * 0.001, 2 * 3600.0, 3 * 3600.0)
+    lo, hi = result["mean_ci95"]
+    half = (hi - lo) / 2 * Z / norm.ppf(0.975)
+    assert abs(result["mean"] - expected) <= half, (result["mean"], expected)
+
+
+def test_too_many_reads_is_refused_before_any_work(tmp_path: Path) -> None:
+    """Past ``READ_LIMIT`` sampled reads the run is refused by ``check``: exit 2, one
+    message, no traceback, nothing written."""
+    rate = 2 * READ_LIMIT / (3 * 3600.0)
+    path = tmp_path / "linger.yaml"
+    path.write_text(LINGER_YAML.format(rate=rate))
+    out = tmp_path / "out"
+    done = bleedsim("run", str(path), "--out", str(out), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("bleedsim: engine fast cannot run linger: server mail")
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not out.exists()

@@ -1,0 +1,189 @@
+"""Session binding as a list of checks (``model.md`` rule 21), end to end: the file, ``check``'s
+summary, both engines, the session detector's blocked-reuse log."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import bleedsim
+
+from sim.engines import EngineRefused, get_engine
+from sim.model.record import ReplicationRecord
+from sim.scenario import ScenarioError, load_scenario
+from sim.scenario.model import (
+    Attacker,
+    KeySpec,
+    PasswordSpec,
+    Scenario,
+    Server,
+    SessionSpec,
+    Timeline,
+    Traffic,
+)
+
+LEAKY = Server(
+    name="s",
+    role="mail",
+    workers=2,
+    heap_bytes=1 << 20,
+    keys=KeySpec(reachable=0.0, capture=0.5),
+    traffic=Traffic(logins_per_s=0.5, requests_per_s=0.5 * (1 + 20 * 0.5) + 1.0),
+    passwords=PasswordSpec(capture=0.5),
+    sessions=SessionSpec(ttl=20.0, requests_per_s=0.5, capture=0.8),
+)
+
+
+def scenario(binding: tuple[str, ...], **fields: object) -> Scenario:
+    server = replace(LEAKY, sessions=replace(LEAKY.sessions, binding=binding, **fields))
+    attackers = {n: Attacker(name=n, targets=("s",), rate=1.0, start_low=30.0, start_high=30.0,
+                             duration=30.0, sources=2) for n in ("a", "b")}
+    return Scenario(name="binding", timeline=Timeline("2014-04-07T00:00:00Z", 0.0, 60.0, 60.0),
+                    servers={"s": server}, attackers=attackers)
+
+
+def run(engine: str, sc: Scenario, n: int) -> list[ReplicationRecord]:
+    simulate = get_engine(engine).simulate
+    return [simulate(sc, np.random.SeedSequence(5, spawn_key=(i,))) for i in range(n)]
+
+
+def attempts(record: ReplicationRecord) -> list:
+    return record.observations.reuse_attempts()
+
+
+@pytest.mark.parametrize("engine", ["fast", "reference"])
+def test_a_browser_never_matched_blocks_and_logs_every_attempt(engine: str) -> None:
+    records = run(engine, scenario(("ip", "browser"), shared_address_probability=1.0,
+                                   browser_match_probability=0.0), 40)
+    assert sum(r.servers["s"].session for r in records) > 20
+    for r in records:
+        assert r.servers["s"].session_hijack == 0
+        tried = attempts(r)
+        assert all(u.blocked for u in tried)
+        assert len(tried) == sum(r.attackers[a]["s"].session for a in ("a", "b"))
+
+
+@pytest.mark.parametrize("engine", ["fast", "reference"])
+def test_checks_that_always_pass_hijack_every_leaked_session(engine: str) -> None:
+    records = run(engine, scenario(("ip", "browser"), shared_address_probability=1.0,
+                                   browser_match_probability=1.0), 40)
+    assert sum(r.servers["s"].session for r in records) > 20
+    for r in records:
+        assert r.servers["s"].session_hijack == r.servers["s"].session
+        for a in ("a", "b"):
+            assert r.attackers[a]["s"].session_hijack == r.attackers[a]["s"].session
+        assert not any(u.blocked for u in attempts(r))
+
+
+@pytest.mark.parametrize("engine", ["fast", "reference"])
+def test_concurrent_window_longer_than_the_session_blocks_everything(engine: str) -> None:
+    """A session is valid for ``ttl`` after its login, and the login counts as a request: with
+    a window longer than ``ttl`` every attempt finds the login inside it (rule 21)."""
+    records = run(engine, scenario(("concurrent",), concurrent_window=25.0), 40)
+    assert sum(len(attempts(r)) for r in records) > 20
+    assert all(r.servers["s"].session_hijack == 0 for r in records)
+    assert all(u.blocked for r in records for u in attempts(r))
+
+
+@pytest.mark.parametrize("engine", ["fast", "reference"])
+def test_concurrent_blocks_a_captured_recent_request(engine: str) -> None:
+    """A copy captured from a request inside the window always blocks: with copies overwritten
+    by the next request (a busy slot) a captured copy is recent, so a long window blocks more
+    attempts than a short one, and a window far shorter than the request gaps blocks few."""
+    short = run(engine, scenario(("concurrent",), concurrent_window=1e-6), 60)
+    long = run(engine, scenario(("concurrent",), concurrent_window=5.0), 60)
+    blocked_short = np.mean([u.blocked for r in short for u in attempts(r)])
+    blocked_long = np.mean([u.blocked for r in long for u in attempts(r)])
+    assert blocked_short < 0.05 < 0.5 < blocked_long
+
+
+def test_fast_engine_refuses_concurrent_past_its_limit_before_any_work() -> None:
+    """``concurrent`` is run by simulating the sessions that meet the attack; a server where
+    they could be too many is refused up front, one where they cannot is run."""
+    get_engine("fast").check(scenario(("ip", "concurrent")))
+    busy = scenario(("ip", "concurrent"))
+    traffic = Traffic(logins_per_s=500.0, requests_per_s=500.0 * (1 + 20 * 0.5))
+    busy = replace(busy, servers={"s": replace(busy.servers["s"], traffic=traffic)})
+    with pytest.raises(EngineRefused, match="concurrent binding check"):
+        get_engine("fast").check(busy)
+    get_engine("fast").check(replace(busy, servers={"s": replace(
+        busy.servers["s"], sessions=replace(LEAKY.sessions, binding=("ip", "browser")))}))
+
+
+BASE = """\
+name: bound
+description: binding forms
+timeline:
+  start: 2014-04-08T00:00:00Z
+  vulnerable_since: 2012-03-14T00:00:00Z
+  disclosed_at: 2014-04-07T17:27:00Z
+  analysis_at: start+1h
+servers:
+  mail:
+    heap_bytes: 1MB
+    traffic: {{logins_per_s: 0.1, requests_per_s: 1}}
+    keys: {{reachable: 0.5}}
+    sessions: {{ttl: 10m, requests_per_s: 0.01, {extra}}}
+attackers:
+  eve: {{targets: [mail], start: start, rate: 1}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("written", "checks"),
+    [("binding: none", ()), ("binding: ip", ("ip",)), ("binding: []", ()),
+     ("binding: [concurrent, ip]", ("ip", "concurrent")),
+     ("binding: [ip, browser, concurrent]", ("ip", "browser", "concurrent")),
+     ("shared_address_probability: 0.1", ())],
+)
+def test_binding_forms(tmp_path: Path, written: str, checks: tuple[str, ...]) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(BASE.format(extra=written))
+    spec = load_scenario(path).servers["mail"].sessions
+    assert spec is not None
+    assert spec.binding == checks
+    assert (spec.browser_match_probability, spec.concurrent_window) == (1.0, 300.0)
+
+
+@pytest.mark.parametrize(
+    ("written", "says"),
+    [("binding: [ip, ip]", "ip listed more than once"),
+     ("binding: [ip, cookie]", "expected one of ip, browser, concurrent, got 'cookie'"),
+     ("binding: adress", "expected one of none, ip, browser, concurrent"),
+     ("browser_match_probability: 1.5", "browser_match_probability"),
+     ("concurrent_window: 0s", "concurrent_window")],
+)
+def test_bad_binding_is_one_clear_problem(tmp_path: Path, written: str, says: str) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(BASE.format(extra=written))
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(path)
+    assert says in str(e.value)
+
+
+def test_check_summarises_each_check(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(BASE.format(extra="binding: [ip, browser, concurrent], "
+                                "shared_address_probability: 0.1, browser_match_probability: 0.4, "
+                                "concurrent_window: 10m") + "monte_carlo: {engine: reference}\n")
+    done = bleedsim("check", str(path), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert ("binding ip (shared address 0.1), browser (match 0.4), concurrent (no victim "
+            "request within 10m)") in done.stdout
+
+
+def test_fast_refuses_concurrent_past_its_limit_through_the_cli(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    busy = BASE.format(extra="binding: [ip, concurrent]").replace(
+        "analysis_at: start+1h", "analysis_at: start+30d")
+    path.write_text(busy)
+    done = bleedsim("run", str(path), "--engine", "fast", "--out", str(tmp_path / "out"),
+                    cwd=tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("bleedsim: engine fast cannot run bound: server mail: "
+                                  "the concurrent binding check is run by simulating")
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
