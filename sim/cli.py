@@ -1,4 +1,5 @@
-"""The ``bleedsim`` command: ``run``, ``report``, ``check``, ``schema`` and ``--version``.
+"""The ``bleedsim`` command: ``run``, ``report``, ``check``, ``schema`` and ``--version``
+(``sweep``, ``tune`` and ``sensitivity`` live in ``sim/whatif/commands.py``).
 
 Presentation only: load, validate and refuse bad input here (exit status 2, a clear message,
 no traceback, nothing written), then hand over to the Monte Carlo layer and the reports.
@@ -24,6 +25,7 @@ from sim.report import evidence_table, html, markdown, results_json, table
 from sim.report.source import Node, ReportInputError
 from sim.scenario import ScenarioError, json_schema, load_scenario, scenario_sha256, summary
 from sim.scenario.model import Scenario
+from sim.whatif import commands as whatif_commands
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -222,4 +224,5 @@ def _parser() -> argparse.ArgumentParser:
 
     schema_cmd = commands.add_parser("schema", help="print the JSON Schema of scenario files")
     schema_cmd.set_defaults(command=_schema)
+    whatif_commands.register(commands, _whole_number)
     return parser
