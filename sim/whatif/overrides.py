@@ -59,6 +59,16 @@ class Base:
             raise OverrideError(f"{where}{e}") from None
 
 
+    def value_at(self, path: str) -> object:
+        """The file's value at dotted ``path`` (None when it is not written there)."""
+        node = self.document.data
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        return node
+
+
 def parse_value(text: str) -> Scalar:
     """A value as YAML would read it in the file: ``0.5`` a number, ``6h`` text, ``true`` a bool."""
     try:

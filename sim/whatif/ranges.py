@@ -22,7 +22,9 @@ class FieldRange:
     high: float
 
     @classmethod
-    def parse(cls, text: str, flag: str) -> FieldRange:
+    def parse(cls, text: str, flag: str, current: object = None) -> FieldRange:
+        """``current`` is the file's value of the field: the range is searched in whole
+        numbers only when that is a whole number (``hosts: 3``) and both ends are too."""
         low, sep, high = (part.strip() for part in text.partition(".."))
         if not sep or not low or not high:
             raise OverrideError(f"{flag} {text!r}: expected LOW..HIGH (e.g. 10m..7d or 0..1)")
@@ -31,7 +33,9 @@ class FieldRange:
                 a, b = float(parse(low)), float(parse(high))  # type: ignore[operator]
             except (ValueError, TypeError):
                 continue
-            if kind == "number" and re.fullmatch(r"[-+]?\d+", low) and re.fullmatch(r"[-+]?\d+", high):
+            whole = re.compile(r"[-+]?\d+")
+            if (kind == "number" and isinstance(current, int) and not isinstance(current, bool)
+                    and whole.fullmatch(low) and whole.fullmatch(high)):
                 kind = "integer"
             if not a < b:
                 raise OverrideError(f"{flag} {text!r}: LOW must be below HIGH")

@@ -63,7 +63,7 @@ class Study:
         fields = []
         for text in varies:
             path, rest = split_assignment(text, "--vary")
-            fields.append((path, FieldRange.parse(rest, f"--vary {path}=")))
+            fields.append((path, FieldRange.parse(rest, f"--vary {path}=", base.value_at(path))))
         if len({p for p, _ in fields}) < len(fields):
             raise SensitivityError("--vary names the same field twice")
         try:

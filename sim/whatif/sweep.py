@@ -150,8 +150,7 @@ def _announce(
 def _manifest(sweep: Sweep, scenarios: list[Scenario]) -> dict[str, Any]:
     mc = scenarios[0].monte_carlo
     return {
-        "base_scenario_sha256": scenario_sha256(sweep.base.scenario(sweep.settings())),
-        "points_sha256": [scenario_sha256(s) for s in scenarios],
+        "base_scenario_sha256": scenario_sha256(sweep.base.scenario({})),
         "fields": [[p, [format_value(v) for v in vs]] for p, vs in sweep.fields],
         "replications": mc.replications,
         "seed": mc.seed,
@@ -165,7 +164,7 @@ def _open_state(state: Path, manifest: dict[str, Any], resume: bool) -> None:
     if resume and stored is not None and stored != manifest:
         changed = [k for k in manifest if stored.get(k) != manifest[k]]
         what = {
-            "base_scenario_sha256": "the scenario file", "points_sha256": "the points' scenarios",
+            "base_scenario_sha256": "the scenario file",
             "fields": "the --set values", "replications": "--replications", "seed": "--seed",
             "engine": "the engine", "version": "the bleedsim version",
         }

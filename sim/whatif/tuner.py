@@ -106,7 +106,7 @@ class Problem:
     def parse(cls, base: Base, param: str, range_text: str, target_text: str,
               replications: int | None = None, seed: int | None = None) -> Problem:
         try:
-            field_range = FieldRange.parse(range_text, "--range")
+            field_range = FieldRange.parse(range_text, "--range", base.value_at(param))
         except OverrideError as e:
             raise TuneError(str(e)) from None
         settings: dict[str, Scalar] = {}
@@ -186,9 +186,12 @@ def tune(problem: Problem, tolerance: float = 0.01, jobs: int | None = None,
     if not 0 < tolerance < 1:
         raise TuneError(f"--tolerance {tolerance}: expected a fraction between 0 and 1")
     cache: dict[float, Evaluation] = {}
+    xtol = max(tolerance * (problem.high - problem.low),
+               1.0 if problem.range.kind in ("duration", "integer") else 0.0)
+    digits = 1 - math.floor(math.log10(xtol))  # values a tenth of the tolerance apart: 0.125
 
     def evaluate(x: float) -> Evaluation:
-        x = problem.range.snap(x)
+        x = problem.range.snap(round(x, digits))
         if x not in cache:
             if len(cache) >= MAX_EVALUATIONS:
                 raise TuneError(f"no answer after {MAX_EVALUATIONS} evaluations")
@@ -207,8 +210,6 @@ def tune(problem: Problem, tolerance: float = 0.01, jobs: int | None = None,
             f"{problem.shown(problem.high)}: estimate {_fmt(lo)} at the low end, {_fmt(hi)} at "
             "the high end (95% intervals); widen the range or add replications")
     direction = "largest" if lo.holds else "smallest"
-    xtol = max(tolerance * (problem.high - problem.low),
-               1.0 if problem.range.kind in ("duration", "integer") else 0.0)
     optimize.brentq(lambda x: _finite(evaluate(x).margin), problem.low, problem.high,
                     xtol=xtol, rtol=1e-12, maxiter=MAX_EVALUATIONS)
     evaluated = sorted(cache.values(), key=lambda e: e.x)
