@@ -120,7 +120,7 @@ class DaskExecutor:
             self._client: Any = Client(self._cluster)
         else:
             try:
-                self._client = Client(scheduler, timeout="30s")
+                self._client = Client(scheduler, timeout="10s")
             except (OSError, TimeoutError) as e:
                 raise ExecutorUnavailable(f"cannot reach the Dask scheduler {scheduler}: {e}") from None
 
