@@ -3,7 +3,7 @@ differences.
 
 An *outcome spec* is ``OUTCOME.STAT`` (``key.p_any``, ``password.mean``), optionally given the
 evidence (``evidence.key.p_any`` or ``key.p_any given evidence``): the same estimates as
-results.json's ``outcomes.total`` and ``evidence.posterior.outcomes``, so a sweep's row and a
+results.json's ``outcomes`` and ``evidence.posterior.outcomes``, so a sweep's row and a
 plain run at that point agree to the last digit.
 """
 
