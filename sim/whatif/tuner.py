@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,7 +183,10 @@ class Answer:
 
 
 def tune(problem: Problem, tolerance: float = 0.01, jobs: int | None = None,
-         executor: Executor | None = None) -> Answer:
+         executor: Executor | None = None, progress: bool = True) -> Answer:
+    """Progress (each evaluation's bar, then its value and margin) goes to stderr when it is a
+    terminal."""
+    show = progress and sys.stderr.isatty()
     if not 0 < tolerance < 1:
         raise TuneError(f"--tolerance {tolerance}: expected a fraction between 0 and 1")
     cache: dict[float, Evaluation] = {}
@@ -195,7 +199,11 @@ def tune(problem: Problem, tolerance: float = 0.01, jobs: int | None = None,
         if x not in cache:
             if len(cache) >= MAX_EVALUATIONS:
                 raise TuneError(f"no answer after {MAX_EVALUATIONS} evaluations")
-            cache[x] = _evaluate(problem, x, jobs, executor)
+            cache[x] = _evaluate(problem, x, jobs, executor, show)
+            if show:
+                e = cache[x]
+                sys.stderr.write(f"evaluation {len(cache)}: {problem.param}={problem.shown(x)}: "
+                                 f"{_fmt(e)}, {'holds' if e.holds else 'fails'}\n")
         return cache[x]
 
     lo, hi = evaluate(problem.low), evaluate(problem.high)
@@ -223,10 +231,10 @@ def tune(problem: Problem, tolerance: float = 0.01, jobs: int | None = None,
 
 
 def _evaluate(problem: Problem, x: float, jobs: int | None,
-              executor: Executor | None) -> Evaluation:
+              executor: Executor | None, progress: bool) -> Evaluation:
     scenario = problem.scenario(x)
     with tempfile.TemporaryDirectory(prefix="bleedsim-tune-") as work:
-        rows = points.simulate(scenario, Path(work) / "point", jobs, executor, False)
+        rows = points.simulate(scenario, Path(work) / "point", jobs, executor, progress)
     layout = Layout(scenario)
     analysis = analyse(rows, layout, scenario)
     t = problem.target
