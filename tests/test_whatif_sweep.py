@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 import json
 import signal
@@ -204,3 +205,22 @@ def test_frequent_restarts_cut_lingering_passwords(tmp_path: Path) -> None:
     # 0.41 daily against 0.03 every 10 minutes: more than a factor 5 apart.
     assert often["outcomes"]["password.mean"]["value"] < daily["outcomes"]["password.mean"]["value"] / 5
     assert OutcomeSpec.parse("password.mean").name in daily["outcomes"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_only_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    scenario = tiny_fast(tmp_path, replications=20)
+    args = ["sweep", str(scenario), "--set", "attackers.eve.rate=0.02,0.05", "--jobs", "1"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert capsys.readouterr().err == ""  # a pipe: quiet
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0
+    shown = terminal.getvalue()
+    assert "[1/2] attackers.eve.rate=0.02" in shown and "[2/2] attackers.eve.rate=0.05" in shown
+    assert "ETA" in shown and "rep/s" in shown
