@@ -21,6 +21,7 @@ from sim.whatif import sensitivity, tuner
 from sim.whatif.outcomes import OutcomeError
 from sim.whatif.overrides import Base, OverrideError, parse_set
 from sim.whatif.sweep import ResumeRefused, Sweep, SweepInterrupted, run_sweep
+from sim.whatif.sweep_files import FILES, csv_text
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -28,7 +29,10 @@ USAGE_ERRORS = (OverrideError, OutcomeError, ResumeRefused, ExecutorUnavailable,
                 tuner.TuneError, sensitivity.SensitivityError)
 
 
-def register(commands: argparse._SubParsersAction, whole_number: Callable[[int, str], Callable[[str], int]]) -> None:  # type: ignore[type-arg]
+def register(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    whole_number: Callable[[int, str], Callable[[str], int]],
+) -> None:
     """Add the three commands to ``bleedsim``'s sub-command parser."""
     positive, seed = whole_number(1, "at least 1"), whole_number(0, "0 or more")
 
@@ -127,8 +131,6 @@ def _sweep(args: argparse.Namespace) -> int:
     with _executor(args) as executor:
         document = run_sweep(sweep, out_dir, resume=args.resume, jobs=args.jobs,
                              executor=executor)
-    from sim.whatif.sweep_files import FILES, csv_text
-
     sys.stdout.write(csv_text(document))
     print(f"\nwrote {', '.join(str(out_dir / f) for f in FILES)}")
     return 0
