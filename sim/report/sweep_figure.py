@@ -34,7 +34,9 @@ def magnitude(text: str) -> float | None:
 
 def render(document: dict[str, Any]) -> dict[str, str | bytes]:
     points = document["points"]
-    first, others = document["fields"][0], document["fields"][1:]
+    first = document["fields"][0]
+    others = [f for f in document["fields"][1:]  # a field swept at one value is a constant
+              if len({p["values"][f] for p in points}) > 1]
     texts = list(dict.fromkeys(p["values"][first] for p in points))
     sizes = [magnitude(t) for t in texts]
     numeric = all(s is not None for s in sizes)
@@ -67,17 +69,19 @@ def render(document: dict[str, Any]) -> dict[str, str | bytes]:
         ax.set_ylabel(TITLES[outcome], fontsize=8)
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
-        if ax.get_legend_handles_labels()[1]:
-            ax.legend(fontsize=7, loc="best")
+    if axes[0].get_legend_handles_labels()[1]:
+        axes[0].legend(fontsize=7, loc="best")
     bottom = axes[-1]
     if numeric and _spread(list(position.values())) > 20:
         bottom.set_xscale("log")
     bottom.set_xticks([position[t] for t in texts], texts)
     bottom.minorticks_off()
     bottom.set_xlabel(first)
+    constants = [f"{f}={points[0]['values'][f]}" for f in document["fields"][1:]
+                 if f not in others]
     figure.suptitle(
         f"{document['scenario']}: {document['replications']} replications per point, "
-        "common random numbers, 95% bands", fontsize=9,
+        "common random numbers, 95% bands" + "".join(f"\n{c}" for c in constants), fontsize=9,
     )
     figure.tight_layout()
     svg, png = svg_and_png(figure)
