@@ -1,7 +1,9 @@
 """The what-if commands ``sweep``, ``tune`` and ``sensitivity``: arguments and messages.
 
 Registered by ``sim/cli.py``. Bad input is reported as one message with exit status 2 before
-any simulation; Ctrl-C exits with 130 and says how to resume.
+any simulation; Ctrl-C exits with 130 and says how to resume. The modules doing the work (and
+SALib and matplotlib with them) are imported only when one of these commands runs, so that
+``bleedsim run`` does not pay for them at start-up.
 """
 
 from __future__ import annotations
@@ -17,16 +19,11 @@ from sim.atomic import write_text
 from sim.montecarlo.executors import EXECUTOR_NAMES, Executor, ExecutorUnavailable, make_executor
 from sim.montecarlo.runner import RunInterrupted, default_jobs
 from sim.scenario import ScenarioError
-from sim.whatif import sensitivity, tuner
 from sim.whatif.outcomes import OutcomeError
 from sim.whatif.overrides import Base, OverrideError, parse_set
-from sim.whatif.sweep import ResumeRefused, Sweep, SweepInterrupted, run_sweep
-from sim.whatif.sweep_files import FILES, csv_text
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-USAGE_ERRORS = (OverrideError, OutcomeError, ResumeRefused, ExecutorUnavailable,
-                tuner.TuneError, sensitivity.SensitivityError)
 
 
 def register(
@@ -92,9 +89,14 @@ def _common(p: argparse.ArgumentParser, positive: Callable[[str], int],
 
 def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
+        from sim.whatif import sensitivity, tuner
+        from sim.whatif.sweep import ResumeRefused, SweepInterrupted
+
+        usage_errors = (OverrideError, OutcomeError, ResumeRefused, ExecutorUnavailable,
+                        tuner.TuneError, sensitivity.SensitivityError)
         try:
             return command(args)
-        except USAGE_ERRORS as e:
+        except usage_errors as e:
             print(f"bleedsim: {e}", file=sys.stderr)
             return EXIT_USAGE
         except (SweepInterrupted, RunInterrupted) as e:
@@ -124,6 +126,9 @@ def _executor(args: argparse.Namespace) -> Iterator[Executor | None]:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from sim.whatif.sweep import Sweep, run_sweep
+    from sim.whatif.sweep_files import FILES, csv_text
+
     base = _base(args.file)
     sweep = Sweep(base, [parse_set(s) for s in args.sets], args.replications, args.seed)
     scenarios = sweep.scenarios()  # every point validated before any work
@@ -137,6 +142,8 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _tune(args: argparse.Namespace) -> int:
+    from sim.whatif import tuner
+
     base = _base(args.file)
     problem = tuner.Problem.parse(base, args.param, args.range_, args.target,
                                   args.replications, args.seed)
@@ -152,6 +159,8 @@ def _tune(args: argparse.Namespace) -> int:
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
+    from sim.whatif import sensitivity
+
     base = _base(args.file)
     study = sensitivity.Study.parse(base, args.vary, args.outcome, args.samples,
                                     args.replications, args.seed)
