@@ -23,7 +23,7 @@ distributed = pytest.importorskip("distributed")
 @pytest.fixture(scope="module")
 def scheduler() -> Iterator[str]:
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None)
+                                       host="127.0.0.1", dashboard_address="127.0.0.1:0")
     try:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
         yield cluster.scheduler_address
@@ -60,6 +60,7 @@ def test_dask_without_an_address_starts_a_loopback_cluster(tmp_path: Path) -> No
         assert isinstance(executor, DaskExecutor)
         address = executor._client.scheduler.address
         assert address.startswith("tcp://127.0.0.1:")
+        assert "127.0.0.1" in executor._client.dashboard_link  # nothing listens beyond loopback
         scenario = Base.read(tiny_fast(tmp_path)).scenario({"monte_carlo.replications": 20})
         rows = run(scenario, tmp_path / "d", progress=False, executor=executor).rows
     finally:

@@ -115,7 +115,7 @@ class DaskExecutor:
         if scheduler is None:
             self._cluster = LocalCluster(
                 n_workers=jobs, threads_per_worker=1, processes=True,
-                host="127.0.0.1", dashboard_address=None,
+                host="127.0.0.1", dashboard_address="127.0.0.1:0",  # loopback, any free port
             )
             self._client: Any = Client(self._cluster)
         else:
