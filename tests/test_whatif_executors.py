@@ -4,6 +4,8 @@ The tests start their own ``distributed.LocalCluster`` listening on loopback onl
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,3 +78,29 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path,
                  str(tmp_path / "out")])
     assert code == 2
     assert "cannot reach the Dask scheduler tcp://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_a_lost_dask_worker_changes_nothing(tmp_path: Path) -> None:
+    """A worker killed mid-run: Dask recomputes its chunks elsewhere, and since a chunk is a
+    pure function of scenario and seeds the rows are those of one local process."""
+    scenario = Base.read(tiny_fast(tmp_path)).scenario({"monte_carlo.replications": 2000})
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address="127.0.0.1:0")
+    executor = DaskExecutor(cluster.scheduler_address)
+    killed: list[int] = []
+    try:
+        pids = executor._client.run(os.getpid)
+        victim = sorted(pids.values())[0]
+        tasks = [(scenario, scenario.monte_carlo.seed, a, a + 10) for a in range(0, 2000, 10)]
+        rows = [np.empty(0)] * len(tasks)
+        for n, (i, chunk) in enumerate(executor.map_chunks(tasks)):
+            rows[i] = chunk
+            if n == 5:  # most chunks still to come
+                os.kill(victim, signal.SIGKILL)
+                killed.append(victim)
+    finally:
+        executor.close()
+        cluster.close()
+    assert killed
+    alone = run(scenario, tmp_path / "one", jobs=1, progress=False).rows
+    assert np.concatenate(rows).tobytes() == alone.tobytes()
