@@ -1,5 +1,6 @@
-"""The ``bleedsim`` command: ``run``, ``report``, ``check``, ``schema``, ``diff``, ``init``
-and ``--version``.
+"""The ``bleedsim`` command: ``run``, ``report``, ``check``, ``schema``, ``diff``, ``init``,
+``demo`` and ``--version`` (``sweep``, ``tune`` and ``sensitivity`` live in
+``sim/whatif/commands.py``).
 
 Presentation only: load, validate and refuse bad input here (exit status 2, a clear message,
 no traceback, nothing written), then hand over to the Monte Carlo layer and the reports.
@@ -23,6 +24,7 @@ from sim.analysis.precision import assessor
 from sim.analysis.sufficiency import shortfalls
 from sim.atomic import write_text
 from sim.engines import ENGINE_NAMES, EngineRefused, get_engine
+from sim.montecarlo.executors import EXECUTOR_NAMES, ExecutorUnavailable
 from sim.montecarlo.layout import Layout
 from sim.montecarlo.outdir import OutputConflict, prepare
 from sim.montecarlo.runner import RunInterrupted, RunResult, run
@@ -34,6 +36,7 @@ from sim.scenario import ScenarioError, json_schema, scenario_sha256, summary
 from sim.scenario import templates
 from sim.scenario.loader import parse_scenario, read_text
 from sim.scenario.model import Scenario
+from sim.whatif import commands as whatif_commands
 
 EXIT_USAGE = 2
 EXIT_CLAIMS = 3
@@ -123,7 +126,14 @@ def _simulate(scenario: Scenario, out_dir: Path, args: argparse.Namespace) -> Ru
     if args.precision is None:
         if args.max_replications is not None:
             raise UsageError("--max-replications needs --precision")
-        return run(scenario, out_dir, jobs=args.jobs, progress=True)
+        try:
+            with whatif_commands.executor_for(args) as executor:
+                return run(scenario, out_dir, jobs=args.jobs, progress=True, executor=executor)
+        except ExecutorUnavailable as e:
+            raise UsageError(str(e)) from None
+    if args.executor != "local" or args.scheduler is not None:
+        raise UsageError("--precision runs on the local process pool; leave out --executor "
+                         "and --scheduler")
     if args.replications is not None:
         raise UsageError("--replications and --precision exclude each other; "
                          "bound a --precision run with --max-replications")
@@ -353,6 +363,12 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.add_argument("--engine", choices=ENGINE_NAMES, help="engine (default: the file's)")
     run_cmd.add_argument("--jobs", type=_positive_int, metavar="N",
                          help="worker processes (default: all cores; 1 runs in this process)")
+    run_cmd.add_argument("--executor", choices=EXECUTOR_NAMES, default="local",
+                         help="where replications run: the local process pool (default) or "
+                              "a Dask cluster; the numbers are the same")
+    run_cmd.add_argument("--scheduler", metavar="ADDRESS",
+                         help="Dask scheduler address (tcp://host:8786); default: a "
+                              "LocalCluster on this machine")
     run_cmd.add_argument("--precision", type=_fraction, metavar="R",
                          help="run stratified rounds until every headline estimate's 95%% "
                               "half-width is at most R times itself (e.g. 0.05) or its claim "
@@ -418,6 +434,8 @@ def _parser() -> argparse.ArgumentParser:
                           help="web (default), mail, vpn or full")
     init_cmd.add_argument("--force", action="store_true", help="replace FILE if it exists")
     init_cmd.set_defaults(command=_init)
+
+    whatif_commands.register(commands, _whole_number)
     return parser
 
 

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "sim"
-LAYERS = ("scenario", "model", "engines", "montecarlo", "analysis", "report", "cli")
+LAYERS = (
+    "scenario", "model", "engines", "montecarlo", "analysis", "report", "whatif", "cli"
+)
 
 
 def layer(module: str) -> str | None:

@@ -42,7 +42,8 @@ def key_capture(server: Server, attacker: Attacker) -> float:
 
 def test_the_expected_files_are_shipped() -> None:
     assert {p.stem for p in SHIPPED} == {
-        "minimal", "psmail-2014", "psmail-2014-skeptic", "cloudflare-challenge"}
+        "minimal", "psmail-2014", "psmail-2014-skeptic", "cloudflare-challenge",
+        "restart-tuning"}
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)

@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from sim.montecarlo.replicate import replicate_range
 from sim.montecarlo.stratified import Strata
 from sim.scenario import scenario_sha256
 from sim.scenario.model import Scenario
+
+if TYPE_CHECKING:
+    from sim.montecarlo.executors import Executor
 
 MAX_CHUNKS = 100
 MIN_CHUNK_SIZE = 10
@@ -77,11 +80,16 @@ class RunInterrupted(Exception):
 
 
 def run(
-    scenario: Scenario, out_dir: Path, jobs: int | None = None, progress: bool = True
+    scenario: Scenario,
+    out_dir: Path,
+    jobs: int | None = None,
+    progress: bool = True,
+    executor: Executor | None = None,
 ) -> RunResult:
     """Simulate ``scenario.monte_carlo.replications`` replications; raise RunInterrupted on Ctrl-C.
 
-    ``jobs=1`` runs in this process; ``None`` uses every available core.
+    ``jobs=1`` runs in this process; ``None`` uses every available core. An ``executor``
+    (``sim.montecarlo.executors``, e.g. a Dask cluster) runs the chunks instead of ``jobs``.
     """
     started = time.monotonic()
     mc = scenario.monte_carlo
@@ -118,7 +126,11 @@ def run(
 
     jobs = default_jobs() if jobs is None else jobs
     try:
-        if jobs == 1 or len(pending) <= 1:
+        if executor is not None:
+            tasks = [(scenario, mc.seed, *bounds[c]) for c in pending]
+            for i, chunk_rows in executor.map_chunks(tasks):
+                store(pending[i], chunk_rows)
+        elif jobs == 1 or len(pending) <= 1:
             engine = get_engine(mc.engine)
             for c in pending:
                 store(c, replicate_range(scenario, engine, mc.seed, *bounds[c]))

@@ -1,0 +1,1 @@
+"""What-if analysis: sweeps, the tuner and Sobol sensitivity over scenario fields."""
