@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.engines.fast.binding import binding_passes
 from sim.engines.fast.reads import Reads, attacker_names, sample_reads
 from sim.engines.fast.segments import AttackerRates, Lifetime, Segment
 from sim.model.record import SessionReuses
@@ -180,15 +181,8 @@ def simulate_sessions(
             continue
         t = first[tried, j]
         shared = rng.random(tried.size) < spec.shared_address_probability
-        passed = np.ones(tried.size, dtype=bool)
-        for check in spec.binding:
-            if check == "ip":
-                passed &= shared
-            elif check == "browser":
-                passed &= rng.random(tried.size) < spec.browser_match_probability
-            else:
-                last = _last_request(tried, t, login, req_t, owner)
-                passed &= last <= t - spec.concurrent_window
+        passed = binding_passes(spec, shared, rng, idle=lambda: _last_request(
+            tried, t, login, req_t, owner) <= t - spec.concurrent_window)
         source = rng.integers(attacker_sources[name], size=tried.size)
         hijacked[name] = int(passed.sum())
         success[tried[passed]] = True

@@ -74,6 +74,7 @@ from sim.engines.fast.reads import (
 from sim.engines.fast.segments import AttackerRates, Lifetime, Segment
 from sim.model.record import SessionReuses
 from sim.engines import EngineRefused
+from sim.engines.fast.binding import binding_passes
 from sim.engines.fast.session_literal import LITERAL_LIMIT, literal_work, simulate_sessions
 from sim.model.attackers import longest_window
 from sim.scenario.model import Attacker, Server, SessionSpec
@@ -372,20 +373,6 @@ def refuse_session_checks(
             f"engine accounts for sessions captured by several of them at most {MAX_MALICIOUS} "
             "at a time. Merge attackers with the same profile"
         )
-
-
-def binding_passes(spec: SessionSpec, shared: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Which of these reuse attempts pass every listed check (rule 21), given their
-    shared-address draws. ``concurrent`` is refused by the engine's ``check``."""
-    passed = np.ones(shared.size, dtype=bool)
-    for check in spec.binding:
-        if check == "ip":
-            passed &= shared
-        elif check == "browser":
-            passed &= rng.random(shared.size) < spec.browser_match_probability
-        else:
-            raise ValueError("concurrent is checked by the literal draw (session_literal.py)")
-    return passed
 
 
 def session_sets(names: Sequence[str], malicious: frozenset[str]) -> list[frozenset[str]]:
