@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import TINY_YAML, bleedsim
 
-from sim.montecarlo import runner
+from sim.montecarlo import executors, runner
 from sim.montecarlo.checkpoint import FOLDER
 from sim.scenario import load_scenario
 
@@ -20,7 +20,7 @@ REPLICATIONS = 40  # four chunks of 10 (runner.chunk_size)
 
 def interrupted_run(scenario_file: Path, out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A real checkpoint: the runner stops with Ctrl-C after its first chunk."""
-    real = runner.replicate_range
+    real = executors.replicate_range
     calls = []
 
     def first_chunk_only(*args: object) -> np.ndarray:
@@ -29,7 +29,7 @@ def interrupted_run(scenario_file: Path, out: Path, monkeypatch: pytest.MonkeyPa
         calls.append(args)
         return real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(runner, "replicate_range", first_chunk_only)
+    monkeypatch.setattr(executors, "replicate_range", first_chunk_only)
     with pytest.raises(runner.RunInterrupted):
         runner.run(load_scenario(scenario_file), out, jobs=1, progress=False)
     monkeypatch.undo()

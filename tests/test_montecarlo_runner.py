@@ -11,7 +11,7 @@ import pytest
 from conftest import tiny_scenario
 
 from sim.engines import get_engine
-from sim.montecarlo import runner
+from sim.montecarlo import executors
 from sim.montecarlo.checkpoint import FOLDER
 from sim.montecarlo.layout import Layout
 from sim.montecarlo.progress import Progress
@@ -46,8 +46,9 @@ def test_chunk_size_does_not_depend_on_jobs() -> None:
 
 
 def interrupt_after(monkeypatch: pytest.MonkeyPatch, chunks: int) -> None:
-    """Make the in-process runner receive Ctrl-C while computing chunk number ``chunks``."""
-    real = runner.replicate_range
+    """Make the in-process runner (the local executor with one job) receive Ctrl-C while
+    computing chunk number ``chunks``."""
+    real = executors.replicate_range
     calls = []
 
     def flaky(*args: object) -> np.ndarray:
@@ -56,7 +57,7 @@ def interrupt_after(monkeypatch: pytest.MonkeyPatch, chunks: int) -> None:
             raise KeyboardInterrupt
         return real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(runner, "replicate_range", flaky)
+    monkeypatch.setattr(executors, "replicate_range", flaky)
 
 
 def test_an_interrupted_run_resumes_from_its_checkpoint(

@@ -70,7 +70,7 @@ class LocalExecutor:
         except BaseException:
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # one Ctrl-C is enough
             try:
-                _kill(pool)
+                kill_pool(pool)
             finally:
                 signal.signal(signal.SIGINT, previous)
             raise
@@ -85,7 +85,9 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _kill(pool: ProcessPoolExecutor) -> None:
+def kill_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop ``pool``'s running work at once: ``shutdown(cancel_futures=True)`` alone would
+    wait for the chunks being computed, which can take long with the reference engine."""
     # No public way to stop running work before Python 3.14 (``terminate_workers``).
     processes = list((pool._processes or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)

@@ -1,4 +1,5 @@
-"""Run a scenario's replications on a process pool, resumably and interruptibly.
+"""Run a scenario's replications on an executor (the local process pool by default),
+resumably and interruptibly.
 
 Replications are grouped into chunks whose size depends only on the number of replications,
 never on ``jobs``, and every row is stored at its replication index, so the rows (and hence
@@ -11,29 +12,22 @@ from __future__ import annotations
 
 import math
 import os
-import signal
 import time
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 import sim
-from sim.engines import get_engine
 from sim.montecarlo.checkpoint import Checkpoint
+from sim.montecarlo.executors import Executor, LocalExecutor
 from sim.montecarlo.layout import Layout
 from sim.montecarlo.progress import Progress
-from sim.montecarlo.replicate import replicate_range
 from sim.montecarlo.stratified import Strata
 from sim.scenario import scenario_sha256
 from sim.scenario.model import Scenario
 
-if TYPE_CHECKING:
-    from sim.montecarlo.executors import Executor
 
 MAX_CHUNKS = 100
 MIN_CHUNK_SIZE = 10
@@ -124,18 +118,12 @@ def run(
         checkpoint.save(c, chunk_rows)
         bar.advance(b - a)
 
-    jobs = default_jobs() if jobs is None else jobs
+    if executor is None:
+        executor = LocalExecutor(default_jobs() if jobs is None else jobs)
+    tasks = [(scenario, mc.seed, *bounds[c]) for c in pending]
     try:
-        if executor is not None:
-            tasks = [(scenario, mc.seed, *bounds[c]) for c in pending]
-            for i, chunk_rows in executor.map_chunks(tasks):
-                store(pending[i], chunk_rows)
-        elif jobs == 1 or len(pending) <= 1:
-            engine = get_engine(mc.engine)
-            for c in pending:
-                store(c, replicate_range(scenario, engine, mc.seed, *bounds[c]))
-        else:
-            _run_pool(scenario, mc.seed, bounds, pending, min(jobs, len(pending)), store)
+        for i, chunk_rows in executor.map_chunks(tasks):
+            store(pending[i], chunk_rows)
     except KeyboardInterrupt:
         bar.close()
         raise RunInterrupted(bar.done, mc.replications, checkpoint.folder) from None
@@ -143,66 +131,3 @@ def run(
     checkpoint.remove()
     simulated = sum(bounds[c][1] - bounds[c][0] for c in pending)
     return RunResult(rows, layout, time.monotonic() - started, simulated)
-
-
-def _run_pool(
-    scenario: Scenario,
-    seed: int,
-    bounds: list[tuple[int, int]],
-    pending: list[int],
-    workers: int,
-    store: Callable[[int, np.ndarray], None],
-) -> None:
-    """Hand chunks to worker processes; on any exception (Ctrl-C included) kill them at once.
-
-    ``shutdown(cancel_futures=True)`` alone would wait for the chunks being computed, which
-    can take long with the reference engine, so workers are terminated outright.
-    """
-    pool = ProcessPoolExecutor(
-        max_workers=workers, initializer=_init_worker, initargs=(scenario,)
-    )
-    try:
-        futures: dict[Future[np.ndarray], int] = {
-            pool.submit(_run_chunk, seed, *bounds[c]): c for c in pending
-        }
-        waiting = set(futures)
-        while waiting:
-            done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
-            for future in sorted(done, key=futures.__getitem__):
-                store(futures[future], future.result())
-    except BaseException:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # one Ctrl-C is enough
-        try:
-            _kill(pool)
-        finally:
-            signal.signal(signal.SIGINT, previous)
-        raise
-    pool.shutdown(wait=True)
-
-
-def _kill(pool: ProcessPoolExecutor) -> None:
-    # The executor has no public way to stop running work before Python 3.14
-    # (``terminate_workers``); its process table is the documented-by-use alternative.
-    processes = list((pool._processes or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in processes:
-        p.terminate()
-    for p in processes:
-        p.join()
-
-
-_worker_scenario: Scenario | None = None
-_worker_engine: ModuleType | None = None
-
-
-def _init_worker(scenario: Scenario) -> None:
-    """Workers ignore SIGINT: the parent alone decides what Ctrl-C does (no stray tracebacks)."""
-    global _worker_scenario, _worker_engine
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker_scenario = scenario
-    _worker_engine = get_engine(scenario.monte_carlo.engine)
-
-
-def _run_chunk(seed: int, start: int, stop: int) -> np.ndarray:
-    assert _worker_scenario is not None and _worker_engine is not None
-    return replicate_range(_worker_scenario, _worker_engine, seed, start, stop)

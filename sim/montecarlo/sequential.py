@@ -37,7 +37,8 @@ from sim.montecarlo.intervals import Z
 from sim.montecarlo.layout import Layout
 from sim.montecarlo.progress import Progress
 from sim.montecarlo.replicate import replicate_stratum
-from sim.montecarlo.runner import RunInterrupted, RunResult, _kill, default_jobs
+from sim.montecarlo.executors import kill_pool
+from sim.montecarlo.runner import RunInterrupted, RunResult, default_jobs
 from sim.montecarlo.strata import StrataPlan
 from sim.montecarlo.stratified import Strata, spread
 from sim.scenario import scenario_sha256
@@ -303,7 +304,7 @@ class _Executor:
         if kill:
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # one Ctrl-C is enough
             try:
-                _kill(self.pool)
+                kill_pool(self.pool)
             finally:
                 signal.signal(signal.SIGINT, previous)
         else:
