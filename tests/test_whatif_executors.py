@@ -10,6 +10,7 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+import distributed  # the test extra installs it: a missing install fails, never skips
 import numpy as np
 import pytest
 from whatif_helpers import tiny_fast
@@ -21,7 +22,6 @@ from sim.report.results_json import without_timing
 from sim.whatif.overrides import Base
 from sim.whatif.sweep_files import FILES
 
-distributed = pytest.importorskip("distributed")
 
 
 @pytest.fixture(scope="module")
