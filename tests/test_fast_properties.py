@@ -181,3 +181,25 @@ def test_attacker_choices_leave_only_their_own_traces(sc: Scenario) -> None:
                 stop = unanswered[0].time
                 assert all(c.time <= stop for c in obs.key_connections if c.attacker == name)
                 assert all(p.t1 <= stop for p in obs.phases if p.attacker == name)
+
+
+def test_a_near_silent_server_samples_its_key_state_from_a_valid_law() -> None:
+    """Hypothesis found this: one key copy per handshake at 2e-80 handshakes/s, so the chain's
+    eigenvectors cancel to about -1e-17 in states it cannot reach; sampling the copies after a
+    capture from that vector raised ``ValueError: Probabilities are not non-negative``."""
+    server = Server(
+        name="s", role="mail", hosts=1, workers=1, heap_bytes=4096,
+        traffic=Traffic(handshakes_per_s=2.4234799524014935e-80),
+        keys=KeySpec(reachable=1.0, copies_per_handshake=1.0),
+        passwords=PasswordSpec(), sessions=SessionSpec(ttl=60.0, requests_per_s=0.0),
+    )
+    attackers = {
+        "a0": Attacker(name="a0", targets=("s",), rate=1.0, start_low=600.0, start_high=601.0,
+                       payload_bytes=128),
+        "a1": Attacker(name="a1", targets=("s",), rate=0.0, start_low=600.0, start_high=600.0,
+                       payload_bytes=1),
+    }
+    sc = Scenario(name="near-silent", timeline=Timeline("2014-04-07T00:00:00Z", 0.0, 0.0, HORIZON),
+                  servers={"s": server}, attackers=attackers)
+    for r in records(sc):
+        assert r.servers["s"].key in (0, 1)

@@ -203,7 +203,7 @@ class KeyChain:
             spectrum = Spectrum.of(Q)
             limit = None
             if math.isfinite(horizon):
-                limit = np.clip(propagate(Q, np.eye(self.n)[0], horizon, spectrum), 0.0, None)
+                limit = propagate(Q, np.eye(self.n)[0], horizon, spectrum)
                 limit /= limit.sum()
             cached = (Q, spectrum, horizon, limit)
             self._legit[key] = cached
@@ -212,7 +212,7 @@ class KeyChain:
             return pi
         if t >= horizon:
             return limit.copy()
-        out = np.clip(propagate(Q, pi, t, spectrum), 0.0, None)
+        out = propagate(Q, pi, t, spectrum)
         return out / out.sum()
 
     def _connection_kernel(self, a: AttackerRates) -> np.ndarray:
@@ -280,14 +280,18 @@ class KeyChain:
 
 
 def propagate(G: np.ndarray, pi: np.ndarray, t: float, spectrum: Spectrum | None = None) -> np.ndarray:
-    """``pi exp(G t)`` (sub-stochastic when ``G`` kills)."""
+    """``pi exp(G t)`` (sub-stochastic when ``G`` kills).
+
+    The exact result is non-negative; the eigen-decomposition and the Pade approximant can
+    leave entries of about -1e-17 where it is zero, which would make it an invalid law to
+    sample from, so rounding below zero is cut off here, once, for every caller.
+    """
     if t <= 0:
         return pi.copy()
     if G.shape[0] == 1:
         return pi * math.exp(G[0, 0] * t)
-    if spectrum is not None:
-        return spectrum.apply(pi, t)
-    return pi @ expm(G * t)
+    out = spectrum.apply(pi, t) if spectrum is not None else pi @ expm(G * t)
+    return np.maximum(out, 0.0)
 
 
 def capture_time(dyn: Dynamics, pi: np.ndarray, horizon: float, u: float) -> float | None:
