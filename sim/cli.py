@@ -34,6 +34,7 @@ from sim.report.demo import command as demo
 from sim.report.source import Node, ReportInputError
 from sim.scenario import ScenarioError, json_schema, scenario_sha256, summary
 from sim.scenario import templates
+from sim.scenario.assumptions import Assumption, read_chain
 from sim.scenario.loader import parse_scenario, read_text
 from sim.scenario.model import Scenario
 from sim.whatif import commands as whatif_commands
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    loaded, source = _load_source(args.file)
+    loaded, assumed = _load_with_assumptions(args.file)
     scenario = _with_overrides(loaded, args)
     _check_engine(scenario)
     out_dir = args.out if args.out is not None else Path("reports") / scenario.name
@@ -92,7 +93,7 @@ def _run(args: argparse.Namespace) -> int:
     result = _simulate(scenario, out_dir, args)
     document = results_json.build(
         scenario, scenario_sha256(scenario), result.rows, result.layout, result.seconds,
-        result.simulated, source, result.strata,
+        result.simulated, assumed, result.strata,
     )
     analysis = analyse(result.rows, result.layout, scenario, result.strata)
     results_json.merge(document, as_results(analysis, result.rows, result.layout, scenario))
@@ -251,11 +252,17 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _load(path: Path) -> Scenario:
-    return _load_source(path)[0]
+    return _load_text(path)[0]
 
 
-def _load_source(path: Path) -> tuple[Scenario, str]:
-    """The scenario and its text (the reports read the assumptions from its comments)."""
+def _load_with_assumptions(path: Path) -> tuple[Scenario, list[Assumption]]:
+    """The scenario and the values its comments (and its bases') mark as assumptions."""
+    scenario, text = _load_text(path)
+    folder = Path(".") if path == STDIN else path.parent
+    return scenario, read_chain(text, folder, str(path))
+
+
+def _load_text(path: Path) -> tuple[Scenario, str]:
     if path == STDIN:
         try:
             text = sys.stdin.read()

@@ -14,7 +14,7 @@ from report_checks import GOLDEN, golden
 from sim.montecarlo.intervals import Z
 from sim.report import html, markdown, terminal, verdicts
 from sim.scenario import load_scenario, summary
-from sim.scenario.assumptions import read
+from sim.scenario.assumptions import read, read_chain
 
 ROOT = Path(__file__).parent.parent
 
@@ -64,6 +64,29 @@ def test_assumptions_are_read_from_comments_with_their_paths() -> None:
               "  e:  # assumption: block\n    f: 1\n  g: &anchor 5 # Assumption: anchored\n")
     assert [(a.path, a.value, a.note) for a in read(tricky)] == [
         ("a.b", "'x # y'", "assumption: quoted"), ("a.g", "5", "Assumption: anchored")]
+
+
+def test_a_variant_inherits_the_assumptions_it_leaves_standing(tmp_path: Path) -> None:
+    """A field the variant writes, or a mapping it removes, takes the base's comment with it."""
+    (tmp_path / "base.yaml").write_text(
+        "servers:\n  mail:\n    hosts: 3  # assumption: several\n"
+        "    workers: 8  # assumption: a guess\n"
+        "attackers:\n  eve:\n    rate: 5  # assumption: slow\n"
+        "  bob:\n    rate: 9  # assumption: fast\n")
+    variant = ("extends: base.yaml\nservers:\n  mail:\n    hosts: 5  # measured\n"
+               "attackers:\n  bob: null\n  eve:\n    presence: 0.1  # assumption: critic\n")
+    found = [(a.path, a.value) for a in read_chain(variant, tmp_path)]
+    assert found == [("servers.mail.workers", "8"), ("attackers.eve.rate", "5"),
+                     ("attackers.eve.presence", "0.1")]
+
+
+def test_the_shipped_skeptic_lists_the_base_assumptions_it_keeps() -> None:
+    base = {a.path for a in read((ROOT / "scenarios/psmail-2014.yaml").read_text())}
+    skeptic = read_chain((ROOT / "scenarios/psmail-2014-skeptic.yaml").read_text(),
+                         ROOT / "scenarios")
+    paths = {a.path for a in skeptic}
+    assert "servers.mail.hosts" in base & paths  # untouched by the skeptic: inherited
+    assert len(paths) > len(read((ROOT / "scenarios/psmail-2014-skeptic.yaml").read_text()))
 
 
 def test_results_json_holds_the_timeline_and_assumptions() -> None:

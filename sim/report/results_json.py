@@ -11,7 +11,7 @@ machine rather than the model.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from sim.montecarlo.estimates import estimate, given_present, key_capture
 from sim.montecarlo.layout import Layout
 from sim.montecarlo.stratified import Strata
 from sim.report import timeline
-from sim.scenario import assumptions
+from sim.scenario.assumptions import Assumption
 from sim.scenario.model import Scenario, Server
 
 Document = dict[str, Any]
@@ -34,12 +34,12 @@ def build(
     layout: Layout,
     seconds: float,
     simulated: int,
-    source_text: str = "",
+    assumed: Sequence[Assumption] = (),
     strata: Strata | None = None,
 ) -> Document:
     """The document of a finished run; ``simulated`` replications were computed in ``seconds``
     (a resumed run simulated fewer than ``replications``; its rate counts only those).
-    ``source_text``, the scenario file as written, gives the values it marks as assumptions;
+    ``assumed`` are the values the scenario file (and its bases) mark as assumptions;
     ``strata`` makes every estimate the stratified one (a ``--precision`` run)."""
     mc = scenario.monte_carlo
     return {
@@ -70,7 +70,7 @@ def build(
             for name, a in scenario.attackers.items()
         },
         "timeline": timeline.as_results(scenario),
-        "assumptions": [a.as_results() for a in assumptions.read(source_text)],
+        "assumptions": [a.as_results() for a in assumed],
         "timing": {
             "seconds": seconds,
             "replications_per_second": simulated / seconds if seconds > 0 else 0.0,

@@ -7,12 +7,21 @@ question first. YAML parsers drop comments, so this reads the text line by line:
 ``key: value  # comment`` line in block style, its path given by the indentation of the keys
 above it. Values in flow style (``{between: [a, b]}``) are kept as written; a comment on a line
 of its own, or on a line that opens a block, marks nothing.
+
+A file that ``extends`` another inherits the base's assumptions, except where it writes the
+field itself (or a field above it that it replaces or removes): there the base's value, and so
+its comment, no longer holds.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
+
+from sim.scenario.extends import FIELD as EXTENDS
+from sim.scenario.loader import read_text
+from sim.scenario.yamlsafe import load_yaml
 
 _KEY = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_.\-]+):(?P<rest>.*)$")
 _ANCHOR = re.compile(r"^&[A-Za-z0-9_\-]+\s+")
@@ -48,6 +57,34 @@ def read(text: str) -> list[Assumption]:
         if value and MARK in comment.lower():
             found.append(Assumption(".".join(k for _, k in stack), value, comment))
     return found
+
+
+def read_chain(text: str, folder: Path, filename: str = "<string>") -> list[Assumption]:
+    """The assumptions of a scenario as it is run: the base's that this file leaves standing,
+    then this file's own. ``text`` must already have loaded as a scenario, so the chain of
+    ``extends`` is known to be finite and readable."""
+    own = read(text)
+    data = load_yaml(text, filename).data
+    target = data.get(EXTENDS) if isinstance(data, dict) else None
+    if not isinstance(target, str):
+        return own
+    base_path = folder / target
+    inherited = read_chain(read_text(base_path), base_path.parent, str(base_path))
+    replaced = [p for p in _replaced_paths(data) if p != EXTENDS]
+    standing = [a for a in inherited
+                if not any(a.path == p or a.path.startswith(p + ".") for p in replaced)]
+    return standing + own
+
+
+def _replaced_paths(node: object, prefix: str = "") -> list[str]:
+    """Dotted paths an overlay replaces outright: every value that is not a mapping (a
+    number, a text, a list, or ``null``, which removes), since mappings are merged key by key."""
+    if not isinstance(node, dict):
+        return [prefix]
+    paths: list[str] = []
+    for key, value in node.items():
+        paths += _replaced_paths(value, f"{prefix}.{key}" if prefix else str(key))
+    return paths
 
 
 def _split_comment(rest: str) -> tuple[str, str]:
