@@ -25,6 +25,8 @@ count (all malicious ones for the total, rule 12; attacker ``a`` alone for its o
 captured password still resident is as good as gone for distinct counting):
 
 * ``next_request``: ``n in {0, 1}``; a login refills (``0 -> 1``), any other request empties.
+  Where sessions send requests, the full slot is split by how fast its password will be
+  cleared (:func:`slot_clearing`): the chain then has one state ``n = 1`` per Gauss node.
 * ``next_handshake``: logins add (``n -> n + 1``), a key operation empties (``n -> 0``).
 * a mean ``m``: logins add, each copy leaves at ``1/m`` (``n -> n - 1`` at ``n/m``).
 
@@ -123,6 +125,48 @@ def chain_states(rule: Residency, births: float, longest: float, slowest_clear: 
     return int(min(bounds)) + 1
 
 
+#: Gauss nodes for the count of sessions whose requests may clear a ``next_request`` slot.
+SESSION_NODES = 3
+
+
+def open_session_nodes(mean: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss quadrature of a Poisson(``mean``) count: :data:`SESSION_NODES` nodes and weights.
+
+    Golub-Welsch on the Jacobi matrix of the Charlier polynomials (recurrence coefficients
+    ``n + mean`` and ``n mean``): every polynomial of degree below ``2 SESSION_NODES`` has the
+    same mean under the nodes as under the Poisson law.
+    """
+    k = np.arange(SESSION_NODES)
+    off = np.sqrt(k[1:] * mean)
+    nodes, vectors = np.linalg.eigh(np.diag(k + mean) + np.diag(off, 1) + np.diag(off, -1))
+    return np.maximum(nodes, 0.0), vectors[0] ** 2
+
+
+def slot_clearing(seg: Segment) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How fast a password left by a login leaves its ``next_request`` slot, as a mixture.
+
+    The slot is overwritten by the worker's next request: other requests (Poisson), the next
+    login there (Poisson at ``logins``), the password's own session (``session_rate``, the
+    session having just opened) and the other open sessions' requests. Seen from a login those
+    are a Poisson number of sessions (the Palm view of a Poisson process), each sending
+    ``a = session_rate`` here; and while the slot survives, no login arrives *here*, so fewer
+    sessions open than close. Campbell's formula gives the survival for ``t <= ttl``:
+
+        S(t) = exp(-(r + a) t - (m + logins / a) (1 - e^(-a t))) x exp(-rho(t)),
+
+    ``r`` the other requests, ``m`` the open sessions, ``rho(t) = L (2 g(t) - t (1 - e^(-a t)))``
+    with ``g(t) = t - (1 - e^(-a t)) / a`` and ``L`` the server's logins (``rho`` is of order
+    ``L a^2 t^3 / 6``). Without ``rho`` this is exactly the Laplace transform of a Poisson
+    mixture: the residency is exponential at ``r + a + a N`` with ``N ~ Poisson(m + logins /
+    a)`` (the next login folded in as ``logins / a`` sessions). Returns the Gauss nodes of
+    ``N``, their weights and the clearing rate at each; ``docs/fast-engine.md`` bounds the rest.
+    """
+    a = seg.session_rate
+    nodes, weights = open_session_nodes((seg.session_requests + seg.logins) / a)
+    other = max(0.0, seg.requests - seg.logins - seg.session_requests)
+    return nodes, weights, other + a * (1.0 + nodes)
+
+
 #: One stretch of a lifetime: segment, hazard variant, length, and the point read at its end.
 Piece = tuple[int, int, float, PointRead | None]
 
@@ -138,7 +182,12 @@ class CountChain:
     def __init__(self, spec: PasswordSpec, segments: Sequence[Segment], n: int) -> None:
         self.rule = spec.lifetime
         self.segments = segments
-        self.n = n
+        self.sessions = n == 2 and self.rule == "next_request" and all(
+            s.session_rate > 0.0 for s in segments)
+        self.count = np.r_[0, np.ones(SESSION_NODES, dtype=int)] if self.sessions else np.arange(n)
+        """Uncaptured passwords in each state; with sessions the full slot is split by the
+        number of other open sessions (:func:`open_session_nodes`)."""
+        self.n = self.count.size
         self.hazards: list[tuple[tuple[Hazard, ...], ...]] = []
         self.variant: list[tuple[int, int]] = []
         for s in segments:
@@ -159,7 +208,15 @@ class CountChain:
         if n == 1:
             return Q
         idx = np.arange(n)
-        if rule == "next_request":
+        if self.sessions:
+            # Each state 1 + k holds one password with its own clearing rate; logins refill
+            # the slot with a fresh password at rate ``logins`` whatever it holds, so only the
+            # rest of a node's rate empties it (a node slower than the logins alone, possible
+            # only with almost no other traffic, is cleared at the login rate).
+            _, weights, clearing = slot_clearing(seg)
+            Q[:, 1:] += seg.logins * weights
+            Q[1:, 0] += np.maximum(clearing - seg.logins, 0.0)
+        elif rule == "next_request":
             Q[:, 1] += seg.logins
             Q[:, 0] += max(0.0, seg.requests - seg.logins)
         else:
@@ -175,6 +232,10 @@ class CountChain:
     def binomial(self, q: float) -> np.ndarray:
         """``T[n, n - j] = P(Binomial(n, q) = j)``: one connection's captures from ``n``."""
         T = self._binomial.get(q)
+        if T is None and self.sessions:  # one password at most: a capture empties the slot
+            T = np.diag(1.0 - any_of(self.count, q))
+            T[:, 0] += any_of(self.count, q)
+            self._binomial[q] = T
         if T is None:
             n, j = np.tril_indices(self.n)
             T = np.zeros((self.n, self.n))
@@ -198,7 +259,7 @@ class CountChain:
         legit = self.legit(i, v)
         S, Q = legit.copy(), legit.copy()
         kill, reward = np.zeros(n), np.zeros(n)
-        count = np.arange(n)
+        count = self.count
         for h in self.hazards[i][v]:
             if h.name not in counted or h.beta <= 0.0:
                 continue
@@ -246,8 +307,7 @@ class CountChain:
     def read_step(self, x: np.ndarray, q: float) -> np.ndarray:
         """One connection capturing each resident uncaptured piece with ``q``: the capture
         step of the sub-stochastic part (``(1 - q)^n`` stays) and of the full part."""
-        n = self.n
-        count = np.arange(n)
+        n, count = self.n, self.count
         y = x.copy()
         y[:n] = x[:n] * (1.0 - q) ** count
         y[n] += x[:n] @ any_of(count, q)

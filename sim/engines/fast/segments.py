@@ -57,6 +57,10 @@ class Segment:
     crash_probability: float
     """Per answered heartbeat; 0 outside the vulnerable window (rule 6)."""
     attackers: tuple[AttackerRates, ...] = ()
+    session_rate: float = 0.0
+    """Requests per second that one open session sends to this worker (its
+    ``requests_per_s`` over the server's workers): ``session_requests / session_rate`` is the
+    mean number of open sessions, which the password chain needs under ``next_request``."""
 
     @property
     def duration(self) -> float:

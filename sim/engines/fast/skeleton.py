@@ -191,6 +191,7 @@ class ServerRun:
             handshakes=s.traffic.handshakes_per_s / s.workers,
             crash_probability=s.crash_probability if vulnerable else 0.0,
             attackers=tuple(active),
+            session_rate=s.sessions.requests_per_s / self.W if s.sessions is not None else 0.0,
         )
         watching = [a for a in active if a.name in self.watched and a.c_key > 0]
         if not watching:
@@ -204,8 +205,7 @@ class ServerRun:
         cfg = self.config
         if now <= cfg.t0:
             return
-        seg = Segment(cfg.t0, now, cfg.vulnerable, cfg.requests, cfg.logins,
-                      cfg.session_requests, cfg.handshakes, cfg.crash_probability, cfg.attackers)
+        seg = replace(cfg, t1=now)
         self.segments.append(seg)
         r = self.server.keys.reachable
         for a in seg.attackers:
