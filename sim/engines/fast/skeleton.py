@@ -125,6 +125,8 @@ class ServerRun:
         self._hb_captures_expected = {name: 0.0 for name in attackers}
         self.keychain = KeyChain.for_server(server, (a for a, _ in attackers.values()))
         self._states: list[_Worker] = []
+        self._ended_mark = 0
+        """Lifetimes ended before the current configuration began (:meth:`_reachable_steps`)."""
         self._config_id = 0
         self.config = self._make_config(0.0)
 
@@ -207,21 +209,49 @@ class ServerRun:
             return
         seg = replace(cfg, t1=now)
         self.segments.append(seg)
-        r = self.server.keys.reachable
+        steps: list[tuple[float, float, int]] | None = None
         for a in seg.attackers:
             survive = (1.0 - seg.crash_probability) ** a.heartbeats
             # Key-capturing connections are listed one by one (``key_connections``); the
-            # phase carries the others, at the reachability-averaged miss probability.
-            miss = (1.0 - r) * a.key_miss[0] + r * a.key_miss[1]
-            self.obs.phases.append(
-                AttackPhase(a.name, self.server.name, seg.t0, now,
-                            a.connection_rate * self.W * survive * miss, seg.vulnerable)
-            )
+            # phases carry the others. While the attacker watches the key, whether a
+            # connection misses it depends on the placement of the lifetime it reaches, so the
+            # rate follows how many workers hold a reachable key, changing at restarts.
+            miss_apart, miss_near = a.key_miss
+            if miss_apart == miss_near:
+                stretches = [(seg.t0, now, 0)]
+            else:
+                steps = steps if steps is not None else self._reachable_steps(seg.t0, now)
+                stretches = steps
+            for t0, t1, near in stretches:
+                miss = (self.W - near) * miss_apart + near * miss_near
+                self.obs.phases.append(
+                    AttackPhase(a.name, self.server.name, t0, t1,
+                                a.connection_rate * survive * miss, seg.vulnerable)
+                )
             self._hb_connections[a.name] += a.connection_rate * self.W * seg.duration
+
+    def _reachable_steps(self, t0: float, t1: float) -> list[tuple[float, float, int]]:
+        """``[t0, t1)`` cut where the number of workers whose lifetime's key is reachable
+        changes: that number on each stretch.
+
+        The segment being closed had attackers, so every lifetime that ended inside it was
+        appended at its restart, after :attr:`_ended_mark`; the others are the open ones.
+        """
+        lives = self.lifetimes[self._ended_mark:] + [state.life for state in self._states]
+        edges = sorted({t0, t1, *(x for lt in lives for x in (lt.start, lt.end) if t0 < x < t1)})
+        steps: list[tuple[float, float, int]] = []
+        for lo, hi in zip(edges, edges[1:]):
+            near = sum(lt.key_reachable for lt in lives if lt.start <= lo < lt.end)
+            if steps and steps[-1][2] == near:
+                steps[-1] = (steps[-1][0], hi, near)
+            else:
+                steps.append((lo, hi, near))
+        return steps
 
     def reconfigure(self, now: float) -> None:
         was_quiet = not self.config.attackers
         self._close(now)
+        self._ended_mark = len(self.lifetimes)
         self.config = self._make_config(now)
         self._config_id += 1
         old, self.changed = self.changed, self.env.event()
