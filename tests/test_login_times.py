@@ -110,7 +110,7 @@ def test_login_alerts_inside_a_window_agree(name: str) -> None:
             f = (fast[quantity] > 0).astype(float) if label == "p_any" else fast[quantity]
             r = (ref[quantity] > 0).astype(float) if label == "p_any" else ref[quantity]
             diff, allowed = compare(f, r)
-            z = diff / (allowed / Z) if allowed > 0 else math.inf * diff
+            z = diff / (allowed / Z) if allowed > 0 else (math.inf if diff > 0 else 0.0)
             line = (f"{name} {quantity} {label}: fast {f.mean():.4f} vs reference "
                     f"{r.mean():.4f} (z {z:.2f}, detectable {detectable(f, r):.4f})")
             print(line)

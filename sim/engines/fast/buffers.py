@@ -46,13 +46,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import special
 from scipy.linalg import expm
 
 from sim.engines.fast.reads import (
+    FirstReads,
     Hazard,
     PointRead,
     password_capture,
@@ -82,6 +83,13 @@ class PasswordDraw:
     """Distinct logins captured by any malicious attacker (rule 12)."""
     by_attacker: dict[str, int]
     """Each attacker's own distinct captures (benign attackers too)."""
+    chain: CountChain | None = None
+    """The counting chain the captures were drawn on (the chain path), to draw their times."""
+    captured_in: dict[str, list[tuple[Lifetime, int]]] = field(default_factory=dict)
+    """Chain path: per attacker, the worker lifetimes its own captures fell in, and how many
+    in each (they add up to ``by_attacker``)."""
+    first_reads: dict[str, FirstReads] = field(default_factory=dict)
+    """Lingering path: per attacker, the law of its first-capture times."""
 
 
 # -- the counting chain ------------------------------------------------------------------------
@@ -349,24 +357,29 @@ def sample_passwords(
     starts = [s.t0 for s in segments]
     p_any: list[list[float]] = []
     means: list[list[float]] = []
+    hot: list[Lifetime] = []
     for lt in lifetimes:
         moments = lifetime_moments(chain, lt, sets, starts)
         if moments is not None:
             p_any.append([m[0] for m in moments])
             means.append([m[1] for m in moments])
+            hot.append(lt)
     if not p_any:
         return PasswordDraw(0, by_attacker)
     P, E = np.array(p_any), np.array(means)
     n = len(P)
     u, v = rng.random(n), rng.random(n)  # shared by all sets of a lifetime
-    counts = {s: int(sample_counts(P[:, j], E[:, j], u, v).sum()) for j, s in enumerate(sets)}
+    counts = {s: sample_counts(P[:, j], E[:, j], u, v) for j, s in enumerate(sets)}
+    captured_in = {}
     for name in names:
-        by_attacker[name] = counts[frozenset({name})]
-    total = counts[malicious] if malicious else 0
+        own = counts[frozenset({name})]
+        by_attacker[name] = int(own.sum())
+        captured_in[name] = [(lt, int(k)) for lt, k in zip(hot, own) if k > 0]
+    total = int(counts[malicious].sum()) if malicious else 0
     # Coupled draws already order nested sets almost always; a set's distinct count is never
     # below any member's, so the rare inversion is resolved towards that identity.
     total = max([total, *(by_attacker[a] for a in malicious)])
-    return PasswordDraw(total, by_attacker)
+    return PasswordDraw(total, by_attacker, chain, captured_in)
 
 
 def lifetime_moments(
