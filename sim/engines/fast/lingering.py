@@ -28,6 +28,11 @@ one only the last clear matters: its time is drawn directly (legitimate handshak
 at a constant per-worker rate). The reads themselves are sampled: they are few whenever the
 chain would be large, and :func:`expected_reads` bounds their number for the engine's ``check``.
 
+The same integral, read forward, splits ``Lambda`` over the reads: the expected first captures
+at read ``k`` (:func:`_first_captures`). Given the reads the ``N`` captured logins' first
+captures are i.i.d. over the reads in those proportions, which is how :mod:`.logins` times an
+attacker's logins with captured passwords (exactly).
+
 The counts of nested attacker sets are drawn from one uniform through monotone Poisson
 quantiles: each set's count has its exact law, and a set never counts fewer than its members.
 """
@@ -114,10 +119,10 @@ def lifetime_means(
     for j, counted in enumerate(sets):
         member = np.array([label in counted for label in labels])[who]
         qj = np.where(member & ~clear, q, 0.0)
-        first = logins * _first_captures(qj.tolist(), clear.tolist(), ahead.tolist(),
-                                         filled.tolist())
-        out[j] = first.sum()
-        marks.append(FirstReads(t[first > 0.0], first[first > 0.0]))
+        mass = logins * _first_captures(qj.tolist(), clear.tolist(), ahead.tolist(),
+                                        filled.tolist())
+        out[j] = mass.sum()
+        marks.append(FirstReads(t[mass > 0.0], mass[mass > 0.0]))
     return out, marks
 
 
