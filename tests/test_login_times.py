@@ -22,11 +22,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
+import numpy as np
 import pytest
 
+from sim.engines.fast.buffers import CountChain, lifetime_moments, state_count
 from sim.engines.fast.lingering import worst_chain_states
+from sim.engines.fast.logins import chain_times, first_capture_stretches
 from sim.engines.fast.passwords import SMALL_CHAIN
+from sim.engines.fast.segments import Lifetime
+from sim.montecarlo.intervals import wilson
 from sim.scenario.model import (
     Attacker,
     Detector,
@@ -38,6 +44,7 @@ from sim.scenario.model import (
     Traffic,
 )
 from tests.test_engines_agree import HORIZON, Z, compare, detectable, mail_server, outcomes
+from tests.test_fast_lingering import CASES as CHAIN_CASES
 
 START = 2400.0
 
@@ -118,3 +125,45 @@ def test_login_alerts_inside_a_window_agree(name: str) -> None:
             if diff > allowed:
                 failures.append(line)
     assert not failures, "\n".join(failures)
+
+
+# -- the chain's first-capture law, against its own propagation -------------------------------
+
+
+@pytest.mark.parametrize("case", sorted(CHAIN_CASES))
+def test_first_capture_masses_add_up_to_the_lifetime_mean(case: str) -> None:
+    """Pieces and point reads split each attacker's ``E[N]`` of the lifetime, no more, no less."""
+    spec, segs, lt = CHAIN_CASES[case]
+    chain = CountChain(spec, segs, state_count(spec, segs, [lt]))
+    names = sorted({a.name for s in segs for a in s.attackers})
+    exact = lifetime_moments(chain, lt, [frozenset({n}) for n in names], [s.t0 for s in segs])
+    assert exact is not None
+    for name, (_, mean) in zip(names, exact):
+        masses = [s.mass for s in first_capture_stretches(chain, lt, frozenset({name}))]
+        assert min(masses) > -1e-12
+        assert sum(masses) == pytest.approx(mean, rel=1e-9, abs=1e-12)
+
+
+def test_chain_times_follow_the_cumulative_first_captures() -> None:
+    """``P(T <= t)`` of a drawn time is ``E[first captures up to t] / E[N]``, read off the same
+    lifetime ended at ``t`` (without its crash); eve's key capture at 25 s is a point mass."""
+    spec, segs, lt = CHAIN_CASES["point reads"]
+    chain = CountChain(spec, segs, state_count(spec, segs, [lt]))
+    n = 4000
+
+    def upto(t: float, counted: frozenset[str]) -> float:
+        cut = replace(lt, end=t, end_cause="horizon", crash=None)
+        return sum(s.mass for s in first_capture_stretches(chain, cut, counted))
+
+    for seed, name in enumerate(("eve", "mallory")):
+        counted = frozenset({name})
+        total = sum(s.mass for s in first_capture_stretches(chain, lt, counted))
+        times = chain_times(chain, lt, name, n, np.random.default_rng(seed))
+        assert ((lt.start <= times) & (times <= lt.end)).all()
+        checks = [(f"T <= {t}", times <= t, upto(t, counted) / total)
+                  for t in (5.0, 24.99, 25.01, 40.0, 59.9)]
+        checks.append(("T == 25", times == 25.0,
+                       (upto(25.0 + 1e-9, counted) - upto(25.0, counted)) / total))
+        for label, hits, expected in checks:
+            ci = wilson(float(hits.mean()), n, Z)
+            assert ci.high is not None and ci.low <= expected <= ci.high, (name, label, expected)
