@@ -39,7 +39,9 @@ sub-stochastic part keeps ``(1 - q)^n`` in place and absorbs the rest, the full 
 ``Binomial(n, q)`` and earns ``n q``. Pieces are split at key captures. A lifetime's count is
 then 0 with the exact ``P(N = 0)``, else zero-truncated Poisson with the exact
 ``E[N | N > 0]``: first two facts exact, higher moments approximate. Lifetimes are independent
-given the skeleton.
+given the skeleton. Each attacker's counts are kept per lifetime (:class:`PasswordDraw`), so
+that :mod:`.logins` can time its logins with the first-capture law of the lifetime they came
+from.
 """
 
 from __future__ import annotations
