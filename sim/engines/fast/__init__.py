@@ -120,7 +120,7 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence) -> ReplicationRec
             # reuse: [passwords] (rule 22): logins at the captures, drawn after every other
             # draw of this server so that scenarios without it keep their random streams.
             observations.password_logins.extend(sample_logins(
-                server.passwords, run.segments, draw.by_attacker, scenario.attackers, name, rng))
+                server.passwords, draw, scenario.attackers, name, rng))
         servers[name] = total
     return ReplicationRecord(present=present, servers=servers, attackers=own,
                              observations=observations)

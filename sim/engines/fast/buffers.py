@@ -41,20 +41,23 @@ sub-stochastic part keeps ``(1 - q)^n`` in place and absorbs the rest, the full 
 ``Binomial(n, q)`` and earns ``n q``. Pieces are split at key captures. A lifetime's count is
 then 0 with the exact ``P(N = 0)``, else zero-truncated Poisson with the exact
 ``E[N | N > 0]``: first two facts exact, higher moments approximate. Lifetimes are independent
-given the skeleton.
+given the skeleton. Each attacker's counts are kept per lifetime (:class:`PasswordDraw`), so
+that :mod:`.logins` can time its logins with the first-capture law of the lifetime they came
+from.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import special
 from scipy.linalg import expm
 
 from sim.engines.fast.reads import (
+    FirstReads,
     Hazard,
     PointRead,
     password_capture,
@@ -84,6 +87,13 @@ class PasswordDraw:
     """Distinct logins captured by any malicious attacker (rule 12)."""
     by_attacker: dict[str, int]
     """Each attacker's own distinct captures (benign attackers too)."""
+    chain: CountChain | None = None
+    """The counting chain the captures were drawn on (the chain path), to draw their times."""
+    captured_in: dict[str, list[tuple[Lifetime, int]]] = field(default_factory=dict)
+    """Chain path: per attacker, the worker lifetimes its own captures fell in, and how many
+    in each (they add up to ``by_attacker``)."""
+    first_reads: dict[str, FirstReads] = field(default_factory=dict)
+    """Lingering path: per attacker, the law of its first-capture times."""
 
 
 # -- the counting chain ------------------------------------------------------------------------
@@ -409,24 +419,29 @@ def sample_passwords(
     starts = [s.t0 for s in segments]
     p_any: list[list[float]] = []
     means: list[list[float]] = []
+    hot: list[Lifetime] = []
     for lt in lifetimes:
         moments = lifetime_moments(chain, lt, sets, starts)
         if moments is not None:
             p_any.append([m[0] for m in moments])
             means.append([m[1] for m in moments])
+            hot.append(lt)
     if not p_any:
         return PasswordDraw(0, by_attacker)
     P, E = np.array(p_any), np.array(means)
     n = len(P)
     u, v = rng.random(n), rng.random(n)  # shared by all sets of a lifetime
-    counts = {s: int(sample_counts(P[:, j], E[:, j], u, v).sum()) for j, s in enumerate(sets)}
+    counts = {s: sample_counts(P[:, j], E[:, j], u, v) for j, s in enumerate(sets)}
+    captured_in = {}
     for name in names:
-        by_attacker[name] = counts[frozenset({name})]
-    total = counts[malicious] if malicious else 0
+        own = counts[frozenset({name})]
+        by_attacker[name] = int(own.sum())
+        captured_in[name] = [(lt, int(k)) for lt, k in zip(hot, own) if k > 0]
+    total = int(counts[malicious].sum()) if malicious else 0
     # Coupled draws already order nested sets almost always; a set's distinct count is never
     # below any member's, so the rare inversion is resolved towards that identity.
     total = max([total, *(by_attacker[a] for a in malicious)])
-    return PasswordDraw(total, by_attacker)
+    return PasswordDraw(total, by_attacker, chain, captured_in)
 
 
 def lifetime_moments(

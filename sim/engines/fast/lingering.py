@@ -28,6 +28,11 @@ one only the last clear matters: its time is drawn directly (legitimate handshak
 at a constant per-worker rate). The reads themselves are sampled: they are few whenever the
 chain would be large, and :func:`expected_reads` bounds their number for the engine's ``check``.
 
+The same integral, read forward, splits ``Lambda`` over the reads: the expected first captures
+at read ``k`` (:func:`_first_captures`). Given the reads the ``N`` captured logins' first
+captures are i.i.d. over the reads in those proportions, which is how :mod:`.logins` times an
+attacker's logins with captured passwords (exactly).
+
 The counts of nested attacker sets are drawn from one uniform through monotone Poisson
 quantiles: each set's count has its exact law, and a set never counts fewer than its members.
 """
@@ -39,7 +44,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sim.engines.fast.reads import password_capture, sample_reads
+from sim.engines.fast.reads import NO_READS, FirstReads, password_capture, sample_reads
 from sim.engines import EngineRefused
 from sim.engines.fast.buffers import MAX_STATES, chain_states
 from sim.engines.fast.segments import Lifetime, Segment
@@ -49,6 +54,7 @@ from sim.scenario.model import PasswordSpec, Scenario, Server
 
 #: Most reads a lingering-password replication may sample on one server (checked up front).
 READ_LIMIT = 2_000_000
+
 
 
 def inverse_residency(spec: PasswordSpec) -> float:
@@ -63,24 +69,26 @@ def lifetime_means(
     lt: Lifetime,
     sets: Sequence[frozenset[str]],
     rng: np.random.Generator,
-) -> np.ndarray:
-    """``Lambda`` of one worker lifetime for each counting set, given reads sampled here."""
+) -> tuple[np.ndarray, list[FirstReads]]:
+    """``Lambda`` of one worker lifetime for each counting set, given reads sampled here, and
+    for each set the reads at which its first captures are expected (:func:`_first_captures`)."""
     rule = spec.lifetime
     mu = inverse_residency(spec)
     logins = segments[0].logins if segments else 0.0
     out = np.zeros(len(sets))
+    nothing = [NO_READS] * len(sets)
     if lt.end <= lt.start or logins <= 0.0:
-        return out
+        return out, nothing
     index = {n: i for i, n in enumerate(sorted({a.name for s in segments for a in s.attackers}))}
     labels = np.array(sorted(index, key=index.__getitem__) + [""], dtype=object)
     none = len(index)
     reads = sample_reads(segments, starts, lt, password_capture, rule, index, rng)
     if reads.t.size == 0:
-        return out
+        return out, nothing
     t, who, q, clear = reads.t, reads.who, reads.q, reads.clear
     reading = ~clear & (q > 0.0)
     if not reading.any():
-        return out
+        return out, nothing
     last_read = float(t[reading].max())
     first_read = float(t[reading].min())
     keep = t <= last_read
@@ -107,20 +115,38 @@ def lifetime_means(
     gaps = np.diff(np.concatenate([[begin], t]))
     ahead = np.exp(-mu * np.diff(t, append=t[-1])) if mu > 0 else np.ones(t.size)
     filled = -np.expm1(-mu * gaps) / mu if mu > 0 else gaps
+    marks = []
     for j, counted in enumerate(sets):
         member = np.array([label in counted for label in labels])[who]
         qj = np.where(member & ~clear, q, 0.0)
-        out[j] = logins * _sweep(qj.tolist(), clear.tolist(), ahead.tolist(), filled.tolist())
+        mass = logins * _first_captures(qj.tolist(), clear.tolist(), ahead.tolist(),
+                                        filled.tolist())
+        out[j] = mass.sum()
+        marks.append(FirstReads(t[mass > 0.0], mass[mass > 0.0]))
+    return out, marks
+
+
+def _first_captures(
+    q: list[float], clear: list[bool], ahead: list[float], filled: list[float]
+) -> np.ndarray:
+    """Expected first captures at each read, per unit login rate: ``R_k q_k``, with ``R_k`` the
+    uncaptured resident mass just before read ``k``.
+
+    A login in the gap before read ``g`` is still resident and uncaptured at read ``k >= g``
+    with ``prod_{g <= j < k} (1 - q_j) exp(-mu (t_{j+1} - t_j))`` (0 past a clear), so the
+    forward recursion ``R_k = R_{k-1} (1 - q_{k-1}) ahead_{k-1} + filled_k`` (``R`` reset to
+    ``filled_k`` after a clear) adds the gaps up; summed over ``k`` this is the backward sweep
+    ``sum_k D_k filled_k`` of the module docstring, read the other way."""
+    out = np.zeros(len(q))
+    r = 0.0
+    for k in range(len(q)):
+        r += filled[k]
+        if clear[k]:
+            r = 0.0
+            continue
+        out[k] = r * q[k]
+        r *= (1.0 - q[k]) * ahead[k]
     return out
-
-
-def _sweep(q: list[float], clear: list[bool], ahead: list[float], filled: list[float]) -> float:
-    """``sum_k D_k filled_k`` by the backward recursion of the module docstring."""
-    d, total = 0.0, 0.0
-    for k in range(len(q) - 1, -1, -1):
-        d = 0.0 if clear[k] else q[k] + (1.0 - q[k]) * ahead[k] * d
-        total += d * filled[k]
-    return total
 
 
 def sample_lingering(
@@ -129,15 +155,22 @@ def sample_lingering(
     lifetimes: Sequence[Lifetime],
     sets: Sequence[frozenset[str]],
     rng: np.random.Generator,
-) -> list[int]:
+) -> tuple[list[int], list[FirstReads]]:
     """Distinct passwords captured on one server per counting set: Poisson given the reads,
-    drawn from one shared uniform so that nested sets stay ordered."""
+    drawn from one shared uniform so that nested sets stay ordered; and per set, over every
+    lifetime, the reads with the expected first captures at each (the law of their times)."""
     starts = [s.t0 for s in segments]
     means = np.zeros(len(sets))
+    marks: list[list[FirstReads]] = [[] for _ in sets]
     for lt in lifetimes:
-        means += lifetime_means(spec, segments, starts, lt, sets, rng)
+        lifetime, first = lifetime_means(spec, segments, starts, lt, sets, rng)
+        means += lifetime
+        for j, f in enumerate(first):
+            marks[j].append(f)
     v = rng.random()
-    return [poisson_ppf(v, float(m)) for m in means]
+    return ([poisson_ppf(v, float(m)) for m in means],
+            [FirstReads(np.concatenate([f.t for f in m] + [NO_READS.t]),
+                        np.concatenate([f.mass for f in m] + [NO_READS.mass])) for m in marks])
 
 
 def refuse_past_limit(scenario: Scenario, server: Server) -> None:

@@ -1,71 +1,154 @@
 """Logins with captured passwords in the fast engine (``model.md`` rule 22).
 
 An attacker whose ``reuse`` lists ``passwords`` logs in once with each static password it
-captures, at the capture, from a uniform one of its sources; the login is logged unless the
-shared-address draw says the attacker shares the victim's address. The number of logins is
-the attacker's own count of distinct captured logins, drawn by :mod:`.buffers` (so P(any
-login) is exactly P(any reusable password)); only their times need drawing here.
+captures, at the (first) capture, from a uniform one of its sources; the login is logged unless
+the shared-address draw says the attacker shares the victim's address. The number of logins is
+the attacker's own count of distinct captured logins, drawn by :mod:`.passwords` (so P(any
+login) is exactly P(any reusable password)); their times are drawn here from the law of the
+attacker's first-capture times on the path that drew the count:
 
-Times follow the attacker's rate of first captures per worker in each segment, in steady
-state: a login leaves an uncaptured password at rate ``lambda`` (logins per worker), the
-attacker's connections read it at ``h = nu (1 - (1 - c)^k)``, and its residency ends at
-``delta`` (the worker's request rate for ``next_request``, its key operations for
-``next_handshake``, ``1/m`` for a mean residency ``m``), so the slot holds an uncaptured
-password with probability ``lambda / (delta + h)`` (``lambda <= delta`` for ``next_request``,
-where a login is itself a request) and first captures come at ``h lambda / (delta + h)``.
-This profile ignores the point reads of crashing and key-capturing connections and the
-transient after restarts: it places logins in the right attack phases, which is what a login
-detector's ``deployed_at`` and ``retention`` can tell apart (``docs/fast-engine.md``).
+* **Lingering path** (:mod:`.lingering`): given the sampled reads, each login is captured
+  independently and the count is Poisson, so the ``N`` captured logins' first-capture times
+  are i.i.d. given ``N``, each at read ``k`` with probability proportional to the expected
+  first captures there. Exact.
+* **Counting chain** (:mod:`.buffers`): the attacker's count is drawn per worker lifetime. Each
+  capture in lifetime ``l`` gets a time from the density of first captures by the attacker
+  inside ``l``: on each piece (constant hazards between cuts) the rate ``d/dt E[first captures
+  up to t]``, and at each point read (a key-capturing connection at its time, the crashing one
+  at the lifetime's end) a point mass, the increment across the read. The increments come from
+  the same Van Loan propagation as the counts (the last coordinate of the propagated vector is
+  the cumulative expected first-capture count). Inside a piece the position is the inverse of
+  that cumulative count, found by bisection on dyadic sub-pieces (each propagated exactly) down
+  to cells of :data:`RESOLUTION` seconds, then uniform in the cell: the time drawn is within
+  ``RESOLUTION`` of the exact inverse-CDF draw from the same uniforms, which no detector instant
+  given in seconds can tell apart. The mean number of logins in any window is therefore exact:
+  it is the integral of the intensity over the window, summed over lifetimes. P(alert) is not
+  exact in principle: the captures of one lifetime get independent times, drawn apart from
+  their number, whereas in the model they are dependent (two taken by one read share its
+  instant, and the time of a lone capture is conditioned on there being no other). It is
+  exact in the limit where a lifetime rarely holds two captures (``docs/fast-engine.md``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import expm
 
-from sim.engines.fast.segments import AttackerRates, Segment
+from sim.engines.fast.buffers import CountChain, PasswordDraw, lifetime_pieces
+from sim.engines.fast.reads import FirstReads, crash_capture, password_capture
+from sim.engines.fast.segments import Lifetime
 from sim.model.record import PasswordLogins
 from sim.scenario.model import Attacker, PasswordSpec
 
-
-def _residency_end(spec: PasswordSpec, seg: Segment) -> float:
-    if spec.lifetime == "next_request":
-        return seg.requests
-    if spec.lifetime == "next_handshake":
-        return seg.handshakes + sum(a.connection_rate * a.key_ops for a in seg.attackers)
-    return 1.0 / spec.lifetime
+#: Width, in seconds, of the cell inside which a chain-path login time is drawn uniformly.
+RESOLUTION = 1e-6
 
 
-def _first_capture_rate(spec: PasswordSpec, seg: Segment, a: AttackerRates) -> float:
-    """``h lambda / (delta + h)`` per worker, ``h`` the attacker's reading rate."""
-    reads = 1.0 if a.c_password >= 1.0 else -math.expm1(a.heartbeats * math.log1p(-a.c_password))
-    h = a.connection_rate * reads
-    return h * seg.logins / (_residency_end(spec, seg) + h) if h > 0 else 0.0
+@dataclass(frozen=True, slots=True)
+class Stretch:
+    """Where first captures fall in one lifetime: a piece ``[t0, t0 + length)`` with constant
+    hazards (segment ``i``, hazard variant ``v``, propagated vector ``x`` at ``t0``), or a point
+    read at ``t0`` (``length == 0``); ``mass`` is its expected number of first captures."""
+
+    t0: float
+    length: float
+    i: int
+    v: int
+    x: np.ndarray
+    mass: float
 
 
-def login_times(
-    spec: PasswordSpec, segments: Sequence[Segment], name: str, n: int, rng: np.random.Generator
+def first_capture_stretches(
+    chain: CountChain, lt: Lifetime, counted: frozenset[str]
+) -> list[Stretch]:
+    """The lifetime's pieces and point reads with the expected first captures by ``counted`` on
+    each, by the propagation of :func:`.buffers.lifetime_moments`."""
+    starts = [s.t0 for s in chain.segments]
+    x, t = chain.start(), lt.start
+    out = []
+    for i, v, length, read in lifetime_pieces(chain, lt, starts):
+        y = chain.advance(x, i, v, counted, length)
+        out.append(Stretch(t, length, i, v, x, y[-1] - x[-1]))
+        t += length
+        if read is not None:
+            z = chain.step(y, (i, v, 0.0, read), counted)
+            out.append(Stretch(t, 0.0, i, v, y, z[-1] - y[-1]))
+            y = z
+        x = y
+    crash = crash_capture(lt, chain.segments, starts, password_capture, chain.rule)
+    if crash is not None and crash.attacker in counted:
+        z = chain.read_step(x, crash.q)
+        out.append(Stretch(lt.end, 0.0, -1, -1, x, z[-1] - x[-1]))
+    return out
+
+
+def inverse_in_piece(
+    chain: CountChain, s: Stretch, counted: frozenset[str], goal: np.ndarray,
+    rng: np.random.Generator,
 ) -> np.ndarray:
-    """``n`` login times of attacker ``name``, sorted, from its first-capture profile."""
-    starts, widths, weights = [], [], []
-    for seg in segments:
-        for a in seg.attackers:
-            if a.name == name and seg.vulnerable and seg.duration > 0:
-                starts.append(seg.t0)
-                widths.append(seg.duration)
-                weights.append(_first_capture_rate(spec, seg, a) * seg.duration)
-    assert starts, "passwords are captured only while the attacker reads a vulnerable server"
-    w = np.array(weights) if sum(weights) > 0 else np.array(widths)
-    pick = rng.choice(len(w), size=n, p=w / w.sum())
-    return np.sort(np.array(starts)[pick] + rng.random(n) * np.array(widths)[pick])
+    """Offsets into piece ``s`` where its cumulative first captures reach ``goal`` (fractions
+    of its mass): bisection on dyadic sub-pieces, each propagated exactly with the full block
+    of the piece's generator, to cells of :data:`RESOLUTION`, then uniform in the cell."""
+    n = chain.n
+    M = chain.block(s.i, s.v, counted & chain.capturing[s.i][s.v])[n + 1 :, n + 1 :]
+    levels = max(0, math.ceil(math.log2(s.length / RESOLUTION)))
+    half = [expm(M * (s.length / 2**j)) for j in range(1, levels + 1)]
+    out = np.empty(goal.size)
+    for k, g in enumerate(goal):
+        x, offset, target = s.x[n + 1 :], 0.0, s.x[-1] + g * s.mass
+        for j, P in enumerate(half, start=1):
+            y = x @ P
+            if y[-1] < target:
+                x, offset = y, offset + s.length / 2**j
+        out[k] = offset + rng.random() * s.length / 2**levels
+    return out
+
+
+def chain_times(
+    chain: CountChain, lt: Lifetime, name: str, n: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``n`` first-capture times of attacker ``name`` inside lifetime ``lt``, i.i.d. from the
+    density of its first captures there (pieces and point reads)."""
+    counted = frozenset({name})
+    stretches = first_capture_stretches(chain, lt, counted)
+    mass = np.maximum([s.mass for s in stretches], 0.0)
+    assert mass.sum() > 0.0, "a lifetime with captures has first-capture mass"
+    pick = rng.choice(len(stretches), size=n, p=mass / mass.sum())
+    times = np.empty(n)
+    for k in np.unique(pick):
+        s, here = stretches[k], pick == k
+        if s.length == 0.0:
+            times[here] = s.t0
+        else:
+            goal = rng.random(int(here.sum()))
+            times[here] = s.t0 + inverse_in_piece(chain, s, counted, goal, rng)
+    return times
+
+
+def read_times(first: FirstReads, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` first-capture times on the lingering path: reads drawn by their expected first
+    captures."""
+    assert first.mass.sum() > 0.0, "captures come from reads with first-capture mass"
+    return first.t[rng.choice(first.t.size, size=n, p=first.mass / first.mass.sum())]
+
+
+def login_times(draw: PasswordDraw, name: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    """The ``n`` login times of attacker ``name``, sorted, on whichever path drew its count."""
+    if name in draw.first_reads:
+        return np.sort(read_times(draw.first_reads[name], n, rng))
+    assert draw.chain is not None
+    captured = draw.captured_in[name]
+    assert sum(k for _, k in captured) == n
+    return np.sort(np.concatenate(
+        [chain_times(draw.chain, lt, name, k, rng) for lt, k in captured]))
 
 
 def sample_logins(
     spec: PasswordSpec,
-    segments: Sequence[Segment],
-    captured: dict[str, int],
+    draw: PasswordDraw,
     attackers: dict[str, Attacker],
     server: str,
     rng: np.random.Generator,
@@ -74,13 +157,13 @@ def sample_logins(
     if spec.kind != "static":
         return []
     out = []
-    for name in sorted(captured):
-        n = captured[name]
+    for name in sorted(draw.by_attacker):
+        n = draw.by_attacker[name]
         attacker = attackers[name]
         if n <= 0 or not attacker.logs_in:
             continue
         out.append(PasswordLogins(
-            name, server, login_times(spec, segments, name, n, rng),
+            name, server, login_times(draw, name, n, rng),
             rng.integers(attacker.sources, size=n),
             rng.random(n) < spec.shared_address_probability))
     return out

@@ -34,7 +34,8 @@ def draw_passwords(
     workers: int,
     rng: np.random.Generator,
 ) -> PasswordDraw:
-    """Distinct passwords captured, in total (malicious attackers) and per attacker."""
+    """Distinct passwords captured, in total (malicious attackers) and per attacker, with what
+    :mod:`.logins` needs to draw each attacker's first-capture times on either path."""
     states = state_count(spec, segments, lifetimes)
     reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers)
                           for s in segments)
@@ -42,6 +43,8 @@ def draw_passwords(
         return sample_passwords(spec, segments, lifetimes, workers, rng)
     names, malicious = attacker_names(segments)
     sets = counting_sets(names, malicious)
-    counts = dict(zip(sets, sample_lingering(spec, segments, lifetimes, sets, rng)))
-    by_attacker = {name: counts[frozenset({name})] for name in names}
-    return PasswordDraw(counts[malicious] if malicious else 0, by_attacker)
+    counts, marks = sample_lingering(spec, segments, lifetimes, sets, rng)
+    count, first = dict(zip(sets, counts)), dict(zip(sets, marks))
+    return PasswordDraw(count[malicious] if malicious else 0,
+                        {name: count[frozenset({name})] for name in names},
+                        first_reads={name: first[frozenset({name})] for name in names})

@@ -174,6 +174,20 @@ class Reads:
     clear: np.ndarray
 
 
+@dataclass(frozen=True, slots=True)
+class FirstReads:
+    """Lingering passwords: reads at which a counting set's first captures may fall, and the
+    expected number of first captures at each. Given the reads, captures are independent per
+    login, so the ``N`` captured logins' first-capture times are i.i.d. given ``N``, each the
+    time of read ``k`` with probability ``mass_k / sum(mass)``: exact."""
+
+    t: np.ndarray
+    mass: np.ndarray
+
+
+NO_READS = FirstReads(np.zeros(0), np.zeros(0))
+
+
 def sample_reads(
     segments: Sequence[Segment],
     starts: Sequence[float],

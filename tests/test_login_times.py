@@ -1,0 +1,169 @@
+"""Login times with captured passwords agree between the engines (``model.md`` rule 22).
+
+An attacker whose ``reuse`` lists ``passwords`` logs in at the first capture of each static
+password. The fast engine draws the number of logins from the password integrals and their
+times from the attacker's first-capture intensity; only a ``login`` detector whose
+``deployed_at`` or ``retention`` cuts inside the attack can tell the times apart, so the
+scenarios below cut there, where the transient matters most: the attack starts on buffers that
+filled up before it (a burst of captures), restarts empty them, and crashing and key-capturing
+connections read them at fixed instants.
+
+Both paths of :mod:`sim.engines.fast.passwords` are covered: the counting chain (a short
+duration ``lifetime``, few passwords resident, frequent restarts, crashes and key captures) and
+the lingering sampler (a long ``lifetime`` on a busier server). The retained-alert count of
+each ``login`` detector is compared as P(alert) and as the mean number of logins inside its
+window, within 3.29 combined standard errors computed from the runs (helpers of
+``test_engines_agree``). The steady-state profile this replaced put the windowed means 4 to 8
+standard errors off on both cases (chain: z 7.5, 7.7, 6.0, 5.5; lingering: 1.0, 4.1, 2.3, 7.6 in
+the order printed).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from sim.engines.fast.buffers import CountChain, lifetime_moments, state_count
+from sim.engines.fast.lingering import worst_chain_states
+from sim.engines.fast.logins import chain_times, first_capture_stretches
+from sim.engines.fast.passwords import SMALL_CHAIN
+from sim.engines.fast.segments import Lifetime
+from sim.montecarlo.intervals import wilson
+from sim.scenario.model import (
+    Attacker,
+    Detector,
+    KeySpec,
+    PasswordSpec,
+    RestartPolicy,
+    Scenario,
+    Timeline,
+    Traffic,
+)
+from tests.test_engines_agree import HORIZON, Z, compare, detectable, mail_server, outcomes
+from tests.test_fast_lingering import CASES as CHAIN_CASES
+
+START = 2400.0
+
+#: One detector cut by its deployment, one by its retention, both early in the attack.
+DETECTORS = (
+    Detector(name="late", kind="login", servers=("mail",), deployed_at=START + 60.0),
+    Detector(name="recent", kind="login", servers=("mail",), retention=HORIZON - START - 150.0),
+)
+
+
+def login_scenario(rate: float, duration: float, **server_overrides: object) -> Scenario:
+    thief = Attacker(name="thief", targets=("mail",), rate=rate, start_low=START,
+                     start_high=START, duration=duration, heartbeats_per_connection=4,
+                     sources=2, reuse=("passwords",), stop_when="never")
+    return Scenario(
+        name="logins",
+        timeline=Timeline("2014-04-07T00:00:00Z", 0.0, 5400.0, HORIZON),
+        servers={"mail": mail_server(sessions=None, **server_overrides)},
+        attackers={"thief": thief},
+        detectors={d.name: d for d in DETECTORS},
+    )
+
+
+def chain_case() -> Scenario:
+    """Counting chain: under one password resident per worker, read much faster than it
+    leaves, so half the logins come in a burst at the attack's start; crashes (4% of the
+    connections) and scheduled restarts empty the buffers, key captures read them."""
+    return login_scenario(
+        0.5, 300.0,
+        restart=RestartPolicy(every=300.0, jitter=60.0),
+        crash_probability=0.01,
+        traffic=Traffic(handshakes_per_s=0.05, logins_per_s=0.003, requests_per_s=0.05),
+        keys=KeySpec(reachable=0.5, capture=0.1),
+        passwords=PasswordSpec(capture=0.3, lifetime=300.0),
+    )
+
+
+def lingering_case() -> Scenario:
+    """Lingering sampler: a quarter-hour residency at 0.05 logins per second per worker (about
+    45 resident, a chain of far more than SMALL_CHAIN states), restarts every 40 minutes."""
+    return login_scenario(
+        0.05, 600.0,
+        restart=RestartPolicy(every=2400.0, jitter=300.0),
+        crash_probability=0.005,
+        traffic=Traffic(handshakes_per_s=0.05, logins_per_s=0.1, requests_per_s=0.2),
+        keys=KeySpec(reachable=0.5, capture=0.1),
+        passwords=PasswordSpec(capture=0.1, lifetime=900.0),
+    )
+
+
+CASES: dict[str, tuple[Callable[[], Scenario], bool, int]] = {
+    # name: (scenario, takes the chain, replications per engine)
+    "chain": (chain_case, True, 2_500),
+    "lingering": (lingering_case, False, 1_500),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_login_alerts_inside_a_window_agree(name: str) -> None:
+    make, chain, n = CASES[name]
+    sc = make()
+    states = worst_chain_states(sc, sc.servers["mail"])
+    assert (states <= SMALL_CHAIN) == chain, states
+    fast = outcomes("fast", sc, n, seed=31)
+    ref = outcomes("reference", sc, n, seed=32)
+    failures = []
+    for d in DETECTORS:
+        quantity = f"{d.name}/thief/retained"
+        for label in ("p_any", "mean"):
+            f = (fast[quantity] > 0).astype(float) if label == "p_any" else fast[quantity]
+            r = (ref[quantity] > 0).astype(float) if label == "p_any" else ref[quantity]
+            diff, allowed = compare(f, r)
+            z = diff / (allowed / Z) if allowed > 0 else (math.inf if diff > 0 else 0.0)
+            line = (f"{name} {quantity} {label}: fast {f.mean():.4f} vs reference "
+                    f"{r.mean():.4f} (z {z:.2f}, detectable {detectable(f, r):.4f})")
+            print(line)
+            if diff > allowed:
+                failures.append(line)
+    assert not failures, "\n".join(failures)
+
+
+# -- the chain's first-capture law, against its own propagation -------------------------------
+
+
+@pytest.mark.parametrize("case", sorted(CHAIN_CASES))
+def test_first_capture_masses_add_up_to_the_lifetime_mean(case: str) -> None:
+    """Pieces and point reads split each attacker's ``E[N]`` of the lifetime, no more, no less."""
+    spec, segs, lt = CHAIN_CASES[case]
+    chain = CountChain(spec, segs, state_count(spec, segs, [lt]))
+    names = sorted({a.name for s in segs for a in s.attackers})
+    exact = lifetime_moments(chain, lt, [frozenset({n}) for n in names], [s.t0 for s in segs])
+    assert exact is not None
+    for name, (_, mean) in zip(names, exact):
+        masses = [s.mass for s in first_capture_stretches(chain, lt, frozenset({name}))]
+        assert min(masses) > -1e-12
+        assert sum(masses) == pytest.approx(mean, rel=1e-9, abs=1e-12)
+
+
+def test_chain_times_follow_the_cumulative_first_captures() -> None:
+    """``P(T <= t)`` of a drawn time is ``E[first captures up to t] / E[N]``, read off the same
+    lifetime ended at ``t`` (without its crash); eve's key capture at 25 s is a point mass."""
+    spec, segs, lt = CHAIN_CASES["point reads"]
+    chain = CountChain(spec, segs, state_count(spec, segs, [lt]))
+    n = 4000
+
+    def upto(t: float, counted: frozenset[str]) -> float:
+        cut = replace(lt, end=t, end_cause="horizon", crash=None)
+        return sum(s.mass for s in first_capture_stretches(chain, cut, counted))
+
+    for seed, name in enumerate(("eve", "mallory")):
+        counted = frozenset({name})
+        total = sum(s.mass for s in first_capture_stretches(chain, lt, counted))
+        times = chain_times(chain, lt, name, n, np.random.default_rng(seed))
+        assert ((lt.start <= times) & (times <= lt.end)).all()
+        checks = [(f"T <= {t}", times <= t, upto(t, counted) / total)
+                  for t in (5.0, 24.99, 25.01, 40.0, 59.9)]
+        checks.append(("T == 25", times == 25.0,
+                       (upto(25.0 + 1e-9, counted) - upto(25.0, counted)) / total))
+        for label, hits, expected in checks:
+            ci = wilson(float(hits.mean()), n, Z)
+            assert ci.high is not None and ci.low <= expected <= ci.high, (name, label, expected)
