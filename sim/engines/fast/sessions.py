@@ -328,7 +328,7 @@ def sample_sessions(
             leaked[name] += n
             if name not in reusers:  # reuse without sessions (rule 9): it never tries one
                 continue
-            shared = rng.random(n) < spec.shared_address_probability
+            shared = _bernoulli(spec.shared_address_probability, n, rng)
             passed = binding_passes(spec, shared, rng)
             source = rng.integers(attacker_sources[name], size=n)
             attributes.setdefault(name, []).append((source, ~passed, shared))
@@ -528,12 +528,23 @@ def _attempt_records(
     block and its session; a uniform permutation of the attributes, independent of everything,
     restores what sorting by i.i.d. times did.
     """
-    source, blocked, shared = (np.concatenate(col) for col in zip(*blocks))
+    source, blocked, shared = blocks[0] if len(blocks) == 1 else (
+        np.concatenate(col) for col in zip(*blocks))
     if coupled:
         order = rng.permutation(source.size)
         source, blocked, shared = source[order], blocked[order], shared[order]
-    time = np.sort(_reuse_times(found, name, source.size, rng))
+    time = _reuse_times(found, name, source.size, rng)
+    time.sort()
     return SessionReuses(name, server, time, source, blocked, shared)
+
+
+def _bernoulli(p: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` independent draws, each true with probability ``p``; a uniform per draw only when
+    ``p`` is strictly between 0 and 1 (the default shared-address probability is 0, and the
+    uniforms would cost as much as the rest of an attempt)."""
+    if p <= 0.0 or p >= 1.0:
+        return np.full(n, p >= 1.0)
+    return rng.random(n) < p
 
 
 def _reuse_times(found: LeakMeans, name: str, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -553,9 +564,10 @@ def _reuse_times(found: LeakMeans, name: str, n: int, rng: np.random.Generator) 
     weight = weight * _resident(delta + beta, ttl)
     mass = np.concatenate([weight * beta * (b - a), weight * q])
     counts = rng.multinomial(n, mass / mass.sum())
-    start = np.repeat(np.concatenate([a, b]), counts)
-    width = np.repeat(np.concatenate([b - a, np.zeros(b.size)]), counts)
-    return start + rng.random(n) * width
+    time = rng.random(n)
+    time *= np.repeat(np.concatenate([b - a, np.zeros(b.size)]), counts)
+    time += np.repeat(np.concatenate([a, b]), counts)
+    return time
 
 
 def _resident(rate: np.ndarray, ttl: float) -> np.ndarray:
