@@ -526,7 +526,8 @@ def _attempt_records(
     ``i``-th attempts of both in a pattern's block are on the same session and the count of
     sessions hijacked depends on that pairing, so the position of an attempt would tell its
     block and its session; a uniform permutation of the attributes, independent of everything,
-    restores what sorting by i.i.d. times did.
+    restores what sorting by i.i.d. times did. The times themselves carry no pairing: each
+    attacker's attempt on a session is timed from its own profile, independently of the other's.
     """
     source, blocked, shared = blocks[0] if len(blocks) == 1 else (
         np.concatenate(col) for col in zip(*blocks))
