@@ -141,6 +141,7 @@ def test_hijacks_and_reuse_records(literal: bool, monkeypatch: pytest.MonkeyPatc
             assert len(attempts) == d.leaked_by_attacker["eve"] + d.leaked_by_attacker["mallory"]
             assert all(r.attacker != "scan" and r.server == "web" for r in attempts)
             assert all(200.0 <= r.time < 600.0 and r.source < sources[r.attacker] for r in attempts)
+            assert all((np.diff(batch.time) >= 0.0).all() for batch in d.reuses)  # in time order
             if not binding:
                 assert d.total_hijacked == d.total_leaked
                 assert not any(r.blocked for r in attempts)

@@ -310,32 +310,33 @@ def sample_sessions(
     for name in names:
         if name not in malicious:
             leaked[name] = int(rng.poisson(max(0.0, found.means[frozenset({name})])))
-    attempts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {}
+    # Per reusing attacker, its attempts' (source, blocked, shared) blocks in draw order; times
+    # are drawn afterwards, for all of an attacker's attempts at once (see _attempt_records).
+    attributes: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+    coupled: set[str] = set()
     total = total_hijacked = 0
     for pattern, mean in pattern_means(found.means, malicious).items():
         n = int(rng.poisson(mean))
         if n == 0:
             continue
         total += n
+        trying = pattern & reusers
+        if len(trying) > 1:
+            coupled |= trying
         success = np.zeros(n, dtype=bool)
         for name in sorted(pattern):
             leaked[name] += n
             if name not in reusers:  # reuse without sessions (rule 9): it never tries one
                 continue
-            t = _reuse_times(found, name, n, rng)
-            shared = rng.random(n) < spec.shared_address_probability
+            shared = _bernoulli(spec.shared_address_probability, n, rng)
             passed = binding_passes(spec, shared, rng)
             source = rng.integers(attacker_sources[name], size=n)
-            attempts.setdefault(name, []).append((t, source, ~passed, shared))
+            attributes.setdefault(name, []).append((source, ~passed, shared))
             hijacked[name] += int(passed.sum())
             success |= passed
         total_hijacked += int(success.sum())
-    reuses = []
-    for name in sorted(attempts):
-        t, source, blocked, shared = (np.concatenate(col) for col in zip(*attempts[name]))
-        order = np.argsort(t, kind="stable")
-        reuses.append(SessionReuses(name, server, t[order], source[order], blocked[order],
-                                    shared[order]))
+    reuses = [_attempt_records(found, name, server, attributes[name], name in coupled, rng)
+              for name in sorted(attributes)]
     return SessionDraw(total, total_hijacked, leaked, hijacked, reuses)
 
 
@@ -503,9 +504,59 @@ def _shape(srv: _Server, lives: Sequence[Lifetime], lo: float, hi: float) -> tup
     )
 
 
+def _attempt_records(
+    found: LeakMeans,
+    name: str,
+    server: str,
+    blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    coupled: bool,
+    rng: np.random.Generator,
+) -> SessionReuses:
+    """Attacker ``name``'s attempts in time order, from its (source, blocked, shared) blocks.
+
+    Sorting only the times, and pairing them with the attributes in draw order, has the law of
+    sorting (time, attributes) pairs together, without sorting the attributes (an argsort and
+    four gathers cost most of a replication on a busy server). The times are i.i.d. from the
+    attacker's profile and independent of the attributes, so ordering the pairs by time applies
+    to the attributes a permutation independent of them; that changes nothing when the
+    attributes are exchangeable jointly with everything else drawn, which holds when ``name``
+    is the only reusing attacker of each capture pattern it is in: within an attacker the
+    attribute draws are i.i.d. whatever the pattern, and the hijack counts depend on them only
+    through sums. When another reusing attacker tries the same sessions (``coupled``), the
+    ``i``-th attempts of both in a pattern's block are on the same session and the count of
+    sessions hijacked depends on that pairing, so the position of an attempt would tell its
+    block and its session; a uniform permutation of the attributes, independent of everything,
+    restores what sorting by i.i.d. times did. The times themselves carry no pairing: each
+    attacker's attempt on a session is timed from its own profile, independently of the other's.
+    """
+    source, blocked, shared = blocks[0] if len(blocks) == 1 else (
+        np.concatenate(col) for col in zip(*blocks))
+    if coupled:
+        order = rng.permutation(source.size)
+        source, blocked, shared = source[order], blocked[order], shared[order]
+    time = _reuse_times(found, name, source.size, rng)
+    time.sort()
+    return SessionReuses(name, server, time, source, blocked, shared)
+
+
+def _bernoulli(p: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` independent draws, each true with probability ``p``; a uniform per draw only when
+    ``p`` is strictly between 0 and 1 (the default shared-address probability is 0, and the
+    uniforms would cost as much as the rest of an attempt)."""
+    if p <= 0.0 or p >= 1.0:
+        return np.full(n, p >= 1.0)
+    return rng.random(n) < p
+
+
 def _reuse_times(found: LeakMeans, name: str, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` attempt times from attacker ``name``'s token capture profile: over every worker
-    piece its capture hazard times the resident tokens, and at every point read its chance."""
+    piece its capture hazard times the resident tokens, and at every point read its chance.
+
+    Returned grouped by piece, not in random order: the multiset of ``n`` i.i.d. draws (piece
+    counts multinomial, uniform positions within a piece), for a caller that sorts them. Drawing
+    the counts costs one draw per piece, where picking a piece per attempt searched the
+    cumulative masses once per attempt.
+    """
     srv = found.srv
     j, ttl = srv.sets.index(frozenset({name})), srv.spec.ttl
     rows = np.array([(p.a, p.b, p.beta[j], p.reads[j], p.delta, p.sessions * alike)
@@ -513,9 +564,11 @@ def _reuse_times(found: LeakMeans, name: str, n: int, rng: np.random.Generator) 
     a, b, beta, q, delta, weight = rows.T
     weight = weight * _resident(delta + beta, ttl)
     mass = np.concatenate([weight * beta * (b - a), weight * q])
-    pick = rng.choice(mass.size, size=n, p=mass / mass.sum())
-    start, width = np.concatenate([a, b]), np.concatenate([b - a, np.zeros(b.size)])
-    return start[pick] + rng.random(n) * width[pick]
+    counts = rng.multinomial(n, mass / mass.sum())
+    time = rng.random(n)
+    time *= np.repeat(np.concatenate([b - a, np.zeros(b.size)]), counts)
+    time += np.repeat(np.concatenate([a, b]), counts)
+    return time
 
 
 def _resident(rate: np.ndarray, ttl: float) -> np.ndarray:
