@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import simpy
 
-from sim.engines.fast.keychain import KeyChain, capture_time, propagate
+from sim.engines.fast.keychain import Dynamics, KeyChain, capture_time
 from sim.engines.fast.segments import (
     AttackerRates,
     CrashInfo,
@@ -38,6 +38,7 @@ from sim.engines.fast.segments import (
     Lifetime,
     Segment,
 )
+from sim.engines.fast.spectral import propagate
 from sim.model.record import AttackPhase, Captures, Connection, Crash, Observations
 from sim.model.attackers import ActiveWindow
 from sim.model.capture import CaptureTable
@@ -120,6 +121,7 @@ class ServerRun:
         self._resumed = self.env.event()
         self._quiet_cache: dict[int, list[Segment]] = {}
         self._rates_cache: dict[int, tuple[float, list[float], float]] = {}
+        self._dynamics_cache: dict[tuple[int, bool], Dynamics] = {}
         self._boundaries = self._boundary_times()
         self._hb_connections = {name: 0.0 for name in attackers}
         self._hb_captures_expected = {name: 0.0 for name in attackers}
@@ -306,7 +308,7 @@ class ServerRun:
                 if crash_in < delay:
                     kind, delay = "crash", crash_in
             delay = max(0.0, delay)
-            dyn = self.keychain.dynamics(cfg, cid, state.life.key_reachable, self.watched)
+            dyn = self._dynamics(cid, cfg, state.life.key_reachable)
             if dyn.can_capture and self.watched:
                 t_key = capture_time(dyn, state.pi, delay, rng.random())
                 if t_key is not None:
@@ -330,6 +332,16 @@ class ServerRun:
                 cause = sched.cause(state.next_scheduled)
                 state.next_scheduled += 1
                 self._restart(state, cause)
+
+    def _dynamics(self, config_id: int, cfg: Segment, reachable: bool) -> Dynamics:
+        """The key chain's dynamics per configuration, looked up once per run: the chain keys
+        them by rates, whose hash is not free."""
+        key = (config_id, reachable)
+        dyn = self._dynamics_cache.get(key)
+        if dyn is None:
+            dyn = self.keychain.dynamics(cfg, reachable, self.watched)
+            self._dynamics_cache[key] = dyn
+        return dyn
 
     def _rates(self, config_id: int, cfg: Segment) -> tuple[float, list[float], float]:
         """Per configuration, computed once for all workers: the connection rate, each
