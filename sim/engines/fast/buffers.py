@@ -213,28 +213,36 @@ def legit_generator(shape: Shape, seg: Segment, hazards: tuple[Hazard, ...]) -> 
     return Q
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)
 def binomial(shape: Shape, q: float) -> np.ndarray:
-    """``T[n, n - j] = P(Binomial(n, q) = j)``: one connection's captures from ``n``."""
+    """``T[n, n - j] = P(Binomial(n, q) = j)``: one connection's captures from ``n``.
+
+    Kept across replications (read-only): an attacker's ``q`` recurs in every one."""
     count = np.array(shape.count)
+    size = count.size
     if shape.sessions:  # one password at most: a capture empties the slot
         T = np.diag(1.0 - any_of(count, q))
         T[:, 0] += any_of(count, q)
-        return T
-    size = count.size
-    n, j = np.tril_indices(size)
-    T = np.zeros((size, size))
-    if q >= 1.0:
+    elif q >= 1.0:
+        T = np.zeros((size, size))
         T[:, 0] = 1.0
     else:
+        n, j = np.tril_indices(size)
+        T = np.zeros((size, size))
         log_pmf = (special.gammaln(n + 1) - special.gammaln(j + 1)
                    - special.gammaln(n - j + 1) + special.xlogy(j, q)
                    + (n - j) * math.log1p(-q))
         T[n, n - j] = np.exp(log_pmf)
+    T.setflags(write=False)
     return T
 
 
-@lru_cache(maxsize=512)
+#: Largest chain whose integrators are kept across replications: a cached entry holds a few
+#: ``n x n`` matrices, so 256 entries stay below about 100 MB up to here.
+SHARED_STATES = 50
+
+
+@lru_cache(maxsize=256)
 def segment_integrators(
     shape: Shape, traffic: Segment, hazards: tuple[Hazard, ...], counted: frozenset[str]
 ) -> tuple[Rewarded, Rewarded]:
@@ -244,8 +252,9 @@ def segment_integrators(
     per second (``E[N]``).
 
     Kept across replications: the same rates recur in every replication (the same attackers,
-    window and session ramp step), and each costs two eigen-decompositions. ``traffic`` is the
-    segment without its times and attackers (``hazards`` carry what they do).
+    window and session ramp step), and each costs two eigen-decompositions (chains above
+    :data:`SHARED_STATES` call it uncached, once per replication). ``traffic`` is the segment
+    without its times and attackers (``hazards`` carry what they do).
     """
     legit = legit_generator(shape, traffic, hazards)
     S, Q = legit.copy(), legit.copy()
@@ -296,7 +305,9 @@ class CountChain:
         key = (i, v, counted)
         found = self._integrators.get(key)
         if found is None:
-            found = segment_integrators(self.shape, self._traffic[i], self.hazards[i][v], counted)
+            build = (segment_integrators if self.n <= SHARED_STATES
+                     else segment_integrators.__wrapped__)
+            found = build(self.shape, self._traffic[i], self.hazards[i][v], counted)
             self._integrators[key] = found
         return found
 
