@@ -37,9 +37,9 @@ the exponential of ``blockdiag([[S, kill], [0, 0]], [[Q, reward], [0, 0]])`` ove
 carries both exact moments of a lifetime: the absorbed mass is ``P(N > 0)`` and the last
 coordinate is ``E[N] = int pi(t) reward dt`` (Van Loan, 1978) with
 ``reward(n) = sum_a nu_a n q_a``. Each half is integrated from one eigen-decomposition per
-segment's rates, kept across replications (:class:`.spectral.Rewarded`). A point read with ``q`` maps the same vector exactly: the
-sub-stochastic part keeps ``(1 - q)^n`` in place and absorbs the rest, the full part moves by
-``Binomial(n, q)`` and earns ``n q``. Pieces are split at key captures. A lifetime's count is
+segment's rates, kept across replications (:class:`.spectral.Rewarded`). A point read with
+``q`` maps the same vector exactly: the sub-stochastic part keeps ``(1 - q)^n`` in place and
+absorbs the rest, the full part moves by ``Binomial(n, q)`` and earns ``n q``. Pieces are split at key captures. A lifetime's count is
 then 0 with the exact ``P(N = 0)``, else zero-truncated Poisson with the exact
 ``E[N | N > 0]``: first two facts exact, higher moments approximate. Lifetimes are independent
 given the skeleton.
@@ -245,11 +245,11 @@ SHARED_STATES = 50
 @lru_cache(maxsize=256)
 def segment_integrators(
     shape: Shape, traffic: Segment, hazards: tuple[Hazard, ...], counted: frozenset[str]
-) -> tuple[Rewarded, Rewarded]:
-    """The two halves of a segment's Van Loan block ``blockdiag([[S, kill], [0, 0]], [[Q,
-    reward], [0, 0]])``: the sub-generator ``S`` earning its capture rate ``kill`` (what it
-    earns is the absorbed mass, ``P(N > 0)``) and the full generator ``Q`` earning the captures
-    per second (``E[N]``).
+) -> Rewarded:
+    """A segment's Van Loan block ``blockdiag([[S, kill], [0, 0]], [[Q, reward], [0, 0]])``:
+    the sub-generator ``S`` earning its capture rate ``kill`` (what it earns is the absorbed
+    mass, ``P(N > 0)``) beside the full generator ``Q`` earning the captures per second
+    (``E[N]``).
 
     Kept across replications: the same rates recur in every replication (the same attackers,
     window and session ramp step), and each costs two eigen-decompositions (chains above
@@ -268,7 +268,7 @@ def segment_integrators(
         Q += h.nu * (binomial(shape, h.q) - eye)
         kill += h.nu * any_of(count, h.q)
         reward += h.nu * h.q * count
-    return Rewarded(S, kill), Rewarded(Q, reward)
+    return Rewarded((S, kill), (Q, reward))
 
 
 class CountChain:
@@ -298,9 +298,14 @@ class CountChain:
         self.capturing = [tuple(frozenset(h.name for h in hz if h.beta > 0.0) for hz in both)
                           for both in self.hazards]
         self._traffic = [replace(s, t0=0.0, t1=0.0, attackers=()) for s in segments]
-        self._integrators: dict[tuple[int, int, frozenset[str]], tuple[Rewarded, Rewarded]] = {}
+        self._integrators: dict[tuple[int, int, frozenset[str]], Rewarded] = {}
+        n = self.n
+        self._live = np.r_[0:n, n + 1 : 2 * n + 1]
+        """Where a propagated vector keeps the states of ``S`` and ``Q``."""
+        self._earned = np.array([n, 2 * n + 1])
+        """Where it keeps what each earned: the absorbed mass and ``E[N]``."""
 
-    def integrators(self, i: int, v: int, counted: frozenset[str]) -> tuple[Rewarded, Rewarded]:
+    def integrators(self, i: int, v: int, counted: frozenset[str]) -> Rewarded:
         """Segment ``i``'s integrators, looked up once per chain (hashing a segment is not free)."""
         key = (i, v, counted)
         found = self._integrators.get(key)
@@ -314,16 +319,14 @@ class CountChain:
     def advance(
         self, x: np.ndarray, i: int, v: int, counted: frozenset[str], length: float
     ) -> np.ndarray:
-        """``x exp(M length)``, ``M`` segment ``i``'s Van Loan block, one half at a time."""
+        """``x exp(M length)``, ``M`` segment ``i``'s Van Loan block."""
         if length <= 0.0:
             return x
-        unseen, full = self.integrators(i, v, counted & self.capturing[i][v])
-        n = self.n
-        y = np.empty_like(x)
-        y[:n], absorbed = unseen.advance(x[:n], length)
-        y[n] = x[n] + absorbed
-        y[n + 1 : 2 * n + 1], earned = full.advance(x[n + 1 : 2 * n + 1], length)
-        y[2 * n + 1] = x[2 * n + 1] + earned
+        block = self.integrators(i, v, counted & self.capturing[i][v])
+        moved, earned = block.advance(x[self._live], length)
+        y = x.copy()
+        y[self._live] = moved
+        y[self._earned] += earned
         return y
 
     def step(self, x: np.ndarray, piece: Piece, counted: frozenset[str]) -> np.ndarray:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.linalg import block_diag
 
 #: Largest 1-norm condition number of ``V`` trusted; past it too many digits are lost.
 MAX_CONDITION = 1e6
@@ -80,30 +81,40 @@ def propagate(G: np.ndarray, pi: np.ndarray, t: float, spectrum: Spectrum | None
 
 
 class Rewarded:
-    """A generator ``G`` earning ``reward[i]`` per second in state ``i``.
+    """Generators ``G_k`` side by side, each earning ``reward_k[i]`` per second in its state ``i``.
 
-    :meth:`advance` gives ``pi exp(G t)`` and the reward earned on the way,
-    ``int_0^t pi exp(G s) ds reward``: the exponential of Van Loan's block
-    ``[[G, reward], [0, 0]]`` (Van Loan, 1978), which that block has no eigen-decomposition
-    for (its zero eigenvalue is defective whenever ``G`` conserves mass). With ``G = V diag(w)
-    V^-1`` the integral is ``pi V diag(phi(w t) t) V^-1 reward``, ``phi(z) = (e^z - 1) / z``.
+    :meth:`advance` gives ``pi exp(G t)`` and each reward earned on the way,
+    ``int_0^t pi_k exp(G_k s) ds reward_k``: the exponential of Van Loan's block
+    ``[[G_k, reward_k], [0, 0]]`` (Van Loan, 1978), which has no eigen-decomposition (its zero
+    eigenvalue is defective whenever ``G_k`` conserves mass). With ``G_k = V diag(w) V^-1`` the
+    integral is ``pi_k V diag(phi(w t) t) V^-1 reward_k``, ``phi(z) = (e^z - 1) / z``. The
+    blocks are decomposed one by one and advanced together, so a caller with several chains
+    over the same stretch pays the per-call cost once.
     """
 
-    __slots__ = ("G", "reward", "spectrum", "_earn", "_w_safe", "_zero")
+    __slots__ = ("G", "R", "spectrum", "_earn", "_w_safe", "_zero")
 
-    def __init__(self, G: np.ndarray, reward: np.ndarray) -> None:
-        self.G, self.reward = G, reward
-        self.spectrum = Spectrum.of(G) if G.shape[0] > 1 else None
-        if self.spectrum is not None:
+    def __init__(self, *blocks: tuple[np.ndarray, np.ndarray]) -> None:
+        """``blocks``: ``(G_k, reward_k)`` pairs; their states are concatenated in order."""
+        self.G = block_diag(*(G for G, _ in blocks))
+        self.R = block_diag(*(reward[:, None] for _, reward in blocks))
+        """``R[i, k]``: the reward of block ``k`` per second in (global) state ``i``."""
+        spectra = [Spectrum.of(G) for G, _ in blocks]
+        self.spectrum = None
+        if all(sp is not None for sp in spectra):
+            parts = [sp for sp in spectra if sp is not None]
+            self.spectrum = Spectrum(np.concatenate([sp.w for sp in parts]),
+                                     block_diag(*(sp.V for sp in parts)),
+                                     block_diag(*(sp.V_inv for sp in parts)))
             w = self.spectrum.w
-            self._earn = self.spectrum.V_inv @ reward
+            self._earn = self.spectrum.V_inv @ self.R
             self._zero = np.flatnonzero(w == 0.0)
             self._w_safe = np.where(w == 0.0, 1.0, w)
 
-    def advance(self, pi: np.ndarray, t: float) -> tuple[np.ndarray, float]:
-        """``(pi exp(G t), reward earned)``, both clipped at zero."""
+    def advance(self, pi: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(pi exp(G t), reward earned by each block)``, both clipped at zero."""
         if t <= 0.0:
-            return pi, 0.0
+            return pi, np.zeros(self.R.shape[1])
         s = self.spectrum
         if s is None:
             return self._by_exponential(pi, t)
@@ -113,12 +124,12 @@ class Rewarded:
         integrated = np.expm1(wt) / self._w_safe
         integrated[self._zero] = t
         out = ((a * np.exp(wt)) @ s.V_inv).real
-        earned = float(((a * integrated) @ self._earn).real)
-        return np.maximum(out, 0.0), max(earned, 0.0)
+        earned = ((a * integrated) @ self._earn).real
+        return np.maximum(out, 0.0), np.maximum(earned, 0.0)
 
-    def _by_exponential(self, pi: np.ndarray, t: float) -> tuple[np.ndarray, float]:
-        n = self.G.shape[0]
-        M = np.zeros((n + 1, n + 1))
-        M[:n, :n], M[:n, n] = self.G, self.reward
+    def _by_exponential(self, pi: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
+        n, k = self.R.shape
+        M = np.zeros((n + k, n + k))
+        M[:n, :n], M[:n, n:] = self.G, self.R
         out = pi @ expm(M * t)[:n]
-        return np.maximum(out[:n], 0.0), max(float(out[n]), 0.0)
+        return np.maximum(out[:n], 0.0), np.maximum(out[n:], 0.0)
