@@ -61,6 +61,15 @@ def crash_chance(p: float, heartbeats: int) -> float:
     return -math.expm1(heartbeats * math.log1p(-p))
 
 
+def pick(rng: np.random.Generator, p: np.ndarray) -> int:
+    """Index drawn with probabilities ``p``: the very draw of ``rng.choice(p.size, p=p)``
+    (one uniform against the normalised cumulative sum), without its argument checks, which
+    cost several times the draw for the handful of options here."""
+    cdf = np.cumsum(p)
+    cdf /= cdf[-1]
+    return int(cdf.searchsorted(rng.random(), side="right"))
+
+
 @dataclass(slots=True)
 class KeyRecord:
     """First key capture per attacker on this server, and the malicious total."""
@@ -427,10 +436,10 @@ class ServerRun:
     def _key_capture(self, state: _Worker, dyn, pre: np.ndarray, cfg: Segment) -> None:
         names = list(dyn.kill)
         weights = np.array([float(pre @ dyn.kill[n]) for n in names])
-        name = names[int(self.rng.choice(len(names), p=weights / weights.sum()))]
+        name = names[pick(self.rng, weights / weights.sum())]
         after = pre @ dyn.capture_moves[name]
         after = after / after.sum()
-        copies = int(self.rng.choice(len(after), p=after))
+        copies = pick(self.rng, after)
         rates = next(a for a in cfg.attackers if a.name == name)
         heartbeat = self._first_capturing_heartbeat(rates, state.life.key_reachable, copies)
         post = np.zeros_like(pre)
@@ -453,16 +462,16 @@ class ServerRun:
             return 1
         j = np.arange(1, a.heartbeats + 1)
         p = (1.0 - h) ** (j - 1) * h
-        return int(self.rng.choice(j, p=p / p.sum()))
+        return 1 + pick(self.rng, p / p.sum())
 
     def _crash(self, state: _Worker, cfg: Segment, crash_rates: list[float], pre: np.ndarray) -> None:
         rng = self.rng
         weights = np.array(crash_rates)
-        a = cfg.attackers[int(rng.choice(len(weights), p=weights / weights.sum()))]
+        a = cfg.attackers[pick(rng, weights / weights.sum())]
         p = cfg.crash_probability
         j = np.arange(1, a.heartbeats + 1)
         pj = (1.0 - p) ** (j - 1) * p
-        crashing = int(rng.choice(j, p=pj / pj.sum()))
+        crashing = 1 + pick(rng, pj / pj.sum())
         attacker = self.attackers[a.name][0]
         source = int(rng.integers(attacker.sources))
         now = self.env.now
