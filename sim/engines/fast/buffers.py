@@ -169,6 +169,18 @@ def slot_clearing(seg: Segment) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return nodes, weights, other + a * (1.0 + nodes)
 
 
+def splits_slot(seg: Segment) -> bool:
+    """Whether sessions' requests make :func:`slot_clearing` a mixture here.
+
+    A session rate ``a`` so small that the count of sessions, ``(session_requests + logins) /
+    a``, overflows is the limit ``a -> 0``: the clearing rate ``a N`` then has mean
+    ``session_requests + logins`` and variance ``a`` times that, so the mixture collapses to
+    the single rate of the chain without sessions.
+    """
+    return seg.session_rate > 0.0 and math.isfinite(
+        (seg.session_requests + seg.logins) / seg.session_rate)
+
+
 #: One stretch of a lifetime: segment, hazard variant, length, and the point read at its end.
 Piece = tuple[int, int, float, PointRead | None]
 
@@ -283,7 +295,7 @@ class CountChain:
         self.rule = spec.lifetime
         self.segments = segments
         sessions = n == 2 and self.rule == "next_request" and all(
-            s.session_rate > 0.0 for s in segments)
+            splits_slot(s) for s in segments)
         self.count = np.r_[0, np.ones(SESSION_NODES, dtype=int)] if sessions else np.arange(n)
         """Uncaptured passwords in each state."""
         self.n = self.count.size
