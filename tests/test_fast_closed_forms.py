@@ -180,8 +180,8 @@ def test_survival_falls_with_rate_and_time(
     pi = np.zeros(chain.n)
     pi[0] = 1.0
     watched = frozenset({"a"})
-    slow = chain.dynamics(_segment(rate, c_key), 0, reachable, watched).G
-    quick = chain.dynamics(_segment(rate * factor, c_key), 1, reachable, watched).G
+    slow = chain.dynamics(_segment(rate, c_key), reachable, watched).G
+    quick = chain.dynamics(_segment(rate * factor, c_key), reachable, watched).G
     s_slow = propagate(slow, pi, t).sum()
     s_quick = propagate(quick, pi, t).sum()
     s_later = propagate(slow, pi, 2 * t).sum()

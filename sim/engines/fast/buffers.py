@@ -33,14 +33,16 @@ captured password still resident is as good as gone for distinct counting):
 Counting chains above ``next_request`` are cut where fewer than ``TAIL`` of the stationary mass
 lies above (a login arriving at the top state is dropped). With full generator ``Q`` and the
 sub-generator ``S`` (capture moves removed, their rates ``kill`` sent to an absorbing state),
-one matrix exponential of ``blockdiag([[S, kill], [0, 0]], [[Q, reward], [0, 0]])`` per piece
+the exponential of ``blockdiag([[S, kill], [0, 0]], [[Q, reward], [0, 0]])`` over each piece
 carries both exact moments of a lifetime: the absorbed mass is ``P(N > 0)`` and the last
 coordinate is ``E[N] = int pi(t) reward dt`` (Van Loan, 1978) with
-``reward(n) = sum_a nu_a n q_a``. A point read with ``q`` maps the same vector exactly: the
-sub-stochastic part keeps ``(1 - q)^n`` in place and absorbs the rest, the full part moves by
-``Binomial(n, q)`` and earns ``n q``. Pieces are split at key captures. A lifetime's count is
-then 0 with the exact ``P(N = 0)``, else zero-truncated Poisson with the exact
-``E[N | N > 0]``: first two facts exact, higher moments approximate. Lifetimes are independent
+``reward(n) = sum_a nu_a n q_a``. Each half is integrated from one eigen-decomposition per
+segment's rates, kept across replications (:class:`.spectral.Rewarded`). A point read with
+``q`` maps the same vector exactly: the sub-stochastic part keeps ``(1 - q)^n`` in place and
+absorbs the rest, the full part moves by ``Binomial(n, q)`` and earns ``n q``. Pieces are
+split at key captures. A lifetime's count is then 0 with the exact ``P(N = 0)``, else
+zero-truncated Poisson with the exact ``E[N | N > 0]``: first two facts exact, higher moments
+approximate. Lifetimes are independent
 given the skeleton. Each attacker's counts are kept per lifetime (:class:`PasswordDraw`), so
 that :mod:`.logins` can time its logins with the first-capture law of the lifetime they came
 from.
@@ -50,11 +52,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 from scipy import special
-from scipy.linalg import expm
 
 from sim.engines.fast.reads import (
     FirstReads,
@@ -71,6 +73,7 @@ from sim.engines.fast.reads import (
     segment_hazards,
 )
 from sim.engines.fast.segments import Lifetime, Segment
+from sim.engines.fast.spectral import Rewarded
 from sim.model.poisson import poisson_isf
 from sim.scenario.model import Lifetime as Residency
 from sim.scenario.model import PasswordSpec
@@ -177,27 +180,137 @@ def slot_clearing(seg: Segment) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return nodes, weights, other + a * (1.0 + nodes)
 
 
+def splits_slot(seg: Segment) -> bool:
+    """Whether sessions' requests make :func:`slot_clearing` a mixture here.
+
+    A session rate ``a`` so small that the count of sessions, ``(session_requests + logins) /
+    a``, overflows is the limit ``a -> 0``: the clearing rate ``a N`` then has mean
+    ``session_requests + logins`` and variance ``a`` times that, so the mixture collapses to
+    the single rate of the chain without sessions.
+    """
+    return seg.session_rate > 0.0 and math.isfinite(
+        (seg.session_requests + seg.logins) / seg.session_rate)
+
+
 #: One stretch of a lifetime: segment, hazard variant, length, and the point read at its end.
 Piece = tuple[int, int, float, PointRead | None]
 
 
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What fixes a counting chain's states: the residency rule, the uncaptured passwords in
+    each state, and whether sessions split the full ``next_request`` slot by the number of
+    other open sessions (:func:`open_session_nodes`)."""
+
+    rule: Residency
+    count: tuple[int, ...]
+    sessions: bool
+
+
+def legit_generator(shape: Shape, seg: Segment, hazards: tuple[Hazard, ...]) -> np.ndarray:
+    """Generator without captures: logins, overwrites, expiry."""
+    rule, n = shape.rule, len(shape.count)
+    Q = np.zeros((n, n))
+    if n == 1:
+        return Q
+    idx = np.arange(n)
+    if shape.sessions:
+        # Each state 1 + k holds one password with its own clearing rate; logins refill
+        # the slot with a fresh password at rate ``logins`` whatever it holds, so only the
+        # rest of a node's rate empties it (a node slower than the logins alone, possible
+        # only with almost no other traffic, is cleared at the login rate).
+        _, weights, clearing = slot_clearing(seg)
+        Q[:, 1:] += seg.logins * weights
+        Q[1:, 0] += np.maximum(clearing - seg.logins, 0.0)
+    elif rule == "next_request":
+        Q[:, 1] += seg.logins
+        Q[:, 0] += max(0.0, seg.requests - seg.logins)
+    else:
+        Q[idx[:-1], idx[:-1] + 1] += seg.logins
+        if rule == "next_handshake":
+            Q[:, 0] += clear_rate(seg, hazards, rule)
+        else:
+            Q[idx[1:], idx[1:] - 1] += idx[1:] / float(rule)
+    Q[idx, idx] = 0.0
+    Q[idx, idx] = -Q.sum(axis=1)
+    return Q
+
+
+@lru_cache(maxsize=64)
+def binomial(shape: Shape, q: float) -> np.ndarray:
+    """``T[n, n - j] = P(Binomial(n, q) = j)``: one connection's captures from ``n``.
+
+    Kept across replications (read-only): an attacker's ``q`` recurs in every one."""
+    count = np.array(shape.count)
+    size = count.size
+    if shape.sessions:  # one password at most: a capture empties the slot
+        T = np.diag(1.0 - any_of(count, q))
+        T[:, 0] += any_of(count, q)
+    elif q >= 1.0:
+        T = np.zeros((size, size))
+        T[:, 0] = 1.0
+    else:
+        n, j = np.tril_indices(size)
+        T = np.zeros((size, size))
+        log_pmf = (special.gammaln(n + 1) - special.gammaln(j + 1)
+                   - special.gammaln(n - j + 1) + special.xlogy(j, q)
+                   + (n - j) * math.log1p(-q))
+        T[n, n - j] = np.exp(log_pmf)
+    T.setflags(write=False)
+    return T
+
+
+#: Largest chain whose integrators are kept across replications: a cached entry holds a few
+#: ``n x n`` matrices, so 256 entries stay below about 100 MB up to here.
+SHARED_STATES = 50
+
+
+@lru_cache(maxsize=256)
+def segment_integrators(
+    shape: Shape, traffic: Segment, hazards: tuple[Hazard, ...], counted: frozenset[str]
+) -> Rewarded:
+    """A segment's Van Loan block ``blockdiag([[S, kill], [0, 0]], [[Q, reward], [0, 0]])``:
+    the sub-generator ``S`` earning its capture rate ``kill`` (what it earns is the absorbed
+    mass, ``P(N > 0)``) beside the full generator ``Q`` earning the captures per second
+    (``E[N]``).
+
+    Kept across replications: the same rates recur in every replication (the same attackers,
+    window and session ramp step), and each costs two eigen-decompositions (chains above
+    :data:`SHARED_STATES` call it uncached, once per replication). ``traffic`` is the segment
+    without its times and attackers (``hazards`` carry what they do).
+    """
+    legit = legit_generator(shape, traffic, hazards)
+    S, Q = legit.copy(), legit.copy()
+    count = np.array(shape.count)
+    eye = np.eye(count.size)
+    kill, reward = np.zeros(count.size), np.zeros(count.size)
+    for h in hazards:
+        if h.name not in counted or h.beta <= 0.0:
+            continue
+        S += h.nu * (np.diag((1.0 - h.q) ** count) - eye)
+        Q += h.nu * (binomial(shape, h.q) - eye)
+        kill += h.nu * any_of(count, h.q)
+        reward += h.nu * h.q * count
+    return Rewarded((S, kill), (Q, reward))
+
+
 class CountChain:
-    """Generators of the uncaptured-password count on one worker, per segment, key placement
-    and counting set.
+    """The uncaptured-password count on one worker: per segment, key placement and counting
+    set, the integrators of :func:`segment_integrators`.
 
     Hazards depend on the lifetime's key placement only while some attacker still watches the
-    key (``key_miss``); elsewhere both placements share variant 0, and its cached exponentials.
+    key (``key_miss``); elsewhere both placements share variant 0, and its integrators.
     """
 
     def __init__(self, spec: PasswordSpec, segments: Sequence[Segment], n: int) -> None:
         self.rule = spec.lifetime
         self.segments = segments
-        self.sessions = n == 2 and self.rule == "next_request" and all(
-            s.session_rate > 0.0 for s in segments)
-        self.count = np.r_[0, np.ones(SESSION_NODES, dtype=int)] if self.sessions else np.arange(n)
-        """Uncaptured passwords in each state; with sessions the full slot is split by the
-        number of other open sessions (:func:`open_session_nodes`)."""
+        sessions = n == 2 and self.rule == "next_request" and all(
+            splits_slot(s) for s in segments)
+        self.count = np.r_[0, np.ones(SESSION_NODES, dtype=int)] if sessions else np.arange(n)
+        """Uncaptured passwords in each state."""
         self.n = self.count.size
+        self.shape = Shape(self.rule, tuple(int(c) for c in self.count), sessions)
         self.hazards: list[tuple[tuple[Hazard, ...], ...]] = []
         self.variant: list[tuple[int, int]] = []
         for s in segments:
@@ -207,97 +320,37 @@ class CountChain:
             self.variant.append((0, 0) if near == apart else (0, 1))
         self.capturing = [tuple(frozenset(h.name for h in hz if h.beta > 0.0) for hz in both)
                           for both in self.hazards]
-        self._binomial: dict[float, np.ndarray] = {}
-        self._blocks: dict[tuple[int, int, frozenset[str]], np.ndarray] = {}
-        self._propagators: dict[tuple[int, int, frozenset[str]], np.ndarray] = {}
-
-    def legit(self, i: int, v: int) -> np.ndarray:
-        """Generator without captures: logins, overwrites, expiry."""
-        n, seg, rule = self.n, self.segments[i], self.rule
-        Q = np.zeros((n, n))
-        if n == 1:
-            return Q
-        idx = np.arange(n)
-        if self.sessions:
-            # Each state 1 + k holds one password with its own clearing rate; logins refill
-            # the slot with a fresh password at rate ``logins`` whatever it holds, so only the
-            # rest of a node's rate empties it (a node slower than the logins alone, possible
-            # only with almost no other traffic, is cleared at the login rate).
-            _, weights, clearing = slot_clearing(seg)
-            Q[:, 1:] += seg.logins * weights
-            Q[1:, 0] += np.maximum(clearing - seg.logins, 0.0)
-        elif rule == "next_request":
-            Q[:, 1] += seg.logins
-            Q[:, 0] += max(0.0, seg.requests - seg.logins)
-        else:
-            Q[idx[:-1], idx[:-1] + 1] += seg.logins
-            if rule == "next_handshake":
-                Q[:, 0] += clear_rate(seg, self.hazards[i][v], rule)
-            else:
-                Q[idx[1:], idx[1:] - 1] += idx[1:] / float(rule)
-        Q[idx, idx] = 0.0
-        Q[idx, idx] = -Q.sum(axis=1)
-        return Q
-
-    def binomial(self, q: float) -> np.ndarray:
-        """``T[n, n - j] = P(Binomial(n, q) = j)``: one connection's captures from ``n``."""
-        T = self._binomial.get(q)
-        if T is None and self.sessions:  # one password at most: a capture empties the slot
-            T = np.diag(1.0 - any_of(self.count, q))
-            T[:, 0] += any_of(self.count, q)
-            self._binomial[q] = T
-        if T is None:
-            n, j = np.tril_indices(self.n)
-            T = np.zeros((self.n, self.n))
-            if q >= 1.0:
-                T[:, 0] = 1.0
-            else:
-                log_pmf = (special.gammaln(n + 1) - special.gammaln(j + 1)
-                           - special.gammaln(n - j + 1) + special.xlogy(j, q)
-                           + (n - j) * math.log1p(-q))
-                T[n, n - j] = np.exp(log_pmf)
-            self._binomial[q] = T
-        return T
-
-    def block(self, i: int, v: int, counted: frozenset[str]) -> np.ndarray:
-        """``blockdiag([[S, kill], [0, 0]], [[Q, reward], [0, 0]])`` of segment ``i``."""
-        key = (i, v, counted)
-        M = self._blocks.get(key)
-        if M is not None:
-            return M
+        self._traffic = [replace(s, t0=0.0, t1=0.0, attackers=()) for s in segments]
+        self._integrators: dict[tuple[int, int, frozenset[str]], Rewarded] = {}
         n = self.n
-        legit = self.legit(i, v)
-        S, Q = legit.copy(), legit.copy()
-        kill, reward = np.zeros(n), np.zeros(n)
-        count = self.count
-        for h in self.hazards[i][v]:
-            if h.name not in counted or h.beta <= 0.0:
-                continue
-            miss = (1.0 - h.q) ** count
-            S += h.nu * (np.diag(miss) - np.eye(n))
-            Q += h.nu * (self.binomial(h.q) - np.eye(n))
-            kill += h.nu * any_of(count, h.q)
-            reward += h.nu * h.q * count
-        M = np.zeros((2 * n + 2, 2 * n + 2))
-        M[:n, :n], M[:n, n] = S, kill
-        M[n + 1 : 2 * n + 1, n + 1 : 2 * n + 1], M[n + 1 : 2 * n + 1, 2 * n + 1] = Q, reward
-        self._blocks[key] = M
-        return M
+        self._live = np.r_[0:n, n + 1 : 2 * n + 1]
+        """Where a propagated vector keeps the states of ``S`` and ``Q``."""
+        self._earned = np.array([n, 2 * n + 1])
+        """Where it keeps what each earned: the absorbed mass and ``E[N]``."""
+
+    def integrators(self, i: int, v: int, counted: frozenset[str]) -> Rewarded:
+        """Segment ``i``'s integrators, looked up once per chain (hashing a segment is not free)."""
+        key = (i, v, counted)
+        found = self._integrators.get(key)
+        if found is None:
+            build = (segment_integrators if self.n <= SHARED_STATES
+                     else segment_integrators.__wrapped__)
+            found = build(self.shape, self._traffic[i], self.hazards[i][v], counted)
+            self._integrators[key] = found
+        return found
 
     def advance(
         self, x: np.ndarray, i: int, v: int, counted: frozenset[str], length: float
     ) -> np.ndarray:
-        """``x exp(M length)``; whole segments recur across lifetimes: their exponential is kept."""
+        """``x exp(M length)``, ``M`` segment ``i``'s Van Loan block."""
         if length <= 0.0:
             return x
-        counted = counted & self.capturing[i][v]
-        if length == self.segments[i].duration:
-            P = self._propagators.get((i, v, counted))
-            if P is None:
-                P = expm(self.block(i, v, counted) * length)
-                self._propagators[(i, v, counted)] = P
-            return x @ P
-        return x @ expm(self.block(i, v, counted) * length)
+        block = self.integrators(i, v, counted & self.capturing[i][v])
+        moved, earned = block.advance(x[self._live], length)
+        y = x.copy()
+        y[self._live] = moved
+        y[self._earned] += earned
+        return y
 
     def step(self, x: np.ndarray, piece: Piece, counted: frozenset[str]) -> np.ndarray:
         """Across one piece, then through the point read at its end."""
@@ -321,7 +374,7 @@ class CountChain:
         y = x.copy()
         y[:n] = x[:n] * (1.0 - q) ** count
         y[n] += x[:n] @ any_of(count, q)
-        y[n + 1 : 2 * n + 1] = x[n + 1 : 2 * n + 1] @ self.binomial(q)
+        y[n + 1 : 2 * n + 1] = x[n + 1 : 2 * n + 1] @ binomial(self.shape, q)
         y[2 * n + 1] += x[n + 1 : 2 * n + 1] @ (q * count)
         return y
 

@@ -24,68 +24,20 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.optimize import brentq
 
 from sim.engines import EngineRefused
 from sim.engines.fast.segments import AttackerRates, Segment
+from sim.engines.fast.spectral import Spectrum, propagate
 from sim.model.capture import any_of_counts
 from sim.scenario.model import Attacker, KeySpec, Server
 
 #: Largest chain the engine accepts; accumulating copies beyond this are refused. Below it the
 #: chain is cut 12 standard deviations above the mean count, far past any mass that matters.
 MAX_STATES = 200
-
-
-def expm(A: np.ndarray) -> np.ndarray:
-    """Matrix exponential of a small matrix by scaling and squaring a Taylor series.
-
-    ``scipy.linalg.expm`` calls BLAS, whose thread start-up dominates for the 2-10 state chains
-    here (12 ms against 30 us for a 3x3 when OpenBLAS threads are on); numpy's small matrix
-    products do not. With ``||A / 2^s|| <= 1/2``, 20 Taylor terms leave an error below 1e-19.
-    """
-    norm = float(np.abs(A).sum(axis=1).max())
-    s = max(0, math.ceil(math.log2(norm)) + 1) if norm > 0 else 0
-    B = A / (2.0**s)
-    term = np.eye(A.shape[0])
-    out = term.copy()
-    for k in range(1, 21):
-        term = term @ B / k
-        out += term
-    for _ in range(s):
-        out = out @ out
-    return out
-
-
-class Spectrum:
-    """``G = V diag(w) V^-1``, so that ``pi exp(G t)`` costs a few microseconds per ``t``.
-
-    Used only when ``V`` is well conditioned; otherwise (a defective or nearly defective
-    generator) :func:`propagate` falls back to ``scipy.linalg.expm``.
-    """
-
-    __slots__ = ("w", "V", "V_inv")
-
-    def __init__(self, w: np.ndarray, V: np.ndarray, V_inv: np.ndarray) -> None:
-        self.w, self.V, self.V_inv = w, V, V_inv
-
-    @staticmethod
-    def of(G: np.ndarray) -> Spectrum | None:
-        w, V = np.linalg.eig(G)
-        if not np.all(np.isfinite(w)):
-            return None
-        try:
-            V_inv = np.linalg.inv(V)
-        except np.linalg.LinAlgError:
-            return None
-        # 1-norm condition number without an SVD; past 1e6 we would lose too many digits.
-        if np.abs(V).sum(axis=0).max() * np.abs(V_inv).sum(axis=0).max() > 1e6:
-            return None
-        return Spectrum(w, V, V_inv)
-
-    def apply(self, pi: np.ndarray, t: float) -> np.ndarray:
-        return (((pi @ self.V) * np.exp(self.w * t)) @ self.V_inv).real
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +54,12 @@ class Dynamics:
 
 
 class KeyChain:
-    """The transient-copy chain of one server's key; built once per server and replication."""
+    """The transient-copy chain of one server's key.
+
+    One chain serves every replication with the same key and bounds (:meth:`for_server`), so
+    its caches, keyed by rates rather than by time, keep each configuration's decomposition and
+    ``key_miss`` for the whole process: configurations recur in every replication.
+    """
 
     def __init__(self, keys: KeySpec, max_ops_rate: float, min_clear_rate: float) -> None:
         """``max_ops_rate``: the most key operations per second a worker may see (legitimate
@@ -115,6 +72,7 @@ class KeyChain:
         self.n = self._state_count(keys, max_ops_rate, min_clear_rate)
         self._op = self._operation_kernel()
         self._cache: dict[tuple, Dynamics] = {}
+        self._miss: dict[tuple[float, float, AttackerRates], tuple[float, float]] = {}
         self._legit: dict[
             tuple[float, float], tuple[np.ndarray, Spectrum | None, float, np.ndarray | None]
         ] = {}
@@ -129,7 +87,7 @@ class KeyChain:
         # The slowest clearing by requests is at the cold start, before sessions ramp up.
         tr = server.traffic
         clear = (tr.other_requests_per_s(server.sessions) + tr.logins_per_s) / server.workers
-        return cls(server.keys, ops, clear)
+        return shared_chain(server.keys, ops, clear)
 
     def _state_count(self, keys: KeySpec, ops: float, clear: float) -> int:
         if keys.copies_per_handshake == 0:
@@ -233,6 +191,13 @@ class KeyChain:
         stationary law of the legitimate-traffic chain, which is what a worker's copies look
         like between attack connections.
         """
+        key = (seg.requests, seg.handshakes, a)
+        cached = self._miss.get(key)
+        if cached is None:
+            cached = self._miss[key] = self._key_miss(seg, a)
+        return cached
+
+    def _key_miss(self, seg: Segment, a: AttackerRates) -> tuple[float, float]:
         T = self._connection_kernel(a)
         if np.allclose(T, T[0]):
             before = T[0]
@@ -243,11 +208,10 @@ class KeyChain:
             for reachable in (False, True)
         )
 
-    def dynamics(
-        self, seg: Segment, config_id: int, reachable: bool, watched: frozenset[str]
-    ) -> Dynamics:
-        """Chain dynamics in a configuration; ``config_id`` names the configuration for caching."""
-        key = (config_id, reachable, watched)
+    def dynamics(self, seg: Segment, reachable: bool, watched: frozenset[str]) -> Dynamics:
+        """Chain dynamics at ``seg``'s rates (kept: the same rates recur across replications)."""
+        key = (seg.requests, seg.handshakes, seg.crash_probability, seg.attackers, reachable,
+               watched)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
@@ -279,19 +243,10 @@ class KeyChain:
         return pi @ self._connection_kernel(a)
 
 
-def propagate(G: np.ndarray, pi: np.ndarray, t: float, spectrum: Spectrum | None = None) -> np.ndarray:
-    """``pi exp(G t)`` (sub-stochastic when ``G`` kills).
-
-    The exact result is non-negative; the eigen-decomposition and the Pade approximant can
-    leave entries of about -1e-17 where it is zero, which would make it an invalid law to
-    sample from, so rounding below zero is cut off here, once, for every caller.
-    """
-    if t <= 0:
-        return pi.copy()
-    if G.shape[0] == 1:
-        return pi * math.exp(G[0, 0] * t)
-    out = spectrum.apply(pi, t) if spectrum is not None else pi @ expm(G * t)
-    return np.maximum(out, 0.0)
+@lru_cache(maxsize=64)
+def shared_chain(keys: KeySpec, max_ops_rate: float, min_clear_rate: float) -> KeyChain:
+    """The one :class:`KeyChain` of these arguments in this process (see its docstring)."""
+    return KeyChain(keys, max_ops_rate, min_clear_rate)
 
 
 def capture_time(dyn: Dynamics, pi: np.ndarray, horizon: float, u: float) -> float | None:

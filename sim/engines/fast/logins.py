@@ -35,7 +35,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import expm
 
 from sim.engines.fast.buffers import CountChain, PasswordDraw, lifetime_pieces
 from sim.engines.fast.reads import FirstReads, crash_capture, password_capture
@@ -90,17 +89,14 @@ def inverse_in_piece(
     rng: np.random.Generator,
 ) -> np.ndarray:
     """Offsets into piece ``s`` where its cumulative first captures reach ``goal`` (fractions
-    of its mass): bisection on dyadic sub-pieces, each propagated exactly with the full block
-    of the piece's generator, to cells of :data:`RESOLUTION`, then uniform in the cell."""
-    n = chain.n
-    M = chain.block(s.i, s.v, counted & chain.capturing[s.i][s.v])[n + 1 :, n + 1 :]
+    of its mass): bisection on dyadic sub-pieces, each propagated exactly by the piece's
+    integrators, to cells of :data:`RESOLUTION`, then uniform in the cell."""
     levels = max(0, math.ceil(math.log2(s.length / RESOLUTION)))
-    half = [expm(M * (s.length / 2**j)) for j in range(1, levels + 1)]
     out = np.empty(goal.size)
     for k, g in enumerate(goal):
-        x, offset, target = s.x[n + 1 :], 0.0, s.x[-1] + g * s.mass
-        for j, P in enumerate(half, start=1):
-            y = x @ P
+        x, offset, target = s.x, 0.0, s.x[-1] + g * s.mass
+        for j in range(1, levels + 1):
+            y = chain.advance(x, s.i, s.v, counted, s.length / 2**j)
             if y[-1] < target:
                 x, offset = y, offset + s.length / 2**j
         out[k] = offset + rng.random() * s.length / 2**levels

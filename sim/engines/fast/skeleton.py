@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import simpy
 
-from sim.engines.fast.keychain import KeyChain, capture_time, propagate
+from sim.engines.fast.keychain import Dynamics, KeyChain, capture_time
 from sim.engines.fast.segments import (
     AttackerRates,
     CrashInfo,
@@ -38,6 +38,7 @@ from sim.engines.fast.segments import (
     Lifetime,
     Segment,
 )
+from sim.engines.fast.spectral import propagate
 from sim.model.record import AttackPhase, Captures, Connection, Crash, Observations
 from sim.model.attackers import ActiveWindow
 from sim.model.capture import CaptureTable
@@ -58,6 +59,15 @@ def crash_chance(p: float, heartbeats: int) -> float:
     if p >= 1.0:
         return 1.0
     return -math.expm1(heartbeats * math.log1p(-p))
+
+
+def pick(rng: np.random.Generator, p: np.ndarray) -> int:
+    """Index drawn with probabilities ``p``: the very draw of ``rng.choice(p.size, p=p)``
+    (one uniform against the normalised cumulative sum), without its argument checks, which
+    cost several times the draw for the handful of options here."""
+    cdf = np.cumsum(p)
+    cdf /= cdf[-1]
+    return int(cdf.searchsorted(rng.random(), side="right"))
 
 
 @dataclass(slots=True)
@@ -120,6 +130,7 @@ class ServerRun:
         self._resumed = self.env.event()
         self._quiet_cache: dict[int, list[Segment]] = {}
         self._rates_cache: dict[int, tuple[float, list[float], float]] = {}
+        self._dynamics_cache: dict[tuple[int, bool], Dynamics] = {}
         self._boundaries = self._boundary_times()
         self._hb_connections = {name: 0.0 for name in attackers}
         self._hb_captures_expected = {name: 0.0 for name in attackers}
@@ -336,7 +347,7 @@ class ServerRun:
                 if crash_in < delay:
                     kind, delay = "crash", crash_in
             delay = max(0.0, delay)
-            dyn = self.keychain.dynamics(cfg, cid, state.life.key_reachable, self.watched)
+            dyn = self._dynamics(cid, cfg, state.life.key_reachable)
             if dyn.can_capture and self.watched:
                 t_key = capture_time(dyn, state.pi, delay, rng.random())
                 if t_key is not None:
@@ -360,6 +371,16 @@ class ServerRun:
                 cause = sched.cause(state.next_scheduled)
                 state.next_scheduled += 1
                 self._restart(state, cause)
+
+    def _dynamics(self, config_id: int, cfg: Segment, reachable: bool) -> Dynamics:
+        """The key chain's dynamics per configuration, looked up once per run: the chain keys
+        them by rates, whose hash is not free."""
+        key = (config_id, reachable)
+        dyn = self._dynamics_cache.get(key)
+        if dyn is None:
+            dyn = self.keychain.dynamics(cfg, reachable, self.watched)
+            self._dynamics_cache[key] = dyn
+        return dyn
 
     def _rates(self, config_id: int, cfg: Segment) -> tuple[float, list[float], float]:
         """Per configuration, computed once for all workers: the connection rate, each
@@ -445,10 +466,10 @@ class ServerRun:
     def _key_capture(self, state: _Worker, dyn, pre: np.ndarray, cfg: Segment) -> None:
         names = list(dyn.kill)
         weights = np.array([float(pre @ dyn.kill[n]) for n in names])
-        name = names[int(self.rng.choice(len(names), p=weights / weights.sum()))]
+        name = names[pick(self.rng, weights / weights.sum())]
         after = pre @ dyn.capture_moves[name]
         after = after / after.sum()
-        copies = int(self.rng.choice(len(after), p=after))
+        copies = pick(self.rng, after)
         rates = next(a for a in cfg.attackers if a.name == name)
         heartbeat = self._first_capturing_heartbeat(rates, state.life.key_reachable, copies)
         post = np.zeros_like(pre)
@@ -471,16 +492,16 @@ class ServerRun:
             return 1
         j = np.arange(1, a.heartbeats + 1)
         p = (1.0 - h) ** (j - 1) * h
-        return int(self.rng.choice(j, p=p / p.sum()))
+        return 1 + pick(self.rng, p / p.sum())
 
     def _crash(self, state: _Worker, cfg: Segment, crash_rates: list[float], pre: np.ndarray) -> None:
         rng = self.rng
         weights = np.array(crash_rates)
-        a = cfg.attackers[int(rng.choice(len(weights), p=weights / weights.sum()))]
+        a = cfg.attackers[pick(rng, weights / weights.sum())]
         p = cfg.crash_probability
         j = np.arange(1, a.heartbeats + 1)
         pj = (1.0 - p) ** (j - 1) * p
-        crashing = int(rng.choice(j, p=pj / pj.sum()))
+        crashing = 1 + pick(rng, pj / pj.sum())
         attacker = self.attackers[a.name][0]
         source = int(rng.integers(attacker.sources))
         now = self.env.now
