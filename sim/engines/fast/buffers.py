@@ -342,14 +342,14 @@ class CountChain:
     def advance(
         self, x: np.ndarray, i: int, v: int, counted: frozenset[str], length: float
     ) -> np.ndarray:
-        """``x exp(M length)``, ``M`` segment ``i``'s Van Loan block."""
+        """``x exp(M length)``, ``M`` segment ``i``'s Van Loan block (``x`` one vector per row)."""
         if length <= 0.0:
             return x
         block = self.integrators(i, v, counted & self.capturing[i][v])
-        moved, earned = block.advance(x[self._live], length)
+        moved, earned = block.advance(x[..., self._live], length)
         y = x.copy()
-        y[self._live] = moved
-        y[self._earned] += earned
+        y[..., self._live] = moved
+        y[..., self._earned] += earned
         return y
 
     def step(self, x: np.ndarray, piece: Piece, counted: frozenset[str]) -> np.ndarray:

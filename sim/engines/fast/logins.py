@@ -92,15 +92,15 @@ def inverse_in_piece(
     of its mass): bisection on dyadic sub-pieces, each propagated exactly by the piece's
     integrators, to cells of :data:`RESOLUTION`, then uniform in the cell."""
     levels = max(0, math.ceil(math.log2(s.length / RESOLUTION)))
-    out = np.empty(goal.size)
-    for k, g in enumerate(goal):
-        x, offset, target = s.x, 0.0, s.x[-1] + g * s.mass
-        for j in range(1, levels + 1):
-            y = chain.advance(x, s.i, s.v, counted, s.length / 2**j)
-            if y[-1] < target:
-                x, offset = y, offset + s.length / 2**j
-        out[k] = offset + rng.random() * s.length / 2**levels
-    return out
+    x = np.repeat(s.x[None, :], goal.size, axis=0)
+    target = s.x[-1] + goal * s.mass
+    offset = np.zeros(goal.size)
+    for j in range(1, levels + 1):  # every goal bisected at once: one propagation per level
+        y = chain.advance(x, s.i, s.v, counted, s.length / 2**j)
+        below = y[:, -1] < target
+        x[below] = y[below]
+        offset[below] += s.length / 2**j
+    return offset + rng.random(goal.size) * s.length / 2**levels
 
 
 def chain_times(

@@ -132,4 +132,4 @@ class Rewarded:
         M = np.zeros((n + k, n + k))
         M[:n, :n], M[:n, n:] = self.G, self.R
         out = pi @ expm(M * t)[:n]
-        return np.maximum(out[:n], 0.0), np.maximum(out[n:], 0.0)
+        return np.maximum(out[..., :n], 0.0), np.maximum(out[..., n:], 0.0)
