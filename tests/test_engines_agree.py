@@ -3,8 +3,11 @@
 For every outcome (per server, in total and per attacker), the session reuse log and every
 detector's alerts (raised and retained), the two engines' estimates of P(at least one) and of
 the mean must differ by less than their own sampling error allows:
-``|a - b| <= z sqrt(se_a^2 + se_b^2)`` at z for a two-sided 99.9% level. Seeds are fixed, so the
-test is deterministic; the tolerance comes from the runs, not from tuning.
+``|a - b| <= z sqrt(se_a^2 + se_b^2)``. One scenario makes about 200 such comparisons, so ``z``
+holds the whole scenario's chance of a false failure at 1% (Bonferroni, :func:`family_z`:
+about 4.1); the other tests here and their users compare a few quantities each, at a
+two-sided 99.9% level (``Z``). Seeds are fixed, so the test is deterministic; the tolerance
+comes from the runs, not from tuning.
 
 **Power.** A bias ``d`` is caught with probability 1/2 when ``d = z se`` and with probability
 0.8 when ``d = (z + 0.84) se``. With ``n_f`` fast and ``n_r`` reference replications a
@@ -14,9 +17,9 @@ scenario, more than the whole suite's budget (15 minutes on 2 cores). The counts
 what that budget allows: the reference engine costs about 4 ms a replication here and the
 fast one about 7 ms, so the cheapest split for a given ``se`` puts ``sqrt(7/4) = 1.3`` times
 more replications on the reference (:data:`SIZES`). :func:`detectable` prints, for every
-quantity, the bias each scenario detects at 80% power: with 8,000 and 10,000 replications a
-1-point bias for ``p`` below 2.5% or above 97.5%, 3.1 points at ``p = 0.5``, and 3% of a mean
-whose coefficient of variation is below about 0.5.
+quantity, the bias each scenario detects at 80% power: with 8,000 and 10,000 replications and
+``z`` of 4.1, a 1-point bias for ``p`` below 1.7% or above 98.3%, 3.7 points at ``p = 0.5``,
+and 3% of a mean whose coefficient of variation is below about 0.4.
 """
 
 from __future__ import annotations
@@ -143,10 +146,26 @@ def extractors(sc: Scenario) -> dict[str, Extract]:
     return out
 
 
-def compare(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+def compare(a: np.ndarray, b: np.ndarray, z: float = Z) -> tuple[float, float]:
     """Difference of the means and its allowed size from both samples' standard errors."""
     se = math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
-    return abs(a.mean() - b.mean()), Z * se
+    return abs(a.mean() - b.mean()), z * se
+
+
+#: Chance that a correct fast engine fails one scenario of the every-outcome comparison.
+FAMILY_ERROR = 0.01
+
+
+def family_z(comparisons: int) -> float:
+    """Bonferroni: ``z`` for a two-sided level of :data:`FAMILY_ERROR` over all ``comparisons``.
+
+    One scenario compares about 200 quantities. At ``z = 3.29`` each (two-sided 0.001), a
+    correct engine fails a scenario in about one draw order of six: on 2026-12-03 a change of
+    draw order alone moved the benign checker's signature alerts on ``lingering`` to 12.19
+    (+2.4 standard errors from the model's 12 connections exactly; the phases' own integral
+    gave 12.06 +- 0.04 and another seed 12.06) against the reference's 11.93 (-1.8).
+    """
+    return float(norm.ppf(1 - FAMILY_ERROR / (2 * comparisons)))
 
 
 def never(sc: Scenario) -> Scenario:
@@ -176,10 +195,10 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
 SIZES = {"overlap-never": (8_000, 10_000), "stop-on-key": (8_000, 10_000),
          "binding": (8_000, 10_000), "lingering": (4_000, 8_000)}
 
-def detectable(f: np.ndarray, r: np.ndarray) -> float:
+def detectable(f: np.ndarray, r: np.ndarray, z: float = Z) -> float:
     """The bias this comparison detects with probability 0.8."""
     se = math.sqrt(f.var(ddof=1) / len(f) + r.var(ddof=1) / len(r))
-    return (Z + norm.ppf(0.8)) * se
+    return (z + norm.ppf(0.8)) * se
 
 
 @pytest.mark.slow
@@ -189,21 +208,25 @@ def test_fast_matches_reference_for_every_outcome(name: str) -> None:
     n_fast, n_reference = SIZES[name]
     fast = outcomes("fast", sc, n_fast, seed=11)
     ref = outcomes("reference", sc, n_reference, seed=12)
-    failures: list[str] = []
+    pairs = []
     for quantity in fast:
         for label in ("p_any", "mean"):
             f = (fast[quantity] > 0).astype(float) if label == "p_any" else fast[quantity]
             r = (ref[quantity] > 0).astype(float) if label == "p_any" else ref[quantity]
-            line = f"{quantity} {label}: fast {f.mean():.4f} vs reference {r.mean():.4f}"
-            if f.var() == 0 and r.var() == 0:
-                if f.mean() != r.mean():
-                    failures.append(line)
-                continue
-            diff, allowed = compare(f, r)
-            print(f"{name} {line} (difference {diff:.4f}, allowed {allowed:.4f}, "
-                  f"detectable {detectable(f, r):.4f})")
-            if diff > allowed:
-                failures.append(f"{line} (difference {diff:.4f} > {allowed:.4f})")
+            pairs.append((f"{quantity} {label}: fast {f.mean():.4f} vs reference {r.mean():.4f}",
+                          f, r))
+    z = family_z(sum(1 for _, f, r in pairs if f.var() > 0 or r.var() > 0))
+    failures: list[str] = []
+    for line, f, r in pairs:
+        if f.var() == 0 and r.var() == 0:
+            if f.mean() != r.mean():
+                failures.append(line)
+            continue
+        diff, allowed = compare(f, r, z)
+        print(f"{name} {line} (difference {diff:.4f}, allowed {allowed:.4f}, "
+              f"detectable {detectable(f, r, z):.4f})")
+        if diff > allowed:
+            failures.append(f"{line} (difference {diff:.4f} > {allowed:.4f})")
     assert not failures, "\n".join(failures)
 
 
