@@ -152,6 +152,24 @@ def compare(a: np.ndarray, b: np.ndarray, z: float = Z) -> tuple[float, float]:
     return abs(a.mean() - b.mean()), z * se
 
 
+def paired(
+    fast: dict[str, np.ndarray], ref: dict[str, np.ndarray], quantity: str, label: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both engines' samples of ``quantity``: 0/1 for ``p_any``, the counts for ``mean``."""
+    if label == "p_any":
+        return (fast[quantity] > 0).astype(float), (ref[quantity] > 0).astype(float)
+    return fast[quantity], ref[quantity]
+
+
+def judge(line: str, f: np.ndarray, r: np.ndarray, z: float = Z) -> str | None:
+    """Print one comparison; return its line when the engines differ beyond ``z``."""
+    diff, allowed = compare(f, r, z)
+    full = (f"{line}: fast {f.mean():.4f} vs reference {r.mean():.4f} (difference {diff:.4f}, "
+            f"allowed {allowed:.4f}, detectable {detectable(f, r, z):.4f})")
+    print(full)
+    return full if diff > allowed else None
+
+
 #: Chance that a correct fast engine fails one scenario of the every-outcome comparison.
 FAMILY_ERROR = 0.01
 
@@ -208,25 +226,18 @@ def test_fast_matches_reference_for_every_outcome(name: str) -> None:
     n_fast, n_reference = SIZES[name]
     fast = outcomes("fast", sc, n_fast, seed=11)
     ref = outcomes("reference", sc, n_reference, seed=12)
-    pairs = []
-    for quantity in fast:
-        for label in ("p_any", "mean"):
-            f = (fast[quantity] > 0).astype(float) if label == "p_any" else fast[quantity]
-            r = (ref[quantity] > 0).astype(float) if label == "p_any" else ref[quantity]
-            pairs.append((f"{quantity} {label}: fast {f.mean():.4f} vs reference {r.mean():.4f}",
-                          f, r))
+    pairs = [(f"{name} {quantity} {label}", *paired(fast, ref, quantity, label))
+             for quantity in fast for label in ("p_any", "mean")]
     z = family_z(sum(1 for _, f, r in pairs if f.var() > 0 or r.var() > 0))
     failures: list[str] = []
     for line, f, r in pairs:
         if f.var() == 0 and r.var() == 0:
             if f.mean() != r.mean():
-                failures.append(line)
+                failures.append(f"{line}: fast {f.mean()} vs reference {r.mean()}")
             continue
-        diff, allowed = compare(f, r, z)
-        print(f"{name} {line} (difference {diff:.4f}, allowed {allowed:.4f}, "
-              f"detectable {detectable(f, r, z):.4f})")
-        if diff > allowed:
-            failures.append(f"{line} (difference {diff:.4f} > {allowed:.4f})")
+        failed = judge(line, f, r, z)
+        if failed:
+            failures.append(failed)
     assert not failures, "\n".join(failures)
 
 
@@ -244,12 +255,7 @@ def test_integrated_sessions_are_exact_in_the_mean(monkeypatch: pytest.MonkeyPat
         if not quantity.endswith(("/session", "/session_hijack")):
             continue
         for label in ("p_any", "mean"):
-            f = (fast[quantity] > 0).astype(float) if label == "p_any" else fast[quantity]
-            r = (ref[quantity] > 0).astype(float) if label == "p_any" else ref[quantity]
-            diff, allowed = compare(f, r)
-            line = (f"{quantity} {label}: fast {f.mean():.4f} vs reference {r.mean():.4f} "
-                    f"(difference {diff:.4f}, allowed {allowed:.4f})")
-            print(line)
-            if label == "mean" and diff > allowed:
-                failures.append(line)
+            failed = judge(f"{quantity} {label}", *paired(fast, ref, quantity, label))
+            if label == "mean" and failed:
+                failures.append(failed)
     assert not failures, "\n".join(failures)

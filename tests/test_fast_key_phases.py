@@ -16,7 +16,7 @@ the mean alert count, so that bias is caught (``z`` of 3.29) with probability ab
 from __future__ import annotations
 
 import pytest
-from test_engines_agree import compare, never, outcomes, small_scenario
+from test_engines_agree import judge, never, outcomes, paired, small_scenario
 
 from sim.scenario.model import KeySpec
 
@@ -30,10 +30,7 @@ def test_phases_follow_each_workers_key_placement() -> None:
     ref = outcomes("reference", sc, 1_500, seed=42)
     failures = []
     for quantity in ("ids-all/reaper/raised", "volume/reaper/raised", "reaper/key"):
-        diff, allowed = compare(fast[quantity], ref[quantity])
-        line = (f"{quantity}: fast {fast[quantity].mean():.4f} vs reference "
-                f"{ref[quantity].mean():.4f} (difference {diff:.4f}, allowed {allowed:.4f})")
-        print(line)
-        if diff > allowed:
-            failures.append(line)
+        failed = judge(quantity, *paired(fast, ref, quantity, "mean"))
+        if failed:
+            failures.append(failed)
     assert not failures, "\n".join(failures)

@@ -20,7 +20,6 @@ the order printed).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -31,7 +30,6 @@ from sim.engines.fast.buffers import CountChain, lifetime_moments, state_count
 from sim.engines.fast.lingering import worst_chain_states
 from sim.engines.fast.logins import chain_times, first_capture_stretches
 from sim.engines.fast.passwords import SMALL_CHAIN
-from sim.engines.fast.segments import Lifetime
 from sim.montecarlo.intervals import wilson
 from sim.scenario.model import (
     Attacker,
@@ -43,7 +41,7 @@ from sim.scenario.model import (
     Timeline,
     Traffic,
 )
-from tests.test_engines_agree import HORIZON, Z, compare, detectable, mail_server, outcomes
+from tests.test_engines_agree import HORIZON, Z, judge, mail_server, outcomes, paired
 from tests.test_fast_lingering import CASES as CHAIN_CASES
 
 START = 2400.0
@@ -115,15 +113,9 @@ def test_login_alerts_inside_a_window_agree(name: str) -> None:
     for d in DETECTORS:
         quantity = f"{d.name}/thief/retained"
         for label in ("p_any", "mean"):
-            f = (fast[quantity] > 0).astype(float) if label == "p_any" else fast[quantity]
-            r = (ref[quantity] > 0).astype(float) if label == "p_any" else ref[quantity]
-            diff, allowed = compare(f, r)
-            z = diff / (allowed / Z) if allowed > 0 else (math.inf if diff > 0 else 0.0)
-            line = (f"{name} {quantity} {label}: fast {f.mean():.4f} vs reference "
-                    f"{r.mean():.4f} (z {z:.2f}, detectable {detectable(f, r):.4f})")
-            print(line)
-            if diff > allowed:
-                failures.append(line)
+            failed = judge(f"{name} {quantity} {label}", *paired(fast, ref, quantity, label))
+            if failed:
+                failures.append(failed)
     assert not failures, "\n".join(failures)
 
 

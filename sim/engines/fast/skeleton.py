@@ -62,9 +62,10 @@ def crash_chance(p: float, heartbeats: int) -> float:
 
 
 def pick(rng: np.random.Generator, p: np.ndarray) -> int:
-    """Index drawn with probabilities ``p``: the very draw of ``rng.choice(p.size, p=p)``
-    (one uniform against the normalised cumulative sum), without its argument checks, which
-    cost several times the draw for the handful of options here."""
+    """Index drawn with probabilities proportional to ``p``: the very draw of
+    ``rng.choice(p.size, p=p / p.sum())`` (one uniform against the normalised cumulative sum),
+    without its argument checks, which cost several times the draw for the handful of options
+    here."""
     cdf = np.cumsum(p)
     cdf /= cdf[-1]
     return int(cdf.searchsorted(rng.random(), side="right"))
@@ -466,7 +467,7 @@ class ServerRun:
     def _key_capture(self, state: _Worker, dyn, pre: np.ndarray, cfg: Segment) -> None:
         names = list(dyn.kill)
         weights = np.array([float(pre @ dyn.kill[n]) for n in names])
-        name = names[pick(self.rng, weights / weights.sum())]
+        name = names[pick(self.rng, weights)]
         after = pre @ dyn.capture_moves[name]
         after = after / after.sum()
         copies = pick(self.rng, after)
@@ -492,16 +493,16 @@ class ServerRun:
             return 1
         j = np.arange(1, a.heartbeats + 1)
         p = (1.0 - h) ** (j - 1) * h
-        return 1 + pick(self.rng, p / p.sum())
+        return 1 + pick(self.rng, p)
 
     def _crash(self, state: _Worker, cfg: Segment, crash_rates: list[float], pre: np.ndarray) -> None:
         rng = self.rng
         weights = np.array(crash_rates)
-        a = cfg.attackers[pick(rng, weights / weights.sum())]
+        a = cfg.attackers[pick(rng, weights)]
         p = cfg.crash_probability
         j = np.arange(1, a.heartbeats + 1)
         pj = (1.0 - p) ** (j - 1) * p
-        crashing = 1 + pick(rng, pj / pj.sum())
+        crashing = 1 + pick(rng, pj)
         attacker = self.attackers[a.name][0]
         source = int(rng.integers(attacker.sources))
         now = self.env.now
