@@ -3,9 +3,9 @@
 For every outcome (per server, in total and per attacker), the session reuse log and every
 detector's alerts (raised and retained), the two engines' estimates of P(at least one) and of
 the mean must differ by less than their own sampling error allows:
-``|a - b| <= z sqrt(se_a^2 + se_b^2)``. One scenario makes about 200 such comparisons, so ``z``
-holds the whole scenario's chance of a false failure at 1% (Bonferroni, :func:`family_z`:
-about 4.1); the other tests here and their users compare a few quantities each, at a
+``|a - b| <= z sqrt(se_a^2 + se_b^2)``. One scenario makes 100 to 200 such comparisons, so
+``z`` holds the whole scenario's chance of a false failure at 1% (Bonferroni, :func:`family_z`:
+3.9 to 4.1); the other tests here and their users compare a few quantities each, at a
 two-sided 99.9% level (``Z``). Seeds are fixed, so the test is deterministic; the tolerance
 comes from the runs, not from tuning.
 
@@ -177,7 +177,7 @@ FAMILY_ERROR = 0.01
 def family_z(comparisons: int) -> float:
     """Bonferroni: ``z`` for a two-sided level of :data:`FAMILY_ERROR` over all ``comparisons``.
 
-    One scenario compares about 200 quantities. At ``z = 3.29`` each (two-sided 0.001), a
+    One scenario compares 100 to 200 quantities. At ``z = 3.29`` each (two-sided 0.001), a
     correct engine fails a scenario in about one draw order of six: on 2026-12-03 a change of
     draw order alone moved the benign checker's signature alerts on ``lingering`` to 12.19
     (+2.4 standard errors from the model's 12 connections exactly; the phases' own integral
