@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from scipy.stats import norm
 
 from sim.engines import get_engine
-from sim.engines.fast.keychain import KeyChain, propagate
+from sim.engines.fast.key_copies import KeyChain, propagate
+from sim.engines.fast.spectral import MAX_CONDITION
 from sim.engines.fast.segments import AttackerRates, Segment
 from sim.model.capture import window_capture
 from sim.scenario.model import (
@@ -175,7 +176,11 @@ def _segment(rate: float, c_key: float, heartbeats: int = 1) -> Segment:
 def test_survival_falls_with_rate_and_time(
     rate: float, factor: float, c_key: float, t: float, copies: float, reachable: bool
 ) -> None:
-    """Exact survival of the key: more heartbeats, or longer, never makes a leak less likely."""
+    """Exact survival of the key: more heartbeats, or longer, never makes a leak less likely.
+
+    Up to rounding: an eigen-decomposition is trusted up to a condition number of
+    ``MAX_CONDITION``, so two survivals may differ by that many ulps the wrong way."""
+    tol = MAX_CONDITION * np.finfo(float).eps
     chain = KeyChain(KeySpec(reachable=1.0, copies_per_handshake=copies), 1.0 + rate * factor, 1.0)
     pi = np.zeros(chain.n)
     pi[0] = 1.0
@@ -185,5 +190,5 @@ def test_survival_falls_with_rate_and_time(
     s_slow = propagate(slow, pi, t).sum()
     s_quick = propagate(quick, pi, t).sum()
     s_later = propagate(slow, pi, 2 * t).sum()
-    assert 0.0 <= s_quick <= s_slow + 1e-12 <= 1.0 + 1e-12
-    assert s_later <= s_slow + 1e-12
+    assert 0.0 <= s_quick <= s_slow + tol <= 1.0 + tol
+    assert s_later <= s_slow + tol

@@ -30,9 +30,9 @@ import pytest
 from conftest import bleedsim
 from scipy.stats import norm
 
-from sim.engines.fast.buffers import CountChain, lifetime_moments, state_count
+from sim.engines.fast.password_chain import CountChain, lifetime_moments, state_count
 from sim.engines.fast.lingering import READ_LIMIT, sample_lingering
-from sim.engines.fast.segments import AttackerRates, CrashInfo, KeyCapture, Lifetime, Segment
+from sim.engines.fast.segments import AttackerRates, CrashInfo, KeyCapture, WorkerLifetime, Segment
 from sim.montecarlo.intervals import wilson
 from sim.scenario.model import PasswordSpec
 
@@ -55,18 +55,18 @@ CASES = {
     "duration": (PasswordSpec(lifetime=20.0),
                  [segment(0.0, 30.0, ()), segment(30.0, 80.0, (EVE, MALLORY)),
                   segment(80.0, 100.0, (EVE,))],
-                 Lifetime(0, 0.0, 100.0, False)),
+                 WorkerLifetime(0, 0.0, 100.0, False)),
     # A key capture inside the lifetime and a crash ending it: point reads.
     "point reads": (PasswordSpec(lifetime=15.0),
                     [segment(0.0, 60.0, (EVE, MALLORY), crash=0.01)],
-                    Lifetime(0, 0.0, 60.0, True, "crash", CrashInfo("mallory", 1, 0),
+                    WorkerLifetime(0, 0.0, 60.0, True, "crash", CrashInfo("mallory", 1, 0),
                              [KeyCapture(25.0, "eve", 1)])),
     # next_handshake: rare legitimate handshakes and an attacker whose key operation clears.
     "next_handshake": (PasswordSpec(lifetime="next_handshake"),
                        [segment(0.0, 100.0, (attacker("eve", 0.05, 0.5),
                                              attacker("op", 0.02, 0.9, key_ops=1)),
                                 handshakes=0.03)],
-                       Lifetime(0, 0.0, 100.0, False)),
+                       WorkerLifetime(0, 0.0, 100.0, False)),
 }
 
 

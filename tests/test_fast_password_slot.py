@@ -14,7 +14,7 @@ here would end the residency anyway). Campbell's formula gives, for ``t <= ttl``
 ``beta`` of capture, a login at ``u`` is captured with ``int_0^(T-u) beta e^(-beta t) S(t) dt``,
 so the expected number captured is ``lam int_0^T beta e^(-beta t) S(t) (T - t) dt``.
 
-The engine's chain (``buffers.slot_clearing``) drops a factor ``exp(-rho(t))``,
+The engine's chain (``password_chain.slot_clearing``) drops a factor ``exp(-rho(t))``,
 ``rho(t) = L (2 g(t) - t (1 - e^(-a t)))`` (of order ``L a^2 t^3 / 6``), which leaves
 ``S_mix(t) = exp(-(r + a) t - mu (1 - e^(-a t)))``, ``mu = L ttl + lam / a``: the Laplace
 transform of a Poisson(``mu``) count of sessions; and it takes that count at Gauss nodes,
@@ -33,8 +33,8 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from sim.engines.fast.buffers import CountChain, lifetime_moments, open_session_nodes
-from sim.engines.fast.segments import AttackerRates, Lifetime, Segment
+from sim.engines.fast.password_chain import CountChain, lifetime_moments, open_session_nodes
+from sim.engines.fast.segments import AttackerRates, WorkerLifetime, Segment
 from sim.scenario.model import PasswordSpec
 
 #: (per-worker other requests r, workers W, server logins L, ttl, per-session rate s, beta)
@@ -81,7 +81,7 @@ def test_password_captures_under_session_traffic_match_campbells_formula(case) -
     seg = Segment(0.0, T, True, r + lam + sessions, lam, sessions, 0.0, 0.0,
                   (AttackerRates("eve", False, beta, 1, 0, 0.0, 1.0, 0.0),), session_rate=a)
     chain = CountChain(PasswordSpec(), [seg], 2)
-    moments = lifetime_moments(chain, Lifetime(0, 0.0, T, False), [frozenset({"eve"})], [0.0])
+    moments = lifetime_moments(chain, WorkerLifetime(0, 0.0, T, False), [frozenset({"eve"})], [0.0])
     assert moments is not None
     mean = moments[0][1]
     exact = weighted(lambda t: survival(t, r, W, L, ttl, a), beta, lam, ttl)

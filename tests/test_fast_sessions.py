@@ -15,7 +15,7 @@ import pytest
 from evidence_builders import normal_interval
 from scipy.integrate import quad
 
-from sim.engines.fast.segments import AttackerRates, CrashInfo, KeyCapture, Lifetime, Segment
+from sim.engines.fast.segments import AttackerRates, CrashInfo, KeyCapture, WorkerLifetime, Segment
 from sim.engines.fast import sessions
 from sim.engines.fast.sessions import leak_means, sample_sessions, sweep_copies, sweep_slot
 from sim.scenario.model import SessionSpec
@@ -80,9 +80,9 @@ def test_expected_leaks_against_literal(case: str) -> None:
     p = dict(CASES[case])
     restarts = p.pop("restarts")
     W, T = p["W"], p["T"]
-    lifetimes = [Lifetime(w, 0.0, T, False) for w in range(W) if all(w != v for _, v in restarts)]
+    lifetimes = [WorkerLifetime(w, 0.0, T, False) for w in range(W) if all(w != v for _, v in restarts)]
     for t, w in restarts:
-        lifetimes += [Lifetime(w, 0.0, t, False, "scheduled"), Lifetime(w, t, T, False)]
+        lifetimes += [WorkerLifetime(w, 0.0, t, False, "scheduled"), WorkerLifetime(w, t, T, False)]
     spec = SessionSpec(ttl=p["ttl"], requests_per_s=p["rho"])
     found = leak_means(spec, segments(**p), lifetimes, W, p["logins"], T)
     assert found is not None
@@ -125,7 +125,7 @@ def test_hijacks_and_reuse_records(literal: bool, monkeypatch: pytest.MonkeyPatc
     segs = [Segment(0.0, 200.0, True, 1.0, 0.05, 0.1, 0.0, 0.0),
             Segment(200.0, 600.0, True, 1.0, 0.05, 0.1, 0.0, 0.0, atts),
             Segment(600.0, T, True, 1.0, 0.05, 0.1, 0.0, 0.0)]
-    lts = [Lifetime(w, 0.0, T, False) for w in range(W)]
+    lts = [WorkerLifetime(w, 0.0, T, False) for w in range(W)]
     sources = {"eve": 3, "mallory": 1, "scan": 2}
     monkeypatch.setattr(sessions, "LITERAL_LIMIT", 1e12 if literal else -1.0)
     for binding in ((), ("ip",), ("browser",), ("ip", "browser")):
@@ -159,8 +159,8 @@ def test_crash_capture_counts_only_while_valid() -> None:
     att = (AttackerRates("eve", False, 0.0, 3, 0, 0.0, 0.0, c),)
     segs = [Segment(0.0, 100.0, True, 0.0, logins, 0.0, 0.0, 0.0),
             Segment(100.0, T, True, 0.0, logins, 0.0, 0.0, 0.0, att)]
-    lts = [Lifetime(0, 0.0, 150.0, False, "crash", CrashInfo("eve", 2, 0)),
-           Lifetime(0, 150.0, T, False)]
+    lts = [WorkerLifetime(0, 0.0, 150.0, False, "crash", CrashInfo("eve", 2, 0)),
+           WorkerLifetime(0, 150.0, T, False)]
     found = leak_means(SessionSpec(ttl=ttl, requests_per_s=rho), segs, lts, 1, logins, T)
     assert found is not None
     q = 1.0 - (1.0 - c) ** 2
@@ -171,14 +171,14 @@ def test_crash_capture_counts_only_while_valid() -> None:
 
 def _key_read_case(
     lifetime: object,
-) -> tuple[float, SessionSpec, list[Segment], list[Lifetime]]:
+) -> tuple[float, SessionSpec, list[Segment], list[WorkerLifetime]]:
     """One worker, nothing empties the buffer but expiry; eve's only read is the connection
     capturing the key at ``tk`` after 2 heartbeats (its other connections carry no rate)."""
     T, c, ttl, rho, logins, tk = 400.0, 0.5, 60.0, 0.2, 0.01, 150.0
     att = (AttackerRates("eve", False, 0.0, 3, 0, 0.5, 0.0, c),)
     segs = [Segment(0.0, 100.0, True, 0.0, logins, 0.1, 0.0, 0.0),
             Segment(100.0, T, True, 0.0, logins, 0.1, 0.0, 0.0, att)]
-    lts = [Lifetime(0, 0.0, T, False, key_captures=[KeyCapture(tk, "eve", 2)])]
+    lts = [WorkerLifetime(0, 0.0, T, False, key_captures=[KeyCapture(tk, "eve", 2)])]
     spec = SessionSpec(ttl=ttl, requests_per_s=rho, lifetime=lifetime)  # type: ignore[arg-type]
     return tk, spec, segs, lts
 
@@ -224,7 +224,7 @@ def test_key_miss_thins_the_session_hazard(reachable: bool) -> None:
                        s.handshakes, s.crash_probability,
                        tuple(replace(a, key_miss=miss) for a in s.attackers)) for s in plain]
     thinned = segments(**{**p, "nu": p["nu"] * miss[int(reachable)]})
-    lts = [Lifetime(w, 0.0, T, reachable) for w in range(W)]
+    lts = [WorkerLifetime(w, 0.0, T, reachable) for w in range(W)]
     spec = SessionSpec(ttl=p["ttl"], requests_per_s=p["rho"])
     got = leak_means(spec, watched, lts, W, p["logins"], T)
     want = leak_means(spec, thinned, lts, W, p["logins"], T)
@@ -244,11 +244,11 @@ def test_key_capture_with_key_ops_clears_like_a_restart() -> None:
             Segment(700.0, T, True, 1.0, 0.02, 0.1, 0.01, 0.0)]
     tk = 500.0
     spec = SessionSpec(ttl=200.0, requests_per_s=0.05, lifetime="next_handshake")
-    keyed = [Lifetime(0, 0.0, T, False, key_captures=[KeyCapture(tk, "ops", 1)])]
-    split = [Lifetime(0, 0.0, tk, False, "scheduled"), Lifetime(0, tk, T, False)]
+    keyed = [WorkerLifetime(0, 0.0, T, False, key_captures=[KeyCapture(tk, "ops", 1)])]
+    split = [WorkerLifetime(0, 0.0, tk, False, "scheduled"), WorkerLifetime(0, tk, T, False)]
     got = leak_means(spec, segs, keyed, W, 0.02, T)
     want = leak_means(spec, segs, split, W, 0.02, T)
-    plain = leak_means(spec, segs, [Lifetime(0, 0.0, T, False)], W, 0.02, T)
+    plain = leak_means(spec, segs, [WorkerLifetime(0, 0.0, T, False)], W, 0.02, T)
     assert got is not None and want is not None and plain is not None
     key = frozenset({"eve"})
     assert got.means[key] == pytest.approx(want.means[key], rel=1e-12)

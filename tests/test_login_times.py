@@ -26,7 +26,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from sim.engines.fast.buffers import CountChain, lifetime_moments, state_count
+from sim.engines.fast.password_chain import CountChain, lifetime_moments, state_count
 from sim.engines.fast.lingering import worst_chain_states
 from sim.engines.fast.logins import chain_times, first_capture_stretches
 from sim.engines.fast.passwords import SMALL_CHAIN

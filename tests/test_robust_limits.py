@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from sim.engines import EngineRefused
-from sim.engines.fast.keychain import MAX_STATES
+from sim.engines.fast.key_copies import MAX_STATES
 from sim.engines.reference.budget import EVENT_LIMIT, attack_events, check, legitimate_events
 from sim.scenario import ScenarioError, load_scenario, parse_scenario
 from sim.scenario import yamlsafe

@@ -201,7 +201,7 @@ OptTime = Annotated[TimeExpr | None, _plain(parse_time), WithJsonSchema(_TIME_SC
 PositiveDuration = Annotated[Fraction, _plain(_positive_duration), WithJsonSchema(_DURATION_SCHEMA)]
 OptPositiveDuration = Annotated[Fraction | None, _plain(_positive_duration), WithJsonSchema(_DURATION_SCHEMA)]
 OptDuration = Annotated[Fraction | None, _plain(parse_duration), WithJsonSchema(_DURATION_SCHEMA)]
-Lifetime = Annotated[
+ResidencyField = Annotated[
     Fraction | str, _plain(parse_lifetime),
     WithJsonSchema({"anyOf": [_choice_schema(*LIFETIME_RULES), _DURATION_SCHEMA]})]
 AttackerStart = Annotated[

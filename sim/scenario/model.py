@@ -17,7 +17,7 @@ from typing import Literal
 
 #: A residency rule: the mean of an exponential residency in seconds, or a traffic-driven rule
 #: (``model.md``, "Residency").
-Lifetime = float | Literal["next_request", "next_handshake"]
+ResidencySpec = float | Literal["next_request", "next_handshake"]
 
 NEVER = math.inf
 
@@ -36,7 +36,7 @@ class KeySpec:
     reachable: float
     bits: int = 2048
     copies_per_handshake: float = 0.0
-    copy_lifetime: Lifetime = "next_handshake"
+    copy_lifetime: ResidencySpec = "next_handshake"
     piece_bytes: int = 128
     region_bytes: int | None = None
     capture: float | None = None
@@ -45,7 +45,7 @@ class KeySpec:
 @dataclass(frozen=True, slots=True)
 class PasswordSpec:
     bytes: int = 64
-    lifetime: Lifetime = "next_request"
+    lifetime: ResidencySpec = "next_request"
     kind: Literal["static", "otp"] = "static"
     shared_address_probability: float = 0.0
     """Rule 22: chance that a login with a captured password comes from the victim's address."""
@@ -58,7 +58,7 @@ class SessionSpec:
     ttl: float
     requests_per_s: float
     bytes: int = 32
-    lifetime: Lifetime = "next_request"
+    lifetime: ResidencySpec = "next_request"
     binding: tuple[str, ...] = ()
     """Checks made at a reuse attempt, in rule 21's order (``ip``, ``browser``, ``concurrent``);
     empty for ``binding: none``."""

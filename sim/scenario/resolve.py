@@ -25,7 +25,7 @@ from sim.scenario.model import (
     Claim,
     Detector,
     KeySpec,
-    Lifetime,
+    ResidencySpec,
     MonteCarlo,
     PasswordSpec,
     RestartPolicy,
@@ -64,7 +64,7 @@ def _seconds(value: Fraction | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _lifetime(value: Fraction | str) -> Lifetime:
+def _lifetime(value: Fraction | str) -> ResidencySpec:
     if isinstance(value, str):
         return "next_request" if value == "next_request" else "next_handshake"
     return float(value)

@@ -22,7 +22,7 @@ from sim.scenario.fields import (
     Evidence,
     Flag,
     Label,
-    Lifetime,
+    ResidencyField,
     Name,
     Names,
     Natural,
@@ -93,7 +93,7 @@ class RawKeys(RawModel):
     reachable: Probability
     bits: Bits = 2048
     copies_per_handshake: NonNegative = 0.0
-    copy_lifetime: Lifetime = "next_handshake"
+    copy_lifetime: ResidencyField = "next_handshake"
     piece_bytes: OptSize = None
     region_bytes: OptSize = None
     capture: OptProbability = None
@@ -101,7 +101,7 @@ class RawKeys(RawModel):
 
 class RawPasswords(RawModel):
     bytes: Size = 64
-    lifetime: Lifetime = "next_request"
+    lifetime: ResidencyField = "next_request"
     kind: OptPasswordKind = None
     shared_address_probability: Probability = 0.0
     region_bytes: OptSize = None
@@ -112,7 +112,7 @@ class RawSessions(RawModel):
     ttl: PositiveDuration
     requests_per_s: Rate
     bytes: Size = 32
-    lifetime: Lifetime = "next_request"
+    lifetime: ResidencyField = "next_request"
     binding: OptBinding = None
     shared_address_probability: Probability = 0.0
     browser_match_probability: Probability = 1.0

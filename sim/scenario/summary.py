@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from sim.scenario.model import Attacker, Claim, Detector, Lifetime, Scenario, Server, SessionSpec
+from sim.scenario.model import Attacker, Claim, Detector, ResidencySpec, Scenario, Server, SessionSpec
 from sim.scenario.values import format_duration, format_size, iso, parse_time
 from sim.scenario.wording import claim_statement
 
@@ -24,7 +24,7 @@ def _at(start: Fraction, seconds: float) -> str:
     return iso(start + Fraction(seconds))
 
 
-def _life(value: Lifetime) -> str:
+def _life(value: ResidencySpec) -> str:
     return value if isinstance(value, str) else f"mean {format_duration(value)}"
 
 

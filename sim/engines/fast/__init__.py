@@ -2,7 +2,7 @@
 
 Per server, :mod:`.skeleton` simulates with SimPy the events that change what heartbeats can
 capture (attack phases, vulnerability, restarts of every kind, crashes, key captures and
-``stop_when``); :mod:`.buffers` and :mod:`.sessions` then integrate password and session
+``stop_when``); :mod:`.password_chain` and :mod:`.sessions` then integrate password and session
 captures over the resulting piecewise-constant segments and worker lifetimes in closed form.
 Nothing is simulated per heartbeat, login or request, so the cost of a replication does not
 grow with the number of heartbeats.
@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engines import EngineRefused, child_seeds
-from sim.engines.fast.keychain import KeyChain
+from sim.engines.fast.key_copies import KeyChain
 from sim.engines.fast.lingering import refuse_past_limit
 from sim.engines.fast.logins import sample_logins
 from sim.engines.fast.passwords import draw_passwords

@@ -1,7 +1,7 @@
 """Passwords that linger in busy workers: exactly Poisson given the reads, whatever the traffic.
 
 When many passwords can sit in one worker at once (a duration ``lifetime`` on a busy server,
-or ``next_handshake`` with rare handshakes), the counting chain of :mod:`.buffers` would need
+or ``next_handshake`` with rare handshakes), the counting chain of :mod:`.password_chain` would need
 thousands of states. This module takes the other side of the same model instead.
 
 Given the skeleton, the times at which a worker's buffer is *read* (the attackers' ordinary
@@ -46,8 +46,8 @@ import numpy as np
 
 from sim.engines.fast.reads import NO_READS, FirstReads, password_capture, sample_reads
 from sim.engines import EngineRefused
-from sim.engines.fast.buffers import MAX_STATES, chain_states
-from sim.engines.fast.segments import Lifetime, Segment
+from sim.engines.fast.password_chain import MAX_STATES, chain_states
+from sim.engines.fast.segments import WorkerLifetime, Segment
 from sim.model.attackers import longest_window
 from sim.model.poisson import poisson_ppf
 from sim.scenario.model import PasswordSpec, Scenario, Server
@@ -66,7 +66,7 @@ def lifetime_means(
     spec: PasswordSpec,
     segments: Sequence[Segment],
     starts: Sequence[float],
-    lt: Lifetime,
+    lt: WorkerLifetime,
     sets: Sequence[frozenset[str]],
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, list[FirstReads]]:
@@ -152,7 +152,7 @@ def _first_captures(
 def sample_lingering(
     spec: PasswordSpec,
     segments: Sequence[Segment],
-    lifetimes: Sequence[Lifetime],
+    lifetimes: Sequence[WorkerLifetime],
     sets: Sequence[frozenset[str]],
     rng: np.random.Generator,
 ) -> tuple[list[int], list[FirstReads]]:
@@ -203,7 +203,7 @@ def refuse_past_limit(scenario: Scenario, server: Server) -> None:
 
 
 def worst_chain_states(scenario: Scenario, server: Server) -> int:
-    """The largest counting chain :func:`.buffers.state_count` could ask for on ``server``:
+    """The largest counting chain :func:`.password_chain.state_count` could ask for on ``server``:
     its longest possible worker lifetime (the next scheduled restart, else the horizon)."""
     spec = server.passwords
     assert spec is not None

@@ -11,7 +11,7 @@ attacker's first-capture times on the path that drew the count:
   independently and the count is Poisson, so the ``N`` captured logins' first-capture times
   are i.i.d. given ``N``, each at read ``k`` with probability proportional to the expected
   first captures there. Exact.
-* **Counting chain** (:mod:`.buffers`): the attacker's count is drawn per worker lifetime. Each
+* **Counting chain** (:mod:`.password_chain`): the attacker's count is drawn per worker lifetime. Each
   capture in lifetime ``l`` gets a time from the density of first captures by the attacker
   inside ``l``: on each piece (constant hazards between cuts) the rate ``d/dt E[first captures
   up to t]``, and at each point read (a key-capturing connection at its time, the crashing one
@@ -36,9 +36,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.engines.fast.buffers import CountChain, PasswordDraw, lifetime_pieces
+from sim.engines.fast.password_chain import CountChain, PasswordDraw, lifetime_pieces
 from sim.engines.fast.reads import FirstReads, crash_capture, password_capture
-from sim.engines.fast.segments import Lifetime
+from sim.engines.fast.segments import WorkerLifetime
 from sim.model.record import PasswordLogins
 from sim.scenario.model import Attacker, PasswordSpec
 
@@ -61,10 +61,10 @@ class Stretch:
 
 
 def first_capture_stretches(
-    chain: CountChain, lt: Lifetime, counted: frozenset[str]
+    chain: CountChain, lt: WorkerLifetime, counted: frozenset[str]
 ) -> list[Stretch]:
     """The lifetime's pieces and point reads with the expected first captures by ``counted`` on
-    each, by the propagation of :func:`.buffers.lifetime_moments`."""
+    each, by the propagation of :func:`.password_chain.lifetime_moments`."""
     starts = [s.t0 for s in chain.segments]
     x, t = chain.start(), lt.start
     out = []
@@ -104,7 +104,7 @@ def inverse_in_piece(
 
 
 def chain_times(
-    chain: CountChain, lt: Lifetime, name: str, n: int, rng: np.random.Generator
+    chain: CountChain, lt: WorkerLifetime, name: str, n: int, rng: np.random.Generator
 ) -> np.ndarray:
     """``n`` first-capture times of attacker ``name`` inside lifetime ``lt``, i.i.d. from the
     density of its first captures there (pieces and point reads)."""

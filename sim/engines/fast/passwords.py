@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sim.engines.fast.buffers import MAX_STATES, PasswordDraw, sample_passwords, state_count
+from sim.engines.fast.password_chain import MAX_STATES, PasswordDraw, sample_passwords, state_count
 from sim.engines.fast.lingering import sample_lingering
 from sim.engines.fast.reads import attacker_names, counting_sets
-from sim.engines.fast.segments import Lifetime, Segment
+from sim.engines.fast.segments import WorkerLifetime, Segment
 from sim.scenario.model import PasswordSpec
 
 
@@ -30,7 +30,7 @@ HEAVY_ATTACK = 10_000
 def draw_passwords(
     spec: PasswordSpec,
     segments: Sequence[Segment],
-    lifetimes: Sequence[Lifetime],
+    lifetimes: Sequence[WorkerLifetime],
     workers: int,
     rng: np.random.Generator,
 ) -> PasswordDraw:

@@ -1,6 +1,6 @@
 """What one attacker connection does to a worker's buffer of one secret kind.
 
-Shared by the password chain (:mod:`.buffers`), the lingering-password sampler
+Shared by the password chain (:mod:`.password_chain`), the lingering-password sampler
 (:mod:`.lingering`) and the session sweeps (:mod:`.sessions`): the per-segment hazards of the
 ordinary connections (thinned of the crashing and key-capturing ones, which the skeleton
 samples itself) and the point reads of the connections the skeleton fixed.
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.engines.fast.segments import AttackerRates, Lifetime, Segment
+from sim.engines.fast.segments import AttackerRates, WorkerLifetime, Segment
 from sim.model.capture import any_of as any_of_pieces
 from sim.model.capture import any_of_counts as any_of
-from sim.scenario.model import Lifetime as Residency
+from sim.scenario.model import ResidencySpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,7 @@ def per_connection(c: float, heartbeats: int) -> float:
 
 
 def segment_hazards(
-    seg: Segment, capture: Callable[[AttackerRates], float], rule: Residency, reachable: bool
+    seg: Segment, capture: Callable[[AttackerRates], float], rule: ResidencySpec, reachable: bool
 ) -> tuple[Hazard, ...]:
     """Every attacker's hazard on one resident piece, in a lifetime whose long-lived key is
     (``reachable``) or is not reachable: that decides how many connections capture the key."""
@@ -59,7 +59,7 @@ def segment_hazards(
     return tuple(out)
 
 
-def clear_rate(seg: Segment, hazards: Sequence[Hazard], rule: Residency) -> float:
+def clear_rate(seg: Segment, hazards: Sequence[Hazard], rule: ResidencySpec) -> float:
     """Rate at which a worker's whole buffer of this kind is overwritten (0 for a mean lifetime)."""
     if rule == "next_request":
         return seg.requests
@@ -88,7 +88,7 @@ def point_read(
     attacker: str,
     heartbeats: int,
     capture: Callable[[AttackerRates], float],
-    rule: Residency,
+    rule: ResidencySpec,
 ) -> PointRead | None:
     """What ``heartbeats`` heartbeats of ``attacker`` at ``time`` do to the buffer, at the rates
     in force just before it (the segment with ``t0 < time <= t1``: the skeleton closes a
@@ -104,11 +104,11 @@ def point_read(
 
 
 def crash_capture(
-    lt: Lifetime,
+    lt: WorkerLifetime,
     segments: Sequence[Segment],
     starts: Sequence[float],
     capture: Callable[[AttackerRates], float],
-    rule: Residency,
+    rule: ResidencySpec,
 ) -> PointRead | None:
     """What the connection crashing this lifetime read on the way (None if nothing)."""
     if lt.end_cause != "crash" or lt.crash is None:
@@ -119,11 +119,11 @@ def crash_capture(
 
 
 def key_reads(
-    lt: Lifetime,
+    lt: WorkerLifetime,
     segments: Sequence[Segment],
     starts: Sequence[float],
     capture: Callable[[AttackerRates], float],
-    rule: Residency,
+    rule: ResidencySpec,
 ) -> list[PointRead]:
     """What the key-capturing connections inside this lifetime do to the buffer, in time order.
 
@@ -191,9 +191,9 @@ NO_READS = FirstReads(np.zeros(0), np.zeros(0))
 def sample_reads(
     segments: Sequence[Segment],
     starts: Sequence[float],
-    lt: Lifetime,
+    lt: WorkerLifetime,
     capture: Callable[[AttackerRates], float],
-    rule: Residency,
+    rule: ResidencySpec,
     index: dict[str, int],
     rng: np.random.Generator,
 ) -> Reads:

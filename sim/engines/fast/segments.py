@@ -5,7 +5,7 @@ Between two state-changing events of a server (an attacker starting, stopping or
 start) every rate is constant. A :class:`Segment` records those rates *per worker*, so that the
 closed forms downstream (key capture hazards, password and session capture integrals) read
 them directly. Worker restarts are not segment boundaries: they are per worker and are kept
-as :class:`Lifetime` lists.
+as :class:`WorkerLifetime` lists.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class KeyCapture:
 
 
 @dataclass(slots=True)
-class Lifetime:
+class WorkerLifetime:
     """One worker lifetime ``[start, end)``: memory is empty at ``start`` and cleared at ``end``."""
 
     worker: int

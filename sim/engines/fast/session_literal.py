@@ -32,7 +32,7 @@ import numpy as np
 
 from sim.engines.fast.binding import binding_passes
 from sim.engines.fast.reads import Reads, attacker_names, sample_reads
-from sim.engines.fast.segments import AttackerRates, Lifetime, Segment
+from sim.engines.fast.segments import AttackerRates, WorkerLifetime, Segment
 from sim.model.record import SessionReuses
 from sim.scenario.model import SessionSpec
 
@@ -67,13 +67,13 @@ class _Worker:
     """Times at which every token copy of the worker is gone (restarts; under
     ``next_handshake`` also key operations), sorted."""
     restarts: np.ndarray
-    """Lifetime ends (the slot is empty after them), sorted."""
+    """Worker lifetime ends (the slot is empty after them), sorted."""
 
 
 def _worker_reads(
     spec: SessionSpec,
     segments: Sequence[Segment],
-    lives: Sequence[Lifetime],
+    lives: Sequence[WorkerLifetime],
     index: dict[str, int],
     rng: np.random.Generator,
 ) -> _Worker:
@@ -120,7 +120,7 @@ class LiteralDraw:
 def simulate_sessions(
     spec: SessionSpec,
     segments: Sequence[Segment],
-    lifetimes: Sequence[Lifetime],
+    lifetimes: Sequence[WorkerLifetime],
     workers: int,
     logins: float,
     horizon: float,
@@ -138,7 +138,7 @@ def simulate_sessions(
     index = {n: i for i, n in enumerate(names)}
     leaked = dict.fromkeys(names, 0)
     hijacked = dict.fromkeys(names, 0)
-    by_worker: dict[int, list[Lifetime]] = {}
+    by_worker: dict[int, list[WorkerLifetime]] = {}
     for lt in sorted(lifetimes, key=lambda lt: lt.start):
         by_worker.setdefault(lt.worker, []).append(lt)
     ws = [_worker_reads(spec, segments, by_worker.get(w, []), index, rng) for w in range(workers)]

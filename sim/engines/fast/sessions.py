@@ -2,7 +2,7 @@
 
 A session opened at ``u`` is valid on ``[u, e)``, ``e = u + ttl`` (rule 1), and meanwhile sends
 requests at ``rho``, each to a uniform one of the ``W`` workers (``own = rho / W`` per worker),
-where it leaves one token copy. With the hazards of :mod:`.buffers` (``beta`` for the attackers
+where it leaves one token copy. With the hazards of :mod:`.password_chain` (``beta`` for the attackers
 counted, ``delta`` the rate at which residency ends: the worker's request rate for
 ``next_request``, its key operations for ``next_handshake``, ``1/m`` for a mean ``m``),
 ``P_leak(u) = 1 - exp(-sum_w X_w(u, e))`` with one exponent per worker:
@@ -26,7 +26,7 @@ counted, ``delta`` the rate at which residency ends: the worker's request rate f
   a backward sweep is exact. Overlapping copies share the connections that read them, so this
   slightly overstates the leak (rule 13).
 
-Hazards are those of :mod:`.buffers`: per lifetime key placement, counting only connections
+Hazards are those of :mod:`.password_chain`: per lifetime key placement, counting only connections
 that do not capture the key. A key-capturing connection at ``t`` is a point read splitting a
 piece: a resident copy (``next_request``: the token in the slot) of a session still valid is
 captured with its ``q`` (``V -> q + (1 - q) V``, ``v1 -> (1 - q) v1``), or, under
@@ -71,7 +71,7 @@ from sim.engines.fast.reads import (
     key_reads,
     segment_hazards,
 )
-from sim.engines.fast.segments import AttackerRates, Lifetime, Segment
+from sim.engines.fast.segments import AttackerRates, WorkerLifetime, Segment
 from sim.model.record import SessionReuses
 from sim.engines import EngineRefused
 from sim.engines.fast.binding import binding_passes
@@ -235,20 +235,20 @@ class _Server:
             return clear_rate(seg, hazards, rule)
         return 1.0 / float(rule)
 
-    def placement(self, lt: Lifetime) -> int:
+    def placement(self, lt: WorkerLifetime) -> int:
         return int(lt.key_reachable) if self.placements == 2 else 0
 
     def vector(self, read: PointRead) -> np.ndarray:
         return np.array([read.q if read.attacker in c else 0.0 for c in self.sets])
 
-    def crash_vector(self, lt: Lifetime) -> np.ndarray | None:
+    def crash_vector(self, lt: WorkerLifetime) -> np.ndarray | None:
         crash = crash_capture(lt, self.segments, self.starts, _token, self.spec.lifetime)
         return None if crash is None else self.vector(crash)
 
-    def key_reads(self, lt: Lifetime) -> list[PointRead]:
+    def key_reads(self, lt: WorkerLifetime) -> list[PointRead]:
         return key_reads(lt, self.segments, self.starts, _token, self.spec.lifetime)
 
-    def pieces(self, lives: Sequence[Lifetime], lo: float, hi: float) -> list[_Piece]:
+    def pieces(self, lives: Sequence[WorkerLifetime], lo: float, hi: float) -> list[_Piece]:
         """One worker's pieces on ``[lo, hi)``, its lifetimes given in time order, cut at
         segment boundaries and key captures."""
         out: list[_Piece] = []
@@ -277,7 +277,7 @@ def _set_beta(hazards: Sequence[Hazard], counted: frozenset[str]) -> float:
 def sample_sessions(
     spec: SessionSpec,
     segments: Sequence[Segment],
-    lifetimes: Sequence[Lifetime],
+    lifetimes: Sequence[WorkerLifetime],
     workers: int,
     hosts: int,
     logins_per_host: float,
@@ -430,7 +430,7 @@ class LeakMeans:
 def leak_means(
     spec: SessionSpec,
     segments: Sequence[Segment],
-    lifetimes: Sequence[Lifetime],
+    lifetimes: Sequence[WorkerLifetime],
     workers: int,
     logins: float,
     horizon: float,
@@ -456,7 +456,7 @@ def leak_means(
 
 
 def _integrate(
-    srv: _Server, lifetimes: Sequence[Lifetime], workers: int, logins: float, first: float,
+    srv: _Server, lifetimes: Sequence[WorkerLifetime], workers: int, logins: float, first: float,
     last: float,
 ) -> tuple[np.ndarray, list[tuple[int, list[_Piece]]]]:
     """``int Lambda P_leak(u) du`` per counting set, and the worker histories it swept."""
@@ -464,7 +464,7 @@ def _integrate(
     lo, hi = max(0.0, first - ttl), last
     if hi <= lo:
         return np.zeros(len(srv.sets)), []
-    by_worker: dict[int, list[Lifetime]] = {}
+    by_worker: dict[int, list[WorkerLifetime]] = {}
     for lt in sorted(lifetimes, key=lambda lt: lt.start):
         if lt.end > lo and lt.start < hi:
             by_worker.setdefault(lt.worker, []).append(lt)
@@ -479,7 +479,7 @@ def _integrate(
     u, w = login_nodes(breaks, MAX_INTERVALS)
     e = np.minimum(u + ttl, hi)
     # Workers with the same history in the window see the same pieces: sweep each shape once.
-    shapes: dict[tuple, list[list[Lifetime]]] = {}
+    shapes: dict[tuple, list[list[WorkerLifetime]]] = {}
     for lives in by_worker.values():
         shapes.setdefault(_shape(srv, lives, lo, hi), []).append(lives)
     sweep = sweep_slot if srv.spec.lifetime == "next_request" else sweep_copies
@@ -494,7 +494,7 @@ def _integrate(
     return (leak * (logins * w)[None, :]).sum(axis=1), swept
 
 
-def _shape(srv: _Server, lives: Sequence[Lifetime], lo: float, hi: float) -> tuple:
+def _shape(srv: _Server, lives: Sequence[WorkerLifetime], lo: float, hi: float) -> tuple:
     """What of a worker's lifetimes the window ``[lo, hi)`` sees: restart times, crashes, key
     placements (when they change the hazards) and key captures."""
     return tuple(

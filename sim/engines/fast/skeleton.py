@@ -11,7 +11,7 @@ requests are never simulated one by one:
 * the ``max_requests``-th connection after a restart is reached when the integrated connection
   rate hits a Gamma(N, 1) draw (random time change), whatever the rates do meanwhile;
 * the first key capture by any attacker still "watching" the key is the root of an exact
-  survival function (:mod:`sim.engines.fast.keychain`);
+  survival function (:mod:`sim.engines.fast.key_copies`);
 * stretches without attack traffic are jumped over in one step
   (:func:`sim.model.restarts.max_requests_restarts`), since nothing can be captured there.
 
@@ -29,19 +29,19 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import simpy
 
-from sim.engines.fast.keychain import Dynamics, KeyChain, capture_time
+from sim.engines.fast.key_copies import Dynamics, KeyChain, capture_time
 from sim.engines.fast.segments import (
     AttackerRates,
     CrashInfo,
     EndCause,
     KeyCapture,
-    Lifetime,
+    WorkerLifetime,
     Segment,
 )
 from sim.engines.fast.spectral import propagate
 from sim.model.record import AttackPhase, Captures, Connection, Crash, Observations
 from sim.model.attackers import ActiveWindow
-from sim.model.capture import CaptureTable
+from sim.model.capture import CaptureTable, any_of
 from sim.model.restarts import max_requests_restarts, scheduled_restarts
 from sim.scenario.model import Attacker, Scenario, Server
 
@@ -52,13 +52,9 @@ POISSON_EXACT_LIMIT = 1e14
 
 
 def crash_chance(p: float, heartbeats: int) -> float:
-    """P(a connection of ``heartbeats`` answered heartbeats crashes its worker), kept exact for
-    tiny ``p`` (``1 - (1 - p)^k`` would cancel to zero)."""
-    if p <= 0.0:
-        return 0.0
-    if p >= 1.0:
-        return 1.0
-    return -math.expm1(heartbeats * math.log1p(-p))
+    """P(a connection of ``heartbeats`` answered heartbeats crashes its worker): each heartbeat
+    crashes it independently, as one piece is captured by each of several tries."""
+    return any_of(1, p, heartbeats)
 
 
 def pick(rng: np.random.Generator, p: np.ndarray) -> int:
@@ -82,7 +78,7 @@ class KeyRecord:
 @dataclass(slots=True)
 class _Worker:
     index: int
-    life: Lifetime
+    life: WorkerLifetime
     pi: np.ndarray
     used: float = 0.0
     """Connection intensity integrated since the last restart."""
@@ -125,7 +121,7 @@ class ServerRun:
         self.watched: frozenset[str] = frozenset(attackers)
         self.keys = KeyRecord({name: Captures() for name in attackers})
         self.segments: list[Segment] = []
-        self.lifetimes: list[Lifetime] = []
+        self.lifetimes: list[WorkerLifetime] = []
         self.env = simpy.Environment()
         self.changed = self.env.event()
         self._resumed = self.env.event()
@@ -135,7 +131,7 @@ class ServerRun:
         self._boundaries = self._boundary_times()
         self._hb_connections = {name: 0.0 for name in attackers}
         self._hb_captures_expected = {name: 0.0 for name in attackers}
-        self.keychain = KeyChain.for_server(server, (a for a, _ in attackers.values()))
+        self.key_copies = KeyChain.for_server(server, (a for a, _ in attackers.values()))
         self._states: list[_Worker] = []
         self._ended_mark = 0
         """Lifetimes ended before the current configuration began (:meth:`_reachable_steps`)."""
@@ -211,7 +207,7 @@ class ServerRun:
         if not watching:
             return seg
         return replace(seg, attackers=tuple(
-            replace(a, key_miss=self.keychain.key_miss(seg, a)) if a in watching else a
+            replace(a, key_miss=self.key_copies.key_miss(seg, a)) if a in watching else a
             for a in active
         ))
 
@@ -314,8 +310,8 @@ class ServerRun:
             times.insert(patch, self.server.patched_at)
         return _Schedule(times, patch)
 
-    def _new_life(self, w: int, start: float) -> Lifetime:
-        return Lifetime(w, start, self.horizon, bool(self.rng.random() < self.server.keys.reachable))
+    def _new_life(self, w: int, start: float) -> WorkerLifetime:
+        return WorkerLifetime(w, start, self.horizon, bool(self.rng.random() < self.server.keys.reachable))
 
     def _gamma_target(self, count: int = 0) -> float:
         n = self.server.restart.max_requests
@@ -379,7 +375,7 @@ class ServerRun:
         key = (config_id, reachable)
         dyn = self._dynamics_cache.get(key)
         if dyn is None:
-            dyn = self.keychain.dynamics(cfg, reachable, self.watched)
+            dyn = self.key_copies.dynamics(cfg, reachable, self.watched)
             self._dynamics_cache[key] = dyn
         return dyn
 
@@ -397,7 +393,7 @@ class ServerRun:
 
     # -- worker state ----------------------------------------------------------------------
     def _empty_pi(self) -> np.ndarray:
-        pi = np.zeros(self.keychain.n)
+        pi = np.zeros(self.key_copies.n)
         pi[0] = 1.0
         return pi
 
@@ -440,7 +436,7 @@ class ServerRun:
         j = bisect.bisect_left(sched.times, end, lo=i)
         first_sched = sched.times[i] if i < j else math.inf
         if min(first_req, first_sched) >= end:
-            state.pi = self.keychain.evolve_legit(cfg, state.pi, end - now)
+            state.pi = self.key_copies.evolve_legit(cfg, state.pi, end - now)
             state.used += rate * (end - now)
             return
         cause: EndCause
@@ -459,7 +455,7 @@ class ServerRun:
             if last is not None:
                 start = last
         state.life = self._new_life(state.index, start)
-        state.pi = self.keychain.evolve_legit(cfg, self._empty_pi(), end - start)
+        state.pi = self.key_copies.evolve_legit(cfg, self._empty_pi(), end - start)
         state.used = 0.0
         state.target = self._gamma_target(count)
 
@@ -488,7 +484,7 @@ class ServerRun:
     def _first_capturing_heartbeat(self, a: AttackerRates, reachable: bool, copies: int) -> int:
         """Index of the first capturing heartbeat of a connection known to capture."""
         pieces = 2 * int(reachable) + copies
-        h = -math.expm1(pieces * math.log1p(-a.c_key)) if a.c_key < 1 else 1.0
+        h = any_of(pieces, a.c_key)
         if h >= 1.0 or a.heartbeats == 1:
             return 1
         j = np.arange(1, a.heartbeats + 1)
@@ -508,8 +504,8 @@ class ServerRun:
         now = self.env.now
         self.obs.crashes.append(Crash(now, a.name, self.server.name, source, crashing, crashing - 1))
         if a.name in self.watched and crashing > 1:
-            after_ops = self.keychain.state_after_crash_ops(a, pre)
-            q = self.keychain.capture_probability(a, state.life.key_reachable, crashing - 1)
+            after_ops = self.key_copies.state_after_crash_ops(a, pre)
+            q = self.key_copies.capture_probability(a, state.life.key_reachable, crashing - 1)
             if rng.random() < float(after_ops @ q):
                 self._record_key(a.name, 1 + int(rng.integers(crashing - 1)))
         self._restart(state, "crash", CrashInfo(a.name, crashing - 1, source))

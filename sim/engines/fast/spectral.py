@@ -1,6 +1,6 @@
 """Exponentials of the fast engine's small generators, at many lengths for one decomposition.
 
-The key-copy chain (:mod:`.keychain`) and the password counting chain (:mod:`.buffers`) both
+The key-copy chain (:mod:`.key_copies`) and the password counting chain (:mod:`.password_chain`) both
 need ``pi exp(G t)`` for one generator ``G`` at many lengths ``t`` (every piece of every worker
 lifetime has its own). A matrix exponential per length costs a Pade approximant; an
 eigen-decomposition ``G = V diag(w) V^-1``, computed once per generator, makes each further

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario.model import Lifetime
+from sim.scenario.model import ResidencySpec
 
 
 @dataclass(slots=True)
@@ -33,7 +33,7 @@ class Residency:
 
     __slots__ = ("mean", "on_request", "on_key_op")
 
-    def __init__(self, lifetime: Lifetime) -> None:
+    def __init__(self, lifetime: ResidencySpec) -> None:
         self.on_request = lifetime == "next_request"
         self.on_key_op = lifetime == "next_handshake"
         self.mean: float | None = None if isinstance(lifetime, str) else float(lifetime)

@@ -15,14 +15,14 @@ import math
 import numpy as np
 import pytest
 from evidence_builders import normal_interval
-from sim.engines.fast.buffers import (
+from sim.engines.fast.password_chain import (
     CountChain,
     lifetime_moments,
     sample_counts,
     sample_passwords,
     state_count,
 )
-from sim.engines.fast.segments import AttackerRates, CrashInfo, KeyCapture, Lifetime, Segment
+from sim.engines.fast.segments import AttackerRates, CrashInfo, KeyCapture, WorkerLifetime, Segment
 from sim.montecarlo.intervals import wilson
 from sim.scenario.model import PasswordSpec
 
@@ -45,7 +45,7 @@ def closed(T: float, beta: float = BETA, lam: float = LAM) -> tuple[float, float
     return 1.0 - p0, beta * lam / s * (T - (1.0 - math.exp(-s * T)) / s)
 
 
-def moments(spec: PasswordSpec, segments: list[Segment], lt: Lifetime) -> list[tuple[float, float]]:
+def moments(spec: PasswordSpec, segments: list[Segment], lt: WorkerLifetime) -> list[tuple[float, float]]:
     chain = CountChain(spec, segments, state_count(spec, segments, [lt]))
     out = lifetime_moments(chain, lt, [frozenset({"eve"})], [s.t0 for s in segments])
     assert out is not None
@@ -56,11 +56,11 @@ def test_tiling_closed_form_across_segments() -> None:
     """Splitting [0, T) into a quiet part and an attacked part: the password left before the
     attack is still there when it starts (facts.md section 11)."""
     spec = PasswordSpec()
-    whole = moments(spec, [tiling(0.0, T)], Lifetime(0, 0.0, T, False))[0]
+    whole = moments(spec, [tiling(0.0, T)], WorkerLifetime(0, 0.0, T, False))[0]
     assert whole == pytest.approx(closed(T), rel=1e-9)
     quiet = 40.0
     segs = [tiling(0.0, quiet, ()), tiling(quiet, T)]
-    p, m = moments(spec, segs, Lifetime(0, 0.0, T, False))[0]
+    p, m = moments(spec, segs, WorkerLifetime(0, 0.0, T, False))[0]
     full = 1.0 - math.exp(-LAM * quiet)  # slot filled before the attack
     p0 = full * math.exp(-BETA * (T - quiet)) + (1.0 - full) * (1.0 - closed(T - quiet)[0])
     assert p == pytest.approx(1.0 - p0, rel=1e-9)
@@ -76,9 +76,9 @@ def test_restart_truncates_and_crash_reads_last() -> None:
     spec = PasswordSpec()
     r, j = 30.0, 2
     segs = [tiling(0.0, T)]
-    first = moments(spec, segs, Lifetime(0, 0.0, r, False, "scheduled"))[0]
+    first = moments(spec, segs, WorkerLifetime(0, 0.0, r, False, "scheduled"))[0]
     assert first == pytest.approx(closed(r), rel=1e-9)
-    crash = Lifetime(0, r, T, False, "crash", CrashInfo("eve", j, 0))
+    crash = WorkerLifetime(0, r, T, False, "crash", CrashInfo("eve", j, 0))
     p, m = moments(spec, segs, crash)[0]
     q = 1.0 - (1.0 - C) ** j
     L = T - r
@@ -118,7 +118,7 @@ def test_counting_chain_against_literal(rule: str) -> None:
     lam, mean, clear, nu, q = 0.3, 8.0, 0.1, 0.2, 0.5
     spec = PasswordSpec(lifetime=mean if rule == "float" else "next_handshake")
     seg = Segment(0.0, T, True, 1.0, lam, 0.0, clear, 0.0, (eve(nu=nu, c=q),))
-    p, m = moments(spec, [seg], Lifetime(0, 0.0, T, False))[0]
+    p, m = moments(spec, [seg], WorkerLifetime(0, 0.0, T, False))[0]
     x = literal_counts(rule, 3000, np.random.default_rng(21), lam, mean, clear, nu, q)
     ci = wilson(float(np.mean(x > 0)), x.size, z=3.29)
     assert ci.low <= p <= ci.high
@@ -144,7 +144,7 @@ def test_nested_sets_are_coupled() -> None:
     matches the combined-hazard closed form."""
     spec = PasswordSpec()
     segs = [tiling(0.0, T, (eve(nu=0.1, name="a"), eve(nu=0.2, name="b")))]
-    lts = [Lifetime(0, 0.0, T, False)]
+    lts = [WorkerLifetime(0, 0.0, T, False)]
     rng = np.random.default_rng(8)
     draws = [sample_passwords(spec, segs, lts, 1, rng) for _ in range(2000)]
     assert all(d.total >= max(d.by_attacker.values()) for d in draws)
@@ -155,7 +155,7 @@ def test_nested_sets_are_coupled() -> None:
 def test_benign_counts_only_for_itself() -> None:
     spec = PasswordSpec()
     segs = [tiling(0.0, T, (eve(name="scanner", benign=True),))]
-    draws = [sample_passwords(spec, segs, [Lifetime(0, 0.0, T, False)], 1,
+    draws = [sample_passwords(spec, segs, [WorkerLifetime(0, 0.0, T, False)], 1,
                               np.random.default_rng(k)) for k in range(50)]
     assert all(d.total == 0 for d in draws)
     assert any(d.by_attacker["scanner"] > 0 for d in draws)
@@ -167,7 +167,7 @@ def test_quiet_lifetimes_are_skipped() -> None:
     segs = [tiling(0.0, 50.0, ()), tiling(50.0, T)]
     chain = CountChain(spec, segs, 2)
     starts = [s.t0 for s in segs]
-    assert lifetime_moments(chain, Lifetime(0, 0.0, 50.0, False, "scheduled"),
+    assert lifetime_moments(chain, WorkerLifetime(0, 0.0, 50.0, False, "scheduled"),
                             [frozenset({"eve"})], starts) is None
 
 
@@ -185,7 +185,7 @@ def test_key_capture_mid_lifetime_closed_form() -> None:
     qk = 1.0 - (1.0 - C) ** j
     seg = Segment(0.0, T, True, LAM, LAM, 0.0, 0.0, 0.0,
                   (AttackerRates("eve", False, NU, k, 0, 0.0, C, 0.0),))
-    lt = Lifetime(0, 0.0, T, False, key_captures=[KeyCapture(s, "eve", j)])
+    lt = WorkerLifetime(0, 0.0, T, False, key_captures=[KeyCapture(s, "eve", j)])
     p, m = moments(PasswordSpec(), [seg], lt)[0]
 
     def full(t: float) -> float:  # P(uncaptured password resident, no capture yet)
@@ -209,7 +209,7 @@ def test_key_capture_counts_for_its_attacker_only() -> None:
             AttackerRates("b", False, 0.0, 1, 0, 0.0, C, 0.0))
     seg = Segment(0.0, T, True, LAM, LAM, 0.0, 0.0, 0.0, atts)
     s = 50.0
-    lt = Lifetime(0, 0.0, T, False, key_captures=[KeyCapture(s, "b", 1)])
+    lt = WorkerLifetime(0, 0.0, T, False, key_captures=[KeyCapture(s, "b", 1)])
     chain = CountChain(PasswordSpec(), [seg], 2)
     sets = [frozenset({"a"}), frozenset({"b"}), frozenset({"a", "b"})]
     own_a, own_b, total = lifetime_moments(chain, lt, sets, [0.0])  # type: ignore[misc]
@@ -228,7 +228,7 @@ def test_key_miss_thins_the_hazard(reachable: bool) -> None:
     seg = Segment(0.0, T, True, LAM, LAM, 0.0, 0.0, 0.0,
                   (AttackerRates("eve", False, NU, 1, 0, 0.0, C, 0.0, key_miss=miss),))
     chain = CountChain(PasswordSpec(), [seg], 2)
-    lts = [Lifetime(0, 0.0, T, not reachable), Lifetime(0, 0.0, T, reachable)]
+    lts = [WorkerLifetime(0, 0.0, T, not reachable), WorkerLifetime(0, 0.0, T, reachable)]
     out = [lifetime_moments(chain, lt, [frozenset({"eve"})], [0.0]) for lt in lts]
     assert out[1] is not None and out[0] is not None
     assert out[1][0] == pytest.approx(closed(T, beta=BETA * miss[int(reachable)]), rel=1e-9)
@@ -243,8 +243,8 @@ def test_key_capture_with_key_ops_clears_like_a_restart() -> None:
     atts = (eve(nu=0.05), AttackerRates("ops", False, 0.01, 1, 1, 0.0, C, 0.0))
     seg = Segment(0.0, T, True, 1.0, 0.3, 0.0, 0.02, 0.0, atts)
     s = 60.0
-    lt = Lifetime(0, 0.0, T, False, key_captures=[KeyCapture(s, "ops", 1)])
-    lts = [lt, Lifetime(0, 0.0, s, False, "scheduled"), Lifetime(0, s, T, False)]
+    lt = WorkerLifetime(0, 0.0, T, False, key_captures=[KeyCapture(s, "ops", 1)])
+    lts = [lt, WorkerLifetime(0, 0.0, s, False, "scheduled"), WorkerLifetime(0, s, T, False)]
     chain = CountChain(spec, [seg], state_count(spec, [seg], lts))
     counted = [frozenset({"eve"})]
     whole, first, second = (lifetime_moments(chain, x, counted, [0.0])[0]  # type: ignore[index]

@@ -72,10 +72,10 @@ from sim.engines.fast.reads import (
     key_reads,
     segment_hazards,
 )
-from sim.engines.fast.segments import Lifetime, Segment
+from sim.engines.fast.segments import WorkerLifetime, Segment
 from sim.engines.fast.spectral import Rewarded
 from sim.model.poisson import poisson_isf
-from sim.scenario.model import Lifetime as Residency
+from sim.scenario.model import ResidencySpec
 from sim.scenario.model import PasswordSpec
 
 #: Stationary mass left above the highest state of a counting chain.
@@ -92,7 +92,7 @@ class PasswordDraw:
     """Each attacker's own distinct captures (benign attackers too)."""
     chain: CountChain | None = None
     """The counting chain the captures were drawn on (the chain path), to draw their times."""
-    captured_in: dict[str, list[tuple[Lifetime, int]]] = field(default_factory=dict)
+    captured_in: dict[str, list[tuple[WorkerLifetime, int]]] = field(default_factory=dict)
     """Chain path: per attacker, the worker lifetimes its own captures fell in, and how many
     in each (they add up to ``by_attacker``)."""
     first_reads: dict[str, FirstReads] = field(default_factory=dict)
@@ -103,7 +103,7 @@ class PasswordDraw:
 
 
 def state_count(
-    spec: PasswordSpec, segments: Sequence[Segment], lifetimes: Sequence[Lifetime]
+    spec: PasswordSpec, segments: Sequence[Segment], lifetimes: Sequence[WorkerLifetime]
 ) -> int:
     """States of the counting chain: enough that at most ``TAIL`` of the mass is cut."""
     rule = spec.lifetime
@@ -120,7 +120,7 @@ def state_count(
     return chain_states(rule, births, longest, slowest)
 
 
-def chain_states(rule: Residency, births: float, longest: float, slowest_clear: float) -> int:
+def chain_states(rule: ResidencySpec, births: float, longest: float, slowest_clear: float) -> int:
     """States enough that at most ``TAIL`` of the mass is cut: ``births`` logins per second
     per worker, lifetimes up to ``longest`` seconds, and under ``next_handshake`` buffers
     cleared at ``slowest_clear`` per second or faster."""
@@ -202,7 +202,7 @@ class Shape:
     each state, and whether sessions split the full ``next_request`` slot by the number of
     other open sessions (:func:`open_session_nodes`)."""
 
-    rule: Residency
+    rule: ResidencySpec
     count: tuple[int, ...]
     sessions: bool
 
@@ -450,7 +450,7 @@ def sample_counts(p_any: np.ndarray, mean: np.ndarray, u: np.ndarray, v: np.ndar
 def sample_passwords(
     spec: PasswordSpec,
     segments: Sequence[Segment],
-    lifetimes: Sequence[Lifetime],
+    lifetimes: Sequence[WorkerLifetime],
     workers: int,
     rng: np.random.Generator,
 ) -> PasswordDraw:
@@ -472,7 +472,7 @@ def sample_passwords(
     starts = [s.t0 for s in segments]
     p_any: list[list[float]] = []
     means: list[list[float]] = []
-    hot: list[Lifetime] = []
+    hot: list[WorkerLifetime] = []
     for lt in lifetimes:
         moments = lifetime_moments(chain, lt, sets, starts)
         if moments is not None:
@@ -498,7 +498,7 @@ def sample_passwords(
 
 
 def lifetime_moments(
-    chain: CountChain, lt: Lifetime, sets: Sequence[frozenset[str]], starts: Sequence[float]
+    chain: CountChain, lt: WorkerLifetime, sets: Sequence[frozenset[str]], starts: Sequence[float]
 ) -> list[tuple[float, float]] | None:
     """``(P(N > 0), E[N])`` of one worker lifetime for each counting set; None when nothing can
     be captured in it."""
@@ -533,7 +533,7 @@ def lifetime_moments(
     return out
 
 
-def lifetime_pieces(chain: CountChain, lt: Lifetime, starts: Sequence[float]) -> list[Piece]:
+def lifetime_pieces(chain: CountChain, lt: WorkerLifetime, starts: Sequence[float]) -> list[Piece]:
     """The lifetime cut at segment boundaries and at its key captures (each closing a piece)."""
     reads = key_reads(lt, chain.segments, starts, password_capture, chain.rule)
     placement = int(lt.key_reachable)
