@@ -31,7 +31,7 @@ from scipy.optimize import brentq
 
 from sim.engines import EngineRefused
 from sim.engines.fast.segments import AttackerRates, Segment
-from sim.engines.fast.spectral import Spectrum, propagate
+from sim.engines.fast.spectral import Doubling, Spectrum, exponential, propagate
 from sim.model.capture import any_of_counts
 from sim.scenario.model import Attacker, KeySpec, Server
 
@@ -45,7 +45,7 @@ class Dynamics:
     """The chain at constant rates: sub-generator and what each watched attacker's capture does."""
 
     G: np.ndarray
-    spectrum: Spectrum | None
+    exponential: Spectrum | Doubling | None
     kill: dict[str, np.ndarray]
     """Per watched attacker: capture hazard from each state."""
     capture_moves: dict[str, np.ndarray]
@@ -74,7 +74,7 @@ class KeyChain:
         self._cache: dict[tuple, Dynamics] = {}
         self._miss: dict[tuple[float, float, AttackerRates], tuple[float, float]] = {}
         self._legit: dict[
-            tuple[float, float], tuple[np.ndarray, Spectrum | None, float, np.ndarray | None]
+            tuple[float, float], tuple[np.ndarray, Spectrum | Doubling, float, np.ndarray | None]
         ] = {}
 
     @classmethod
@@ -158,19 +158,19 @@ class KeyChain:
             Q = self.legit_generator(seg)
             rate = float(-np.diag(Q).min())
             horizon = 60.0 / rate if rate > 0 else math.inf
-            spectrum = Spectrum.of(Q)
+            exp = exponential(Q)
             limit = None
             if math.isfinite(horizon):
-                limit = propagate(Q, np.eye(self.n)[0], horizon, spectrum)
+                limit = propagate(Q, np.eye(self.n)[0], horizon, exp)
                 limit /= limit.sum()
-            cached = (Q, spectrum, horizon, limit)
+            cached = (Q, exp, horizon, limit)
             self._legit[key] = cached
-        Q, spectrum, horizon, limit = cached
+        Q, exp, horizon, limit = cached
         if limit is None:  # no legitimate traffic moves the copies: they stay as they are
             return pi
         if t >= horizon:
             return limit.copy()
-        out = propagate(Q, pi, t, spectrum)
+        out = propagate(Q, pi, t, exp)
         return out / out.sum()
 
     def _connection_kernel(self, a: AttackerRates) -> np.ndarray:
@@ -235,7 +235,7 @@ class KeyChain:
                 can_capture = can_capture or bool(q.any())
             else:
                 G += rate * (T - np.eye(n))
-        dyn = Dynamics(G, Spectrum.of(G) if n > 1 else None, kill, moves, can_capture)
+        dyn = Dynamics(G, exponential(G) if n > 1 else None, kill, moves, can_capture)
         self._cache[key] = dyn
         return dyn
 
@@ -254,13 +254,13 @@ def capture_time(dyn: Dynamics, pi: np.ndarray, horizon: float, u: float) -> flo
     G = dyn.G
     if horizon <= 0:
         return None
-    if float(propagate(G, pi, horizon, dyn.spectrum).sum()) > u:
+    if float(propagate(G, pi, horizon, dyn.exponential).sum()) > u:
         return None
     if G.shape[0] == 1:
         rate = -G[0, 0]
         return min(horizon, -math.log(u / pi.sum()) / rate) if rate > 0 else None
 
     def excess(t: float) -> float:
-        return float(propagate(G, pi, t, dyn.spectrum).sum()) - u
+        return float(propagate(G, pi, t, dyn.exponential).sum()) - u
 
     return brentq(excess, 0.0, horizon, xtol=1e-9 * max(1.0, horizon), rtol=1e-12)

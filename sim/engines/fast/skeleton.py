@@ -403,7 +403,7 @@ class ServerRun:
             return state.pi
         for name, kill in dyn.kill.items():
             self._hb_captures_expected[name] += float(state.pi @ kill) * elapsed
-        pi = propagate(dyn.G, state.pi, elapsed, dyn.spectrum)
+        pi = propagate(dyn.G, state.pi, elapsed, dyn.exponential)
         total = pi.sum()
         state.pi = pi / total if total > 0 else self._empty_pi()
         state.used += conn_rate * elapsed
