@@ -17,6 +17,7 @@ import pytest
 from evidence_builders import normal_interval
 from sim.engines.fast.password_chain import (
     CountChain,
+    capture_patterns,
     lifetime_moments,
     sample_counts,
     sample_passwords,
@@ -251,3 +252,22 @@ def test_key_capture_with_key_ops_clears_like_a_restart() -> None:
                             for x in lts)
     assert whole[0] == pytest.approx(1.0 - (1.0 - first[0]) * (1.0 - second[0]), rel=1e-9)
     assert whole[1] == pytest.approx(first[1] + second[1], rel=1e-9)
+
+
+def test_capture_patterns_follow_the_joint_law_not_the_margins() -> None:
+    """From the zero probabilities of every set, the drawn patterns have the joint law they
+    came from (uniforms on a fine grid: frequencies within 1/n), margins and unions alike."""
+    rng = np.random.default_rng(3)
+    names = ["a", "b", "c"]
+    joint = rng.dirichlet(np.ones(8), size=4)  # 4 lifetimes: P(exactly the mask captures)
+    zero = {}
+    for mask in range(1, 8):
+        s = frozenset(n for i, n in enumerate(names) if mask >> i & 1)
+        # P(no attacker of s captures): the patterns disjoint from the mask.
+        zero[s] = joint[:, [p for p in range(8) if p & mask == 0]].sum(axis=1)
+    n = 20_000
+    for lifetime in range(4):
+        u = (np.arange(n) + 0.5) / n
+        drawn = capture_patterns({s: np.full(n, q[lifetime]) for s, q in zero.items()}, names, u)
+        freq = np.bincount(drawn, minlength=8) / n
+        assert np.abs(freq - joint[lifetime]).max() <= 1.0 / n + 1e-12

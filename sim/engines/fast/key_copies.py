@@ -72,7 +72,7 @@ class KeyChain:
         self.n = self._state_count(keys, max_ops_rate, min_clear_rate)
         self._op = self._operation_kernel()
         self._cache: dict[tuple, Dynamics] = {}
-        self._miss: dict[tuple[float, float, AttackerRates], tuple[float, float]] = {}
+        self._miss: dict[tuple, tuple[float, float]] = {}
         self._legit: dict[
             tuple[float, float], tuple[np.ndarray, Spectrum | Doubling, float, np.ndarray | None]
         ] = {}
@@ -188,10 +188,11 @@ class KeyChain:
 
         Exact when the connection's own key operations replace the copies (its kernel rows are
         all alike: the state before it does not matter); otherwise averaged over the
-        stationary law of the legitimate-traffic chain, which is what a worker's copies look
-        like between attack connections.
+        stationary law of the copies under all of the segment's traffic, legitimate and
+        attackers' key operations alike (:meth:`stationary`), which is what a worker's copies
+        look like between attack connections when no capture is conditioned on.
         """
-        key = (seg.requests, seg.handshakes, a)
+        key = (seg.requests, seg.handshakes, seg.attackers, a)
         cached = self._miss.get(key)
         if cached is None:
             cached = self._miss[key] = self._key_miss(seg, a)
@@ -199,14 +200,31 @@ class KeyChain:
 
     def _key_miss(self, seg: Segment, a: AttackerRates) -> tuple[float, float]:
         T = self._connection_kernel(a)
-        if np.allclose(T, T[0]):
-            before = T[0]
-        else:
-            before = self.evolve_legit(seg, np.eye(self.n)[0], math.inf) @ T
+        before = T[0] if np.allclose(T, T[0]) else self.stationary(seg) @ T
         return tuple(  # type: ignore[return-value]
             float(before @ (1.0 - self.capture_probability(a, reachable, a.heartbeats)))
             for reachable in (False, True)
         )
+
+    def stationary(self, seg: Segment) -> np.ndarray:
+        """Stationary law of the copies at ``seg``'s rates, captures aside: legitimate traffic
+        and every attacker connection's key operations (crashing ones too) move them."""
+        G = self.legit_generator(seg)
+        for a in seg.attackers:
+            if a.key_ops:
+                G = G + a.connection_rate * (self._connection_kernel(a) - np.eye(self.n))
+        if not G.any():
+            return np.eye(self.n)[0]
+        # pi G = 0 with sum(pi) = 1: replace one balance equation by the normalisation.
+        A = G.T.copy()
+        A[-1, :] = 1.0
+        b = np.zeros(self.n)
+        b[-1] = 1.0
+        try:
+            pi = np.maximum(np.linalg.solve(A, b), 0.0)
+        except np.linalg.LinAlgError:  # several closed classes: start from no copies
+            return self.evolve_legit(seg, np.eye(self.n)[0], math.inf)
+        return pi / pi.sum()
 
     def dynamics(self, seg: Segment, reachable: bool, watched: frozenset[str]) -> Dynamics:
         """Chain dynamics at ``seg``'s rates (kept: the same rates recur across replications)."""

@@ -436,12 +436,60 @@ def truncated_poisson_quantile(lam: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 def sample_counts(p_any: np.ndarray, mean: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Counts with exact ``P(N > 0) = p_any`` and ``E[N] = mean`` from uniforms ``u``, ``v``."""
+    return positive_counts(u < p_any, p_any, mean, v)
+
+
+def positive_counts(hit: np.ndarray, p_any: np.ndarray, mean: np.ndarray,
+                    v: np.ndarray) -> np.ndarray:
+    """Zero where not ``hit``; elsewhere zero-truncated Poisson with the exact conditional mean
+    ``mean / p_any``, by inversion of ``v``."""
     out = np.zeros(p_any.shape, dtype=np.int64)
-    hit = u < p_any
+    hit = hit & (p_any > 0.0)  # a pattern's rounding cannot make a certain zero positive
     if hit.any():
         lam = truncated_rate(mean[hit] / p_any[hit])
         out[hit] = truncated_poisson_quantile(lam, v[hit])
     return out
+
+
+def joint_sets(malicious: Sequence[str]) -> list[frozenset[str]]:
+    """Every set of two or more malicious attackers short of all of them: with each one alone
+    and all together, the sets whose ``P(N = 0)`` fix which attackers capture anything."""
+    k = len(malicious)
+    return [frozenset(malicious[i] for i in range(k) if mask >> i & 1)
+            for mask in range(1, (1 << k) - 1) if mask.bit_count() >= 2]
+
+
+def capture_patterns(zero: dict[frozenset[str], np.ndarray], malicious: Sequence[str],
+                     u: np.ndarray) -> np.ndarray:
+    """Per lifetime, a bit mask of the malicious attackers that capture at least one password,
+    drawn from its exact law.
+
+    With ``q(S) = P(no attacker of S captures)`` (``q`` of the empty set is 1), the chance that
+    exactly the attackers of ``Pos`` capture is ``sum over T in Pos of (-1)^|T| q(Z + T)``,
+    ``Z`` the others (inclusion-exclusion). Drawing each attacker from its own margin with a
+    shared uniform instead would make their captures comonotone, and the chance that any of
+    several attackers logs in with a password too low (2.5 points on the agreement suite's
+    ``choices`` scenario, 77.0% against 79.4%).
+    """
+    k = len(malicious)
+    full = (1 << k) - 1
+    q = [np.ones_like(u)] + [
+        zero[frozenset(malicious[i] for i in range(k) if mask >> i & 1)]
+        for mask in range(1, full + 1)
+    ]
+    probs = np.empty((1 << k, len(u)))
+    for pos in range(1 << k):
+        total = np.zeros_like(u)
+        t = pos
+        while True:  # every subset T of pos, pos itself first, the empty set last
+            total += (-1) ** t.bit_count() * q[(full & ~pos) | t]
+            if t == 0:
+                break
+            t = (t - 1) & pos
+        probs[pos] = total
+    probs = np.maximum(probs, 0.0)
+    cumulative = np.cumsum(probs, axis=0) / probs.sum(axis=0)
+    return (u[None, :] >= cumulative).sum(axis=0).clip(max=full)
 
 
 # -- entry point -----------------------------------------------------------------------------
@@ -461,7 +509,8 @@ def sample_passwords(
     """
     names, malicious = attacker_names(segments)
     by_attacker = dict.fromkeys(names, 0)
-    sets = counting_sets(names, malicious)
+    mal = [name for name in names if name in malicious]
+    sets = counting_sets(names, malicious) + joint_sets(mal)
     hot_any = [bool(s.vulnerable and s.attackers) for s in segments]
     if not sets or not any(hot_any) or not lifetimes:
         return PasswordDraw(0, by_attacker)
@@ -485,6 +534,15 @@ def sample_passwords(
     n = len(P)
     u, v = rng.random(n), rng.random(n)  # shared by all sets of a lifetime
     counts = {s: sample_counts(P[:, j], E[:, j], u, v) for j, s in enumerate(sets)}
+    if len(mal) >= 2:
+        # Which malicious attackers capture comes from the joint law, not the margins alone.
+        column = {s: j for j, s in enumerate(sets)}
+        pattern = capture_patterns({s: 1.0 - P[:, j] for s, j in column.items()}, mal, u)
+        for i, name in enumerate(mal):
+            j = column[frozenset({name})]
+            counts[frozenset({name})] = positive_counts(pattern >> i & 1 == 1, P[:, j], E[:, j], v)
+        j = column[malicious]
+        counts[malicious] = positive_counts(pattern > 0, P[:, j], E[:, j], v)
     captured_in = {}
     for name in names:
         own = counts[frozenset({name})]
