@@ -108,17 +108,9 @@ def never_slower_than_literal(rounds: int, million_rounds: int) -> list[Line]:
     every agreement-suite scenario, and >= 100x faster at a million heartbeats (the same model,
     hence the same variance per replication: time to a precision scales with time per
     replication)."""
-    from tests.test_engines_agree import small_scenario  # the agreement suite's scenarios
-    from sim.scenario.model import PasswordSpec, SessionSpec
+    from tests.agreement import SCENARIOS  # the agreement suite's scenarios
 
-    cases = {
-        "traffic-driven": small_scenario(),
-        "exponential-lifetimes": small_scenario(
-            passwords=PasswordSpec(capture=0.6, lifetime=900.0, kind="otp"),
-            sessions=SessionSpec(ttl=600.0, requests_per_s=0.002, capture=0.5, binding=(),
-                                 lifetime=300.0),
-        ),
-    }
+    cases = {name: make() for name, make in SCENARIOS.items()}
     engines = {"fast": "fast", "reference": "reference"}
     med = _per_replication(cases, engines, rounds)
     lines = [

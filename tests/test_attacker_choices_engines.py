@@ -10,6 +10,9 @@
   it, and nothing follows it.
 
 Statistical checks put the closed form inside the run's own 99.9% interval (Wilson, rule 20).
+Where the choices interact (a session replayed by one attacker only, logins beside a harvester,
+the unanswered connection), the engines are compared on every outcome by the agreement suite's
+``choices`` scenario (``test_engines_agree.py``).
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from agreement import listed
 
 from sim.engines import get_engine
 from sim.model.alerts import AlertSummary
 from sim.model.detectors import evaluate
-from sim.model.record import Connection, ReplicationRecord
+from sim.model.record import ReplicationRecord
 from sim.montecarlo.intervals import wilson
 from sim.scenario.model import (
     Attacker,
@@ -80,13 +84,6 @@ def assert_probability(flags: list[bool], expected: float) -> None:
     assert interval.high is not None
     assert interval.low <= expected <= interval.high, (
         f"{expected:.4f} outside [{interval.low:.4f}, {interval.high:.4f}]")
-
-
-def connections(record: ReplicationRecord) -> list[Connection]:
-    """Every connection known one by one: all of them (reference) or the ones the fast engine
-    lists (key captures and the unanswered one of ``stop_when: patched``)."""
-    obs = record.observations
-    return list(obs.connections) if obs.connections is not None else list(obs.key_connections)
 
 
 LOGINS = Detector(name="logins", kind="login", servers=("s",))
@@ -171,12 +168,12 @@ def test_stop_when_patched_stops_at_the_first_unanswered_connection(engine: str)
     n = 16_000
     early, late = [], []
     for record, _ in run(engine, patched_scenario(), n, seed=9):
-        unanswered = [c for c in connections(record) if c.heartbeats_answered == 0]
+        unanswered = [c for c in listed(record) if c.heartbeats_answered == 0]
         assert len(unanswered) <= 1
         if unanswered:
             stop = unanswered[0].time
             assert not (OPENS <= stop < PATCH)
-            assert all(c.time <= stop for c in connections(record))
+            assert all(c.time <= stop for c in listed(record))
             if stop < OPENS:
                 assert record.attackers["a"]["s"].key == 0
         early.append(bool(unanswered) and unanswered[0].time < OPENS)
@@ -197,61 +194,5 @@ def test_stop_when_key_and_patched_whichever_comes_first(engine: str) -> None:
                                     stop_when=stop))
         for record, _ in run(engine, sc, 50):
             if record.attackers["a"]["s"].key_time < PATCH:
-                unanswered = [c for c in connections(record) if c.heartbeats_answered == 0]
+                unanswered = [c for c in listed(record) if c.heartbeats_answered == 0]
                 assert len(unanswered) == unanswered_expected
-
-
-# -- fast against reference --------------------------------------------------------------------
-
-def agreement_scenario() -> Scenario:
-    """A harvester that never reuses and a thief that logs in and replays, both stopping on the
-    patched server (the thief also on the key), with every detector that sees their choices."""
-    harvester = attacker("harvester", rate=0.004, start_low=1200.0, start_high=4200.0,
-                         duration=1800.0, sources=2, reuse=(), stop_when=("patched",))
-    thief = attacker("thief", rate=0.003, start_low=2400.0, start_high=5400.0, duration=1800.0,
-                     presence=0.7, reuse=("sessions", "passwords"), stop_when=("key", "patched"))
-    detectors = (
-        replace(LOGINS, retention=4000.0),
-        SESSIONS,
-        Detector(name="flows", kind="rate", servers=("s",), threshold=2, window=900.0),
-        Detector(name="ids", kind="signature", servers=("s",)),
-    )
-    return scenario(server(patched_at=PATCH), harvester, thief, detectors=detectors)
-
-
-def quantities(sc: Scenario) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for a in sc.attackers:
-        for o in ("key", "password_reusable", "session", "session_hijack"):
-            out[f"{a}/{o}"] = lambda r, a=a, o=o: getattr(r[0].attackers[a]["s"], o) > 0
-        out[f"{a}/unanswered"] = lambda r, a=a: any(
-            c.attacker == a and c.heartbeats_answered == 0 for c in connections(r[0]))
-        for d in sc.detectors:
-            out[f"{d}/{a}"] = lambda r, d=d, a=a: r[1].counts(d, a).retained > 0
-    return out
-
-
-@pytest.mark.slow
-def test_fast_and_reference_agree_on_attacker_choices() -> None:
-    """Every P(...) of both attackers (captures, the unanswered connection, each detector's
-    retained alerts) differs by less than 3.29 combined standard errors.
-
-    Size: n = 12,000 per engine (about a minute on one core; the fast engine is the slower one
-    on a scenario this small). A difference d is detected with 80% power when d >= (3.29 +
-    0.84) sqrt(2 p (1 - p) / n): 1.2 points for p = 0.05 (the thief's logins are near there),
-    1.6 points for p = 0.1, 2.7 points for p = 0.5 (the unanswered connection, near 0.3-0.45).
-    The closed-form tests above pin the rarer events' probabilities in each engine to a
-    1-point power on their own; this one checks that the engines agree where several
-    choices interact (a session replayed by one attacker only, logins beside a harvester).
-    """
-    sc = agreement_scenario()
-    n = 12_000
-    fast, ref = run("fast", sc, n, seed=21), run("reference", sc, n, seed=22)
-    failures = []
-    for name, get in quantities(sc).items():
-        f = np.array([get(r) for r in fast], dtype=float)  # type: ignore[operator]
-        g = np.array([get(r) for r in ref], dtype=float)  # type: ignore[operator]
-        se = math.sqrt(f.var() / n + g.var() / n)
-        if (se > 0 and abs(f.mean() - g.mean()) > Z * se) or (se == 0 and f.mean() != g.mean()):
-            failures.append(f"{name}: fast {f.mean():.4f} vs reference {g.mean():.4f} (se {se:.4f})")
-    assert not failures, "\n".join(failures)

@@ -16,7 +16,7 @@ the mean alert count, so that bias is caught (``z`` of 3.29) with probability ab
 from __future__ import annotations
 
 import pytest
-from test_engines_agree import judge, never, outcomes, paired, small_scenario
+from agreement import judge, never, outcomes, paired, small_scenario
 
 from sim.scenario.model import KeySpec
 

@@ -13,7 +13,7 @@ duration ``lifetime``, few passwords resident, frequent restarts, crashes and ke
 the lingering sampler (a long ``lifetime`` on a busier server). The retained-alert count of
 each ``login`` detector is compared as P(alert) and as the mean number of logins inside its
 window, within 3.29 combined standard errors computed from the runs (helpers of
-``test_engines_agree``). The steady-state profile this replaced put the windowed means 4 to 8
+``agreement.py``). The steady-state profile this replaced put the windowed means 4 to 8
 standard errors off on both cases (chain: z 7.5, 7.7, 6.0, 5.5; lingering: 1.0, 4.1, 2.3, 7.6 in
 the order printed).
 """
@@ -41,7 +41,7 @@ from sim.scenario.model import (
     Timeline,
     Traffic,
 )
-from tests.test_engines_agree import HORIZON, Z, judge, mail_server, outcomes, paired
+from agreement import HORIZON, Z, judge, mail_server, outcomes, paired
 from tests.test_fast_lingering import CASES as CHAIN_CASES
 
 START = 2400.0
