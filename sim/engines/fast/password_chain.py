@@ -533,10 +533,13 @@ def sample_passwords(
     P, E = np.array(p_any), np.array(means)
     n = len(P)
     u, v = rng.random(n), rng.random(n)  # shared by all sets of a lifetime
-    counts = {s: sample_counts(P[:, j], E[:, j], u, v) for j, s in enumerate(sets)}
+    column = {s: j for j, s in enumerate(sets)}
+    # Benign attackers (and a lone malicious one) from their margins; the joint sets only fix
+    # which malicious attackers capture, and are not drawn themselves.
+    counts = {s: sample_counts(P[:, j], E[:, j], u, v) for s, j in column.items()
+              if len(mal) < 2 or (len(s) == 1 and not s <= malicious)}
     if len(mal) >= 2:
         # Which malicious attackers capture comes from the joint law, not the margins alone.
-        column = {s: j for j, s in enumerate(sets)}
         pattern = capture_patterns({s: 1.0 - P[:, j] for s, j in column.items()}, mal, u)
         for i, name in enumerate(mal):
             j = column[frozenset({name})]
