@@ -28,7 +28,12 @@ import pytest
 
 from sim.engines.fast.password_chain import CountChain, lifetime_moments, state_count
 from sim.engines.fast.lingering import worst_chain_states
-from sim.engines.fast.logins import chain_times, first_capture_stretches
+from sim.engines.fast.logins import (
+    RESOLUTION,
+    chain_times,
+    first_capture_stretches,
+    inverse_in_piece,
+)
 from sim.engines.fast.passwords import SMALL_CHAIN
 from sim.montecarlo.intervals import wilson
 from sim.scenario.model import (
@@ -159,3 +164,30 @@ def test_chain_times_follow_the_cumulative_first_captures() -> None:
         for label, hits, expected in checks:
             ci = wilson(float(hits.mean()), n, Z)
             assert ci.high is not None and ci.low <= expected <= ci.high, (name, label, expected)
+
+
+@pytest.mark.parametrize("case", sorted(CHAIN_CASES))
+def test_inverse_in_piece_lands_within_resolution_of_the_root(case: str) -> None:
+    """Each drawn offset is within :data:`RESOLUTION` of where the cumulative first captures,
+    propagated exactly by the chain (not by the closed-form curve the search uses), reach the
+    goal: below it a resolution earlier, at or above it a resolution later."""
+    spec, segs, lt = CHAIN_CASES[case]
+    chain = CountChain(spec, segs, state_count(spec, segs, [lt]))
+    names = sorted({a.name for s in segs for a in s.attackers})
+    goal = np.linspace(0.0005, 0.9995, 41)
+    checked = 0
+    for name in names:
+        counted = frozenset({name})
+        for s in first_capture_stretches(chain, lt, counted):
+            if s.length == 0.0 or s.mass <= 1e-9:
+                continue
+            offset = inverse_in_piece(chain, s, counted, goal, np.random.default_rng(1))
+            target = s.x[-1] + goal * s.mass
+            for side, sign in (("before", -1.0), ("after", 1.0)):
+                at = np.clip(offset + sign * RESOLUTION, 0.0, s.length)
+                value = np.array([chain.advance(s.x, s.i, s.v, counted, t)[-1] for t in at])
+                ok = value < target if side == "before" else value >= target * (1 - 1e-12)
+                ok |= (at == 0.0) if side == "before" else (at == s.length)
+                assert ok.all(), (case, name, side, offset[~ok])
+            checked += 1
+    assert checked > 0

@@ -18,10 +18,11 @@ attacker's first-capture times on the path that drew the count:
   at the lifetime's end) a point mass, the increment across the read. The increments come from
   the same Van Loan propagation as the counts (the last coordinate of the propagated vector is
   the cumulative expected first-capture count). Inside a piece the position is the inverse of
-  that cumulative count, found by bisection on dyadic sub-pieces (each propagated exactly) down
-  to cells of :data:`RESOLUTION` seconds, then uniform in the cell: the time drawn is within
-  ``RESOLUTION`` of the exact inverse-CDF draw from the same uniforms, which no detector instant
-  given in seconds can tell apart. The mean number of logins in any window is therefore exact:
+  that cumulative count: a bracket of at most :data:`RESOLUTION` seconds around the root,
+  found by safeguarded Newton on the closed-form curve (bisection on dyadic sub-pieces, each
+  propagated exactly, where the chain has no eigen-decomposition), then uniform in the
+  bracket: the time drawn is within ``RESOLUTION`` of the exact inverse-CDF draw from the same
+  uniforms, which no detector instant given in seconds can tell apart. The mean number of logins in any window is therefore exact:
   it is the integral of the intensity over the window, summed over lifetimes. P(alert) is not
   exact in principle: the captures of one lifetime get independent times, drawn apart from
   their number, whereas in the model they are dependent (two taken by one read share its
@@ -44,6 +45,9 @@ from sim.scenario.model import Attacker, PasswordSpec
 
 #: Width, in seconds, of the cell inside which a chain-path login time is drawn uniformly.
 RESOLUTION = 1e-6
+#: Newton rounds before giving up: a round that does not halve a bracket is followed by a
+#: bisection, so 200 rounds settle any piece shorter than 2^100 RESOLUTION.
+MAX_ROUNDS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,18 +93,72 @@ def inverse_in_piece(
     rng: np.random.Generator,
 ) -> np.ndarray:
     """Offsets into piece ``s`` where its cumulative first captures reach ``goal`` (fractions
-    of its mass): bisection on dyadic sub-pieces, each propagated exactly by the piece's
-    integrators, to cells of :data:`RESOLUTION`, then uniform in the cell."""
-    levels = max(0, math.ceil(math.log2(s.length / RESOLUTION)))
-    x = np.repeat(s.x[None, :], goal.size, axis=0)
+    of its mass), each within :data:`RESOLUTION` of the exact root: uniform in a bracket of
+    that width around it."""
     target = s.x[-1] + goal * s.mass
-    offset = np.zeros(goal.size)
+    lo, hi = np.zeros(goal.size), np.full(goal.size, s.length)
+    if not _newton_bracket(chain, s, counted, target, lo, hi):
+        lo, hi = _bisection_bracket(chain, s, counted, target)
+    return lo + rng.random(goal.size) * (hi - lo)
+
+
+def _newton_bracket(
+    chain: CountChain, s: Stretch, counted: frozenset[str], target: np.ndarray,
+    lo: np.ndarray, hi: np.ndarray,
+) -> bool:
+    """Shrink ``[lo, hi]`` around each root to at most :data:`RESOLUTION` (False, untouched,
+    when the piece's chain has no eigen-decomposition to evaluate the curve with).
+
+    The cumulative count is increasing in the offset, so a point below the target raises
+    ``lo`` and one at or above it lowers ``hi``. Each round evaluates the curve, at every
+    unsettled goal at once, a quarter-resolution either side of a Newton step (of the midpoint
+    where the step leaves the bracket): once Newton is that close, the two points straddle
+    the root and settle it. About five rounds where 40 bisection levels were needed.
+    """
+    eps = RESOLUTION / 4
+    guess = lo + (target - s.x[-1]) / max(s.mass, 1e-300) * (hi - lo)
+    todo = np.flatnonzero(hi - lo > RESOLUTION)
+    width = 2 * (hi - lo)[todo]
+    for _ in range(MAX_ROUNDS):
+        if todo.size == 0:
+            return True
+        lo_t, hi_t = lo[todo], hi[todo]
+        c = np.clip(guess[todo], lo_t, hi_t)
+        points = np.concatenate([np.clip(c - eps, lo_t, hi_t), np.clip(c + eps, lo_t, hi_t)])
+        curve = chain.counted_curve(s.x, s.i, s.v, counted, points)
+        if curve is None:
+            return False
+        value, rate = curve
+        for part in (slice(0, todo.size), slice(todo.size, None)):
+            p, below = points[part], value[part] < target[todo]
+            lo_t = np.where(below, np.maximum(lo_t, p), lo_t)
+            hi_t = np.where(below, hi_t, np.minimum(hi_t, p))
+        lo[todo], hi[todo] = lo_t, hi_t
+        upper = slice(todo.size, None)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = points[upper] + (target[todo] - value[upper]) / rate[upper]
+        # Newton where it stays inside and the last round at least halved the bracket.
+        newton = np.isfinite(step) & (step > lo_t) & (step < hi_t) & (hi_t - lo_t <= width / 2)
+        guess[todo] = np.where(newton, step, 0.5 * (lo_t + hi_t))
+        keep = hi_t - lo_t > RESOLUTION
+        todo, width = todo[keep], (hi_t - lo_t)[keep]
+    raise AssertionError(f"login time not bracketed in {MAX_ROUNDS} rounds")
+
+
+def _bisection_bracket(
+    chain: CountChain, s: Stretch, counted: frozenset[str], target: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The bracket by bisection on dyadic sub-pieces, each propagated exactly by the piece's
+    integrators, for chains without an eigen-decomposition."""
+    levels = max(0, math.ceil(math.log2(s.length / RESOLUTION)))
+    x = np.repeat(s.x[None, :], target.size, axis=0)
+    offset = np.zeros(target.size)
     for j in range(1, levels + 1):  # every goal bisected at once: one propagation per level
         y = chain.advance(x, s.i, s.v, counted, s.length / 2**j)
         below = y[:, -1] < target
         x[below] = y[below]
         offset[below] += s.length / 2**j
-    return offset + rng.random(goal.size) * s.length / 2**levels
+    return offset, offset + s.length / 2**levels
 
 
 def chain_times(

@@ -352,6 +352,19 @@ class CountChain:
         y[..., self._earned] += earned
         return y
 
+    def counted_curve(
+        self, x: np.ndarray, i: int, v: int, counted: frozenset[str], t: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """From ``x`` into segment ``i``: the cumulative ``E[N]`` (the last coordinate of
+        :meth:`advance`) at each length of ``t``, and the rate it grows at there; None without
+        a trusted eigen-decomposition."""
+        block = self.integrators(i, v, counted & self.capturing[i][v])
+        curve = block.earned_curve(x[self._live], t)
+        if curve is None:
+            return None
+        earned, rate = curve
+        return x[-1] + earned[:, 1], rate[:, 1]
+
     def step(self, x: np.ndarray, piece: Piece, counted: frozenset[str]) -> np.ndarray:
         """Across one piece, then through the point read at its end."""
         i, v, length, read = piece

@@ -183,6 +183,21 @@ class Rewarded:
         earned = ((a * integrated) @ self._earn).real
         return np.maximum(out, 0.0), np.maximum(earned, 0.0)
 
+    def earned_curve(self, pi: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The reward earned from ``pi`` by each block at each length of ``t`` (one row per
+        length) and the rate it is earned at there, ``pi exp(G t) R``: a few vector products
+        for all lengths at once. None without a trusted eigen-decomposition."""
+        s = self.spectrum
+        if s is None:
+            return None
+        a = pi @ s.V
+        wt = np.multiply.outer(t, s.w)
+        integrated = np.expm1(wt) / self._w_safe
+        integrated[:, self._zero] = t[:, None]
+        earned = ((a * integrated) @ self._earn).real
+        rate = ((a * np.exp(wt)) @ self._earn).real
+        return earned, rate
+
     def _by_exponential(self, pi: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
         n, k = self.R.shape
         M = np.zeros((n + k, n + k))
