@@ -128,6 +128,7 @@ class ServerRun:
         self._quiet_cache: dict[int, list[Segment]] = {}
         self._rates_cache: dict[int, tuple[float, list[float], float]] = {}
         self._dynamics_cache: dict[tuple[int, bool], Dynamics] = {}
+        self._uneventful_cache: dict[int, bool] = {}
         self._boundaries = self._boundary_times()
         self._hb_connections = {name: 0.0 for name in attackers}
         self._hb_captures_expected = {name: 0.0 for name in attackers}
@@ -333,6 +334,12 @@ class ServerRun:
                 yield resume
                 continue
             conn_rate, crash_rates, crash_rate = self._rates(cid, cfg)
+            if self._uneventful(cid, cfg):
+                self._cross(state, sched, now, cfg, cid, crash_rates, crash_rate)
+                if cfg.t1 >= self.horizon:
+                    return
+                yield self.changed
+                continue
             # The earliest of the four, the first listed winning a tie.
             kind, delay = "bound", cfg.t1 - now
             if state.next_scheduled < len(sched.times) and sched.times[state.next_scheduled] - now < delay:
@@ -368,6 +375,22 @@ class ServerRun:
                 cause = sched.cause(state.next_scheduled)
                 state.next_scheduled += 1
                 self._restart(state, cause)
+
+    def _uneventful(self, config_id: int, cfg: Segment) -> bool:
+        """Whether nothing but scheduled restarts and crashes can happen in this configuration,
+        whatever any worker holds: no key capture (by a connection or a crashing one) and no
+        ``max_requests`` count. It then lasts until its boundary, and each worker's restarts
+        and crashes in it are drawn at once (:meth:`_cross`)."""
+        cached = self._uneventful_cache.get(config_id)
+        if cached is None:
+            cached = self.server.restart.max_requests is None and not (
+                self.watched and any(
+                    self._dynamics(config_id, cfg, reachable).can_capture
+                    or any(a.name in self.watched and a.heartbeats > 1 and a.c_key > 0
+                           for a in cfg.attackers)
+                    for reachable in (False, True)))
+            self._uneventful_cache[config_id] = cached
+        return cached
 
     def _dynamics(self, config_id: int, cfg: Segment, reachable: bool) -> Dynamics:
         """The key chain's dynamics per configuration, looked up once per run: the chain keys
@@ -409,8 +432,11 @@ class ServerRun:
         state.used += conn_rate * elapsed
         return state.pi
 
-    def _restart(self, state: _Worker, cause: EndCause, crash: CrashInfo | None = None) -> None:
-        now = self.env.now
+    def _restart(
+        self, state: _Worker, cause: EndCause, crash: CrashInfo | None = None,
+        at: float | None = None,
+    ) -> None:
+        now = self.env.now if at is None else at
         life = state.life
         life.end, life.end_cause, life.crash = now, cause, crash
         self.lifetimes.append(life)
@@ -459,6 +485,36 @@ class ServerRun:
         state.used = 0.0
         state.target = self._gamma_target(count)
 
+    def _cross(
+        self, state: _Worker, sched: _Schedule, now: float, cfg: Segment, config_id: int,
+        crash_rates: list[float], crash_rate: float,
+    ) -> None:
+        """Cross an uneventful configuration (:meth:`_uneventful`) ``[now, cfg.t1)`` in one step.
+
+        Its crashes are a Poisson process of constant rate whatever the worker holds, and its
+        scheduled restarts are known, so every lifetime in it is drawn at once; the key-copy
+        state then only has to be carried from the last restart to the boundary.
+        """
+        end, rng = cfg.t1, self.rng
+        i = state.next_scheduled
+        j = bisect.bisect_left(sched.times, end, lo=i)
+        ends: list[tuple[float, int]] = [(sched.times[k], k) for k in range(i, j)]
+        if crash_rate > 0.0:
+            count = int(rng.poisson(crash_rate * (end - now)))
+            ends += [(float(t), -1) for t in now + rng.random(count) * (end - now)]
+        ends.sort()
+        for t, k in ends:
+            if k < 0:
+                a, crashing, source = self._crashing_connection(cfg, crash_rates, t)
+                self._restart(state, "crash", CrashInfo(a.name, crashing - 1, source), at=t)
+            else:
+                self._restart(state, sched.cause(k), at=t)
+        state.next_scheduled = j
+        start = ends[-1][0] if ends else now
+        dyn = self._dynamics(config_id, cfg, state.life.key_reachable)
+        state.pi = propagate(dyn.G, state.pi, end - start, dyn.exponential)
+        state.pi /= state.pi.sum()
+
     # -- events ----------------------------------------------------------------------------
     def _key_capture(self, state: _Worker, dyn, pre: np.ndarray, cfg: Segment) -> None:
         names = list(dyn.kill)
@@ -491,18 +547,23 @@ class ServerRun:
         p = (1.0 - h) ** (j - 1) * h
         return 1 + pick(self.rng, p)
 
-    def _crash(self, state: _Worker, cfg: Segment, crash_rates: list[float], pre: np.ndarray) -> None:
+    def _crashing_connection(
+        self, cfg: Segment, crash_rates: list[float], now: float
+    ) -> tuple[AttackerRates, int, int]:
+        """Whose connection crashed the worker at ``now``, at which heartbeat, from which
+        source; logged as a crash."""
         rng = self.rng
-        weights = np.array(crash_rates)
-        a = cfg.attackers[pick(rng, weights)]
+        a = cfg.attackers[pick(rng, np.array(crash_rates))]
         p = cfg.crash_probability
         j = np.arange(1, a.heartbeats + 1)
-        pj = (1.0 - p) ** (j - 1) * p
-        crashing = 1 + pick(rng, pj)
-        attacker = self.attackers[a.name][0]
-        source = int(rng.integers(attacker.sources))
-        now = self.env.now
+        crashing = 1 + pick(rng, (1.0 - p) ** (j - 1) * p)
+        source = int(rng.integers(self.attackers[a.name][0].sources))
         self.obs.crashes.append(Crash(now, a.name, self.server.name, source, crashing, crashing - 1))
+        return a, crashing, source
+
+    def _crash(self, state: _Worker, cfg: Segment, crash_rates: list[float], pre: np.ndarray) -> None:
+        rng = self.rng
+        a, crashing, source = self._crashing_connection(cfg, crash_rates, self.env.now)
         if a.name in self.watched and crashing > 1:
             after_ops = self.key_copies.state_after_crash_ops(a, pre)
             q = self.key_copies.capture_probability(a, state.life.key_reachable, crashing - 1)
