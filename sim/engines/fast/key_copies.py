@@ -261,6 +261,10 @@ class KeyChain:
         return pi @ self._connection_kernel(a)
 
 
+#: Survivals below this are taken as this on the log scale (the root lies far above it).
+TINY = 1e-300
+
+
 @lru_cache(maxsize=64)
 def shared_chain(keys: KeySpec, max_ops_rate: float, min_clear_rate: float) -> KeyChain:
     """The one :class:`KeyChain` of these arguments in this process (see its docstring)."""
@@ -278,7 +282,12 @@ def capture_time(dyn: Dynamics, pi: np.ndarray, horizon: float, u: float) -> flo
         rate = -G[0, 0]
         return min(horizon, -math.log(u / pi.sum()) / rate) if rate > 0 else None
 
+    # On the log scale the survival is nearly linear in t (exactly so with one decay rate),
+    # where Brent's inverse quadratic steps converge in about four evaluations, not eleven.
+    log_u = math.log(u)
+
     def excess(t: float) -> float:
-        return float(propagate(G, pi, t, dyn.exponential).sum()) - u
+        survival = float(propagate(G, pi, t, dyn.exponential).sum())
+        return math.log(max(survival, TINY)) - log_u
 
     return brentq(excess, 0.0, horizon, xtol=1e-9 * max(1.0, horizon), rtol=1e-12)

@@ -263,10 +263,22 @@ def binomial(shape: Shape, q: float) -> np.ndarray:
 #: Largest chain whose integrators are kept across replications: a cached entry holds a few
 #: ``n x n`` matrices, so 256 entries stay below about 100 MB up to here.
 SHARED_STATES = 50
+#: Chains up to this size keep :data:`SMALL_ENTRIES` integrators (a few KB each: about 20 MB):
+#: attackers present or not, stopped or not, and the sets counted together make several
+#: hundred configurations recur (404 on the agreement suite's ``choices``, which thrashed a
+#: 256-entry cache at 0.4 new decompositions per replication).
+SMALL_STATES, SMALL_ENTRIES = 12, 4096
 
 
-@lru_cache(maxsize=256)
 def segment_integrators(
+    shape: Shape, traffic: Segment, hazards: tuple[Hazard, ...], counted: frozenset[str]
+) -> Rewarded:
+    """:func:`build_integrators`, kept across replications in the cache sized for the chain."""
+    kept = _small_integrators if len(shape.count) <= SMALL_STATES else _large_integrators
+    return kept(shape, traffic, hazards, counted)
+
+
+def build_integrators(
     shape: Shape, traffic: Segment, hazards: tuple[Hazard, ...], counted: frozenset[str]
 ) -> Rewarded:
     """A segment's Van Loan block ``blockdiag([[S, kill], [0, 0]], [[Q, reward], [0, 0]])``:
@@ -292,6 +304,10 @@ def segment_integrators(
         kill += h.nu * any_of(count, h.q)
         reward += h.nu * h.q * count
     return Rewarded((S, kill), (Q, reward))
+
+
+_small_integrators = lru_cache(maxsize=SMALL_ENTRIES)(build_integrators)
+_large_integrators = lru_cache(maxsize=256)(build_integrators)
 
 
 class CountChain:
@@ -333,8 +349,7 @@ class CountChain:
         key = (i, v, counted)
         found = self._integrators.get(key)
         if found is None:
-            build = (segment_integrators if self.n <= SHARED_STATES
-                     else segment_integrators.__wrapped__)
+            build = segment_integrators if self.n <= SHARED_STATES else build_integrators
             found = build(self.shape, self._traffic[i], self.hazards[i][v], counted)
             self._integrators[key] = found
         return found
