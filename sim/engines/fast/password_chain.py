@@ -380,6 +380,17 @@ class CountChain:
         earned, rate = curve
         return x[-1] + earned[:, 1], rate[:, 1]
 
+    def advance_each(
+        self, x: np.ndarray, i: int, v: int, counted: frozenset[str], lengths: np.ndarray
+    ) -> np.ndarray:
+        """:meth:`advance` of each row of ``x`` by its own length, all at once."""
+        block = self.integrators(i, v, counted & self.capturing[i][v])
+        moved, earned = block.advance_each(x[:, self._live], lengths)
+        y = x.copy()
+        y[:, self._live] = moved
+        y[:, self._earned] += earned
+        return y
+
     def step(self, x: np.ndarray, piece: Piece, counted: frozenset[str]) -> np.ndarray:
         """Across one piece, then through the point read at its end."""
         i, v, length, read = piece
@@ -546,19 +557,9 @@ def sample_passwords(
     if n == 1:
         return PasswordDraw(0, by_attacker)
     chain = CountChain(spec, segments, n)
-    starts = [s.t0 for s in segments]
-    p_any: list[list[float]] = []
-    means: list[list[float]] = []
-    hot: list[WorkerLifetime] = []
-    for lt in lifetimes:
-        moments = lifetime_moments(chain, lt, sets, starts)
-        if moments is not None:
-            p_any.append([m[0] for m in moments])
-            means.append([m[1] for m in moments])
-            hot.append(lt)
-    if not p_any:
+    P, E, hot = all_moments(chain, lifetimes, sets)
+    if not hot:
         return PasswordDraw(0, by_attacker)
-    P, E = np.array(p_any), np.array(means)
     n = len(P)
     u, v = rng.random(n), rng.random(n)  # shared by all sets of a lifetime
     column = {s: j for j, s in enumerate(sets)}
@@ -584,6 +585,55 @@ def sample_passwords(
     # below any member's, so the rare inversion is resolved towards that identity.
     total = max([total, *(by_attacker[a] for a in malicious)])
     return PasswordDraw(total, by_attacker, chain, captured_in)
+
+
+def all_moments(
+    chain: CountChain, lifetimes: Sequence[WorkerLifetime], sets: Sequence[frozenset[str]]
+) -> tuple[np.ndarray, np.ndarray, list[WorkerLifetime]]:
+    """``P(N > 0)`` and ``E[N]`` (lifetime x counting set) of the lifetimes where something can
+    be captured, in their order, and those lifetimes.
+
+    Lifetimes without a point read (no key capture inside, no crash at the end) that cross the
+    same segments with the same key placement differ only in how long they stay in each, so
+    they are propagated together, one row each (:meth:`CountChain.advance_each`); the others
+    piece by piece (:func:`lifetime_moments`). On PSMail that batches nearly every lifetime:
+    daily restarts under a week of benign checks. Stepping through the pieces before the
+    first capturing one, or after the last, with the counting set cut to what can capture
+    there earns nothing, as :func:`lifetime_moments` assumes by skipping them.
+    """
+    starts = [s.t0 for s in chain.segments]
+    rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    groups: dict[tuple[tuple[int, int], ...], list[tuple[int, list[float]]]] = {}
+    for k, lt in enumerate(lifetimes):
+        if lt.end <= lt.start:
+            continue
+        if lt.crash is None and not any(lt.start < kc.time < lt.end for kc in lt.key_captures):
+            placement = int(lt.key_reachable)
+            pieces = cut_lifetime(chain.segments, starts, (), lt.start, lt.end)
+            path = tuple((i, chain.variant[i][placement]) for i, _, _, _ in pieces)
+            if any(chain.capturing[i][v] for i, v in path):
+                groups.setdefault(path, []).append((k, [b - a for _, a, b, _ in pieces]))
+            continue
+        moments = lifetime_moments(chain, lt, sets, starts)
+        if moments is not None:
+            rows[k] = (np.array([m[0] for m in moments]), np.array([m[1] for m in moments]))
+    for path, members in groups.items():
+        lengths = np.array([length for _, length in members])
+        P, E = np.zeros((len(members), len(sets))), np.zeros((len(members), len(sets)))
+        for j, counted in enumerate(sets):
+            if not any(chain.capturing[i][v] & counted for i, v in path):
+                continue
+            x = np.repeat(chain.start()[None, :], len(members), axis=0)
+            for p, (i, v) in enumerate(path):
+                x = chain.advance_each(x, i, v, counted, lengths[:, p])
+            P[:, j] = np.clip(x[:, chain.n], 0.0, 1.0)
+            E[:, j] = np.maximum(x[:, -1], 0.0)
+        rows.update((k, (P[m], E[m])) for m, (k, _) in enumerate(members))
+    order = sorted(rows)
+    if not order:
+        return np.empty((0, len(sets))), np.empty((0, len(sets))), []
+    return (np.array([rows[k][0] for k in order]), np.array([rows[k][1] for k in order]),
+            [lifetimes[k] for k in order])
 
 
 def lifetime_moments(

@@ -184,6 +184,22 @@ class Rewarded:
         earned = ((a * integrated) @ self._earn).real
         return np.maximum(out, 0.0), np.maximum(earned, 0.0)
 
+    def advance_each(self, pi: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`advance` of each row of ``pi`` by its own length ``t[row]``, all at once."""
+        s = self.spectrum
+        if s is None:
+            moved = [self.advance(row, length) for row, length in zip(pi, t)]
+            return (np.array([m for m, _ in moved]).reshape(pi.shape),
+                    np.array([e for _, e in moved]).reshape(len(pi), self.R.shape[1]))
+        t = np.maximum(t, 0.0)
+        a = pi @ s.V
+        wt = np.multiply.outer(t, s.w)
+        integrated = np.expm1(wt) / self._w_safe
+        integrated[:, self._zero] = t[:, None]
+        out = ((a * np.exp(wt)) @ s.V_inv).real
+        earned = ((a * integrated) @ self._earn).real
+        return np.maximum(out, 0.0), np.maximum(earned, 0.0)
+
     def earned_curve(self, pi: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """The reward earned from ``pi`` by each block at each length of ``t`` (one row per
         length) and the rate it is earned at there, ``pi exp(G t) R``: a few vector products
