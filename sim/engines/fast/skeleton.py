@@ -505,8 +505,8 @@ class ServerRun:
         ends.sort()
         for t, k in ends:
             if k < 0:
-                a, crashing, source = self._crashing_connection(cfg, crash_rates, t)
-                self._restart(state, "crash", CrashInfo(a.name, crashing - 1, source), at=t)
+                a, crashing, source = self._crashing_connection(cfg, crash_rates)
+                self._restart(state, "crash", self._log_crash(a, crashing, source, t), at=t)
             else:
                 self._restart(state, sched.cause(k), at=t)
         state.next_scheduled = j
@@ -537,39 +537,62 @@ class ServerRun:
         )
         self._record_key(name, heartbeat)
 
-    def _first_capturing_heartbeat(self, a: AttackerRates, reachable: bool, copies: int) -> int:
-        """Index of the first capturing heartbeat of a connection known to capture."""
+    def _first_capturing_heartbeat(
+        self, a: AttackerRates, reachable: bool, copies: int, heartbeats: int | None = None
+    ) -> int:
+        """Index of the first capturing heartbeat of a connection known to capture within its
+        first ``heartbeats`` (all of them by default)."""
+        heartbeats = a.heartbeats if heartbeats is None else heartbeats
         pieces = 2 * int(reachable) + copies
         h = any_of(pieces, a.c_key)
-        if h >= 1.0 or a.heartbeats == 1:
+        if h >= 1.0 or heartbeats == 1:
             return 1
-        j = np.arange(1, a.heartbeats + 1)
+        j = np.arange(1, heartbeats + 1)
         p = (1.0 - h) ** (j - 1) * h
         return 1 + pick(self.rng, p)
 
     def _crashing_connection(
-        self, cfg: Segment, crash_rates: list[float], now: float
+        self, cfg: Segment, crash_rates: list[float]
     ) -> tuple[AttackerRates, int, int]:
-        """Whose connection crashed the worker at ``now``, at which heartbeat, from which
-        source; logged as a crash."""
+        """Whose connection is the crashing one, at which heartbeat it crashes, from which
+        source."""
         rng = self.rng
         a = cfg.attackers[pick(rng, np.array(crash_rates))]
         p = cfg.crash_probability
         j = np.arange(1, a.heartbeats + 1)
         crashing = 1 + pick(rng, (1.0 - p) ** (j - 1) * p)
         source = int(rng.integers(self.attackers[a.name][0].sources))
-        self.obs.crashes.append(Crash(now, a.name, self.server.name, source, crashing, crashing - 1))
         return a, crashing, source
 
+    def _log_crash(self, a: AttackerRates, crashing: int, source: int, now: float) -> CrashInfo:
+        self.obs.crashes.append(Crash(now, a.name, self.server.name, source, crashing, crashing - 1))
+        return CrashInfo(a.name, crashing - 1, source)
+
     def _crash(self, state: _Worker, cfg: Segment, crash_rates: list[float], pre: np.ndarray) -> None:
-        rng = self.rng
-        a, crashing, source = self._crashing_connection(cfg, crash_rates, self.env.now)
+        """A connection whose heartbeat ``crashing`` would crash the worker; the heartbeats
+        before it may take the key. An attacker that stops at the key (rule 8) then sends no
+        further heartbeat, so the connection is a key capture and the worker lives on; any
+        other attacker goes on to the crash."""
+        rng, now = self.rng, self.env.now
+        a, crashing, source = self._crashing_connection(cfg, crash_rates)
         if a.name in self.watched and crashing > 1:
             after_ops = self.key_copies.state_after_crash_ops(a, pre)
             q = self.key_copies.capture_probability(a, state.life.key_reachable, crashing - 1)
             if rng.random() < float(after_ops @ q):
-                self._record_key(a.name, 1 + int(rng.integers(crashing - 1)))
-        self._restart(state, "crash", CrashInfo(a.name, crashing - 1, source))
+                copies = pick(rng, after_ops * q)
+                heartbeat = self._first_capturing_heartbeat(
+                    a, state.life.key_reachable, copies, crashing - 1)
+                if self.attackers[a.name][0].stops_at_key:
+                    post = np.zeros_like(pre)
+                    post[copies] = 1.0
+                    state.pi = post
+                    state.life.key_captures.append(KeyCapture(now, a.name, heartbeat))
+                    self.obs.key_connections.append(
+                        Connection(now, a.name, self.server.name, source, heartbeat, heartbeat))
+                    self._record_key(a.name, heartbeat)
+                    return
+                self._record_key(a.name, heartbeat)
+        self._restart(state, "crash", self._log_crash(a, crashing, source, now))
 
     def _heartbeats_before(self, name: str) -> int:
         """Heartbeats ``name`` sent to this server before now, capturing connections excluded.
