@@ -137,9 +137,22 @@ def choices() -> Scenario:
     return replace(sc, attackers=attackers, detectors={**sc.detectors, "logins": logins})
 
 
+def scheduled() -> Scenario:
+    """Scheduled restarts without ``max_requests``, frequent crashes, and attackers whose reads
+    are too short for a key piece (100 of 120 bytes) beside the reaper: wherever no watched
+    attacker can take the key (before the reaper comes, after it has the key) the fast engine
+    draws each configuration's restarts and crashes at once (``skeleton.ServerRun._cross``)."""
+    sc = never(small_scenario(restart=RestartPolicy(every=600.0, jitter=300.0),
+                              crash_probability=0.01))
+    a = sc.attackers
+    short = {n: replace(a[n], payload_bytes=100) for n in ("sneak", "checker")}
+    return replace(sc, attackers={**a, **short})
+
+
 #: Small scenarios for both engines: overlapping attackers with ``stop_when`` both ways,
-#: crashes and ``max_requests`` (in every one), lingering secrets, binding checks and the
-#: attacker choices (``reuse``, ``stop_when: [patched]``, mail logins).
+#: crashes and ``max_requests`` (in all but one), lingering secrets, binding checks, the
+#: attacker choices (``reuse``, ``stop_when: [patched]``, mail logins) and scheduled restarts
+#: alone.
 SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "overlap-never": lambda: never(small_scenario()),
     "stop-on-key": lambda: small_scenario(),
@@ -155,6 +168,7 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
                              shared_address_probability=0.6, browser_match_probability=0.5,
                              concurrent_window=300.0)),
     "choices": choices,
+    "scheduled": scheduled,
 }
 
 # -- samples -----------------------------------------------------------------------------------
