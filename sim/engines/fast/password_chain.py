@@ -310,6 +310,15 @@ _small_integrators = lru_cache(maxsize=SMALL_ENTRIES)(build_integrators)
 _large_integrators = lru_cache(maxsize=256)(build_integrators)
 
 
+@lru_cache(maxsize=SMALL_ENTRIES)
+def joined_integrators(
+    shape: Shape, traffic: Segment, hazards: tuple[Hazard, ...],
+    sets: tuple[frozenset[str], ...],
+) -> Rewarded:
+    """Every counting set's integrators side by side, kept across replications like theirs."""
+    return Rewarded.joined([segment_integrators(shape, traffic, hazards, c) for c in sets])
+
+
 class CountChain:
     """The uncaptured-password count on one worker: per segment, key placement and counting
     set, the integrators of :func:`segment_integrators`.
@@ -338,6 +347,7 @@ class CountChain:
                           for both in self.hazards]
         self._traffic = [replace(s, t0=0.0, t1=0.0, attackers=()) for s in segments]
         self._integrators: dict[tuple[int, int, frozenset[str]], Rewarded] = {}
+        self._joined: dict[tuple[int, int, tuple[frozenset[str], ...]], Rewarded] = {}
         n = self.n
         self._live = np.r_[0:n, n + 1 : 2 * n + 1]
         """Where a propagated vector keeps the states of ``S`` and ``Q``."""
@@ -380,15 +390,24 @@ class CountChain:
         earned, rate = curve
         return x[-1] + earned[:, 1], rate[:, 1]
 
-    def advance_each(
-        self, x: np.ndarray, i: int, v: int, counted: frozenset[str], lengths: np.ndarray
+    def advance_sets(
+        self, x: np.ndarray, i: int, v: int, sets: Sequence[frozenset[str]], lengths: np.ndarray
     ) -> np.ndarray:
-        """:meth:`advance` of each row of ``x`` by its own length, all at once."""
-        block = self.integrators(i, v, counted & self.capturing[i][v])
-        moved, earned = block.advance_each(x[:, self._live], lengths)
+        """:meth:`advance` of ``x[row, j]`` (one propagated vector per row and counting set)
+        by the row's own length, every row and set in one call (the sets' integrators side by
+        side, kept per segment, placement and sets)."""
+        key = (i, v, tuple(c & self.capturing[i][v] for c in sets))
+        block = self._joined.get(key)
+        if block is None:
+            block = self._joined[key] = (
+                joined_integrators(self.shape, self._traffic[i], self.hazards[i][v], key[2])
+                if self.n <= SHARED_STATES
+                else Rewarded.joined([self.integrators(i, v, c) for c in key[2]]))
+        m, k = x.shape[:2]
+        moved, earned = block.advance_each(x[:, :, self._live].reshape(m, -1), lengths)
         y = x.copy()
-        y[:, self._live] = moved
-        y[:, self._earned] += earned
+        y[:, :, self._live] = moved.reshape(m, k, -1)
+        y[:, :, self._earned] += earned.reshape(m, k, 2)
         return y
 
     def step(self, x: np.ndarray, piece: Piece, counted: frozenset[str]) -> np.ndarray:
@@ -595,7 +614,8 @@ def all_moments(
 
     Lifetimes without a point read (no key capture inside, no crash at the end) that cross the
     same segments with the same key placement differ only in how long they stay in each, so
-    they are propagated together, one row each (:meth:`CountChain.advance_each`); the others
+    they are propagated together, one row each and every counting set in one call
+    (:meth:`CountChain.advance_sets`); the others
     piece by piece (:func:`lifetime_moments`). On PSMail that batches nearly every lifetime:
     daily restarts under a week of benign checks. Stepping through the pieces before the
     first capturing one, or after the last, with the counting set cut to what can capture
@@ -619,15 +639,10 @@ def all_moments(
             rows[k] = (np.array([m[0] for m in moments]), np.array([m[1] for m in moments]))
     for path, members in groups.items():
         lengths = np.array([length for _, length in members])
-        P, E = np.zeros((len(members), len(sets))), np.zeros((len(members), len(sets)))
-        for j, counted in enumerate(sets):
-            if not any(chain.capturing[i][v] & counted for i, v in path):
-                continue
-            x = np.repeat(chain.start()[None, :], len(members), axis=0)
-            for p, (i, v) in enumerate(path):
-                x = chain.advance_each(x, i, v, counted, lengths[:, p])
-            P[:, j] = np.clip(x[:, chain.n], 0.0, 1.0)
-            E[:, j] = np.maximum(x[:, -1], 0.0)
+        x = np.tile(chain.start(), (len(members), len(sets), 1))
+        for p, (i, v) in enumerate(path):
+            x = chain.advance_sets(x, i, v, sets, lengths[:, p])
+        P, E = np.clip(x[:, :, chain.n], 0.0, 1.0), np.maximum(x[:, :, -1], 0.0)
         rows.update((k, (P[m], E[m])) for m, (k, _) in enumerate(members))
     order = sorted(rows)
     if not order:

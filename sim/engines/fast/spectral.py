@@ -153,10 +153,23 @@ class Rewarded:
 
     def __init__(self, *blocks: tuple[np.ndarray, np.ndarray]) -> None:
         """``blocks``: ``(G_k, reward_k)`` pairs; their states are concatenated in order."""
-        self.G = block_diag(*(G for G, _ in blocks))
-        self.R = block_diag(*(reward[:, None] for _, reward in blocks))
+        self._assemble([G for G, _ in blocks], [reward[:, None] for _, reward in blocks],
+                       [Spectrum.of(G) for G, _ in blocks])
+
+    @classmethod
+    def joined(cls, parts: list[Rewarded]) -> Rewarded:
+        """``parts`` side by side, their decompositions reused: several chains advanced in one
+        call."""
+        out = cls.__new__(cls)
+        spectra = [p.spectrum for p in parts]
+        out._assemble([p.G for p in parts], [p.R for p in parts], spectra)
+        return out
+
+    def _assemble(self, G: list[np.ndarray], R: list[np.ndarray],
+                  spectra: list[Spectrum | None]) -> None:
+        self.G = block_diag(*G)
+        self.R = block_diag(*R)
         """``R[i, k]``: the reward of block ``k`` per second in (global) state ``i``."""
-        spectra = [Spectrum.of(G) for G, _ in blocks]
         self.spectrum = None
         if all(sp is not None for sp in spectra):
             parts = [sp for sp in spectra if sp is not None]
