@@ -266,4 +266,5 @@ def _finite(margin: float) -> float:
 
 def _fmt(e: Evaluation) -> str:
     low, high = e.ci95
-    return f"{e.estimate} [{low:.4g}, {'?' if high is None else f'{high:.4g}'}]"
+    value = "?" if e.estimate is None else f"{e.estimate:.4g}"
+    return f"{value} [{low:.4g}, {'?' if high is None else f'{high:.4g}'}]"
