@@ -29,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     quick = args.quick
     runs = {
         "1": lambda: targets.psmail_in_seconds(200 if quick else 2000),
-        "2": lambda: targets.never_slower_than_literal(5 if quick else 40, 1 if quick else 2),
+        "2": lambda: targets.never_slower_than_literal(5 if quick else 40, 1 if quick else 2,
+                                                       5 if quick else 300),
         "3": lambda: targets.rare_attackers(0.3 if quick else 0.05,
                                             2000 if quick else args.budget),
         "4": lambda: targets.parallel_and_lean(200 if quick else 1000,
