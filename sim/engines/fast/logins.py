@@ -22,8 +22,9 @@ attacker's first-capture times on the path that drew the count:
   found by safeguarded Newton on the closed-form curve (bisection on dyadic sub-pieces, each
   propagated exactly, where the chain has no eigen-decomposition), then uniform in the
   bracket: the time drawn is within ``RESOLUTION`` of the exact inverse-CDF draw from the same
-  uniforms, which no detector instant given in seconds can tell apart. The mean number of logins in any window is therefore exact:
-  it is the integral of the intensity over the window, summed over lifetimes. P(alert) is not
+  uniforms, which no detector instant given in seconds can tell apart. The mean number of
+  logins in any window is therefore exact: it is the integral of the intensity over the
+  window, summed over lifetimes. P(alert) is not
   exact in principle: the captures of one lifetime get independent times, drawn apart from
   their number, whereas in the model they are dependent (two taken by one read share its
   instant, and the time of a lone capture is conditioned on there being no other). It is

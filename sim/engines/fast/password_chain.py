@@ -263,11 +263,14 @@ def binomial(shape: Shape, q: float) -> np.ndarray:
 #: Largest chain whose integrators are kept across replications: a cached entry holds a few
 #: ``n x n`` matrices, so 256 entries stay below about 100 MB up to here.
 SHARED_STATES = 50
-#: Chains up to this size keep :data:`SMALL_ENTRIES` integrators (a few KB each: about 20 MB):
-#: attackers present or not, stopped or not, and the sets counted together make several
-#: hundred configurations recur (404 on the agreement suite's ``choices``, which thrashed a
-#: 256-entry cache at 0.4 new decompositions per replication).
-SMALL_STATES, SMALL_ENTRIES = 12, 4096
+#: Chains up to this size keep :data:`SMALL_ENTRIES` integrators (at most about 7 KB each, so
+#: 28 MB): attackers present or not, stopped or not, and the sets counted together make
+#: several hundred configurations recur (404 on the agreement suite's ``choices``, which
+#: thrashed a 256-entry cache at 0.4 new decompositions per replication).
+SMALL_STATES, SMALL_ENTRIES = 6, 4096
+#: Most states advanced in one call by :meth:`CountChain.advance_sets` (its counting sets side
+#: by side, as many as fit); a kept entry is then at most about 200 KB, 256 of them 50 MB.
+JOINED_STATES = 64
 
 
 def segment_integrators(
@@ -310,7 +313,7 @@ _small_integrators = lru_cache(maxsize=SMALL_ENTRIES)(build_integrators)
 _large_integrators = lru_cache(maxsize=256)(build_integrators)
 
 
-@lru_cache(maxsize=SMALL_ENTRIES)
+@lru_cache(maxsize=256)
 def joined_integrators(
     shape: Shape, traffic: Segment, hazards: tuple[Hazard, ...],
     sets: tuple[frozenset[str], ...],
@@ -394,21 +397,29 @@ class CountChain:
         self, x: np.ndarray, i: int, v: int, sets: Sequence[frozenset[str]], lengths: np.ndarray
     ) -> np.ndarray:
         """:meth:`advance` of ``x[row, j]`` (one propagated vector per row and counting set)
-        by the row's own length, every row and set in one call (the sets' integrators side by
-        side, kept per segment, placement and sets)."""
-        key = (i, v, tuple(c & self.capturing[i][v] for c in sets))
+        by the row's own length: every row at once, and as many sets per call as
+        :data:`JOINED_STATES` allows (their integrators side by side)."""
+        m, k = x.shape[:2]
+        per_call = max(1, JOINED_STATES // self._live.size)
+        y = x.copy()
+        for first in range(0, k, per_call):
+            part = slice(first, first + per_call)
+            block = self._joined_block(i, v, tuple(c & self.capturing[i][v] for c in sets[part]))
+            sub = y[:, part]
+            moved, earned = block.advance_each(sub[:, :, self._live].reshape(m, -1), lengths)
+            sub[:, :, self._live] = moved.reshape(m, -1, self._live.size)
+            sub[:, :, self._earned] += earned.reshape(m, -1, 2)
+        return y
+
+    def _joined_block(self, i: int, v: int, sets: tuple[frozenset[str], ...]) -> Rewarded:
+        key = (i, v, sets)
         block = self._joined.get(key)
         if block is None:
             block = self._joined[key] = (
-                joined_integrators(self.shape, self._traffic[i], self.hazards[i][v], key[2])
+                joined_integrators(self.shape, self._traffic[i], self.hazards[i][v], sets)
                 if self.n <= SHARED_STATES
-                else Rewarded.joined([self.integrators(i, v, c) for c in key[2]]))
-        m, k = x.shape[:2]
-        moved, earned = block.advance_each(x[:, :, self._live].reshape(m, -1), lengths)
-        y = x.copy()
-        y[:, :, self._live] = moved.reshape(m, k, -1)
-        y[:, :, self._earned] += earned.reshape(m, k, 2)
-        return y
+                else Rewarded.joined([self.integrators(i, v, c) for c in sets]))
+        return block
 
     def step(self, x: np.ndarray, piece: Piece, counted: frozenset[str]) -> np.ndarray:
         """Across one piece, then through the point read at its end."""
@@ -614,10 +625,10 @@ def all_moments(
 
     Lifetimes without a point read (no key capture inside, no crash at the end) that cross the
     same segments with the same key placement differ only in how long they stay in each, so
-    they are propagated together, one row each and every counting set in one call
-    (:meth:`CountChain.advance_sets`); the others
-    piece by piece (:func:`lifetime_moments`). On PSMail that batches nearly every lifetime:
-    daily restarts under a week of benign checks. Stepping through the pieces before the
+    they are propagated together, one row each, the counting sets side by side
+    (:meth:`CountChain.advance_sets`); the others piece by piece (:func:`lifetime_moments`).
+    On PSMail that batches nearly every lifetime: daily restarts under a week of benign
+    checks. Stepping through the pieces before the
     first capturing one, or after the last, with the counting set cut to what can capture
     there earns nothing, as :func:`lifetime_moments` assumes by skipping them.
     """
