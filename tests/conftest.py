@@ -103,3 +103,11 @@ def sim_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return env
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The statistical tests marked ``slow`` (two to three minutes each for the agreement
+    suite) first: with ``--maxschedchunk=1`` (``pyproject.toml``) xdist then hands them out
+    one at a time while the quick tests fill the gaps, instead of leaving one worker with
+    several of them at the end (a run on 2 cores kept the cores only 68% busy, 988 s)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -18,11 +18,19 @@ REPLICATIONS = 400
 TIMING_LINE = re.compile(r'^\s*"(seconds|replications_per_second)": ')
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_run(scenario: Path, *args: str) -> subprocess.Popen[str]:
+    """The run as a terminal starts it, with Ctrl-C at its default disposition: a child
+    inherits an ignored SIGINT, and Python then never raises KeyboardInterrupt. Under xdist,
+    some earlier test of the same worker process (not found yet) left it ignored, and the run
+    finished with 0 instead of stopping (twice on 2026-12-03)."""
     return subprocess.Popen(
         [sys.executable, "-m", "sim", "run", str(scenario), *args],
         cwd=scenario.parent, env=sim_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
+        text=True, preexec_fn=_default_sigint,
     )
 
 
