@@ -98,17 +98,18 @@ def inverse_in_piece(
     that width around it."""
     target = s.x[-1] + goal * s.mass
     lo, hi = np.zeros(goal.size), np.full(goal.size, s.length)
-    if not _newton_bracket(chain, s, counted, target, lo, hi):
+    if not _newton_bracket(chain, s, counted, target, goal * s.length, lo, hi):
         lo, hi = _bisection_bracket(chain, s, counted, target)
     return lo + rng.random(goal.size) * (hi - lo)
 
 
 def _newton_bracket(
     chain: CountChain, s: Stretch, counted: frozenset[str], target: np.ndarray,
-    lo: np.ndarray, hi: np.ndarray,
+    guess: np.ndarray, lo: np.ndarray, hi: np.ndarray,
 ) -> bool:
-    """Shrink ``[lo, hi]`` around each root to at most :data:`RESOLUTION` (False, untouched,
-    when the piece's chain has no eigen-decomposition to evaluate the curve with).
+    """Shrink ``[lo, hi]`` around each root to at most :data:`RESOLUTION`, Newton starting
+    from ``guess`` (False, untouched, when the piece's chain has no eigen-decomposition to
+    evaluate the curve with).
 
     The cumulative count is increasing in the offset, so a point below the target raises
     ``lo`` and one at or above it lowers ``hi``. Each round evaluates the curve, at every
@@ -117,7 +118,6 @@ def _newton_bracket(
     the root and settle it. About five rounds where 40 bisection levels were needed.
     """
     eps = RESOLUTION / 4
-    guess = lo + (target - s.x[-1]) / max(s.mass, 1e-300) * (hi - lo)
     todo = np.flatnonzero(hi - lo > RESOLUTION)
     width = 2 * (hi - lo)[todo]
     for _ in range(MAX_ROUNDS):

@@ -525,16 +525,23 @@ class ServerRun:
         copies = pick(self.rng, after)
         rates = next(a for a in cfg.attackers if a.name == name)
         heartbeat = self._first_capturing_heartbeat(rates, state.life.key_reachable, copies)
-        post = np.zeros_like(pre)
-        post[copies] = 1.0
-        state.pi = post
         stops = self.attackers[name][0].stops_at_key
         read = heartbeat if stops else rates.heartbeats
-        state.life.key_captures.append(KeyCapture(self.env.now, name, read))
         source = int(self.rng.integers(self.attackers[name][0].sources))
+        self._key_read(state, name, copies, heartbeat, read, source)
+
+    def _key_read(
+        self, state: _Worker, name: str, copies: int, heartbeat: int, read: int, source: int
+    ) -> None:
+        """A connection of ``name`` that took the key at ``heartbeat`` and read ``read``
+        heartbeats in all, leaving ``copies`` copies; the worker lives on."""
+        now = self.env.now
+        post = np.zeros(self.key_copies.n)
+        post[copies] = 1.0
+        state.pi = post
+        state.life.key_captures.append(KeyCapture(now, name, read))
         self.obs.key_connections.append(
-            Connection(self.env.now, name, self.server.name, source, read, read)
-        )
+            Connection(now, name, self.server.name, source, read, read))
         self._record_key(name, heartbeat)
 
     def _first_capturing_heartbeat(
@@ -583,13 +590,7 @@ class ServerRun:
                 heartbeat = self._first_capturing_heartbeat(
                     a, state.life.key_reachable, copies, crashing - 1)
                 if self.attackers[a.name][0].stops_at_key:
-                    post = np.zeros_like(pre)
-                    post[copies] = 1.0
-                    state.pi = post
-                    state.life.key_captures.append(KeyCapture(now, a.name, heartbeat))
-                    self.obs.key_connections.append(
-                        Connection(now, a.name, self.server.name, source, heartbeat, heartbeat))
-                    self._record_key(a.name, heartbeat)
+                    self._key_read(state, a.name, copies, heartbeat, heartbeat, source)
                     return
                 self._record_key(a.name, heartbeat)
         self._restart(state, "crash", self._log_crash(a, crashing, source, now))

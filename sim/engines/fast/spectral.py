@@ -185,48 +185,45 @@ class Rewarded:
         """``(pi exp(G t), reward earned by each block)``, both clipped at zero."""
         if t <= 0.0:
             return pi, np.zeros(self.R.shape[1])
-        s = self.spectrum
-        if s is None:
+        if self.spectrum is None:
             return self._by_exponential(pi, t)
-        a = pi @ s.V
-        wt = s.w * t
-        # phi(w t) t = expm1(w t) / w, which is t at w = 0.
-        integrated = np.expm1(wt) / self._w_safe
-        integrated[self._zero] = t
-        out = ((a * np.exp(wt)) @ s.V_inv).real
-        earned = ((a * integrated) @ self._earn).real
-        return np.maximum(out, 0.0), np.maximum(earned, 0.0)
+        return self._spectral(pi, t)
 
     def advance_each(self, pi: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`advance` of each row of ``pi`` by its own length ``t[row]``, all at once."""
-        s = self.spectrum
-        if s is None:
+        if self.spectrum is None:
             moved = [self.advance(row, length) for row, length in zip(pi, t)]
             return (np.array([m for m, _ in moved]).reshape(pi.shape),
                     np.array([e for _, e in moved]).reshape(len(pi), self.R.shape[1]))
-        t = np.maximum(t, 0.0)
-        a = pi @ s.V
-        wt = np.multiply.outer(t, s.w)
-        integrated = np.expm1(wt) / self._w_safe
-        integrated[:, self._zero] = t[:, None]
-        out = ((a * np.exp(wt)) @ s.V_inv).real
-        earned = ((a * integrated) @ self._earn).real
-        return np.maximum(out, 0.0), np.maximum(earned, 0.0)
+        return self._spectral(pi, np.maximum(t, 0.0))
 
     def earned_curve(self, pi: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """The reward earned from ``pi`` by each block at each length of ``t`` (one row per
         length) and the rate it is earned at there, ``pi exp(G t) R``: a few vector products
         for all lengths at once. None without a trusted eigen-decomposition."""
-        s = self.spectrum
-        if s is None:
+        if self.spectrum is None:
             return None
-        a = pi @ s.V
-        wt = np.multiply.outer(t, s.w)
-        integrated = np.expm1(wt) / self._w_safe
-        integrated[:, self._zero] = t[:, None]
+        a = pi @ self.spectrum.V
+        grow, integrated = self._exponentials(t)
+        return ((a * integrated) @ self._earn).real, ((a * grow) @ self._earn).real
+
+    def _spectral(self, pi: np.ndarray, t: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`advance` by the eigen-decomposition; ``t`` one length, or one per row."""
+        assert self.spectrum is not None
+        a = pi @ self.spectrum.V
+        grow, integrated = self._exponentials(t)
+        out = ((a * grow) @ self.spectrum.V_inv).real
         earned = ((a * integrated) @ self._earn).real
-        rate = ((a * np.exp(wt)) @ self._earn).real
-        return earned, rate
+        return np.maximum(out, 0.0), np.maximum(earned, 0.0)
+
+    def _exponentials(self, t: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``exp(w t)`` and ``phi(w t) t = expm1(w t) / w`` (``t`` at ``w = 0``), one row per
+        length when ``t`` is an array."""
+        assert self.spectrum is not None
+        wt = np.multiply.outer(t, self.spectrum.w)
+        integrated = np.expm1(wt) / self._w_safe
+        integrated[..., self._zero] = np.asarray(t)[..., None]
+        return np.exp(wt), integrated
 
     def _by_exponential(self, pi: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
         n, k = self.R.shape
