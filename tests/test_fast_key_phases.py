@@ -20,11 +20,18 @@ from dataclasses import replace
 
 from agreement import judge, never, outcomes, paired, small_scenario
 
+from sim.engines.fast import listed
 from sim.scenario.model import KeySpec
 
 
 @pytest.mark.slow
-def test_phases_follow_each_workers_key_placement() -> None:
+@pytest.mark.parametrize("path", ["phases", "listed"])
+def test_phases_follow_each_workers_key_placement(path: str, monkeypatch) -> None:
+    """The reaper's 24 connections are few enough to be listed one by one
+    (``sim/engines/fast/listed.py``), which samples them per lifetime and placement; with
+    no attacker listed the detectors count the phases, the path of heavy attackers."""
+    if path == "phases":
+        monkeypatch.setattr(listed, "LISTED_LIMIT", -1.0)
     sc = never(small_scenario(
         keys=KeySpec(reachable=0.5, copies_per_handshake=0.0, piece_bytes=120, capture=0.3),
         crash_probability=0.0))

@@ -174,12 +174,12 @@ def test_attacker_choices_leave_only_their_own_traces(sc: Scenario) -> None:
             logins = sum(len(g) for g in obs.password_logins if g.attacker == name)
             own = r.attackers[name]["s"]
             assert logins == (own.password if attacker.logs_in and static else 0)
-            unanswered = [c for c in obs.key_connections
+            unanswered = [c for c in obs.known_connections
                           if c.attacker == name and c.heartbeats_answered == 0]
             assert len(unanswered) <= (1 if attacker.stops_when_patched else 0)
             if unanswered:
                 stop = unanswered[0].time
-                assert all(c.time <= stop for c in obs.key_connections if c.attacker == name)
+                assert all(c.time <= stop for c in obs.known_connections if c.attacker == name)
                 assert all(p.t1 <= stop for p in obs.phases if p.attacker == name)
 
 

@@ -170,13 +170,15 @@ class Observations:
 
     Exactly one of ``phases`` (fast engine) or ``connections`` (reference engine) is filled.
     Crashing connections appear only in ``crashes``. The fast engine lists the connections it
-    knows happened because they captured a key in ``key_connections``, beside its phases
-    (whose rates then leave them out); the reference engine has them in ``connections``.
+    knows one by one in ``known_connections``, beside its phases (whose rates then leave them
+    out): those that captured a key, the unanswered one of ``stop_when: patched``, and every
+    connection of a light attacker (``sim/engines/fast/listed.py``), which has no phases. The
+    reference engine has them all in ``connections``.
     """
 
     phases: list[AttackPhase] = field(default_factory=list)
     connections: list[Connection] | None = None
-    key_connections: list[Connection] = field(default_factory=list)
+    known_connections: list[Connection] = field(default_factory=list)
     crashes: list[Crash] = field(default_factory=list)
     session_reuses: list[SessionReuses] = field(default_factory=list)
     password_logins: list[PasswordLogins] = field(default_factory=list)

@@ -5,7 +5,9 @@ capture (attack phases, vulnerability, restarts of every kind, crashes, key capt
 ``stop_when``); :mod:`.password_chain` and :mod:`.sessions` then integrate password and session
 captures over the resulting piecewise-constant segments and worker lifetimes in closed form.
 Nothing is simulated per heartbeat, login or request, so the cost of a replication does not
-grow with the number of heartbeats.
+grow with the number of heartbeats; only the connections of light attackers (at most
+:data:`.listed.LISTED_LIMIT` expected per server) are sampled one by one, so that detectors
+and captures see the same ones (:mod:`.listed`).
 
 Where the fast engine approximates the literal model, and why it stays within Monte Carlo
 error of the reference engine, is documented in ``docs/fast-engine.md``.
@@ -80,14 +82,14 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence) -> ReplicationRec
                       if target == name and stop.unanswered is not None]
         active = {a: aw for a, aw in active.items() if not aw[1].empty}
         if not active:
-            observations.key_connections.extend(c for _, c in unanswered)
+            observations.known_connections.extend(c for _, c in unanswered)
             servers[name] = Captures()
             continue
         rng = np.random.default_rng(server_seed)
         run = ServerRun(scenario, server, active, rng, observations)
         run.run()
         # stop_when: patched: the unanswered last connection, unless the key stopped it first.
-        observations.key_connections.extend(
+        observations.known_connections.extend(
             c for a, c in unanswered
             if not (scenario.attackers[a].stops_at_key and a in run.keys.own
                     and run.keys.own[a].key))

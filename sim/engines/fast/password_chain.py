@@ -69,7 +69,7 @@ from sim.engines.fast.reads import (
     counting_sets,
     crash_capture,
     cut_lifetime,
-    key_reads,
+    point_reads,
     segment_hazards,
 )
 from sim.engines.fast.segments import WorkerLifetime, Segment
@@ -623,14 +623,14 @@ def all_moments(
     """``P(N > 0)`` and ``E[N]`` (lifetime x counting set) of the lifetimes where something can
     be captured, in their order, and those lifetimes.
 
-    Lifetimes without a point read (no key capture inside, no crash at the end) that cross the
-    same segments with the same key placement differ only in how long they stay in each, so
-    they are propagated together, one row each, the counting sets side by side
-    (:meth:`CountChain.advance_sets`); the others piece by piece (:func:`lifetime_moments`).
-    On PSMail that batches nearly every lifetime: daily restarts under a week of benign
-    checks. Stepping through the pieces before the
-    first capturing one, or after the last, with the counting set cut to what can capture
-    there earns nothing, as :func:`lifetime_moments` assumes by skipping them.
+    Lifetimes without a point read (no key capture or listed connection inside, no crash at
+    the end) that cross the same segments with the same key placement differ only in how long
+    they stay in each, so they are propagated together, one row each, the counting sets side
+    by side (:meth:`CountChain.advance_sets`); the others piece by piece
+    (:func:`lifetime_moments`). On PSMail that batches nearly every lifetime: daily restarts
+    under a week of benign checks. Stepping through the pieces before the first capturing
+    one, or after the last, with the counting set cut to what can capture there earns
+    nothing, as :func:`lifetime_moments` assumes by skipping them.
     """
     starts = [s.t0 for s in chain.segments]
     rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -638,7 +638,8 @@ def all_moments(
     for k, lt in enumerate(lifetimes):
         if lt.end <= lt.start:
             continue
-        if lt.crash is None and not any(lt.start < kc.time < lt.end for kc in lt.key_captures):
+        if (lt.crash is None and not lt.listed
+                and not any(lt.start < kc.time < lt.end for kc in lt.key_captures)):
             placement = int(lt.key_reachable)
             pieces = cut_lifetime(chain.segments, starts, (), lt.start, lt.end)
             path = tuple((i, chain.variant[i][placement]) for i, _, _, _ in pieces)
@@ -699,8 +700,8 @@ def lifetime_moments(
 
 
 def lifetime_pieces(chain: CountChain, lt: WorkerLifetime, starts: Sequence[float]) -> list[Piece]:
-    """The lifetime cut at segment boundaries and at its key captures (each closing a piece)."""
-    reads = key_reads(lt, chain.segments, starts, password_capture, chain.rule)
+    """The lifetime cut at segment boundaries and at its point reads (each closing a piece)."""
+    reads = point_reads(lt, chain.segments, starts, password_capture, chain.rule)
     placement = int(lt.key_reachable)
     return [(i, chain.variant[i][placement], b - a, r)
             for i, a, b, r in cut_lifetime(chain.segments, starts, reads, lt.start, lt.end)]

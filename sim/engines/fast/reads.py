@@ -52,6 +52,8 @@ def segment_hazards(
     survive = 1.0 - seg.crash_probability
     out = []
     for a in seg.attackers:
+        if a.listed:  # its connections are point reads (:func:`point_reads`)
+            continue
         nu = a.connection_rate * survive**a.heartbeats * a.key_miss[int(reachable)]
         clears = rule == "next_handshake" and a.key_ops > 0
         q = 0.0 if clears else per_connection(capture(a), a.heartbeats)
@@ -118,23 +120,26 @@ def crash_capture(
     return None if read is None or read.clears else read
 
 
-def key_reads(
+def point_reads(
     lt: WorkerLifetime,
     segments: Sequence[Segment],
     starts: Sequence[float],
     capture: Callable[[AttackerRates], float],
     rule: ResidencySpec,
 ) -> list[PointRead]:
-    """What the key-capturing connections inside this lifetime do to the buffer, in time order.
+    """What the connections known one by one inside this lifetime do to the buffer, in time
+    order: the key-capturing ones, and the listed attackers' ordinary ones.
 
     Memory is empty at the lifetime's start, and a capture at its end is the crashing
     connection, read once through :func:`crash_capture`: only captures strictly inside count.
     """
+    known = [(kc.time, kc.attacker, kc.heartbeats_read) for kc in lt.key_captures]
+    if lt.listed:
+        known = sorted(known + [(c.time, c.attacker, c.heartbeats) for c in lt.listed])
     out = []
-    for kc in lt.key_captures:
-        if lt.start < kc.time < lt.end:
-            read = point_read(segments, starts, kc.time, kc.attacker, kc.heartbeats_read,
-                              capture, rule)
+    for time, attacker, heartbeats in known:
+        if lt.start < time < lt.end:
+            read = point_read(segments, starts, time, attacker, heartbeats, capture, rule)
             if read is not None:
                 out.append(read)
     return out
@@ -197,9 +202,10 @@ def sample_reads(
     index: dict[str, int],
     rng: np.random.Generator,
 ) -> Reads:
-    """The ordinary connections of every attacker over the lifetime (Poisson at the thinned
-    rate ``nu`` of :func:`segment_hazards`, given the skeleton), then the key-capturing
-    connections inside it and the crashing one at its end, which the skeleton fixed. Unsorted."""
+    """The ordinary connections of every attacker not listed over the lifetime (Poisson at the
+    thinned rate ``nu`` of :func:`segment_hazards`, given the skeleton), then the connections
+    the skeleton fixed: key-capturing and listed ones inside it, the crashing one at its end.
+    Unsorted."""
     times: list[np.ndarray] = []
     who: list[np.ndarray] = []
     qs: list[np.ndarray] = []
@@ -224,7 +230,7 @@ def sample_reads(
             k = int(rng.poisson(h.nu * (b - a)))
             if k:
                 add(a + (b - a) * rng.random(k), index[h.name], h.q, h.clears)
-    point = key_reads(lt, segments, starts, capture, rule)
+    point = point_reads(lt, segments, starts, capture, rule)
     crash = crash_capture(lt, segments, starts, capture, rule)
     for r in point + ([crash] if crash is not None else []):
         add(np.array([r.time]), index[r.attacker], r.q, r.clears)

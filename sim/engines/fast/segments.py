@@ -30,6 +30,9 @@ class AttackerRates:
     c_password: float
     c_token: float
     """Per-heartbeat capture probabilities of one piece; all 0 outside the vulnerable window."""
+    listed: bool = False
+    """Its ordinary connections are sampled one by one (:mod:`.listed`) and read as point
+    reads (:attr:`WorkerLifetime.listed`), not integrated as a hazard."""
     key_miss: tuple[float, float] = (1.0, 1.0)
     """While this attacker still "watches" the server's key (has not captured it yet), the
     chance that one of its non-crashing connections does *not* capture the key, in a worker
@@ -92,6 +95,16 @@ class KeyCapture:
     heartbeats_read: int
 
 
+@dataclass(frozen=True, slots=True)
+class ListedConnection:
+    """An ordinary connection (neither crashing nor capturing the key) of a listed attacker,
+    sampled one by one so that detectors count the same connections that read secrets."""
+
+    time: float
+    attacker: str
+    heartbeats: int
+
+
 @dataclass(slots=True)
 class WorkerLifetime:
     """One worker lifetime ``[start, end)``: memory is empty at ``start`` and cleared at ``end``."""
@@ -104,3 +117,5 @@ class WorkerLifetime:
     crash: CrashInfo | None = None
     key_captures: list[KeyCapture] = field(default_factory=list)
     """Key-capturing connections in this lifetime, in time order."""
+    listed: list[ListedConnection] = field(default_factory=list)
+    """Listed attackers' ordinary connections in this lifetime, in time order."""

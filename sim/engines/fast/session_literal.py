@@ -2,7 +2,8 @@
 
 Given the skeleton, the connections that read a worker's token buffer are the attackers'
 ordinary connections (Poisson at the thinned rate of :func:`.reads.segment_hazards`), plus the
-key-capturing and crashing connections the skeleton fixed (:func:`.reads.sample_reads`). With
+key-capturing, listed (:mod:`.listed`) and crashing connections the skeleton fixed
+(:func:`.reads.sample_reads`). With
 those reads in hand, the sessions that can meet one of them (logins in ``(first read - ttl,
 last read]``) are simulated as the reference engine does: each login, each session request
 routed to a uniform worker, each token copy with its residency (``next_request``: until the

@@ -68,7 +68,7 @@ from sim.engines.fast.reads import (
     clear_rate,
     crash_capture,
     cut_lifetime,
-    key_reads,
+    point_reads,
     segment_hazards,
 )
 from sim.engines.fast.segments import AttackerRates, WorkerLifetime, Segment
@@ -245,8 +245,8 @@ class _Server:
         crash = crash_capture(lt, self.segments, self.starts, _token, self.spec.lifetime)
         return None if crash is None else self.vector(crash)
 
-    def key_reads(self, lt: WorkerLifetime) -> list[PointRead]:
-        return key_reads(lt, self.segments, self.starts, _token, self.spec.lifetime)
+    def point_reads(self, lt: WorkerLifetime) -> list[PointRead]:
+        return point_reads(lt, self.segments, self.starts, _token, self.spec.lifetime)
 
     def pieces(self, lives: Sequence[WorkerLifetime], lo: float, hi: float) -> list[_Piece]:
         """One worker's pieces on ``[lo, hi)``, its lifetimes given in time order, cut at
@@ -259,7 +259,7 @@ class _Server:
                 continue
             crash = self.crash_vector(lt) if lt.end <= hi else None
             beta, delta = self.beta[self.placement(lt)], self.delta[self.placement(lt)]
-            for i, a, b, r in cut_lifetime(self.segments, self.starts, self.key_reads(lt), a0, b0):
+            for i, a, b, r in cut_lifetime(self.segments, self.starts, self.point_reads(lt), a0, b0):
                 requests = self.segments[i].session_requests
                 if r is not None:
                     out.append(_Piece(a, b, delta[i], beta[i], r.clears, self.vector(r), requests))
@@ -444,7 +444,7 @@ def leak_means(
     srv = _Server(spec, segments, sets)
     # Capture chances: hot segments, and point reads (crashes, key captures) at their times.
     points = [lt.end for lt in lifetimes if srv.crash_vector(lt) is not None]
-    points += [r.time for lt in lifetimes for r in srv.key_reads(lt) if r.q > 0.0]
+    points += [r.time for lt in lifetimes for r in srv.point_reads(lt) if r.q > 0.0]
     hot = np.flatnonzero(srv.beta.sum(axis=(0, 2)) > 0.0)
     if hot.size == 0 and not points:
         return None
@@ -471,7 +471,7 @@ def _integrate(
     seg_kinks = [s.t0 for s in srv.segments if lo < s.t0 < hi]
     restart_kinks = [lt.end for lives in by_worker.values() for lt in lives if lo < lt.end < hi]
     restart_kinks += [r.time for lives in by_worker.values() for lt in lives
-                      for r in srv.key_reads(lt) if lo < r.time < hi]
+                      for r in srv.point_reads(lt) if lo < r.time < hi]
     shifted = lambda ts: [t - ttl for t in ts if t - ttl > lo]  # noqa: E731 - kinks of e = u + ttl
     breaks = [lo, hi, *seg_kinks, *shifted(seg_kinks)]
     if len(breaks) + 2 * len(restart_kinks) <= MAX_INTERVALS + 1:

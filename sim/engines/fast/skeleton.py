@@ -38,6 +38,7 @@ from sim.engines.fast.segments import (
     WorkerLifetime,
     Segment,
 )
+from sim.engines.fast.listed import listed_attackers, sample_listed
 from sim.engines.fast.spectral import propagate
 from sim.model.record import AttackPhase, Captures, Connection, Crash, Observations
 from sim.model.attackers import ActiveWindow
@@ -137,6 +138,7 @@ class ServerRun:
         self._ended_mark = 0
         """Lifetimes ended before the current configuration began (:meth:`_reachable_steps`)."""
         self._config_id = 0
+        self.listed = listed_attackers((a for a, _ in attackers.values()), self.horizon)
         self.config = self._make_config(0.0)
 
     # -- configuration ---------------------------------------------------------------------
@@ -186,6 +188,7 @@ class ServerRun:
                     c_key=table.key if vulnerable else 0.0,
                     c_password=table.password if vulnerable else 0.0,
                     c_token=table.token if vulnerable else 0.0,
+                    listed=name in self.listed,
                 )
             )
         requests, session_requests = self._requests_at(t)
@@ -220,8 +223,11 @@ class ServerRun:
         self.segments.append(seg)
         steps: list[tuple[float, float, int]] | None = None
         for a in seg.attackers:
+            self._hb_connections[a.name] += a.connection_rate * self.W * seg.duration
+            if a.listed:  # every connection is known one by one (:meth:`run`)
+                continue
             survive = (1.0 - seg.crash_probability) ** a.heartbeats
-            # Key-capturing connections are listed one by one (``key_connections``); the
+            # Key-capturing connections are listed one by one (``known_connections``); the
             # phases carry the others. While the attacker watches the key, whether a
             # connection misses it depends on the placement of the lifetime it reaches, so the
             # rate follows how many workers hold a reachable key, changing at restarts.
@@ -237,7 +243,6 @@ class ServerRun:
                     AttackPhase(a.name, self.server.name, t0, t1,
                                 a.connection_rate * survive * miss, seg.vulnerable)
                 )
-            self._hb_connections[a.name] += a.connection_rate * self.W * seg.duration
 
     def _reachable_steps(self, t0: float, t1: float) -> list[tuple[float, float, int]]:
         """``[t0, t1)`` cut where the number of workers whose lifetime's key is reachable
@@ -302,6 +307,10 @@ class ServerRun:
         for life in (state.life for state in self._states):
             life.end = self.horizon
             self.lifetimes.append(life)
+        if self.listed:
+            sources = {name: a.sources for name, (a, _) in self.attackers.items()}
+            self.obs.known_connections.extend(
+                sample_listed(self.segments, self.lifetimes, sources, self.server.name, self.rng))
 
     def _restart_schedule(self) -> _Schedule:
         times = scheduled_restarts(self.server.restart, self.horizon, self.rng).tolist()
@@ -540,7 +549,7 @@ class ServerRun:
         post[copies] = 1.0
         state.pi = post
         state.life.key_captures.append(KeyCapture(now, name, read))
-        self.obs.key_connections.append(
+        self.obs.known_connections.append(
             Connection(now, name, self.server.name, source, read, read))
         self._record_key(name, heartbeat)
 

@@ -49,7 +49,7 @@ class _ByAttacker:
         for x in observations.crashes:
             self.crashes[x.attacker].append(x)
         self.known: dict[str, list[Connection]] = defaultdict(list)
-        for c in observations.key_connections:
+        for c in observations.known_connections:
             self.known[c.attacker].append(c)
         for r in observations.session_reuses:
             self.reuses[r.attacker].append(r)
@@ -133,7 +133,8 @@ def _sampled(
 ) -> AlertCounts:
     """Phases whose connections add nothing to the count (an asymmetry detector facing a
     patched server) are left out, so every remaining connection carries the same units.
-    Connections known one by one (crashes, key captures) are added as points."""
+    Connections known one by one (crashes, key captures, every connection of an attacker the
+    fast engine lists, which then has no phases) are added as points."""
     hpc = attacker.heartbeats_per_connection
     per_connection = {
         p.vulnerable: counting.units(hpc, hpc if p.vulnerable else 0) for p in phases
