@@ -23,9 +23,9 @@ from sim.model.record import Observations
 Z = norm.ppf(1 - 0.001 / 2)
 
 
-def run_server(seed: int) -> tuple[ServerRun, Observations]:
+def run_server(seed: int, **server_overrides) -> tuple[ServerRun, Observations]:
     """The mail server of the agreement suite's ``overlap-never``, every attacker present."""
-    sc = never(small_scenario())
+    sc = never(small_scenario(**server_overrides))
     active = {name: (a, ActiveWindow(a.start_low, sc.horizon if a.duration is None
                                      else min(a.start_low + a.duration, sc.horizon)))
               for name, a in sc.attackers.items()}
@@ -76,3 +76,11 @@ def test_heavy_attackers_keep_their_phases(monkeypatch) -> None:
     assert run.listed == frozenset({"sneak", "checker"})
     assert {p.attacker for p in obs.phases} == {"reaper"}
     assert all(c.attacker != "reaper" for lt in run.lifetimes for c in lt.listed)
+
+
+def test_nothing_is_listed_where_no_connection_both_reads_and_counts() -> None:
+    """Without passwords or sessions only key-capturing connections read what counts, and they
+    are known one by one anyway: every attacker keeps its phases, at no cost per connection."""
+    run, obs = run_server(4, passwords=None, sessions=None)
+    assert run.listed == frozenset()
+    assert {p.attacker for p in obs.phases} == set(run.attackers)

@@ -8,8 +8,9 @@ given the evidence with it: on the agreement suite's two-attacker scenario the c
 checker took a session *and* raised no bytes-per-packet alert came out 37.6% against the
 reference engine's 34.6% (z = 6.2 at 20,000 replications a side, 2026-12-03).
 
-So an attacker whose connections to a server are few (:data:`LISTED_LIMIT`) has its ordinary
-connections sampled here, per worker lifetime and segment, as the Poisson process they are
+So an attacker whose connections to a server are few (:data:`LISTED_LIMIT`), read passwords
+or sessions there and are counted by a traffic detector has its ordinary connections sampled
+here, per worker lifetime and segment, as the Poisson process they are
 given the skeleton (rate ``connection_rate * (1 - crash)^k * key_miss[placement]``: the
 crashing and key-capturing ones are the skeleton's own), and every consumer reads the same
 sample: the detectors as connections known one by one, passwords and sessions as point reads
@@ -27,8 +28,9 @@ import numpy as np
 
 from sim.engines.fast.segments import ListedConnection, Segment, WorkerLifetime
 from sim.model.attackers import longest_window
+from sim.model.detectors.counting import traffic_counting
 from sim.model.record import Connection
-from sim.scenario.model import Attacker
+from sim.scenario.model import Attacker, Scenario, Server
 
 #: Most connections (expected over its longest window) an attacker may send to one server and
 #: still be listed. Each listed connection is a point read for the password chain and the
@@ -36,11 +38,27 @@ from sim.scenario.model import Attacker
 LISTED_LIMIT = 1000
 
 
-def listed_attackers(attackers: Iterable[Attacker], horizon: float) -> frozenset[str]:
-    """The attackers listed on one server: decided from the scenario alone, so that whether
-    an attacker is listed never depends on a replication's draws."""
+def listed_attackers(
+    scenario: Scenario, server: Server, attackers: Iterable[Attacker]
+) -> frozenset[str]:
+    """The attackers listed on ``server``: decided from the scenario alone, so that whether an
+    attacker is listed never depends on a replication's draws.
+
+    Listing matters only where the same connections read passwords or sessions and are
+    counted by a traffic detector (key-capturing connections are known one by one anyway);
+    elsewhere phases and hazards give every margin exactly, at no cost per connection.
+    """
+    if server.passwords is None and server.sessions is None:
+        return frozenset()
+    horizon = scenario.horizon
+
+    def counted(a: Attacker) -> bool:
+        return any(server.name in d.servers and traffic_counting(d, a, horizon) is not None
+                   for d in scenario.detectors.values())
+
     return frozenset(a.name for a in attackers
-                     if a.connection_rate * longest_window(a, horizon) <= LISTED_LIMIT)
+                     if a.connection_rate * longest_window(a, horizon) <= LISTED_LIMIT
+                     and counted(a))
 
 
 def sample_listed(

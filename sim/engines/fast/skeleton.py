@@ -138,7 +138,7 @@ class ServerRun:
         self._ended_mark = 0
         """Lifetimes ended before the current configuration began (:meth:`_reachable_steps`)."""
         self._config_id = 0
-        self.listed = listed_attackers((a for a, _ in attackers.values()), self.horizon)
+        self.listed = listed_attackers(scenario, server, (a for a, _ in attackers.values()))
         self.config = self._make_config(0.0)
 
     # -- configuration ---------------------------------------------------------------------
