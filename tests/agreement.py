@@ -200,14 +200,37 @@ def extractors(sc: Scenario) -> dict[str, Extract]:
                 out[f"{d}/{a}/{kind}"] = (
                     lambda r, d=d, a=a, kind=kind: getattr(r[1].counts(d, a), kind)
                 )
+    out.update(unseen_extractors(sc))
+    return out
+
+
+#: Marks a quantity of :func:`unseen_extractors`: ``<who>/<kind>&unseen-by-<detector or any>``.
+JOINT = "&unseen-by-"
+
+
+def unseen_extractors(sc: Scenario) -> dict[str, Extract]:
+    """Captures and the evidence together, which results given the evidence weigh one by the
+    other: whether an attacker captured a kind of secret with no alert of its retained by a
+    detector, and whether the server lost one with no alert retained anywhere ("our logs show
+    none"). 0/1 values, compared as ``p_any`` only (:data:`JOINT`)."""
+    out: dict[str, Extract] = {}
+    for o in ("key", "password", "session"):
+        for a in sc.attackers:
+            for d in sc.detectors:
+                out[f"{a}/{o}{JOINT}{d}"] = (
+                    lambda r, o=o, a=a, d=d: float(getattr(r[0].attackers[a]["mail"], o) > 0
+                                                   and r[1].counts(d, a).retained == 0))
+        out[f"mail/{o}{JOINT}any"] = lambda r, o=o: float(
+            getattr(r[0].servers["mail"], o) > 0
+            and not any(r[1].counts(d, a).retained for d in sc.detectors for a in sc.attackers))
     return out
 
 
 def listed(record: ReplicationRecord) -> list[Connection]:
     """The connections known one by one: all of them (reference) or those the fast engine
-    lists (key captures and the unanswered one of ``stop_when: patched``)."""
+    lists (key captures, the unanswered one of ``stop_when: patched``, a light attacker's)."""
     obs = record.observations
-    return list(obs.connections) if obs.connections is not None else list(obs.key_connections)
+    return list(obs.connections) if obs.connections is not None else list(obs.known_connections)
 
 
 def outcomes(engine: str, sc: Scenario, replications: int | Sequence[int],
