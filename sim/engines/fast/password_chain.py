@@ -438,21 +438,22 @@ class CountChain:
 
     def read_step(self, x: np.ndarray, q: float) -> np.ndarray:
         """One connection capturing each resident uncaptured piece with ``q``: the capture
-        step of the sub-stochastic part (``(1 - q)^n`` stays) and of the full part."""
+        step of the sub-stochastic part (``(1 - q)^n`` stays) and of the full part (``x`` one
+        vector per row)."""
         n, count = self.n, self.count
         y = x.copy()
-        y[:n] = x[:n] * (1.0 - q) ** count
-        y[n] += x[:n] @ any_of(count, q)
-        y[n + 1 : 2 * n + 1] = x[n + 1 : 2 * n + 1] @ binomial(self.shape, q)
-        y[2 * n + 1] += x[n + 1 : 2 * n + 1] @ (q * count)
+        y[..., :n] = x[..., :n] * (1.0 - q) ** count
+        y[..., n] += x[..., :n] @ any_of(count, q)
+        y[..., n + 1 : 2 * n + 1] = x[..., n + 1 : 2 * n + 1] @ binomial(self.shape, q)
+        y[..., 2 * n + 1] += x[..., n + 1 : 2 * n + 1] @ (q * count)
         return y
 
     def clear_step(self, x: np.ndarray) -> np.ndarray:
         """Key operations emptying the buffer: every state moves to ``n = 0``."""
         n = self.n
         y = x.copy()
-        y[:n], y[n + 1 : 2 * n + 1] = 0.0, 0.0
-        y[0], y[n + 1] = x[:n].sum(), x[n + 1 : 2 * n + 1].sum()
+        y[..., :n], y[..., n + 1 : 2 * n + 1] = 0.0, 0.0
+        y[..., 0], y[..., n + 1] = x[..., :n].sum(axis=-1), x[..., n + 1 : 2 * n + 1].sum(axis=-1)
         return y
 
     def moments(self, x: np.ndarray) -> tuple[float, float]:
@@ -667,7 +668,9 @@ def lifetime_moments(
     chain: CountChain, lt: WorkerLifetime, sets: Sequence[frozenset[str]], starts: Sequence[float]
 ) -> list[tuple[float, float]] | None:
     """``(P(N > 0), E[N])`` of one worker lifetime for each counting set; None when nothing can
-    be captured in it."""
+    be captured in it. The sets a capture can touch are propagated side by side
+    (:meth:`CountChain.advance_sets`): a lifetime with listed connections has a point read
+    each, and stepping each set alone through them cost a propagation per set and read."""
     if lt.end <= lt.start:
         return None
     crash = crash_capture(lt, chain.segments, starts, password_capture, chain.rule)
@@ -681,21 +684,33 @@ def lifetime_moments(
     x = chain.start()
     for piece in pieces[:first_hot]:
         x = chain.step(x, piece, frozenset())
-    out = []
-    for counted in sets:
-        touched = any(chain.capturing[i][v] & counted
+    out = [(0.0, 0.0)] * len(sets)
+    touched = [j for j, counted in enumerate(sets)
+               if any(chain.capturing[i][v] & counted
                       or (read is not None and read.q > 0.0 and read.attacker in counted)
                       for i, v, _, read in (pieces[k] for k in hot))
-        crashes = crash is not None and crash.attacker in counted
-        if not (touched or crashes):
-            out.append((0.0, 0.0))
+               or (crash is not None and crash.attacker in counted)]
+    if not touched:
+        return out
+    live = [sets[j] for j in touched]
+
+    def reading(attacker: str) -> list[int]:
+        return [k for k, counted in enumerate(live) if attacker in counted]
+
+    y = np.tile(x, (1, len(live), 1))
+    for i, v, length, read in pieces[first_hot : last + 1]:
+        if length > 0.0:
+            y = chain.advance_sets(y, i, v, live, np.array([length]))
+        if read is None:
             continue
-        y = x
-        for piece in pieces[first_hot : last + 1]:
-            y = chain.step(y, piece, counted)
-        if crash is not None and crashes:
-            y = chain.read_step(y, crash.q)
-        out.append(chain.moments(y))
+        if read.clears:
+            y = chain.clear_step(y)
+        elif rows := reading(read.attacker):
+            y[:, rows] = chain.read_step(y[:, rows], read.q)
+    if crash is not None and (rows := reading(crash.attacker)):
+        y[:, rows] = chain.read_step(y[:, rows], crash.q)
+    for k, j in enumerate(touched):
+        out[j] = chain.moments(y[0, k])
     return out
 
 
