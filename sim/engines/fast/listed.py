@@ -10,13 +10,13 @@ reference engine's 34.6% (z = 6.2 at 20,000 replications a side, 2026-12-03).
 
 So an attacker whose connections to a server are few (:data:`LISTED_LIMIT`), read passwords
 or sessions there and are counted by a traffic detector has its ordinary connections sampled
-here, per worker lifetime and segment, as the Poisson process they are
-given the skeleton (rate ``connection_rate * (1 - crash)^k * key_miss[placement]``: the
-crashing and key-capturing ones are the skeleton's own), and every consumer reads the same
-sample: the detectors as connections known one by one, passwords and sessions as point reads
-(:func:`.reads.point_reads`). Heavier attackers keep the integrated hazards and the detectors'
-phases: their count in a detector window is a Poisson number with a large mean, whose
-fluctuation moves neither an alert nor a capture (``docs/fast-engine.md``, item 9).
+here, per worker lifetime and segment, as the Poisson process they are given the skeleton
+(rate ``connection_rate * (1 - crash)^k * key_miss[placement]``: the crashing and
+key-capturing ones are the skeleton's own), and every consumer reads the same sample: the
+detectors as connections known one by one, passwords and sessions as point reads
+(:func:`.reads.point_reads`). Heavier attackers keep the integrated hazards and the
+detectors' phases, exact in each margin; the dependence left between them, through a count
+of over a thousand connections, is ``docs/fast-engine.md``'s item 9 and is not measured.
 """
 
 from __future__ import annotations
