@@ -3,11 +3,11 @@
 For every outcome (per server, in total and per attacker), the session reuse and login logs,
 every detector's alerts (raised and retained) and captures together with the evidence (a
 capture with no alert retained: ``agreement.unseen_extractors``), the two engines' estimates
-of P(at least one) and of the mean must differ by less than their sampling error allows, ``|a - b| <= z
-se``, with ``se`` from both samples pooled (``agreement.standard_error``). One scenario makes 100 to 250 such comparisons, so
-``z`` holds the whole scenario's chance of a false failure at 1% (Bonferroni,
-:func:`agreement.family_z`: 3.9 to 4.2); tests that compare a few quantities use a two-sided
-99.9% level (``Z``). Seeds are fixed, so the test is deterministic; the tolerance comes from
+of P(at least one) and of the mean must differ by less than their sampling error allows,
+``|a - b| <= z se``, with ``se`` from both samples pooled (``agreement.standard_error``). One
+scenario makes a few hundred such comparisons (175 on ``overlap-never``), so ``z`` holds the
+whole scenario's chance of a false failure at 1% (Bonferroni, :func:`agreement.family_z`: 3.9
+to 4.2); tests that compare a few quantities use a two-sided 99.9% level (``Z``). Seeds are fixed, so the test is deterministic; the tolerance comes from
 the runs, not from tuning.
 
 **Power.** A bias ``d`` is caught with probability 1/2 when ``d = z se`` and with probability
@@ -20,11 +20,11 @@ by one, ``sim/engines/fast/listed.py``; 9,000 to 12,000 at half that cost before
 With ``z`` of 4.0 to 4.2, a bias is then caught with probability 0.8 when it is 3.6 to 3.8
 points at ``p = 0.5`` (with probability 1/2 at 2.9 to 3.1), 1 point where ``p`` is below about
 1.8 to 2.0% or above 98.0 to 98.2%, and 3% of a mean whose coefficient of variation is below
-about 0.40 to 0.42. Each
-test prints, for every quantity, the bias it detects at 80% power (``detectable``). What CI
-cannot buy is the issue's 1 point at ``p = 0.5``, which needs ``se = 0.002``: at least 61,000
-fast replications per scenario against an unlimited reference (about 125,000 against this
-one), about 15 CPU-minutes per scenario at today's speed where the budget allows about 1.2.
+about 0.40 to 0.42. Each test prints, for every quantity, the bias it detects at 80% power
+(``detectable``). What CI cannot buy is the issue's 1 point at ``p = 0.5``, which needs ``se =
+0.002``: at least 61,000 fast replications per scenario against an unlimited reference (about
+125,000 against this one), about 15 CPU-minutes per scenario at today's speed where the budget
+allows about 1.2.
 ``AGREEMENT_SCALE`` buys that power outside CI (:data:`SCALE`): ``AGREEMENT_SCALE=2.5`` gives
 2.3 to 2.4 points, about what CI had before.
 """
