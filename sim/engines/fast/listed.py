@@ -21,11 +21,11 @@ of over a thousand connections, is ``docs/fast-engine.md``'s item 9 and is not m
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from sim.engines.fast.reads import crossed
 from sim.engines.fast.segments import ListedConnection, Segment, WorkerLifetime
 from sim.model.attackers import longest_window
 from sim.model.detectors.counting import traffic_counting
@@ -75,17 +75,11 @@ def sample_listed(
     seen: list[Connection] = []
     for lt in lifetimes:
         found: list[ListedConnection] = []
-        for seg in segments[max(0, bisect_right(starts, lt.start) - 1):]:
-            if seg.t0 >= lt.end:
-                break
-            lo, hi = max(seg.t0, lt.start), min(seg.t1, lt.end)
-            if hi <= lo:
-                continue
+        for seg, lo, hi in crossed(segments, starts, lt):
             for a in seg.attackers:
                 if not a.listed:
                     continue
-                survive = (1.0 - seg.crash_probability) ** a.heartbeats
-                nu = a.connection_rate * survive * a.key_miss[int(lt.key_reachable)]
+                nu = a.ordinary_rate(seg.crash_probability, lt.key_reachable)
                 k = int(rng.poisson(nu * (hi - lo)))
                 if not k:
                     continue

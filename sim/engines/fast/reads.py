@@ -9,7 +9,7 @@ samples itself) and the point reads of the connections the skeleton fixed.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 
@@ -49,12 +49,11 @@ def segment_hazards(
 ) -> tuple[Hazard, ...]:
     """Every attacker's hazard on one resident piece, in a lifetime whose long-lived key is
     (``reachable``) or is not reachable: that decides how many connections capture the key."""
-    survive = 1.0 - seg.crash_probability
     out = []
     for a in seg.attackers:
         if a.listed:  # its connections are point reads (:func:`point_reads`)
             continue
-        nu = a.connection_rate * survive**a.heartbeats * a.key_miss[int(reachable)]
+        nu = a.ordinary_rate(seg.crash_probability, reachable)
         clears = rule == "next_handshake" and a.key_ops > 0
         q = 0.0 if clears else per_connection(capture(a), a.heartbeats)
         out.append(Hazard(a.name, a.benign, nu, q, clears))
@@ -193,6 +192,19 @@ class FirstReads:
 NO_READS = FirstReads(np.zeros(0), np.zeros(0))
 
 
+def crossed(
+    segments: Sequence[Segment], starts: Sequence[float], lt: WorkerLifetime
+) -> Iterator[tuple[Segment, float, float]]:
+    """The segments a worker lifetime crosses, in time order, each with the stretch
+    ``[a, b)`` of the lifetime spent in it."""
+    for seg in segments[max(0, bisect_left(starts, lt.start) - 1):]:
+        if seg.t0 >= lt.end:
+            break
+        a, b = max(seg.t0, lt.start), min(seg.t1, lt.end)
+        if b > a:
+            yield seg, a, b
+
+
 def sample_reads(
     segments: Sequence[Segment],
     starts: Sequence[float],
@@ -217,13 +229,7 @@ def sample_reads(
         qs.append(np.full(t.size, q))
         clears.append(np.full(t.size, clear))
 
-    lo = max(0, bisect_left(starts, lt.start) - 1)
-    for seg in segments[lo:]:
-        if seg.t0 >= lt.end:
-            break
-        a, b = max(seg.t0, lt.start), min(seg.t1, lt.end)
-        if b <= a:
-            continue
+    for seg, a, b in crossed(segments, starts, lt):
         for h in segment_hazards(seg, capture, rule, lt.key_reachable):
             if h.nu <= 0.0 or not (h.q > 0.0 or h.clears):
                 continue

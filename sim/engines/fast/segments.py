@@ -41,6 +41,13 @@ class AttackerRates:
     password and session integrals must count only the others: rate ``connection_rate * (1 -
     crash)^k * key_miss[L]``."""
 
+    def ordinary_rate(self, crash_probability: float, reachable: bool) -> float:
+        """Connections per second that neither crash nor capture the key, in a lifetime whose
+        long-lived key is (or is not) ``reachable``: those the password and session reads
+        count, integrated (:func:`.reads.segment_hazards`) or listed (:mod:`.listed`)."""
+        survive = (1.0 - crash_probability) ** self.heartbeats
+        return self.connection_rate * survive * self.key_miss[int(reachable)]
+
 
 @dataclass(frozen=True, slots=True)
 class Segment:

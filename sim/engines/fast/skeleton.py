@@ -139,9 +139,6 @@ class ServerRun:
         """Lifetimes ended before the current configuration began (:meth:`_reachable_steps`)."""
         self._config_id = 0
         self.listed = listed_attackers(scenario, server, (a for a, _ in attackers.values()))
-        self._listed_rng = rng.spawn(1)[0]
-        """Its own stream, so that how many connections are listed does not shift the later
-        draws: sweep points that differ in an attack rate keep their common random numbers."""
         self.config = self._make_config(0.0)
 
     # -- configuration ---------------------------------------------------------------------
@@ -311,10 +308,13 @@ class ServerRun:
             life.end = self.horizon
             self.lifetimes.append(life)
         if self.listed:
+            # From a stream of their own (spawning draws nothing from ``rng``), so that how
+            # many connections are listed does not shift the later draws: sweep points that
+            # differ in an attack rate keep their common random numbers.
             sources = {name: a.sources for name, (a, _) in self.attackers.items()}
             self.obs.known_connections.extend(
                 sample_listed(self.segments, self.lifetimes, sources, self.server.name,
-                              self._listed_rng))
+                              self.rng.spawn(1)[0]))
 
     def _restart_schedule(self) -> _Schedule:
         times = scheduled_restarts(self.server.restart, self.horizon, self.rng).tolist()
