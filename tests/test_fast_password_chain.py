@@ -273,18 +273,12 @@ def test_capture_patterns_follow_the_joint_law_not_the_margins() -> None:
         assert np.abs(freq - joint[lifetime]).max() <= 1.0 / n + 1e-12
 
 
-@pytest.mark.parametrize("scenario", ["psmail", "scheduled", "choices"])
-def test_batched_moments_equal_piecewise_propagation(scenario: str) -> None:
-    """:func:`all_moments` evaluates lifetimes inside one segment without point reads in one
-    closed form per segment; every lifetime's moments must equal :func:`lifetime_moments`'s
-    piece-by-piece propagation, and the same lifetimes must come out hot, on the skeletons of
-    real runs (PSMail's mail server: daily restarts under benign checks; two agreement
-    scenarios with crashes, key captures and several attackers)."""
+def mail_chains(scenario: str, seeds: range):
+    """The mail server's counting chain, lifetimes and counting sets on the skeletons of real
+    runs (listed connections filled in, as the engine leaves them), one per seed that has any."""
     import agreement
     from sim.engines.fast import check
-    from sim.engines.fast.password_chain import (
-        CountChain, all_moments, attacker_names, counting_sets, joint_sets, lifetime_moments,
-        state_count)
+    from sim.engines.fast.password_chain import attacker_names, counting_sets, joint_sets
     from sim.engines.fast.skeleton import ServerRun
     from sim.model.attackers import draw_attackers
     from sim.model.record import Observations
@@ -294,8 +288,7 @@ def test_batched_moments_equal_piecewise_propagation(scenario: str) -> None:
           else agreement.SCENARIOS[scenario]())
     check(sc)
     server = sc.servers["mail"]
-    batched = 0
-    for seed in range(6):
+    for seed in seeds:
         rng = np.random.default_rng(seed)
         present, windows = draw_attackers(sc, rng)
         active = {a: (sc.attackers[a], windows[a]) for a in sc.attackers
@@ -307,12 +300,24 @@ def test_batched_moments_equal_piecewise_propagation(scenario: str) -> None:
         names, malicious = attacker_names(run.segments)
         sets = counting_sets(names, malicious) + joint_sets([n for n in names if n in malicious])
         n = state_count(server.passwords, run.segments, run.lifetimes)
-        if not sets or n == 1:
-            continue
-        chain = CountChain(server.passwords, run.segments, n)
-        P, E, hot = all_moments(chain, run.lifetimes, sets)
-        starts = [s.t0 for s in run.segments]
-        expected = [(lt, lifetime_moments(chain, lt, sets, starts)) for lt in run.lifetimes]
+        if sets and n > 1:
+            yield CountChain(server.passwords, run.segments, n), run.lifetimes, sets
+
+
+@pytest.mark.parametrize("scenario", ["psmail", "scheduled", "choices"])
+def test_batched_moments_equal_piecewise_propagation(scenario: str) -> None:
+    """:func:`all_moments` evaluates lifetimes inside one segment without point reads in one
+    closed form per segment; every lifetime's moments must equal :func:`lifetime_moments`'s
+    piece-by-piece propagation, and the same lifetimes must come out hot, on the skeletons of
+    real runs (PSMail's mail server: daily restarts under benign checks; two agreement
+    scenarios with crashes, key captures and several attackers)."""
+    from sim.engines.fast.password_chain import all_moments
+
+    batched = 0
+    for chain, lifetimes, sets in mail_chains(scenario, range(6)):
+        P, E, hot = all_moments(chain, lifetimes, sets)
+        starts = [s.t0 for s in chain.segments]
+        expected = [(lt, lifetime_moments(chain, lt, sets, starts)) for lt in lifetimes]
         expected = [(lt, m) for lt, m in expected if m is not None]
         assert [id(lt) for lt in hot] == [id(lt) for lt, _ in expected]
         for row, (lt, moments) in enumerate(expected):
@@ -320,3 +325,28 @@ def test_batched_moments_equal_piecewise_propagation(scenario: str) -> None:
             assert E[row] == pytest.approx([m[1] for m in moments], rel=1e-9, abs=1e-15)
         batched += sum(1 for lt in hot if lt.crash is None and not lt.key_captures)
     assert batched > 0
+
+
+@pytest.mark.parametrize("scenario", ["overlap-never", "choices", "lingering"])
+def test_products_of_piece_maps_equal_vector_steps(
+    scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lifetime's walk through its pieces and reads as one product of maps
+    (:meth:`CountChain._walk_products`) against the vector stepped piece by piece, on lifetimes
+    with listed connections, key captures and crashes (several reads in some, up to 18)."""
+    import sim.engines.fast.password_chain as password_chain
+
+    walked = []
+    for chain, lifetimes, sets in mail_chains(scenario, range(8)):
+        starts = [s.t0 for s in chain.segments]
+        for lt in lifetimes:
+            monkeypatch.setattr(password_chain, "PRODUCT_WIDTH", 10**9)
+            products = lifetime_moments(chain, lt, sets, starts)
+            monkeypatch.setattr(password_chain, "PRODUCT_WIDTH", 0)
+            vectors = lifetime_moments(chain, lt, sets, starts)
+            assert (products is None) == (vectors is None)
+            if products is not None:
+                assert np.array(products) == pytest.approx(np.array(vectors), rel=1e-9,
+                                                           abs=1e-15)
+                walked.append(len(lt.listed) + len(lt.key_captures))
+    assert walked and max(walked) >= 5

@@ -87,3 +87,41 @@ def test_a_lingering_chain_is_taken_by_doubling_and_stays_exact() -> None:
         out = propagate(G, pi, t, by)
         assert np.abs(out - exact).max() <= tolerance(G, t), t
         assert out.sum() <= 1.0 + tolerance(G, t)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(2, 6), seed=st.integers(0, 2**32 - 1), scale=st.floats(1e-3, 2.0),
+       defective=st.booleans())
+def test_stacked_maps_match_van_loans_exponential(
+    n: int, seed: int, scale: float, defective: bool
+) -> None:
+    """The maps a lifetime walk multiplies (:meth:`Stacked.maps`: ``exp(G t)`` and the rewards
+    earned on the way) against SciPy's exponential of Van Loan's block ``[[G, R], [0, 0]]``,
+    for blocks with and without a trusted eigen-decomposition (a Jordan block has none). The
+    rewards earned add at most ``||R|| t`` to what is rounded, so the tolerance of the state
+    part is scaled by it."""
+    from sim.engines.fast.spectral import Rewarded, Stacked
+
+    rng = np.random.default_rng(seed)
+    blocks = []
+    for _ in range(3):
+        G = sub_generator(rng.exponential(scale, (n, n)) * (rng.random((n, n)) < 0.6),
+                          rng.exponential(scale, n) * (rng.random(n) < 0.5))
+        blocks.append((G, rng.exponential(scale, n)))
+    if defective:
+        G = np.diag(np.full(n, -scale)) + np.diag(np.full(n - 1, scale), 1)
+        blocks[1] = (G, rng.exponential(scale, n))
+    t = rng.exponential(10.0 / scale, 4)
+    rewarded = [Rewarded((G, R)) for G, R in blocks]
+    assert (rewarded[1].spectrum is None) or not defective
+    moved, gained = Stacked(rewarded).maps(t)
+    for j, (G, R) in enumerate(blocks):
+        M = np.zeros((n + 1, n + 1))
+        M[:n, :n], M[:n, n] = G, R
+        for k, length in enumerate(t):
+            exact = scipy.linalg.expm(M * length)[:n]
+            sp = rewarded[j].spectrum
+            tol = (spectral_tolerance(G, length, sp) if sp is not None
+                   else tolerance(G, length)) * max(1.0, float(R.max()) * length)
+            assert np.abs(moved[j, k] - exact[:, :n]).max() <= tol
+            assert np.abs(gained[j, k, :, 0] - exact[:, n]).max() <= tol

@@ -73,7 +73,7 @@ from sim.engines.fast.reads import (
     segment_hazards,
 )
 from sim.engines.fast.segments import WorkerLifetime, Segment
-from sim.engines.fast.spectral import Rewarded
+from sim.engines.fast.spectral import Rewarded, Stacked
 from sim.model.poisson import poisson_isf
 from sim.scenario.model import ResidencySpec
 from sim.scenario.model import PasswordSpec
@@ -260,6 +260,49 @@ def binomial(shape: Shape, q: float) -> np.ndarray:
     return T
 
 
+@lru_cache(maxsize=1024)
+def read_matrix(shape: Shape, q: float) -> np.ndarray:
+    """:meth:`CountChain.read_step` as a product (``x @ R``): ``S`` keeps ``(1 - q)^n`` and
+    sends the rest to the absorbed mass, ``Q`` moves by ``Binomial(n, q)`` and earns ``n q``.
+    Kept across replications like :func:`binomial`."""
+    count = np.array(shape.count)
+    n = count.size
+    R = np.zeros((2 * n + 2, 2 * n + 2))
+    R[np.arange(n), np.arange(n)] = (1.0 - q) ** count
+    R[:n, n] = any_of(count, q)
+    R[n, n] = R[-1, -1] = 1.0
+    R[n + 1 : 2 * n + 1, n + 1 : 2 * n + 1] = binomial(shape, q)
+    R[n + 1 : 2 * n + 1, -1] = q * count
+    R.setflags(write=False)
+    return R
+
+
+def clear_matrix(shape: Shape) -> np.ndarray:
+    """:meth:`CountChain.clear_step` as a product (``x @ C``): every state to ``n = 0``."""
+    n = len(shape.count)
+    C = np.zeros((2 * n + 2, 2 * n + 2))
+    C[:n, 0] = C[n + 1 : 2 * n + 1, n + 1] = 1.0
+    C[n, n] = C[-1, -1] = 1.0
+    return C
+
+
+@lru_cache(maxsize=1024)
+def product_map(shape: Shape, q: float | None) -> np.ndarray:
+    """:func:`read_matrix` (:func:`clear_matrix` for None) on vectors reordered states first,
+    as :meth:`CountChain._walk_products` multiplies them."""
+    n = len(shape.count)
+    order = np.r_[0:n, n + 1 : 2 * n + 1, n, 2 * n + 1]
+    M = clear_matrix(shape) if q is None else read_matrix(shape, q)
+    M = M[np.ix_(order, order)]
+    M.setflags(write=False)
+    return M
+
+
+#: Widest propagated vector (``2 n + 2`` entries) whose lifetime walk multiplies maps: a map
+#: costs the square of the width per piece, a vector step a dozen small calls.
+PRODUCT_WIDTH = 16
+
+
 #: Largest chain whose integrators are kept across replications: a cached entry holds a few
 #: ``n x n`` matrices, so 256 entries stay below about 100 MB up to here.
 SHARED_STATES = 50
@@ -356,6 +399,12 @@ class CountChain:
         """Where a propagated vector keeps the states of ``S`` and ``Q``."""
         self._earned = np.array([n, 2 * n + 1])
         """Where it keeps what each earned: the absorbed mass and ``E[N]``."""
+        self._order = np.r_[self._live, self._earned]
+        """A vector's entries states first, as :meth:`_walk_products` multiplies them."""
+        self._clear = clear_matrix(self.shape)
+        self._stacks: dict[tuple[int, int, tuple[frozenset[str], ...]], Stacked] = {}
+        self._rows: dict[tuple[int, int, tuple[frozenset[str], ...]],
+                         list[tuple[slice, Rewarded]]] = {}
 
     def integrators(self, i: int, v: int, counted: frozenset[str]) -> Rewarded:
         """Segment ``i``'s integrators, looked up once per chain (hashing a segment is not free)."""
@@ -410,6 +459,115 @@ class CountChain:
             sub[:, :, self._live] = moved.reshape(m, -1, self._live.size)
             sub[:, :, self._earned] += earned.reshape(m, -1, 2)
         return y
+
+    def walk(
+        self, x: np.ndarray, pieces: Sequence[Piece], sets: tuple[frozenset[str], ...],
+        crash: PointRead | None,
+    ) -> np.ndarray:
+        """``x`` through ``pieces`` and then the crash's read, once per counting set of
+        ``sets`` side by side: one vector per set (a row each).
+
+        The per-piece step of :func:`lifetime_moments`. A lifetime with listed connections has
+        a piece and a read per connection, hundreds where an attacker sends hundreds, so the
+        cost per piece decides the engine's speed. Small chains (:data:`PRODUCT_WIDTH`) take
+        every piece's map at once (:meth:`_walk_products`); larger ones, whose maps would cost
+        more than the vectors, step the vectors (:meth:`_walk_vectors`).
+        """
+        if 2 * self.n + 2 <= PRODUCT_WIDTH:
+            return self._walk_products(x, pieces, sets, crash)
+        return self._walk_vectors(x, pieces, sets, crash)
+
+    def _walk_products(
+        self, x: np.ndarray, pieces: Sequence[Piece], sets: tuple[frozenset[str], ...],
+        crash: PointRead | None,
+    ) -> np.ndarray:
+        """:meth:`walk` as a product of maps: each piece's advance (every set and every piece
+        in a segment from one batched call, :class:`.spectral.Stacked`) times its read, then
+        multiplied pairwise in order, a logarithmic number of batched products. The maps act
+        on vectors reordered states first (:attr:`_order`), so that an advance is the block
+        ``[[exp(G t), earned], [0, I]]``."""
+        live, width = self._live.size, 2 * self.n + 2
+        reads = [read for *_, read in pieces] + ([crash] if crash is not None else [])
+        maps = np.zeros((len(sets), len(reads), width, width))
+        maps[:, :, live:, live:] = np.eye(2)
+        maps[:, len(pieces):, :live, :live] = np.eye(live)  # the crash's read alone
+        by_segment: dict[tuple[int, int], list[int]] = {}
+        for k, (i, v, _, _) in enumerate(pieces):
+            by_segment.setdefault((i, v), []).append(k)
+        for (i, v), ks in by_segment.items():
+            moved, gained = self._stacked(i, v, sets).maps(np.array([pieces[k][2] for k in ks]))
+            maps[:, ks, :live, :live] = moved
+            maps[:, ks, :live, live:] = gained
+        library = [np.eye(width), product_map(self.shape, None)]
+        which: dict[float, int] = {}
+        choice = np.zeros((len(sets), len(reads)), dtype=np.intp)
+        for k, read in enumerate(reads):
+            if read is None:
+                continue
+            if read.clears:
+                choice[:, k] = 1
+                continue
+            if read.q not in which:
+                which[read.q] = len(library)
+                library.append(product_map(self.shape, read.q))
+            choice[[j for j, counted in enumerate(sets) if read.attacker in counted], k] = (
+                which[read.q])
+        maps = maps @ np.stack(library)[choice]
+        while maps.shape[1] > 1:
+            odd = maps[:, maps.shape[1] - 1 :] if maps.shape[1] % 2 else maps[:, :0]
+            maps = np.concatenate([maps[:, 0:-1:2] @ maps[:, 1::2], odd], axis=1)
+        out = np.empty((len(sets), width))
+        out[:, self._order] = np.maximum(x[self._order] @ maps[:, 0], 0.0)
+        return out
+
+    def _stacked(self, i: int, v: int, sets: tuple[frozenset[str], ...]) -> Stacked:
+        key = (i, v, sets)
+        found = self._stacks.get(key)
+        if found is None:
+            found = self._stacks[key] = Stacked(
+                [self.integrators(i, v, c & self.capturing[i][v]) for c in sets])
+        return found
+
+    def _walk_vectors(
+        self, x: np.ndarray, pieces: Sequence[Piece], sets: tuple[frozenset[str], ...],
+        crash: PointRead | None,
+    ) -> np.ndarray:
+        """:meth:`walk` one piece at a time: the sets' states advanced together by one joined
+        decomposition per segment (:meth:`_row_blocks`), a read one product on the rows of
+        the sets that count its attacker."""
+        y = np.tile(x, (len(sets), 1))
+        for p, read in enumerate([read for *_, read in pieces] + [crash]):
+            if p < len(pieces) and (length := pieces[p][2]) > 0.0:
+                i, v = pieces[p][0], pieces[p][1]
+                for part, block in self._row_blocks(i, v, sets):
+                    moved, gain = block.advance_one(y[part, self._live].ravel(), length)
+                    y[part, self._live] = moved.reshape(-1, self._live.size)
+                    y[part, self._earned] += gain.reshape(-1, 2)
+            if read is None:
+                continue
+            if read.clears:
+                y = y @ self._clear
+                continue
+            rows = [k for k, counted in enumerate(sets) if read.attacker in counted]
+            if rows:
+                y[rows] = y[rows] @ read_matrix(self.shape, read.q)
+        return y
+
+    def _row_blocks(
+        self, i: int, v: int, sets: tuple[frozenset[str], ...]
+    ) -> list[tuple[slice, Rewarded]]:
+        """Segment ``i``'s joined integrators of ``sets``, as many sets per block as
+        :data:`JOINED_STATES` allows, each with the rows it advances."""
+        key = (i, v, sets)
+        found = self._rows.get(key)
+        if found is None:
+            per_call = max(1, JOINED_STATES // self._live.size)
+            found = self._rows[key] = [
+                (part, self._joined_block(
+                    i, v, tuple(c & self.capturing[i][v] for c in sets[part])))
+                for part in (slice(first, first + per_call)
+                             for first in range(0, len(sets), per_call))]
+        return found
 
     def _joined_block(self, i: int, v: int, sets: tuple[frozenset[str], ...]) -> Rewarded:
         key = (i, v, sets)
@@ -693,24 +851,9 @@ def lifetime_moments(
     if not touched:
         return out
     live = [sets[j] for j in touched]
-
-    def reading(attacker: str) -> list[int]:
-        return [k for k, counted in enumerate(live) if attacker in counted]
-
-    y = np.tile(x, (1, len(live), 1))
-    for i, v, length, read in pieces[first_hot : last + 1]:
-        if length > 0.0:
-            y = chain.advance_sets(y, i, v, live, np.array([length]))
-        if read is None:
-            continue
-        if read.clears:
-            y = chain.clear_step(y)
-        elif rows := reading(read.attacker):
-            y[:, rows] = chain.read_step(y[:, rows], read.q)
-    if crash is not None and (rows := reading(crash.attacker)):
-        y[:, rows] = chain.read_step(y[:, rows], crash.q)
+    y = chain.walk(x, pieces[first_hot : last + 1], tuple(live), crash)
     for k, j in enumerate(touched):
-        out[j] = chain.moments(y[0, k])
+        out[j] = chain.moments(y[k])
     return out
 
 
