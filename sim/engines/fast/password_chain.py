@@ -365,6 +365,16 @@ def joined_integrators(
     return Rewarded.joined([segment_integrators(shape, traffic, hazards, c) for c in sets])
 
 
+@lru_cache(maxsize=256)
+def stacked_integrators(
+    shape: Shape, traffic: Segment, hazards: tuple[Hazard, ...],
+    sets: tuple[frozenset[str], ...],
+) -> Stacked:
+    """Every counting set's integrators stacked for :meth:`CountChain._walk_products`, kept
+    across replications like theirs."""
+    return Stacked([segment_integrators(shape, traffic, hazards, c) for c in sets])
+
+
 class CountChain:
     """The uncaptured-password count on one worker: per segment, key placement and counting
     set, the integrators of :func:`segment_integrators`.
@@ -524,8 +534,11 @@ class CountChain:
         key = (i, v, sets)
         found = self._stacks.get(key)
         if found is None:
-            found = self._stacks[key] = Stacked(
-                [self.integrators(i, v, c & self.capturing[i][v]) for c in sets])
+            counted = tuple(c & self.capturing[i][v] for c in sets)
+            found = self._stacks[key] = (
+                stacked_integrators(self.shape, self._traffic[i], self.hazards[i][v], counted)
+                if self.n <= SHARED_STATES
+                else Stacked([self.integrators(i, v, c) for c in counted]))
         return found
 
     def _walk_vectors(

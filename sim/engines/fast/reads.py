@@ -95,13 +95,22 @@ def point_read(
     in force just before it (the segment with ``t0 < time <= t1``: the skeleton closes a
     segment at the event). None when it neither reads nor clears."""
     seg = segments[max(0, bisect_left(starts, time) - 1)]
+    effect = read_effect(seg, attacker, heartbeats, capture, rule)
+    return None if effect is None else PointRead(time, attacker, *effect)
+
+
+def read_effect(
+    seg: Segment, attacker: str, heartbeats: int, capture: Callable[[AttackerRates], float],
+    rule: ResidencySpec,
+) -> tuple[float, bool] | None:
+    """:func:`point_read`'s ``(q, clears)`` in segment ``seg``, whatever the time."""
     a = next((a for a in seg.attackers if a.name == attacker), None)
     if a is None:
         return None
     if rule == "next_handshake" and a.key_ops > 0:
-        return PointRead(time, attacker, 0.0, True)
+        return 0.0, True
     q = per_connection(capture(a), heartbeats)
-    return PointRead(time, attacker, q, False) if q > 0.0 else None
+    return (q, False) if q > 0.0 else None
 
 
 def crash_capture(
@@ -136,11 +145,16 @@ def point_reads(
     if lt.listed:
         known = sorted(known + [(c.time, c.attacker, c.heartbeats) for c in lt.listed])
     out = []
+    # A listed attacker's connections in one segment all read alike: one lookup each.
+    effects: dict[tuple[int, str, int], tuple[float, bool] | None] = {}
     for time, attacker, heartbeats in known:
         if lt.start < time < lt.end:
-            read = point_read(segments, starts, time, attacker, heartbeats, capture, rule)
-            if read is not None:
-                out.append(read)
+            i = max(0, bisect_left(starts, time) - 1)
+            key = (i, attacker, heartbeats)
+            if key not in effects:
+                effects[key] = read_effect(segments[i], attacker, heartbeats, capture, rule)
+            if (effect := effects[key]) is not None:
+                out.append(PointRead(time, attacker, *effect))
     return out
 
 
@@ -238,8 +252,13 @@ def sample_reads(
                 add(a + (b - a) * rng.random(k), index[h.name], h.q, h.clears)
     point = point_reads(lt, segments, starts, capture, rule)
     crash = crash_capture(lt, segments, starts, capture, rule)
-    for r in point + ([crash] if crash is not None else []):
-        add(np.array([r.time]), index[r.attacker], r.q, r.clears)
+    if crash is not None:
+        point.append(crash)
+    if point:
+        times.append(np.array([r.time for r in point]))
+        who.append(np.array([index[r.attacker] for r in point]))
+        qs.append(np.array([r.q for r in point]))
+        clears.append(np.array([r.clears for r in point], dtype=bool))
     if not times:
         empty = np.zeros(0)
         return Reads(empty, np.zeros(0, dtype=int), empty, np.zeros(0, dtype=bool))

@@ -211,18 +211,17 @@ def _last_request(sessions: np.ndarray, t: np.ndarray, login: np.ndarray,
     return out
 
 
-def _capture(first: np.ndarray, session: int, who: int, t: float) -> None:
-    if t < first[session, who]:
-        first[session, who] = t
-
-
 def _slot_captures(
     ws: Sequence[_Worker], login: np.ndarray, login_w: np.ndarray, owner: np.ndarray,
     req_t: np.ndarray, req_w: np.ndarray, end: np.ndarray, other: float,
     first: np.ndarray, rng: np.random.Generator,
 ) -> None:
     """``next_request``: at each read the buffer holds the newest request's token, if that
-    request was a session request, no other request came since and no restart."""
+    request was a session request, no other request came since and no restart.
+
+    The other requests are Poisson at ``other``: the slot of explicit request ``k`` is still
+    clean at a read iff the first of them after it comes later, one exponential per request
+    that any read follows. Drawn worker by worker, all reads at once."""
     for w, wk in enumerate(ws):
         if wk.read_t.size == 0:
             continue
@@ -233,26 +232,18 @@ def _slot_captures(
         whose = np.concatenate([owner[mine], np.full(int(lw.sum()), -1)])
         order = np.argsort(times, kind="stable")
         times, whose = times[order], whose[order]
-        last_req, clean, prev = -1, False, -math.inf
-        for t, who, q in zip(wk.read_t, wk.read_who, wk.read_q):
-            k = int(np.searchsorted(times, t)) - 1
-            if k < 0:
-                last_req, prev = -1, t
-                continue
-            if k != last_req:
-                clean = rng.random() < math.exp(-other * (t - times[k]))
-                last_req = k
-            elif clean:
-                clean = rng.random() < math.exp(-other * (t - prev))
-            prev = t
-            s = int(whose[k])
-            if not clean or s < 0 or t >= end[s]:
-                continue
-            r = int(np.searchsorted(wk.restarts, times[k], side="right"))
-            if r < wk.restarts.size and wk.restarts[r] <= t:
-                continue  # a restart emptied the buffer since
-            if rng.random() < q:
-                _capture(first, s, int(who), float(t))
+        k = np.searchsorted(times, wk.read_t) - 1
+        after, newest = np.unique(k[k >= 0], return_inverse=True)
+        overwritten = times[after] + rng.exponential(1.0, after.size) / other if other > 0.0 \
+            else np.full(after.size, math.inf)
+        t, who, q = wk.read_t[k >= 0], wk.read_who[k >= 0], wk.read_q[k >= 0]
+        k = k[k >= 0]
+        s = whose[k]
+        r = np.searchsorted(wk.restarts, times[k], side="right")
+        restarted = np.append(wk.restarts, math.inf)[r] <= t
+        holds = (t < overwritten[newest]) & (s >= 0) & (t < end[s]) & ~restarted
+        hit = holds & (rng.random(t.size) < q)
+        np.minimum.at(first, (s[hit], who[hit]), t[hit])
 
 
 def _copy_captures(
