@@ -508,20 +508,25 @@ class CountChain:
             moved, gained = self._stacked(i, v, sets).maps(np.array([pieces[k][2] for k in ks]))
             maps[:, ks, :live, :live] = moved
             maps[:, ks, :live, live:] = gained
+        # Each read's map from a small library: 0 none, 1 a clear, then one per ``q``; a set
+        # that does not count the read's attacker takes none.
         library = [np.eye(width), product_map(self.shape, None)]
         which: dict[float, int] = {}
-        choice = np.zeros((len(sets), len(reads)), dtype=np.intp)
-        for k, read in enumerate(reads):
-            if read is None:
-                continue
-            if read.clears:
-                choice[:, k] = 1
+        names: dict[str | None, int] = {None: 0}
+        entry, reader = [], []
+        for read in reads:
+            if read is None or read.clears:
+                entry.append(0 if read is None else 1)
+                reader.append(0)
                 continue
             if read.q not in which:
                 which[read.q] = len(library)
                 library.append(product_map(self.shape, read.q))
-            choice[[j for j, counted in enumerate(sets) if read.attacker in counted], k] = (
-                which[read.q])
+            entry.append(which[read.q])
+            reader.append(names.setdefault(read.attacker, len(names)))
+        counts = np.array([[True] * len(sets)]  # reads that every set takes (none, clears)
+                          + [[name in counted for counted in sets] for name in list(names)[1:]])
+        choice = np.where(counts[reader].T, np.array(entry), 0)
         maps = maps @ np.stack(library)[choice]
         while maps.shape[1] > 1:
             odd = maps[:, maps.shape[1] - 1 :] if maps.shape[1] % 2 else maps[:, :0]

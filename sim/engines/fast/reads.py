@@ -11,6 +11,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 import numpy as np
@@ -69,10 +70,10 @@ def clear_rate(seg: Segment, hazards: Sequence[Hazard], rule: ResidencySpec) -> 
     return 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class PointRead:
-    """One connection reading a worker's buffer at a known instant: a key capture inside a
-    lifetime, or the crash ending it."""
+class PointRead(NamedTuple):
+    """One connection reading a worker's buffer at a known instant: a key capture or a listed
+    connection inside a lifetime, or the crash ending it. A named tuple: a lifetime can hold
+    hundreds, and a frozen dataclass costs several times as much to build."""
 
     time: float
     attacker: str

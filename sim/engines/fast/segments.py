@@ -11,7 +11,7 @@ as :class:`WorkerLifetime` lists.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +102,10 @@ class KeyCapture:
     heartbeats_read: int
 
 
-@dataclass(frozen=True, slots=True)
-class ListedConnection:
+class ListedConnection(NamedTuple):
     """An ordinary connection (neither crashing nor capturing the key) of a listed attacker,
-    sampled one by one so that detectors count the same connections that read secrets."""
+    sampled one by one so that detectors count the same connections that read secrets (a
+    named tuple, as :class:`.reads.PointRead`: there can be hundreds per lifetime)."""
 
     time: float
     attacker: str
