@@ -33,8 +33,9 @@ from sim.model.record import Connection
 from sim.scenario.model import Attacker, Scenario, Server
 
 #: Most connections (expected over its longest window) an attacker may send to one server and
-#: still be listed. Each listed connection is a point read for the password chain and the
-#: session sweeps, a few tens of microseconds each.
+#: still be listed. Each listed connection is sampled, counted by the detectors and read by
+#: the password chain and the session sweeps: about 20 microseconds in all (19 measured on
+#: 2026-12-03, the tests' ``tiny.yaml`` at 0.4 against 0.02 connections per second).
 LISTED_LIMIT = 1000
 
 
