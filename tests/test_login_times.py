@@ -141,6 +141,29 @@ def test_first_capture_masses_add_up_to_the_lifetime_mean(case: str) -> None:
         assert sum(masses) == pytest.approx(mean, rel=1e-9, abs=1e-12)
 
 
+@pytest.mark.parametrize("case", sorted(CHAIN_CASES))
+def test_stretches_by_maps_equal_stretches_by_steps(
+    case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small chains take each stretch's vector and mass from the lifetime's maps
+    (:meth:`CountChain.piece_maps`), wide ones by propagating: the same stretches either way."""
+    import sim.engines.fast.password_chain as password_chain
+
+    spec, segs, lt = CHAIN_CASES[case]
+    chain = CountChain(spec, segs, state_count(spec, segs, [lt]))
+    for name in sorted({a.name for s in segs for a in s.attackers}):
+        counted = frozenset({name})
+        monkeypatch.setattr(password_chain, "PRODUCT_WIDTH", 10**9)
+        by_maps = first_capture_stretches(chain, lt, counted)
+        monkeypatch.setattr(password_chain, "PRODUCT_WIDTH", 0)
+        by_steps = first_capture_stretches(chain, lt, counted)
+        assert [(s.t0, s.length, s.i, s.v) for s in by_maps] == [
+            (s.t0, s.length, s.i, s.v) for s in by_steps]
+        for a, b in zip(by_maps, by_steps):
+            assert a.x == pytest.approx(b.x, rel=1e-9, abs=1e-15)
+            assert a.mass == pytest.approx(b.mass, rel=1e-9, abs=1e-15)
+
+
 def test_chain_times_follow_the_cumulative_first_captures() -> None:
     """``P(T <= t)`` of a drawn time is ``E[first captures up to t] / E[N]``, read off the same
     lifetime ended at ``t`` (without its crash); eve's key capture at 25 s is a point mass."""

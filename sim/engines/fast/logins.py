@@ -38,8 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.engines.fast.password_chain import CountChain, PasswordDraw, lifetime_pieces
-from sim.engines.fast.reads import FirstReads, crash_capture, password_capture
+from sim.engines.fast.password_chain import CountChain, PasswordDraw, Piece, lifetime_pieces
+from sim.engines.fast.reads import FirstReads, PointRead, crash_capture, password_capture
 from sim.engines.fast.segments import WorkerLifetime
 from sim.model.record import PasswordLogins
 from sim.scenario.model import Attacker, PasswordSpec
@@ -69,11 +69,18 @@ def first_capture_stretches(
     chain: CountChain, lt: WorkerLifetime, counted: frozenset[str]
 ) -> list[Stretch]:
     """The lifetime's pieces and point reads with the expected first captures by ``counted`` on
-    each, by the propagation of :func:`.password_chain.lifetime_moments`."""
+    each, by the propagation of :func:`.password_chain.lifetime_moments`: one vector product
+    per piece and read with small chains' maps (:meth:`.CountChain.piece_maps`), else a
+    propagation each."""
     starts = [s.t0 for s in chain.segments]
+    pieces = lifetime_pieces(chain, lt, starts)
+    crash = crash_capture(lt, chain.segments, starts, password_capture, chain.rule)
+    crash = crash if crash is not None and crash.attacker in counted else None
+    if chain.walks_by_maps:
+        return _stretches_by_maps(chain, lt, counted, pieces, crash)
     x, t = chain.start(), lt.start
     out = []
-    for i, v, length, read in lifetime_pieces(chain, lt, starts):
+    for i, v, length, read in pieces:
         y = chain.advance(x, i, v, counted, length)
         out.append(Stretch(t, length, i, v, x, y[-1] - x[-1]))
         t += length
@@ -82,10 +89,34 @@ def first_capture_stretches(
             out.append(Stretch(t, 0.0, i, v, y, z[-1] - y[-1]))
             y = z
         x = y
-    crash = crash_capture(lt, chain.segments, starts, password_capture, chain.rule)
-    if crash is not None and crash.attacker in counted:
+    if crash is not None:
         z = chain.read_step(x, crash.q)
         out.append(Stretch(lt.end, 0.0, -1, -1, x, z[-1] - x[-1]))
+    return out
+
+
+def _stretches_by_maps(
+    chain: CountChain, lt: WorkerLifetime, counted: frozenset[str], pieces: list[Piece],
+    crash: PointRead | None,
+) -> list[Stretch]:
+    """:func:`first_capture_stretches` by the lifetime's maps, in their order of the entries
+    (each stretch keeps its vector in the chain's own order, as the time search reads it)."""
+    advances, reads = chain.piece_maps(pieces, (counted,), crash)
+    back = chain.unorder
+    x, t = chain.start()[chain.order], lt.start
+    out = []
+    for k, (i, v, length, read) in enumerate(pieces):
+        y = x @ advances[0, k]
+        out.append(Stretch(t, length, i, v, x[back], y[-1] - x[-1]))
+        t += length
+        if read is not None:
+            z = y @ reads[0, k]
+            out.append(Stretch(t, 0.0, i, v, y[back], z[-1] - y[-1]))
+            y = z
+        x = y
+    if crash is not None:
+        z = x @ reads[0, -1]
+        out.append(Stretch(lt.end, 0.0, -1, -1, x[back], z[-1] - x[-1]))
     return out
 
 

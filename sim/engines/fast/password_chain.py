@@ -409,8 +409,10 @@ class CountChain:
         """Where a propagated vector keeps the states of ``S`` and ``Q``."""
         self._earned = np.array([n, 2 * n + 1])
         """Where it keeps what each earned: the absorbed mass and ``E[N]``."""
-        self._order = np.r_[self._live, self._earned]
-        """A vector's entries states first, as :meth:`_walk_products` multiplies them."""
+        self.order = np.r_[self._live, self._earned]
+        """A vector's entries states first, as :meth:`piece_maps` act on them."""
+        self.unorder = np.argsort(self.order)
+        """Back from that order: ``x[order][unorder] == x``."""
         self._clear = clear_matrix(self.shape)
         self._stacks: dict[tuple[int, int, tuple[frozenset[str], ...]], Stacked] = {}
         self._rows: dict[tuple[int, int, tuple[frozenset[str], ...]],
@@ -483,31 +485,50 @@ class CountChain:
         every piece's map at once (:meth:`_walk_products`); larger ones, whose maps would cost
         more than the vectors, step the vectors (:meth:`_walk_vectors`).
         """
-        if 2 * self.n + 2 <= PRODUCT_WIDTH:
+        if self.walks_by_maps:
             return self._walk_products(x, pieces, sets, crash)
         return self._walk_vectors(x, pieces, sets, crash)
+
+    @property
+    def walks_by_maps(self) -> bool:
+        """Whether a lifetime is walked by :meth:`piece_maps` (:data:`PRODUCT_WIDTH`)."""
+        return 2 * self.n + 2 <= PRODUCT_WIDTH
 
     def _walk_products(
         self, x: np.ndarray, pieces: Sequence[Piece], sets: tuple[frozenset[str], ...],
         crash: PointRead | None,
     ) -> np.ndarray:
-        """:meth:`walk` as a product of maps: each piece's advance (every set and every piece
-        in a segment from one batched call, :class:`.spectral.Stacked`) times its read, then
-        multiplied pairwise in order, a logarithmic number of batched products. The maps act
-        on vectors reordered states first (:attr:`_order`), so that an advance is the block
-        ``[[exp(G t), earned], [0, I]]``."""
+        """:meth:`walk` as a product of maps (:meth:`piece_maps`), multiplied pairwise in
+        order: a logarithmic number of batched products."""
+        advances, reads = self.piece_maps(pieces, sets, crash)
+        maps = advances @ reads
+        while maps.shape[1] > 1:
+            odd = maps[:, maps.shape[1] - 1 :] if maps.shape[1] % 2 else maps[:, :0]
+            maps = np.concatenate([maps[:, 0:-1:2] @ maps[:, 1::2], odd], axis=1)
+        out = np.empty((len(sets), 2 * self.n + 2))
+        out[:, self.order] = np.maximum(x[self.order] @ maps[:, 0], 0.0)
+        return out
+
+    def piece_maps(
+        self, pieces: Sequence[Piece], sets: tuple[frozenset[str], ...], crash: PointRead | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each piece's advance and the read at its end (the crash's read last, after an
+        empty advance) as maps per counting set: ``(advances, reads)``, sets x pieces x
+        states. They act on vectors reordered states first (:attr:`order`), so that an
+        advance is the block ``[[exp(G t), earned], [0, I]]``: every piece of a segment and
+        every set from one batched call (:class:`.spectral.Stacked`)."""
         live, width = self._live.size, 2 * self.n + 2
         reads = [read for *_, read in pieces] + ([crash] if crash is not None else [])
-        maps = np.zeros((len(sets), len(reads), width, width))
-        maps[:, :, live:, live:] = np.eye(2)
-        maps[:, len(pieces):, :live, :live] = np.eye(live)  # the crash's read alone
+        advances = np.zeros((len(sets), len(reads), width, width))
+        advances[:, :, live:, live:] = np.eye(2)
+        advances[:, len(pieces):, :live, :live] = np.eye(live)  # the crash's read alone
         by_segment: dict[tuple[int, int], list[int]] = {}
         for k, (i, v, _, _) in enumerate(pieces):
             by_segment.setdefault((i, v), []).append(k)
         for (i, v), ks in by_segment.items():
             moved, gained = self._stacked(i, v, sets).maps(np.array([pieces[k][2] for k in ks]))
-            maps[:, ks, :live, :live] = moved
-            maps[:, ks, :live, live:] = gained
+            advances[:, ks, :live, :live] = moved
+            advances[:, ks, :live, live:] = gained
         # Each read's map from a small library: 0 none, 1 a clear, then one per ``q``; a set
         # that does not count the read's attacker takes none.
         library = [np.eye(width), product_map(self.shape, None)]
@@ -527,13 +548,7 @@ class CountChain:
         counts = np.array([[True] * len(sets)]  # reads that every set takes (none, clears)
                           + [[name in counted for counted in sets] for name in list(names)[1:]])
         choice = np.where(counts[reader].T, np.array(entry), 0)
-        maps = maps @ np.stack(library)[choice]
-        while maps.shape[1] > 1:
-            odd = maps[:, maps.shape[1] - 1 :] if maps.shape[1] % 2 else maps[:, :0]
-            maps = np.concatenate([maps[:, 0:-1:2] @ maps[:, 1::2], odd], axis=1)
-        out = np.empty((len(sets), width))
-        out[:, self._order] = np.maximum(x[self._order] @ maps[:, 0], 0.0)
-        return out
+        return advances, np.stack(library)[choice]
 
     def _stacked(self, i: int, v: int, sets: tuple[frozenset[str], ...]) -> Stacked:
         key = (i, v, sets)
