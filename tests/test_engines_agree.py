@@ -14,19 +14,19 @@ the runs, not from tuning.
 0.8 when ``d = (z + 0.84) se``; a probability ``p`` has ``se = sqrt(p (1 - p) (1/n_f +
 1/n_r))``. The reference side is stored (``agreement.py``: ``n_r`` = 120,000 replications per
 scenario, recomputed in part by every test to prove it current), so the CI budget goes to the
-fast side (:data:`FAST_REPLICATIONS`: 4,500 to 5,000, 55 to 75 CPU-seconds per scenario at
-the 12 to 15 ms a fast replication costs here since light attackers' connections are read one
-by one, ``sim/engines/fast/listed.py``; 9,000 to 12,000 at half that cost before 2026-12-03).
-With ``z`` of 4.0 to 4.2, a bias is then caught with probability 0.8 when it is 3.6 to 3.8
-points at ``p = 0.5`` (with probability 1/2 at 2.9 to 3.1), 1 point where ``p`` is below about
-1.8 to 2.0% or above 98.0 to 98.2%, and 3% of a mean whose coefficient of variation is below
-about 0.40 to 0.42. Each test prints, for every quantity, the bias it detects at 80% power
+fast side (:data:`FAST_REPLICATIONS`: 6,500 to 7,000, 85 to 110 CPU-seconds per scenario at
+the 12.5 to 17 ms a fast replication costs here, detectors and all; 4,500 to 5,000 while light
+attackers' connections cost tens of microseconds each, before the evening of 2026-12-03).
+With ``z`` of 4.0 to 4.2, a bias is then caught with probability 0.8 when it is 3.0 to 3.2
+points at ``p = 0.5`` (with probability 1/2 at 2.5 to 2.7), 1 point where ``p`` is below about
+2.5 to 2.9% or above 97.1 to 97.5%, and 3% of a mean whose coefficient of variation is below
+about 0.47 to 0.50. Each test prints, for every quantity, the bias it detects at 80% power
 (``detectable``). What CI cannot buy is the issue's 1 point at ``p = 0.5``, which needs ``se =
 0.002``: at least 61,000 fast replications per scenario against an unlimited reference (about
-125,000 against this one), about 15 CPU-minutes per scenario at today's speed where the budget
-allows about 1.2.
+125,000 against this one), about 15 to 30 CPU-minutes per scenario at today's speed where the
+budget allows under two.
 ``AGREEMENT_SCALE`` buys that power outside CI (:data:`SCALE`): ``AGREEMENT_SCALE=2.5`` gives
-2.3 to 2.4 points, about what CI had before.
+2.0 to 2.1 points.
 """
 
 from __future__ import annotations
@@ -48,11 +48,11 @@ from agreement import (
 
 from sim.engines.fast import listed, sessions
 
-#: Fast replications per scenario: 55 to 75 CPU-seconds each (on a free core, 2026-12-03, with
-#: listed connections: 12.4 ms a replication on ``lingering``, 14 on ``choices``, 14.7 on
-#: ``overlap-never``; a third more with both cores busy).
-FAST_REPLICATIONS = {"overlap-never": 5_000, "stop-on-key": 5_000, "binding": 5_000,
-                     "lingering": 4_500, "choices": 4_500, "scheduled": 5_000}
+#: Fast replications per scenario: 85 to 110 CPU-seconds each (on a free core, 2026-12-03
+#: evening: 12.6 ms a replication on ``stop-on-key`` to 17.0 on ``choices``, detectors and
+#: extraction included; a third more with both cores busy).
+FAST_REPLICATIONS = {"overlap-never": 7_000, "stop-on-key": 7_000, "binding": 7_000,
+                     "lingering": 6_500, "choices": 6_500, "scheduled": 7_000}
 #: ``AGREEMENT_SCALE=3 pytest tests/test_engines_agree.py`` multiplies them, for a run at more
 #: power than CI affords (the tolerances follow the sample sizes, so nothing else changes).
 SCALE = float(os.environ.get("AGREEMENT_SCALE", "1"))
