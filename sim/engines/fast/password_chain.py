@@ -289,7 +289,7 @@ def clear_matrix(shape: Shape) -> np.ndarray:
 @lru_cache(maxsize=1024)
 def product_map(shape: Shape, q: float | None) -> np.ndarray:
     """:func:`read_matrix` (:func:`clear_matrix` for None) on vectors reordered states first,
-    as :meth:`CountChain._walk_products` multiplies them."""
+    as :meth:`CountChain.piece_maps` builds its maps."""
     n = len(shape.count)
     order = np.r_[0:n, n + 1 : 2 * n + 1, n, 2 * n + 1]
     M = clear_matrix(shape) if q is None else read_matrix(shape, q)
@@ -375,8 +375,8 @@ def stacked_integrators(
     shape: Shape, traffic: Segment, hazards: tuple[Hazard, ...],
     sets: tuple[frozenset[str], ...],
 ) -> Stacked:
-    """Every counting set's integrators stacked for :meth:`CountChain._walk_products`, kept
-    across replications like theirs."""
+    """Every counting set's integrators stacked for :meth:`CountChain.piece_maps`, kept across
+    replications like theirs."""
     return Stacked([segment_integrators(shape, traffic, hazards, c) for c in sets])
 
 

@@ -232,12 +232,14 @@ def _slot_captures(
         whose = np.concatenate([owner[mine], np.full(int(lw.sum()), -1)])
         order = np.argsort(times, kind="stable")
         times, whose = times[order], whose[order]
-        k = np.searchsorted(times, wk.read_t) - 1
-        after, newest = np.unique(k[k >= 0], return_inverse=True)
-        overwritten = times[after] + rng.exponential(1.0, after.size) / other if other > 0.0 \
-            else np.full(after.size, math.inf)
-        t, who, q = wk.read_t[k >= 0], wk.read_who[k >= 0], wk.read_q[k >= 0]
-        k = k[k >= 0]
+        k = np.searchsorted(times, wk.read_t) - 1  # the newest explicit request at each read
+        seen = k >= 0  # a read before the worker's first request finds nothing
+        t, who, q, k = wk.read_t[seen], wk.read_who[seen], wk.read_q[seen], k[seen]
+        after, newest = np.unique(k, return_inverse=True)
+        overwritten = times[after] + (
+            rng.exponential(1.0, after.size) / other if other > 0.0 else math.inf)
+        # A session's index, or -1 for a login (each opens a session, so ``end`` has entries;
+        # a login's slot is masked below whatever ``end[-1]`` says).
         s = whose[k]
         r = np.searchsorted(wk.restarts, times[k], side="right")
         restarted = np.append(wk.restarts, math.inf)[r] <= t
