@@ -16,7 +16,9 @@ key-capturing ones are the skeleton's own), and every consumer reads the same sa
 detectors as connections known one by one, passwords and sessions as point reads
 (:func:`.reads.point_reads`). Heavier attackers keep the integrated hazards and the
 detectors' phases, exact in each margin; the dependence left between them, through a count
-of over a thousand connections, is ``docs/fast-engine.md``'s item 9 and is not measured.
+of over a thousand connections, is ``docs/fast-engine.md``'s item 9: at 2,100 connections
+it did not show against the reference engine at 8,000 replications a side (every joint
+quantity within 0.75 points, ``tests/heavy_evidence.py``).
 """
 
 from __future__ import annotations
