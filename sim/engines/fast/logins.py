@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.engines.fast.password_chain import CountChain, PasswordDraw, Piece, lifetime_pieces
+from sim.engines.fast.password_chain import CountChain, PasswordDraw, lifetime_pieces
 from sim.engines.fast.reads import FirstReads, PointRead, crash_capture, password_capture
 from sim.engines.fast.segments import WorkerLifetime
 from sim.model.record import PasswordLogins
@@ -70,52 +70,44 @@ def first_capture_stretches(
 ) -> list[Stretch]:
     """The lifetime's pieces and point reads with the expected first captures by ``counted`` on
     each, by the propagation of :func:`.password_chain.lifetime_moments`: one vector product
-    per piece and read with small chains' maps (:meth:`.CountChain.piece_maps`), else a
-    propagation each."""
+    per piece and read with a small chain's maps (:meth:`.CountChain.piece_maps`, whose
+    vectors are reordered states first), else a propagation each."""
     starts = [s.t0 for s in chain.segments]
     pieces = lifetime_pieces(chain, lt, starts)
     crash = crash_capture(lt, chain.segments, starts, password_capture, chain.rule)
     crash = crash if crash is not None and crash.attacker in counted else None
+    x = chain.start()
     if chain.walks_by_maps:
-        return _stretches_by_maps(chain, lt, counted, pieces, crash)
-    x, t = chain.start(), lt.start
-    out = []
-    for i, v, length, read in pieces:
-        y = chain.advance(x, i, v, counted, length)
-        out.append(Stretch(t, length, i, v, x, y[-1] - x[-1]))
-        t += length
-        if read is not None:
-            z = chain.step(y, (i, v, 0.0, read), counted)
-            out.append(Stretch(t, 0.0, i, v, y, z[-1] - y[-1]))
-            y = z
-        x = y
-    if crash is not None:
-        z = chain.read_step(x, crash.q)
-        out.append(Stretch(lt.end, 0.0, -1, -1, x, z[-1] - x[-1]))
-    return out
+        advances, reads = chain.piece_maps(pieces, (counted,), crash)
+        x, back = x[chain.order], chain.unorder
 
+        def ahead(x: np.ndarray, k: int) -> np.ndarray:
+            return x @ advances[0, k]
 
-def _stretches_by_maps(
-    chain: CountChain, lt: WorkerLifetime, counted: frozenset[str], pieces: list[Piece],
-    crash: PointRead | None,
-) -> list[Stretch]:
-    """:func:`first_capture_stretches` by the lifetime's maps, in their order of the entries
-    (each stretch keeps its vector in the chain's own order, as the time search reads it)."""
-    advances, reads = chain.piece_maps(pieces, (counted,), crash)
-    back = chain.unorder
-    x, t = chain.start()[chain.order], lt.start
-    out = []
+        def after(x: np.ndarray, k: int, read: PointRead) -> np.ndarray:
+            return x @ reads[0, k]
+    else:
+        back = np.arange(x.size)
+
+        def ahead(x: np.ndarray, k: int) -> np.ndarray:
+            i, v, length, _ = pieces[k]
+            return chain.advance(x, i, v, counted, length)
+
+        def after(x: np.ndarray, k: int, read: PointRead) -> np.ndarray:
+            return chain.step(x, (0, 0, 0.0, read), counted)
+
+    t, out = lt.start, []
     for k, (i, v, length, read) in enumerate(pieces):
-        y = x @ advances[0, k]
+        y = ahead(x, k)
         out.append(Stretch(t, length, i, v, x[back], y[-1] - x[-1]))
         t += length
         if read is not None:
-            z = y @ reads[0, k]
+            z = after(y, k, read)
             out.append(Stretch(t, 0.0, i, v, y[back], z[-1] - y[-1]))
             y = z
         x = y
     if crash is not None:
-        z = x @ reads[0, -1]
+        z = after(x, len(pieces), crash)
         out.append(Stretch(lt.end, 0.0, -1, -1, x[back], z[-1] - x[-1]))
     return out
 

@@ -260,11 +260,11 @@ def binomial(shape: Shape, q: float) -> np.ndarray:
     return T
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=64)
 def read_matrix(shape: Shape, q: float) -> np.ndarray:
-    """:meth:`CountChain.read_step` as a product (``x @ R``): ``S`` keeps ``(1 - q)^n`` and
-    sends the rest to the absorbed mass, ``Q`` moves by ``Binomial(n, q)`` and earns ``n q``.
-    Kept across replications like :func:`binomial`."""
+    """A read with ``q`` as a product (``x @ R``): ``S`` keeps ``(1 - q)^n`` and sends the
+    rest to the absorbed mass, ``Q`` moves by ``Binomial(n, q)`` and earns ``n q``. Kept
+    across replications like :func:`binomial`, and as few (a 300-state chain's is 3 MB)."""
     count = np.array(shape.count)
     n = count.size
     R = np.zeros((2 * n + 2, 2 * n + 2))
@@ -465,12 +465,9 @@ class CountChain:
         """:meth:`advance` of ``x[row, j]`` (one propagated vector per row and counting set)
         by the row's own length: every row at once, and as many sets per call as
         :data:`JOINED_STATES` allows (their integrators side by side)."""
-        m, k = x.shape[:2]
-        per_call = max(1, JOINED_STATES // self._live.size)
+        m = x.shape[0]
         y = x.copy()
-        for first in range(0, k, per_call):
-            part = slice(first, first + per_call)
-            block = self._joined_block(i, v, tuple(c & self.capturing[i][v] for c in sets[part]))
+        for part, block in self._row_blocks(i, v, tuple(sets)):
             sub = y[:, part]
             moved, earned = block.advance_each(sub[:, :, self._live].reshape(m, -1), lengths)
             sub[:, :, self._live] = moved.reshape(m, -1, self._live.size)
@@ -580,17 +577,17 @@ class CountChain:
             if p < len(pieces) and (length := pieces[p][2]) > 0.0:
                 i, v = pieces[p][0], pieces[p][1]
                 for part, block in self._row_blocks(i, v, sets):
-                    moved, gain = block.advance_one(y[part, self._live].ravel(), length)
+                    moved, gain = block.advance(y[part, self._live].ravel(), length)
                     y[part, self._live] = moved.reshape(-1, self._live.size)
                     y[part, self._earned] += gain.reshape(-1, 2)
             if read is None:
                 continue
             if read.clears:
-                y = y @ self._clear
+                y = self.clear_step(y)
                 continue
             rows = [k for k, counted in enumerate(sets) if read.attacker in counted]
             if rows:
-                y[rows] = y[rows] @ read_matrix(self.shape, read.q)
+                y[rows] = self.read_step(y[rows], read.q)
         return y
 
     def _row_blocks(
@@ -635,24 +632,13 @@ class CountChain:
         return x
 
     def read_step(self, x: np.ndarray, q: float) -> np.ndarray:
-        """One connection capturing each resident uncaptured piece with ``q``: the capture
-        step of the sub-stochastic part (``(1 - q)^n`` stays) and of the full part (``x`` one
-        vector per row)."""
-        n, count = self.n, self.count
-        y = x.copy()
-        y[..., :n] = x[..., :n] * (1.0 - q) ** count
-        y[..., n] += x[..., :n] @ any_of(count, q)
-        y[..., n + 1 : 2 * n + 1] = x[..., n + 1 : 2 * n + 1] @ binomial(self.shape, q)
-        y[..., 2 * n + 1] += x[..., n + 1 : 2 * n + 1] @ (q * count)
-        return y
+        """One connection capturing each resident uncaptured piece with ``q``
+        (:func:`read_matrix`; ``x`` one vector per row)."""
+        return x @ read_matrix(self.shape, q)
 
     def clear_step(self, x: np.ndarray) -> np.ndarray:
         """Key operations emptying the buffer: every state moves to ``n = 0``."""
-        n = self.n
-        y = x.copy()
-        y[..., :n], y[..., n + 1 : 2 * n + 1] = 0.0, 0.0
-        y[..., 0], y[..., n + 1] = x[..., :n].sum(axis=-1), x[..., n + 1 : 2 * n + 1].sum(axis=-1)
-        return y
+        return x @ self._clear
 
     def moments(self, x: np.ndarray) -> tuple[float, float]:
         """``(P(N > 0), E[N])`` carried by a propagated vector."""

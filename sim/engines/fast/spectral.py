@@ -137,6 +137,14 @@ def propagate(
     return np.maximum(out, 0.0)
 
 
+def exponentials(w: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``exp(w t)`` and ``phi(w t) t = expm1(w t) / w`` (``t`` where ``w = 0``), ``w`` and
+    ``t`` broadcast together: what a spectral advance multiplies the eigenbasis by."""
+    wt = w * t
+    zero = w == 0.0
+    return np.exp(wt), np.where(zero, t, np.expm1(wt) / np.where(zero, 1.0, w))
+
+
 class Rewarded:
     """Generators ``G_k`` side by side, each earning ``reward_k[i]`` per second in its state ``i``.
 
@@ -149,7 +157,7 @@ class Rewarded:
     over the same stretch pays the per-call cost once.
     """
 
-    __slots__ = ("G", "R", "spectrum", "_earn", "_w_safe", "_zero")
+    __slots__ = ("G", "R", "spectrum", "_earn")
 
     def __init__(self, *blocks: tuple[np.ndarray, np.ndarray]) -> None:
         """``blocks``: ``(G_k, reward_k)`` pairs; their states are concatenated in order."""
@@ -178,8 +186,6 @@ class Rewarded:
                                      block_diag(*(sp.V_inv for sp in parts)))
             w = self.spectrum.w
             self._earn = self.spectrum.V_inv @ self.R
-            self._zero = np.flatnonzero(w == 0.0)
-            self._w_safe = np.where(w == 0.0, 1.0, w)
 
     def advance(self, pi: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
         """``(pi exp(G t), reward earned by each block)``, both clipped at zero."""
@@ -196,20 +202,6 @@ class Rewarded:
             return (np.array([m for m, _ in moved]).reshape(pi.shape),
                     np.array([e for _, e in moved]).reshape(len(pi), self.R.shape[1]))
         return self._spectral(pi, np.maximum(t, 0.0))
-
-    def advance_one(self, pi: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`advance` of one vector by one length ``t > 0``: the same products without
-        the broadcasting over rows, which cost more than they compute on these small chains."""
-        if self.spectrum is None:
-            return self._by_exponential(pi, t)
-        sp = self.spectrum
-        wt = sp.w * t
-        a = pi @ sp.V
-        integrated = np.expm1(wt) / self._w_safe
-        integrated[self._zero] = t
-        out = ((a * np.exp(wt)) @ sp.V_inv).real
-        earned = ((a * integrated) @ self._earn).real
-        return np.maximum(out, 0.0), np.maximum(earned, 0.0)
 
     def maps(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`advance` as maps, one per length of ``t``: ``exp(G t)`` (lengths x states x
@@ -246,13 +238,9 @@ class Rewarded:
         return np.maximum(out, 0.0), np.maximum(earned, 0.0)
 
     def _exponentials(self, t: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``exp(w t)`` and ``phi(w t) t = expm1(w t) / w`` (``t`` at ``w = 0``), one row per
-        length when ``t`` is an array."""
+        """:func:`exponentials` of the eigenvalues, one row per length when ``t`` is an array."""
         assert self.spectrum is not None
-        wt = np.multiply.outer(t, self.spectrum.w)
-        integrated = np.expm1(wt) / self._w_safe
-        integrated[..., self._zero] = np.asarray(t)[..., None]
-        return np.exp(wt), integrated
+        return exponentials(self.spectrum.w, np.asarray(t)[..., None])
 
     def _van_loan(self) -> np.ndarray:
         """``[[G, R], [0, 0]]``: its exponential over ``t`` holds ``exp(G t)`` and the rewards."""
@@ -271,7 +259,7 @@ class Stacked:
     """Blocks with the same number of states, kept apart but advanced in one batched call:
     :meth:`Rewarded.maps` of each block at the same lengths."""
 
-    __slots__ = ("blocks", "V", "V_inv", "w", "earn", "zero")
+    __slots__ = ("blocks", "V", "V_inv", "w", "earn")
 
     def __init__(self, blocks: list[Rewarded]) -> None:
         self.blocks = blocks
@@ -282,7 +270,6 @@ class Stacked:
             self.V_inv = np.stack([sp.V_inv for sp in spectra if sp is not None])
             self.w = np.stack([sp.w for sp in spectra if sp is not None])
             self.earn = np.stack([b._earn for b in blocks])
-            self.zero = self.w == 0.0
 
     def maps(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``exp(G_j t)`` and the rewards earned on the way, for each block ``j`` and length
@@ -290,11 +277,7 @@ class Stacked:
         if self.V is None:
             both = [b.maps(t) for b in self.blocks]
             return np.stack([m for m, _ in both]), np.stack([g for _, g in both])
-        wt = self.w[:, None, :] * t[None, :, None]
-        grow = np.exp(wt)
-        integrated = np.expm1(wt) / np.where(self.zero, 1.0, self.w)[:, None, :]
-        integrated = np.where(self.zero[:, None, :], t[None, :, None], integrated)
+        grow, integrated = exponentials(self.w[:, None, :], t[None, :, None])
         moved = ((self.V[:, None] * grow[..., None, :]) @ self.V_inv[:, None]).real
         gained = ((self.V[:, None] * integrated[..., None, :]) @ self.earn[:, None]).real
         return moved, gained
-
