@@ -10,10 +10,13 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from evidence_builders import attacker, detector, difference_interval, literal_connections, scenario
 
 from sim.model.record import AttackPhase, Crash, Observations
 from sim.model.detectors import evaluate
+from sim.model.detectors.intensity import Intensity
 
 REPS = 400
 HORIZON = 300.0
@@ -91,3 +94,19 @@ def test_cost_is_flat_in_the_number_of_windows() -> None:
     assert time.perf_counter() - began < 1.0
     c = summary.counts("ids", "eve")
     assert 0 < c.retained < c.raised <= (years - 1e6) * 7
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    edges=st.lists(st.floats(-50.0, 500.0), min_size=1, max_size=8, unique=True).map(sorted),
+    data=st.data(),
+)
+def test_cumulative_intensity_is_numpys_interpolation(edges: list[float], data) -> None:
+    """``Intensity.cumulative`` walks Python lists for speed; it must give the very float
+    ``np.interp`` gives, at edges, between them and outside, so no draw downstream moves."""
+    rates = data.draw(st.lists(st.sampled_from([0.0, 1e-9, 0.37, 2.0, 1e4]),
+                               min_size=len(edges) - 1, max_size=len(edges) - 1))
+    intensity = Intensity(np.array(edges), np.array(rates, dtype=float))
+    points = edges + data.draw(st.lists(st.floats(-100.0, 600.0), max_size=6)) + [-np.inf, np.inf]
+    for t in points:
+        assert intensity.cumulative(t) == float(np.interp(t, intensity.edges, intensity._cum))

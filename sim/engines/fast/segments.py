@@ -48,6 +48,13 @@ class AttackerRates:
         survive = (1.0 - crash_probability) ** self.heartbeats
         return self.connection_rate * survive * self.key_miss[int(reachable)]
 
+    def watching(self, key_miss: tuple[float, float]) -> AttackerRates:
+        """This attacker while it watches the key (``dataclasses.replace`` costs several times
+        this constructor, and the skeleton builds one per attacker and configuration)."""
+        return AttackerRates(self.name, self.benign, self.connection_rate, self.heartbeats,
+                             self.key_ops, self.c_key, self.c_password, self.c_token,
+                             self.listed, key_miss)
+
 
 @dataclass(frozen=True, slots=True)
 class Segment:
@@ -75,6 +82,13 @@ class Segment:
     @property
     def duration(self) -> float:
         return self.t1 - self.t0
+
+    def reshaped(self, t1: float, attackers: tuple[AttackerRates, ...]) -> Segment:
+        """The same rates until ``t1``, with ``attackers``: the constructor, which costs a
+        fraction of ``dataclasses.replace`` on the skeleton's path."""
+        return Segment(self.t0, t1, self.vulnerable, self.requests, self.logins,
+                       self.session_requests, self.handshakes, self.crash_probability,
+                       attackers, self.session_rate)
 
 
 EndCause = Literal["horizon", "scheduled", "max_requests", "crash", "patch"]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
@@ -207,19 +207,19 @@ class ServerRun:
             attackers=tuple(active),
             session_rate=s.sessions.requests_per_s / self.W if s.sessions is not None else 0.0,
         )
-        watching = [a for a in active if a.name in self.watched and a.c_key > 0]
-        if not watching:
+        watching = [a.name in self.watched and a.c_key > 0 for a in active]
+        if not any(watching):
             return seg
-        return replace(seg, attackers=tuple(
-            replace(a, key_miss=self.key_copies.key_miss(seg, a)) if a in watching else a
-            for a in active
+        return seg.reshaped(seg.t1, tuple(
+            a.watching(self.key_copies.key_miss(seg, a)) if w else a
+            for a, w in zip(active, watching)
         ))
 
     def _close(self, now: float) -> None:
         cfg = self.config
         if now <= cfg.t0:
             return
-        seg = replace(cfg, t1=now)
+        seg = cfg.reshaped(now, cfg.attackers)
         self.segments.append(seg)
         steps: list[tuple[float, float, int]] | None = None
         for a in seg.attackers:
@@ -317,7 +317,7 @@ class ServerRun:
                               self.rng.spawn(1)[0]))
 
     def _restart_schedule(self) -> _Schedule:
-        times = scheduled_restarts(self.server.restart, self.horizon, self.rng).tolist()
+        times = scheduled_restarts(self.server.restart, self.horizon, self.rng)
         patch = None
         if self.server.patched_at < self.horizon:
             patch = bisect.bisect_left(times, self.server.patched_at)  # before a tie: "patch" < "scheduled"
