@@ -304,27 +304,39 @@ def mail_chains(scenario: str, seeds: range):
             yield CountChain(server.passwords, run.segments, n), run.lifetimes, sets
 
 
-@pytest.mark.parametrize("scenario", ["psmail", "scheduled", "choices"])
-def test_batched_moments_equal_piecewise_propagation(scenario: str) -> None:
+@pytest.mark.parametrize("scenario", ["psmail", "scheduled", "choices", "overlap-never"])
+@pytest.mark.parametrize("batch", [3, 2048])
+def test_batched_moments_equal_piecewise_propagation(
+    scenario: str, batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """:func:`all_moments` evaluates lifetimes inside one segment without point reads in one
-    closed form per segment; every lifetime's moments must equal :func:`lifetime_moments`'s
-    piece-by-piece propagation, and the same lifetimes must come out hot, on the skeletons of
-    real runs (PSMail's mail server: daily restarts under benign checks; two agreement
-    scenarios with crashes, key captures and several attackers)."""
+    closed form per segment, and walks the others in batches of maps
+    (:meth:`CountChain.walk_all`: padded to powers of two, split past ``BATCH_PIECES``);
+    every lifetime's moments must equal the vector stepped piece by piece
+    (:func:`lifetime_moments` on the vector path), and the same lifetimes must come out hot,
+    on the skeletons of real runs (PSMail's mail server: daily restarts under benign checks;
+    agreement scenarios with crashes, key captures, listed connections and several
+    attackers)."""
+    import sim.engines.fast.password_chain as password_chain
     from sim.engines.fast.password_chain import all_moments
 
-    batched = 0
+    monkeypatch.setattr(password_chain, "BATCH_PIECES", batch)
+    batched = walked = 0
     for chain, lifetimes, sets in mail_chains(scenario, range(6)):
         P, E, hot = all_moments(chain, lifetimes, sets)
         starts = [s.t0 for s in chain.segments]
+        monkeypatch.setattr(password_chain, "PRODUCT_WIDTH", 0)
         expected = [(lt, lifetime_moments(chain, lt, sets, starts)) for lt in lifetimes]
+        monkeypatch.undo()
+        monkeypatch.setattr(password_chain, "BATCH_PIECES", batch)
         expected = [(lt, m) for lt, m in expected if m is not None]
         assert [id(lt) for lt in hot] == [id(lt) for lt, _ in expected]
         for row, (lt, moments) in enumerate(expected):
             assert P[row] == pytest.approx([m[0] for m in moments], rel=1e-9, abs=1e-15)
             assert E[row] == pytest.approx([m[1] for m in moments], rel=1e-9, abs=1e-15)
         batched += sum(1 for lt in hot if lt.crash is None and not lt.key_captures)
-    assert batched > 0
+        walked += sum(1 for lt in hot if lt.crash is not None or lt.key_captures or lt.listed)
+    assert batched > 0 and (walked > 0 or scenario == "psmail")
 
 
 @pytest.mark.parametrize("scenario", ["overlap-never", "choices", "lingering"])
@@ -332,11 +344,10 @@ def test_products_of_piece_maps_equal_vector_steps(
     scenario: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A lifetime's walk through its pieces and reads as one product of maps
-    (:meth:`CountChain._walk_products`) against the vector stepped piece by piece, on lifetimes
+    (:meth:`CountChain.walk_all`) against the vector stepped piece by piece, on lifetimes
     with listed connections, key captures and crashes (several reads in some, up to 18)."""
     import sim.engines.fast.password_chain as password_chain
 
-    monkeypatch.setattr(password_chain, "PRODUCT_PIECES", 0)  # maps however short
     walked = []
     for chain, lifetimes, sets in mail_chains(scenario, range(8)):
         starts = [s.t0 for s in chain.segments]

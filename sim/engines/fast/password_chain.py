@@ -194,6 +194,20 @@ def splits_slot(seg: Segment) -> bool:
 
 #: One stretch of a lifetime: segment, hazard variant, length, and the point read at its end.
 Piece = tuple[int, int, float, PointRead | None]
+#: A step that advances nothing, only reads (a crash's read at the lifetime's end).
+NO_ADVANCE = (-1, -1, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Walk:
+    """One lifetime's walk (:meth:`CountChain.walk_all`): its vector before the first piece
+    that can capture, the pieces from there, its crash's read, and which counting sets can
+    capture anything in it (the others earn nothing)."""
+
+    x: np.ndarray
+    pieces: list[Piece]
+    crash: PointRead | None
+    touched: list[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,14 +312,12 @@ def product_map(shape: Shape, q: float | None) -> np.ndarray:
     return M
 
 
-#: Widest propagated vector (``2 n + 2`` entries) whose lifetime walk multiplies maps: a map
+#: Widest propagated vector (``2 n + 2`` entries) whose lifetime walks multiply maps: a map
 #: costs the square of the width per piece, a vector step a dozen small calls.
 PRODUCT_WIDTH = 16
-#: Fewest pieces a lifetime walk multiplies maps for: building them costs a few dozen calls
-#: whatever the count. Measured on 741 lifetimes of ``scheduled`` and ``overlap-never``
-#: (2026-12-03, median per walk): vectors 106 against maps 199 us at 2 pieces, 342 against
-#: 355 at 7, 413 against 397 at 8, 810 against 592 at 12 or more.
-PRODUCT_PIECES = 8
+#: Most pieces whose maps one batch of walks holds (:meth:`CountChain.walk_all`): a few
+#: megabytes of maps at the widest chain, however many listed connections a replication has.
+BATCH_PIECES = 2048
 
 
 #: Largest chain whose integrators are kept across replications: a cached entry holds a few
@@ -481,56 +493,104 @@ class CountChain:
         """``x`` through ``pieces`` and then the crash's read, once per counting set of
         ``sets`` side by side: one vector per set (a row each).
 
-        The per-piece step of :func:`lifetime_moments`. A lifetime with listed connections has
-        a piece and a read per connection, hundreds where an attacker sends hundreds, so the
-        cost per piece decides the engine's speed. Small chains (:data:`PRODUCT_WIDTH`) take
-        every piece's map at once (:meth:`_walk_products`) where the lifetime has enough
-        pieces to repay building them (:data:`PRODUCT_PIECES`); wider chains, whose maps
-        would cost more than the vectors, and short lifetimes step the vectors
-        (:meth:`_walk_vectors`).
+        The per-piece step of :func:`lifetime_moments`. Small chains (:data:`PRODUCT_WIDTH`)
+        multiply maps (:meth:`walk_all`, here with one walk); wider chains, whose maps would
+        cost more than the vectors, step the vectors (:meth:`_walk_vectors`).
         """
-        if self.walks_by_maps and len(pieces) >= PRODUCT_PIECES:
-            return self._walk_products(x, pieces, sets, crash)
+        if self.walks_by_maps:
+            return self.walk_all([Walk(x, list(pieces), crash, [])], sets)[0]
         return self._walk_vectors(x, pieces, sets, crash)
 
     @property
     def walks_by_maps(self) -> bool:
-        """Whether a lifetime is walked by :meth:`piece_maps` (:data:`PRODUCT_WIDTH`)."""
+        """Whether lifetimes are walked by maps (:data:`PRODUCT_WIDTH`)."""
         return 2 * self.n + 2 <= PRODUCT_WIDTH
 
-    def _walk_products(
-        self, x: np.ndarray, pieces: Sequence[Piece], sets: tuple[frozenset[str], ...],
-        crash: PointRead | None,
-    ) -> np.ndarray:
-        """:meth:`walk` as a product of maps (:meth:`piece_maps`), multiplied pairwise in
-        order: a logarithmic number of batched products."""
-        advances, reads = self.piece_maps(pieces, sets, crash)
-        maps = advances @ reads
-        while maps.shape[1] > 1:
-            odd = maps[:, maps.shape[1] - 1 :] if maps.shape[1] % 2 else maps[:, :0]
-            maps = np.concatenate([maps[:, 0:-1:2] @ maps[:, 1::2], odd], axis=1)
-        out = np.empty((len(sets), 2 * self.n + 2))
-        out[:, self.order] = np.maximum(x[self.order] @ maps[:, 0], 0.0)
+    def walk_all(self, walks: Sequence[Walk], sets: tuple[frozenset[str], ...]) -> list[np.ndarray]:
+        """:meth:`walk` of many lifetimes (small chains only), each as a product of its maps.
+
+        A replication's walks share one :meth:`step_maps` call per batch: a lifetime with a
+        listed connection or two cost a few dozen numpy calls to walk alone, whatever its
+        length, and there are hundreds of them. Each walk's maps are then multiplied pairwise
+        in order, the walks of one padded length (a power of two, identities after the last
+        map) side by side: a logarithmic number of batched products.
+        """
+        out: list[np.ndarray] = []
+        batch: list[Walk] = []
+        size = 0
+        for w in walks:
+            steps = len(w.pieces) + (w.crash is not None)
+            if batch and size + steps > BATCH_PIECES:
+                out += self._products(batch, sets)
+                batch, size = [], 0
+            batch.append(w)
+            size += steps
+        if batch:
+            out += self._products(batch, sets)
+        return out
+
+    def _products(self, walks: Sequence[Walk], sets: tuple[frozenset[str], ...]) -> list[np.ndarray]:
+        """One batch of :meth:`walk_all`: its end vectors, one row per set, in its order."""
+        steps: list[Piece] = []
+        spans = []
+        for w in walks:
+            first = len(steps)
+            steps += w.pieces
+            if w.crash is not None:
+                steps.append(NO_ADVANCE + (w.crash,))
+            spans.append((first, len(steps)))
+        advances, reads = self.step_maps(steps, sets)
+        width = 2 * self.n + 2
+        maps = np.concatenate([advances @ reads, np.broadcast_to(
+            np.eye(width), (len(sets), 1, width, width))], axis=1)
+        padding = maps.shape[1] - 1
+        by_length: dict[int, list[int]] = {}
+        for j, (first, last) in enumerate(spans):
+            by_length.setdefault(1 << (last - first - 1).bit_length(), []).append(j)
+        out: list[np.ndarray] = [np.empty(0)] * len(walks)
+        for length, members in by_length.items():
+            index = np.full((len(members), length), padding)
+            for row, j in enumerate(members):
+                first, last = spans[j]
+                index[row, : last - first] = np.arange(first, last)
+            product = maps[:, index]
+            while product.shape[2] > 1:
+                product = product[:, :, 0::2] @ product[:, :, 1::2]
+            start = np.array([walks[j].x[self.order] for j in members])
+            ends = np.maximum(np.einsum("mw,smwv->msv", start, product[:, :, 0]), 0.0)
+            for row, j in enumerate(members):
+                y = np.empty((len(sets), width))
+                y[:, self.order] = ends[row]
+                out[j] = y
         return out
 
     def piece_maps(
         self, pieces: Sequence[Piece], sets: tuple[frozenset[str], ...], crash: PointRead | None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Each piece's advance and the read at its end (the crash's read last, after an
-        empty advance) as maps per counting set: ``(advances, reads)``, sets x pieces x
-        states. They act on vectors reordered states first (:attr:`order`), so that an
-        advance is the block ``[[exp(G t), earned], [0, I]]``: every piece of a segment and
-        every set from one batched call (:class:`.spectral.Stacked`)."""
+        """:meth:`step_maps` of a lifetime's pieces, and of its crash's read last."""
+        return self.step_maps(
+            list(pieces) + ([NO_ADVANCE + (crash,)] if crash is not None else []), sets)
+
+    def step_maps(
+        self, steps: Sequence[Piece], sets: tuple[frozenset[str], ...]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each step's advance and the read at its end as maps per counting set:
+        ``(advances, reads)``, sets x steps x states. A step of segment ``-1``
+        (:data:`NO_ADVANCE`, a crash's read) has none. They act on vectors reordered states
+        first (:attr:`order`), so that an advance is the block ``[[exp(G t), earned], [0,
+        I]]``: every piece of a segment and every set from one batched call
+        (:class:`.spectral.Stacked`)."""
         live, width = self._live.size, 2 * self.n + 2
-        reads = [read for *_, read in pieces] + ([crash] if crash is not None else [])
-        advances = np.zeros((len(sets), len(reads), width, width))
+        advances = np.zeros((len(sets), len(steps), width, width))
         advances[:, :, live:, live:] = np.eye(2)
-        advances[:, len(pieces):, :live, :live] = np.eye(live)  # the crash's read alone
         by_segment: dict[tuple[int, int], list[int]] = {}
-        for k, (i, v, _, _) in enumerate(pieces):
+        for k, (i, v, _, _) in enumerate(steps):
             by_segment.setdefault((i, v), []).append(k)
         for (i, v), ks in by_segment.items():
-            moved, gained = self._stacked(i, v, sets).maps(np.array([pieces[k][2] for k in ks]))
+            if i < 0:
+                advances[:, ks, :live, :live] = np.eye(live)
+                continue
+            moved, gained = self._stacked(i, v, sets).maps(np.array([steps[k][2] for k in ks]))
             advances[:, ks, :live, :live] = moved
             advances[:, ks, :live, live:] = gained
         # Each read's map from a small library: 0 none, 1 a clear, then one per ``q``; a set
@@ -539,7 +599,7 @@ class CountChain:
         which: dict[float, int] = {}
         names: dict[str | None, int] = {None: 0}
         entry, reader = [], []
-        for read in reads:
+        for *_, read in steps:
             if read is None or read.clears:
                 entry.append(0 if read is None else 1)
                 reader.append(0)
@@ -819,6 +879,7 @@ def all_moments(
     """
     starts = [s.t0 for s in chain.segments]
     rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    walks: dict[int, Walk] = {}
     groups: dict[tuple[tuple[int, int], ...], list[tuple[int, list[float]]]] = {}
     for k, lt in enumerate(lifetimes):
         if lt.end <= lt.start:
@@ -831,9 +892,10 @@ def all_moments(
             if any(chain.capturing[i][v] for i, v in path):
                 groups.setdefault(path, []).append((k, [b - a for _, a, b, _ in pieces]))
             continue
-        moments = lifetime_moments(chain, lt, sets, starts)
-        if moments is not None:
-            rows[k] = (np.array([m[0] for m in moments]), np.array([m[1] for m in moments]))
+        walk = lifetime_walk(chain, lt, sets, starts)
+        if walk is not None:
+            walks[k] = walk
+    rows.update(_walked_moments(chain, walks, sets))
     for path, members in groups.items():
         lengths = np.array([length for _, length in members])
         x = np.tile(chain.start(), (len(members), len(sets), 1))
@@ -848,13 +910,56 @@ def all_moments(
             [lifetimes[k] for k in order])
 
 
+def _walked_moments(
+    chain: CountChain, walks: dict[int, Walk], sets: Sequence[frozenset[str]]
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per lifetime walked, ``P(N > 0)`` and ``E[N]`` of each set: a small chain walks them
+    all in batches (:meth:`CountChain.walk_all`, every set of each), a wide one one by one
+    (the sets each touches)."""
+    zero = np.zeros(len(sets))
+    rows = {k: (zero, zero) for k, walk in walks.items() if not walk.touched}
+    walked = {k: walk for k, walk in walks.items() if walk.touched}
+    if not chain.walks_by_maps:
+        for k, walk in walked.items():
+            moments = _walk_moments(chain, walk, sets)
+            rows[k] = (np.array([m[0] for m in moments]), np.array([m[1] for m in moments]))
+    elif walked:
+        for k, y in zip(walked, chain.walk_all(list(walked.values()), tuple(sets))):
+            P, E = np.zeros(len(sets)), np.zeros(len(sets))
+            touched = walks[k].touched
+            P[touched] = np.clip(y[touched, chain.n], 0.0, 1.0)
+            E[touched] = np.maximum(y[touched, -1], 0.0)
+            rows[k] = (P, E)
+    return rows
+
+
 def lifetime_moments(
     chain: CountChain, lt: WorkerLifetime, sets: Sequence[frozenset[str]], starts: Sequence[float]
 ) -> list[tuple[float, float]] | None:
     """``(P(N > 0), E[N])`` of one worker lifetime for each counting set; None when nothing can
     be captured in it. The sets a capture can touch are propagated side by side
-    (:meth:`CountChain.advance_sets`): a lifetime with listed connections has a point read
-    each, and stepping each set alone through them cost a propagation per set and read."""
+    (:meth:`CountChain.walk`): a lifetime with listed connections has a point read each, and
+    stepping each set alone through them cost a propagation per set and read."""
+    walk = lifetime_walk(chain, lt, sets, starts)
+    return None if walk is None else _walk_moments(chain, walk, sets)
+
+
+def _walk_moments(
+    chain: CountChain, walk: Walk, sets: Sequence[frozenset[str]]
+) -> list[tuple[float, float]]:
+    out = [(0.0, 0.0)] * len(sets)
+    if walk.touched:
+        y = chain.walk(walk.x, walk.pieces, tuple(sets[j] for j in walk.touched), walk.crash)
+        for k, j in enumerate(walk.touched):
+            out[j] = chain.moments(y[k])
+    return out
+
+
+def lifetime_walk(
+    chain: CountChain, lt: WorkerLifetime, sets: Sequence[frozenset[str]], starts: Sequence[float]
+) -> Walk | None:
+    """What :func:`lifetime_moments` walks, stepped up to the first piece that can capture;
+    None when nothing can be captured in the lifetime."""
     if lt.end <= lt.start:
         return None
     crash = crash_capture(lt, chain.segments, starts, password_capture, chain.rule)
@@ -868,19 +973,12 @@ def lifetime_moments(
     x = chain.start()
     for piece in pieces[:first_hot]:
         x = chain.step(x, piece, frozenset())
-    out = [(0.0, 0.0)] * len(sets)
     touched = [j for j, counted in enumerate(sets)
                if any(chain.capturing[i][v] & counted
                       or (read is not None and read.q > 0.0 and read.attacker in counted)
                       for i, v, _, read in (pieces[k] for k in hot))
                or (crash is not None and crash.attacker in counted)]
-    if not touched:
-        return out
-    live = [sets[j] for j in touched]
-    y = chain.walk(x, pieces[first_hot : last + 1], tuple(live), crash)
-    for k, j in enumerate(touched):
-        out[j] = chain.moments(y[k])
-    return out
+    return Walk(x, pieces[first_hot : last + 1], crash, touched)
 
 
 def lifetime_pieces(chain: CountChain, lt: WorkerLifetime, starts: Sequence[float]) -> list[Piece]:
