@@ -125,3 +125,34 @@ def test_stacked_maps_match_van_loans_exponential(
                    else tolerance(G, length)) * max(1.0, float(R.max()) * length)
             assert np.abs(moved[j, k] - exact[:, :n]).max() <= tol
             assert np.abs(gained[j, k, :, 0] - exact[:, n]).max() <= tol
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), defective=st.booleans(), steps=st.integers(1, 9))
+def test_maps_of_several_stacks_equal_each_stacks_maps(
+    seed: int, defective: bool, steps: int
+) -> None:
+    """:func:`stacked_maps` (a lifetime walk's segments in one call) gives, step by step, what
+    each step's own stack gives, with or without a stack lacking a trusted decomposition."""
+    from sim.engines.fast.spectral import Rewarded, Stacked, stacked_maps
+
+    rng = np.random.default_rng(seed)
+    n = 3
+
+    def stack(jordan: bool) -> Stacked:
+        blocks = []
+        for _ in range(2):
+            G = sub_generator(rng.exponential(1.0, (n, n)), rng.exponential(0.5, n))
+            if jordan:
+                G = np.diag(np.full(n, -0.7)) + np.diag(np.full(n - 1, 0.7), 1)
+            blocks.append(Rewarded((G, rng.exponential(1.0, n))))
+        return Stacked(blocks)
+
+    stacks = [stack(False), stack(defective), stack(False)]
+    which = rng.integers(0, len(stacks), steps)
+    t = rng.exponential(3.0, steps)
+    moved, gained = stacked_maps(stacks, which, t)
+    for k in range(steps):
+        own_moved, own_gained = stacks[which[k]].maps(t[k : k + 1])
+        assert np.allclose(moved[:, k], own_moved[:, 0], rtol=1e-12, atol=1e-14)
+        assert np.allclose(gained[:, k], own_gained[:, 0], rtol=1e-12, atol=1e-14)

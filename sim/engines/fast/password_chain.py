@@ -73,7 +73,7 @@ from sim.engines.fast.reads import (
     segment_hazards,
 )
 from sim.engines.fast.segments import WorkerLifetime, Segment
-from sim.engines.fast.spectral import Rewarded, Stacked
+from sim.engines.fast.spectral import Rewarded, Stacked, stacked_maps
 from sim.model.poisson import poisson_isf
 from sim.scenario.model import ResidencySpec
 from sim.scenario.model import PasswordSpec
@@ -549,19 +549,18 @@ class CountChain:
             by_length.setdefault(1 << (last - first - 1).bit_length(), []).append(j)
         out: list[np.ndarray] = [np.empty(0)] * len(walks)
         for length, members in by_length.items():
-            index = np.full((len(members), length), padding)
-            for row, j in enumerate(members):
-                first, last = spans[j]
-                index[row, : last - first] = np.arange(first, last)
+            first, last = np.array([spans[j] for j in members]).T
+            index = first[:, None] + np.arange(length)
+            index[index >= last[:, None]] = padding
             product = maps[:, index]
             while product.shape[2] > 1:
                 product = product[:, :, 0::2] @ product[:, :, 1::2]
             start = np.array([walks[j].x[self.order] for j in members])
-            ends = np.maximum(np.einsum("mw,smwv->msv", start, product[:, :, 0]), 0.0)
+            ends = np.empty((len(members), len(sets), width))
+            ends[:, :, self.order] = np.maximum(
+                start[:, None, None, :] @ product[:, :, 0].swapaxes(0, 1), 0.0)[:, :, 0]
             for row, j in enumerate(members):
-                y = np.empty((len(sets), width))
-                y[:, self.order] = ends[row]
-                out[j] = y
+                out[j] = ends[row]
         return out
 
     def piece_maps(
@@ -583,16 +582,17 @@ class CountChain:
         live, width = self._live.size, 2 * self.n + 2
         advances = np.zeros((len(sets), len(steps), width, width))
         advances[:, :, live:, live:] = np.eye(2)
-        by_segment: dict[tuple[int, int], list[int]] = {}
-        for k, (i, v, _, _) in enumerate(steps):
-            by_segment.setdefault((i, v), []).append(k)
-        for (i, v), ks in by_segment.items():
-            if i < 0:
-                advances[:, ks, :live, :live] = np.eye(live)
-                continue
-            moved, gained = self._stacked(i, v, sets).maps(np.array([steps[k][2] for k in ks]))
-            advances[:, ks, :live, :live] = moved
-            advances[:, ks, :live, live:] = gained
+        segment: dict[tuple[int, int], int] = {}
+        segment_of = [segment.setdefault((i, v), len(segment)) if i >= 0 else -1
+                      for i, v, _, _ in steps]
+        if segment:  # still steps (``NO_ADVANCE``) taken at length 0, then made exact below
+            advances[:, :, :live, :live], advances[:, :, :live, live:] = stacked_maps(
+                [self._stacked(i, v, sets) for i, v in segment],
+                np.maximum(segment_of, 0), np.array([length for _, _, length, _ in steps]))
+        still = [k for k, g in enumerate(segment_of) if g < 0]
+        if still:
+            advances[:, still, :live, :] = 0.0
+            advances[:, still, :live, :live] = np.eye(live)
         # Each read's map from a small library: 0 none, 1 a clear, then one per ``q``; a set
         # that does not count the read's attacker takes none.
         library = [np.eye(width), product_map(self.shape, None)]

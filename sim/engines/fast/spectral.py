@@ -14,6 +14,7 @@ the exact value is zero, so results are clipped at zero here, once, for every ca
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.linalg import block_diag
@@ -274,10 +275,37 @@ class Stacked:
     def maps(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``exp(G_j t)`` and the rewards earned on the way, for each block ``j`` and length
         (blocks x lengths x states x ...)."""
-        if self.V is None:
-            both = [b.maps(t) for b in self.blocks]
-            return np.stack([m for m, _ in both]), np.stack([g for _, g in both])
-        grow, integrated = exponentials(self.w[:, None, :], t[None, :, None])
-        moved = ((self.V[:, None] * grow[..., None, :]) @ self.V_inv[:, None]).real
-        gained = ((self.V[:, None] * integrated[..., None, :]) @ self.earn[:, None]).real
+        return stacked_maps([self], np.zeros(len(t), dtype=np.intp), t)
+
+    def by_blocks(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`maps` block by block (:meth:`Rewarded.maps`), for blocks whose
+        decomposition is not trusted."""
+        both = [b.maps(t) for b in self.blocks]
+        return np.stack([m for m, _ in both]), np.stack([g for _, g in both])
+
+
+def stacked_maps(
+    stacks: Sequence[Stacked], which: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`Stacked.maps` of several stacks of as many blocks in one batched call: length
+    ``k`` by stack ``which[k]`` (blocks x lengths x states x ...). A lifetime walk crosses a
+    handful of segments with a few pieces each; one call per segment cost more than the
+    arithmetic."""
+    if any(st.V is None for st in stacks):  # some block without a trusted decomposition
+        parts = [(mine, st.by_blocks(t[mine])) for mine, st in
+                 ((which == g, st) for g, st in enumerate(stacks)) if mine.any()]
+        (_, (m0, g0)), *_ = parts
+        moved = np.empty(m0.shape[:1] + t.shape + m0.shape[2:])
+        gained = np.empty(g0.shape[:1] + t.shape + g0.shape[2:])
+        for mine, (m, g) in parts:
+            moved[:, mine], gained[:, mine] = m, g
         return moved, gained
+    pick = (slice(None), which)
+    V = np.stack([st.V for st in stacks if st.V is not None], axis=1)[pick]
+    V_inv = np.stack([st.V_inv for st in stacks], axis=1)[pick]
+    w = np.stack([st.w for st in stacks], axis=1)[pick]
+    earn = np.stack([st.earn for st in stacks], axis=1)[pick]
+    grow, integrated = exponentials(w, t[None, :, None])
+    moved = ((V * grow[..., None, :]) @ V_inv).real
+    gained = ((V * integrated[..., None, :]) @ earn).real
+    return moved, gained
