@@ -55,7 +55,7 @@ work left is building the records.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import combinations
 from dataclasses import dataclass
 
@@ -135,34 +135,80 @@ def g2(x: np.ndarray) -> np.ndarray:
     return np.where(x > 1e-3, exact, 0.5 - x / 6.0 + x * x / 24.0)
 
 
+#: Worker histories swept side by side (:func:`sweep_slot`, :func:`sweep_copies`): arrays of
+#: histories x counting sets x login nodes stay within a few megabytes.
+SWEEP_BATCH = 32
+
+
+def _steps_from_end(histories: Sequence[Sequence[_Piece]], sets: int) -> list[tuple[np.ndarray, ...]]:
+    """Per step counted back from each history's last piece, every history's piece there as
+    arrays ``(a, b, delta, beta, reads, empties)``; a history with fewer pieces has an empty
+    one (``a = b = 0``: it overlaps no session, so the sweep leaves that history alone)."""
+    depth = max(len(pieces) for pieces in histories)
+    shape = (depth, len(histories))
+    a, b, delta = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    beta, reads = np.zeros(shape + (sets,)), np.zeros(shape + (sets,))
+    empties = np.zeros(shape, dtype=bool)
+    for h, pieces in enumerate(histories):
+        for j, p in enumerate(reversed(pieces)):
+            a[j, h], b[j, h], delta[j, h], empties[j, h] = p.a, p.b, p.delta, p.empties
+            beta[j, h], reads[j, h] = p.beta, p.reads
+    return list(zip(a, b, delta, beta, reads, empties))
+
+
+Sweep = Callable[[Sequence[Sequence[_Piece]], np.ndarray, np.ndarray, int, float], np.ndarray]
+"""A sweep of worker histories: ``(histories, u, e, sets, own)`` to histories x sets x sessions."""
+
+
+def _batched(sweep: Sweep) -> Sweep:
+    """``sweep`` over any number of histories, :data:`SWEEP_BATCH` at a time."""
+    def swept(histories: Sequence[Sequence[_Piece]], u: np.ndarray, e: np.ndarray, sets: int,
+              own: float) -> np.ndarray:
+        parts = [sweep(histories[k : k + SWEEP_BATCH], u, e, sets, own)
+                 for k in range(0, len(histories), SWEEP_BATCH)]
+        return np.concatenate(parts) if parts else np.zeros((0, sets, u.size))
+    swept.__doc__ = sweep.__doc__
+    return swept
+
+
+def _overlap(a: np.ndarray, b: np.ndarray, u: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """How long each history's piece ``[a_h, b_h)`` overlaps each session's ``[u_i, e_i)``
+    (histories x 1 x sessions, 0 where they do not meet)."""
+    return np.maximum(np.minimum(b[:, None], e) - np.maximum(a[:, None], u), 0.0)[:, None, :]
+
+
+@_batched
 def sweep_copies(
-    pieces: Sequence[_Piece], u: np.ndarray, e: np.ndarray, sets: int, own: float
+    histories: Sequence[Sequence[_Piece]], u: np.ndarray, e: np.ndarray, sets: int, own: float
 ) -> np.ndarray:
-    """``own * I(u_i, e_i)``, ``I = int_{u_i}^{e_i} pi(t; e_i) dt``, per counting set, for one
-    worker receiving the session's requests at ``own`` per second."""
-    pi = np.zeros((sets, u.size))
-    total = np.zeros((sets, u.size))
-    for p in reversed(pieces):
-        lo, hi = np.maximum(p.a, u), np.minimum(p.b, e)
-        length = np.maximum(hi - lo, 0.0)
+    """``own * I(u_i, e_i)``, ``I = int_{u_i}^{e_i} pi(t; e_i) dt``, per worker history (its
+    pieces) and counting set, for one worker receiving the session's requests at ``own`` per
+    second (histories x sets x sessions)."""
+    pi = np.zeros((len(histories), sets, u.size))
+    total = np.zeros_like(pi)
+    for a, b, delta, beta, reads, empties in _steps_from_end(histories, sets):
+        length = _overlap(a, b, u, e)
         live = length > 0.0
         if not live.any():
             continue
-        inside = p.b < e  # the piece's right end lies before the session expires
-        reads = p.reads[:, None]
-        right = np.where(inside, reads + (1.0 - reads) * (0.0 if p.empties else pi), 0.0)
-        g = (p.beta + p.delta)[:, None] * length
-        beta = p.beta[:, None]
+        inside = (b[:, None] < e)[:, None, :]  # the piece ends before the session expires
+        reads = reads[:, :, None]
+        right = np.where(inside, reads + (1.0 - reads) * np.where(empties[:, None, None], 0.0, pi),
+                         0.0)
+        g = (beta + delta[:, None])[:, :, None] * length
+        beta = beta[:, :, None]
         total += np.where(live, beta * length**2 * g2(g) + right * length * g1(g), 0.0)
         pi = np.where(live, beta * length * g1(g) + np.exp(-g) * right, pi)
     return own * total
 
 
+@_batched
 def sweep_slot(
-    pieces: Sequence[_Piece], u: np.ndarray, e: np.ndarray, sets: int, own: float
+    histories: Sequence[Sequence[_Piece]], u: np.ndarray, e: np.ndarray, sets: int, own: float
 ) -> np.ndarray:
-    """``-log P(no capture on this worker)`` of a session valid on ``[u_i, e_i)``, per counting
-    set, under ``next_request``: the buffer holds the session's token (state 1) or not (0).
+    """``-log P(no capture on this worker)`` of a session valid on ``[u_i, e_i)``, per worker
+    history (its pieces) and counting set, under ``next_request``: the buffer holds the
+    session's token (state 1) or not (0) (histories x sets x sessions).
 
     The session's own requests (``own`` per second) put it there, everyone else's requests
     (``delta``, unchanged by conditioning on one session: logins are Poisson) take it out, and
@@ -170,21 +216,23 @@ def sweep_slot(
     ``exp(G L)``, ``G = [[-own, own], [delta, -delta - beta]]``, written as
     ``e^(mL) (cosh(sL) I + sinh(sL)/s (G - m I))`` with ``m`` half the trace and
     ``s^2 = m^2 - det G``. At ``b < e`` a point read (crash, key capture) takes a resident
-    token with its probability, then a restart empties the buffer.
+    token with its probability, then a restart empties the buffer. The histories are swept
+    side by side, step by step back from their last pieces: one history at a time cost a few
+    dozen numpy calls per piece, and a server has a dozen or two distinct histories.
     """
-    v0 = np.ones((sets, u.size))
-    v1 = np.ones((sets, u.size))
-    for p in reversed(pieces):
-        lo, hi = np.maximum(p.a, u), np.minimum(p.b, e)
-        length = np.maximum(hi - lo, 0.0)
+    v0 = np.ones((len(histories), sets, u.size))
+    v1 = np.ones_like(v0)
+    for a_, b_, delta, beta, reads, empties in _steps_from_end(histories, sets):
+        length = _overlap(a_, b_, u, e)
         live = length > 0.0
         if not live.any():
             continue
-        inside = p.b < e
+        inside = (b_[:, None] < e)[:, None, :]
         r0 = np.where(inside, v0, 1.0)
-        r1 = np.where(inside, (1.0 - p.reads[:, None]) * (v0 if p.empties else v1), 1.0)
-        a, b = own, p.delta
-        c = (b + p.beta)[:, None]
+        r1 = np.where(inside, (1.0 - reads[:, :, None]) * np.where(empties[:, None, None], v0, v1),
+                      1.0)
+        a, b = own, delta[:, None, None]
+        c = (delta[:, None] + beta)[:, :, None]
         m = -(a + c) / 2.0
         half = np.sqrt(((a - c) / 2.0) ** 2 + a * b)
         grow, fall = np.exp((m + half) * length), np.exp((m - half) * length)
@@ -485,11 +533,9 @@ def _integrate(
     sweep = sweep_slot if srv.spec.lifetime == "next_request" else sweep_copies
     own = srv.spec.requests_per_s / workers
     exponent = np.zeros((len(srv.sets), u.size))
-    swept = []
-    for alike in shapes.values():
-        pieces = srv.pieces(alike[0], lo, hi)
-        exponent += len(alike) * sweep(pieces, u, e, len(srv.sets), own)
-        swept.append((len(alike), pieces))
+    swept = [(len(alike), srv.pieces(alike[0], lo, hi)) for alike in shapes.values()]
+    for (alike, _), value in zip(swept, sweep([p for _, p in swept], u, e, len(srv.sets), own)):
+        exponent += alike * value
     leak = -np.expm1(-exponent)
     return (leak * (logins * w)[None, :]).sum(axis=1), swept
 
