@@ -30,6 +30,7 @@ from sim.engines.fast.password_chain import CountChain, lifetime_moments, state_
 from sim.engines.fast.lingering import worst_chain_states
 from sim.engines.fast.logins import (
     RESOLUTION,
+    chain_login_times,
     chain_times,
     first_capture_stretches,
     inverse_in_piece,
@@ -187,6 +188,28 @@ def test_chain_times_follow_the_cumulative_first_captures() -> None:
         for label, hits, expected in checks:
             ci = wilson(float(hits.mean()), n, Z)
             assert ci.high is not None and ci.low <= expected <= ci.high, (name, label, expected)
+
+
+@pytest.mark.parametrize("case", sorted(CHAIN_CASES))
+def test_lifetimes_timed_together_as_one_by_one(case: str) -> None:
+    """:func:`chain_login_times` searches the roots of several lifetimes at once; with the
+    same generator it must draw what :func:`chain_times` draws lifetime after lifetime (the
+    brackets may differ in their last bits, so the times within a resolution)."""
+    spec, segs, lt = CHAIN_CASES[case]
+    chain = CountChain(spec, segs, state_count(spec, segs, [lt]))
+    shorter = replace(lt, end=lt.start + 0.6 * (lt.end - lt.start), end_cause="horizon",
+                      crash=None)
+    for name in sorted({a.name for s in segs for a in s.attackers}):
+        counted = frozenset({name})
+        captured = [(lt, n) for lt, n in ((lt, 7), (shorter, 3), (lt, 1))
+                    if sum(s.mass for s in first_capture_stretches(chain, lt, counted)) > 0]
+        if not captured:
+            continue
+        together = chain_login_times(chain, captured, name, np.random.default_rng(3))
+        rng = np.random.default_rng(3)
+        for times, (life, n) in zip(together, captured):
+            np.testing.assert_allclose(times, chain_times(chain, life, name, n, rng),
+                                       rtol=0.0, atol=2 * RESOLUTION)
 
 
 @pytest.mark.parametrize("case", sorted(CHAIN_CASES))

@@ -34,6 +34,7 @@ attacker's first-capture times on the path that drew the count:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,20 +120,52 @@ def inverse_in_piece(
     """Offsets into piece ``s`` where its cumulative first captures reach ``goal`` (fractions
     of its mass), each within :data:`RESOLUTION` of the exact root: uniform in a bracket of
     that width around it."""
-    target = s.x[-1] + goal * s.mass
-    lo, hi = np.zeros(goal.size), np.full(goal.size, s.length)
-    if not _newton_bracket(chain, s, counted, target, goal * s.length, lo, hi):
-        lo, hi = _bisection_bracket(chain, s, counted, target)
+    (lo, hi), = brackets(chain, counted, [(s, goal)])
     return lo + rng.random(goal.size) * (hi - lo)
 
 
-def _newton_bracket(
-    chain: CountChain, s: Stretch, counted: frozenset[str], target: np.ndarray,
-    guess: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-) -> bool:
-    """Shrink ``[lo, hi]`` around each root to at most :data:`RESOLUTION`, Newton starting
-    from ``guess`` (False, untouched, when the piece's chain has no eigen-decomposition to
-    evaluate the curve with).
+def brackets(
+    chain: CountChain, counted: frozenset[str], roots: Sequence[tuple[Stretch, np.ndarray]]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For each piece and goals (fractions of its mass), brackets of at most
+    :data:`RESOLUTION` seconds around the offsets where its cumulative first captures reach
+    them. The pieces of one segment's chain are searched together
+    (:func:`_newton_brackets`): a lifetime's logins fall on a few pieces each, and a
+    replication's captured lifetimes are searched at once; chains without an
+    eigen-decomposition bisect piece by piece."""
+    out: list[tuple[np.ndarray, np.ndarray]] = [(np.empty(0), np.empty(0))] * len(roots)
+    by_block: dict[tuple[int, int], list[int]] = {}
+    for j, (s, _) in enumerate(roots):
+        by_block.setdefault((s.i, s.v), []).append(j)
+    for (i, v), members in by_block.items():
+        if not chain.has_curve(i, v, counted):
+            for j in members:
+                s, goal = roots[j]
+                out[j] = _bisection_bracket(chain, s, counted, s.x[-1] + goal * s.mass)
+            continue
+        x = np.concatenate([np.repeat(roots[j][0].x[None, :], roots[j][1].size, axis=0)
+                            for j in members])
+        target = np.concatenate([roots[j][0].x[-1] + roots[j][1] * roots[j][0].mass
+                                 for j in members])
+        guess = np.concatenate([roots[j][1] * roots[j][0].length for j in members])
+        hi = np.concatenate([np.full(roots[j][1].size, roots[j][0].length) for j in members])
+        lo = np.zeros(hi.size)
+        _newton_brackets(chain, i, v, counted, x, target, guess, lo, hi)
+        first = 0
+        for j in members:
+            size = roots[j][1].size
+            out[j] = (lo[first : first + size], hi[first : first + size])
+            first += size
+    return out
+
+
+def _newton_brackets(
+    chain: CountChain, i: int, v: int, counted: frozenset[str], x: np.ndarray,
+    target: np.ndarray, guess: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+) -> None:
+    """Shrink each ``[lo, hi]`` around its root to at most :data:`RESOLUTION`, Newton starting
+    from ``guess``: row ``k`` is a goal in a piece of segment ``i`` entered with vector
+    ``x[k]``.
 
     The cumulative count is increasing in the offset, so a point below the target raises
     ``lo`` and one at or above it lowers ``hi``. Each round evaluates the curve, at every
@@ -145,14 +178,12 @@ def _newton_bracket(
     width = 2 * (hi - lo)[todo]
     for _ in range(MAX_ROUNDS):
         if todo.size == 0:
-            return True
+            return
         lo_t, hi_t = lo[todo], hi[todo]
         c = np.clip(guess[todo], lo_t, hi_t)
         points = np.concatenate([np.clip(c - eps, lo_t, hi_t), np.clip(c + eps, lo_t, hi_t)])
-        curve = chain.counted_curve(s.x, s.i, s.v, counted, points)
-        if curve is None:
-            return False
-        value, rate = curve
+        rows = np.concatenate([x[todo], x[todo]])
+        value, rate = chain.counted_curve(rows, i, v, counted, points)
         for part in (slice(0, todo.size), slice(todo.size, None)):
             p, below = points[part], value[part] < target[todo]
             lo_t = np.where(below, np.maximum(lo_t, p), lo_t)
@@ -190,20 +221,37 @@ def chain_times(
 ) -> np.ndarray:
     """``n`` first-capture times of attacker ``name`` inside lifetime ``lt``, i.i.d. from the
     density of its first captures there (pieces and point reads)."""
+    return chain_login_times(chain, [(lt, n)], name, rng)[0]
+
+
+def chain_login_times(
+    chain: CountChain, captured: Sequence[tuple[WorkerLifetime, int]], name: str,
+    rng: np.random.Generator,
+) -> list[np.ndarray]:
+    """:func:`chain_times` of each ``(lifetime, count)``, the roots of all of them searched
+    together (:func:`brackets`). Searching draws nothing, so the draws come in the order of
+    one lifetime after another: per lifetime the pieces, then per piece the goals and the
+    positions in their brackets."""
     counted = frozenset({name})
-    stretches = first_capture_stretches(chain, lt, counted)
-    mass = np.maximum([s.mass for s in stretches], 0.0)
-    assert mass.sum() > 0.0, "a lifetime with captures has first-capture mass"
-    pick = rng.choice(len(stretches), size=n, p=mass / mass.sum())
-    times = np.empty(n)
-    for k in np.unique(pick):
-        s, here = stretches[k], pick == k
-        if s.length == 0.0:
-            times[here] = s.t0
-        else:
+    out, roots, places = [], [], []
+    for lt, n in captured:
+        stretches = first_capture_stretches(chain, lt, counted)
+        mass = np.maximum([s.mass for s in stretches], 0.0)
+        assert mass.sum() > 0.0, "a lifetime with captures has first-capture mass"
+        pick = rng.choice(len(stretches), size=n, p=mass / mass.sum())
+        times = np.empty(n)
+        for k in np.unique(pick):
+            s, here = stretches[k], pick == k
+            if s.length == 0.0:
+                times[here] = s.t0
+                continue
             goal = rng.random(int(here.sum()))
-            times[here] = s.t0 + inverse_in_piece(chain, s, counted, goal, rng)
-    return times
+            roots.append((s, goal))
+            places.append((times, here, rng.random(goal.size)))
+        out.append(times)
+    for (s, _), (times, here, u), (lo, hi) in zip(roots, places, brackets(chain, counted, roots)):
+        times[here] = s.t0 + (lo + u * (hi - lo))
+    return out
 
 
 def read_times(first: FirstReads, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -220,8 +268,7 @@ def login_times(draw: PasswordDraw, name: str, n: int, rng: np.random.Generator)
     assert draw.chain is not None
     captured = draw.captured_in[name]
     assert sum(k for _, k in captured) == n
-    return np.sort(np.concatenate(
-        [chain_times(draw.chain, lt, name, k, rng) for lt, k in captured]))
+    return np.sort(np.concatenate(chain_login_times(draw.chain, captured, name, rng)))
 
 
 def sample_logins(

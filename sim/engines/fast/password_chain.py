@@ -458,18 +458,22 @@ class CountChain:
         y[..., self._earned] += earned
         return y
 
+    def has_curve(self, i: int, v: int, counted: frozenset[str]) -> bool:
+        """Whether :meth:`counted_curve` can evaluate segment ``i`` (a trusted
+        eigen-decomposition)."""
+        return self.integrators(i, v, counted & self.capturing[i][v]).spectrum is not None
+
     def counted_curve(
         self, x: np.ndarray, i: int, v: int, counted: frozenset[str], t: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        """From ``x`` into segment ``i``: the cumulative ``E[N]`` (the last coordinate of
-        :meth:`advance`) at each length of ``t``, and the rate it grows at there; None without
-        a trusted eigen-decomposition."""
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """From ``x`` (one vector, or one per length) into segment ``i``: the cumulative
+        ``E[N]`` (the last coordinate of :meth:`advance`) at each length of ``t``, and the
+        rate it grows at there (:meth:`has_curve` must hold)."""
         block = self.integrators(i, v, counted & self.capturing[i][v])
-        curve = block.earned_curve(x[self._live], t)
-        if curve is None:
-            return None
+        curve = block.earned_curve(x[..., self._live], t)
+        assert curve is not None, "counted_curve needs an eigen-decomposition (has_curve)"
         earned, rate = curve
-        return x[-1] + earned[:, 1], rate[:, 1]
+        return x[..., -1] + earned[:, 1], rate[:, 1]
 
     def advance_sets(
         self, x: np.ndarray, i: int, v: int, sets: Sequence[frozenset[str]], lengths: np.ndarray
