@@ -7,8 +7,6 @@ but do not shift this sequence; ``patched_at`` restarts every worker at once.
 
 from __future__ import annotations
 
-from itertools import accumulate
-
 import numpy as np
 
 from sim.scenario.model import RestartPolicy
@@ -17,11 +15,8 @@ from sim.scenario.model import RestartPolicy
 def scheduled_restarts(
     policy: RestartPolicy, horizon: float, rng: np.random.Generator
 ) -> list[float]:
-    """Scheduled restart times in ``(0, horizon)`` of one worker, ascending.
-
-    A list, summed in Python: the engines walk it time by time, and for the handful of
-    restarts of a short timeline numpy's per-call costs were most of the work.
-    """
+    """Scheduled restart times in ``(0, horizon)`` of one worker, ascending (a list: the
+    engines walk it time by time)."""
     if policy.every is None:
         return []
     every, jitter = policy.every, policy.jitter
@@ -29,8 +24,9 @@ def scheduled_restarts(
     if first >= horizon:
         return []
     n = int((horizon - first) / max(every - jitter, 1e-9)) + 2
-    gaps = (every + (rng.random(n) * 2.0 - 1.0) * jitter).tolist()
-    return [t for t in (first + c for c in accumulate(gaps, initial=0.0)) if t < horizon]
+    gaps = every + (rng.random(n) * 2.0 - 1.0) * jitter
+    times = first + np.concatenate(([0.0], np.cumsum(gaps)))
+    return times[times < horizon].tolist()
 
 
 def max_requests_restarts(
