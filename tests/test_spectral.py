@@ -156,3 +156,22 @@ def test_maps_of_several_stacks_equal_each_stacks_maps(
         own_moved, own_gained = stacks[which[k]].maps(t[k : k + 1])
         assert np.allclose(moved[:, k], own_moved[:, 0], rtol=1e-12, atol=1e-14)
         assert np.allclose(gained[:, k], own_gained[:, 0], rtol=1e-12, atol=1e-14)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 6), seed=st.integers(0, 2**32 - 1), scale=st.floats(1e-3, 2.0))
+def test_spectral_mass_is_the_propagated_mass(n: int, seed: int, scale: float) -> None:
+    """The key capture search reads the surviving mass ``pi exp(G t) 1`` from
+    :meth:`Spectrum.mass` (one exponential of the eigenvalues per ``t``); it must be what
+    propagating ``pi`` and summing gives, within the decomposition's error."""
+    rng = np.random.default_rng(seed)
+    G = sub_generator(rng.exponential(scale, (n, n)) * (rng.random((n, n)) < 0.6),
+                      rng.exponential(scale, n) * (rng.random(n) < 0.7))
+    sp = Spectrum.of(G)
+    if sp is None:
+        return
+    pi = rng.dirichlet(np.ones(n))
+    mass = sp.mass(pi)
+    for t in (0.0, 0.3 / scale, 5.0 / scale, 60.0 / scale):
+        exact = float((pi @ scipy.linalg.expm(G * t)).sum())
+        assert abs(mass(t) - exact) <= spectral_tolerance(G, t, sp) * n

@@ -285,9 +285,11 @@ def capture_time(dyn: Dynamics, pi: np.ndarray, horizon: float, u: float) -> flo
     # On the log scale the survival is nearly linear in t (exactly so with one decay rate),
     # where Brent's inverse quadratic steps converge in about four evaluations, not eleven.
     log_u = math.log(u)
+    by = dyn.exponential
+    survival = (by.mass(pi) if isinstance(by, Spectrum)
+                else lambda t: float(propagate(G, pi, t, by).sum()))
 
     def excess(t: float) -> float:
-        survival = float(propagate(G, pi, t, dyn.exponential).sum())
-        return math.log(max(survival, TINY)) - log_u
+        return math.log(max(survival(t), TINY)) - log_u
 
     return brentq(excess, 0.0, horizon, xtol=1e-9 * max(1.0, horizon), rtol=1e-12)
