@@ -34,6 +34,7 @@ from sim.engines.fast.logins import (
     chain_times,
     first_capture_stretches,
     inverse_in_piece,
+    lifetimes_stretches,
 )
 from sim.engines.fast.passwords import SMALL_CHAIN
 from sim.montecarlo.intervals import wilson
@@ -210,6 +211,29 @@ def test_lifetimes_timed_together_as_one_by_one(case: str) -> None:
         for times, (life, n) in zip(together, captured):
             np.testing.assert_allclose(times, chain_times(chain, life, name, n, rng),
                                        rtol=0.0, atol=2 * RESOLUTION)
+
+
+@pytest.mark.parametrize("scenario", ["overlap-never", "scheduled"])
+def test_stretches_of_many_lifetimes_at_once_equal_each_alone(scenario: str) -> None:
+    """:func:`lifetimes_stretches` maps every lifetime's pieces in one call and walks each from
+    its own offset; on real skeletons (small chains, crashes, key captures, listed
+    connections) each lifetime's stretches must be those it has alone."""
+    from tests.test_fast_password_chain import mail_chains
+
+    checked = 0
+    for chain, lifetimes, sets in mail_chains(scenario, range(8)):
+        assert chain.walks_by_maps
+        for counted in sets:
+            together = lifetimes_stretches(chain, lifetimes, counted)
+            for lt, mine in zip(lifetimes, together):
+                alone = first_capture_stretches(chain, lt, counted)
+                assert [(s.t0, s.length, s.i, s.v) for s in mine] == [
+                    (s.t0, s.length, s.i, s.v) for s in alone]
+                for a, b in zip(mine, alone):
+                    assert a.x == pytest.approx(b.x, rel=1e-12, abs=1e-15)
+                    assert a.mass == pytest.approx(b.mass, rel=1e-12, abs=1e-15)
+                checked += lt.crash is not None
+    assert checked > 0
 
 
 @pytest.mark.parametrize("case", sorted(CHAIN_CASES))

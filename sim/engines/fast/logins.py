@@ -39,7 +39,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.engines.fast.password_chain import CountChain, PasswordDraw, lifetime_pieces
+from sim.engines.fast.password_chain import (
+    NO_ADVANCE,
+    CountChain,
+    PasswordDraw,
+    Piece,
+    lifetime_pieces,
+)
 from sim.engines.fast.reads import FirstReads, PointRead, crash_capture, password_capture
 from sim.engines.fast.segments import WorkerLifetime
 from sim.model.record import PasswordLogins
@@ -70,23 +76,52 @@ def first_capture_stretches(
     chain: CountChain, lt: WorkerLifetime, counted: frozenset[str]
 ) -> list[Stretch]:
     """The lifetime's pieces and point reads with the expected first captures by ``counted`` on
-    each, by the propagation of :func:`.password_chain.lifetime_moments`: one vector product
-    per piece and read with a small chain's maps (:meth:`.CountChain.piece_maps`, whose
-    vectors are reordered states first), else a propagation each."""
+    each, by the propagation of :func:`.password_chain.lifetime_moments`."""
+    return lifetimes_stretches(chain, [lt], counted)[0]
+
+
+def lifetimes_stretches(
+    chain: CountChain, lifetimes: Sequence[WorkerLifetime], counted: frozenset[str]
+) -> list[list[Stretch]]:
+    """:func:`first_capture_stretches` of each lifetime: one vector product per piece and read
+    with a small chain's maps, those of every lifetime from one call
+    (:meth:`.CountChain.step_maps`, whose vectors are reordered states first), else a
+    propagation each."""
     starts = [s.t0 for s in chain.segments]
-    pieces = lifetime_pieces(chain, lt, starts)
-    crash = crash_capture(lt, chain.segments, starts, password_capture, chain.rule)
-    crash = crash if crash is not None and crash.attacker in counted else None
+    plans = []
+    for lt in lifetimes:
+        crash = crash_capture(lt, chain.segments, starts, password_capture, chain.rule)
+        plans.append((lt, lifetime_pieces(chain, lt, starts),
+                      crash if crash is not None and crash.attacker in counted else None))
+    if not chain.walks_by_maps:
+        return [_stretches(chain, lt, pieces, crash, counted, None, 0)
+                for lt, pieces, crash in plans]
+    steps = [step for _, pieces, crash in plans
+             for step in pieces + ([NO_ADVANCE + (crash,)] if crash is not None else [])]
+    maps = chain.step_maps(steps, (counted,))
+    out, first = [], 0
+    for lt, pieces, crash in plans:
+        out.append(_stretches(chain, lt, pieces, crash, counted, maps, first))
+        first += len(pieces) + (crash is not None)
+    return out
+
+
+def _stretches(
+    chain: CountChain, lt: WorkerLifetime, pieces: Sequence[Piece], crash: PointRead | None,
+    counted: frozenset[str], maps: tuple[np.ndarray, np.ndarray] | None, first: int,
+) -> list[Stretch]:
+    """One lifetime's stretches: by its maps (``maps``, from step ``first`` on) or by
+    propagating (``maps`` None)."""
     x = chain.start()
-    if chain.walks_by_maps:
-        advances, reads = chain.piece_maps(pieces, (counted,), crash)
+    if maps is not None:
+        advances, reads = maps[0][0, first:], maps[1][0, first:]
         x, back = x[chain.order], chain.unorder
 
         def ahead(x: np.ndarray, k: int) -> np.ndarray:
-            return x @ advances[0, k]
+            return x @ advances[k]
 
         def after(x: np.ndarray, k: int, read: PointRead) -> np.ndarray:
-            return x @ reads[0, k]
+            return x @ reads[k]
     else:
         back = np.arange(x.size)
 
@@ -234,8 +269,8 @@ def chain_login_times(
     positions in their brackets."""
     counted = frozenset({name})
     out, roots, places = [], [], []
-    for lt, n in captured:
-        stretches = first_capture_stretches(chain, lt, counted)
+    every = lifetimes_stretches(chain, [lt for lt, _ in captured], counted)
+    for (lt, n), stretches in zip(captured, every):
         mass = np.maximum([s.mass for s in stretches], 0.0)
         assert mass.sum() > 0.0, "a lifetime with captures has first-capture mass"
         pick = rng.choice(len(stretches), size=n, p=mass / mass.sum())
