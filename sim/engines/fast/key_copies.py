@@ -276,7 +276,10 @@ def capture_time(dyn: Dynamics, pi: np.ndarray, horizon: float, u: float) -> flo
     G = dyn.G
     if horizon <= 0:
         return None
-    if float(propagate(G, pi, horizon, dyn.exponential).sum()) > u:
+    by = dyn.exponential
+    survival = (by.mass(pi) if isinstance(by, Spectrum) and G.shape[0] > 1
+                else lambda t: float(propagate(G, pi, t, by).sum()))
+    if survival(horizon) > u:
         return None
     if G.shape[0] == 1:
         rate = -G[0, 0]
@@ -285,9 +288,6 @@ def capture_time(dyn: Dynamics, pi: np.ndarray, horizon: float, u: float) -> flo
     # On the log scale the survival is nearly linear in t (exactly so with one decay rate),
     # where Brent's inverse quadratic steps converge in about four evaluations, not eleven.
     log_u = math.log(u)
-    by = dyn.exponential
-    survival = (by.mass(pi) if isinstance(by, Spectrum)
-                else lambda t: float(propagate(G, pi, t, by).sum()))
 
     def excess(t: float) -> float:
         return math.log(max(survival(t), TINY)) - log_u
