@@ -120,6 +120,7 @@ class ServerRun:
         self.tables = {name: CaptureTable(server, a) for name, (a, _) in attackers.items()}
         self.stopped: set[str] = set()
         self.watched: frozenset[str] = frozenset(attackers)
+        self._watch_ends = self._last_key_chance()
         self.keys = KeyRecord({name: Captures() for name in attackers})
         self.segments: list[Segment] = []
         self.lifetimes: list[WorkerLifetime] = []
@@ -142,6 +143,15 @@ class ServerRun:
         self.config = self._make_config(0.0)
 
     # -- configuration ---------------------------------------------------------------------
+    def _last_key_chance(self) -> float:
+        """When the last attacker still watching the key stops being able to capture it (its
+        window or the vulnerable window ends). From then on no worker's key copies are read
+        again, and the skeleton stops carrying them: on PSMail most configurations come after
+        it (attackers keep sending to the patched servers)."""
+        return max((min(window.t1, self.server.vulnerable_until)
+                    for name, (_, window) in self.attackers.items()
+                    if name in self.watched and self.tables[name].key > 0.0), default=-math.inf)
+
     def _boundary_times(self) -> list[float]:
         s, h = self.server, self.horizon
         times = {s.vulnerable_from, s.vulnerable_until}
@@ -437,12 +447,14 @@ class ServerRun:
         """Move a worker ``elapsed`` seconds on without an event: condition its chain on it."""
         if elapsed <= 0:
             return state.pi
+        state.used += conn_rate * elapsed
+        if self.env.now >= self._watch_ends:  # no key copy is read from now on
+            return state.pi
         for name, kill in dyn.kill.items():
             self._hb_captures_expected[name] += float(state.pi @ kill) * elapsed
         pi = propagate(dyn.G, state.pi, elapsed, dyn.exponential)
         total = pi.sum()
         state.pi = pi / total if total > 0 else self._empty_pi()
-        state.used += conn_rate * elapsed
         return state.pi
 
     def _restart(
@@ -474,8 +486,10 @@ class ServerRun:
         i = state.next_scheduled
         j = bisect.bisect_left(sched.times, end, lo=i)
         first_sched = sched.times[i] if i < j else math.inf
+        carried = now < self._watch_ends
         if min(first_req, first_sched) >= end:
-            state.pi = self.key_copies.evolve_legit(cfg, state.pi, end - now)
+            if carried:
+                state.pi = self.key_copies.evolve_legit(cfg, state.pi, end - now)
             state.used += rate * (end - now)
             return
         cause: EndCause
@@ -494,7 +508,8 @@ class ServerRun:
             if last is not None:
                 start = last
         state.life = self._new_life(state.index, start)
-        state.pi = self.key_copies.evolve_legit(cfg, self._empty_pi(), end - start)
+        if carried:
+            state.pi = self.key_copies.evolve_legit(cfg, self._empty_pi(), end - start)
         state.used = 0.0
         state.target = self._gamma_target(count)
 
@@ -523,6 +538,8 @@ class ServerRun:
             else:
                 self._restart(state, sched.cause(k), at=t)
         state.next_scheduled = j
+        if now >= self._watch_ends:
+            return
         start = ends[-1][0] if ends else now
         dyn = self._dynamics(config_id, cfg, state.life.key_reachable)
         state.pi = propagate(dyn.G, state.pi, end - start, dyn.exponential)
@@ -642,6 +659,7 @@ class ServerRun:
             )
             total.key_heartbeats = own.key_heartbeats + others
         self.watched = self.watched - {name}
+        self._watch_ends = self._last_key_chance()
         if attacker.stops_at_key:
             self.stopped.add(name)
         self.reconfigure(now)
