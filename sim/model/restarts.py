@@ -14,19 +14,18 @@ from sim.scenario.model import RestartPolicy
 
 def scheduled_restarts(
     policy: RestartPolicy, horizon: float, rng: np.random.Generator
-) -> list[float]:
-    """Scheduled restart times in ``(0, horizon)`` of one worker, ascending (a list: the
-    engines walk it time by time)."""
+) -> np.ndarray:
+    """Scheduled restart times in ``(0, horizon)`` of one worker, ascending."""
     if policy.every is None:
-        return []
+        return np.empty(0)
     every, jitter = policy.every, policy.jitter
     first = rng.random() * every
     if first >= horizon:
-        return []
+        return np.empty(0)
     n = int((horizon - first) / max(every - jitter, 1e-9)) + 2
     gaps = every + (rng.random(n) * 2.0 - 1.0) * jitter
     times = first + np.concatenate(([0.0], np.cumsum(gaps)))
-    return times[times < horizon].tolist()
+    return times[times < horizon]
 
 
 def max_requests_restarts(

@@ -90,11 +90,29 @@ class _Worker:
 
 @dataclass(frozen=True, slots=True)
 class _Schedule:
-    """A worker's scheduled restarts and the patch, in time order (the patch first on a tie)."""
+    """A worker's scheduled restarts and the patch, in time order (the patch first on a tie).
 
-    times: list[float]
+    Kept as an array, read a time or a slice at a time: over PSMail's two years a worker has
+    800 daily restarts, of which the attack's few weeks read a handful, and making a list of
+    them all cost more than drawing them."""
+
+    times: np.ndarray
     patch: int | None
     """Index of the patch in ``times``, if it falls before the horizon."""
+
+    @property
+    def size(self) -> int:
+        return self.times.size
+
+    def time(self, i: int) -> float:
+        return float(self.times[i])
+
+    def between(self, i: int, j: int) -> list[float]:
+        return self.times[i:j].tolist()
+
+    def first_from(self, t: float, lo: int) -> int:
+        """``bisect_left(times, t, lo)``: the first restart at or after ``t``, from ``lo`` on."""
+        return max(lo, int(self.times.searchsorted(t, side="left")))
 
     def cause(self, i: int) -> EndCause:
         return "patch" if i == self.patch else "scheduled"
@@ -330,8 +348,9 @@ class ServerRun:
         times = scheduled_restarts(self.server.restart, self.horizon, self.rng)
         patch = None
         if self.server.patched_at < self.horizon:
-            patch = bisect.bisect_left(times, self.server.patched_at)  # before a tie: "patch" < "scheduled"
-            times.insert(patch, self.server.patched_at)
+            # Before a tie: "patch" < "scheduled".
+            patch = int(times.searchsorted(self.server.patched_at, side="left"))
+            times = np.insert(times, patch, self.server.patched_at)
         return _Schedule(times, patch)
 
     def _new_life(self, w: int, start: float) -> WorkerLifetime:
@@ -365,8 +384,8 @@ class ServerRun:
                 continue
             # The earliest of the four, the first listed winning a tie.
             kind, delay = "bound", cfg.t1 - now
-            if state.next_scheduled < len(sched.times) and sched.times[state.next_scheduled] - now < delay:
-                kind, delay = "scheduled", sched.times[state.next_scheduled] - now
+            if state.next_scheduled < sched.size and sched.time(state.next_scheduled) - now < delay:
+                kind, delay = "scheduled", sched.time(state.next_scheduled) - now
             if conn_rate > 0 and (state.target - state.used) / conn_rate < delay:
                 kind, delay = "max_requests", (state.target - state.used) / conn_rate
             if crash_rate > 0:
@@ -484,8 +503,8 @@ class ServerRun:
         n_max = self.server.restart.max_requests
         first_req = now + (state.target - state.used) / rate if rate > 0 else math.inf
         i = state.next_scheduled
-        j = bisect.bisect_left(sched.times, end, lo=i)
-        first_sched = sched.times[i] if i < j else math.inf
+        j = sched.first_from(end, i)
+        first_sched = sched.time(i) if i < j else math.inf
         carried = now < self._watch_ends
         if min(first_req, first_sched) >= end:
             if carried:
@@ -500,7 +519,7 @@ class ServerRun:
         life = state.life
         life.end, life.end_cause = first, cause
         self.lifetimes.append(life)
-        base = sched.times[j - 1] if j > i else first
+        base = sched.time(j - 1) if j > i else first
         state.next_scheduled = j
         start, count = base, 0
         if n_max is not None:
@@ -525,8 +544,8 @@ class ServerRun:
         """
         end, rng = cfg.t1, self.rng
         i = state.next_scheduled
-        j = bisect.bisect_left(sched.times, end, lo=i)
-        ends: list[tuple[float, int]] = [(sched.times[k], k) for k in range(i, j)]
+        j = sched.first_from(end, i)
+        ends: list[tuple[float, int]] = list(zip(sched.between(i, j), range(i, j)))
         if crash_rate > 0.0:
             count = int(rng.poisson(crash_rate * (end - now)))
             ends += [(float(t), -1) for t in now + rng.random(count) * (end - now)]
