@@ -23,9 +23,16 @@ def scheduled_restarts(
     if first >= horizon:
         return np.empty(0)
     n = int((horizon - first) / max(every - jitter, 1e-9)) + 2
-    gaps = every + (rng.random(n) * 2.0 - 1.0) * jitter
-    times = first + np.concatenate(([0.0], np.cumsum(gaps)))
-    return times[times < horizon]
+    gaps = rng.random(n)
+    gaps *= 2.0
+    gaps -= 1.0
+    gaps *= jitter
+    gaps += every  # positive: jitter < every (validated), so the times ascend
+    times = np.empty(n + 1)
+    times[0] = 0.0
+    np.cumsum(gaps, out=times[1:])
+    times += first
+    return times[: times.searchsorted(horizon)]
 
 
 def max_requests_restarts(

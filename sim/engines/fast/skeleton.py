@@ -350,7 +350,7 @@ class ServerRun:
         if self.server.patched_at < self.horizon:
             # Before a tie: "patch" < "scheduled".
             patch = int(times.searchsorted(self.server.patched_at, side="left"))
-            times = np.insert(times, patch, self.server.patched_at)
+            times = np.concatenate((times[:patch], [self.server.patched_at], times[patch:]))
         return _Schedule(times, patch)
 
     def _new_life(self, w: int, start: float) -> WorkerLifetime:
