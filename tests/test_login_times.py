@@ -30,6 +30,7 @@ from sim.engines.fast.password_chain import CountChain, lifetime_moments, state_
 from sim.engines.fast.lingering import worst_chain_states
 from sim.engines.fast.logins import (
     RESOLUTION,
+    Stretch,
     chain_login_times,
     chain_times,
     first_capture_stretches,
@@ -148,7 +149,7 @@ def test_stretches_by_maps_equal_stretches_by_steps(
     case: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Small chains take each stretch's vector and mass from the lifetime's maps
-    (:meth:`CountChain.piece_maps`), wide ones by propagating: the same stretches either way."""
+    (:meth:`CountChain.step_maps`), wide ones by propagating: the same stretches either way."""
     import sim.engines.fast.password_chain as password_chain
 
     spec, segs, lt = CHAIN_CASES[case]
@@ -159,11 +160,16 @@ def test_stretches_by_maps_equal_stretches_by_steps(
         by_maps = first_capture_stretches(chain, lt, counted)
         monkeypatch.setattr(password_chain, "PRODUCT_WIDTH", 0)
         by_steps = first_capture_stretches(chain, lt, counted)
-        assert [(s.t0, s.length, s.i, s.v) for s in by_maps] == [
-            (s.t0, s.length, s.i, s.v) for s in by_steps]
-        for a, b in zip(by_maps, by_steps):
-            assert a.x == pytest.approx(b.x, rel=1e-9, abs=1e-15)
-            assert a.mass == pytest.approx(b.mass, rel=1e-9, abs=1e-15)
+        assert_same_stretches(by_maps, by_steps, rel=1e-9)
+
+
+def assert_same_stretches(got: list[Stretch], expected: list[Stretch], rel: float) -> None:
+    """The same pieces and reads, their vectors and masses within ``rel``."""
+    assert [(s.t0, s.length, s.i, s.v) for s in got] == [
+        (s.t0, s.length, s.i, s.v) for s in expected]
+    for a, b in zip(got, expected):
+        assert a.x == pytest.approx(b.x, rel=rel, abs=1e-15)
+        assert a.mass == pytest.approx(b.mass, rel=rel, abs=1e-15)
 
 
 def test_chain_times_follow_the_cumulative_first_captures() -> None:
@@ -227,11 +233,7 @@ def test_stretches_of_many_lifetimes_at_once_equal_each_alone(scenario: str) -> 
             together = lifetimes_stretches(chain, lifetimes, counted)
             for lt, mine in zip(lifetimes, together):
                 alone = first_capture_stretches(chain, lt, counted)
-                assert [(s.t0, s.length, s.i, s.v) for s in mine] == [
-                    (s.t0, s.length, s.i, s.v) for s in alone]
-                for a, b in zip(mine, alone):
-                    assert a.x == pytest.approx(b.x, rel=1e-12, abs=1e-15)
-                    assert a.mass == pytest.approx(b.mass, rel=1e-12, abs=1e-15)
+                assert_same_stretches(mine, alone, rel=1e-12)
                 checked += lt.crash is not None
     assert checked > 0
 

@@ -303,7 +303,7 @@ def clear_matrix(shape: Shape) -> np.ndarray:
 @lru_cache(maxsize=1024)
 def product_map(shape: Shape, q: float | None) -> np.ndarray:
     """:func:`read_matrix` (:func:`clear_matrix` for None) on vectors reordered states first,
-    as :meth:`CountChain.piece_maps` builds its maps."""
+    as :meth:`CountChain.step_maps` builds its maps."""
     n = len(shape.count)
     order = np.r_[0:n, n + 1 : 2 * n + 1, n, 2 * n + 1]
     M = clear_matrix(shape) if q is None else read_matrix(shape, q)
@@ -387,7 +387,7 @@ def stacked_integrators(
     shape: Shape, traffic: Segment, hazards: tuple[Hazard, ...],
     sets: tuple[frozenset[str], ...],
 ) -> Stacked:
-    """Every counting set's integrators stacked for :meth:`CountChain.piece_maps`, kept across
+    """Every counting set's integrators stacked for :meth:`CountChain.step_maps`, kept across
     replications like theirs."""
     return Stacked([segment_integrators(shape, traffic, hazards, c) for c in sets])
 
@@ -427,7 +427,7 @@ class CountChain:
         self._earned = np.array([n, 2 * n + 1])
         """Where it keeps what each earned: the absorbed mass and ``E[N]``."""
         self.order = np.r_[self._live, self._earned]
-        """A vector's entries states first, as :meth:`piece_maps` act on them."""
+        """A vector's entries states first, as :meth:`step_maps` act on them."""
         self.unorder = np.argsort(self.order)
         """Back from that order: ``x[order][unorder] == x``."""
         self._clear = clear_matrix(self.shape)
@@ -566,13 +566,6 @@ class CountChain:
             for row, j in enumerate(members):
                 out[j] = ends[row]
         return out
-
-    def piece_maps(
-        self, pieces: Sequence[Piece], sets: tuple[frozenset[str], ...], crash: PointRead | None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`step_maps` of a lifetime's pieces, and of its crash's read last."""
-        return self.step_maps(
-            list(pieces) + ([NO_ADVANCE + (crash,)] if crash is not None else []), sets)
 
     def step_maps(
         self, steps: Sequence[Piece], sets: tuple[frozenset[str], ...]
