@@ -490,21 +490,6 @@ class CountChain:
             sub[:, :, self._earned] += earned.reshape(m, -1, 2)
         return y
 
-    def walk(
-        self, x: np.ndarray, pieces: Sequence[Piece], sets: tuple[frozenset[str], ...],
-        crash: PointRead | None,
-    ) -> np.ndarray:
-        """``x`` through ``pieces`` and then the crash's read, once per counting set of
-        ``sets`` side by side: one vector per set (a row each).
-
-        The per-piece step of :func:`lifetime_moments`. Small chains (:data:`PRODUCT_WIDTH`)
-        multiply maps (:meth:`walk_all`, here with one walk); wider chains, whose maps would
-        cost more than the vectors, step the vectors (:meth:`_walk_vectors`).
-        """
-        if self.walks_by_maps:
-            return self.walk_all([Walk(x, list(pieces), crash, [])], sets)[0]
-        return self._walk_vectors(x, pieces, sets, crash)
-
     @property
     def walks_by_maps(self) -> bool:
         """Whether lifetimes are walked by maps (:data:`PRODUCT_WIDTH`)."""
@@ -622,13 +607,15 @@ class CountChain:
                 else Stacked([self.integrators(i, v, c) for c in counted]))
         return found
 
-    def _walk_vectors(
+    def walk(
         self, x: np.ndarray, pieces: Sequence[Piece], sets: tuple[frozenset[str], ...],
         crash: PointRead | None,
     ) -> np.ndarray:
-        """:meth:`walk` one piece at a time: the sets' states advanced together by one joined
-        decomposition per segment (:meth:`_row_blocks`), a read one product on the rows of
-        the sets that count its attacker."""
+        """``x`` through ``pieces`` and then the crash's read, once per counting set of
+        ``sets`` side by side (one vector per set, a row each), one piece at a time: the sets'
+        states advanced together by one joined decomposition per segment
+        (:meth:`_row_blocks`), a read one product on the rows of the sets that count its
+        attacker. For chains too wide for maps; the others take :meth:`walk_all`."""
         y = np.tile(x, (len(sets), 1))
         for p, read in enumerate([read for *_, read in pieces] + [crash]):
             if p < len(pieces) and (length := pieces[p][2]) > 0.0:
@@ -697,9 +684,9 @@ class CountChain:
         """Key operations emptying the buffer: every state moves to ``n = 0``."""
         return x @ self._clear
 
-    def moments(self, x: np.ndarray) -> tuple[float, float]:
-        """``(P(N > 0), E[N])`` carried by a propagated vector."""
-        return float(min(1.0, max(0.0, x[self.n]))), float(max(0.0, x[-1]))
+    def moments(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(P(N > 0), E[N])`` carried by propagated vectors (one per row)."""
+        return np.clip(y[..., self.n], 0.0, 1.0), np.maximum(y[..., -1], 0.0)
 
 
 # -- sampling ------------------------------------------------------------------------------------
@@ -910,23 +897,20 @@ def all_moments(
 def _walked_moments(
     chain: CountChain, walks: dict[int, Walk], sets: Sequence[frozenset[str]]
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Per lifetime walked, ``P(N > 0)`` and ``E[N]`` of each set: a small chain walks them
-    all in batches (:meth:`CountChain.walk_all`, every set of each), a wide one one by one
-    (the sets each touches)."""
-    zero = np.zeros(len(sets))
-    rows = {k: (zero, zero) for k, walk in walks.items() if not walk.touched}
-    walked = {k: walk for k, walk in walks.items() if walk.touched}
-    if not chain.walks_by_maps:
-        for k, walk in walked.items():
-            moments = _walk_moments(chain, walk, sets)
-            rows[k] = (np.array([m[0] for m in moments]), np.array([m[1] for m in moments]))
-    elif walked:
-        for k, y in zip(walked, chain.walk_all(list(walked.values()), tuple(sets))):
-            P, E = np.zeros(len(sets)), np.zeros(len(sets))
-            touched = walks[k].touched
-            P[touched] = np.clip(y[touched, chain.n], 0.0, 1.0)
-            E[touched] = np.maximum(y[touched, -1], 0.0)
-            rows[k] = (P, E)
+    """Per lifetime walked, ``P(N > 0)`` and ``E[N]`` of each set (0 for the sets it does not
+    touch): a small chain walks them all in batches (:meth:`CountChain.walk_all`, every set
+    of each), a wide one one by one (:meth:`CountChain.walk`, the sets each touches)."""
+    walked = {k: w for k, w in walks.items() if w.touched}
+    if chain.walks_by_maps:
+        every = chain.walk_all(list(walked.values()), tuple(sets))
+        ends = [y[w.touched] for w, y in zip(walked.values(), every)]
+    else:
+        ends = [chain.walk(w.x, w.pieces, tuple(sets[j] for j in w.touched), w.crash)
+                for w in walked.values()]
+    rows = {k: (np.zeros(len(sets)), np.zeros(len(sets))) for k in walks}
+    for (k, w), y in zip(walked.items(), ends):
+        P, E = rows[k]
+        P[w.touched], E[w.touched] = chain.moments(y)
     return rows
 
 
@@ -934,22 +918,12 @@ def lifetime_moments(
     chain: CountChain, lt: WorkerLifetime, sets: Sequence[frozenset[str]], starts: Sequence[float]
 ) -> list[tuple[float, float]] | None:
     """``(P(N > 0), E[N])`` of one worker lifetime for each counting set; None when nothing can
-    be captured in it. The sets a capture can touch are propagated side by side
-    (:meth:`CountChain.walk`): a lifetime with listed connections has a point read each, and
-    stepping each set alone through them cost a propagation per set and read."""
+    be captured in it (:func:`all_moments`' walk of one lifetime)."""
     walk = lifetime_walk(chain, lt, sets, starts)
-    return None if walk is None else _walk_moments(chain, walk, sets)
-
-
-def _walk_moments(
-    chain: CountChain, walk: Walk, sets: Sequence[frozenset[str]]
-) -> list[tuple[float, float]]:
-    out = [(0.0, 0.0)] * len(sets)
-    if walk.touched:
-        y = chain.walk(walk.x, walk.pieces, tuple(sets[j] for j in walk.touched), walk.crash)
-        for k, j in enumerate(walk.touched):
-            out[j] = chain.moments(y[k])
-    return out
+    if walk is None:
+        return None
+    P, E = _walked_moments(chain, {0: walk}, sets)[0]
+    return list(zip(P.tolist(), E.tolist()))
 
 
 def lifetime_walk(
