@@ -31,10 +31,10 @@ from sim.engines.fast.lingering import worst_chain_states
 from sim.engines.fast.logins import (
     RESOLUTION,
     Stretch,
+    brackets,
     chain_login_times,
     chain_times,
     first_capture_stretches,
-    inverse_in_piece,
     lifetimes_stretches,
 )
 from sim.engines.fast.passwords import SMALL_CHAIN
@@ -239,10 +239,11 @@ def test_stretches_of_many_lifetimes_at_once_equal_each_alone(scenario: str) -> 
 
 
 @pytest.mark.parametrize("case", sorted(CHAIN_CASES))
-def test_inverse_in_piece_lands_within_resolution_of_the_root(case: str) -> None:
-    """Each drawn offset is within :data:`RESOLUTION` of where the cumulative first captures,
-    propagated exactly by the chain (not by the closed-form curve the search uses), reach the
-    goal: below it a resolution earlier, at or above it a resolution later."""
+def test_brackets_hold_the_root_within_resolution(case: str) -> None:
+    """Each bracket is at most :data:`RESOLUTION` wide, and a time drawn in it lies within
+    that of where the cumulative first captures, propagated exactly by the chain (not by the
+    closed-form curve the search uses), reach the goal: below it a resolution before the
+    bracket's right end, at or above it a resolution after its left end."""
     spec, segs, lt = CHAIN_CASES[case]
     chain = CountChain(spec, segs, state_count(spec, segs, [lt]))
     names = sorted({a.name for s in segs for a in s.attackers})
@@ -253,13 +254,14 @@ def test_inverse_in_piece_lands_within_resolution_of_the_root(case: str) -> None
         for s in first_capture_stretches(chain, lt, counted):
             if s.length == 0.0 or s.mass <= 1e-9:
                 continue
-            offset = inverse_in_piece(chain, s, counted, goal, np.random.default_rng(1))
+            (lo, hi), = brackets(chain, counted, [(s, goal)])
+            assert (hi - lo <= RESOLUTION).all()
             target = s.x[-1] + goal * s.mass
-            for side, sign in (("before", -1.0), ("after", 1.0)):
-                at = np.clip(offset + sign * RESOLUTION, 0.0, s.length)
+            for side, at in (("before", np.clip(hi - RESOLUTION, 0.0, s.length)),
+                             ("after", np.clip(lo + RESOLUTION, 0.0, s.length))):
                 value = np.array([chain.advance(s.x, s.i, s.v, counted, t)[-1] for t in at])
                 ok = value < target if side == "before" else value >= target * (1 - 1e-12)
                 ok |= (at == 0.0) if side == "before" else (at == s.length)
-                assert ok.all(), (case, name, side, offset[~ok])
+                assert ok.all(), (case, name, side, at[~ok])
             checked += 1
     assert checked > 0

@@ -148,17 +148,6 @@ def _stretches(
     return out
 
 
-def inverse_in_piece(
-    chain: CountChain, s: Stretch, counted: frozenset[str], goal: np.ndarray,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Offsets into piece ``s`` where its cumulative first captures reach ``goal`` (fractions
-    of its mass), each within :data:`RESOLUTION` of the exact root: uniform in a bracket of
-    that width around it."""
-    (lo, hi), = brackets(chain, counted, [(s, goal)])
-    return lo + rng.random(goal.size) * (hi - lo)
-
-
 def brackets(
     chain: CountChain, counted: frozenset[str], roots: Sequence[tuple[Stretch, np.ndarray]]
 ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -173,24 +162,21 @@ def brackets(
     for j, (s, _) in enumerate(roots):
         by_block.setdefault((s.i, s.v), []).append(j)
     for (i, v), members in by_block.items():
+        group = [roots[j] for j in members]
         if not chain.has_curve(i, v, counted):
-            for j in members:
-                s, goal = roots[j]
+            for j, (s, goal) in zip(members, group):
                 out[j] = _bisection_bracket(chain, s, counted, s.x[-1] + goal * s.mass)
             continue
-        x = np.concatenate([np.repeat(roots[j][0].x[None, :], roots[j][1].size, axis=0)
-                            for j in members])
-        target = np.concatenate([roots[j][0].x[-1] + roots[j][1] * roots[j][0].mass
-                                 for j in members])
-        guess = np.concatenate([roots[j][1] * roots[j][0].length for j in members])
-        hi = np.concatenate([np.full(roots[j][1].size, roots[j][0].length) for j in members])
+        sizes = [goal.size for _, goal in group]
+        x = np.repeat(np.array([s.x for s, _ in group]), sizes, axis=0)
+        target = np.concatenate([s.x[-1] + goal * s.mass for s, goal in group])
+        guess = np.concatenate([goal * s.length for s, goal in group])
+        hi = np.repeat([s.length for s, _ in group], sizes)
         lo = np.zeros(hi.size)
         _newton_brackets(chain, i, v, counted, x, target, guess, lo, hi)
-        first = 0
-        for j in members:
-            size = roots[j][1].size
-            out[j] = (lo[first : first + size], hi[first : first + size])
-            first += size
+        cuts = np.cumsum(sizes)[:-1]
+        for j, low, high in zip(members, np.split(lo, cuts), np.split(hi, cuts)):
+            out[j] = (low, high)
     return out
 
 
