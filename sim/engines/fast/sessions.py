@@ -58,6 +58,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from itertools import combinations
 from dataclasses import dataclass
+from functools import wraps
 
 import numpy as np
 
@@ -162,12 +163,12 @@ Sweep = Callable[[Sequence[Sequence[_Piece]], np.ndarray, np.ndarray, int, float
 
 def _batched(sweep: Sweep) -> Sweep:
     """``sweep`` over any number of histories, :data:`SWEEP_BATCH` at a time."""
+    @wraps(sweep)
     def swept(histories: Sequence[Sequence[_Piece]], u: np.ndarray, e: np.ndarray, sets: int,
               own: float) -> np.ndarray:
         parts = [sweep(histories[k : k + SWEEP_BATCH], u, e, sets, own)
                  for k in range(0, len(histories), SWEEP_BATCH)]
         return np.concatenate(parts) if parts else np.zeros((0, sets, u.size))
-    swept.__doc__ = sweep.__doc__
     return swept
 
 

@@ -300,13 +300,12 @@ def stacked_maps(
     handful of segments with a few pieces each; one call per segment cost more than the
     arithmetic."""
     if any(st.V is None for st in stacks):  # some block without a trusted decomposition
-        parts = [(mine, st.by_blocks(t[mine])) for mine, st in
-                 ((which == g, st) for g, st in enumerate(stacks)) if mine.any()]
-        (_, (m0, g0)), *_ = parts
-        moved = np.empty(m0.shape[:1] + t.shape + m0.shape[2:])
-        gained = np.empty(g0.shape[:1] + t.shape + g0.shape[2:])
-        for mine, (m, g) in parts:
-            moved[:, mine], gained[:, mine] = m, g
+        mine = [which == g for g in range(len(stacks))]
+        parts = [(m, st.by_blocks(t[m])) for m, st in zip(mine, stacks) if m.any()]
+        moved = np.empty((len(stacks[0].blocks), t.size) + parts[0][1][0].shape[2:])
+        gained = np.empty((len(stacks[0].blocks), t.size) + parts[0][1][1].shape[2:])
+        for m, (moves, gains) in parts:
+            moved[:, m], gained[:, m] = moves, gains
         return moved, gained
     pick = (slice(None), which)
     V = np.stack([st.V for st in stacks if st.V is not None], axis=1)[pick]
