@@ -170,6 +170,11 @@ class ServerRun:
                     for name, (_, window) in self.attackers.items()
                     if name in self.watched and self.tables[name].key > 0.0), default=-math.inf)
 
+    def _carries_keys(self, t: float) -> bool:
+        """Whether a worker's key copies can still be read at or after ``t``
+        (:meth:`_last_key_chance`)."""
+        return t < self._watch_ends
+
     def _boundary_times(self) -> list[float]:
         s, h = self.server, self.horizon
         times = {s.vulnerable_from, s.vulnerable_until}
@@ -467,7 +472,7 @@ class ServerRun:
         if elapsed <= 0:
             return state.pi
         state.used += conn_rate * elapsed
-        if self.env.now >= self._watch_ends:  # no key copy is read from now on
+        if not self._carries_keys(self.env.now):
             return state.pi
         for name, kill in dyn.kill.items():
             self._hb_captures_expected[name] += float(state.pi @ kill) * elapsed
@@ -505,7 +510,7 @@ class ServerRun:
         i = state.next_scheduled
         j = sched.first_from(end, i)
         first_sched = sched.time(i) if i < j else math.inf
-        carried = now < self._watch_ends
+        carried = self._carries_keys(now)
         if min(first_req, first_sched) >= end:
             if carried:
                 state.pi = self.key_copies.evolve_legit(cfg, state.pi, end - now)
@@ -557,7 +562,7 @@ class ServerRun:
             else:
                 self._restart(state, sched.cause(k), at=t)
         state.next_scheduled = j
-        if now >= self._watch_ends:
+        if not self._carries_keys(now):
             return
         start = ends[-1][0] if ends else now
         dyn = self._dynamics(config_id, cfg, state.life.key_reachable)
