@@ -325,10 +325,9 @@ def test_batched_moments_equal_piecewise_propagation(
     for chain, lifetimes, sets in mail_chains(scenario, range(6)):
         P, E, hot = all_moments(chain, lifetimes, sets)
         starts = [s.t0 for s in chain.segments]
-        monkeypatch.setattr(password_chain, "PRODUCT_WIDTH", 0)
-        expected = [(lt, lifetime_moments(chain, lt, sets, starts)) for lt in lifetimes]
-        monkeypatch.undo()
-        monkeypatch.setattr(password_chain, "BATCH_PIECES", batch)
+        with monkeypatch.context() as vectors:
+            vectors.setattr(password_chain, "PRODUCT_WIDTH", 0)
+            expected = [(lt, lifetime_moments(chain, lt, sets, starts)) for lt in lifetimes]
         expected = [(lt, m) for lt, m in expected if m is not None]
         assert [id(lt) for lt in hot] == [id(lt) for lt, _ in expected]
         for row, (lt, moments) in enumerate(expected):
@@ -340,7 +339,7 @@ def test_batched_moments_equal_piecewise_propagation(
 
 
 @pytest.mark.parametrize("scenario", ["overlap-never", "choices", "lingering"])
-def test_products_of_piece_maps_equal_vector_steps(
+def test_products_of_maps_equal_vector_steps(
     scenario: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A lifetime's walk through its pieces and reads as one product of maps
