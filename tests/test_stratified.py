@@ -18,9 +18,15 @@ from sim.engines import get_engine
 from sim.model.capture import window_capture
 from sim.montecarlo import intervals
 from sim.montecarlo.layout import Layout
-from sim.montecarlo.sequential import Target, chunk_bounds, run_until_precise
+from sim.montecarlo.sequential import (
+    EXPLORE,
+    Target,
+    _next_round,
+    chunk_bounds,
+    run_until_precise,
+)
 from sim.montecarlo.strata import StrataPlan
-from sim.montecarlo.stratified import Strata, ratio
+from sim.montecarlo.stratified import Strata, ratio, spread
 from sim.scenario.model import (
     Attacker,
     KeySpec,
@@ -103,6 +109,36 @@ def test_chunk_bounds_tile_a_stratum() -> None:
     stops = [chunk_bounds(c) for c in range(12)]
     assert all(a[1] == b[0] for a, b in zip(stops, stops[1:]))
     assert stops[0][0] == 0
+
+
+def test_neyman_allocation_keeps_a_share_for_the_strata_without_spread() -> None:
+    """Strata 1 and 3 show spread, 0 and 2 none (no row of stratum 2 carries weight; stratum
+    0's rows are all equal). The round grows the run fourfold: the strata with spread get
+    ``1 - EXPLORE`` of it in proportion to ``pi_h s_h`` (Neyman), the others ``EXPLORE`` in
+    proportion to ``pi_h``, each to within the last chunk it was given."""
+    pi = np.array([0.5, 0.3, 0.15, 0.05])
+    counts = np.array([20, 400, 20, 400])
+    index = np.repeat(np.arange(4), counts)
+    strata = Strata.of_rows(index, pi)
+    values = np.where(np.isin(index, (1, 3)), np.random.default_rng(3).random(index.size), 0.25)
+    weights = np.where(index == 2, 0.0, 1.0)
+    _, s_sq = spread(values, weights, strata)
+    assert s_sq[0] == s_sq[2] == 0.0 and s_sq[1] > 0 and s_sq[3] > 0
+    target = Target("t", values, weights, 0.5, 0.5, False, "")  # 10x too wide at precision 0.1
+    chunks_of = [1, 8, 1, 8]
+    assert [chunk_bounds(c - 1)[1] for c in chunks_of] == counts.tolist()
+    wanted = _next_round([target], strata, chunks_of, 0.1, 100_000)
+    score = pi * np.sqrt(s_sq)
+    share = np.where(s_sq > 0, (1 - EXPLORE) * score / score.sum(), EXPLORE * pi / pi[[0, 2]].sum())
+    expected = 4 * counts.sum() * share
+    assert np.all(expected > counts)  # every stratum below its share: no rescaling
+    reached = counts.astype(float)
+    for h, c in wanted:
+        start, stop = chunk_bounds(c)
+        reached[h] += stop - start
+    for h in range(4):
+        last = max(chunk_bounds(c)[1] - chunk_bounds(c)[0] for g, c in wanted if g == h)
+        assert expected[h] <= reached[h] < expected[h] + last, (h, reached, expected)
 
 
 fast = get_engine("fast")

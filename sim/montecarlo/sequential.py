@@ -7,7 +7,7 @@ judges the targets on all rows so far; the least precise target that can still b
 (finite relative half-width) steers the next round: the run grows towards the size its
 variance asks for (between 1.25x and 4x per round) and the new replications go to the strata by
 Neyman allocation, ``n_h`` proportional to ``pi_h s_h`` (Neyman 1934), topping up the strata
-below their share.
+below their share; a tenth goes to the strata whose rows show no spread yet.
 
 Determinism: a stratum's replications are cut into chunks at fixed boundaries
 (:func:`chunk_bounds`), every round's plan depends only on the rows of earlier rounds, and rows
@@ -52,9 +52,12 @@ of rare strata), the later ones ``LARGE_CHUNK`` (less overhead per chunk)."""
 
 GROWTH = (1.25, 4.0)
 """Bounds of the factor by which one round grows the run."""
-FLOOR = 0.05
-"""Allocation floor: a stratum gets at least this fraction of the largest ``pi_h s_h``, so that
-a stratum whose pilot happened to show no spread is not starved."""
+EXPLORE = 0.1
+"""Share of the run kept for the strata whose rows show no spread for the steering target (no
+row with evidence weight, or the same value in every row), split in proportion to ``pi_h``:
+Neyman's rule would give them nothing, yet more replications are the only way to learn that
+their spread is not 0. A fixed share keeps every stratum growing with the run, whatever the
+number of strata, at a cost of at most this share of the run."""
 
 
 def chunk_bounds(chunk: int) -> tuple[int, int]:
@@ -243,11 +246,10 @@ def _next_round(
     else:  # no estimate to steer by (no event yet): proportional allocation, doubling
         score = strata.probability.copy()
         grow = 2.0
-    score = np.maximum(score, FLOOR * float(score.max())) if score.max() > 0 else np.ones_like(n)
     goal = min(float(max_replications), grow * total)
     if goal <= total:
         return []
-    share = goal * score / score.sum()
+    share = goal * _shares(score, strata.probability)
     deficit = np.maximum(share - n, 0.0)
     if not deficit.sum() > 0:
         deficit = share
@@ -268,6 +270,18 @@ def _next_round(
         budget -= stop - start
         deficit[h] -= stop - start
     return wanted
+
+
+def _shares(score: np.ndarray, probability: np.ndarray) -> np.ndarray:
+    """Per stratum: its share of the run, from the Neyman scores ``pi_h s_h`` (module
+    docstring; summing to 1)."""
+    if not score.max() > 0:
+        return probability / probability.sum()
+    flat = (score == 0) & (probability > 0)
+    if not flat.any():
+        return score / score.sum()
+    return np.where(flat, EXPLORE * probability / probability[flat].sum(),
+                    (1.0 - EXPLORE) * score / score.sum())
 
 
 class _Executor:

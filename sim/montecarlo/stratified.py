@@ -114,6 +114,7 @@ def spread(
     safe_n = np.where(use, n, 2.0)
     m = s1 / safe_n
     s_sq = np.where(use, np.maximum(s2 - safe_n * m * m, 0.0) / (safe_n - 1.0), 0.0)
+    s_sq[_constant(z, strata)] = 0.0  # not the rounding of the line above
     if events_z is not None:
         z2 = events_z * events_z
         k_h = np.bincount(strata.index, weights=((x > 0) & (w > 0)).astype(float), minlength=k)
@@ -125,6 +126,21 @@ def spread(
             floor = np.where((can > 0) | (k_h > 0), floor, 0.0)
         s_sq = np.maximum(s_sq, floor)
     return r, np.where(held & ~use, math.inf, s_sq)
+
+
+def _constant(z: np.ndarray, strata: Strata) -> np.ndarray:
+    """Per stratum: are its residuals all equal (rows outside a domain counting as 0)? The
+    allocation of a ``--precision`` run tells such strata apart (``sequential.EXPLORE``)."""
+    k = strata.probability.size
+    low = np.full(k, math.inf)
+    high = np.full(k, -math.inf)
+    np.minimum.at(low, strata.index, z)
+    np.maximum.at(high, strata.index, z)
+    rows = np.bincount(strata.index, minlength=k)
+    outside = rows < strata.counts
+    low = np.where(outside, np.minimum(low, 0.0), low)
+    high = np.where(outside, np.maximum(high, 0.0), high)
+    return low == high
 
 
 def weighted_mean(values: np.ndarray, strata: Strata) -> float:
