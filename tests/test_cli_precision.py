@@ -65,7 +65,7 @@ def test_precision_run_is_identical_for_any_jobs_and_says_where_it_stopped(
         (["--precision", "tight"], "expected a number, got 'tight'"),
         (["--precision", "0.1", "--replications", "50"], "exclude each other"),
         (["--max-replications", "500"], "--max-replications needs --precision"),
-        (["--precision", "0.1", "--max-replications", "10"], "below the 40 replications"),
+        (["--precision", "0.1", "--max-replications", "10"], "below the 20 replications"),
     ],
 )
 def test_bad_precision_flags(

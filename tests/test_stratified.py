@@ -22,11 +22,13 @@ from sim.montecarlo.sequential import (
     EXPLORE,
     Target,
     _next_round,
+    _Parts,
     chunk_bounds,
     run_until_precise,
 )
 from sim.montecarlo.strata import StrataPlan
 from sim.montecarlo.stratified import Strata, ratio, spread
+from sim.report.sampling import sentences
 from sim.scenario.model import (
     Attacker,
     KeySpec,
@@ -122,11 +124,11 @@ def test_neyman_allocation_keeps_a_share_for_the_strata_without_spread() -> None
     strata = Strata.of_rows(index, pi)
     values = np.where(np.isin(index, (1, 3)), np.random.default_rng(3).random(index.size), 0.25)
     weights = np.where(index == 2, 0.0, 1.0)
-    _, s_sq = spread(values, weights, strata)
+    _, s_sq, _ = spread(values, weights, strata)
     assert s_sq[0] == s_sq[2] == 0.0 and s_sq[1] > 0 and s_sq[3] > 0
     target = Target("t", values, weights, 0.5, 0.5, False, "")  # 10x too wide at precision 0.1
-    chunks_of = [1, 8, 1, 8]
-    assert [chunk_bounds(c - 1)[1] for c in chunks_of] == counts.tolist()
+    ends = [chunk_bounds(c)[1] for c in range(100)]
+    chunks_of = [ends.index(int(k)) + 1 for k in counts]  # the chunks that hold ``counts``
     wanted = _next_round([target], strata, chunks_of, 0.1, 100_000)
     score = pi * np.sqrt(s_sq)
     share = np.where(s_sq > 0, (1 - EXPLORE) * score / score.sum(), EXPLORE * pi / pi[[0, 2]].sum())
@@ -141,27 +143,54 @@ def test_neyman_allocation_keeps_a_share_for_the_strata_without_spread() -> None
         assert expected[h] <= reached[h] < expected[h] + last, (h, reached, expected)
 
 
+def test_allocation_minimises_the_predicted_variance_with_unseen_event_floors() -> None:
+    """A stratum whose part of the variance is an unseen event's floor (falling as
+    ``1/n^2``) beside two whose parts fall as ``1/n``: the allocation for a run of 3,000 meets
+    Lagrange's conditions (``a_h / n_h^2 = 2 c / n^3 = lambda``) and predicts less variance than
+    Neyman's rule on the floored spread, which treats the floor as if it stayed."""
+    n = np.array([100.0, 100.0, 100.0])
+    parts = np.array([4e-6, 1e-6, 2e-6])
+    unseen = np.array([False, False, True])
+    plan = _Parts(n, np.array([0.5, 0.3, 0.2]), parts, unseen)
+    m = plan.ideal(3000.0)
+    assert m.sum() == pytest.approx(3000.0, rel=1e-9)
+    a, c = parts * n, parts * n**2
+    lagrange = np.array([a[0] / m[0] ** 2, a[1] / m[1] ** 2, 2 * c[2] / m[2] ** 3])
+    np.testing.assert_allclose(lagrange, lagrange[0], rtol=1e-6)
+
+    def predicted(counts: np.ndarray) -> float:
+        return float(np.sum(np.where(unseen, c / counts**2, a / counts)))
+
+    neyman = 3000.0 * np.sqrt(a) / np.sqrt(a).sum()
+    assert predicted(m) < predicted(neyman)
+
+
 fast = get_engine("fast")
 HEAP = 1 << 20
 START, DURATION = 100.0, 3600.0
 C = window_capture(65535, 128, HEAP)
 
 
-def _scenario(presences: tuple[float, ...] = (0.02,), rate: float = 0.01) -> Scenario:
+def _scenario(
+    presences: tuple[float, ...] = (0.02,),
+    rate: float = 0.01,
+    starts: tuple[float, float] = (START, START),
+    patched_at: float = math.inf,
+) -> Scenario:
     server = Server(
         name="s", role="public", keys=KeySpec(reachable=0.5), heap_bytes=HEAP,
-        traffic=Traffic(handshakes_per_s=1.0, requests_per_s=1.0),
+        traffic=Traffic(handshakes_per_s=1.0, requests_per_s=1.0), patched_at=patched_at,
     )
     attackers = {
         f"a{i}": Attacker(
-            name=f"a{i}", targets=("s",), rate=rate, start_low=START, start_high=START,
+            name=f"a{i}", targets=("s",), rate=rate, start_low=starts[0], start_high=starts[1],
             duration=DURATION, presence=p,
         )
         for i, p in enumerate(presences)
     }
     return Scenario(
         name="stratified-closed-form",
-        timeline=Timeline("2014-01-01T00:00:00Z", 0.0, 0.0, START + DURATION + 10.0),
+        timeline=Timeline("2014-01-01T00:00:00Z", 0.0, 0.0, starts[1] + DURATION + 10.0),
         servers={"s": server},
         attackers=attackers,
         monte_carlo=MonteCarlo(replications=1, seed=11, engine="fast"),
@@ -205,6 +234,45 @@ def test_stratified_run_matches_the_closed_form_of_a_rare_attacker(tmp_path, job
         again = run_until_precise(sc, tmp_path, _key_target(sc, 0.1), 0.1, 3000, jobs=1,
                                   progress=False)
         np.testing.assert_array_equal(again.rows, result.rows)
+
+
+def test_start_bins_are_exact_conditional_draws_and_match_the_closed_form(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The attacker starts uniformly in ``[L, H]`` and the server is patched at ``T`` inside
+    it, with ``T - L`` the attack's duration: started at ``s < T`` it sends ``rate (T - s)``
+    connections while the key can leak, none after. So
+    P(key) = p 0.5 (1 / (H - L)) int_L^T (1 - exp(-k rate (T - s))) ds
+           = p 0.5 ((T - L) - (1 - exp(-k rate (T - L))) / (k rate)) / (H - L),
+    ``k`` the per-connection capture. The window is cut at ``T``: three strata (absent, early,
+    late) of exact probabilities; the late one, where nothing leaks, gets only the share kept
+    for strata without spread; the closed form lies in the run's 99.9% interval."""
+    low, patch, high, rate = START, START + DURATION, START + 3 * DURATION, 0.01
+    sc = _scenario(starts=(low, high), patched_at=patch, rate=rate)
+    plan = StrataPlan.of(sc)
+    assert plan.bins == (((low, patch), (patch, high)),)
+    np.testing.assert_allclose(plan.probability, [0.98, 0.02 / 3, 0.02 * 2 / 3], rtol=1e-15)
+    late = plan.scenario(sc, 2).attackers["a0"]
+    assert (late.presence, late.start_low, late.start_high) == (1.0, patch, high)
+    k = 1 - (1 - C) ** 2
+    a = k * rate * (patch - low)
+    expected = 0.02 * 0.5 * ((patch - low) + math.expm1(-a) / (k * rate)) / (high - low)
+    result = run_until_precise(sc, tmp_path, _key_target(sc, 0.1), 0.1, 6000, jobs=1,
+                               progress=False)
+    assert result.strata is not None and result.sampling is not None
+    assert result.sampling["precision"]["stopped"] == "precision"
+    x = (Layout(sc).column(result.rows, "total/key") > 0).astype(float)
+    assert not x[result.strata.index == 2].any(), "nothing leaks after the patch"
+    p, v = ratio(x, None, result.strata)
+    half = Z999 * math.sqrt(v)
+    assert p - half <= expected <= p + half, f"{expected} outside {p} +/- {half}"
+    counts = result.strata.counts
+    assert counts[1] > counts[2], "the early bin holds the variance, the late one a floor"
+    assert [s.get("start") for s in result.sampling["strata"]] == [
+        None, {"a0": [low, patch]}, {"a0": [patch, high]}
+    ]
+    said = sentences(result.sampling)[0]
+    n = [int(k) for k in counts]
+    assert f"none: {n[0]}, a0 (early): {n[1]}, a0 (late): {n[2]})." in said
+    assert "Early and late: a0 starting before or after" in said
 
 
 def test_budget_stops_the_run_and_says_so(tmp_path) -> None:  # type: ignore[no-untyped-def]

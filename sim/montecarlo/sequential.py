@@ -4,10 +4,11 @@ is, until every target estimate is precise enough or the replication budget is s
 
 Round 0 (the pilot) gives every stratum one chunk. After each round the caller's ``assess``
 judges the targets on all rows so far; the least precise target that can still be helped
-(finite relative half-width) steers the next round: the run grows towards the size its
-variance asks for (between 1.25x and 4x per round) and the new replications go to the strata by
-Neyman allocation, ``n_h`` proportional to ``pi_h s_h`` (Neyman 1934), topping up the strata
-below their share; a tenth goes to the strata whose rows show no spread yet.
+(finite relative half-width) steers the next round (:class:`_Parts`): a tenth of the run goes
+to the strata whose rows show no spread yet, the rest where it cuts the predicted variance most
+(Neyman's ``n_h`` proportional to ``pi_h s_h``, Neyman 1934, corrected for the floors of events
+not seen yet), and the run grows to the size at which that variance reaches the target
+(between 1.25x and 4x per round).
 
 Determinism: a stratum's replications are cut into chunks at fixed boundaries
 (:func:`chunk_bounds`), every round's plan depends only on the rows of earlier rounds, and rows
@@ -29,6 +30,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+from scipy.optimize import brentq
 
 import sim
 from sim.engines import get_engine
@@ -44,8 +46,8 @@ from sim.montecarlo.stratified import Strata, spread
 from sim.scenario import scenario_sha256
 from sim.scenario.model import Scenario
 
-SMALL_CHUNK = 20
-SMALL_CHUNKS = 5
+SMALL_CHUNK = 10
+SMALL_CHUNKS = 10
 LARGE_CHUNK = 100
 """A stratum's first ``SMALL_CHUNKS`` chunks hold ``SMALL_CHUNK`` replications (a cheap pilot
 of rare strata), the later ones ``LARGE_CHUNK`` (less overhead per chunk)."""
@@ -239,21 +241,17 @@ def _next_round(
     if open_targets:
         worst = max(open_targets, key=lambda t: t.relative)
         binary = bool(np.all((worst.values == 0.0) | (worst.values == 1.0)))
-        _, s_sq = spread(worst.values, worst.weights, strata, Z if binary else None)
-        score = strata.probability * np.sqrt(np.where(np.isfinite(s_sq), s_sq, 0.0))
-        ratio = worst.relative / precision
-        grow = min(GROWTH[1], max(GROWTH[0], 1.05 * ratio * ratio))
+        _, s_sq, unseen = spread(worst.values, worst.weights, strata, Z if binary else None)
+        s_sq = np.where(np.isfinite(s_sq), s_sq, 0.0)
+        parts = _Parts(n, strata.probability, strata.probability**2 * s_sq / n, unseen)
+        goal = parts.goal((worst.relative / precision) ** 2)
     else:  # no estimate to steer by (no event yet): proportional allocation, doubling
-        score = strata.probability.copy()
-        grow = 2.0
-    goal = min(float(max_replications), grow * total)
+        parts = _Parts(n, strata.probability, np.zeros_like(n), np.zeros(n.size, dtype=bool))
+        goal = 2.0 * total
+    goal = min(float(max_replications), goal)
     if goal <= total:
         return []
-    share = goal * _shares(score, strata.probability)
-    deficit = np.maximum(share - n, 0.0)
-    if not deficit.sum() > 0:
-        deficit = share
-    deficit *= (goal - total) / float(deficit.sum())
+    deficit = parts.allocated(goal) - n
     wanted: list[tuple[int, int]] = []
     planned = list(chunks_of)
     budget = max_replications - int(total)
@@ -272,16 +270,67 @@ def _next_round(
     return wanted
 
 
-def _shares(score: np.ndarray, probability: np.ndarray) -> np.ndarray:
-    """Per stratum: its share of the run, from the Neyman scores ``pi_h s_h`` (module
-    docstring; summing to 1)."""
-    if not score.max() > 0:
-        return probability / probability.sum()
-    flat = (score == 0) & (probability > 0)
-    if not flat.any():
-        return score / score.sum()
-    return np.where(flat, EXPLORE * probability / probability[flat].sum(),
-                    (1.0 - EXPLORE) * score / score.sum())
+@dataclass(frozen=True)
+class _Parts:
+    """The steering target's variance stratum by stratum, from which the next round is planned.
+
+    A stratum's part ``pi_h^2 s_h^2 / n_h`` falls as ``1/n_h``, or as ``1/n_h^2`` where ``s_h^2``
+    is the floor of an event not seen yet (the floor itself falls as ``1/n_h``). The allocation
+    minimises the predicted variance for the run's size (Lagrange: ``n_h`` proportional to
+    ``pi_h s_h``, Neyman's rule, for the first kind, and to the cube root of twice the part's
+    coefficient for the second), after ``EXPLORE`` of the run is set aside for the strata
+    without spread.
+    """
+
+    n: np.ndarray
+    probability: np.ndarray
+    parts: np.ndarray
+    unseen: np.ndarray
+
+    def ideal(self, goal: float) -> np.ndarray:
+        """Per stratum: the replications it should hold in a run of ``goal``."""
+        flat = (self.parts == 0) & (self.probability > 0)
+        if flat.all() or not self.parts.sum() > 0:
+            return goal * self.probability / self.probability.sum()
+        out = np.zeros_like(self.parts)
+        rest = goal
+        if flat.any():
+            out[flat] = EXPLORE * goal * self.probability[flat] / self.probability[flat].sum()
+            rest = (1.0 - EXPLORE) * goal
+        # Parts a/n_h (a = part * n_h) and c/n_h^2 (c = part * n_h^2): with t = lambda^(-1/2)
+        # the optimum is n_h = sqrt(a) t and n_h = (2 c)^(1/3) t^(2/3).
+        root_a = np.sqrt(np.where(self.unseen, 0.0, self.parts * self.n))
+        cube_c = np.cbrt(np.where(self.unseen, 2.0 * self.parts * self.n**2, 0.0))
+        a, c = float(root_a.sum()), float(cube_c.sum())
+        high = max(rest / a if a > 0 else 0.0, (rest / c) ** 1.5 if c > 0 else 0.0)
+        t = brentq(lambda t: a * t + c * t ** (2 / 3) - rest, 0.0, high) if high > 0 else 0.0
+        return np.where(flat, out, root_a * t + cube_c * t ** (2 / 3))
+
+    def allocated(self, goal: float) -> np.ndarray:
+        """Per stratum: replications once the run has grown to ``goal``, the new ones topping
+        up the strata below their ideal (before cutting into chunks)."""
+        ideal = self.ideal(goal)
+        deficit = np.maximum(ideal - self.n, 0.0)
+        if not deficit.sum() > 0:
+            deficit = ideal
+        return self.n + deficit * (goal - float(self.n.sum())) / float(deficit.sum())
+
+    def goal(self, rho_sq: float) -> float:
+        """The run size at which the predicted variance falls ``1.05 rho_sq``-fold (``rho``:
+        relative half-width over its target), within the growth bounds."""
+        wanted = float(self.parts.sum()) / (1.05 * rho_sq)
+        total = float(self.n.sum())
+
+        def excess(goal: float) -> float:
+            shrink = self.n / self.allocated(goal)
+            return float(np.sum(self.parts * shrink * np.where(self.unseen, shrink, 1.0))) - wanted
+
+        low, high = GROWTH[0] * total, GROWTH[1] * total
+        if not wanted > 0 or excess(high) >= 0:
+            return high
+        if excess(low) <= 0:
+            return low
+        return float(brentq(excess, low, high, xtol=1.0))
 
 
 class _Executor:

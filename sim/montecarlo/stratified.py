@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -80,7 +81,7 @@ def ratio(
     of the estimate has a single replication (its spread is unknown); ``R`` is NaN when no row
     carries weight.
     """
-    r, s_sq = spread(values, weights, strata, events_z)
+    r, s_sq, _ = spread(values, weights, strata, events_z)
     if math.isnan(r):
         return r, math.inf
     n = strata.counts
@@ -90,20 +91,31 @@ def ratio(
     return r, float(np.sum(strata.probability**2 * s_sq / safe_n))
 
 
+class Spread(NamedTuple):
+    """What the variance, and the allocation of further replications (``sequential.py``), are
+    made of."""
+
+    estimate: float
+    """``R``."""
+    s_sq: np.ndarray
+    """Per stratum: the sample variance of the linearised residuals ``z`` (infinite for a
+    stratum with rows of weight but one replication; 0 for a stratum without rows of weight)."""
+    unseen: np.ndarray
+    """Per stratum: is ``s_sq`` the floor of an event not seen yet? That floor falls as
+    ``1/n_h``, so the stratum's part of the variance as ``1/n_h^2``."""
+
+
 def spread(
     values: np.ndarray, weights: np.ndarray | None, strata: Strata, events_z: float | None = None
-) -> tuple[float, np.ndarray]:
-    """``(R, s_h^2)``: the ratio estimate and, per stratum, the sample variance of the
-    linearised residuals ``z`` (infinite for a stratum with rows of weight but one replication;
-    0 for a stratum without rows of weight). What the variance, and the allocation of further
-    replications (``sequential.py``), are made of."""
+) -> Spread:
+    """The ratio estimate and each stratum's spread (module docstring)."""
     x = np.asarray(values, dtype=float)
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
     k = strata.probability.size
     d = strata.design_weights()
     b = float(np.dot(d, w))
     if not b > 0:
-        return math.nan, np.full(k, math.inf)
+        return Spread(math.nan, np.full(k, math.inf), np.zeros(k, dtype=bool))
     r = float(np.dot(d, w * x)) / b
     z = w * (x - r) / b
     s1 = np.bincount(strata.index, weights=z, minlength=k)
@@ -115,6 +127,7 @@ def spread(
     m = s1 / safe_n
     s_sq = np.where(use, np.maximum(s2 - safe_n * m * m, 0.0) / (safe_n - 1.0), 0.0)
     s_sq[_constant(z, strata)] = 0.0  # not the rounding of the line above
+    unseen = np.zeros(k, dtype=bool)
     if events_z is not None:
         z2 = events_z * events_z
         k_h = np.bincount(strata.index, weights=((x > 0) & (w > 0)).astype(float), minlength=k)
@@ -124,8 +137,9 @@ def spread(
         if strata.capable is not None:
             can = np.bincount(strata.index, weights=strata.capable.astype(float), minlength=k)
             floor = np.where((can > 0) | (k_h > 0), floor, 0.0)
+        unseen = (k_h == 0) & (floor > s_sq)
         s_sq = np.maximum(s_sq, floor)
-    return r, np.where(held & ~use, math.inf, s_sq)
+    return Spread(r, np.where(held & ~use, math.inf, s_sq), unseen)
 
 
 def _constant(z: np.ndarray, strata: Strata) -> np.ndarray:

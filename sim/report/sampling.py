@@ -10,8 +10,10 @@ def sentences(sampling: dict[str, Any]) -> list[str]:
     precision = sampling["precision"]
     estimates = precision["estimates"]
     missing = [path for path, e in estimates.items() if not e["reached"]]
+    earliest = _earliest(sampling["strata"])
     strata = ", ".join(
-        f"{'+'.join(s['present']) or 'none'}: {s['replications']}" for s in sampling["strata"]
+        f"{'+'.join(_named(s, earliest)) or 'none'}: {s['replications']}"
+        for s in sampling["strata"]
     )
     why = (
         f"every target reached {precision['target']:g} relative half-width"
@@ -24,9 +26,31 @@ def sentences(sampling: dict[str, Any]) -> list[str]:
         f"{strata})." if sampling["stratified_on"]
         else "One stratum: no attacker's presence is uncertain."
     )
+    if earliest:
+        first += (f" Early and late: {', '.join(earliest)} starting before or after the last of "
+                  "their targets stops being vulnerable.")
     rounds = precision["rounds"]
     lines = [first, f"Stopped after {rounds} round{'s' if rounds > 1 else ''}: {why}."]
     for path in missing:
         e = estimates[path]
         lines.append(f"{path}: {e['why']}")
     return lines
+
+
+def _earliest(strata: list[dict[str, Any]]) -> dict[str, float]:
+    """Per attacker whose start window is cut into bins: the start of its first bin."""
+    out: dict[str, float] = {}
+    for s in strata:
+        for attacker, (low, _) in s.get("start", {}).items():
+            out[attacker] = min(low, out.get(attacker, low))
+    return out
+
+
+def _named(stratum: dict[str, Any], earliest: dict[str, float]) -> list[str]:
+    """The attackers present in a stratum, each cut one marked by the bin it starts in: early
+    (before its targets stop being vulnerable) or late."""
+    start = stratum.get("start", {})
+    return [
+        a if a not in start else f"{a} ({'early' if start[a][0] == earliest[a] else 'late'})"
+        for a in stratum["present"]
+    ]
