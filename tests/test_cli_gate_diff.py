@@ -113,6 +113,19 @@ def test_check_warns_when_the_replications_cannot_support_a_bound(tmp_path: Path
     assert "warning" not in quiet.stderr
 
 
+def test_a_precision_run_does_not_warn_of_crude_sampling_shortfalls(tmp_path: Path) -> None:
+    """The shortfalls are those of the file's 40 crude replications; a ``--precision`` run sizes
+    itself and says where it stopped."""
+    crude = bleedsim("run", gate_file(tmp_path), "--out", "crude", cwd=tmp_path)
+    assert crude.returncode == 0, crude.stderr
+    assert "claims.password: cannot be supported with 40 replications" in crude.stderr
+    precise = bleedsim("run", gate_file(tmp_path), "--out", "precise", "--precision", "0.5",
+                       "--max-replications", "200", cwd=tmp_path)
+    assert precise.returncode == 0, precise.stderr
+    assert "cannot be supported" not in precise.stderr
+    assert "Stopped after " in precise.stdout
+
+
 def test_mover_matches_newcombes_worked_example() -> None:
     """Newcombe (1998), Statistics in Medicine 17, 873-890, table II, example (a): 56/70
     against 48/80, difference 0.2000, method 10 interval 0.0524 to 0.3339."""
