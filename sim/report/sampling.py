@@ -11,10 +11,14 @@ def sentences(sampling: dict[str, Any]) -> list[str]:
     estimates = precision["estimates"]
     missing = [path for path, e in estimates.items() if not e["reached"]]
     earliest = _earliest(sampling["strata"])
+    shown, rest = _largest(sampling["strata"])
     strata = ", ".join(
-        f"{'+'.join(_named(s, earliest)) or 'none'}: {s['replications']}"
-        for s in sampling["strata"]
+        f"{'+'.join(_named(s, earliest)) or 'none'}: {s['replications']}" for s in shown
     )
+    if rest:
+        counts = sorted(s["replications"] for s in rest)
+        each = f"{counts[0]}" if counts[0] == counts[-1] else f"{counts[0]} to {counts[-1]}"
+        strata += f"; {len(rest)} more with {each} each"
     why = (
         f"every target reached {precision['target']:g} relative half-width"
         if precision["stopped"] == "precision"
@@ -22,8 +26,8 @@ def sentences(sampling: dict[str, Any]) -> list[str]:
         f"{len(missing)} of {len(estimates)} targets not reached"
     )
     first = (
-        f"Stratified on {', '.join(sampling['stratified_on'])} (replications per stratum: "
-        f"{strata})." if sampling["stratified_on"]
+        f"Stratified on {', '.join(sampling['stratified_on'])} (replications per stratum"
+        f"{', largest first' if rest else ''}: {strata})." if sampling["stratified_on"]
         else "One stratum: no attacker's presence is uncertain."
     )
     if earliest:
@@ -54,3 +58,15 @@ def _named(stratum: dict[str, Any], earliest: dict[str, float]) -> list[str]:
         a if a not in start else f"{a} ({'early' if start[a][0] == earliest[a] else 'late'})"
         for a in stratum["present"]
     ]
+
+
+SHOWN = 8
+"""At most this many strata are named, largest first (PSMail has 54)."""
+
+
+def _largest(strata: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The strata to name, largest first (all of them when they are few), and the rest."""
+    if len(strata) <= SHOWN:
+        return strata, []
+    ranked = sorted(strata, key=lambda s: -s["replications"])
+    return ranked[:SHOWN], ranked[SHOWN:]
