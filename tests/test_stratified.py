@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import norm
 
 from sim.engines import get_engine
@@ -165,6 +167,28 @@ def test_allocation_minimises_the_predicted_variance_with_unseen_event_floors() 
     assert predicted(m) < predicted(neyman)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(1e-12, 1.0), st.integers(10, 5000),
+                       st.sampled_from(["spread", "unseen", "flat"])), min_size=1, max_size=12),
+    st.floats(1.25, 4.0),
+)
+def test_every_allocation_fills_the_run_exactly(strata_drawn, growth) -> None:  # type: ignore[no-untyped-def]
+    """Whatever the parts of the variance (each kind, any scale), the ideal allocation and the
+    topped-up one hold exactly the run's size, none negative; the root search never fails."""
+    pi = np.array([p for p, _, _ in strata_drawn])
+    pi /= pi.sum()
+    n = np.array([float(k) for _, k, _ in strata_drawn])
+    kinds = [kind for _, _, kind in strata_drawn]
+    parts = np.array([0.0 if kind == "flat" else p * 1e-3 / k for p, k, kind in strata_drawn])
+    plan = _Parts(n, pi, parts, np.array([kind == "unseen" for kind in kinds]))
+    goal = growth * float(n.sum())
+    for counts in (plan.ideal(goal), plan.allocated(goal)):
+        assert counts.sum() == pytest.approx(goal, rel=1e-9)
+        assert np.all(counts >= 0)
+    assert np.all(plan.allocated(goal) >= n)
+
+
 fast = get_engine("fast")
 HEAP = 1 << 20
 START, DURATION = 100.0, 3600.0
@@ -309,3 +333,24 @@ def test_interrupted_run_resumes_to_the_same_rows(tmp_path) -> None:  # type: ig
     fresh = run_until_precise(sc, tmp_path / "b", assess, 0.1, 3000, jobs=1, progress=False)
     np.testing.assert_array_equal(resumed.rows, fresh.rows)
     assert resumed.simulated < fresh.simulated == fresh.rows.shape[0]
+
+
+def test_a_checkpoint_of_another_plan_of_strata_is_not_read(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Stratum ``h`` names other conditions under another plan (here, the start window left
+    uncut, as before start bins): chunks of equal shape but other meaning. Such a checkpoint
+    is stale, and the run starts afresh."""
+    from sim.montecarlo import strata
+    from sim.montecarlo.runner import RunInterrupted
+
+    sc = _scenario(starts=(START, START + 3 * DURATION), patched_at=START + DURATION)
+    assess = _key_target(sc, 0.1)
+
+    def interrupt(rows: np.ndarray, strata: Strata) -> list[Target]:
+        raise KeyboardInterrupt
+
+    with pytest.raises(RunInterrupted):
+        run_until_precise(sc, tmp_path, interrupt, 0.1, 3000, jobs=1, progress=False)
+    assert any((tmp_path / ".checkpoint").glob("chunk-*.npz"))
+    monkeypatch.setattr(strata, "start_bins", lambda _, a: ((a.start_low, a.start_high),))
+    again = run_until_precise(sc, tmp_path, assess, 0.1, 3000, jobs=1, progress=False)
+    assert again.simulated == again.rows.shape[0], "every chunk simulated, none read back"

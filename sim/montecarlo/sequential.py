@@ -141,6 +141,10 @@ def run_until_precise(
         "seed": mc.seed,
         "sampling": "stratified",
         "stratified_on": list(plan.attackers),
+        # A stratum's number and a chunk's replications mean something only under this plan
+        # and these chunk sizes; a checkpoint written under others is stale.
+        "start_bins": [[list(b) for b in bins] for bins in plan.bins],
+        "chunks": [SMALL_CHUNK, SMALL_CHUNKS, LARGE_CHUNK],
         "precision": precision,
         "max_replications": max_replications,
         "version": sim.__version__,
@@ -302,8 +306,10 @@ class _Parts:
         root_a = np.sqrt(np.where(self.unseen, 0.0, self.parts * self.n))
         cube_c = np.cbrt(np.where(self.unseen, 2.0 * self.parts * self.n**2, 0.0))
         a, c = float(root_a.sum()), float(cube_c.sum())
-        high = max(rest / a if a > 0 else 0.0, (rest / c) ** 1.5 if c > 0 else 0.0)
-        t = brentq(lambda t: a * t + c * t ** (2 / 3) - rest, 0.0, high) if high > 0 else 0.0
+        # Either term alone reaches ``rest`` by ``t = rest / a`` or ``(rest / c)^1.5``; twice
+        # that brackets the root whatever the rounding.
+        high = 2.0 * max(rest / a if a > 0 else 0.0, (rest / c) ** 1.5 if c > 0 else 0.0)
+        t = brentq(lambda t: a * t + c * t ** (2 / 3) - rest, 0.0, high)
         return np.where(flat, out, root_a * t + cube_c * t ** (2 / 3))
 
     def allocated(self, goal: float) -> np.ndarray:
