@@ -8,9 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 from test_cli_errors import refuse
 
+from sim.analysis.precision import possible
 from sim.cli import main
+from sim.scenario import load_scenario
 
 TIMING_LINE = re.compile(r'^\s*"(seconds|replications_per_second)": ')
 
@@ -74,3 +77,13 @@ def test_bad_precision_flags(
 ) -> None:
     err = refuse(["run", str(tiny_file), *args], capsys, tmp_path)
     assert says in err
+
+
+def test_hijacks_are_a_target_only_where_an_attacker_replays_sessions() -> None:
+    """In the skeptic's PSMail nobody replays what it takes, so no hijack can happen: a target
+    of it could never be reached and would hold the run to its budget (30,000 replications
+    and 7.6 minutes, measured before this check)."""
+    plain = load_scenario(REPO / "scenarios" / "psmail-2014.yaml")
+    skeptic = load_scenario(REPO / "scenarios" / "psmail-2014-skeptic.yaml")
+    assert possible(plain, "session_hijack") and possible(plain, "session")
+    assert not possible(skeptic, "session_hijack") and possible(skeptic, "session")

@@ -6,8 +6,8 @@ where the scenario states evidence (``evidence.posterior.outcomes``), else befor
 interval is at most ``precision`` times the estimate, or, for a claim, when its verdict is
 settled (supported or refuted: more replications would not change what it says). Outcomes no
 server can yield (no server holds the secret: e.g. reusable passwords where every password is a
-one-time code) are not targets; an estimate still at 0 is never reached (no interval is within a
-fraction of 0), which the results report as such.
+one-time code; or hijacks where no attacker replays sessions) are not targets; an estimate still
+at 0 is never reached (no interval is within a fraction of 0), which the results report as such.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from sim.scenario.model import OUTCOMES, Outcome, Scenario
 
 
 def possible(scenario: Scenario, outcome: Outcome) -> bool:
-    """Can any server yield this outcome at all?"""
+    """Can any server yield this outcome at all? A hijack also needs a malicious attacker that
+    replays the sessions it takes (rule 9) on a server that has them."""
     servers = scenario.servers.values()
     if outcome == "key":
         return True
@@ -38,6 +39,9 @@ def possible(scenario: Scenario, outcome: Outcome) -> bool:
         return any(s.passwords is not None for s in servers)
     if outcome == "password_reusable":
         return any(s.passwords is not None and s.passwords.kind != "otp" for s in servers)
+    if outcome == "session_hijack":
+        return any(a.reuses_sessions and scenario.servers[t].sessions is not None
+                   for a in scenario.attackers.values() for t in a.targets)
     return any(s.sessions is not None for s in servers)
 
 
