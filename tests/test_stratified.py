@@ -19,6 +19,7 @@ from scipy.stats import norm
 from sim.engines import get_engine
 from sim.model.capture import window_capture
 from sim.montecarlo import intervals
+from sim.montecarlo.estimates import _outcome
 from sim.montecarlo.layout import Layout
 from sim.montecarlo.sequential import (
     EXPLORE,
@@ -99,6 +100,25 @@ def test_intervals_cover_a_rare_posterior(weighted: bool) -> None:
     assert covered / trials >= 0.93
 
 
+def test_captures_skip_the_floor_where_no_attacker_can_capture() -> None:
+    """A stratum of probability 0.6 with no capture in 50 replications: while an attacker
+    there could capture, the interval keeps room for an unseen capture (the floor); where its
+    only attacker starts after the patch it cannot, and a capture's interval (as the outcomes
+    are estimated) holds no such room, while an alert's still does."""
+    index = np.repeat([0, 1], 50)
+    x = np.where(index == 0, np.arange(100) % 5 == 0, False).astype(float)
+    present = np.ones(100, dtype=bool)
+    strata = Strata.of_rows(index, np.array([0.4, 0.6]), present, capturing=index == 0)
+    _, alerts, _ = intervals.proportion(x, None, strata)
+    _, captures, _ = intervals.proportion(x, None, strata.for_captures())
+    assert captures.high is not None and alerts.high is not None
+    assert captures.high < alerts.high
+    reported = _outcome(x, None, 1.0, strata)
+    assert reported["p_any_ci95"] == captures.as_list()
+    late = strata.subset(index == 1).capturing
+    assert late is not None and not late.any(), "a domain keeps what its rows can capture"
+
+
 def test_strata_probabilities_are_exact_and_sum_to_one() -> None:
     sc = _scenario(presences=(0.02, 0.5, 1.0))
     plan = StrataPlan.of(sc)
@@ -173,7 +193,9 @@ def test_allocation_minimises_the_predicted_variance_with_unseen_event_floors() 
                        st.sampled_from(["spread", "unseen", "flat"])), min_size=1, max_size=12),
     st.floats(1.25, 4.0),
 )
-def test_every_allocation_fills_the_run_exactly(strata_drawn, growth) -> None:  # type: ignore[no-untyped-def]
+def test_every_allocation_fills_the_run_exactly(
+    strata_drawn: list[tuple[float, int, str]], growth: float
+) -> None:
     """Whatever the parts of the variance (each kind, any scale), the ideal allocation and the
     topped-up one hold exactly the run's size, none negative; the root search never fails."""
     pi = np.array([p for p, _, _ in strata_drawn])
@@ -226,10 +248,10 @@ def _key_target(scenario: Scenario, precision: float):  # type: ignore[no-untype
 
     def assess(rows: np.ndarray, strata: Strata) -> list[Target]:
         x = (layout.column(rows, "total/key") > 0).astype(float)
-        p, ci, _ = intervals.proportion(x, None, strata)
+        p, ci, _ = intervals.proportion(x, None, strata.for_captures())
         half = None if ci.high is None else (ci.high - ci.low) / 2
         reached = p > 0 and half is not None and half <= precision * p
-        return [Target("outcomes.key.p_any", x, None, p, half, reached, "")]
+        return [Target("outcomes.key.p_any", x, None, p, half, reached, "", captures=True)]
 
     return assess
 
@@ -267,8 +289,9 @@ def test_start_bins_are_exact_conditional_draws_and_match_the_closed_form(tmp_pa
     P(key) = p 0.5 (1 / (H - L)) int_L^T (1 - exp(-k rate (T - s))) ds
            = p 0.5 ((T - L) - (1 - exp(-k rate (T - L))) / (k rate)) / (H - L),
     ``k`` the per-connection capture. The window is cut at ``T``: three strata (absent, early,
-    late) of exact probabilities; the late one, where nothing leaks, gets only the share kept
-    for strata without spread; the closed form lies in the run's 99.9% interval."""
+    late) of exact probabilities; the late one, where nothing can leak (so no floor of an
+    unseen capture either), gets only the share kept for strata without spread; the closed
+    form lies in the run's 99.9% interval."""
     low, patch, high, rate = START, START + DURATION, START + 3 * DURATION, 0.01
     sc = _scenario(starts=(low, high), patched_at=patch, rate=rate)
     plan = StrataPlan.of(sc)
@@ -288,8 +311,13 @@ def test_start_bins_are_exact_conditional_draws_and_match_the_closed_form(tmp_pa
     p, v = ratio(x, None, result.strata)
     half = Z999 * math.sqrt(v)
     assert p - half <= expected <= p + half, f"{expected} outside {p} +/- {half}"
+    assert plan.late(2, "a0") and not plan.late(1, "a0")
+    capturing = result.strata.capturing
+    assert capturing is not None
+    assert capturing[result.strata.index == 1].all()
+    assert not capturing[result.strata.index == 2].any(), "the late bin cannot capture"
     counts = result.strata.counts
-    assert counts[1] > counts[2], "the early bin holds the variance, the late one a floor"
+    assert counts[1] > 10 * counts[2], "the early bin holds the variance, the late one none"
     assert [s.get("start") for s in result.sampling["strata"]] == [
         None, {"a0": [low, patch]}, {"a0": [patch, high]}
     ]

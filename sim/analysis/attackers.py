@@ -89,8 +89,9 @@ def findings(
     if mine.shape[0] == 0:
         return AttackerFindings(attacker, benign, 0, {}, None, {}, None, None)
     hidden = unseen(mine, layout, scenario, attacker)
+    captures = None if own is None else own.for_captures()
     blind: dict[str, tuple[float, Interval]] = {
-        o: probability((layout.column(mine, f"attacker/{attacker}/{o}") > 0) * hidden, own)
+        o: probability((layout.column(mine, f"attacker/{attacker}/{o}") > 0) * hidden, captures)
         for o in OUTCOMES
     }
     return AttackerFindings(

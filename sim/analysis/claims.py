@@ -115,6 +115,7 @@ def judge(
         return judge_detected(claim, attackers)
     assert claim.at_most is not None
     hit = capture_indicator(rows, layout, scenario, claim)
+    strata = None if strata is None else strata.for_captures()
     if claim.given == "evidence":
         if evidence.impossible:
             return Judgement(claim, None, Interval(0.0, 1.0), "inconclusive",

@@ -67,11 +67,11 @@ def targets(
         events = (counts > 0).astype(float)
         if w is not None and not w.any():
             continue  # the evidence is impossible: nothing given it to make precise
-        p, p_ci, _ = intervals.proportion(events, w, strata)
-        out.append(_target(f"{where}.{o}.p_any", events, w, p, p_ci, precision))
+        p, p_ci, _ = intervals.proportion(events, w, strata.for_captures())
+        out.append(_target(f"{where}.{o}.p_any", events, w, p, p_ci, precision, captures=True))
         if max_count(layout, "total", o) != 1:
             m, m_ci = intervals.mean(counts, w, 0.0, max_count(layout, "total", o), strata)
-            out.append(_target(f"{where}.{o}.mean", counts, w, m, m_ci, precision))
+            out.append(_target(f"{where}.{o}.mean", counts, w, m, m_ci, precision, captures=True))
     judged = analyse(rows, layout, scenario, strata).claims
     for name, judgement in judged.items():
         claim = judgement.claim
@@ -83,15 +83,16 @@ def targets(
             values = capture_indicator(rows, layout, scenario, claim).astype(float)
             domain = w if claim.given == "evidence" else None
         path = f"claims.{name}.value"
+        captures = claim.outcome != "detected"
         if judgement.value is None:  # undefined whatever the replications (see its note)
             out.append(Target(path, values, _as_weights(domain), None, None, False,
-                              f"undefined: {judgement.note}"))
+                              f"undefined: {judgement.note}", captures))
         elif judgement.verdict != "inconclusive":
             out.append(Target(path, values, _as_weights(domain), judgement.value,
-                              _half(judgement.ci95), True, "verdict settled"))
+                              _half(judgement.ci95), True, "verdict settled", captures))
         else:
             out.append(_target(path, values, _as_weights(domain), judgement.value,
-                               judgement.ci95, precision))
+                               judgement.ci95, precision, captures))
     return out
 
 
@@ -110,12 +111,15 @@ def _target(
     value: float | None,
     ci: Interval,
     precision: float,
+    captures: bool,
 ) -> Target:
     half = _half(ci)
     if value is None or half is None:
-        return Target(name, values, weights, value, half, False, "too few replications")
+        return Target(name, values, weights, value, half, False, "too few replications",
+                      captures)
     if value == 0.0:
-        return Target(name, values, weights, value, half, False, "no replication had it yet")
+        return Target(name, values, weights, value, half, False, "no replication had it yet",
+                      captures)
     reached = half <= precision * abs(value)
     why = "precision" if reached else f"half-width {half / abs(value):.3g} of the estimate"
-    return Target(name, values, weights, value, half, reached, why)
+    return Target(name, values, weights, value, half, reached, why, captures)

@@ -103,7 +103,8 @@ def _outcome(
         return {"p_any": None, "p_any_ci95": [0.0, 1.0], "mean": None,
                 "mean_ci95": [0.0, None if math.isinf(max_count) else max_count]}
     events = values > 0
-    p, p_ci, n = intervals.proportion(events, weights, strata)
+    captures = None if strata is None else strata.for_captures()
+    p, p_ci, n = intervals.proportion(events, weights, captures)
     out: Estimate = {"p_any": p, "p_any_ci95": p_ci.as_list()}
     if not events.any():
         out["p_any_upper95"] = intervals.zero_events_upper(n)

@@ -91,6 +91,9 @@ class Target:
     reached: bool
     why: str
     """``precision`` or ``verdict settled`` when reached; else what is missing."""
+    captures: bool = False
+    """Its values count captures, which need an attacker that can capture
+    (:meth:`Strata.for_captures`)."""
 
     @property
     def relative(self) -> float:
@@ -151,7 +154,7 @@ def run_until_precise(
         "columns": list(layout.names),
     })
     checkpoint.open({})
-    malicious = [layout.index[f"present/{a.name}"] for a in scenario.malicious()]
+    malicious = [(a.name, layout.index[f"present/{a.name}"]) for a in scenario.malicious()]
     done: dict[tuple[int, int], np.ndarray] = {}
     chunks_of = [0] * len(plan)
     bar = Progress(max_replications, 0, progress)
@@ -220,15 +223,18 @@ def _chunk_id(stratum: int, chunk: int) -> int:
 
 
 def _assemble(
-    done: dict[tuple[int, int], np.ndarray], plan: StrataPlan, malicious: list[int]
+    done: dict[tuple[int, int], np.ndarray], plan: StrataPlan, malicious: list[tuple[str, int]]
 ) -> tuple[np.ndarray, Strata]:
     """All rows so far in (stratum, replication) order, with their strata; ``malicious`` are
-    the columns of the malicious attackers' presence."""
+    the malicious attackers and the columns of their presence."""
     keys = sorted(done)
     rows = np.concatenate([done[k] for k in keys])
     index = np.concatenate([np.full(done[k].shape[0], k[0]) for k in keys])
-    capable = (rows[:, malicious] == 1.0).any(axis=1)
-    return rows, Strata.of_rows(index, plan.probability, capable)
+    present = rows[:, [column for _, column in malicious]] == 1.0
+    late = np.array([[plan.late(h, name) for name, _ in malicious] for h in range(len(plan))],
+                    dtype=bool).reshape(len(plan), len(malicious))
+    capturing = (present & ~late[index]).any(axis=1)
+    return rows, Strata.of_rows(index, plan.probability, present.any(axis=1), capturing)
 
 
 def _next_round(
@@ -245,7 +251,8 @@ def _next_round(
     if open_targets:
         worst = max(open_targets, key=lambda t: t.relative)
         binary = bool(np.all((worst.values == 0.0) | (worst.values == 1.0)))
-        _, s_sq, unseen = spread(worst.values, worst.weights, strata, Z if binary else None)
+        judged = strata.for_captures() if worst.captures else strata
+        _, s_sq, unseen = spread(worst.values, worst.weights, judged, Z if binary else None)
         s_sq = np.where(np.isfinite(s_sq), s_sq, 0.0)
         parts = _Parts(n, strata.probability, strata.probability**2 * s_sq / n, unseen)
         goal = parts.goal((worst.relative / precision) ** 2)

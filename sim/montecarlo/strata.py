@@ -77,6 +77,14 @@ class StrataPlan:
     def present(self, stratum: int) -> tuple[bool, ...]:
         return tuple(d > 0 for d in self.digits(stratum))
 
+    def late(self, stratum: int, attacker: str) -> bool:
+        """Does ``attacker`` start, in this stratum, after all its targets stopped being
+        vulnerable (the second of its bins), so that it can capture nothing?"""
+        if attacker not in self.attackers:
+            return False
+        i = self.attackers.index(attacker)
+        return len(self.bins[i]) > 1 and self.digits(stratum)[i] == len(self.bins[i])
+
     @cached_property
     def probability(self) -> np.ndarray:
         """``pi_h`` for every stratum, in stratum order."""

@@ -20,6 +20,8 @@ widens the interval as Wilson's does for one sample, instead of being ignored. T
 skipped in a stratum that cannot have the event: no malicious attacker exists in any of its
 replications (``Strata.capable``) and none had it, since captures and malicious alerts need an
 attacker; their estimate there is exactly 0, a conditional expectation known in closed form.
+For captures (:meth:`Strata.for_captures`) the same holds where every malicious attacker starts
+after all its targets stopped being vulnerable.
 A *domain* (e.g. the replications where an attacker exists) is a subset of rows; its estimates
 keep each stratum's full ``n_h``, rows outside the domain counting as ``z = 0``, which is why
 :meth:`Strata.subset` keeps the counts of the whole sample.
@@ -50,25 +52,46 @@ class Strata:
     """Per stratum: ``pi_h``, summing to 1."""
     capable: np.ndarray | None = None
     """Per row: does a malicious attacker exist in it (``None``: assume so everywhere)?"""
+    capturing: np.ndarray | None = None
+    """Per row: does a malicious attacker exist in it that does not start after all its
+    targets stopped being vulnerable (``None``: as ``capable``)? Only such an attacker can
+    capture; the others can still raise alerts."""
 
     @classmethod
     def of_rows(
-        cls, index: np.ndarray, probability: np.ndarray, capable: np.ndarray | None = None
+        cls,
+        index: np.ndarray,
+        probability: np.ndarray,
+        capable: np.ndarray | None = None,
+        capturing: np.ndarray | None = None,
     ) -> Strata:
         index = np.asarray(index, dtype=np.int64)
         probability = np.asarray(probability, dtype=float)
         counts = np.bincount(index, minlength=probability.size).astype(float)
         if np.any((counts == 0) & (probability > 0)):
             raise ValueError("every stratum of positive probability needs a replication")
-        return cls(index, counts, probability, None if capable is None else np.asarray(capable))
+        return cls(index, counts, probability, _array(capable), _array(capturing))
 
     def subset(self, mask: np.ndarray) -> Strata:
-        capable = None if self.capable is None else self.capable[mask]
-        return Strata(self.index[mask], self.counts, self.probability, capable)
+        return Strata(self.index[mask], self.counts, self.probability,
+                      None if self.capable is None else self.capable[mask],
+                      None if self.capturing is None else self.capturing[mask])
+
+    def for_captures(self) -> Strata:
+        """These strata for an estimate of captures: a stratum where no attacker can capture
+        has the estimate 0 in closed form, like one without attackers (the floor of unseen
+        events is skipped there)."""
+        if self.capturing is None:
+            return self
+        return Strata(self.index, self.counts, self.probability, self.capturing, self.capturing)
 
     def design_weights(self) -> np.ndarray:
         """Per row: ``pi_h / n_h``, what one replication of its stratum stands for."""
         return self.probability[self.index] / self.counts[self.index]
+
+
+def _array(values: np.ndarray | None) -> np.ndarray | None:
+    return None if values is None else np.asarray(values)
 
 
 def ratio(
