@@ -19,7 +19,7 @@ from scipy.stats import norm
 from sim.engines import get_engine
 from sim.model.capture import window_capture
 from sim.montecarlo import intervals
-from sim.montecarlo.estimates import _outcome
+from sim.montecarlo.estimates import _outcome, estimate
 from sim.montecarlo.layout import Layout
 from sim.montecarlo.sequential import (
     EXPLORE,
@@ -117,6 +117,25 @@ def test_captures_skip_the_floor_where_no_attacker_can_capture() -> None:
     assert reported["p_any_ci95"] == captures.as_list()
     late = strata.subset(index == 1).capturing
     assert late is not None and not late.any(), "a domain keeps what its rows can capture"
+
+
+def test_an_attackers_own_estimates_keep_the_floor_wherever_it_exists() -> None:
+    """No malicious attacker in stratum 0, yet attacker ``a0`` (benign, say, like a public
+    checker) exists in every row and could take the key there: its own estimate keeps room
+    for an unseen capture in both strata, while a total of malicious captures need not."""
+    sc = _scenario()
+    layout = Layout(sc)
+    rows = np.zeros((100, len(layout)))
+    rows[:, layout.index["present/a0"]] = 1.0
+    index = np.repeat([0, 1], 50)
+    x = ((index == 1) & (np.arange(100) % 5 == 0)).astype(float)  # 10 keys, all in stratum 1
+    rows[:, layout.index["attacker/a0/key"]] = rows[:, layout.index["total/key"]] = x
+    strata = Strata.of_rows(index, np.array([0.5, 0.5]), capable=index == 1)
+    own = estimate(rows, layout, "attacker/a0", strata=strata)["key"]["p_any_ci95"]
+    total = estimate(rows, layout, "total", strata=strata)["key"]["p_any_ci95"]
+    _, everywhere, _ = intervals.proportion(x, None, Strata.of_rows(index, np.array([0.5, 0.5])))
+    assert own == everywhere.as_list()
+    assert total[1] < own[1]
 
 
 def test_strata_probabilities_are_exact_and_sum_to_one() -> None:

@@ -84,14 +84,14 @@ def findings(
 ) -> AttackerFindings:
     present = layout.column(rows, f"present/{attacker}") == 1.0
     mine = rows[present]
-    own = None if strata is None else strata.subset(present)
+    # Every row kept has the attacker: none can skip the floor of an unseen event of its own.
+    own = None if strata is None else strata.subset(present).attributed_to(present[present])
     benign = scenario.attackers[attacker].benign
     if mine.shape[0] == 0:
         return AttackerFindings(attacker, benign, 0, {}, None, {}, None, None)
     hidden = unseen(mine, layout, scenario, attacker)
-    captures = None if own is None else own.for_captures()
     blind: dict[str, tuple[float, Interval]] = {
-        o: probability((layout.column(mine, f"attacker/{attacker}/{o}") > 0) * hidden, captures)
+        o: probability((layout.column(mine, f"attacker/{attacker}/{o}") > 0) * hidden, own)
         for o in OUTCOMES
     }
     return AttackerFindings(

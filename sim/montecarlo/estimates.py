@@ -40,6 +40,9 @@ def estimate(
     zero weight (or no rows) leave the estimate undefined: ``null`` values, whole-range intervals.
     """
     w = None if weights is None else np.asarray(weights, dtype=float)
+    if strata is not None and scope.startswith("attacker/"):
+        attacker = scope.split("/")[1]
+        strata = strata.attributed_to(layout.column(rows, f"present/{attacker}") == 1.0)
     return {
         o: _outcome(layout.column(rows, f"{scope}/{o}"), w, max_count(layout, scope, o), strata)
         for o in OUTCOMES

@@ -85,6 +85,11 @@ class Strata:
             return self
         return Strata(self.index, self.counts, self.probability, self.capturing, self.capturing)
 
+    def attributed_to(self, present: np.ndarray) -> Strata:
+        """These strata for an estimate of one attacker's own captures or alerts, benign or
+        not: only the rows where it exists (``present``) can have them."""
+        return Strata(self.index, self.counts, self.probability, np.asarray(present), None)
+
     def design_weights(self) -> np.ndarray:
         """Per row: ``pi_h / n_h``, what one replication of its stratum stands for."""
         return self.probability[self.index] / self.counts[self.index]
