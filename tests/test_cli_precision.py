@@ -87,3 +87,12 @@ def test_hijacks_are_a_target_only_where_an_attacker_replays_sessions() -> None:
     skeptic = load_scenario(REPO / "scenarios" / "psmail-2014-skeptic.yaml")
     assert possible(plain, "session_hijack") and possible(plain, "session")
     assert not possible(skeptic, "session_hijack") and possible(skeptic, "session")
+
+
+def test_a_key_out_of_every_reads_reach_is_no_target() -> None:
+    """Lesson 2 puts every key out of reach (``reachable: 0``, no transient copies): its key
+    estimates stay at 0 and, as targets, held the run to its budget (5,000 replications and
+    36 s at ``--precision 0.1``, measured before this check)."""
+    lesson = load_scenario(REPO / "scenarios" / "lessons" / "02-restarts-and-lingering.yaml")
+    assert not possible(lesson, "key") and possible(lesson, "password")
+    assert possible(load_scenario(REPO / "scenarios" / "psmail-2014.yaml"), "key")

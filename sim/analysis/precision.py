@@ -6,8 +6,9 @@ where the scenario states evidence (``evidence.posterior.outcomes``), else befor
 interval is at most ``precision`` times the estimate, or, for a claim, when its verdict is
 settled (supported or refuted: more replications would not change what it says). Outcomes no
 server can yield (no server holds the secret: e.g. reusable passwords where every password is a
-one-time code; or hijacks where no attacker replays sessions) are not targets; an estimate still
-at 0 is never reached (no interval is within a fraction of 0), which the results report as such.
+one-time code; a key out of every read's reach; hijacks where no attacker replays sessions) are
+not targets; an estimate still at 0 is never reached (no interval is within a fraction of 0),
+which the results report as such.
 """
 
 from __future__ import annotations
@@ -30,11 +31,13 @@ from sim.scenario.model import OUTCOMES, Outcome, Scenario
 
 
 def possible(scenario: Scenario, outcome: Outcome) -> bool:
-    """Can any server yield this outcome at all? A hijack also needs a malicious attacker that
+    """Can any server yield this outcome at all? A key needs a copy in reach (``reachable`` or
+    transient copies) that a read can take; a hijack also needs a malicious attacker that
     replays the sessions it takes (rule 9) on a server that has them."""
     servers = scenario.servers.values()
     if outcome == "key":
-        return True
+        return any((s.keys.reachable > 0 or s.keys.copies_per_handshake > 0)
+                   and s.keys.capture != 0 for s in servers)
     if outcome == "password":
         return any(s.passwords is not None for s in servers)
     if outcome == "password_reusable":
