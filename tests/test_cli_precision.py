@@ -3,6 +3,7 @@ and its flags refused clearly when they cannot work."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -14,6 +15,7 @@ from test_cli_errors import refuse
 from sim.analysis.precision import possible
 from sim.cli import main
 from sim.scenario import load_scenario
+from sim.scenario.model import OUTCOMES
 
 TIMING_LINE = re.compile(r'^\s*"(seconds|replications_per_second)": ')
 
@@ -95,4 +97,9 @@ def test_a_key_out_of_every_reads_reach_is_no_target() -> None:
     36 s at ``--precision 0.1``, measured before this check)."""
     lesson = load_scenario(REPO / "scenarios" / "lessons" / "02-restarts-and-lingering.yaml")
     assert not possible(lesson, "key") and possible(lesson, "password")
-    assert possible(load_scenario(REPO / "scenarios" / "psmail-2014.yaml"), "key")
+    psmail = load_scenario(REPO / "scenarios" / "psmail-2014.yaml")
+    assert possible(psmail, "key")
+    # Only malicious attackers' captures count: with every attacker benign, none is a target.
+    benign = {n: dataclasses.replace(a, benign=True) for n, a in psmail.attackers.items()}
+    nobody = dataclasses.replace(psmail, attackers=benign)
+    assert not any(possible(nobody, o) for o in OUTCOMES)

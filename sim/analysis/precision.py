@@ -5,10 +5,10 @@ where the scenario states evidence (``evidence.posterior.outcomes``), else befor
 (``outcomes``), and each claim's value. A target is reached when the half-width of its 95%
 interval is at most ``precision`` times the estimate, or, for a claim, when its verdict is
 settled (supported or refuted: more replications would not change what it says). Outcomes no
-server can yield (no server holds the secret: e.g. reusable passwords where every password is a
-one-time code; a key out of every read's reach; hijacks where no attacker replays sessions) are
-not targets; an estimate still at 0 is never reached (no interval is within a fraction of 0),
-which the results report as such.
+malicious attacker can take (no target holds the secret or no read can reach it: e.g. reusable
+passwords where every password is a one-time code; a key out of every read's reach; hijacks
+where no attacker replays sessions) are not targets; an estimate still at 0 is never reached (no
+interval is within a fraction of 0), which the results report as such.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sim.analysis.analyse import analyse
 from sim.analysis.claims import capture_indicator
 from sim.analysis.evidence import weights as evidence_weights
 from sim.analysis.noticed import unseen
+from sim.model.capture import CaptureTable
 from sim.montecarlo import intervals
 from sim.montecarlo.estimates import max_count
 from sim.montecarlo.intervals import Interval
@@ -31,21 +32,27 @@ from sim.scenario.model import OUTCOMES, Outcome, Scenario
 
 
 def possible(scenario: Scenario, outcome: Outcome) -> bool:
-    """Can any server yield this outcome at all? A key needs a copy in reach (``reachable`` or
-    transient copies) that a read can take; a hijack also needs a malicious attacker that
-    replays the sessions it takes (rule 9) on a server that has them."""
-    servers = scenario.servers.values()
-    if outcome == "key":
-        return any((s.keys.reachable > 0 or s.keys.copies_per_handshake > 0)
-                   and s.keys.capture != 0 for s in servers)
-    if outcome == "password":
-        return any(s.passwords is not None for s in servers)
-    if outcome == "password_reusable":
-        return any(s.passwords is not None and s.passwords.kind != "otp" for s in servers)
-    if outcome == "session_hijack":
-        return any(a.reuses_sessions and scenario.servers[t].sessions is not None
-                   for a in scenario.attackers.values() for t in a.targets)
-    return any(s.sessions is not None for s in servers)
+    """Can any malicious attacker take this outcome at all: does one of its reads have a
+    chance (the model's :class:`CaptureTable`) at a secret one of its targets holds? A key
+    also needs a copy in reach (``reachable`` or transient copies); a hijack, an attacker that
+    replays the sessions it takes (rule 9)."""
+    for attacker in scenario.malicious():
+        for name in attacker.targets:
+            server, chance = scenario.servers[name], CaptureTable(scenario.servers[name], attacker)
+            keys, passwords = server.keys, server.passwords
+            if outcome == "key":
+                ok = chance.key > 0 and (keys.reachable > 0 or keys.copies_per_handshake > 0)
+            elif outcome == "password":
+                ok = chance.password > 0
+            elif outcome == "password_reusable":
+                ok = chance.password > 0 and passwords is not None and passwords.kind != "otp"
+            elif outcome == "session":
+                ok = chance.token > 0
+            else:
+                ok = chance.token > 0 and attacker.reuses_sessions
+            if ok:
+                return True
+    return False
 
 
 def assessor(scenario: Scenario, layout: Layout, precision: float) -> Assess:
