@@ -84,8 +84,7 @@ def findings(
 ) -> AttackerFindings:
     present = layout.column(rows, f"present/{attacker}") == 1.0
     mine = rows[present]
-    # Every row kept has the attacker: none can skip the floor of an unseen event of its own.
-    own = None if strata is None else strata.subset(present).attributed_to(present[present])
+    own = None if strata is None else strata.attributed_to(present).subset(present)
     benign = scenario.attackers[attacker].benign
     if mine.shape[0] == 0:
         return AttackerFindings(attacker, benign, 0, {}, None, {}, None, None)
