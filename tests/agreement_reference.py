@@ -1,12 +1,13 @@
-"""Run the reference engine for the agreement suite and store its sums (``tests/agreement.py``).
+"""Run an engine on the agreement suite's scenarios and store its sums (``tests/agreement.py``).
 
-    .venv/bin/python tests/agreement_reference.py [SCENARIO ...] [--jobs N]
+    .venv/bin/python tests/agreement_reference.py [SCENARIO ...] [--engine reference|fast] [--jobs N]
 
-With no names, every scenario of ``agreement.SCENARIOS``. Each takes about 8 CPU-minutes
-(:data:`agreement.REFERENCE_REPLICATIONS` replications at about 4 ms); the chunks run on a
-process pool and are summed in index order, so the file does not depend on ``--jobs``. Rerun
-it when a test reports its stored reference stale: after a change to the reference engine, to
-a scenario of the suite, or to how a library draws.
+With no names, every scenario of ``agreement.SCENARIOS``. The reference engine's runs
+(:data:`agreement.REFERENCE_REPLICATIONS` replications) take about 8 CPU-minutes a scenario
+at about 4 ms a replication; the fast engine's (:data:`agreement.FAST_STORED`) about 20 at
+7 to 9 ms. The chunks run on a process pool and are summed in index order, so a file does not
+depend on ``--jobs``. Rerun it when a test reports a stored run stale: after a change to that
+engine, to a scenario of the suite, or to how a library draws.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -26,43 +27,48 @@ import agreement  # noqa: E402
 CHUNK = 2_000
 
 
-def _chunk(name: str, start: int, stop: int) -> dict[str, dict[str, float]]:
-    sc = agreement.SCENARIOS[name]()
-    values = agreement.outcomes("reference", sc, range(start, stop), agreement.REFERENCE_SEED)
+def _chunk(name: str, engine: str, seed: int, start: int, stop: int) -> dict[str, dict[str, float]]:
+    values = agreement.outcomes(engine, agreement.SCENARIOS[name](), range(start, stop), seed)
     return agreement.summarise(values)
 
 
-def _add(total: dict[str, dict[str, float]], part: dict[str, dict[str, float]]) -> None:
-    for quantity, sums in part.items():
-        into = total.setdefault(quantity, {"sum": 0.0, "sum_squares": 0.0, "nonzero": 0})
-        for key, value in sums.items():
-            into[key] += value
+def _checked(name: str, engine: str, seed: int) -> dict:
+    """The replications every test recomputes: their digest and sums."""
+    values = agreement.outcomes(engine, agreement.SCENARIOS[name](),
+                                agreement.checked(name, engine), seed)
+    return {"digest": agreement.digest(values), "sums": agreement.summarise(values)}
 
 
-def generate(name: str, pool: ProcessPoolExecutor, replications: int) -> Path:
-    sc = agreement.SCENARIOS[name]()
-    starts = range(0, replications, CHUNK)
-    parts = pool.map(_chunk, [name] * len(starts), starts,
-                     [min(s + CHUNK, replications) for s in starts])
+def generate(name: str, engine: str, pool: ProcessPoolExecutor, replications: int) -> Path:
+    """The replications every test recomputes are the run's first ones: their sums count
+    towards the run's, and the rest is run in chunks beside them."""
+    seed = agreement.REFERENCE_SEED if engine == "reference" else agreement.FAST_SEED
+    first = len(agreement.checked(name, engine))
+    if first > replications:
+        raise SystemExit(f"{name}: at least {first:,} {engine} replications, the ones the "
+                         "test recomputes")
+    check: Future = pool.submit(_checked, name, engine, seed)
+    starts = range(first, replications, CHUNK)
+    parts = pool.map(_chunk, *zip(*[(name, engine, seed, s, min(s + CHUNK, replications))
+                                   for s in starts])) if starts else iter(())
     total: dict[str, dict[str, float]] = {}
+    agreement.add_sums(total, check.result()["sums"])
     for done, part in enumerate(parts, 1):
-        _add(total, part)
-        print(f"\r{name}: {min(done * CHUNK, replications):,} of {replications:,}", end="",
-              file=sys.stderr, flush=True)
+        agreement.add_sums(total, part)
+        print(f"\r{name} ({engine}): {min(first + done * CHUNK, replications):,} of "
+              f"{replications:,}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
-    spot = agreement.outcomes("reference", sc, agreement.spot_indices(replications),
-                              agreement.REFERENCE_SEED)
     stored = {
         "scenario": name,
-        "engine": "reference",
-        "fingerprint": agreement.fingerprint(sc),
-        "seed": agreement.REFERENCE_SEED,
+        "engine": engine,
+        "fingerprint": agreement.fingerprint(agreement.SCENARIOS[name]()),
+        "seed": seed,
         "replications": replications,
         "numpy": np.__version__,
-        "spot": {"digest": agreement.digest(spot), "sums": agreement.summarise(spot)},
+        "check": check.result(),
         "quantities": total,
     }
-    out = agreement.path(name)
+    out = agreement.path(name, engine)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n")
@@ -74,15 +80,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", metavar="SCENARIO",
                         help=f"any of {', '.join(agreement.SCENARIOS)} (default: all)")
+    parser.add_argument("--engine", choices=("reference", "fast"), default="reference")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--replications", type=int, default=agreement.REFERENCE_REPLICATIONS)
+    parser.add_argument("--replications", type=int,
+                        help=f"default {agreement.REFERENCE_REPLICATIONS:,} (reference) or "
+                             f"{agreement.FAST_STORED:,} (fast)")
     args = parser.parse_args()
     unknown = sorted(set(args.names) - set(agreement.SCENARIOS))
     if unknown:
         parser.error(f"no agreement scenario named {', '.join(unknown)}")
+    replications = args.replications or (agreement.REFERENCE_REPLICATIONS
+                                         if args.engine == "reference" else agreement.FAST_STORED)
     with ProcessPoolExecutor(args.jobs) as pool:
         for name in args.names or agreement.SCENARIOS:
-            print(generate(name, pool, args.replications))
+            print(generate(name, args.engine, pool, replications))
 
 
 if __name__ == "__main__":
