@@ -118,7 +118,9 @@ def proportion(
         w = np.asarray(weights, dtype=float)
         total = float(w.sum())
         n = effective_size(w)
-        p = float(np.dot(w, x)) / total if total > 0 else math.nan
+        # the events' weight is part of the total, but summed in another order it can round
+        # above it (1.0000000000000002 when every weighted replication is an event)
+        p = min(1.0, float(np.dot(w, x)) / total) if total > 0 else math.nan
     if not n > 0:
         raise ValueError("no replication carries weight")
     return p, wilson(p, n), n
