@@ -82,8 +82,6 @@ REGENERATE = ".venv/bin/python tests/agreement_reference.py"
 OPEN_AT_FULL_POWER: dict[str, frozenset[str]] = {
     "lingering": frozenset({"checker/password mean", "volume/reaper/raised mean",
                             "volume/reaper/retained mean"}),
-    "choices": frozenset({"mail/password p_any", "mail/password_reusable p_any"}),
-    "scheduled": frozenset({"checker/password&unseen-by-crashes p_any"}),
 }
 
 

@@ -97,8 +97,8 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence) -> ReplicationRec
         for a in active:
             own[a][name] = run.keys.own[a]
         if server.passwords is not None:
-            draw = draw_passwords(server.passwords, run.segments, run.lifetimes,
-                                    server.total_workers, rng)
+            draw = draw_passwords(server.passwords, server.sessions, run.segments,
+                                  run.lifetimes, server.total_workers, rng)
             reusable = server.passwords.kind == "static"
             total.password = draw.total
             total.password_reusable = draw.total if reusable else 0

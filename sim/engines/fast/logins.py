@@ -11,6 +11,8 @@ attacker's first-capture times on the path that drew the count:
   independently and the count is Poisson, so the ``N`` captured logins' first-capture times
   are i.i.d. given ``N``, each at read ``k`` with probability proportional to the expected
   first captures there. Exact.
+* **Drawn requests** (:mod:`.session_slot`): every capture is drawn with its read, so each
+  login is at the first read of its password by the attacker. Exact.
 * **Counting chain** (:mod:`.password_chain`): the attacker's count is drawn per worker lifetime. Each
   capture in lifetime ``l`` gets a time from the density of first captures by the attacker
   inside ``l``: on each piece (constant hazards between cuts) the rate ``d/dt E[first captures
@@ -284,6 +286,8 @@ def read_times(first: FirstReads, n: int, rng: np.random.Generator) -> np.ndarra
 
 def login_times(draw: PasswordDraw, name: str, n: int, rng: np.random.Generator) -> np.ndarray:
     """The ``n`` login times of attacker ``name``, sorted, on whichever path drew its count."""
+    if name in draw.capture_times:
+        return draw.capture_times[name]
     if name in draw.first_reads:
         return np.sort(read_times(draw.first_reads[name], n, rng))
     assert draw.chain is not None

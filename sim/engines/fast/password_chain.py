@@ -97,6 +97,9 @@ class PasswordDraw:
     in each (they add up to ``by_attacker``)."""
     first_reads: dict[str, FirstReads] = field(default_factory=dict)
     """Lingering path: per attacker, the law of its first-capture times."""
+    capture_times: dict[str, np.ndarray] = field(default_factory=dict)
+    """Drawn-requests path (:mod:`.session_slot`): per attacker, the first-capture time of
+    each password it captured, sorted."""
 
 
 # -- the counting chain ------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Passwords captured on one server: the counting chain when few can be resident at once,
-the lingering-password sampler when many can (both exact on what ``results.json`` reports).
+"""Passwords captured on one server: the requests drawn one by one where sessions empty a
+``next_request`` slot and they are few, else the counting chain when few passwords can be
+resident at once, the lingering-password sampler when many can.
 
 The chain costs about the cube of its states per piece of a lifetime, the sampler about the
 number of attacker connections it samples: the sampler is taken past :data:`SMALL_CHAIN`
@@ -17,7 +18,13 @@ from sim.engines.fast.password_chain import MAX_STATES, PasswordDraw, sample_pas
 from sim.engines.fast.lingering import sample_lingering
 from sim.engines.fast.reads import attacker_names, counting_sets
 from sim.engines.fast.segments import WorkerLifetime, Segment
-from sim.scenario.model import PasswordSpec
+from sim.engines.fast.session_slot import (
+    LITERAL_LIMIT,
+    literal_cost,
+    sample_slot_passwords,
+    session_slot,
+)
+from sim.scenario.model import PasswordSpec, SessionSpec
 
 
 #: Chains up to this many states are integrated whatever the attack.
@@ -29,13 +36,17 @@ HEAVY_ATTACK = 10_000
 
 def draw_passwords(
     spec: PasswordSpec,
+    sessions: SessionSpec | None,
     segments: Sequence[Segment],
     lifetimes: Sequence[WorkerLifetime],
     workers: int,
     rng: np.random.Generator,
 ) -> PasswordDraw:
     """Distinct passwords captured, in total (malicious attackers) and per attacker, with what
-    :mod:`.logins` needs to draw each attacker's first-capture times on either path."""
+    :mod:`.logins` needs to draw each attacker's first-capture times on any path."""
+    if (sessions is not None and session_slot(spec.lifetime, segments)
+            and literal_cost(sessions, segments, lifetimes, workers) <= LITERAL_LIMIT):
+        return sample_slot_passwords(sessions, segments, lifetimes, workers, rng)
     states = state_count(spec, segments, lifetimes)
     reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers)
                           for s in segments)
