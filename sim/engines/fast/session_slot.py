@@ -7,7 +7,7 @@ which is shared by all workers and by one worker's successive residencies, and w
 on one worker raises for all the others. The counting chain of :mod:`.password_chain` follows
 one worker's slot with a Gauss mixture over that number, drawn afresh at every login and apart
 for every worker, and a lifetime's ``P(N = 0)`` comes out high for it
-(``tests/test_fast_password_slot_literal.py``: by 0.0032 on one worker, and the two workers'
+(``tests/test_fast_password_slot_literal.py``: by 0.0033 on one worker, and the two workers'
 slots have a covariance the chain cannot carry).
 
 Where the requests that can matter are few, this module draws them as the model states them,
@@ -26,10 +26,11 @@ A login's password is then resident from its login until the next request to its
 the lifetime's end, and each read takes the resident password, if any, with its ``q``,
 independently of every other read ("independently for every resident piece"). So every count
 and every first-capture time is drawn from its exact law given the skeleton, for each
-attacker and for any set of them at once. What the skeleton itself assumes stays
-(``docs/fast-engine.md``, item 11: ``max_requests`` restarts drawn as if requests were
-Poisson). The cost grows with the requests drawn, so :func:`literal_cost` bounds it and
-:mod:`.passwords` takes the chain past :data:`LITERAL_LIMIT`.
+attacker and for any set of them at once, on a server without ``max_requests``. With it, what
+the other paths assume stays (``docs/fast-engine.md``): the restarts drawn as if requests were
+Poisson (item 11), and the streams inside a lifetime drawn free of the request count that
+ended it (item 13). The cost grows with the requests drawn, so :func:`literal_cost` bounds it
+and :mod:`.passwords` takes the chain past :data:`LITERAL_LIMIT`.
 """
 
 from __future__ import annotations
