@@ -76,7 +76,7 @@ FAST_PREFIX = {"overlap-never": 7_000, "stop-on-key": 7_000, "binding": 7_000,
                "lingering": 6_500, "choices": 6_500, "scheduled": 7_000}
 REGENERATE = ".venv/bin/python tests/agreement_reference.py"
 #: Comparisons (quantity and ``p_any`` or ``mean``) that fail at the stored runs' full power
-#: and are not explained yet (``docs/fast-engine.md``, "Open at full power"). The every-outcome
+#: and are not fixed yet (``docs/fast-engine.md``, "Open at full power", says what is known). The every-outcome
 #: test holds each to the power of the recomputed replications alone, what CI compared until
 #: 2026-12-04, and fails as soon as one passes at full power, so the list can only shrink.
 OPEN_AT_FULL_POWER: dict[str, frozenset[str]] = {

@@ -5,9 +5,9 @@
 With no names, every scenario of ``agreement.SCENARIOS``. The reference engine's runs
 (:data:`agreement.REFERENCE_REPLICATIONS` replications) take about 8 CPU-minutes a scenario
 at about 4 ms a replication; the fast engine's (:data:`agreement.FAST_STORED`) about 10 at
-4 ms (2026-12-04). The chunks run on a process pool and are summed in index order, so a file does not
-depend on ``--jobs``. Rerun it when a test reports a stored run stale: after a change to that
-engine, to a scenario of the suite, or to how a library draws.
+4 ms (2026-12-04). The chunks run on a process pool and are summed in index order, so a file
+does not depend on ``--jobs``. Rerun it when a test reports a stored run stale: after a change
+to that engine, to a scenario of the suite, or to how a library draws.
 """
 
 from __future__ import annotations
