@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import bleedsim
+from scipy import integrate, stats
 from scipy.stats import norm
 
 from sim.engines.fast.password_chain import CountChain, lifetime_moments, state_count
@@ -158,3 +159,36 @@ def test_too_many_reads_is_refused_before_any_work(tmp_path: Path) -> None:
     assert done.stderr.startswith("bleedsim: engine fast cannot run linger: server mail")
     assert len(done.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_a_lifetime_ended_by_max_requests_holds_its_count() -> None:
+    """``docs/fast-engine.md``, item 13. A lifetime ``[0, T)`` that ended at its ``N``-th
+    request holds ``N - 1`` requests and connections before it, wherever its rates would put
+    more: here logins at ``lam`` (every legitimate request is one) and one attacker's
+    connections at ``nu``, so ``K ~ Binomial(N - 1, lam / (lam + nu))`` of them are logins,
+    the others reads, all uniform on ``[0, T)``. A login at ``u`` resident for ``R`` (mean
+    ``m``) is taken by a read at ``r`` when ``u < r < u + R`` (chance ``min(R, T - u) / T``
+    for one uniform read) and the read captures (``q``), so with ``J`` reads it escapes with
+    ``E[(1 - q min(R, T - u) / T)^J]``, and ``E[N] = E[K P(capture | N - 1 - K reads)]``. The
+    free Poisson streams (before) would give 35 points where there are 14."""
+    lam, nu, q, m, T, N = 0.05, 0.3, 0.4, 20.0, 100.0, 15
+    spec = PasswordSpec(lifetime=m)
+    segs = [segment(0.0, T, (attacker("eve", nu, q),), logins=lam)]
+    lt = WorkerLifetime(0, 0.0, T, False, "max_requests")
+
+    def escape(reads: int) -> float:
+        def at(u: float) -> float:  # over the residency: shorter than what is left, or not
+            short = integrate.quad(lambda R: math.exp(-R / m) / m * (1.0 - q * R / T) ** reads,
+                                   0.0, T - u)[0]
+            return short + math.exp(-(T - u) / m) * (1.0 - q * (T - u) / T) ** reads
+        return integrate.quad(at, 0.0, T, limit=200)[0] / T
+
+    p = lam / (lam + nu)
+    exact = sum(stats.binom.pmf(k, N - 1, p) * k * (1.0 - escape(N - 1 - k)) for k in range(N))
+    rng = np.random.default_rng(2026)
+    n = 20_000
+    counts = np.array([sample_lingering(spec, segs, [lt], [frozenset({"eve"})], rng, N)[0][0]
+                       for _ in range(n)])
+    se = counts.std(ddof=1) / math.sqrt(n)
+    print(f"E[N]: sampled {counts.mean():.4f} +- {se:.4f}, exact {exact:.4f}")
+    assert abs(counts.mean() - exact) <= Z * se

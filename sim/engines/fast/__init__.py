@@ -98,7 +98,8 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence) -> ReplicationRec
             own[a][name] = run.keys.own[a]
         if server.passwords is not None:
             draw = draw_passwords(server.passwords, server.sessions, run.segments,
-                                  run.lifetimes, server.total_workers, rng)
+                                  run.lifetimes, server.total_workers,
+                                  server.restart.max_requests, rng)
             reusable = server.passwords.kind == "static"
             total.password = draw.total
             total.password_reusable = draw.total if reusable else 0

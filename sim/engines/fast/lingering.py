@@ -1,4 +1,4 @@
-"""Passwords that linger in busy workers: exactly Poisson given the reads, whatever the traffic.
+"""Passwords that linger in busy workers: exact given the reads, whatever the traffic.
 
 When many passwords can sit in one worker at once (a duration ``lifetime`` on a busy server,
 or ``next_handshake`` with rare handshakes), the counting chain of :mod:`.password_chain` would need
@@ -35,6 +35,12 @@ attacker's logins with captured passwords (exactly).
 
 The counts of nested attacker sets are drawn from one uniform through monotone Poisson
 quantiles: each set's count has its exact law, and a set never counts fewer than its members.
+
+With ``max_requests`` the logins are not a Poisson stream given the skeleton: a lifetime that
+ended at its ``N``-th request holds exactly ``N - 1`` (any other at most ``N - 1``). Each
+lifetime's reads and logins are then drawn given that count (:func:`.reads.counted_reads`),
+and its captures are binomial over its logins, per lifetime (:func:`sample_lingering`;
+``docs/fast-engine.md``, item 13).
 """
 
 from __future__ import annotations
@@ -43,8 +49,15 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import stats
 
-from sim.engines.fast.reads import NO_READS, FirstReads, password_capture, sample_reads
+from sim.engines.fast.reads import (
+    NO_READS,
+    FirstReads,
+    counted_reads,
+    password_capture,
+    sample_reads,
+)
 from sim.engines import EngineRefused
 from sim.engines.fast.password_chain import MAX_STATES, chain_states
 from sim.engines.fast.segments import WorkerLifetime, Segment
@@ -69,26 +82,33 @@ def lifetime_means(
     lt: WorkerLifetime,
     sets: Sequence[frozenset[str]],
     rng: np.random.Generator,
-) -> tuple[np.ndarray, list[FirstReads]]:
-    """``Lambda`` of one worker lifetime for each counting set, given reads sampled here, and
-    for each set the reads at which its first captures are expected (:func:`_first_captures`)."""
+    max_requests: int | None = None,
+) -> tuple[np.ndarray, list[FirstReads], int]:
+    """``Lambda`` of one worker lifetime for each counting set, given reads sampled here, for
+    each set the reads at which its first captures are expected (:func:`_first_captures`),
+    and, with ``max_requests``, the number of logins drawn with the reads
+    (:func:`.reads.counted_reads`; -1 without)."""
     rule = spec.lifetime
     mu = inverse_residency(spec)
     logins = segments[0].logins if segments else 0.0
     out = np.zeros(len(sets))
     nothing = [NO_READS] * len(sets)
     if lt.end <= lt.start or logins <= 0.0:
-        return out, nothing
+        return out, nothing, 0
     index = {n: i for i, n in enumerate(sorted({a.name for s in segments for a in s.attackers}))}
     labels = np.array(sorted(index, key=index.__getitem__) + [""], dtype=object)
     none = len(index)
-    reads = sample_reads(segments, starts, lt, password_capture, rule, index, rng)
+    if max_requests is None:
+        reads, drawn = sample_reads(segments, starts, lt, password_capture, rule, index, rng), -1
+    else:
+        reads, drawn = counted_reads(segments, starts, lt, password_capture, rule, index,
+                                     max_requests, rng)
     if reads.t.size == 0:
-        return out, nothing
+        return out, nothing, drawn
     t, who, q, clear = reads.t, reads.who, reads.q, reads.clear
     reading = ~clear & (q > 0.0)
     if not reading.any():
-        return out, nothing
+        return out, nothing, drawn
     last_read = float(t[reading].max())
     first_read = float(t[reading].min())
     keep = t <= last_read
@@ -123,7 +143,7 @@ def lifetime_means(
                                         filled.tolist())
         out[j] = mass.sum()
         marks.append(FirstReads(t[mass > 0.0], mass[mass > 0.0]))
-    return out, marks
+    return out, marks, drawn
 
 
 def _first_captures(
@@ -155,20 +175,37 @@ def sample_lingering(
     lifetimes: Sequence[WorkerLifetime],
     sets: Sequence[frozenset[str]],
     rng: np.random.Generator,
+    max_requests: int | None = None,
 ) -> tuple[list[int], list[FirstReads]]:
-    """Distinct passwords captured on one server per counting set: Poisson given the reads,
-    drawn from one shared uniform so that nested sets stay ordered; and per set, over every
-    lifetime, the reads with the expected first captures at each (the law of their times)."""
+    """Distinct passwords captured on one server per counting set, drawn from one shared
+    uniform so that nested sets stay ordered; and per set, over every lifetime, the reads with
+    the expected first captures at each (the law of their times).
+
+    Without ``max_requests`` the logins are a Poisson stream and the count is Poisson given
+    the reads, summed over lifetimes. With it, each lifetime's logins are drawn with its reads
+    given the request count its end implies (:func:`.reads.counted_reads`): ``K`` logins
+    placed uniformly (their rate is constant), each captured independently with the mean
+    chance over the lifetime, ``Lambda / (logins x length)``, so the lifetime's count is
+    ``Binomial(K, Lambda / (logins x length))``, drawn per lifetime from one uniform shared by
+    the sets."""
     starts = [s.t0 for s in segments]
     means = np.zeros(len(sets))
+    counts = np.zeros(len(sets), dtype=np.int64)
     marks: list[list[FirstReads]] = [[] for _ in sets]
+    logins = segments[0].logins if segments else 0.0
     for lt in lifetimes:
-        lifetime, first = lifetime_means(spec, segments, starts, lt, sets, rng)
+        lifetime, first, drawn = lifetime_means(spec, segments, starts, lt, sets, rng,
+                                                max_requests)
+        if drawn > 0 and lifetime.any():
+            chance = np.minimum(lifetime / (logins * (lt.end - lt.start)), 1.0)
+            counts += stats.binom.ppf(rng.random(), drawn, chance).astype(np.int64)
         means += lifetime
         for j, f in enumerate(first):
             marks[j].append(f)
-    v = rng.random()
-    return ([poisson_ppf(v, float(m)) for m in means],
+    if max_requests is None:
+        v = rng.random()
+        counts = np.array([poisson_ppf(v, float(m)) for m in means], dtype=np.int64)
+    return (counts.tolist(),
             [FirstReads(np.concatenate([f.t for f in m] + [NO_READS.t]),
                         np.concatenate([f.mass for f in m] + [NO_READS.mass])) for m in marks])
 

@@ -40,6 +40,7 @@ def draw_passwords(
     segments: Sequence[Segment],
     lifetimes: Sequence[WorkerLifetime],
     workers: int,
+    max_requests: int | None,
     rng: np.random.Generator,
 ) -> PasswordDraw:
     """Distinct passwords captured, in total (malicious attackers) and per attacker, with what
@@ -54,7 +55,7 @@ def draw_passwords(
         return sample_passwords(spec, segments, lifetimes, workers, rng)
     names, malicious = attacker_names(segments)
     sets = counting_sets(names, malicious)
-    counts, marks = sample_lingering(spec, segments, lifetimes, sets, rng)
+    counts, marks = sample_lingering(spec, segments, lifetimes, sets, rng, max_requests)
     count, first = dict(zip(sets, counts)), dict(zip(sets, marks))
     return PasswordDraw(count[malicious] if malicious else 0,
                         {name: count[frozenset({name})] for name in names},

@@ -15,10 +15,12 @@ from typing import NamedTuple
 
 
 import numpy as np
+from scipy import special
 
 from sim.engines.fast.segments import AttackerRates, WorkerLifetime, Segment
 from sim.model.capture import any_of as any_of_pieces
 from sim.model.capture import any_of_counts as any_of
+from sim.model.poisson import poisson_ppf
 from sim.scenario.model import ResidencySpec
 
 
@@ -233,38 +235,121 @@ def sample_reads(
     thinned rate ``nu`` of :func:`segment_hazards`, given the skeleton), then the connections
     the skeleton fixed: key-capturing and listed ones inside it, the crashing one at its end.
     Unsorted."""
-    times: list[np.ndarray] = []
-    who: list[np.ndarray] = []
-    qs: list[np.ndarray] = []
-    clears: list[np.ndarray] = []
+    reads = _Collected()
+    for a, b, h in read_cells(segments, starts, lt, capture, rule):
+        if reads_buffer(h):
+            reads.add(a, b, h, int(rng.poisson(h.nu * (b - a))), index, rng)
+    return reads.with_points(segments, starts, lt, capture, rule, index)
 
-    def add(t: np.ndarray, w: int, q: float, clear: bool) -> None:
-        times.append(t)
-        who.append(np.full(t.size, w))
-        qs.append(np.full(t.size, q))
-        clears.append(np.full(t.size, clear))
 
+class Cell(NamedTuple):
+    """One attacker's ordinary connections over one stretch ``[a, b)`` of a worker lifetime."""
+
+    a: float
+    b: float
+    hazard: Hazard
+
+
+def read_cells(
+    segments: Sequence[Segment], starts: Sequence[float], lt: WorkerLifetime,
+    capture: Callable[[AttackerRates], float], rule: ResidencySpec,
+) -> list[Cell]:
+    """Every attacker's ordinary connections over every stretch of the lifetime, those that
+    touch nothing included (they still count toward ``max_requests``)."""
+    return [Cell(a, b, h) for seg, a, b in crossed(segments, starts, lt)
+            for h in segment_hazards(seg, capture, rule, lt.key_reachable)]
+
+
+def reads_buffer(h: Hazard) -> bool:
+    """Whether a connection can take or clear anything in the buffer."""
+    return h.nu > 0.0 and (h.q > 0.0 or h.clears)
+
+
+class _Collected:
+    """Reads gathered stretch by stretch, then the connections the skeleton fixed."""
+
+    def __init__(self) -> None:
+        self.times: list[np.ndarray] = []
+        self.who: list[np.ndarray] = []
+        self.qs: list[np.ndarray] = []
+        self.clears: list[np.ndarray] = []
+
+    def add(self, a: float, b: float, h: Hazard, k: int, index: dict[str, int],
+            rng: np.random.Generator) -> None:
+        """``k`` connections of ``h``, uniform on ``[a, b)``."""
+        if k:
+            self.times.append(a + (b - a) * rng.random(k))
+            self.who.append(np.full(k, index[h.name]))
+            self.qs.append(np.full(k, h.q))
+            self.clears.append(np.full(k, h.clears))
+
+    def with_points(
+        self, segments: Sequence[Segment], starts: Sequence[float], lt: WorkerLifetime,
+        capture: Callable[[AttackerRates], float], rule: ResidencySpec, index: dict[str, int],
+    ) -> Reads:
+        """These reads and the key-capturing, listed and crashing connections. Unsorted."""
+        point = point_reads(lt, segments, starts, capture, rule)
+        crash = crash_capture(lt, segments, starts, capture, rule)
+        if crash is not None:
+            point.append(crash)
+        if point:
+            self.times.append(np.array([r.time for r in point]))
+            self.who.append(np.array([index[r.attacker] for r in point]))
+            self.qs.append(np.array([r.q for r in point]))
+            self.clears.append(np.array([r.clears for r in point], dtype=bool))
+        if not self.times:
+            empty = np.zeros(0)
+            return Reads(empty, np.zeros(0, dtype=int), empty, np.zeros(0, dtype=bool))
+        return Reads(np.concatenate(self.times), np.concatenate(self.who),
+                     np.concatenate(self.qs), np.concatenate(self.clears))
+
+
+def counted_reads(
+    segments: Sequence[Segment],
+    starts: Sequence[float],
+    lt: WorkerLifetime,
+    capture: Callable[[AttackerRates], float],
+    rule: ResidencySpec,
+    index: dict[str, int],
+    max_requests: int,
+    rng: np.random.Generator,
+) -> tuple[Reads, int]:
+    """:func:`sample_reads` given what the lifetime's end says of its request count, and the
+    number of logins in it (``docs/fast-engine.md``, item 13).
+
+    Legitimate requests and attacker connections count toward ``max_requests``. A lifetime
+    that ended at its ``N``-th holds exactly ``N - 1`` before its end; any other at most
+    ``N - 1``. The connections the skeleton fixed (key captures, listed ones) are among them,
+    so the free ones number ``N - 1`` less those, or a Poisson count of their integrated rate
+    truncated there. Given their number, Poisson streams place them independently, each in a
+    stream with probability proportional to its integrated rate (a multinomial split), and
+    uniformly in each stretch of constant rate: logins, the other legitimate requests, and
+    every attacker's ordinary connections per stretch. (With sessions the legitimate requests
+    are a cluster process, not a Poisson one, and the split is that of their mean: item 11.)
+    """
+    cells = read_cells(segments, starts, lt, capture, rule)
+    logins = requests = 0.0
     for seg, a, b in crossed(segments, starts, lt):
-        for h in segment_hazards(seg, capture, rule, lt.key_reachable):
-            if h.nu <= 0.0 or not (h.q > 0.0 or h.clears):
-                continue
-            k = int(rng.poisson(h.nu * (b - a)))
-            if k:
-                add(a + (b - a) * rng.random(k), index[h.name], h.q, h.clears)
-    point = point_reads(lt, segments, starts, capture, rule)
-    crash = crash_capture(lt, segments, starts, capture, rule)
-    if crash is not None:
-        point.append(crash)
-    if point:
-        times.append(np.array([r.time for r in point]))
-        who.append(np.array([index[r.attacker] for r in point]))
-        qs.append(np.array([r.q for r in point]))
-        clears.append(np.array([r.clears for r in point], dtype=bool))
-    if not times:
-        empty = np.zeros(0)
-        return Reads(empty, np.zeros(0, dtype=int), empty, np.zeros(0, dtype=bool))
-    return Reads(np.concatenate(times), np.concatenate(who), np.concatenate(qs),
-                 np.concatenate(clears))
+        logins += seg.logins * (b - a)
+        requests += seg.requests * (b - a)
+    mass = np.array([logins, max(0.0, requests - logins),
+                     *(h.nu * (b - a) for a, b, h in cells)])
+    total = float(mass.sum())
+    fixed = sum(lt.start < c.time < lt.end for c in lt.key_captures) + sum(
+        lt.start < c.time < lt.end for c in lt.listed)
+    room = max_requests - 1 - fixed
+    if total <= 0.0 or room <= 0:
+        free = 0
+    elif lt.end_cause == "max_requests":
+        free = room
+    else:  # the inverse CDF of the Poisson count below its cap
+        free = poisson_ppf(rng.random() * float(special.pdtr(room, total)), total)
+    split = rng.multinomial(free, mass / total) if free else np.zeros(mass.size, dtype=int)
+    reads = _Collected()
+    for (a, b, h), k in zip(cells, split[2:].tolist()):
+        if reads_buffer(h):
+            reads.add(a, b, h, k, index, rng)
+    return reads.with_points(segments, starts, lt, capture, rule, index), int(split[0])
 
 
 def cut_lifetime(
