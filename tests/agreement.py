@@ -71,7 +71,8 @@ FAST_STORED = 140_000
 FAST_SEED = 11
 #: The first fast replications of each stored run, recomputed by every test: 85 to 110
 #: CPU-seconds a scenario when they were sized (2026-12-03 evening, 12.6 to 17.0 ms a
-#: replication with detectors and extraction); about 50 s with both cores busy on 2026-12-04.
+#: replication with detectors and extraction); about 50 s with both cores busy on 2026-12-04,
+#: and about 35 s, the reference's 3,000 included, after that day's faster password paths.
 FAST_PREFIX = {"overlap-never": 7_000, "stop-on-key": 7_000, "binding": 7_000,
                "lingering": 6_500, "choices": 6_500, "scheduled": 7_000}
 REGENERATE = ".venv/bin/python tests/agreement_reference.py"
