@@ -192,3 +192,25 @@ def test_a_lifetime_ended_by_max_requests_holds_its_count() -> None:
     se = counts.std(ddof=1) / math.sqrt(n)
     print(f"E[N]: sampled {counts.mean():.4f} +- {se:.4f}, exact {exact:.4f}")
     assert abs(counts.mean() - exact) <= Z * se
+
+
+def test_several_attackers_capture_as_dependently_as_the_chain_says() -> None:
+    """One login's captures by two attackers share its residency, so they are dependent:
+    ``P(both take one) = 1 - P0(A) - P0(B) + P0(A or B)``, each ``P0`` exact on the counting
+    chain. Drawing each attacker from its margin with a shared uniform made them comonotone:
+    0.829 against the chain's 0.812 on this case (9 standard errors at 40,000)."""
+    spec, segs, lt = CASES["duration"]
+    a, b = frozenset({"eve"}), frozenset({"mallory"})
+    sets = [a, b, a | b]
+    chain = CountChain(spec, segs, state_count(spec, segs, [lt]))
+    moments = lifetime_moments(chain, lt, sets, [0.0])
+    assert moments is not None
+    free = {s: 1.0 - moments[j][0] for j, s in enumerate(sets)}
+    exact = 1.0 - free[a] - free[b] + free[a | b]
+    rng = np.random.default_rng(7)
+    n = 40_000
+    counts = np.array([sample_lingering(spec, segs, [lt], sets, rng)[0] for _ in range(n)])
+    both = int(((counts[:, 0] > 0) & (counts[:, 1] > 0)).sum())
+    ci = wilson(both / n, n, Z)
+    print(f"P(both): sampled {both / n:.4f} [{ci.low:.4f}, {ci.high:.4f}], exact {exact:.4f}")
+    assert ci.low <= exact <= ci.high

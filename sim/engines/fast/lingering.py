@@ -54,6 +54,7 @@ from scipy import stats
 from sim.engines.fast.reads import (
     NO_READS,
     FirstReads,
+    attacker_names,
     counted_reads,
     password_capture,
     sample_reads,
@@ -177,37 +178,81 @@ def sample_lingering(
     rng: np.random.Generator,
     max_requests: int | None = None,
 ) -> tuple[list[int], list[FirstReads]]:
-    """Distinct passwords captured on one server per counting set, drawn from one shared
-    uniform so that nested sets stay ordered; and per set, over every lifetime, the reads with
-    the expected first captures at each (the law of their times).
+    """Distinct passwords captured on one server per counting set; and per set, over every
+    lifetime, the reads with the expected first captures at each (the law of their times).
 
-    Without ``max_requests`` the logins are a Poisson stream and the count is Poisson given
-    the reads, summed over lifetimes. With it, each lifetime's logins are drawn with its reads
-    given the request count its end implies (:func:`.reads.counted_reads`): ``K`` logins
+    Without ``max_requests`` the logins are a Poisson stream and a set's count is Poisson
+    given the reads, summed over lifetimes. With it, each lifetime's logins are drawn with its
+    reads given the request count its end implies (:func:`.reads.counted_reads`): ``K`` logins
     placed uniformly (their rate is constant), each captured independently with the mean
-    chance over the lifetime, ``Lambda / (logins x length)``, so the lifetime's count is
-    ``Binomial(K, Lambda / (logins x length))``, drawn per lifetime from one uniform shared by
-    the sets."""
+    chance over the lifetime, ``Lambda / (logins x length)``, so a set's count is binomial
+    over the lifetime's ``K``.
+
+    With one malicious attacker every set is drawn from one uniform (per lifetime with
+    ``max_requests``), so nested sets stay ordered. With several, one login's captures by
+    different attackers are dependent (they share its residency), and drawing each from its
+    margin with a shared uniform would make them comonotone: the logins captured by exactly
+    each pattern of malicious attackers are counted instead, Poisson (or multinomial over the
+    ``K`` logins) with means from every subset's ``Lambda`` by inclusion and exclusion
+    (:func:`pattern_means`), and each malicious set counts the patterns it meets."""
     starts = [s.t0 for s in segments]
-    means = np.zeros(len(sets))
+    names, malicious = attacker_names(segments)
+    mal = [n for n in names if n in malicious]
+    subsets = ([frozenset(mal[i] for i in range(len(mal)) if mask >> i & 1)
+                for mask in range(1, 1 << len(mal))] if len(mal) >= 2 else [])
+    every = list(sets) + [u for u in subsets if u not in sets]
+    column = {u: j for j, u in enumerate(every)}
+    joint = [j for j, u in enumerate(sets) if subsets and u <= malicious]
+    means = np.zeros(len(every))
     counts = np.zeros(len(sets), dtype=np.int64)
+    patterns = np.zeros(len(subsets), dtype=np.int64)
     marks: list[list[FirstReads]] = [[] for _ in sets]
     logins = segments[0].logins if segments else 0.0
     for lt in lifetimes:
-        lifetime, first, drawn = lifetime_means(spec, segments, starts, lt, sets, rng,
+        lifetime, first, drawn = lifetime_means(spec, segments, starts, lt, every, rng,
                                                 max_requests)
         if drawn > 0 and lifetime.any():
             chance = np.minimum(lifetime / (logins * (lt.end - lt.start)), 1.0)
-            counts += stats.binom.ppf(rng.random(), drawn, chance).astype(np.int64)
+            counts += stats.binom.ppf(rng.random(), drawn, chance[: len(sets)]).astype(np.int64)
+            if subsets:
+                p = pattern_means(chance[[column[u] for u in subsets]])
+                patterns += rng.multinomial(drawn, np.r_[p, max(0.0, 1.0 - p.sum())])[:-1]
         means += lifetime
-        for j, f in enumerate(first):
+        for j, f in enumerate(first[: len(sets)]):
             marks[j].append(f)
     if max_requests is None:
         v = rng.random()
-        counts = np.array([poisson_ppf(v, float(m)) for m in means], dtype=np.int64)
+        counts = np.array([poisson_ppf(v, float(m)) for m in means[: len(sets)]],
+                          dtype=np.int64)
+        if subsets:
+            m = pattern_means(means[[column[u] for u in subsets]])
+            patterns = np.array([poisson_ppf(w, float(x)) for w, x in
+                                 zip(rng.random(m.size), m)], dtype=np.int64)
+    for j in joint:  # a malicious set counts the logins whose pattern it meets
+        counts[j] = sum(int(n) for u, n in zip(subsets, patterns) if u & sets[j])
     return (counts.tolist(),
             [FirstReads(np.concatenate([f.t for f in m] + [NO_READS.t]),
                         np.concatenate([f.mass for f in m] + [NO_READS.mass])) for m in marks])
+
+
+def pattern_means(union: np.ndarray) -> np.ndarray:
+    """From ``union[mask - 1]``, what a subset of malicious attackers (bit ``i`` for attacker
+    ``i``) takes at least once (an expected count or a chance), what exactly that subset takes
+    (no attacker outside it): ``-sum over T in Pos of (-1)^|T| union(Z + T)``, ``Z`` the
+    others and ``union`` of the empty set 0 (inclusion and exclusion); rounding below 0 is
+    clipped."""
+    full = union.size
+    u = np.r_[0.0, union]
+    out = np.empty(full)
+    for pos in range(1, full + 1):
+        rest, total, t = full & ~pos, 0.0, pos
+        while True:  # every subset T of pos
+            total += (-1) ** t.bit_count() * u[rest | t]
+            if t == 0:
+                break
+            t = (t - 1) & pos
+        out[pos - 1] = -total
+    return np.maximum(out, 0.0)
 
 
 def refuse_past_limit(scenario: Scenario, server: Server) -> None:
