@@ -60,7 +60,7 @@ from sim.engines.fast.reads import (
     sample_reads,
 )
 from sim.engines import EngineRefused
-from sim.engines.fast.password_chain import MAX_STATES, chain_states
+from sim.engines.fast.password_chain import MAX_STATES, chain_states, exact_patterns
 from sim.engines.fast.segments import WorkerLifetime, Segment
 from sim.model.attackers import longest_window
 from sim.model.poisson import poisson_ppf
@@ -194,7 +194,8 @@ def sample_lingering(
     margin with a shared uniform would make them comonotone: the logins captured by exactly
     each pattern of malicious attackers are counted instead, Poisson (or multinomial over the
     ``K`` logins) with means from every subset's ``Lambda`` by inclusion and exclusion
-    (:func:`pattern_means`), and each malicious set counts the patterns it meets."""
+    (:func:`.password_chain.exact_patterns`), and each malicious set counts the patterns it
+    meets."""
     starts = [s.t0 for s in segments]
     names, malicious = attacker_names(segments)
     mal = [n for n in names if n in malicious]
@@ -215,7 +216,7 @@ def sample_lingering(
             chance = np.minimum(lifetime / (logins * (lt.end - lt.start)), 1.0)
             counts += stats.binom.ppf(rng.random(), drawn, chance[: len(sets)]).astype(np.int64)
             if subsets:
-                p = pattern_means(chance[[column[u] for u in subsets]])
+                p = exact_patterns(chance[[column[u] for u in subsets]])
                 patterns += rng.multinomial(drawn, np.r_[p, max(0.0, 1.0 - p.sum())])[:-1]
         means += lifetime
         for j, f in enumerate(first[: len(sets)]):
@@ -225,7 +226,7 @@ def sample_lingering(
         counts = np.array([poisson_ppf(v, float(m)) for m in means[: len(sets)]],
                           dtype=np.int64)
         if subsets:
-            m = pattern_means(means[[column[u] for u in subsets]])
+            m = exact_patterns(means[[column[u] for u in subsets]])
             patterns = np.array([poisson_ppf(w, float(x)) for w, x in
                                  zip(rng.random(m.size), m)], dtype=np.int64)
     for j in joint:  # a malicious set counts the logins whose pattern it meets
@@ -233,26 +234,6 @@ def sample_lingering(
     return (counts.tolist(),
             [FirstReads(np.concatenate([f.t for f in m] + [NO_READS.t]),
                         np.concatenate([f.mass for f in m] + [NO_READS.mass])) for m in marks])
-
-
-def pattern_means(union: np.ndarray) -> np.ndarray:
-    """From ``union[mask - 1]``, what a subset of malicious attackers (bit ``i`` for attacker
-    ``i``) takes at least once (an expected count or a chance), what exactly that subset takes
-    (no attacker outside it): ``-sum over T in Pos of (-1)^|T| union(Z + T)``, ``Z`` the
-    others and ``union`` of the empty set 0 (inclusion and exclusion); rounding below 0 is
-    clipped."""
-    full = union.size
-    u = np.r_[0.0, union]
-    out = np.empty(full)
-    for pos in range(1, full + 1):
-        rest, total, t = full & ~pos, 0.0, pos
-        while True:  # every subset T of pos
-            total += (-1) ** t.bit_count() * u[rest | t]
-            if t == 0:
-                break
-            t = (t - 1) & pos
-        out[pos - 1] = -total
-    return np.maximum(out, 0.0)
 
 
 def refuse_past_limit(scenario: Scenario, server: Server) -> None:

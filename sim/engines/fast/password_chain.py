@@ -763,34 +763,39 @@ def joint_sets(malicious: Sequence[str]) -> list[frozenset[str]]:
 def capture_patterns(zero: dict[frozenset[str], np.ndarray], malicious: Sequence[str],
                      u: np.ndarray) -> np.ndarray:
     """Per lifetime, a bit mask of the malicious attackers that capture at least one password,
-    drawn from its exact law.
-
-    With ``q(S) = P(no attacker of S captures)`` (``q`` of the empty set is 1), the chance that
-    exactly the attackers of ``Pos`` capture is ``sum over T in Pos of (-1)^|T| q(Z + T)``,
-    ``Z`` the others (inclusion-exclusion). Drawing each attacker from its own margin with a
-    shared uniform instead would make their captures comonotone, and the chance that any of
-    several attackers logs in with a password too low (2.5 points on the agreement suite's
-    ``choices`` scenario, 77.0% against 79.4%).
+    drawn from its exact law (:func:`exact_patterns`, from ``zero[S] = P(no attacker of S
+    captures)``). Drawing each attacker from its own margin with a shared uniform instead
+    would make their captures comonotone, and the chance that any of several attackers logs in
+    with a password too low (2.5 points on the agreement suite's ``choices`` scenario, 77.0%
+    against 79.4%).
     """
     k = len(malicious)
     full = (1 << k) - 1
-    q = [np.ones_like(u)] + [
-        zero[frozenset(malicious[i] for i in range(k) if mask >> i & 1)]
-        for mask in range(1, full + 1)
-    ]
-    probs = np.empty((1 << k, len(u)))
-    for pos in range(1 << k):
-        total = np.zeros_like(u)
-        t = pos
+    none = np.array([zero[frozenset(malicious[i] for i in range(k) if mask >> i & 1)]
+                     for mask in range(1, full + 1)])
+    probs = np.vstack([none[-1:], exact_patterns(1.0 - none)])
+    cumulative = np.cumsum(probs, axis=0) / probs.sum(axis=0)
+    return (u[None, :] >= cumulative).sum(axis=0).clip(max=full)
+
+
+def exact_patterns(union: np.ndarray) -> np.ndarray:
+    """From ``union[mask - 1]``, what a set of malicious attackers (bit ``i`` for attacker
+    ``i``) takes at least once (a chance, or an expected count of logins), what exactly that
+    set takes and no other attacker: ``-sum over T in Pos of (-1)^|T| union(Z + T)``, ``Z``
+    the others and ``union`` of the empty set 0 (inclusion and exclusion). Works along the
+    first axis; rounding below 0 is clipped."""
+    full = union.shape[0]
+    u = np.concatenate([np.zeros_like(union[:1]), union])
+    out = np.empty_like(union)
+    for pos in range(1, full + 1):
+        rest, total, t = full & ~pos, np.zeros_like(union[0]), pos
         while True:  # every subset T of pos, pos itself first, the empty set last
-            total += (-1) ** t.bit_count() * q[(full & ~pos) | t]
+            total = total + (-1) ** t.bit_count() * u[rest | t]
             if t == 0:
                 break
             t = (t - 1) & pos
-        probs[pos] = total
-    probs = np.maximum(probs, 0.0)
-    cumulative = np.cumsum(probs, axis=0) / probs.sum(axis=0)
-    return (u[None, :] >= cumulative).sum(axis=0).clip(max=full)
+        out[pos - 1] = -total
+    return np.maximum(out, 0.0)
 
 
 # -- entry point -----------------------------------------------------------------------------

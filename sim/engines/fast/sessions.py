@@ -72,6 +72,7 @@ from sim.engines.fast.reads import (
     point_reads,
     segment_hazards,
 )
+from sim.engines.fast.password_chain import exact_patterns
 from sim.engines.fast.segments import AttackerRates, WorkerLifetime, Segment
 from sim.model.record import SessionReuses
 from sim.engines import EngineRefused
@@ -442,26 +443,19 @@ def pattern_means(
     union_means: Mapping[frozenset[str], float], malicious: frozenset[str]
 ) -> dict[frozenset[str], float]:
     """Expected sessions captured by exactly the malicious attackers ``S`` (and no other
-    malicious one), for every non-empty ``S``.
-
-    With ``U(A)`` the expected sessions captured by some attacker of ``A`` (``U`` of the empty
-    set is 0), ``P(exactly S) = sum over T in S of (-1)^|T| P(none of (M - S) + T captures)``
-    integrates to ``sum over T in S of (-1)^(|T| + 1) U((M - S) + T)``. Sessions are
-    independent given the skeleton, so the counts per pattern are independent Poisson.
+    malicious one), for every non-empty ``S`` with any: from ``U(A)``, the expected sessions
+    captured by some attacker of ``A``, by inclusion and exclusion
+    (:func:`.password_chain.exact_patterns`). Sessions are independent given the skeleton, so
+    the counts per pattern are independent Poisson.
     """
     members = sorted(malicious)
-    out: dict[frozenset[str], float] = {}
-    for size in range(1, len(members) + 1):
-        for pattern in map(frozenset, combinations(members, size)):
-            rest = malicious - pattern
-            mean = 0.0
-            for k in range(len(pattern) + 1):
-                for t in combinations(sorted(pattern), k):
-                    union = rest | frozenset(t)
-                    mean += (-1) ** (k + 1) * (union_means[union] if union else 0.0)
-            if mean > 0.0:
-                out[pattern] = mean
-    return out
+    sets = [frozenset(members[i] for i in range(len(members)) if mask >> i & 1)
+            for mask in range(1, 1 << len(members))]
+    exact = dict(zip(sets, exact_patterns(np.array([union_means[u] for u in sets]))))
+    # by size, then in the order of combinations: the order the counts are drawn in
+    ordered = (frozenset(c) for size in range(1, len(members) + 1)
+               for c in combinations(members, size))
+    return {u: float(exact[u]) for u in ordered if exact[u] > 0.0}
 
 
 def _segment_at(srv: _Server, t: float) -> int:
