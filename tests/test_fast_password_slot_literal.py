@@ -34,7 +34,7 @@ import pytest
 
 from sim.engines.fast.password_chain import CountChain, lifetime_moments
 from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
-from sim.engines.fast.session_slot import sample_slot_passwords
+from sim.engines.fast.session_slot import readable_lifetimes, sample_slot_passwords
 from sim.scenario.model import PasswordSpec, SessionSpec
 
 #: One comparison per test, two-sided, at the project's z for single comparisons.
@@ -172,7 +172,9 @@ def test_the_engine_draws_the_slots_of_both_workers_as_the_literal_slot_gives() 
     begin = ttl
     seg = Segment(0.0, begin + D, True, r + lam + sessions, lam, sessions, 0.0, 0.0,
                   (AttackerRates("eve", False, beta, 1, 0, 0.0, 1.0, 0.0),), session_rate=s / W)
-    lifetimes = [WorkerLifetime(w, begin, begin + D, False) for w in range(W)]
+    lifetimes = readable_lifetimes([seg], [WorkerLifetime(w, begin, begin + D, False)
+                                           for w in range(W)])
+    assert len(lifetimes) == W
     spec = SessionSpec(ttl=ttl, requests_per_s=s)
     root = np.random.SeedSequence(44)
     n = ENGINE_REPLICATIONS

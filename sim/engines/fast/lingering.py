@@ -60,7 +60,12 @@ from sim.engines.fast.reads import (
     sample_reads,
 )
 from sim.engines import EngineRefused
-from sim.engines.fast.password_chain import MAX_STATES, chain_states, exact_patterns
+from sim.engines.fast.password_chain import (
+    MAX_STATES,
+    attacker_subsets,
+    chain_states,
+    exact_patterns,
+)
 from sim.engines.fast.segments import WorkerLifetime, Segment
 from sim.model.attackers import longest_window
 from sim.model.poisson import poisson_ppf
@@ -199,8 +204,7 @@ def sample_lingering(
     starts = [s.t0 for s in segments]
     names, malicious = attacker_names(segments)
     mal = [n for n in names if n in malicious]
-    subsets = ([frozenset(mal[i] for i in range(len(mal)) if mask >> i & 1)
-                for mask in range(1, 1 << len(mal))] if len(mal) >= 2 else [])
+    subsets = attacker_subsets(mal) if len(mal) >= 2 else []
     every = list(sets) + [u for u in subsets if u not in sets]
     column = {u: j for j, u in enumerate(every)}
     joint = [j for j, u in enumerate(sets) if subsets and u <= malicious]

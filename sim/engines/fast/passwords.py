@@ -21,6 +21,7 @@ from sim.engines.fast.segments import WorkerLifetime, Segment
 from sim.engines.fast.session_slot import (
     LITERAL_LIMIT,
     literal_cost,
+    readable_lifetimes,
     sample_slot_passwords,
     session_slot,
 )
@@ -45,9 +46,10 @@ def draw_passwords(
 ) -> PasswordDraw:
     """Distinct passwords captured, in total (malicious attackers) and per attacker, with what
     :mod:`.logins` needs to draw each attacker's first-capture times on any path."""
-    if (sessions is not None and session_slot(spec.lifetime, segments)
-            and literal_cost(sessions, segments, lifetimes, workers) <= LITERAL_LIMIT):
-        return sample_slot_passwords(sessions, segments, lifetimes, workers, rng)
+    if sessions is not None and session_slot(spec.lifetime, segments):
+        touched = readable_lifetimes(segments, lifetimes)
+        if literal_cost(sessions, segments, touched, workers) <= LITERAL_LIMIT:
+            return sample_slot_passwords(sessions, segments, touched, workers, rng)
     states = state_count(spec, segments, lifetimes)
     reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers)
                           for s in segments)

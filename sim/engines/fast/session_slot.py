@@ -56,8 +56,8 @@ def session_slot(rule: ResidencySpec, segments: Sequence[Segment]) -> bool:
     return rule == "next_request" and any(s.session_rate > 0.0 for s in segments)
 
 
-def _touched(segments: Sequence[Segment],
-             lifetimes: Sequence[WorkerLifetime]) -> list[WorkerLifetime]:
+def readable_lifetimes(segments: Sequence[Segment],
+                       lifetimes: Sequence[WorkerLifetime]) -> list[WorkerLifetime]:
     """The worker lifetimes an attacker can read: those that cross an attacked stretch of the
     vulnerable window, or hold a connection the skeleton fixed. They depend on the skeleton
     alone, not on which connections are drawn."""
@@ -68,13 +68,12 @@ def _touched(segments: Sequence[Segment],
 
 
 def literal_cost(
-    sessions: SessionSpec, segments: Sequence[Segment], lifetimes: Sequence[WorkerLifetime],
+    sessions: SessionSpec, segments: Sequence[Segment], touched: Sequence[WorkerLifetime],
     workers: int,
 ) -> float:
-    """Expected draws of :func:`sample_slot_passwords`: the requests of every lifetime an
-    attacker can read, the server's logins over them and a ``ttl`` before, and the attackers'
-    connections."""
-    touched = _touched(segments, lifetimes)
+    """Expected draws of :func:`sample_slot_passwords` on the lifetimes an attacker can read
+    (:func:`readable_lifetimes`): their requests, the server's logins over them and a ``ttl``
+    before, and the attackers' connections."""
     if not touched:
         return 0.0
     rate = max(s.requests for s in segments)
@@ -88,12 +87,13 @@ def literal_cost(
 def sample_slot_passwords(
     sessions: SessionSpec,
     segments: Sequence[Segment],
-    lifetimes: Sequence[WorkerLifetime],
+    touched: Sequence[WorkerLifetime],
     workers: int,
     rng: np.random.Generator,
 ) -> PasswordDraw:
     """Draw the passwords captured on one server in one replication, given its skeleton, with
-    every request that can matter drawn (module docstring).
+    every request that can matter drawn (module docstring): ``touched`` are the lifetimes an
+    attacker can read (:func:`readable_lifetimes`), the only ones where anything is drawn.
 
     The legitimate traffic and the reads come from streams of their own, spawned from ``rng``
     (which draws nothing from it): the traffic depends on the skeleton alone, so sweep points
@@ -102,7 +102,6 @@ def sample_slot_passwords(
     traffic, reading = rng.spawn(2)
     names, malicious = attacker_names(segments)
     index = {name: i for i, name in enumerate(names)}
-    touched = _touched(segments, lifetimes)
     by_attacker = dict.fromkeys(names, 0)
     if not touched:
         return PasswordDraw(0, by_attacker, capture_times={n: np.zeros(0) for n in names})

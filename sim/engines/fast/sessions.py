@@ -72,7 +72,7 @@ from sim.engines.fast.reads import (
     point_reads,
     segment_hazards,
 )
-from sim.engines.fast.password_chain import exact_patterns
+from sim.engines.fast.password_chain import attacker_subsets, exact_patterns
 from sim.engines.fast.segments import AttackerRates, WorkerLifetime, Segment
 from sim.model.record import SessionReuses
 from sim.engines import EngineRefused
@@ -449,8 +449,7 @@ def pattern_means(
     the counts per pattern are independent Poisson.
     """
     members = sorted(malicious)
-    sets = [frozenset(members[i] for i in range(len(members)) if mask >> i & 1)
-            for mask in range(1, 1 << len(members))]
+    sets = attacker_subsets(members)
     exact = dict(zip(sets, exact_patterns(np.array([union_means[u] for u in sets]))))
     # by size, then in the order of combinations: the order the counts are drawn in
     ordered = (frozenset(c) for size in range(1, len(members) + 1)
