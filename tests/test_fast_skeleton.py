@@ -6,10 +6,13 @@ import math
 
 import numpy as np
 import pytest
-from agreement import SCENARIOS
+from agreement import SCENARIOS, never, small_scenario
 
 from sim.engines import fast
 from sim.engines.fast.skeleton import ServerRun
+from sim.model.attackers import ActiveWindow
+from sim.model.record import Observations
+from sim.scenario.model import RestartPolicy
 from sim.montecarlo.replicate import replicate_range
 from sim.scenario import load_scenario
 
@@ -29,3 +32,41 @@ def test_key_copies_dropped_after_the_last_key_chance_change_nothing(
     monkeypatch.setattr(ServerRun, "_last_key_chance", lambda self: math.inf)
     carried = replicate_range(sc, fast, 7, 0, 40)
     assert np.array_equal(dropped, carried, equal_nan=True)
+
+
+@pytest.mark.parametrize("closes", ["patched_at", "heartbeat_off_at"])
+@pytest.mark.parametrize("max_requests", [None, 80])
+def test_a_worker_is_followed_past_the_close_only_to_its_next_restart(
+    closes: str, max_requests: int | None
+) -> None:
+    """After the vulnerable window closes nothing reads a worker or crashes it, so its process
+    ends at its first restart at or after the close (``skeleton.py``'s module docstring). The
+    lifetime that straddles the close must keep its true end (it conditions the reads inside
+    it under ``max_requests``): a patch ends it at the close, a heartbeat switched off at the
+    worker's next restart. One lifetime per worker then runs to the horizon, and the
+    connections after the close still reach the detectors."""
+    close = 4000.0  # inside every attacker's window of the agreement suite's mail server
+    sc = never(small_scenario(restart=RestartPolicy(every=600.0, jitter=300.0,
+                                                    max_requests=max_requests),
+                              **{closes: close}))
+    for seed in range(20):
+        active = {name: (a, ActiveWindow(a.start_low, min(a.start_low + a.duration, sc.horizon)
+                                         if a.duration is not None else sc.horizon))
+                  for name, a in sc.attackers.items()}
+        run = ServerRun(sc, sc.servers["mail"], active, np.random.default_rng(seed),
+                        Observations())
+        run.run()
+        for w in range(sc.servers["mail"].total_workers):
+            lives = sorted((lt for lt in run.lifetimes if lt.worker == w), key=lambda lt: lt.start)
+            last, straddling = lives[-1], lives[-2]
+            assert last.end == sc.horizon and last.end_cause == "horizon"
+            assert all(lt.start < close for lt in lives[:-1])
+            assert straddling.end == last.start >= close
+            if closes == "patched_at":
+                assert straddling.end == close and straddling.end_cause == "patch"
+            else:
+                assert straddling.end_cause in ("scheduled", "max_requests")
+        # Every attacker here is listed (light), so the detectors see its connections one by
+        # one, drawn over the lifetimes: those after the close are there too.
+        assert not run.obs.phases
+        assert any(c.time > close for c in run.obs.known_connections)

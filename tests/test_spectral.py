@@ -15,11 +15,15 @@ it is a few hundred ulps.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.linalg
+import scipy.optimize
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim.engines.fast.key_copies import first_passage
 from sim.engines.fast.spectral import Doubling, Spectrum, exponential, propagate
 
 EPS = float(np.finfo(float).eps)
@@ -162,8 +166,8 @@ def test_maps_of_several_stacks_equal_each_stacks_maps(
 @given(n=st.integers(1, 6), seed=st.integers(0, 2**32 - 1), scale=st.floats(1e-3, 2.0))
 def test_spectral_mass_is_the_propagated_mass(n: int, seed: int, scale: float) -> None:
     """The key capture search reads the surviving mass ``pi exp(G t) 1`` from
-    :meth:`Spectrum.mass` (one exponential of the eigenvalues per ``t``); it must be what
-    propagating ``pi`` and summing gives, within the decomposition's error."""
+    :meth:`Spectrum.mass_terms` (one exponential of the eigenvalues per ``t``); it must be
+    what propagating ``pi`` and summing gives, within the decomposition's error."""
     rng = np.random.default_rng(seed)
     G = sub_generator(rng.exponential(scale, (n, n)) * (rng.random((n, n)) < 0.6),
                       rng.exponential(scale, n) * (rng.random(n) < 0.7))
@@ -171,7 +175,36 @@ def test_spectral_mass_is_the_propagated_mass(n: int, seed: int, scale: float) -
     if sp is None:
         return
     pi = rng.dirichlet(np.ones(n))
-    mass = sp.mass(pi)
+    a, w = sp.mass_terms(pi)
     for t in (0.0, 0.3 / scale, 5.0 / scale, 60.0 / scale):
         exact = float((pi @ scipy.linalg.expm(G * t)).sum())
-        assert abs(mass(t) - exact) <= spectral_tolerance(G, t, sp) * n
+        assert abs(float((a * np.exp(w * t)).sum().real) - exact) <= (
+            spectral_tolerance(G, t, sp) * n)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 6), seed=st.integers(0, 2**32 - 1), scale=st.floats(1e-3, 2.0),
+       horizon=st.sampled_from([1.0, 100.0, 1e4, 1e6]), u=st.floats(1e-6, 1.0 - 1e-6))
+def test_first_passage_is_where_the_mass_falls_to_u(
+    n: int, seed: int, scale: float, horizon: float, u: float
+) -> None:
+    """The key capture time (:func:`first_passage`, Newton on ``log S``) against SciPy's
+    bracketing search on the same mass: the same answer, None exactly when the mass stays
+    above ``u``, both within their tolerance ``1e-9 max(1, horizon)`` of the root, so within
+    twice it of each other. The horizons reach where the mass underflows."""
+    rng = np.random.default_rng(seed)
+    G = sub_generator(rng.exponential(scale, (n, n)) * (rng.random((n, n)) < 0.6),
+                      rng.exponential(scale, n) * (rng.random(n) < 0.7))
+    sp = Spectrum.of(G)
+    if sp is None:
+        return
+    a, w = sp.mass_terms(rng.dirichlet(np.ones(n)))
+    mass = lambda t: float((a * np.exp(w * t)).sum().real)  # noqa: E731
+    got = first_passage(a, w, horizon, u)
+    if mass(horizon) > u:
+        assert got is None
+        return
+    tol = 1e-9 * max(1.0, horizon)
+    want = scipy.optimize.brentq(lambda t: math.log(max(mass(t), 1e-300)) - math.log(u),
+                                 0.0, horizon, xtol=tol, rtol=1e-12)
+    assert got is not None and abs(got - want) <= 2 * tol + 4e-12 * want

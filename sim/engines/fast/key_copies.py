@@ -144,6 +144,12 @@ class KeyChain:
                 Q[i, i] -= i * rate
         return Q
 
+    def legit_rates(self, seg: Segment) -> tuple[float, float]:
+        """The rates that move the copies between attacks (:meth:`legit_generator`): requests
+        only where they clear copies. Stretches that agree on them evolve alike."""
+        requests = seg.requests if self.keys.copy_lifetime == "next_request" else 0.0
+        return requests, seg.handshakes
+
     def evolve_legit(self, seg: Segment, pi: np.ndarray, t: float) -> np.ndarray:
         """``pi`` after ``t`` seconds of legitimate traffic only (no attacker connections).
 
@@ -152,7 +158,7 @@ class KeyChain:
         """
         if self.n == 1 or t <= 0:
             return pi
-        key = (seg.requests, seg.handshakes)
+        key = self.legit_rates(seg)
         cached = self._legit.get(key)
         if cached is None:
             Q = self.legit_generator(seg)
@@ -277,14 +283,14 @@ def capture_time(dyn: Dynamics, pi: np.ndarray, horizon: float, u: float) -> flo
     if horizon <= 0:
         return None
     by = dyn.exponential
-    survival = (by.mass(pi) if isinstance(by, Spectrum) and G.shape[0] > 1
-                else lambda t: float(propagate(G, pi, t, by).sum()))
+    if isinstance(by, Spectrum) and G.shape[0] > 1:
+        return first_passage(*by.mass_terms(pi), horizon, u)
+    survival = lambda t: float(propagate(G, pi, t, by).sum())  # noqa: E731
     if survival(horizon) > u:
         return None
     if G.shape[0] == 1:
         rate = -G[0, 0]
         return min(horizon, -math.log(u / pi.sum()) / rate) if rate > 0 else None
-
     # On the log scale the survival is nearly linear in t (exactly so with one decay rate),
     # where Brent's inverse quadratic steps converge in about four evaluations, not eleven.
     log_u = math.log(u)
@@ -293,3 +299,44 @@ def capture_time(dyn: Dynamics, pi: np.ndarray, horizon: float, u: float) -> flo
         return math.log(max(survival(t), TINY)) - log_u
 
     return brentq(excess, 0.0, horizon, xtol=1e-9 * max(1.0, horizon), rtol=1e-12)
+
+
+def first_passage(a: np.ndarray, w: np.ndarray, horizon: float, u: float) -> float | None:
+    """First ``t`` in ``[0, horizon]`` where ``S(t) = sum_k a_k e^(w_k t)`` (a survival, so
+    non-increasing) falls to ``u``, else None: Newton's method on ``log S``, which is nearly
+    linear in ``t`` (exactly so with one decay rate: one step), from ``t = 0``, each step kept
+    inside the bracket it narrows (bisecting where Newton would leave it). Three evaluations
+    on PSMail, the horizon's included, where Brent's search took up to 35 when the survival
+    underflowed long before the horizon; it stops within the tolerance
+    :func:`scipy.optimize.brentq` was given there."""
+    log_u = math.log(u)
+
+    def excess(t: float) -> tuple[float, float]:
+        terms = a * np.exp(w * t)
+        mass = float(terms.sum().real)
+        if mass <= TINY:  # underflow, far past the root: bisect
+            return math.log(TINY) - log_u, math.nan
+        return math.log(mass) - log_u, float((terms * w).sum().real) / mass
+
+    if excess(horizon)[0] > 0.0:
+        return None
+    t = 0.0
+    f, slope = excess(t)
+    if f <= 0.0:
+        return 0.0
+    lo, hi = 0.0, horizon
+    tol = 1e-9 * max(1.0, horizon)
+    while True:
+        nxt = t - f / slope if slope < 0.0 else math.nan
+        if abs(nxt - t) <= tol:
+            return min(max(nxt, lo), hi)
+        if not lo < nxt < hi:
+            nxt = 0.5 * (lo + hi)
+            if hi - lo <= tol:
+                return nxt
+        t = nxt
+        f, slope = excess(t)
+        if f > 0.0:
+            lo = t
+        else:
+            hi = t

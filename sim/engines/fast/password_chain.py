@@ -872,6 +872,11 @@ def all_moments(
     nothing, as :func:`lifetime_moments` assumes by skipping them.
     """
     starts = [s.t0 for s in chain.segments]
+    hot = [i for i, both in enumerate(chain.capturing) if any(both)]
+    # A lifetime without point reads outside [hot_from, hot_to) crosses no capturing piece:
+    # most of PSMail's, whose daily restarts span two years around a week of attacks.
+    hot_from = chain.segments[hot[0]].t0 if hot else math.inf
+    hot_to = chain.segments[hot[-1]].t1 if hot else -math.inf
     rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     walks: dict[int, Walk] = {}
     groups: dict[tuple[tuple[int, int], ...], list[tuple[int, list[float]]]] = {}
@@ -879,7 +884,10 @@ def all_moments(
         if lt.end <= lt.start:
             continue
         if (lt.crash is None and not lt.listed
-                and not any(lt.start < kc.time < lt.end for kc in lt.key_captures)):
+                and not (lt.key_captures
+                         and any(lt.start < kc.time < lt.end for kc in lt.key_captures))):
+            if lt.end <= hot_from or lt.start >= hot_to:
+                continue
             placement = int(lt.key_reachable)
             pieces = cut_lifetime(chain.segments, starts, (), lt.start, lt.end)
             path = tuple((i, chain.variant[i][placement]) for i, _, _, _ in pieces)

@@ -14,7 +14,7 @@ the exact value is zero, so results are clipped at zero here, once, for every ca
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.linalg import block_diag
@@ -72,13 +72,17 @@ class Spectrum:
     def apply(self, pi: np.ndarray, t: float) -> np.ndarray:
         return (((pi @ self.V) * np.exp(self.w * t)) @ self.V_inv).real
 
-    def mass(self, pi: np.ndarray) -> Callable[[float], float]:
-        """``t -> pi exp(G t) 1``, the mass left at ``t``: ``sum_k a_k e^(w_k t)`` with
-        ``a = (pi V) * (V^-1 1)``, one exponential of the eigenvalues per ``t`` where
-        :meth:`apply` takes two products (a root search evaluates it a dozen times)."""
+    def mass_terms(self, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(a, w)`` with ``pi exp(G t) 1 = sum_k a_k e^(w_k t)``, the mass left at ``t``:
+        ``a = (pi V) * (V^-1 1)``. One exponential of the eigenvalues per ``t`` where
+        :meth:`apply` takes two products, and the slope comes with it (``a_k w_k``). Real
+        arrays when the eigenvalues are (complex ones come in conjugate pairs, whose parts
+        add up to a real mass)."""
         a = (pi @ self.V) * self.V_inv.sum(axis=1)
         w = self.w
-        return lambda t: float((np.exp(w * t) @ a).real)
+        if not np.iscomplexobj(w) or not w.imag.any():
+            return a.real, w.real
+        return a, w
 
 
 class Doubling:
