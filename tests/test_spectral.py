@@ -162,6 +162,13 @@ def test_maps_of_several_stacks_equal_each_stacks_maps(
         assert np.allclose(gained[:, k], own_gained[:, 0], rtol=1e-12, atol=1e-14)
 
 
+def sparse_sub_generator(rng: np.random.Generator, n: int, scale: float) -> np.ndarray:
+    """A random sub-generator whose rates are about ``scale``, some of them 0 (key-copy
+    chains are sparse)."""
+    return sub_generator(rng.exponential(scale, (n, n)) * (rng.random((n, n)) < 0.6),
+                         rng.exponential(scale, n) * (rng.random(n) < 0.7))
+
+
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(1, 6), seed=st.integers(0, 2**32 - 1), scale=st.floats(1e-3, 2.0))
 def test_spectral_mass_is_the_propagated_mass(n: int, seed: int, scale: float) -> None:
@@ -169,8 +176,7 @@ def test_spectral_mass_is_the_propagated_mass(n: int, seed: int, scale: float) -
     :meth:`Spectrum.mass_terms` (one exponential of the eigenvalues per ``t``); it must be
     what propagating ``pi`` and summing gives, within the decomposition's error."""
     rng = np.random.default_rng(seed)
-    G = sub_generator(rng.exponential(scale, (n, n)) * (rng.random((n, n)) < 0.6),
-                      rng.exponential(scale, n) * (rng.random(n) < 0.7))
+    G = sparse_sub_generator(rng, n, scale)
     sp = Spectrum.of(G)
     if sp is None:
         return
@@ -193,9 +199,7 @@ def test_first_passage_is_where_the_mass_falls_to_u(
     above ``u``, both within their tolerance ``1e-9 max(1, horizon)`` of the root, so within
     twice it of each other. The horizons reach where the mass underflows."""
     rng = np.random.default_rng(seed)
-    G = sub_generator(rng.exponential(scale, (n, n)) * (rng.random((n, n)) < 0.6),
-                      rng.exponential(scale, n) * (rng.random(n) < 0.7))
-    sp = Spectrum.of(G)
+    sp = Spectrum.of(sparse_sub_generator(rng, n, scale))
     if sp is None:
         return
     a, w = sp.mass_terms(rng.dirichlet(np.ones(n)))
