@@ -518,8 +518,8 @@ class ServerRun:
 
     def _scheduled_run(self, state: _Worker, sched: _Schedule, i: int, j: int) -> None:
         """Scheduled restarts ``i`` to ``j - 1`` with nothing between them: :meth:`_restart`
-        for each, the new lifetimes' key placements drawn at once (the very uniforms drawn one
-        at a time), as a worker crossing a week of benign checks restarts daily."""
+        for each, the new lifetimes' key placements drawn at once (the very uniforms
+        :meth:`_new_life` draws one at a time)."""
         reachable = (self.rng.random(j - i) < self.server.keys.reachable).tolist()
         life = state.life
         for k, (t, near) in enumerate(zip(sched.between(i, j), reachable), start=i):
