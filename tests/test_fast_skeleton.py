@@ -12,9 +12,9 @@ from sim.engines import fast
 from sim.engines.fast.skeleton import ServerRun
 from sim.model.attackers import ActiveWindow
 from sim.model.record import Observations
-from sim.scenario.model import RestartPolicy
 from sim.montecarlo.replicate import replicate_range
 from sim.scenario import load_scenario
+from sim.scenario.model import RestartPolicy
 
 
 @pytest.mark.parametrize("scenario", ["psmail", "stop-on-key", "lingering"])
@@ -45,7 +45,7 @@ def test_a_worker_is_followed_past_the_close_only_to_its_next_restart(
     it under ``max_requests``): a patch ends it at the close, a heartbeat switched off at the
     worker's next restart. One lifetime per worker then runs to the horizon, and the
     connections after the close still reach the detectors."""
-    close = 4000.0  # inside every attacker's window of the agreement suite's mail server
+    close = 4000.0  # inside the reaper's and the sneak's windows, before the checker's
     sc = never(small_scenario(restart=RestartPolicy(every=600.0, jitter=300.0,
                                                     max_requests=max_requests),
                               **{closes: close}))
