@@ -34,7 +34,7 @@ SEEDS = {"fast": 41, "reference": 42}
 CHUNK = 2_000
 
 
-def _chunk(engine: str, start: int, stop: int) -> dict[str, np.ndarray]:
+def sample(engine: str, start: int, stop: int) -> dict[str, np.ndarray]:
     """Per replication, whether each attacker took a password, a session, and had a login
     alert retained."""
     sc = SCENARIOS[SCENARIO]()
@@ -55,7 +55,7 @@ def _chunk(engine: str, start: int, stop: int) -> dict[str, np.ndarray]:
 
 def run(engine: str, replications: int, pool: ProcessPoolExecutor) -> dict[str, np.ndarray]:
     starts = range(0, replications, CHUNK)
-    parts = list(pool.map(_chunk, [engine] * len(starts), starts,
+    parts = list(pool.map(sample, [engine] * len(starts), starts,
                           [min(s + CHUNK, replications) for s in starts]))
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 

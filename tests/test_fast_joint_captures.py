@@ -1,0 +1,56 @@
+"""One attacker's password and session captures together, fast engine against reference.
+
+The agreement suite crosses each capture with each detector, never two captures with each
+other. Here each attacker of ``choices`` that can take both kinds is compared cell by cell
+(both, a password only, a session only, neither): its margins must agree, and the joint is
+known not to (``docs/fast-engine.md`` item 14: under ``next_request`` the fast engine draws the
+two kinds from request streams of their own, where the model has them share the read buffer).
+The test xfails on the joint while that holds, and fails once the joint agrees, so that the
+check becomes an ordinary assertion with the fix. ``tests/joint_captures.py`` measures the same
+cells at 100,000 replications a side.
+
+Power: at 6,000 replications a side the checker's cells, 3 points apart (z = 16 at 100,000),
+give chi-square p-values near 1e-8, far beyond the family's level; a margin bias of 4.3 points
+near p = 0.5 is seen with probability 0.8 at the margins' family z (3.84), the 1-point bar
+being the agreement suite's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from joint_captures import sample, cells
+from scipy.stats import chi2_contingency, norm
+
+REPLICATIONS = 6_000
+#: One family for the margins (two per attacker), one for the joints (one table per attacker).
+ALPHA = 0.001
+
+
+def _tables() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    return sample("fast", 0, REPLICATIONS), sample("reference", 0, REPLICATIONS)
+
+
+def test_password_and_session_captures_of_one_attacker() -> None:
+    fast, reference = _tables()
+    names = sorted({k.split("/")[0] for k in fast if k.endswith("/password")})
+    z = norm.ppf(1 - ALPHA / (2 * 2 * len(names)))
+    for name in names:
+        for kind in ("password", "session"):
+            f, r = fast[f"{name}/{kind}"].mean(), reference[f"{name}/{kind}"].mean()
+            se = np.sqrt(f * (1 - f) / REPLICATIONS + r * (1 - r) / REPLICATIONS)
+            assert abs(f - r) <= z * se, f"{name} P({kind}): fast {f:.4f}, reference {r:.4f}"
+    p_values = {}
+    for name in names:
+        f, r = cells(fast, name), cells(reference, name)
+        keys = ["password & session", "password, no session", "session, no password"]
+        counts = [[int(v[k].sum()) for k in keys] for v in (f, r)]
+        table = np.array([row + [REPLICATIONS - sum(row)] for row in counts])
+        p_values[name] = chi2_contingency(table[:, table.sum(axis=0) > 0])[1]
+    off = {n: p for n, p in p_values.items() if p < ALPHA / len(names)}
+    if off:
+        pytest.xfail("docs/fast-engine.md item 14: the joint of a password and a session "
+                     f"capture is off for {sorted(off)} (chi-square p = "
+                     + ", ".join(f"{p:.1e}" for p in off.values()) + ")")
+    pytest.fail("every attacker's (password, session) joint now agrees: item 14 is fixed, so "
+                "make this an ordinary assertion and remove item 14 from docs/fast-engine.md")
