@@ -131,6 +131,37 @@ def test_stacked_maps_match_van_loans_exponential(
             assert np.abs(gained[j, k, :, 0] - exact[:, n]).max() <= tol
 
 
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(2, 9), seed=st.integers(0, 2**32 - 1), scale=st.floats(1e-4, 10.0))
+def test_advance_without_a_decomposition_matches_van_loans_exponential(
+    n: int, seed: int, scale: float
+) -> None:
+    """Where no eigen-decomposition is trusted (a Jordan block beside a random chain),
+    :meth:`Rewarded.advance_each` takes each row by :class:`Doubling` of Van Loan's block
+    ``M = [[G, R], [0, 0]]``, built once: against SciPy's ``expm(M t)``, within
+    :func:`tolerance` of ``M`` (it scales and squares ``M``) times what the rewards add."""
+    from sim.engines.fast.spectral import Rewarded
+
+    rng = np.random.default_rng(seed)
+    G = scipy.linalg.block_diag(
+        np.diag(np.full(2, -scale)) + np.diag(np.full(1, scale), 1),
+        sub_generator(rng.exponential(scale, (n, n)) * (rng.random((n, n)) < 0.6),
+                      rng.exponential(scale, n) * (rng.random(n) < 0.5)))
+    R = rng.exponential(scale, n + 2)
+    rewarded = Rewarded((G, R))
+    assert rewarded.spectrum is None
+    pi = rng.dirichlet(np.ones(n + 2), size=5)
+    t = rng.exponential(10.0 / scale, 5)
+    moved, earned = rewarded.advance_each(pi, t)
+    M = np.zeros((n + 3, n + 3))
+    M[: n + 2, : n + 2], M[: n + 2, n + 2] = G, R
+    for row, length in enumerate(t):
+        exact = np.maximum(pi[row] @ scipy.linalg.expm(M * length)[: n + 2], 0.0)
+        tol = tolerance(M, length) * max(1.0, float(R.max()) * length)
+        assert np.abs(moved[row] - exact[: n + 2]).max() <= tol
+        assert abs(earned[row, 0] - exact[n + 2]) <= tol
+
+
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), defective=st.booleans(), steps=st.integers(1, 9))
 def test_maps_of_several_stacks_equal_each_stacks_maps(
