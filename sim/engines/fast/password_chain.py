@@ -873,8 +873,9 @@ def all_moments(
     """
     starts = [s.t0 for s in chain.segments]
     hot = [i for i, both in enumerate(chain.capturing) if any(both)]
-    # A lifetime without point reads outside [hot_from, hot_to) crosses no capturing piece:
-    # most of PSMail's, whose daily restarts span two years around a week of attacks.
+    # A lifetime without point reads outside [hot_from, hot_to) crosses no capturing piece
+    # (on PSMail, a worker's first lifetime, ended long before the attacks, and its last, begun
+    # at the patch), so it is skipped uncut.
     hot_from = chain.segments[hot[0]].t0 if hot else math.inf
     hot_to = chain.segments[hot[-1]].t1 if hot else -math.inf
     rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
