@@ -31,11 +31,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from agreement import SCENARIOS, extractors
+from agreement import SCENARIOS, outcomes
 
 from sim.analysis.analyse import analyse, as_results
-from sim.engines import get_engine
-from sim.model.detectors import evaluate
 from sim.montecarlo.runner import run as run_replications
 
 SCENARIO = "choices"
@@ -45,21 +43,13 @@ CHUNK = 2_000
 
 def sample(engine: str, start: int, stop: int) -> dict[str, np.ndarray]:
     """Per replication, whether each attacker took a password, a session, and had a login
-    alert retained."""
-    sc = SCENARIOS[SCENARIO]()
-    get = extractors(sc)
-    simulate = get_engine(engine).simulate
-    names = [n for n in sc.attackers if f"{n}/password" in get and f"{n}/session" in get]
-    keys = [f"{n}/{kind}" for n in names for kind in ("password", "session")]
-    keys += [k for k in (f"logins/{n}/retained" for n in names) if k in get]
-    out = {k: np.empty(stop - start, dtype=bool) for k in keys}
-    for j, i in enumerate(range(start, stop)):
-        engine_seed, detector_seed = np.random.SeedSequence(SEEDS[engine], spawn_key=(i,)).spawn(2)
-        record = simulate(sc, engine_seed)
-        r = (record, evaluate(sc, record.observations, np.random.default_rng(detector_seed)))
-        for k in keys:
-            out[k][j] = get[k](r) > 0
-    return out
+    alert retained (the agreement suite's extractors, at this module's seeds)."""
+    values = outcomes(engine, SCENARIOS[SCENARIO](), range(start, stop), SEEDS[engine])
+    names = {k.split("/")[0] for k in values if k.endswith("/password")}
+    names = {n for n in names if f"{n}/session" in values}
+    keys = [f"{n}/{kind}" for n in sorted(names) for kind in ("password", "session")]
+    keys += [k for k in (f"logins/{n}/retained" for n in sorted(names)) if k in values]
+    return {k: values[k] > 0 for k in keys}
 
 
 def run(engine: str, replications: int, pool: ProcessPoolExecutor) -> dict[str, np.ndarray]:
