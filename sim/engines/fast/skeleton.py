@@ -142,6 +142,9 @@ class ServerRun:
         self.obs = observations
         self.horizon = scenario.horizon
         self.W = server.total_workers
+        self.closes = server.vulnerable_until
+        """The vulnerable window's end: each worker is followed only to its next restart after
+        it (module docstring), checked at every wake-up."""
         self.tables = {name: CaptureTable(server, a) for name, (a, _) in attackers.items()}
         self.stopped: set[str] = set()
         self.watched: frozenset[str] = frozenset(attackers)
@@ -387,7 +390,7 @@ class ServerRun:
         state = _Worker(w, self._new_life(w, 0.0), self._empty_pi(), target=self._gamma_target())
         self._states.append(state)
         while env.now < self.horizon:
-            if state.life.start >= self.server.vulnerable_until:
+            if state.life.start >= self.closes:
                 return  # the vulnerable window has closed (module docstring)
             now, cfg, cid = env.now, self.config, self._config_id
             if not cfg.attackers:
@@ -584,7 +587,7 @@ class ServerRun:
         end, rng = cfg.t1, self.rng
         i = state.next_scheduled
         j = sched.first_from(end, i)
-        if now >= self.server.vulnerable_until:
+        if now >= self.closes:
             j = min(j, i + 1)  # the one restart that still matters (module docstring)
         count = int(rng.poisson(crash_rate * (end - now))) if crash_rate > 0.0 else 0
         start = now
