@@ -2,12 +2,12 @@
 
 Under ``next_request`` a worker's read buffer holds its latest request: a login's password, a
 session request's token, or neither, so at any read a password and a token are never both
-resident, and what one request puts there the next takes away. The fast engine draws the
-passwords (``session_slot``) and the sessions (``session_literal``) from request streams of
-their own, given the same reads, which makes an attacker's password and session captures
-more alike than they are. The agreement suite compares each capture with each detector, not
-two captures with each other, and saw this only through the one detector a password drives
-(``choices``: the sneak's session with no login alert retained, z = -3.96 of 4.08).
+resident, and what one request puts there the next takes away. Drawn from request streams of
+their own (``session_slot`` and ``session_literal``) an attacker's password and session
+captures came out more alike than they are; ``shared_buffer`` now draws them together on
+``choices``. The agreement suite compares each capture with each detector, not two captures
+with each other, and saw this only through the one detector a password drives (``choices``:
+the sneak's session with no login alert retained, z = -3.96 of 4.08 before the fix).
 
 This runs the agreement suite's ``choices`` scenario with both engines (fresh seeds, not the
 stored runs' 11 and 12) and prints, per attacker that captures both kinds, the four cells of
@@ -16,14 +16,14 @@ reference, each with its z. With ``--reported`` it runs both engines through the
 instead, the team having seen no login and no session-log alert, and prints what
 ``results.json`` would report where the two differ by more than their intervals allow.
 
-    .venv/bin/python tests/joint_captures.py [REPLICATIONS]   # 100,000: about 5 minutes on 2 cores
+    .venv/bin/python tests/joint_captures.py [REPLICATIONS] [--scenario NAME]   # 100,000: about 5 minutes on 2 cores
     .venv/bin/python tests/joint_captures.py --reported [REPLICATIONS]   # 40,000: about 2
 """
 
 from __future__ import annotations
 
+import argparse
 import math
-import sys
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -41,10 +41,10 @@ SEEDS = {"fast": 41, "reference": 42}
 CHUNK = 2_000
 
 
-def sample(engine: str, start: int, stop: int) -> dict[str, np.ndarray]:
+def sample(engine: str, start: int, stop: int, scenario: str = SCENARIO) -> dict[str, np.ndarray]:
     """Per replication, whether each attacker took a password, a session, and had a login
     alert retained (the agreement suite's extractors, at this module's seeds)."""
-    values = outcomes(engine, SCENARIOS[SCENARIO](), range(start, stop), SEEDS[engine])
+    values = outcomes(engine, SCENARIOS[scenario](), range(start, stop), SEEDS[engine])
     names = {k.split("/")[0] for k in values if k.endswith("/password")}
     names = {n for n in names if f"{n}/session" in values}
     keys = [f"{n}/{kind}" for n in sorted(names) for kind in ("password", "session")]
@@ -52,10 +52,12 @@ def sample(engine: str, start: int, stop: int) -> dict[str, np.ndarray]:
     return {k: values[k] > 0 for k in keys}
 
 
-def run(engine: str, replications: int, pool: ProcessPoolExecutor) -> dict[str, np.ndarray]:
+def run(engine: str, replications: int, scenario: str,
+        pool: ProcessPoolExecutor) -> dict[str, np.ndarray]:
     starts = range(0, replications, CHUNK)
     parts = list(pool.map(sample, [engine] * len(starts), starts,
-                          [min(s + CHUNK, replications) for s in starts]))
+                          [min(s + CHUNK, replications) for s in starts],
+                          [scenario] * len(starts)))
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
@@ -115,12 +117,18 @@ def _leaves(node: object, path: str = "") -> Iterator[tuple[str, float]]:
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["--reported"]:
-        reported(int(sys.argv[2]) if len(sys.argv) > 2 else 40_000)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("replications", type=int, nargs="?")
+    parser.add_argument("--reported", action="store_true")
+    parser.add_argument("--scenario", default=SCENARIO, choices=sorted(SCENARIOS))
+    args = parser.parse_args()
+    if args.reported:
+        reported(args.replications or 40_000)
         return
-    replications = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    replications = args.replications or 100_000
     with ProcessPoolExecutor(2) as pool:
-        fast, reference = run("fast", replications, pool), run("reference", replications, pool)
+        fast = run("fast", replications, args.scenario, pool)
+        reference = run("reference", replications, args.scenario, pool)
     names = sorted({k.split("/")[0] for k in fast if k.endswith("/password")})
     for name in names:
         f, r = cells(fast, name), cells(reference, name)

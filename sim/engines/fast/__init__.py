@@ -21,9 +21,12 @@ from sim.engines import EngineRefused, child_seeds
 from sim.engines.fast.key_copies import KeyChain
 from sim.engines.fast.lingering import refuse_past_limit
 from sim.engines.fast.logins import sample_logins
+from sim.engines.fast.password_chain import PasswordDraw
 from sim.engines.fast.passwords import draw_passwords
 from sim.engines.fast.patched import patched_stops
+from sim.engines.fast.session_literal import SessionDraw
 from sim.engines.fast.sessions import refuse_session_checks, sample_sessions
+from sim.engines.fast.shared_buffer import sample_shared_buffer, shared_lifetimes
 from sim.engines.fast.skeleton import ServerRun, crash_chance
 from sim.model.record import Captures, Observations, ReplicationRecord
 from sim.model.attackers import draw_attackers, longest_window
@@ -96,30 +99,22 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence) -> ReplicationRec
         total = run.keys.total
         for a in active:
             own[a][name] = run.keys.own[a]
-        if server.passwords is not None:
-            draw = draw_passwords(server.passwords, server.sessions, run.segments,
-                                  run.lifetimes, server.total_workers,
-                                  server.restart.max_requests, rng)
-            reusable = server.passwords.kind == "static"
+        draw, sessions = _secrets(scenario, name, run, rng)
+        if draw is not None:
+            reusable = server.passwords is not None and server.passwords.kind == "static"
             total.password = draw.total
             total.password_reusable = draw.total if reusable else 0
             for a, count in draw.by_attacker.items():
                 own[a][name].password = count
                 own[a][name].password_reusable = count if reusable else 0
-        if server.sessions is not None:
-            sessions = sample_sessions(
-                server.sessions, run.segments, run.lifetimes, server.total_workers,
-                server.hosts, server.traffic.logins_per_s, scenario.horizon,
-                {a: scenario.attackers[a].sources for a in active}, rng, server=name,
-                reusing=frozenset(a for a in active if scenario.attackers[a].reuses_sessions),
-            )
+        if sessions is not None:
             total.session = sessions.total_leaked
             total.session_hijack = sessions.total_hijacked
             for a, count in sessions.leaked_by_attacker.items():
                 own[a][name].session = count
                 own[a][name].session_hijack = sessions.hijacked_by_attacker.get(a, 0)
             observations.session_reuses.extend(sessions.reuses)
-        if server.passwords is not None:
+        if server.passwords is not None and draw is not None:
             # reuse: [passwords] (rule 22): logins at the captures, drawn after every other
             # draw of this server so that scenarios without it keep their random streams.
             observations.password_logins.extend(sample_logins(
@@ -127,3 +122,32 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence) -> ReplicationRec
         servers[name] = total
     return ReplicationRecord(present=present, servers=servers, attackers=own,
                              observations=observations)
+
+
+def _secrets(
+    scenario: Scenario, name: str, run: ServerRun, rng: np.random.Generator,
+) -> tuple[PasswordDraw | None, SessionDraw | None]:
+    """The passwords and sessions captured on one server, given its skeleton: drawn together
+    where they share a ``next_request`` buffer and the traffic is light (:mod:`.shared_buffer`),
+    else each on its own path."""
+    server = scenario.servers[name]
+    workers = server.total_workers
+    sources = {a: scenario.attackers[a].sources for a in run.attackers}
+    reusing = frozenset(a for a in run.attackers if scenario.attackers[a].reuses_sessions)
+    logins = server.hosts * server.traffic.logins_per_s
+    if server.passwords is not None and server.sessions is not None:
+        touched = shared_lifetimes(server.passwords, server.sessions, run.segments,
+                                   run.lifetimes, workers, logins)
+        if touched is not None:
+            return sample_shared_buffer(server.sessions, run.segments, touched, workers,
+                                        scenario.horizon, sources, rng, server=name,
+                                        reusing=reusing)
+    draw = sessions = None
+    if server.passwords is not None:
+        draw = draw_passwords(server.passwords, server.sessions, run.segments, run.lifetimes,
+                              workers, server.restart.max_requests, rng)
+    if server.sessions is not None:
+        sessions = sample_sessions(server.sessions, run.segments, run.lifetimes, workers,
+                                   server.hosts, server.traffic.logins_per_s, scenario.horizon,
+                                   sources, rng, server=name, reusing=reusing)
+    return draw, sessions

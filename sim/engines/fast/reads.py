@@ -242,6 +242,42 @@ def sample_reads(
     return reads.with_points(segments, starts, lt, capture, rule, index)
 
 
+def sample_shared_reads(
+    segments: Sequence[Segment],
+    starts: Sequence[float],
+    lt: WorkerLifetime,
+    captures: Sequence[Callable[[AttackerRates], float]],
+    index: dict[str, int],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`sample_reads` for several secret kinds of one ``next_request`` buffer (where no
+    connection clears anything), each connection drawn once: times, attackers, and a column
+    per kind of its chance to capture a resident piece of that kind. Unsorted."""
+    times, who, qs = [np.zeros(0)], [np.zeros(0, dtype=int)], [np.zeros((0, len(captures)))]
+    for seg, a, b in crossed(segments, starts, lt):
+        kinds = [segment_hazards(seg, c, "next_request", lt.key_reachable) for c in captures]
+        for hazards in zip(*kinds):
+            h = hazards[0]
+            if h.nu > 0.0 and any(k.q > 0.0 for k in hazards):
+                n = int(rng.poisson(h.nu * (b - a)))
+                times.append(a + (b - a) * rng.random(n))
+                who.append(np.full(n, index[h.name]))
+                qs.append(np.tile([k.q for k in hazards], (n, 1)))
+    # The connections the skeleton fixed, merged across kinds (a kind it cannot take from
+    # leaves no point read).
+    fixed: dict[tuple[float, str], list[float]] = {}
+    for j, capture in enumerate(captures):
+        point = point_reads(lt, segments, starts, capture, "next_request")
+        crash = crash_capture(lt, segments, starts, capture, "next_request")
+        for r in point + ([crash] if crash is not None else []):
+            fixed.setdefault((r.time, r.attacker), [0.0] * len(captures))[j] = r.q
+    if fixed:
+        times.append(np.array([time for time, _ in fixed]))
+        who.append(np.array([index[name] for _, name in fixed]))
+        qs.append(np.array(list(fixed.values())))
+    return np.concatenate(times), np.concatenate(who), np.concatenate(qs)
+
+
 class Cell(NamedTuple):
     """One attacker's ordinary connections over one stretch ``[a, b)`` of a worker lifetime."""
 

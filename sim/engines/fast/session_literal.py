@@ -110,12 +110,15 @@ def _worker_reads(
 
 
 @dataclass(slots=True)
-class LiteralDraw:
-    leaked: dict[str, int]
-    hijacked: dict[str, int]
+class SessionDraw:
+    """The sessions leaked and hijacked on one server in one replication, on any path."""
+
     total_leaked: int
     total_hijacked: int
+    leaked_by_attacker: dict[str, int]
+    hijacked_by_attacker: dict[str, int]
     reuses: list[SessionReuses]
+    """One per malicious attempt (rule 9)."""
 
 
 def simulate_sessions(
@@ -130,22 +133,20 @@ def simulate_sessions(
     *,
     server: str,
     reusing: frozenset[str] | None = None,
-) -> LiteralDraw:
+) -> SessionDraw:
     """The sessions of one server that meet its attack, simulated literally given the reads.
 
     ``logins`` is per second on the whole server; the requests that are neither logins nor
     session requests (rule 18) are read from the segments."""
     names, malicious = attacker_names(segments)
     index = {n: i for i, n in enumerate(names)}
-    leaked = dict.fromkeys(names, 0)
-    hijacked = dict.fromkeys(names, 0)
     by_worker: dict[int, list[WorkerLifetime]] = {}
     for lt in sorted(lifetimes, key=lambda lt: lt.start):
         by_worker.setdefault(lt.worker, []).append(lt)
     ws = [_worker_reads(spec, segments, by_worker.get(w, []), index, rng) for w in range(workers)]
     all_reads = np.concatenate([w.read_t for w in ws])
     if all_reads.size == 0 or logins <= 0.0:
-        return LiteralDraw(leaked, hijacked, 0, 0, [])
+        return SessionDraw(0, 0, dict.fromkeys(names, 0), dict.fromkeys(names, 0), [])
     ttl, rho = spec.ttl, spec.requests_per_s
     # Sessions valid at some read opened in (first read - ttl, last read]; under next_request
     # those opened up to a ttl earlier still send requests that overwrite the buffer.
@@ -167,6 +168,32 @@ def simulate_sessions(
         _slot_captures(ws, login, login_w, owner, req_t, req_w, end, max(0.0, other), first, rng)
     else:
         _copy_captures(spec, ws, owner, req_t, req_w, end, first, rng)
+    return try_sessions(spec, first, login, req_t, owner, names, malicious, attacker_sources,
+                        rng, server=server, reusing=reusing)
+
+
+def try_sessions(
+    spec: SessionSpec,
+    first: np.ndarray,
+    login: np.ndarray,
+    req_t: np.ndarray,
+    owner: np.ndarray,
+    names: Sequence[str],
+    malicious: frozenset[str],
+    attacker_sources: Mapping[str, int],
+    rng: np.random.Generator,
+    *,
+    server: str,
+    reusing: frozenset[str] | None,
+) -> SessionDraw:
+    """Given ``first[s, a]``, the time attacker ``a`` first captured valid session ``s`` (inf:
+    never), each malicious attacker that reuses sessions tries each one it captured then
+    (rule 9), through the binding checks of rule 21 made with the victim's own request times
+    (``login``, and ``req_t`` of session ``owner``)."""
+    index = {name: j for j, name in enumerate(names)}
+    leaked = dict.fromkeys(names, 0)
+    hijacked = dict.fromkeys(names, 0)
+    n = first.shape[0]
     captured = np.isfinite(first)
     for name, j in index.items():
         leaked[name] = int(captured[:, j].sum())
@@ -190,7 +217,7 @@ def simulate_sessions(
         by_time = np.argsort(t, kind="stable")
         reuses.append(SessionReuses(name, server, t[by_time], source[by_time],
                                     ~passed[by_time], shared[by_time]))
-    return LiteralDraw(leaked, hijacked, total, int(success.sum()), reuses)
+    return SessionDraw(total, int(success.sum()), leaked, hijacked, reuses)
 
 
 def _last_request(sessions: np.ndarray, t: np.ndarray, login: np.ndarray,

@@ -102,12 +102,11 @@ def sample_slot_passwords(
     traffic, reading = rng.spawn(2)
     names, malicious = attacker_names(segments)
     index = {name: i for i, name in enumerate(names)}
-    by_attacker = dict.fromkeys(names, 0)
     if not touched:
-        return PasswordDraw(0, by_attacker, capture_times={n: np.zeros(0) for n in names})
+        return count_passwords(np.zeros(0, int), np.zeros(0, int), np.zeros(0), names, malicious)
     first = max(0.0, min(lt.start for lt in touched) - sessions.ttl)
     last = max(lt.end for lt in touched)
-    login_t, login_worker = _server_logins(segments, first, last, workers, traffic)
+    login_t, login_worker = server_logins(segments, first, last, workers, traffic)
     starts = [s.t0 for s in segments]
     captured: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for lt in touched:
@@ -118,24 +117,29 @@ def sample_slot_passwords(
         resident = _resident_at(requests, t)
         took = (resident >= 0) & (reading.random(t.size) < q)
         captured.append((resident[took], who[took], t[took]))
-    password = np.concatenate([c[0] for c in captured])
-    who = np.concatenate([c[1] for c in captured])
-    when = np.concatenate([c[2] for c in captured])
+    return count_passwords(np.concatenate([c[0] for c in captured]),
+                           np.concatenate([c[1] for c in captured]),
+                           np.concatenate([c[2] for c in captured]), names, malicious)
+
+
+def count_passwords(password: np.ndarray, who: np.ndarray, when: np.ndarray,
+                    names: Sequence[str], malicious: frozenset[str]) -> PasswordDraw:
+    """The draw from every capture made: the login whose password was taken, by whom (an
+    index into ``names``) and when, in any order."""
     order = np.argsort(when, kind="stable")
     password, who, when = password[order], who[order], when[order]
-    times = {}
-    for name, i in index.items():
+    times, by_attacker = {}, {}
+    for i, name in enumerate(names):
         mine = who == i
         # in time order, a password's first occurrence is its first capture by the attacker
         _, at = np.unique(password[mine], return_index=True)
         times[name] = np.sort(when[mine][at])
         by_attacker[name] = int(at.size)
-    bad = np.isin(who, [index[n] for n in malicious])
-    total = int(np.unique(password[bad]).size)
-    return PasswordDraw(total, by_attacker, capture_times=times)
+    bad = np.isin(who, [i for i, name in enumerate(names) if name in malicious])
+    return PasswordDraw(int(np.unique(password[bad]).size), by_attacker, capture_times=times)
 
 
-def _server_logins(
+def server_logins(
     segments: Sequence[Segment], first: float, last: float, workers: int,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -165,16 +169,23 @@ def _requests(
     open_for = np.maximum(np.minimum(login_t + sessions.ttl, end) - lo, 0.0)
     sent = rng.poisson(a * open_for)
     session_t = np.repeat(lo, sent) + rng.random(int(sent.sum())) * np.repeat(open_for, sent)
-    other = []
-    for seg in segments:
-        s0, s1 = max(seg.t0, start), min(seg.t1, end)
-        rate = seg.requests - seg.logins - seg.session_requests  # constant (rule 18)
-        if s1 > s0 and rate > 0.0:
-            other.append(s0 + (s1 - s0) * rng.random(rng.poisson(rate * (s1 - s0))))
-    times = np.concatenate([login_t[here], session_t, *other])
+    times = np.concatenate([login_t[here], session_t, other_requests(lt, segments, rng)])
     leaves = np.concatenate([here, np.full(times.size - here.size, -1)])
     order = np.argsort(times, kind="stable")
     return times[order], leaves[order]
+
+
+def other_requests(lt: WorkerLifetime, segments: Sequence[Segment],
+                   rng: np.random.Generator) -> np.ndarray:
+    """The requests to the lifetime's worker inside it that are neither logins nor session
+    requests (rule 18: Poisson at a constant rate), unsorted."""
+    other = [np.zeros(0)]
+    for seg in segments:
+        s0, s1 = max(seg.t0, lt.start), min(seg.t1, lt.end)
+        rate = seg.requests - seg.logins - seg.session_requests
+        if s1 > s0 and rate > 0.0:
+            other.append(s0 + (s1 - s0) * rng.random(rng.poisson(rate * (s1 - s0))))
+    return np.concatenate(other)
 
 
 def _resident_at(requests: tuple[np.ndarray, np.ndarray], t: np.ndarray) -> np.ndarray:

@@ -77,7 +77,12 @@ from sim.engines.fast.segments import AttackerRates, WorkerLifetime, Segment
 from sim.model.record import SessionReuses
 from sim.engines import EngineRefused
 from sim.engines.fast.binding import binding_passes
-from sim.engines.fast.session_literal import LITERAL_LIMIT, literal_work, simulate_sessions
+from sim.engines.fast.session_literal import (
+    LITERAL_LIMIT,
+    SessionDraw,
+    literal_work,
+    simulate_sessions,
+)
 from sim.model.attackers import longest_window
 from sim.scenario.model import Attacker, Server, SessionSpec
 
@@ -88,16 +93,6 @@ NODES = 8
 MAX_INTERVALS = 64
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(NODES)
-
-
-@dataclass(slots=True)
-class SessionDraw:
-    total_leaked: int
-    total_hijacked: int
-    leaked_by_attacker: dict[str, int]
-    hijacked_by_attacker: dict[str, int]
-    reuses: list[SessionReuses]
-    """One per malicious attempt (rule 9)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,6 +322,15 @@ def _set_beta(hazards: Sequence[Hazard], counted: frozenset[str]) -> float:
     return sum(h.beta for h in hazards if h.name in counted)
 
 
+def literal_sessions(spec: SessionSpec, segments: Sequence[Segment], workers: int,
+                     logins: float) -> bool:
+    """Whether the sessions are simulated literally (:mod:`.session_literal`): always with the
+    ``concurrent`` check, which needs the victim's requests, else while that is cheap.
+    ``logins`` is per second on the whole server."""
+    return ("concurrent" in spec.binding
+            or literal_work(spec, segments, workers, logins) <= LITERAL_LIMIT)
+
+
 def sample_sessions(
     spec: SessionSpec,
     segments: Sequence[Segment],
@@ -348,11 +352,9 @@ def sample_sessions(
     sessions they capture; the others leak sessions but never try nor hijack one.
     """
     logins = hosts * logins_per_host
-    if "concurrent" in spec.binding or literal_work(spec, segments, workers, logins) <= LITERAL_LIMIT:
-        lit = simulate_sessions(spec, segments, lifetimes, workers, logins, horizon,
-                                attacker_sources, rng, server=server, reusing=reusing)
-        return SessionDraw(lit.total_leaked, lit.total_hijacked, lit.leaked, lit.hijacked,
-                           lit.reuses)
+    if literal_sessions(spec, segments, workers, logins):
+        return simulate_sessions(spec, segments, lifetimes, workers, logins, horizon,
+                                 attacker_sources, rng, server=server, reusing=reusing)
     names, malicious = attacker_names(segments)
     reusers = malicious if reusing is None else malicious & reusing
     leaked = dict.fromkeys(names, 0)
