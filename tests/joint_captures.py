@@ -16,8 +16,11 @@ reference, each with its z. With ``--reported`` it runs both engines through the
 instead, the team having seen no login and no session-log alert, and prints what
 ``results.json`` would report where the two differ by more than their intervals allow.
 
-    .venv/bin/python tests/joint_captures.py [REPLICATIONS] [--scenario NAME]   # 100,000: about 5 minutes on 2 cores
+    .venv/bin/python tests/joint_captures.py [REPLICATIONS] [--scenario NAME]   # 100,000: 5 min
     .venv/bin/python tests/joint_captures.py --reported [REPLICATIONS]   # 40,000: about 2
+
+on 2 cores. ``--scenario`` takes any of the agreement suite's scenarios and two variants of
+``choices`` whose session tokens outlive the next request (:data:`JOINT_SCENARIOS`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from __future__ import annotations
 import argparse
 import math
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -35,8 +38,28 @@ from agreement import SCENARIOS, outcomes
 
 from sim.analysis.analyse import analyse, as_results
 from sim.montecarlo.runner import run as run_replications
+from sim.scenario.model import Scenario
 
 SCENARIO = "choices"
+
+
+def _tokens(lifetime: float | str) -> Callable[[], Scenario]:
+    """``choices`` with session tokens that outlive the next request: a password and a token
+    no longer share one slot, but the request that leaves a copy still takes the password
+    away, and the same connections read both."""
+    def build() -> Scenario:
+        sc = SCENARIOS[SCENARIO]()
+        mail = sc.servers["mail"]
+        assert mail.sessions is not None
+        sessions = replace(mail.sessions, lifetime=lifetime)
+        return replace(sc, servers={**sc.servers, "mail": replace(mail, sessions=sessions)})
+    return build
+
+
+#: The agreement suite's scenarios and two of ``choices``' token residencies.
+JOINT_SCENARIOS: dict[str, Callable[[], Scenario]] = {
+    **SCENARIOS, "choices-tokens-300s": _tokens(300.0),
+    "choices-tokens-handshake": _tokens("next_handshake")}
 SEEDS = {"fast": 41, "reference": 42}
 CHUNK = 2_000
 
@@ -44,7 +67,7 @@ CHUNK = 2_000
 def sample(engine: str, start: int, stop: int, scenario: str = SCENARIO) -> dict[str, np.ndarray]:
     """Per replication, whether each attacker took a password, a session, and had a login
     alert retained (the agreement suite's extractors, at this module's seeds)."""
-    values = outcomes(engine, SCENARIOS[scenario](), range(start, stop), SEEDS[engine])
+    values = outcomes(engine, JOINT_SCENARIOS[scenario](), range(start, stop), SEEDS[engine])
     names = {k.split("/")[0] for k in values if k.endswith("/password")}
     names = {n for n in names if f"{n}/session" in values}
     keys = [f"{n}/{kind}" for n in sorted(names) for kind in ("password", "session")]
@@ -120,7 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("replications", type=int, nargs="?")
     parser.add_argument("--reported", action="store_true")
-    parser.add_argument("--scenario", default=SCENARIO, choices=sorted(SCENARIOS))
+    parser.add_argument("--scenario", default=SCENARIO, choices=sorted(JOINT_SCENARIOS))
     args = parser.parse_args()
     if args.reported:
         reported(args.replications or 40_000)

@@ -246,36 +246,42 @@ def sample_shared_reads(
     segments: Sequence[Segment],
     starts: Sequence[float],
     lt: WorkerLifetime,
-    captures: Sequence[Callable[[AttackerRates], float]],
+    kinds: Sequence[tuple[Callable[[AttackerRates], float], ResidencySpec]],
     index: dict[str, int],
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`sample_reads` for several secret kinds of one ``next_request`` buffer (where no
-    connection clears anything), each connection drawn once: times, attackers, and a column
-    per kind of its chance to capture a resident piece of that kind. Unsorted."""
-    times, who, qs = [np.zeros(0)], [np.zeros(0, dtype=int)], [np.zeros((0, len(captures)))]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`sample_reads` for several secret kinds at once (each a capture chance and its
+    residency rule), each connection drawn once: times, attackers, and a column per kind of
+    its chance to capture a resident piece of that kind and of whether it clears that kind's
+    ``next_handshake`` buffer first. Unsorted."""
+    k = len(kinds)
+    times, who = [np.zeros(0)], [np.zeros(0, dtype=int)]
+    qs, clears = [np.zeros((0, k))], [np.zeros((0, k), dtype=bool)]
     for seg, a, b in crossed(segments, starts, lt):
-        kinds = [segment_hazards(seg, c, "next_request", lt.key_reachable) for c in captures]
-        for hazards in zip(*kinds):
-            h = hazards[0]
-            if h.nu > 0.0 and any(k.q > 0.0 for k in hazards):
-                n = int(rng.poisson(h.nu * (b - a)))
+        per_kind = [segment_hazards(seg, c, rule, lt.key_reachable) for c, rule in kinds]
+        for hazards in zip(*per_kind):
+            if any(reads_buffer(h) for h in hazards):
+                n = int(rng.poisson(hazards[0].nu * (b - a)))
                 times.append(a + (b - a) * rng.random(n))
-                who.append(np.full(n, index[h.name]))
-                qs.append(np.tile([k.q for k in hazards], (n, 1)))
-    # The connections the skeleton fixed, merged across kinds (a kind it cannot take from
-    # leaves no point read).
-    fixed: dict[tuple[float, str], list[float]] = {}
-    for j, capture in enumerate(captures):
-        point = point_reads(lt, segments, starts, capture, "next_request")
-        crash = crash_capture(lt, segments, starts, capture, "next_request")
+                who.append(np.full(n, index[hazards[0].name]))
+                qs.append(np.tile([h.q for h in hazards], (n, 1)))
+                clears.append(np.tile([h.clears for h in hazards], (n, 1)))
+    # The connections the skeleton fixed, merged across kinds (one that neither reads nor
+    # clears a kind leaves no point read of it).
+    fixed: dict[tuple[float, str], list[tuple[float, bool]]] = {}
+    for j, (capture, rule) in enumerate(kinds):
+        point = point_reads(lt, segments, starts, capture, rule)
+        crash = crash_capture(lt, segments, starts, capture, rule)
         for r in point + ([crash] if crash is not None else []):
-            fixed.setdefault((r.time, r.attacker), [0.0] * len(captures))[j] = r.q
+            fixed.setdefault((r.time, r.attacker), [(0.0, False)] * k)[j] = (r.q, r.clears)
     if fixed:
         times.append(np.array([time for time, _ in fixed]))
         who.append(np.array([index[name] for _, name in fixed]))
-        qs.append(np.array(list(fixed.values())))
-    return np.concatenate(times), np.concatenate(who), np.concatenate(qs)
+        effects = np.array(list(fixed.values()), dtype=float)  # (reads, kinds, (q, clears))
+        qs.append(effects[:, :, 0])
+        clears.append(effects[:, :, 1] > 0.0)
+    return (np.concatenate(times), np.concatenate(who), np.concatenate(qs),
+            np.concatenate(clears))
 
 
 class Cell(NamedTuple):

@@ -58,7 +58,7 @@ def literal_work(spec: SessionSpec, segments: Sequence[Segment], workers: int,
 
 
 @dataclass(slots=True)
-class _Worker:
+class WorkerReads:
     """One worker's sampled reads and clears over the attack, in time order."""
 
     read_t: np.ndarray
@@ -77,7 +77,7 @@ def _worker_reads(
     lives: Sequence[WorkerLifetime],
     index: dict[str, int],
     rng: np.random.Generator,
-) -> _Worker:
+) -> WorkerReads:
     starts = [s.t0 for s in segments]
     rule = spec.lifetime
     parts: list[Reads] = []
@@ -106,7 +106,7 @@ def _worker_reads(
     order = np.argsort(t[reading], kind="stable")
     restarts = np.sort(np.array(ends))
     clears = np.sort(np.concatenate([t[clear], restarts])) if rule != "next_request" else restarts
-    return _Worker(t[reading][order], who[reading][order], q[reading][order], clears, restarts)
+    return WorkerReads(t[reading][order], who[reading][order], q[reading][order], clears, restarts)
 
 
 @dataclass(slots=True)
@@ -167,7 +167,7 @@ def simulate_sessions(
         other = segments[0].requests - segments[0].logins - segments[0].session_requests
         _slot_captures(ws, login, login_w, owner, req_t, req_w, end, max(0.0, other), first, rng)
     else:
-        _copy_captures(spec, ws, owner, req_t, req_w, end, first, rng)
+        copy_captures(spec, ws, owner, req_t, req_w, end, first, rng)
     return try_sessions(spec, first, login, req_t, owner, names, malicious, attacker_sources,
                         rng, server=server, reusing=reusing)
 
@@ -239,7 +239,7 @@ def _last_request(sessions: np.ndarray, t: np.ndarray, login: np.ndarray,
 
 
 def _slot_captures(
-    ws: Sequence[_Worker], login: np.ndarray, login_w: np.ndarray, owner: np.ndarray,
+    ws: Sequence[WorkerReads], login: np.ndarray, login_w: np.ndarray, owner: np.ndarray,
     req_t: np.ndarray, req_w: np.ndarray, end: np.ndarray, other: float,
     first: np.ndarray, rng: np.random.Generator,
 ) -> None:
@@ -275,8 +275,8 @@ def _slot_captures(
         np.minimum.at(first, (s[hit], who[hit]), t[hit])
 
 
-def _copy_captures(
-    spec: SessionSpec, ws: Sequence[_Worker], owner: np.ndarray, req_t: np.ndarray,
+def copy_captures(
+    spec: SessionSpec, ws: Sequence[WorkerReads], owner: np.ndarray, req_t: np.ndarray,
     req_w: np.ndarray, end: np.ndarray, first: np.ndarray, rng: np.random.Generator,
 ) -> None:
     """A duration or ``next_handshake``: every token copy stays until its own end (an

@@ -1,11 +1,13 @@
-"""Passwords and session tokens of one ``next_request`` read buffer, drawn together.
+"""Passwords in a ``next_request`` slot and the sessions of the same server, drawn together.
 
 Under ``next_request`` a worker's recycled read buffer holds what its latest request left
 (``model.md``, Residency): a login's password, a session request's token, or nothing. A
 password and a token are never resident together, and the request that brings one takes the
-other away, so one attacker's password and session captures depend on each other. Drawn apart
-(:mod:`.session_slot` for the passwords, :mod:`.session_literal` for the sessions, each from
-request streams of its own) each margin is exact and the joint is not
+other away. Where tokens outlive the next request (a duration or ``next_handshake``), the
+session request that leaves a copy still takes the password away, and the same connections
+read both. Either way one attacker's password and session captures depend on each other.
+Drawn apart (:mod:`.session_slot` for the passwords, :mod:`.session_literal` for the
+sessions, each from request streams of its own) each margin is exact and the joint is not
 (``docs/fast-engine.md``, item 14).
 
 Where both of those paths would be taken, this module draws the server's traffic once, given
@@ -18,12 +20,14 @@ the skeleton:
   uniform worker (rule 4), on every worker, so the ``concurrent`` check sees them all;
 * the other requests of each readable lifetime, Poisson at their constant rate (rule 18);
 * the attackers' connections of each readable lifetime, once, with each kind's chance to
-  capture (:func:`.reads.sample_shared_reads`).
+  capture and whether it clears a ``next_handshake`` token buffer
+  (:func:`.reads.sample_shared_reads`).
 
-At each read the buffer holds what the worker's newest request inside the lifetime left (it
-is empty at the lifetime's start, rule 2), and the read takes it with its kind's chance: the
-password of that login, or the token of that session if the session is still valid. One
-uniform per read decides, the two being exclusive. Passwords are then counted as
+At each read the password slot holds what the worker's newest request inside the lifetime
+left (it is empty at the lifetime's start, rule 2), and the read takes that login's password
+with its chance. A ``next_request`` token is taken the same way, with the same uniform (the
+two being exclusive), if its session is still valid; token copies as
+:func:`.session_literal.copy_captures` takes them. Passwords are then counted as
 :func:`.session_slot.count_passwords` counts them and sessions tried as
 :func:`.session_literal.try_sessions` tries them: every count, every first-capture time and
 their joint are drawn from their exact law given the skeleton, on a server without
@@ -33,14 +37,20 @@ their joint are drawn from their exact law given the skeleton, on a server witho
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 from sim.engines.fast.password_chain import PasswordDraw
 from sim.engines.fast.reads import attacker_names, password_capture, sample_shared_reads
-from sim.engines.fast.segments import Segment, WorkerLifetime
-from sim.engines.fast.session_literal import SessionDraw, token_capture, try_sessions
+from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
+from sim.engines.fast.session_literal import (
+    SessionDraw,
+    WorkerReads,
+    copy_captures,
+    token_capture,
+    try_sessions,
+)
 from sim.engines.fast.session_slot import (
     LITERAL_LIMIT,
     count_passwords,
@@ -51,7 +61,7 @@ from sim.engines.fast.session_slot import (
     session_slot,
 )
 from sim.engines.fast.sessions import literal_sessions
-from sim.scenario.model import PasswordSpec, SessionSpec
+from sim.scenario.model import PasswordSpec, ResidencySpec, SessionSpec
 
 
 def shared_lifetimes(
@@ -59,11 +69,11 @@ def shared_lifetimes(
     lifetimes: Sequence[WorkerLifetime], workers: int, logins: float,
 ) -> list[WorkerLifetime] | None:
     """The lifetimes an attacker can read, when this module is to draw the server, else None:
-    both kinds in the one ``next_request`` buffer, sessions simulated literally
-    (:func:`.sessions.literal_sessions`; ``logins`` per second on the whole server) and few
-    requests to draw (:func:`.session_slot.literal_cost`), where the two paths it replaces
-    would be taken."""
-    if (sessions.lifetime != "next_request" or not session_slot(passwords.lifetime, segments)
+    ``next_request`` passwords beside sessions (:func:`.session_slot.session_slot`) that are
+    simulated literally (:func:`.sessions.literal_sessions`; ``logins`` per second on the
+    whole server), and few requests to draw (:func:`.session_slot.literal_cost`): where the
+    two paths it replaces would be taken."""
+    if (not session_slot(passwords.lifetime, segments)
             or not literal_sessions(sessions, segments, workers, logins)):
         return None
     touched = readable_lifetimes(segments, lifetimes)
@@ -73,6 +83,8 @@ def shared_lifetimes(
     # ``concurrent`` check needs them all)
     span = max(lt.end for lt in touched) - min(lt.start for lt in touched) + sessions.ttl
     requests = logins * span * sessions.requests_per_s * sessions.ttl
+    if sessions.lifetime == "next_handshake":  # the legitimate handshakes, drawn too
+        requests += sum(lt.end - lt.start for lt in touched) * segments[0].handshakes
     cost = literal_cost(sessions, segments, touched, workers) + requests
     return touched if cost <= LITERAL_LIMIT else None
 
@@ -119,6 +131,9 @@ def sample_shared_buffer(
         order = np.argsort(times, kind="stable")
         on_worker.append((times[order], password[order], token[order]))
     starts = [s.t0 for s in segments]
+    rule = sessions.lifetime
+    kinds: list[tuple[Callable[[AttackerRates], float], ResidencySpec]] = [
+        (password_capture, "next_request"), (token_capture, rule)]
     taken: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     first = np.full((login.size, len(names)), math.inf)
     for lt in touched:
@@ -130,20 +145,49 @@ def sample_shared_buffer(
         token = np.concatenate([token[a:b], np.full(other.size, -1)])
         order = np.argsort(times, kind="stable")
         times, password, token = times[order], password[order], token[order]
-        t, who, q = sample_shared_reads(segments, starts, lt, (password_capture, token_capture),
-                                        index, reading)
+        t, who, q, clears = sample_shared_reads(segments, starts, lt, kinds, index, reading)
         newest = np.searchsorted(times, t, side="left") - 1
         pw = np.where(newest >= 0, np.append(password, -1)[newest], -1)
-        tok = np.where(newest >= 0, np.append(token, -1)[newest], -1)
         u = reading.random(t.size)
         took_pw = (pw >= 0) & (u < q[:, 0])
-        took_tok = (tok >= 0) & (u < q[:, 1])
-        took_tok[took_tok] = t[took_tok] < end[tok[took_tok]]  # the session still valid
         taken.append((pw[took_pw], who[took_pw], t[took_pw]))
-        np.minimum.at(first, (tok[took_tok], who[took_tok]), t[took_tok])
+        if rule == "next_request":  # the token of the newest request, the same uniform
+            tok = np.where(newest >= 0, np.append(token, -1)[newest], -1)
+            took = (tok >= 0) & (u < q[:, 1])
+            took[took] = t[took] < end[tok[took]]  # the session still valid
+            np.minimum.at(first, (tok[took], who[took]), t[took])
+        else:
+            _token_copies(sessions, segments, lt, times, token, (t, who, q[:, 1], clears[:, 1]),
+                          end, first, reading)
     password, who, when = (np.concatenate([np.zeros(0, dtype=d), *(c[i] for c in taken)])
                            for i, d in enumerate((int, int, float)))
     passwords = count_passwords(password, who, when, names, malicious)
     drawn = try_sessions(sessions, first, login, req_t, owner, names, malicious,
                          attacker_sources, rng, server=server, reusing=reusing)
     return passwords, drawn
+
+
+def _token_copies(
+    spec: SessionSpec, segments: Sequence[Segment], lt: WorkerLifetime, times: np.ndarray,
+    token: np.ndarray, reads: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    end: np.ndarray, first: np.ndarray, rng: np.random.Generator,
+) -> None:
+    """Tokens that outlive the next request (a duration or ``next_handshake``): each session
+    request of the lifetime (``times``, ``token``) leaves a copy that every read takes with its
+    chance until the copy goes (:func:`.session_literal.copy_captures`). Gone at the
+    restart, and under ``next_handshake`` at the worker's key operations: the legitimate
+    handshakes, drawn here, and the clearing reads."""
+    t, who, q, clear = reads
+    # A crash read comes at the lifetime's end, just before the restart empties the heap.
+    t = np.where(t >= lt.end, np.nextafter(lt.end, -math.inf), t)
+    gone = [t[clear], np.array([lt.end])]
+    if spec.lifetime == "next_handshake" and segments[0].handshakes > 0:
+        k = int(rng.poisson(segments[0].handshakes * (lt.end - lt.start)))
+        gone.append(lt.start + (lt.end - lt.start) * rng.random(k))
+    reading = ~clear & (q > 0.0)
+    order = np.argsort(t[reading], kind="stable")
+    worker = WorkerReads(t[reading][order], who[reading][order], q[reading][order],
+                         np.sort(np.concatenate(gone)), np.array([lt.end]))
+    copies = token >= 0
+    copy_captures(spec, [worker], token[copies], times[copies],
+                  np.zeros(int(copies.sum()), dtype=int), end, first, rng)
