@@ -4,10 +4,12 @@ Per server, :mod:`.skeleton` simulates with SimPy the events that change what he
 capture (attack phases, vulnerability, restarts of every kind, crashes, key captures and
 ``stop_when``); :mod:`.password_chain` and :mod:`.sessions` then integrate password and session
 captures over the resulting piecewise-constant segments and worker lifetimes in closed form.
-Nothing is simulated per heartbeat, login or request, so the cost of a replication does not
-grow with the number of heartbeats; only the connections of light attackers (at most
+Where the traffic that can matter is light, it is drawn one by one given the skeleton instead,
+at a cost bounded per server (:mod:`.session_slot`, :mod:`.session_literal` and, for both kinds
+at once, :mod:`.shared_buffer`); the connections of light attackers (at most
 :data:`.listed.LISTED_LIMIT` expected per server) are sampled one by one, so that detectors
-and captures see the same ones (:mod:`.listed`).
+and captures see the same ones (:mod:`.listed`). Nothing is simulated per heartbeat, so the
+cost of a replication does not grow with the number of heartbeats.
 
 Where the fast engine approximates the literal model, and why it stays within Monte Carlo
 error of the reference engine, is documented in ``docs/fast-engine.md``.
@@ -128,8 +130,8 @@ def _secrets(
     scenario: Scenario, name: str, run: ServerRun, rng: np.random.Generator,
 ) -> tuple[PasswordDraw | None, SessionDraw | None]:
     """The passwords and sessions captured on one server, given its skeleton: drawn together
-    where they share a ``next_request`` buffer and the traffic is light (:mod:`.shared_buffer`),
-    else each on its own path."""
+    where ``next_request`` passwords sit beside sessions and the traffic is light enough to
+    draw both literally (:mod:`.shared_buffer`), else each on its own path."""
     server = scenario.servers[name]
     workers = server.total_workers
     sources = {a: scenario.attackers[a].sources for a in run.attackers}
