@@ -61,7 +61,7 @@ def _force_password_draws(skipped: set[int], current: list[int]) -> None:
             cost = literal_cost(sessions, segments, touched, workers)
             if cost > PASSWORD_CAP:
                 skipped.add(current[0])
-            elif cost > passwords.LITERAL_LIMIT:
+            elif cost > passwords.DRAWN_LIMIT:
                 return passwords.sample_slot_passwords(sessions, segments, touched, workers,
                                                        rng)
         return chain(spec, sessions, segments, lifetimes, workers, max_requests, rng)

@@ -19,7 +19,7 @@ from sim.engines.fast.lingering import sample_lingering
 from sim.engines.fast.reads import attacker_names, counting_sets
 from sim.engines.fast.segments import WorkerLifetime, Segment
 from sim.engines.fast.session_slot import (
-    LITERAL_LIMIT,
+    DRAWN_LIMIT,
     literal_cost,
     readable_lifetimes,
     sample_slot_passwords,
@@ -48,7 +48,7 @@ def draw_passwords(
     :mod:`.logins` needs to draw each attacker's first-capture times on any path."""
     if sessions is not None and session_slot(spec.lifetime, segments):
         touched = readable_lifetimes(segments, lifetimes)
-        if literal_cost(sessions, segments, touched, workers) <= LITERAL_LIMIT:
+        if literal_cost(sessions, segments, touched, workers) <= DRAWN_LIMIT:
             return sample_slot_passwords(sessions, segments, touched, workers, rng)
     states = state_count(spec, segments, lifetimes)
     reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers)

@@ -30,7 +30,7 @@ attacker and for any set of them at once, on a server without ``max_requests``. 
 the other paths assume stays (``docs/fast-engine.md``): the restarts drawn as if requests were
 Poisson (item 11), and the streams inside a lifetime drawn free of the request count that
 ended it (item 13). The cost grows with the requests drawn, so :func:`literal_cost` bounds it
-and :mod:`.passwords` takes the chain past :data:`LITERAL_LIMIT`.
+and :mod:`.passwords` takes the chain past :data:`DRAWN_LIMIT`.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from sim.scenario.model import ResidencySpec, SessionSpec
 #: Most requests, logins and reads one replication may expect to draw on one server on this
 #: path: a few milliseconds of numpy work. Past it the chain integrates them at a cost that
 #: does not grow with the traffic.
-LITERAL_LIMIT = 20_000
+DRAWN_LIMIT = 20_000
 
 
 def session_slot(rule: ResidencySpec, segments: Sequence[Segment]) -> bool:

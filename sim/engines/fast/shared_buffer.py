@@ -52,7 +52,7 @@ from sim.engines.fast.session_literal import (
     try_sessions,
 )
 from sim.engines.fast.session_slot import (
-    LITERAL_LIMIT,
+    DRAWN_LIMIT,
     count_passwords,
     literal_cost,
     other_requests,
@@ -86,7 +86,7 @@ def shared_lifetimes(
     if sessions.lifetime == "next_handshake":  # the legitimate handshakes, drawn too
         requests += sum(lt.end - lt.start for lt in touched) * segments[0].handshakes
     cost = literal_cost(sessions, segments, touched, workers) + requests
-    return touched if cost <= LITERAL_LIMIT else None
+    return touched if cost <= DRAWN_LIMIT else None
 
 
 def sample_shared_buffer(
