@@ -885,8 +885,7 @@ def all_moments(
         if lt.end <= lt.start:
             continue
         if (lt.crash is None and not lt.listed
-                and not (lt.key_captures
-                         and any(lt.start < kc.time < lt.end for kc in lt.key_captures))):
+                and not any(lt.start < kc.time < lt.end for kc in lt.key_captures)):
             if lt.end <= hot_from or lt.start >= hot_to:
                 continue
             placement = int(lt.key_reachable)

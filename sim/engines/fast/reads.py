@@ -234,12 +234,9 @@ def sample_reads(
     """The ordinary connections of every attacker not listed over the lifetime (Poisson at the
     thinned rate ``nu`` of :func:`segment_hazards`, given the skeleton), then the connections
     the skeleton fixed: key-capturing and listed ones inside it, the crashing one at its end.
-    Unsorted."""
-    reads = _Collected()
-    for a, b, h in read_cells(segments, starts, lt, capture, rule):
-        if reads_buffer(h):
-            reads.add(a, b, h, int(rng.poisson(h.nu * (b - a))), index, rng)
-    return reads.with_points(segments, starts, lt, capture, rule, index)
+    Unsorted. :func:`sample_shared_reads` for one kind."""
+    t, who, q, clear = sample_shared_reads(segments, starts, lt, [(capture, rule)], index, rng)
+    return Reads(t, who, q[:, 0], clear[:, 0])
 
 
 def sample_shared_reads(
@@ -253,7 +250,10 @@ def sample_shared_reads(
     """:func:`sample_reads` for several secret kinds at once (each a capture chance and its
     residency rule), each connection drawn once: times, attackers, and a column per kind of
     its chance to capture a resident piece of that kind and of whether it clears that kind's
-    ``next_handshake`` buffer first. Unsorted."""
+    ``next_handshake`` buffer first. Unsorted.
+
+    The point reads of one connection are merged across kinds by its time and attacker: two
+    fixed connections of one attacker at the same instant have probability zero."""
     k = len(kinds)
     times, who = [np.zeros(0)], [np.zeros(0, dtype=int)]
     qs, clears = [np.zeros((0, k))], [np.zeros((0, k), dtype=bool)]

@@ -35,7 +35,7 @@ from sim.engines.fast.binding import binding_passes
 from sim.engines.fast.reads import Reads, attacker_names, sample_reads
 from sim.engines.fast.segments import AttackerRates, WorkerLifetime, Segment
 from sim.model.record import SessionReuses
-from sim.scenario.model import SessionSpec
+from sim.scenario.model import ResidencySpec, SessionSpec
 
 #: Most simulated sessions, session requests and reads per server and replication.
 LITERAL_LIMIT = 200_000
@@ -79,22 +79,34 @@ def _worker_reads(
     rng: np.random.Generator,
 ) -> WorkerReads:
     starts = [s.t0 for s in segments]
-    rule = spec.lifetime
     parts: list[Reads] = []
     ends: list[float] = []
     for lt in lives:
         if lt.end <= lt.start:
             continue
-        reads = sample_reads(segments, starts, lt, token_capture, rule, index, rng)
-        # A crash read comes at the lifetime's end, just before the restart empties the heap.
-        at_end = reads.t >= lt.end
-        t = np.where(at_end, np.nextafter(lt.end, -math.inf), reads.t)
-        parts.append(Reads(t, reads.who, reads.q, reads.clear))
+        reads = sample_reads(segments, starts, lt, token_capture, spec.lifetime, index, rng)
+        parts += lifetime_reads(spec, segments, lt, reads, rng)
         ends.append(lt.end)
-        if rule == "next_handshake" and segments[0].handshakes > 0:
-            k = int(rng.poisson(segments[0].handshakes * (lt.end - lt.start)))
-            shakes = lt.start + (lt.end - lt.start) * rng.random(k)
-            parts.append(Reads(shakes, np.full(k, -1), np.zeros(k), np.ones(k, dtype=bool)))
+    return worker_reads(spec.lifetime, parts, ends)
+
+
+def lifetime_reads(spec: SessionSpec, segments: Sequence[Segment], lt: WorkerLifetime,
+                   reads: Reads, rng: np.random.Generator) -> list[Reads]:
+    """One lifetime's reads of the token buffer as its copies meet them: the crash read moved
+    just before the restart that empties the heap, and under ``next_handshake`` the
+    legitimate handshakes, drawn here, as reads that only clear."""
+    t = np.where(reads.t >= lt.end, np.nextafter(lt.end, -math.inf), reads.t)
+    parts = [Reads(t, reads.who, reads.q, reads.clear)]
+    if spec.lifetime == "next_handshake" and segments[0].handshakes > 0:
+        k = int(rng.poisson(segments[0].handshakes * (lt.end - lt.start)))
+        shakes = lt.start + (lt.end - lt.start) * rng.random(k)
+        parts.append(Reads(shakes, np.full(k, -1), np.zeros(k), np.ones(k, dtype=bool)))
+    return parts
+
+
+def worker_reads(rule: ResidencySpec, parts: Sequence[Reads],
+                 ends: Sequence[float]) -> WorkerReads:
+    """A worker's reads (of its lifetimes ending at ``ends``) in time order, and its clears."""
     if parts:
         t = np.concatenate([p.t for p in parts])
         who = np.concatenate([p.who for p in parts])

@@ -42,14 +42,15 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from sim.engines.fast.password_chain import PasswordDraw
-from sim.engines.fast.reads import attacker_names, password_capture, sample_shared_reads
+from sim.engines.fast.reads import Reads, attacker_names, password_capture, sample_shared_reads
 from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
 from sim.engines.fast.session_literal import (
     SessionDraw,
-    WorkerReads,
     copy_captures,
+    lifetime_reads,
     token_capture,
     try_sessions,
+    worker_reads,
 )
 from sim.engines.fast.session_slot import (
     DRAWN_LIMIT,
@@ -157,8 +158,8 @@ def sample_shared_buffer(
             took[took] = t[took] < end[tok[took]]  # the session still valid
             np.minimum.at(first, (tok[took], who[took]), t[took])
         else:
-            _token_copies(sessions, segments, lt, times, token, (t, who, q[:, 1], clears[:, 1]),
-                          end, first, reading)
+            _token_copies(sessions, segments, lt, times, token,
+                          Reads(t, who, q[:, 1], clears[:, 1]), end, first, reading)
     password, who, when = (np.concatenate([np.zeros(0, dtype=d), *(c[i] for c in taken)])
                            for i, d in enumerate((int, int, float)))
     passwords = count_passwords(password, who, when, names, malicious)
@@ -169,25 +170,15 @@ def sample_shared_buffer(
 
 def _token_copies(
     spec: SessionSpec, segments: Sequence[Segment], lt: WorkerLifetime, times: np.ndarray,
-    token: np.ndarray, reads: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    end: np.ndarray, first: np.ndarray, rng: np.random.Generator,
+    token: np.ndarray, reads: Reads, end: np.ndarray, first: np.ndarray,
+    rng: np.random.Generator,
 ) -> None:
     """Tokens that outlive the next request (a duration or ``next_handshake``): each session
     request of the lifetime (``times``, ``token``) leaves a copy that every read takes with its
-    chance until the copy goes (:func:`.session_literal.copy_captures`). Gone at the
-    restart, and under ``next_handshake`` at the worker's key operations: the legitimate
-    handshakes, drawn here, and the clearing reads."""
-    t, who, q, clear = reads
-    # A crash read comes at the lifetime's end, just before the restart empties the heap.
-    t = np.where(t >= lt.end, np.nextafter(lt.end, -math.inf), t)
-    gone = [t[clear], np.array([lt.end])]
-    if spec.lifetime == "next_handshake" and segments[0].handshakes > 0:
-        k = int(rng.poisson(segments[0].handshakes * (lt.end - lt.start)))
-        gone.append(lt.start + (lt.end - lt.start) * rng.random(k))
-    reading = ~clear & (q > 0.0)
-    order = np.argsort(t[reading], kind="stable")
-    worker = WorkerReads(t[reading][order], who[reading][order], q[reading][order],
-                         np.sort(np.concatenate(gone)), np.array([lt.end]))
+    chance until the copy goes, as on the sessions' path (:func:`.session_literal.copy_captures`
+    with the lifetime's reads as :func:`.session_literal.lifetime_reads` gives them)."""
+    worker = worker_reads(spec.lifetime, lifetime_reads(spec, segments, lt, reads, rng),
+                          [lt.end])
     copies = token >= 0
     copy_captures(spec, [worker], token[copies], times[copies],
                   np.zeros(int(copies.sum()), dtype=int), end, first, rng)
