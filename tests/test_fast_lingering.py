@@ -170,20 +170,23 @@ def test_a_lifetime_ended_by_max_requests_holds_its_count() -> None:
     ``m``) is taken by a read at ``r`` when ``u < r < u + R`` (chance ``min(R, T - u) / T``
     for one uniform read) and the read captures (``q``), so with ``J`` reads it escapes with
     ``E[(1 - q min(R, T - u) / T)^J]``, and ``E[N] = E[K P(capture | N - 1 - K reads)]``. The
-    free Poisson streams (before) would give 35 points where there are 14."""
+    ``N``-th, at ``T``, is a read with chance ``nu / (lam + nu)``, served before the restart:
+    it takes every login still resident (``R > T - u``) with chance ``q``. The free Poisson
+    streams (before the count) would give 35 points where there are 14."""
     lam, nu, q, m, T, N = 0.05, 0.3, 0.4, 20.0, 100.0, 15
     spec = PasswordSpec(lifetime=m)
     segs = [segment(0.0, T, (attacker("eve", nu, q),), logins=lam)]
     lt = WorkerLifetime(0, 0.0, T, False, "max_requests")
+    p = lam / (lam + nu)
 
     def escape(reads: int) -> float:
         def at(u: float) -> float:  # over the residency: shorter than what is left, or not
             short = integrate.quad(lambda R: math.exp(-R / m) / m * (1.0 - q * R / T) ** reads,
                                    0.0, T - u)[0]
-            return short + math.exp(-(T - u) / m) * (1.0 - q * (T - u) / T) ** reads
+            last = p + (1.0 - p) * (1.0 - q)  # the N-th misses it or is a login
+            return short + math.exp(-(T - u) / m) * (1.0 - q * (T - u) / T) ** reads * last
         return integrate.quad(at, 0.0, T, limit=200)[0] / T
 
-    p = lam / (lam + nu)
     exact = sum(stats.binom.pmf(k, N - 1, p) * k * (1.0 - escape(N - 1 - k)) for k in range(N))
     rng = np.random.default_rng(2026)
     n = 20_000

@@ -223,11 +223,13 @@ def test_lifetimes_timed_together_as_one_by_one(case: str) -> None:
 def test_stretches_of_many_lifetimes_at_once_equal_each_alone(scenario: str) -> None:
     """:func:`lifetimes_stretches` maps every lifetime's pieces in one call and walks each from
     its own offset; on real skeletons (small chains, crashes, key captures, listed
-    connections) each lifetime's stretches must be those it has alone."""
+    connections) each lifetime's stretches must be those it has alone. Eight skeletons at
+    least, and as many more as it takes to meet a crash (about one replication in eight
+    has one)."""
     from tests.test_fast_password_chain import mail_chains
 
     checked = 0
-    for chain, lifetimes, sets in mail_chains(scenario, range(8)):
+    for i, (chain, lifetimes, sets) in enumerate(mail_chains(scenario, range(100))):
         assert chain.walks_by_maps
         for counted in sets:
             together = lifetimes_stretches(chain, lifetimes, counted)
@@ -235,6 +237,8 @@ def test_stretches_of_many_lifetimes_at_once_equal_each_alone(scenario: str) -> 
                 alone = first_capture_stretches(chain, lt, counted)
                 assert_same_stretches(mine, alone, rel=1e-12)
                 checked += lt.crash is not None
+        if i >= 7 and checked:
+            break
     assert checked > 0
 
 

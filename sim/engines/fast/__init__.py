@@ -8,7 +8,8 @@ Where the traffic that can matter is light, it is drawn one by one given the ske
 at a cost bounded per server (:mod:`.session_slot`, :mod:`.session_literal` and, for both kinds
 at once, :mod:`.shared_buffer`); the connections of light attackers (at most
 :data:`.listed.LISTED_LIMIT` expected per server) are sampled one by one, so that detectors
-and captures see the same ones (:mod:`.listed`). Nothing is simulated per heartbeat, so the
+and captures see the same ones (:mod:`.listed`; the skeleton draws them itself while they
+watch the key). Nothing is simulated per heartbeat, so the
 cost of a replication does not grow with the number of heartbeats.
 
 Where the fast engine approximates the literal model, and why it stays within Monte Carlo

@@ -368,6 +368,8 @@ def counted_reads(
     uniformly in each stretch of constant rate: logins, the other legitimate requests, and
     every attacker's ordinary connections per stretch. (With sessions the legitimate requests
     are a cluster process, not a Poisson one, and the split is that of their mean: item 11.)
+    The ``N``-th, unless known one by one (:attr:`.segments.WorkerLifetime.last_known`), is
+    drawn too: an attacker's connection reads at the end, before the restart.
     """
     cells = read_cells(segments, starts, lt, capture, rule)
     logins = requests = 0.0
@@ -377,21 +379,52 @@ def counted_reads(
     mass = np.array([logins, max(0.0, requests - logins),
                      *(h.nu * (b - a) for a, b, h in cells)])
     total = float(mass.sum())
-    fixed = sum(lt.start < c.time < lt.end for c in lt.key_captures) + sum(
-        lt.start < c.time < lt.end for c in lt.listed)
-    room = max_requests - 1 - fixed
-    if total <= 0.0 or room <= 0:
-        free = 0
-    elif lt.end_cause == "max_requests":
-        free = room
-    else:  # the inverse CDF of the Poisson count below its cap
-        free = poisson_ppf(rng.random() * float(special.pdtr(room, total)), total)
+    free = count_inside(lt, total, room_inside(lt, max_requests), rng)
     split = rng.multinomial(free, mass / total) if free else np.zeros(mass.size, dtype=int)
     reads = _Collected()
     for (a, b, h), k in zip(cells, split[2:].tolist()):
         if reads_buffer(h):
             reads.add(a, b, h, k, index, rng)
+    if lt.end_cause == "max_requests" and not lt.last_known:
+        # The max_requests-th connection, at the end: a legitimate request or, with its
+        # share of the rate there, an attacker's connection, which reads before the restart.
+        last = [h for a, b, h in cells if b == lt.end]
+        if any(reads_buffer(h) for h in last):
+            seg = segments[max(0, bisect_left(starts, lt.end) - 1)]
+            who = pick(rng, np.array([seg.requests, *(h.nu for h in last)]))
+            if who > 0 and reads_buffer(last[who - 1]):
+                reads.add(lt.end, lt.end, last[who - 1], 1, index, rng)
     return reads.with_points(segments, starts, lt, capture, rule, index), int(split[0])
+
+
+def room_inside(lt: WorkerLifetime, max_requests: int) -> int:
+    """How many connections counted toward ``max_requests`` can lie strictly inside ``lt``
+    besides those known one by one (key captures, listed): ``max_requests - 1`` less those,
+    the ``max_requests``-th one being at the end (or, when known, the last inside)."""
+    fixed = sum(lt.start < c.time < lt.end for c in lt.key_captures) + sum(
+        lt.start < c.time < lt.end for c in lt.listed)
+    return max_requests - 1 - fixed + int(lt.last_known)
+
+
+def count_inside(lt: WorkerLifetime, total: float, room: int, rng: np.random.Generator) -> int:
+    """The number of the free connections (integrated rate ``total``) strictly inside ``lt``,
+    given how it ended: all of ``room`` if at ``max_requests``, else a Poisson count truncated
+    at ``room`` (drawn by inverting its CDF)."""
+    if total <= 0.0 or room <= 0:
+        return 0
+    if lt.end_cause == "max_requests":
+        return room
+    return poisson_ppf(rng.random() * float(special.pdtr(room, total)), total)
+
+
+def pick(rng: np.random.Generator, p: np.ndarray) -> int:
+    """Index drawn with probabilities proportional to ``p``: the very draw of
+    ``rng.choice(p.size, p=p / p.sum())`` (one uniform against the normalised cumulative sum),
+    without its argument checks, which cost several times the draw for the handful of options
+    here."""
+    cdf = np.cumsum(p)
+    cdf /= cdf[-1]
+    return int(cdf.searchsorted(rng.random(), side="right"))
 
 
 def cut_lifetime(

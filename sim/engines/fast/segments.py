@@ -40,6 +40,11 @@ class AttackerRates:
     has. The skeleton samples the capturing connections itself (:class:`KeyCapture`), so the
     password and session integrals must count only the others: rate ``connection_rate * (1 -
     crash)^k * key_miss[L]``."""
+    followed: bool = False
+    """A listed attacker while it watches the key: the skeleton draws each of its connections
+    as an event of its own and reads the key-copy state at it (:meth:`.skeleton.ServerRun.
+    _followed_connection`), so its ordinary connections are known one by one from the skeleton
+    and :attr:`key_miss` is not used."""
 
     def ordinary_rate(self, crash_probability: float, reachable: bool) -> float:
         """Connections per second that neither crash nor capture the key, in a lifetime whose
@@ -48,12 +53,13 @@ class AttackerRates:
         survive = (1.0 - crash_probability) ** self.heartbeats
         return self.connection_rate * survive * self.key_miss[int(reachable)]
 
-    def watching(self, key_miss: tuple[float, float]) -> AttackerRates:
+    def watching(self, key_miss: tuple[float, float] = (1.0, 1.0),
+                 followed: bool = False) -> AttackerRates:
         """This attacker while it watches the key (``dataclasses.replace`` costs several times
         this constructor, and the skeleton builds one per attacker and configuration)."""
         return AttackerRates(self.name, self.benign, self.connection_rate, self.heartbeats,
                              self.key_ops, self.c_key, self.c_password, self.c_token,
-                             self.listed, key_miss)
+                             self.listed, key_miss, followed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,3 +146,7 @@ class WorkerLifetime:
     """Key-capturing connections in this lifetime, in time order."""
     listed: list[ListedConnection] = field(default_factory=list)
     """Listed attackers' ordinary connections in this lifetime, in time order."""
+    last_known: bool = False
+    """Ended at ``max_requests`` by a connection known one by one (followed or listed): it is
+    the last of :attr:`listed` or :attr:`key_captures`, placed the last representable instant
+    inside the lifetime so that its reads count (the restart follows it once served)."""

@@ -12,6 +12,9 @@ requests are never simulated one by one:
   rate hits a Gamma(N, 1) draw (random time change), whatever the rates do meanwhile;
 * the first key capture by any attacker still "watching" the key is the root of an exact
   survival function (:mod:`sim.engines.fast.key_copies`);
+* except for a listed attacker while it watches the key (*followed*): each of its connections
+  is an event here, since whether it misses the key tells about the copies resident
+  (:meth:`ServerRun._followed_connection`);
 * stretches without attack traffic are jumped over in one step
   (:func:`sim.model.restarts.max_requests_restarts`), since nothing can be captured there.
 
@@ -32,6 +35,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import simpy
@@ -42,10 +46,12 @@ from sim.engines.fast.segments import (
     CrashInfo,
     EndCause,
     KeyCapture,
+    ListedConnection,
     WorkerLifetime,
     Segment,
 )
 from sim.engines.fast.listed import listed_attackers, sample_listed
+from sim.engines.fast.reads import pick
 from sim.engines.fast.spectral import propagate
 from sim.model.record import AttackPhase, Captures, Connection, Crash, Observations
 from sim.model.attackers import ActiveWindow
@@ -65,16 +71,6 @@ def crash_chance(p: float, heartbeats: int) -> float:
     return any_of(1, p, heartbeats)
 
 
-def pick(rng: np.random.Generator, p: np.ndarray) -> int:
-    """Index drawn with probabilities proportional to ``p``: the very draw of
-    ``rng.choice(p.size, p=p / p.sum())`` (one uniform against the normalised cumulative sum),
-    without its argument checks, which cost several times the draw for the handful of options
-    here."""
-    cdf = np.cumsum(p)
-    cdf /= cdf[-1]
-    return int(cdf.searchsorted(rng.random(), side="right"))
-
-
 @dataclass(slots=True)
 class KeyRecord:
     """First key capture per attacker on this server, and the malicious total."""
@@ -92,7 +88,27 @@ class _Worker:
     """Connection intensity integrated since the last restart."""
     target: float = math.inf
     """Gamma(max_requests, 1) draw: the restart comes when ``used`` reaches it."""
+    left: int = 0
+    """``target`` is the ``left``-th arrival of the counted connections in the time changed by
+    ``used``: ``max_requests`` less those served since the restart that are known one by one
+    (:meth:`ServerRun._count_followed`)."""
     next_scheduled: int = 0
+
+
+class _Rates(NamedTuple):
+    """A configuration's rates per worker. Followed attackers' connections
+    (:attr:`.segments.AttackerRates.followed`) are events of their own, so they are left out
+    of the streams the other events are drawn from: the count toward ``max_requests`` and the
+    crash race."""
+
+    counted: float
+    """Connections per second counted by :attr:`_Worker.used` (all but the followed)."""
+    crash_rates: list[float]
+    """Per attacker of the configuration, its crashing connections per second (0 if followed)."""
+    crash: float
+    followed_rates: list[float]
+    """Per attacker, its connections per second if followed, else 0."""
+    followed: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +172,7 @@ class ServerRun:
         self.changed = self.env.event()
         self._resumed = self.env.event()
         self._quiet_cache: dict[int, list[Segment]] = {}
-        self._rates_cache: dict[int, tuple[float, list[float], float]] = {}
+        self._rates_cache: dict[int, _Rates] = {}
         self._dynamics_cache: dict[tuple[int, bool], Dynamics] = {}
         self._uneventful_cache: dict[int, bool] = {}
         self._boundaries = self._boundary_times()
@@ -254,7 +270,8 @@ class ServerRun:
         if not any(watching):
             return seg
         return seg.reshaped(seg.t1, tuple(
-            a.watching(self.key_copies.key_miss(seg, a)) if w else a
+            (a.watching(followed=True) if a.listed
+             else a.watching(self.key_copies.key_miss(seg, a))) if w else a
             for a, w in zip(active, watching)
         ))
 
@@ -366,7 +383,8 @@ class ServerRun:
             sources = {name: a.sources for name, (a, _) in self.attackers.items()}
             self.obs.known_connections.extend(
                 sample_listed(self.segments, self.lifetimes, sources, self.server.name,
-                              self.rng.spawn(1)[0]))
+                              self.rng.spawn(1)[0], self.server.restart.max_requests,
+                              self.closes))
 
     def _restart_schedule(self) -> _Schedule:
         times = scheduled_restarts(self.server.restart, self.horizon, self.rng)
@@ -380,14 +398,18 @@ class ServerRun:
     def _new_life(self, w: int, start: float) -> WorkerLifetime:
         return WorkerLifetime(w, start, self.horizon, bool(self.rng.random() < self.server.keys.reachable))
 
-    def _gamma_target(self, count: int = 0) -> float:
+    def _draw_target(self, state: _Worker, count: int = 0) -> None:
+        """The ``max_requests``-th connection after a restart, ``count`` of them served."""
         n = self.server.restart.max_requests
-        return math.inf if n is None else float(self.rng.gamma(n - count))
+        if n is not None:
+            state.left = n - count
+            state.target = float(self.rng.gamma(n - count))
 
     def _worker(self, w: int):  # noqa: ANN202 - SimPy generator
         env, rng = self.env, self.rng
         sched = self._restart_schedule()
-        state = _Worker(w, self._new_life(w, 0.0), self._empty_pi(), target=self._gamma_target())
+        state = _Worker(w, self._new_life(w, 0.0), self._empty_pi())
+        self._draw_target(state)
         self._states.append(state)
         while env.now < self.horizon:
             if state.life.start >= self.closes:
@@ -401,7 +423,8 @@ class ServerRun:
                     return
                 yield resume
                 continue
-            conn_rate, crash_rates, crash_rate = self._rates(cid, cfg)
+            rates = self._rates(cid, cfg)
+            conn_rate, crash_rates, crash_rate = rates.counted, rates.crash_rates, rates.crash
             if self._uneventful(cid, cfg):
                 self._cross(state, sched, now, cfg, cid, crash_rates, crash_rate)
                 if cfg.t1 >= self.horizon:
@@ -418,6 +441,10 @@ class ServerRun:
                 crash_in = rng.exponential(1.0 / crash_rate)
                 if crash_in < delay:
                     kind, delay = "crash", crash_in
+            if rates.followed > 0:
+                connection_in = rng.exponential(1.0 / rates.followed)
+                if connection_in < delay:
+                    kind, delay = "connection", connection_in
             delay = max(0.0, delay)
             dyn = self._dynamics(cid, cfg, state.life.key_reachable)
             if dyn.can_capture and self.watched:
@@ -437,6 +464,8 @@ class ServerRun:
                 self._key_capture(state, dyn, pre, cfg)
             elif kind == "crash":
                 self._crash(state, cfg, crash_rates, pre)
+            elif kind == "connection":
+                self._followed_connection(state, cfg, rates.followed_rates, pre)
             elif kind == "max_requests":
                 self._restart(state, "max_requests")
             else:
@@ -446,12 +475,13 @@ class ServerRun:
 
     def _uneventful(self, config_id: int, cfg: Segment) -> bool:
         """Whether nothing but scheduled restarts and crashes can happen in this configuration,
-        whatever any worker holds: no key capture (by a connection or a crashing one) and no
-        ``max_requests`` count. It then lasts until its boundary, and each worker's restarts
-        and crashes in it are drawn at once (:meth:`_cross`)."""
+        whatever any worker holds: no key capture (by a connection or a crashing one), no
+        followed connection and no ``max_requests`` count. It then lasts until its boundary,
+        and each worker's restarts and crashes in it are drawn at once (:meth:`_cross`)."""
         cached = self._uneventful_cache.get(config_id)
         if cached is None:
-            cached = self.server.restart.max_requests is None and not (
+            followed = any(a.followed for a in cfg.attackers)
+            cached = self.server.restart.max_requests is None and not followed and not (
                 self.watched and any(
                     self._dynamics(config_id, cfg, reachable).can_capture
                     or any(a.name in self.watched and a.heartbeats > 1 and a.c_key > 0
@@ -466,19 +496,22 @@ class ServerRun:
         key = (config_id, reachable)
         dyn = self._dynamics_cache.get(key)
         if dyn is None:
+            if any(a.followed for a in cfg.attackers):  # their connections are events
+                cfg = cfg.reshaped(cfg.t1, tuple(a for a in cfg.attackers if not a.followed))
             dyn = self.key_copies.dynamics(cfg, reachable, self.watched)
             self._dynamics_cache[key] = dyn
         return dyn
 
-    def _rates(self, config_id: int, cfg: Segment) -> tuple[float, list[float], float]:
-        """Per configuration, computed once for all workers: the connection rate, each
-        attacker's crashing-connection rate, and their sum."""
+    def _rates(self, config_id: int, cfg: Segment) -> _Rates:
+        """Per configuration, computed once for all workers (:class:`_Rates`)."""
         cached = self._rates_cache.get(config_id)
         if cached is None:
-            conn_rate = cfg.requests + sum(a.connection_rate for a in cfg.attackers)
-            crash_rates = [a.connection_rate * crash_chance(cfg.crash_probability, a.heartbeats)
-                           for a in cfg.attackers]
-            cached = conn_rate, crash_rates, sum(crash_rates)
+            drawn = [0.0 if a.followed else a.connection_rate for a in cfg.attackers]
+            crash_rates = [r * crash_chance(cfg.crash_probability, a.heartbeats)
+                           for r, a in zip(drawn, cfg.attackers)]
+            followed = [a.connection_rate if a.followed else 0.0 for a in cfg.attackers]
+            cached = _Rates(cfg.requests + sum(drawn), crash_rates, sum(crash_rates), followed,
+                            sum(followed))
             self._rates_cache[config_id] = cached
         return cached
 
@@ -517,7 +550,7 @@ class ServerRun:
         state.life = life
         state.pi = self._empty_pi()
         state.used = 0.0
-        state.target = self._gamma_target()
+        self._draw_target(state)
 
     def _scheduled_run(self, state: _Worker, sched: _Schedule, i: int, j: int) -> None:
         """Scheduled restarts ``i`` to ``j - 1`` with nothing between them: :meth:`_restart`
@@ -572,7 +605,7 @@ class ServerRun:
         if carried:
             state.pi = self.key_copies.evolve_legit(cfg, self._empty_pi(), end - start)
         state.used = 0.0
-        state.target = self._gamma_target(count)
+        self._draw_target(state, count)
 
     def _cross(
         self, state: _Worker, sched: _Schedule, now: float, cfg: Segment, config_id: int,
@@ -691,6 +724,70 @@ class ServerRun:
                     return
                 self._record_key(a.name, heartbeat)
         self._restart(state, "crash", self._log_crash(a, crashing, source, now))
+
+    def _followed_connection(
+        self, state: _Worker, cfg: Segment, followed_rates: list[float], pre: np.ndarray
+    ) -> None:
+        """One connection of a followed attacker, all of it drawn here (``model.md`` rules 5
+        to 7, the reference engine's order): its key operations, the first heartbeat that
+        would crash the worker, whether the heartbeats answered before it capture the key.
+        A connection that takes nothing conditions the worker's key copies on having missed
+        (Bayes' rule), which is what the stationary ``key_miss`` of the integrated attackers
+        leaves out (``docs/fast-engine.md``, item 7)."""
+        rng, now = self.rng, self.env.now
+        a = cfg.attackers[pick(rng, np.array(followed_rates))]
+        attacker = self.attackers[a.name][0]
+        source = int(rng.integers(attacker.sources))
+        p = cfg.crash_probability
+        crashing = int(rng.geometric(p)) if p > 0 else a.heartbeats + 1
+        answered = min(crashing - 1, a.heartbeats)
+        reachable = state.life.key_reachable
+        after_ops = self.key_copies.state_after_crash_ops(a, pre)
+        q = self.key_copies.capture_probability(a, reachable, answered)
+        miss = after_ops * (1.0 - q)
+        u, total, kept = rng.random(), float(after_ops.sum()), float(miss.sum())
+        took = kept < total and u * total >= kept
+        crashes = crashing <= a.heartbeats
+        if took:
+            copies = pick(rng, after_ops * q)
+            heartbeat = self._first_capturing_heartbeat(a, reachable, copies, answered)
+            self._hb_captures_expected[a.name] += 1.0  # the capturing connection itself
+            if attacker.stops_at_key or not crashes:
+                read = heartbeat if attacker.stops_at_key else answered
+                self._key_read(state, a.name, copies, heartbeat, read, source)
+                self._count_followed(state)
+                return
+            self._record_key(a.name, heartbeat)
+        if crashes:
+            self._restart(state, "crash", self._log_crash(a, crashing, source, now))
+            return
+        state.pi = miss / miss.sum()
+        state.life.listed.append(ListedConnection(now, a.name, a.heartbeats))
+        self.obs.known_connections.append(
+            Connection(now, a.name, self.server.name, source, a.heartbeats, a.heartbeats))
+        self._count_followed(state)
+
+    def _count_followed(self, state: _Worker) -> None:
+        """A followed connection served: it counts toward ``max_requests`` (the restart
+        follows the ``max_requests``-th once it is served, as in the reference engine).
+
+        The other connections are counted by a random time change: their arrivals are a
+        unit Poisson process in ``used``, and the restart comes at the ``left``-th, drawn as
+        ``target``. One more connection known makes it the ``(left - 1)``-th, which given the
+        ``left``-th at ``target`` is ``target * U^(1 / (left - 1))`` (the earlier arrivals are
+        uniform below it); if that is already behind ``used``, this connection was the last.
+
+        The restart then comes the next representable instant after the connection, so that
+        what it read lies inside the lifetime it read (every reader of a lifetime counts reads
+        strictly inside it)."""
+        if self.server.restart.max_requests is None:
+            return
+        state.left -= 1
+        if state.left > 0:
+            state.target *= self.rng.random() ** (1.0 / state.left)
+        if state.left <= 0 or state.target <= state.used:
+            state.life.last_known = True
+            self._restart(state, "max_requests", at=math.nextafter(self.env.now, math.inf))
 
     def _heartbeats_before(self, name: str) -> int:
         """Heartbeats ``name`` sent to this server before now, capturing connections excluded.
