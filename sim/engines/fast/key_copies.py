@@ -263,7 +263,9 @@ class KeyChain:
         self._cache[key] = dyn
         return dyn
 
-    def state_after_crash_ops(self, a: AttackerRates, pi: np.ndarray) -> np.ndarray:
+    def after_key_ops(self, a: AttackerRates, pi: np.ndarray) -> np.ndarray:
+        """The copies after one connection's key operations, which come before its heartbeats
+        (rule 5): what a crashing or a followed connection reads."""
         return pi @ self._connection_kernel(a)
 
 

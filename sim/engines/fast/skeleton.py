@@ -106,7 +106,7 @@ class _Rates(NamedTuple):
     crash_rates: list[float]
     """Per attacker of the configuration, its crashing connections per second (0 if followed)."""
     crash: float
-    followed_rates: list[float]
+    followed_rates: np.ndarray
     """Per attacker, its connections per second if followed, else 0."""
     followed: float
 
@@ -509,9 +509,10 @@ class ServerRun:
             drawn = [0.0 if a.followed else a.connection_rate for a in cfg.attackers]
             crash_rates = [r * crash_chance(cfg.crash_probability, a.heartbeats)
                            for r, a in zip(drawn, cfg.attackers)]
-            followed = [a.connection_rate if a.followed else 0.0 for a in cfg.attackers]
+            followed = np.array([a.connection_rate if a.followed else 0.0
+                                 for a in cfg.attackers])
             cached = _Rates(cfg.requests + sum(drawn), crash_rates, sum(crash_rates), followed,
-                            sum(followed))
+                            float(followed.sum()))
             self._rates_cache[config_id] = cached
         return cached
 
@@ -713,7 +714,7 @@ class ServerRun:
         rng, now = self.rng, self.env.now
         a, crashing, source = self._crashing_connection(cfg, crash_rates)
         if a.name in self.watched and crashing > 1:
-            after_ops = self.key_copies.state_after_crash_ops(a, pre)
+            after_ops = self.key_copies.after_key_ops(a, pre)
             q = self.key_copies.capture_probability(a, state.life.key_reachable, crashing - 1)
             if rng.random() < float(after_ops @ q):
                 copies = pick(rng, after_ops * q)
@@ -726,7 +727,7 @@ class ServerRun:
         self._restart(state, "crash", self._log_crash(a, crashing, source, now))
 
     def _followed_connection(
-        self, state: _Worker, cfg: Segment, followed_rates: list[float], pre: np.ndarray
+        self, state: _Worker, cfg: Segment, followed_rates: np.ndarray, pre: np.ndarray
     ) -> None:
         """One connection of a followed attacker, all of it drawn here (``model.md`` rules 5
         to 7, the reference engine's order): its key operations, the first heartbeat that
@@ -735,14 +736,14 @@ class ServerRun:
         (Bayes' rule), which is what the stationary ``key_miss`` of the integrated attackers
         leaves out (``docs/fast-engine.md``, item 7)."""
         rng, now = self.rng, self.env.now
-        a = cfg.attackers[pick(rng, np.array(followed_rates))]
+        a = cfg.attackers[pick(rng, followed_rates)]
         attacker = self.attackers[a.name][0]
         source = int(rng.integers(attacker.sources))
         p = cfg.crash_probability
         crashing = int(rng.geometric(p)) if p > 0 else a.heartbeats + 1
         answered = min(crashing - 1, a.heartbeats)
         reachable = state.life.key_reachable
-        after_ops = self.key_copies.state_after_crash_ops(a, pre)
+        after_ops = self.key_copies.after_key_ops(a, pre)
         q = self.key_copies.capture_probability(a, reachable, answered)
         miss = after_ops * (1.0 - q)
         u, total, kept = rng.random(), float(after_ops.sum()), float(miss.sum())
