@@ -286,3 +286,39 @@ def test_histories_swept_together_equal_each_alone(
         np.testing.assert_allclose(together[h], sweep([pieces], u, e, sets, 0.02)[0],
                                    rtol=1e-13, atol=1e-300)
     assert (together > 0).any()
+
+
+@pytest.mark.parametrize("lifetime", ["next_request", 900.0])
+@pytest.mark.parametrize("literal", [True, False], ids=["literal", "integrated"])
+def test_a_stretch_left_out_of_the_lifetimes_empties_memory(
+    lifetime: object, literal: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The skeleton crosses an attack-free stretch to the restart in force at its end and
+    leaves out the lifetimes in between (``skeleton.ServerRun._jump``): a worker's lifetimes
+    then read ``[0, 100)``, ``[500, T)``. That must give what the lifetimes in full give, the
+    restarts at 100, 300 and 500 all emptying memory: tokens left at 100 to 500 never reach
+    eve, who reads from 500 on. The same random numbers give the same draw (the stretches
+    that nothing reads draw nothing), so the literal path must agree to the session."""
+    T, W = 2000.0, 1
+    eve = (AttackerRates("eve", False, 0.2, 1, 0, 0.0, 0.0, 0.9),)
+    segs = [Segment(0.0, 500.0, True, 1.0, 0.05, 0.2, 0.0, 0.0),
+            Segment(500.0, 900.0, True, 1.0, 0.05, 0.2, 0.0, 0.0, eve),
+            Segment(900.0, T, True, 1.0, 0.05, 0.2, 0.0, 0.0)]
+    gap = [WorkerLifetime(0, 0.0, 100.0, False, "scheduled"), WorkerLifetime(0, 500.0, T, False)]
+    full = [gap[0], WorkerLifetime(0, 100.0, 300.0, False, "scheduled"),
+            WorkerLifetime(0, 300.0, 500.0, False, "scheduled"), gap[1]]
+    spec = SessionSpec(ttl=600.0, requests_per_s=0.2, lifetime=lifetime)  # type: ignore[arg-type]
+    monkeypatch.setattr(sessions, "LITERAL_LIMIT", 1e12 if literal else -1.0)
+    found = [leak_means(spec, segs, lts, W, 0.05, T) for lts in (gap, full)]
+    assert found[0] is not None and found[1] is not None
+    eve_only = frozenset({"eve"})
+    # Both to the quadrature's precision (its nodes differ: the lifetimes in full add kinks).
+    assert found[0].means[eve_only] == pytest.approx(found[1].means[eve_only], rel=1e-6)
+    for seed in range(30):
+        gapped, whole = (sample_sessions(spec, segs, lts, W, 1, 0.05, T, {"eve": 1},
+                                         np.random.default_rng(seed), server="web")
+                         for lts in (gap, full))
+        assert gapped.leaked_by_attacker == whole.leaked_by_attacker
+        if literal:
+            assert [r.time for r in gapped.reuses[0].attempts()] == [
+                r.time for r in whole.reuses[0].attempts()]

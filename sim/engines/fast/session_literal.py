@@ -68,7 +68,11 @@ class WorkerReads:
     """Times at which every token copy of the worker is gone (restarts; under
     ``next_handshake`` also key operations), sorted."""
     restarts: np.ndarray
-    """Worker lifetime ends (the slot is empty after them), sorted."""
+    """The worker's restarts (its memory is empty after each), sorted: every lifetime's start
+    and end. Both, because the skeleton leaves out the lifetimes that nothing reads (it
+    crosses an attack-free stretch to the restart in force at its end, ``skeleton.
+    ServerRun._jump``): a token left in such a gap is gone at the next lifetime's start,
+    which no lifetime before it ends at."""
 
 
 def _worker_reads(
@@ -80,14 +84,14 @@ def _worker_reads(
 ) -> WorkerReads:
     starts = [s.t0 for s in segments]
     parts: list[Reads] = []
-    ends: list[float] = []
+    restarts: list[float] = []
     for lt in lives:
         if lt.end <= lt.start:
             continue
         reads = sample_reads(segments, starts, lt, token_capture, spec.lifetime, index, rng)
         parts += lifetime_reads(spec, segments, lt, reads, rng)
-        ends.append(lt.end)
-    return worker_reads(spec.lifetime, parts, ends)
+        restarts += (lt.start, lt.end)
+    return worker_reads(spec.lifetime, parts, restarts)
 
 
 def lifetime_reads(spec: SessionSpec, segments: Sequence[Segment], lt: WorkerLifetime,
@@ -105,8 +109,9 @@ def lifetime_reads(spec: SessionSpec, segments: Sequence[Segment], lt: WorkerLif
 
 
 def worker_reads(rule: ResidencySpec, parts: Sequence[Reads],
-                 ends: Sequence[float]) -> WorkerReads:
-    """A worker's reads (of its lifetimes ending at ``ends``) in time order, and its clears."""
+                 restarts: Sequence[float]) -> WorkerReads:
+    """A worker's reads (of its lifetimes, begun and ended at ``restarts``) in time order, and
+    its clears."""
     if parts:
         t = np.concatenate([p.t for p in parts])
         who = np.concatenate([p.who for p in parts])
@@ -116,9 +121,9 @@ def worker_reads(rule: ResidencySpec, parts: Sequence[Reads],
         t, q, who, clear = np.zeros(0), np.zeros(0), np.zeros(0, int), np.zeros(0, bool)
     reading = ~clear & (q > 0.0)
     order = np.argsort(t[reading], kind="stable")
-    restarts = np.sort(np.array(ends))
-    clears = np.sort(np.concatenate([t[clear], restarts])) if rule != "next_request" else restarts
-    return WorkerReads(t[reading][order], who[reading][order], q[reading][order], clears, restarts)
+    ordered = np.sort(np.array(restarts, dtype=float))
+    clears = np.sort(np.concatenate([t[clear], ordered])) if rule != "next_request" else ordered
+    return WorkerReads(t[reading][order], who[reading][order], q[reading][order], clears, ordered)
 
 
 @dataclass(slots=True)

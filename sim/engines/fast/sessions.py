@@ -516,7 +516,10 @@ def _integrate(
         if lt.end > lo and lt.start < hi:
             by_worker.setdefault(lt.worker, []).append(lt)
     seg_kinks = [s.t0 for s in srv.segments if lo < s.t0 < hi]
-    restart_kinks = [lt.end for lives in by_worker.values() for lt in lives if lo < lt.end < hi]
+    # Restarts: lifetimes' ends, and their starts (the skeleton leaves out the lifetimes of an
+    # attack-free stretch, so a start need not be an end; session_literal.WorkerReads).
+    restart_kinks = sorted({t for lives in by_worker.values() for lt in lives
+                            for t in (lt.start, lt.end) if lo < t < hi})
     restart_kinks += [r.time for lives in by_worker.values() for lt in lives
                       for r in srv.point_reads(lt) if lo < r.time < hi]
     shifted = lambda ts: [t - ttl for t in ts if t - ttl > lo]  # noqa: E731 - kinks of e = u + ttl

@@ -178,7 +178,7 @@ def _token_copies(
     chance until the copy goes, as on the sessions' path (:func:`.session_literal.copy_captures`
     with the lifetime's reads as :func:`.session_literal.lifetime_reads` gives them)."""
     worker = worker_reads(spec.lifetime, lifetime_reads(spec, segments, lt, reads, rng),
-                          [lt.end])
+                          [lt.start, lt.end])
     copies = token >= 0
     copy_captures(spec, [worker], token[copies], times[copies],
                   np.zeros(int(copies.sum()), dtype=int), end, first, rng)
