@@ -49,7 +49,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
 
 from sim.engines.fast.reads import (
     NO_READS,
@@ -68,7 +67,7 @@ from sim.engines.fast.password_chain import (
 )
 from sim.engines.fast.segments import WorkerLifetime, Segment
 from sim.model.attackers import longest_window
-from sim.model.poisson import poisson_ppf
+from sim.model.quantiles import binomial_ppf, poisson_ppf
 from sim.scenario.model import PasswordSpec, Scenario, Server
 
 #: Most reads a lingering-password replication may sample on one server (checked up front).
@@ -218,7 +217,9 @@ def sample_lingering(
                                                 max_requests)
         if drawn > 0 and lifetime.any():
             chance = np.minimum(lifetime / (logins * (lt.end - lt.start)), 1.0)
-            counts += stats.binom.ppf(rng.random(), drawn, chance[: len(sets)]).astype(np.int64)
+            v = rng.random()
+            counts += np.array([binomial_ppf(v, drawn, float(c)) for c in chance[: len(sets)]],
+                               dtype=np.int64)
             if subsets:
                 p = exact_patterns(chance[[column[u] for u in subsets]])
                 patterns += rng.multinomial(drawn, np.r_[p, max(0.0, 1.0 - p.sum())])[:-1]

@@ -74,7 +74,7 @@ from sim.engines.fast.reads import (
 )
 from sim.engines.fast.segments import WorkerLifetime, Segment
 from sim.engines.fast.spectral import Rewarded, Stacked, stacked_maps
-from sim.model.poisson import poisson_isf
+from sim.model.quantiles import poisson_isf
 from sim.scenario.model import ResidencySpec
 from sim.scenario.model import PasswordSpec
 

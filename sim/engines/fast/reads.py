@@ -20,7 +20,7 @@ from scipy import special
 from sim.engines.fast.segments import AttackerRates, WorkerLifetime, Segment
 from sim.model.capture import any_of as any_of_pieces
 from sim.model.capture import any_of_counts as any_of
-from sim.model.poisson import poisson_ppf
+from sim.model.quantiles import poisson_ppf
 from sim.scenario.model import ResidencySpec
 
 

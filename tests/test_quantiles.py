@@ -1,5 +1,5 @@
-"""``sim.model.poisson`` quantiles meet their definitions, checked with the exact CDF and
-survival functions (``scipy.stats.poisson`` itself is off by one near 0 and 1)."""
+"""``sim.model.quantiles`` meet their definitions, checked with the exact CDF and survival
+functions (``scipy.stats.poisson`` itself is off by one near 0 and 1)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special
 
-from sim.model.poisson import poisson_isf, poisson_ppf
+from sim.model.quantiles import binomial_ppf, poisson_isf, poisson_ppf
 
 MEANS = st.floats(1e-6, 1e7)
 
@@ -29,3 +29,13 @@ def test_isf_is_the_least_k_whose_tail_is_below(tail: float, mean: float) -> Non
     k = poisson_isf(tail, mean)
     assert special.pdtrc(k, mean) <= tail
     assert k == 0 or special.pdtrc(k - 1, mean) > tail
+
+
+@settings(max_examples=400, deadline=None)
+@given(q=st.floats(0.0, 1.0, exclude_min=True, exclude_max=True), n=st.integers(1, 10**6),
+       p=st.one_of(st.floats(0.0, 1.0), st.sampled_from([0.0, 1e-12, 0.5, 1.0 - 1e-12, 1.0])))
+def test_binomial_ppf_is_the_least_k_whose_cdf_reaches_q(q: float, n: int, p: float) -> None:
+    k = binomial_ppf(q, n, p)
+    assert 0 <= k <= n
+    assert k == n or special.bdtr(k, n, p) >= q
+    assert k == 0 or special.bdtr(k - 1, n, p) < q
