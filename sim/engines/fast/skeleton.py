@@ -762,7 +762,7 @@ class ServerRun:
         if crashes:
             self._restart(state, "crash", self._log_crash(a, crashing, source, now))
             return
-        state.pi = miss / miss.sum()
+        state.pi = miss / kept  # kept > 0 here: a connection with no chance misses surely
         state.life.listed.append(ListedConnection(now, a.name, a.heartbeats))
         self.obs.known_connections.append(
             Connection(now, a.name, self.server.name, source, a.heartbeats, a.heartbeats))
