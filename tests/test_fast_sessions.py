@@ -8,7 +8,6 @@ session is valid. The integral's expected count must lie in the run's normal int
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -222,7 +221,7 @@ def test_key_miss_thins_the_session_hazard(reachable: bool) -> None:
     plain = segments(**p)
     watched = [Segment(s.t0, s.t1, s.vulnerable, s.requests, s.logins, s.session_requests,
                        s.handshakes, s.crash_probability,
-                       tuple(replace(a, key_miss=miss) for a in s.attackers)) for s in plain]
+                       tuple(a._replace(key_miss=miss) for a in s.attackers)) for s in plain]
     thinned = segments(**{**p, "nu": p["nu"] * miss[int(reachable)]})
     lts = [WorkerLifetime(w, 0.0, T, reachable) for w in range(W)]
     spec = SessionSpec(ttl=p["ttl"], requests_per_s=p["rho"])

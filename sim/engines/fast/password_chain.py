@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -421,7 +421,7 @@ class CountChain:
             self.variant.append((0, 0) if near == apart else (0, 1))
         self.capturing = [tuple(frozenset(h.name for h in hz if h.beta > 0.0) for hz in both)
                           for both in self.hazards]
-        self._traffic = [replace(s, t0=0.0, t1=0.0, attackers=()) for s in segments]
+        self._traffic = [s._replace(t0=0.0, t1=0.0, attackers=()) for s in segments]
         self._integrators: dict[tuple[int, int, frozenset[str]], Rewarded] = {}
         self._joined: dict[tuple[int, int, tuple[frozenset[str], ...]], Rewarded] = {}
         n = self.n

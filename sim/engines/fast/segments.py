@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class AttackerRates:
-    """One attacker's traffic to one worker during a segment."""
+class AttackerRates(NamedTuple):
+    """One attacker's traffic to one worker during a segment.
+
+    A named tuple, as :class:`Segment`: the skeleton makes one per attacker and configuration
+    and hashes them into the key chain's cache keys, where a frozen dataclass's constructor
+    and hash cost several times a tuple's."""
 
     name: str
     benign: bool
@@ -55,16 +58,16 @@ class AttackerRates:
 
     def watching(self, key_miss: tuple[float, float] = (1.0, 1.0),
                  followed: bool = False) -> AttackerRates:
-        """This attacker while it watches the key (``dataclasses.replace`` costs several times
-        this constructor, and the skeleton builds one per attacker and configuration)."""
+        """This attacker while it watches the key (the constructor, as :meth:`Segment.reshaped`)."""
         return AttackerRates(self.name, self.benign, self.connection_rate, self.heartbeats,
                              self.key_ops, self.c_key, self.c_password, self.c_token,
                              self.listed, key_miss, followed)
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """Constant rates on ``[t0, t1)`` for every worker of one server."""
+class Segment(NamedTuple):
+    """Constant rates on ``[t0, t1)`` for every worker of one server (a named tuple: the
+    skeleton makes a few hundred per replication, and a frozen dataclass's constructor cost
+    2% of a PSMail replication)."""
 
     t0: float
     t1: float
@@ -90,8 +93,8 @@ class Segment:
         return self.t1 - self.t0
 
     def reshaped(self, t1: float, attackers: tuple[AttackerRates, ...]) -> Segment:
-        """The same rates until ``t1``, with ``attackers``: the constructor, which costs a
-        fraction of ``dataclasses.replace`` on the skeleton's path."""
+        """The same rates until ``t1``, with ``attackers`` (the constructor: ``_replace``
+        costs several times it, on the skeleton's path)."""
         return Segment(self.t0, t1, self.vulnerable, self.requests, self.logins,
                        self.session_requests, self.handshakes, self.crash_probability,
                        attackers, self.session_rate)
