@@ -82,10 +82,11 @@ REGENERATE = ".venv/bin/python tests/agreement_reference.py"
 #: 2026-12-04, and fails as soon as one passes at full power, so the list can only shrink
 #: (unless a change shows a bias that another one hid: late on 2026-12-04 the reaper's
 #: ``volume`` alerts left it and four came in; on 2026-12-05 the three about sessions left,
-#: docs/fast-engine.md says how).
-OPEN_AT_FULL_POWER: dict[str, frozenset[str]] = {
-    "lingering": frozenset({"checker/password mean"}),
-}
+#: docs/fast-engine.md says how). Empty since the fast runs were regenerated late on
+#: 2026-12-05 (new random numbers): the last one, ``lingering``'s checker's password mean,
+#: came out within the family ``z`` there, though item 11 of docs/fast-engine.md, its
+#: known cause, is not fixed.
+OPEN_AT_FULL_POWER: dict[str, frozenset[str]] = {}
 
 
 def mail_server(**overrides) -> Server:

@@ -23,10 +23,10 @@ points). Each test prints, for every quantity, the bias it detects at 80% power
 when its coefficient of variation is below about 1.5; counts of rare events (P(key) of a few
 percent) have larger ones, and their P(any) carries the check.
 
-One comparison fails at that power and is not fixed yet (``agreement.OPEN_AT_FULL_POWER``,
-``docs/fast-engine.md``, "Open at full power"): it is held to the recomputed replications'
-power, and the test fails when one on that list starts to agree at full power, so the list
-can only shrink.
+A comparison that fails at that power and is not fixed yet is listed in
+``agreement.OPEN_AT_FULL_POWER`` (``docs/fast-engine.md``, "Open at full power"; none is
+since late on 2026-12-05): it is held to the recomputed replications' power, and the test
+fails when one on that list starts to agree at full power, so the list can only shrink.
 
 When the fast engine's output changes, the stored run is stale: the test then compares the
 recomputed replications alone, at the power CI used to have (about 3 points at ``p = 0.5``),

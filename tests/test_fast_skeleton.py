@@ -70,3 +70,42 @@ def test_a_worker_is_followed_past_the_close_only_to_its_next_restart(
         # one, drawn over the lifetimes: those after the close are there too.
         assert not run.obs.phases
         assert any(c.time > close for c in run.obs.known_connections)
+
+
+@pytest.mark.parametrize("max_requests", [None, 80])
+def test_every_scheduled_restart_ends_one_lifetime_whatever_reconfigures(
+    max_requests: int | None,
+) -> None:
+    """The workers are records stepped by one process (``ServerRun._serve``): at each new
+    configuration every pending event is dropped and drawn again, and heap entries left
+    behind must never fire. A scheduled restart drawn again at the same instant would fire
+    twice if a stale entry did, and a worker stepped again inside a stretch it had crossed
+    would draw that stretch's lifetimes twice. So, per worker: lifetimes never overlap, they
+    follow each other without a gap while an attacker sends (only an attack-free stretch,
+    crossed in one step, leaves lifetimes out), and the scheduled ends are distinct
+    scheduled times, every one of them inside the attack up to the close. Restarts every 300
+    s (jitter 100) against boundaries every few hundred seconds, crashes, key captures and
+    ``max_requests``."""
+    sc = never(small_scenario(restart=RestartPolicy(every=300.0, jitter=100.0,
+                                                    max_requests=max_requests)))
+    attack_from = min(a.start_low for a in sc.attackers.values())
+    for seed in range(30):
+        active = {name: (a, ActiveWindow(a.start_low, min(a.start_low + a.duration, sc.horizon)
+                                         if a.duration is not None else sc.horizon))
+                  for name, a in sc.attackers.items()}
+        run = ServerRun(sc, sc.servers["mail"], active, np.random.default_rng(seed),
+                        Observations())
+        run.run()
+        for state in run._states:
+            lives = sorted((lt for lt in run.lifetimes if lt.worker == state.index),
+                           key=lambda lt: lt.start)
+            for before, after in zip(lives, lives[1:]):
+                assert before.end <= after.start
+                if before.end >= attack_from:
+                    assert before.end == after.start
+            ends = [lt.end for lt in lives if lt.end_cause == "scheduled"]
+            assert len(ends) == len(set(ends))
+            times = state.sched.times
+            assert set(ends) <= set(times.tolist())
+            due = times[(times >= attack_from) & (times < run.closes)]
+            assert set(due.tolist()) <= set(ends)

@@ -224,25 +224,33 @@ def sweep_slot(
     """
     v0 = np.ones((len(histories), u.size, sets))
     v1 = np.ones_like(v0)
+    a = own
     for a_, b_, delta, beta, reads, empties in _steps_from_end(histories, sets):
         hs, us, length = _overlaps(a_, b_, u, e)
         if hs.size == 0:
             continue
+        # What depends on the piece alone, per history (a few dozen), before the pairs
+        # (hundreds of sessions each) are gathered: half of this sweep's arithmetic once was.
+        b = delta[:, None]
+        c = b + beta
+        m = -(a + c) / 2.0
+        half = np.sqrt(((a - c) / 2.0) ** 2 + a * b)
+        inv_2half = 0.5 / np.where(half > 0, half, 1.0)
+        m_h, half_h = m[hs], half[hs]
+        grow, fall = np.exp((m_h + half_h) * length), np.exp((m_h - half_h) * length)
+        cosh = (grow + fall) / 2.0
+        sinh = (grow - fall) * inv_2half[hs]
+        sx = half_h * length
+        small = sx <= 1e-6  # sinh(s L) / s by its series, where the difference cancels
+        if small.any():
+            exact = length * np.exp(m_h * length) * (1.0 + sx * sx / 6.0)
+            sinh[small] = exact[small]
         inside = (b_[hs] < e[us])[:, None]
         w0, w1 = v0[hs, us], v1[hs, us]
         r0 = np.where(inside, w0, 1.0)
         r1 = np.where(inside, (1.0 - reads[hs]) * np.where(empties[hs][:, None], w0, w1), 1.0)
-        a, b = own, delta[hs][:, None]
-        c = b + beta[hs]
-        m = -(a + c) / 2.0
-        half = np.sqrt(((a - c) / 2.0) ** 2 + a * b)
-        grow, fall = np.exp((m + half) * length), np.exp((m - half) * length)
-        cosh = (grow + fall) / 2.0
-        sx = half * length
-        sinh = np.where(sx > 1e-6, (grow - fall) / (2.0 * np.where(half > 0, half, 1.0)),
-                        length * np.exp(m * length) * (1.0 + sx * sx / 6.0))
-        v0[hs, us] = (cosh + sinh * (-a - m)) * r0 + sinh * a * r1
-        v1[hs, us] = sinh * b * r0 + (cosh + sinh * (-c - m)) * r1
+        v0[hs, us] = (cosh + sinh * (-a - m_h)) * r0 + sinh * a * r1
+        v1[hs, us] = sinh * b[hs] * r0 + (cosh + sinh * (-c - m)[hs]) * r1
     return -np.log(np.clip(v0, np.finfo(float).tiny, 1.0)).transpose(0, 2, 1)
 
 

@@ -1,4 +1,4 @@
-"""The state-changing events of one server, as SimPy processes.
+"""The state-changing events of one server, in one SimPy process.
 
 Only events that change what later heartbeats can capture are simulated: attack phases (an
 attacker starting, stopping or giving up after ``stop_when: key``), the vulnerable window
@@ -27,15 +27,19 @@ of daily restarts after the patch.
 
 Between events every worker keeps the distribution of its hidden key-copy state, conditioned
 on what has (not) happened; at an interruption it is advanced exactly and the next event time
-is drawn afresh, which is exact because each draw is from the conditional law.
+is drawn afresh, which is exact because each draw is from the conditional law. The workers
+are records stepped by the server's process (:meth:`ServerRun._serve`), each with its next
+event in a heap, rather than processes of their own: a new configuration interrupts every
+worker, and SimPy's wake-ups of a process per worker cost more than the redraws.
 """
 
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 import simpy
@@ -56,7 +60,7 @@ from sim.engines.fast.spectral import propagate
 from sim.model.record import AttackPhase, Captures, Connection, Crash, Observations
 from sim.model.attackers import ActiveWindow
 from sim.model.capture import CaptureTable, any_of
-from sim.model.restarts import max_requests_restarts, scheduled_restarts
+from sim.model.restarts import max_requests_restarts, workers_scheduled_restarts
 from sim.scenario.model import Attacker, Scenario, Server
 
 #: The session ramp after the cold start (rule 18) is followed in this many constant steps.
@@ -79,11 +83,19 @@ class KeyRecord:
     total: Captures = field(default_factory=Captures)
 
 
+Waits = Literal["event", "attack", "change", "never"]
+"""What a worker sleeps until (:meth:`ServerRun._step`): its pending event or the
+configuration's end (``"event"``); the next attack, having crossed the attack-free stretch
+(:meth:`ServerRun._jump`); the next configuration, having crossed an uneventful one
+(:meth:`ServerRun._cross`); nothing more (``"never"``)."""
+
+
 @dataclass(slots=True)
 class _Worker:
     index: int
     life: WorkerLifetime
     pi: np.ndarray
+    sched: _Schedule
     used: float = 0.0
     """Connection intensity integrated since the last restart."""
     target: float = math.inf
@@ -93,6 +105,26 @@ class _Worker:
     ``used``: ``max_requests`` less those served since the restart that are known one by one
     (:meth:`ServerRun._count_followed`)."""
     next_scheduled: int = 0
+    waits: Waits = "event"
+    pending: _Pending | None = None
+    config_id: int = -1
+    """The configuration the worker last stepped in (:meth:`ServerRun._step`)."""
+
+
+class _Pending(NamedTuple):
+    """A worker's next event, drawn at ``since`` in the configuration it stepped in: what the
+    worker is advanced by when it fires or the configuration changes first."""
+
+    at: float
+    seq: int
+    """Its heap entry's tie-breaker: an entry whose worker's pending event has another is
+    stale."""
+    kind: str
+    since: float
+    dyn: Dynamics
+    cfg: Segment
+    conn_rate: float
+    rates: _Rates
 
 
 class _Rates(NamedTuple):
@@ -169,8 +201,9 @@ class ServerRun:
         self.segments: list[Segment] = []
         self.lifetimes: list[WorkerLifetime] = []
         self.env = simpy.Environment()
-        self.changed = self.env.event()
-        self._resumed = self.env.event()
+        self._due: list[tuple[float, int, _Worker]] = []
+        """The workers' pending events, a heap by time (stale entries are skipped)."""
+        self._pushed = 0
         self._quiet_cache: dict[int, list[Segment]] = {}
         self._rates_cache: dict[int, _Rates] = {}
         self._dynamics_cache: dict[tuple[int, bool], Dynamics] = {}
@@ -184,9 +217,30 @@ class ServerRun:
         """Lifetimes ended before the current configuration began (:meth:`_reachable_steps`)."""
         self._config_id = 0
         self.listed = listed_attackers(scenario, server, (a for a, _ in attackers.values()))
+        self._attacker_rates = self._all_attacker_rates()
         self.config = self._make_config(0.0)
 
     # -- configuration ---------------------------------------------------------------------
+    def _all_attacker_rates(self) -> dict[tuple[str, bool], AttackerRates]:
+        """Each attacker's rates per worker, outside and inside the vulnerable window: all a
+        configuration needs of it but whether it watches the key (:meth:`_make_config`)."""
+        rates = {}
+        for name, (a, _) in self.attackers.items():
+            table = self.tables[name]
+            for vulnerable in (False, True):
+                rates[name, vulnerable] = AttackerRates(
+                    name=name,
+                    benign=a.benign,
+                    connection_rate=a.connection_rate / self.W,
+                    heartbeats=a.heartbeats_per_connection,
+                    key_ops=a.key_ops_per_connection,
+                    c_key=table.key if vulnerable else 0.0,
+                    c_password=table.password if vulnerable else 0.0,
+                    c_token=table.token if vulnerable else 0.0,
+                    listed=name in self.listed,
+                )
+        return rates
+
     def _last_key_chance(self) -> float:
         """When the last attacker still watching the key stops being able to capture it (its
         window or the vulnerable window ends). From then on no worker's key copies are read
@@ -232,24 +286,9 @@ class ServerRun:
     def _make_config(self, t: float) -> Segment:
         s = self.server
         vulnerable = s.is_vulnerable(t)
-        active: list[AttackerRates] = []
-        for name, (a, window) in self.attackers.items():
-            if name in self.stopped or not (window.t0 <= t < window.t1):
-                continue
-            table = self.tables[name]
-            active.append(
-                AttackerRates(
-                    name=name,
-                    benign=a.benign,
-                    connection_rate=a.connection_rate / self.W,
-                    heartbeats=a.heartbeats_per_connection,
-                    key_ops=a.key_ops_per_connection,
-                    c_key=table.key if vulnerable else 0.0,
-                    c_password=table.password if vulnerable else 0.0,
-                    c_token=table.token if vulnerable else 0.0,
-                    listed=name in self.listed,
-                )
-            )
+        active = [self._attacker_rates[name, vulnerable]
+                  for name, (_, window) in self.attackers.items()
+                  if name not in self.stopped and window.t0 <= t < window.t1]
         requests, session_requests = self._requests_at(t)
         logins = s.traffic.logins_per_s / s.workers
         nxt = bisect.bisect_right(self._boundaries, t)
@@ -323,16 +362,12 @@ class ServerRun:
         return steps
 
     def reconfigure(self, now: float) -> None:
-        was_quiet = not self.config.attackers
+        """A new configuration from ``now``; the workers step into it once the event being
+        handled is (:meth:`_wake`)."""
         self._close(now)
         self._ended_mark = len(self.lifetimes)
         self.config = self._make_config(now)
         self._config_id += 1
-        old, self.changed = self.changed, self.env.event()
-        old.succeed()
-        if was_quiet and self.config.attackers:
-            resumed, self._resumed = self._resumed, self.env.event()
-            resumed.succeed()
 
     def _quiet_stretch(self, now: float, config_id: int) -> list[Segment]:
         """The attack-free configurations from ``now`` up to the next attack (or the horizon).
@@ -360,17 +395,47 @@ class ServerRun:
             self._quiet_cache[config_id] = cached
         return cached
 
-    # -- processes -------------------------------------------------------------------------
-    def _phases(self):  # noqa: ANN202 - SimPy generator
-        for t in self._boundaries:
-            yield self.env.timeout(t - self.env.now)
-            self.reconfigure(t)
+    # -- the process --------------------------------------------------------------------------
+    def _serve(self):  # noqa: ANN202 - SimPy generator
+        """The server's one SimPy process: the configuration boundaries and the workers'
+        events in time order, a boundary first on a tie.
+
+        The workers are records, not processes of their own: each sleeps until its next
+        event (a heap entry), a new configuration or an attack, and is stepped here. As a
+        process each, a PSMail replication spent a sixth of its time in SimPy's wake-ups of
+        workers that only had to redraw their next event."""
+        env, due = self.env, self._due
+        for state in self._states:
+            self._step(state)
+        boundaries = self._boundaries
+        b = 0
+        while True:
+            while due and (due[0][2].pending is None or due[0][2].pending.seq != due[0][1]):
+                heapq.heappop(due)
+            boundary = boundaries[b] if b < len(boundaries) else self.horizon
+            if due and due[0][0] < boundary:
+                at, _, state = heapq.heappop(due)
+                yield env.timeout(at - env.now)
+                config_id = self._config_id
+                self._fire(state)
+                if self._config_id != config_id:
+                    self._wake()
+            elif boundary < self.horizon:
+                yield env.timeout(boundary - env.now)
+                b += 1
+                was_quiet = not self.config.attackers
+                self.reconfigure(boundary)
+                self._wake(attack=was_quiet and bool(self.config.attackers))
+            else:
+                return
 
     def run(self) -> None:
         env = self.env
-        env.process(self._phases())
-        for w in range(self.W):
-            env.process(self._worker(w))
+        self._states = [_Worker(w, self._new_life(w, 0.0), self._empty_pi(), sched)
+                        for w, sched in enumerate(self._restart_schedules())]
+        for state in self._states:
+            self._draw_target(state)
+        env.process(self._serve())
         env.run(until=self.horizon)
         self._close(self.horizon)
         for life in (state.life for state in self._states):
@@ -386,14 +451,19 @@ class ServerRun:
                               self.rng.spawn(1)[0], self.server.restart.max_requests,
                               self.closes))
 
-    def _restart_schedule(self) -> _Schedule:
-        times = scheduled_restarts(self.server.restart, self.horizon, self.rng)
-        patch = None
-        if self.server.patched_at < self.horizon:
-            # Before a tie: "patch" < "scheduled".
-            patch = int(times.searchsorted(self.server.patched_at, side="left"))
-            times = np.concatenate((times[:patch], [self.server.patched_at], times[patch:]))
-        return _Schedule(times, patch)
+    def _restart_schedules(self) -> list[_Schedule]:
+        """Each worker's scheduled restarts and the patch (:class:`_Schedule`)."""
+        patched_at = self.server.patched_at
+        schedules = []
+        for times in workers_scheduled_restarts(self.server.restart, self.horizon, self.W,
+                                                self.rng):
+            patch = None
+            if patched_at < self.horizon:
+                # Before a tie: "patch" < "scheduled".
+                patch = int(times.searchsorted(patched_at, side="left"))
+                times = np.concatenate((times[:patch], [patched_at], times[patch:]))
+            schedules.append(_Schedule(times, patch))
+        return schedules
 
     def _new_life(self, w: int, start: float) -> WorkerLifetime:
         return WorkerLifetime(w, start, self.horizon, bool(self.rng.random() < self.server.keys.reachable))
@@ -405,73 +475,89 @@ class ServerRun:
             state.left = n - count
             state.target = float(self.rng.gamma(n - count))
 
-    def _worker(self, w: int):  # noqa: ANN202 - SimPy generator
-        env, rng = self.env, self.rng
-        sched = self._restart_schedule()
-        state = _Worker(w, self._new_life(w, 0.0), self._empty_pi())
-        self._draw_target(state)
-        self._states.append(state)
-        while env.now < self.horizon:
-            if state.life.start >= self.closes:
-                return  # the vulnerable window has closed (module docstring)
-            now, cfg, cid = env.now, self.config, self._config_id
-            if not cfg.attackers:
-                for quiet in self._quiet_stretch(now, cid):
-                    self._jump(state, sched, max(now, quiet.t0), quiet)
-                resume = self._resumed
-                if quiet.t1 >= self.horizon:
-                    return
-                yield resume
+    def _step(self, state: _Worker) -> None:
+        """What a worker does from now in the current configuration until it must sleep:
+        cross an attack-free stretch or an uneventful configuration in one go, or draw its
+        next event (the earliest of the configuration's end, a scheduled restart, the
+        ``max_requests``-th connection, a crash, a followed connection and a key capture, the
+        first listed winning a tie)."""
+        now, cfg, cid, rng = self.env.now, self.config, self._config_id, self.rng
+        state.config_id, state.pending = cid, None
+        if now >= self.horizon or state.life.start >= self.closes:
+            state.waits = "never"  # the vulnerable window has closed (module docstring)
+            return
+        sched = state.sched
+        if not cfg.attackers:
+            for quiet in self._quiet_stretch(now, cid):
+                self._jump(state, sched, max(now, quiet.t0), quiet)
+            state.waits = "never" if quiet.t1 >= self.horizon else "attack"
+            return
+        if self._uneventful(cid, cfg):
+            self._cross(state, sched, now, cfg, cid)
+            state.waits = "never" if cfg.t1 >= self.horizon else "change"
+            return
+        rates = self._rates(cid, cfg)
+        conn_rate, crash_rate = rates.counted, rates.crash
+        kind, delay = "bound", cfg.t1 - now
+        if state.next_scheduled < sched.size and sched.time(state.next_scheduled) - now < delay:
+            kind, delay = "scheduled", sched.time(state.next_scheduled) - now
+        if conn_rate > 0 and (state.target - state.used) / conn_rate < delay:
+            kind, delay = "max_requests", (state.target - state.used) / conn_rate
+        if crash_rate > 0:
+            crash_in = rng.exponential(1.0 / crash_rate)
+            if crash_in < delay:
+                kind, delay = "crash", crash_in
+        if rates.followed > 0:
+            connection_in = rng.exponential(1.0 / rates.followed)
+            if connection_in < delay:
+                kind, delay = "connection", connection_in
+        delay = max(0.0, delay)
+        dyn = self._dynamics(cid, cfg, state.life.key_reachable)
+        if dyn.can_capture and self.watched:
+            t_key = capture_time(dyn, state.pi, delay, rng.random())
+            if t_key is not None:
+                kind, delay = "key", t_key
+        self._pushed += 1
+        state.waits = "event"
+        state.pending = _Pending(now + delay, self._pushed, kind, now, dyn, cfg, conn_rate, rates)
+        if kind != "bound":  # the configuration's end comes as a new configuration
+            heapq.heappush(self._due, (state.pending.at, self._pushed, state))
+
+    def _fire(self, state: _Worker) -> None:
+        """A worker's pending event, now: advance the worker to it, handle it, step on."""
+        p = state.pending
+        assert p is not None
+        pre = self._advance(state, p.dyn, p.cfg, p.conn_rate, self.env.now - p.since)
+        if p.kind == "key":
+            self._key_capture(state, p.dyn, pre, p.cfg)
+        elif p.kind == "crash":
+            self._crash(state, p.cfg, p.rates.crash_rates, pre)
+        elif p.kind == "connection":
+            self._followed_connection(state, p.cfg, p.rates.followed_rates, pre)
+        elif p.kind == "max_requests":
+            self._restart(state, "max_requests")
+        else:
+            cause = state.sched.cause(state.next_scheduled)
+            state.next_scheduled += 1
+            self._restart(state, cause)
+        self._step(state)
+
+    def _wake(self, attack: bool = False) -> None:
+        """After a new configuration, in worker order, the workers step into it: one waiting
+        for an event is first advanced to now; one asleep after an attack-free stretch, which
+        it crossed to the next attack, wakes only when that attack begins (``attack``). A
+        worker that stepped in the new configuration already (the one whose event changed
+        it) is left alone."""
+        cid, now = self._config_id, self.env.now
+        for state in self._states:
+            if state.config_id == cid or state.waits == "never" or (
+                    state.waits == "attack" and not attack):
                 continue
-            rates = self._rates(cid, cfg)
-            conn_rate, crash_rates, crash_rate = rates.counted, rates.crash_rates, rates.crash
-            if self._uneventful(cid, cfg):
-                self._cross(state, sched, now, cfg, cid, crash_rates, crash_rate)
-                if cfg.t1 >= self.horizon:
-                    return
-                yield self.changed
-                continue
-            # The earliest of the four, the first listed winning a tie.
-            kind, delay = "bound", cfg.t1 - now
-            if state.next_scheduled < sched.size and sched.time(state.next_scheduled) - now < delay:
-                kind, delay = "scheduled", sched.time(state.next_scheduled) - now
-            if conn_rate > 0 and (state.target - state.used) / conn_rate < delay:
-                kind, delay = "max_requests", (state.target - state.used) / conn_rate
-            if crash_rate > 0:
-                crash_in = rng.exponential(1.0 / crash_rate)
-                if crash_in < delay:
-                    kind, delay = "crash", crash_in
-            if rates.followed > 0:
-                connection_in = rng.exponential(1.0 / rates.followed)
-                if connection_in < delay:
-                    kind, delay = "connection", connection_in
-            delay = max(0.0, delay)
-            dyn = self._dynamics(cid, cfg, state.life.key_reachable)
-            if dyn.can_capture and self.watched:
-                t_key = capture_time(dyn, state.pi, delay, rng.random())
-                if t_key is not None:
-                    kind, delay = "key", t_key
-            timeout = env.timeout(delay)
-            fired = yield timeout | self.changed
-            elapsed = env.now - now
-            pre = self._advance(state, dyn, cfg, conn_rate, elapsed)
-            if timeout not in fired:
-                continue
-            if kind == "bound":
-                if self._config_id == cid:
-                    yield self.changed
-            elif kind == "key":
-                self._key_capture(state, dyn, pre, cfg)
-            elif kind == "crash":
-                self._crash(state, cfg, crash_rates, pre)
-            elif kind == "connection":
-                self._followed_connection(state, cfg, rates.followed_rates, pre)
-            elif kind == "max_requests":
-                self._restart(state, "max_requests")
-            else:
-                cause = sched.cause(state.next_scheduled)
-                state.next_scheduled += 1
-                self._restart(state, cause)
+            if state.waits == "event":
+                p = state.pending
+                assert p is not None
+                self._advance(state, p.dyn, p.cfg, p.conn_rate, now - p.since)
+            self._step(state)
 
     def _uneventful(self, config_id: int, cfg: Segment) -> bool:
         """Whether nothing but scheduled restarts and crashes can happen in this configuration,
@@ -609,8 +695,7 @@ class ServerRun:
         self._draw_target(state, count)
 
     def _cross(
-        self, state: _Worker, sched: _Schedule, now: float, cfg: Segment, config_id: int,
-        crash_rates: list[float], crash_rate: float,
+        self, state: _Worker, sched: _Schedule, now: float, cfg: Segment, config_id: int
     ) -> None:
         """Cross an uneventful configuration (:meth:`_uneventful`) ``[now, cfg.t1)`` in one step.
 
@@ -619,6 +704,8 @@ class ServerRun:
         state then only has to be carried from the last restart to the boundary.
         """
         end, rng = cfg.t1, self.rng
+        rates = self._rates(config_id, cfg)
+        crash_rates, crash_rate = rates.crash_rates, rates.crash
         i = state.next_scheduled
         j = sched.first_from(end, i)
         if now >= self.closes:

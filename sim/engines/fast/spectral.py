@@ -50,10 +50,13 @@ class Spectrum:
     fall back to :func:`expm` for defective or nearly defective generators.
     """
 
-    __slots__ = ("w", "V", "V_inv")
+    __slots__ = ("w", "V", "V_inv", "_mass", "_real")
 
     def __init__(self, w: np.ndarray, V: np.ndarray, V_inv: np.ndarray) -> None:
         self.w, self.V, self.V_inv = w, V, V_inv
+        self._mass = V_inv.sum(axis=1)
+        """``V^-1 1``, for :meth:`mass_terms`."""
+        self._real = not np.iscomplexobj(w) or not w.imag.any()
 
     @staticmethod
     def of(G: np.ndarray) -> Spectrum | None:
@@ -78,11 +81,10 @@ class Spectrum:
         :meth:`apply` takes two products, and the slope comes with it (``a_k w_k``). Real
         arrays when the eigenvalues are (complex ones come in conjugate pairs, whose parts
         add up to a real mass)."""
-        a = (pi @ self.V) * self.V_inv.sum(axis=1)
-        w = self.w
-        if not np.iscomplexobj(w) or not w.imag.any():
-            return a.real, w.real
-        return a, w
+        a = (pi @ self.V) * self._mass
+        if self._real:
+            return a.real, self.w.real
+        return a, self.w
 
 
 class Doubling:
@@ -154,8 +156,12 @@ def exponentials(w: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``exp(w t)`` and ``phi(w t) t = expm1(w t) / w`` (``t`` where ``w = 0``), ``w`` and
     ``t`` broadcast together: what a spectral advance multiplies the eigenbasis by."""
     wt = w * t
+    integrated = np.expm1(wt)
     zero = w == 0.0
-    return np.exp(wt), np.where(zero, t, np.expm1(wt) / np.where(zero, 1.0, w))
+    if zero.any():
+        return np.exp(wt), np.where(zero, t, integrated / np.where(zero, 1.0, w))
+    integrated /= w
+    return np.exp(wt), integrated
 
 
 class Rewarded:
