@@ -152,6 +152,18 @@ def propagate(
     return np.maximum(out, 0.0)
 
 
+def propagate_rows(
+    G: np.ndarray, rows: np.ndarray, t: np.ndarray, by: Spectrum | Doubling | None = None
+) -> np.ndarray:
+    """:func:`propagate` of each row of ``rows`` by its own length ``t[row]``: with an
+    eigen-decomposition, two products for all of them."""
+    if G.shape[0] == 1:
+        return rows * np.exp(G[0, 0] * np.maximum(t, 0.0))[:, None]
+    if not isinstance(by, Spectrum) or (t <= 0).any():
+        return np.array([propagate(G, pi, float(x), by) for pi, x in zip(rows, t)])
+    return np.maximum((((rows @ by.V) * np.exp(by.w * t[:, None])) @ by.V_inv).real, 0.0)
+
+
 def exponentials(w: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``exp(w t)`` and ``phi(w t) t = expm1(w t) / w`` (``t`` where ``w = 0``), ``w`` and
     ``t`` broadcast together: what a spectral advance multiplies the eigenbasis by."""
