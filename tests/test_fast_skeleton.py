@@ -14,7 +14,17 @@ from sim.model.attackers import ActiveWindow
 from sim.model.record import Observations
 from sim.montecarlo.replicate import replicate_range
 from sim.scenario import load_scenario
-from sim.scenario.model import RestartPolicy
+from sim.scenario.model import RestartPolicy, Scenario
+
+
+def _mail_skeleton(sc: Scenario, seed: int) -> ServerRun:
+    """The mail server's skeleton, every attacker present from its earliest start."""
+    active = {name: (a, ActiveWindow(a.start_low, min(a.start_low + a.duration, sc.horizon)
+                                     if a.duration is not None else sc.horizon))
+              for name, a in sc.attackers.items()}
+    run = ServerRun(sc, sc.servers["mail"], active, np.random.default_rng(seed), Observations())
+    run.run()
+    return run
 
 
 @pytest.mark.parametrize("scenario", ["psmail", "stop-on-key", "lingering"])
@@ -50,12 +60,7 @@ def test_a_worker_is_followed_past_the_close_only_to_its_next_restart(
                                                     max_requests=max_requests),
                               **{closes: close}))
     for seed in range(20):
-        active = {name: (a, ActiveWindow(a.start_low, min(a.start_low + a.duration, sc.horizon)
-                                         if a.duration is not None else sc.horizon))
-                  for name, a in sc.attackers.items()}
-        run = ServerRun(sc, sc.servers["mail"], active, np.random.default_rng(seed),
-                        Observations())
-        run.run()
+        run = _mail_skeleton(sc, seed)
         for w in range(sc.servers["mail"].total_workers):
             lives = sorted((lt for lt in run.lifetimes if lt.worker == w), key=lambda lt: lt.start)
             last, straddling = lives[-1], lives[-2]
@@ -90,12 +95,7 @@ def test_every_scheduled_restart_ends_one_lifetime_whatever_reconfigures(
                                                     max_requests=max_requests)))
     attack_from = min(a.start_low for a in sc.attackers.values())
     for seed in range(30):
-        active = {name: (a, ActiveWindow(a.start_low, min(a.start_low + a.duration, sc.horizon)
-                                         if a.duration is not None else sc.horizon))
-                  for name, a in sc.attackers.items()}
-        run = ServerRun(sc, sc.servers["mail"], active, np.random.default_rng(seed),
-                        Observations())
-        run.run()
+        run = _mail_skeleton(sc, seed)
         for state in run._states:
             lives = sorted((lt for lt in run.lifetimes if lt.worker == state.index),
                            key=lambda lt: lt.start)
