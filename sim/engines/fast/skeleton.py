@@ -83,11 +83,10 @@ class KeyRecord:
     total: Captures = field(default_factory=Captures)
 
 
-Waits = Literal["event", "attack", "change", "never"]
-"""What a worker sleeps until (:meth:`ServerRun._step`): its pending event or the
-configuration's end (``"event"``); the next attack, having crossed the attack-free stretch
-(:meth:`ServerRun._jump`); the next configuration, having crossed an uneventful one
-(:meth:`ServerRun._cross`); nothing more (``"never"``)."""
+Waits = Literal["change", "attack", "never"]
+"""What a worker sleeps until (:meth:`ServerRun._step`): the next configuration, or its
+:attr:`_Worker.pending` event if that comes first (``"change"``); the next attack, having
+crossed the attack-free stretch (:meth:`ServerRun._jump`); nothing more (``"never"``)."""
 
 
 @dataclass(slots=True)
@@ -105,7 +104,7 @@ class _Worker:
     ``used``: ``max_requests`` less those served since the restart that are known one by one
     (:meth:`ServerRun._count_followed`)."""
     next_scheduled: int = 0
-    waits: Waits = "event"
+    waits: Waits = "change"
     pending: _Pending | None = None
     config_id: int = -1
     """The configuration the worker last stepped in (:meth:`ServerRun._step`)."""
@@ -489,7 +488,7 @@ class ServerRun:
         sched = state.sched
         if not cfg.attackers:
             for quiet in self._quiet_stretch(now, cid):
-                self._jump(state, sched, max(now, quiet.t0), quiet)
+                self._jump(state, max(now, quiet.t0), quiet)
             state.waits = "never" if quiet.t1 >= self.horizon else "attack"
             return
         if self._uneventful(cid, cfg):
@@ -517,7 +516,7 @@ class ServerRun:
             if t_key is not None:
                 kind, delay = "key", t_key
         self._pushed += 1
-        state.waits = "event"
+        state.waits = "change"
         state.pending = _Pending(now + delay, self._pushed, kind, now, dyn, cfg, conn_rate, rates)
         if kind != "bound":  # the configuration's end comes as a new configuration
             heapq.heappush(self._due, (state.pending.at, self._pushed, state))
@@ -542,8 +541,8 @@ class ServerRun:
         self._step(state)
 
     def _wake(self, attack: bool = False) -> None:
-        """After a new configuration, in worker order, the workers step into it: one waiting
-        for an event is first advanced to now; one asleep after an attack-free stretch, which
+        """After a new configuration, in worker order, the workers step into it: one with a
+        pending event is first advanced to now; one asleep after an attack-free stretch, which
         it crossed to the next attack, wakes only when that attack begins (``attack``). A
         worker that stepped in the new configuration already (the one whose event changed
         it) is left alone. Into an uneventful configuration they cross together
@@ -555,9 +554,8 @@ class ServerRun:
             if state.config_id == cid or state.waits == "never" or (
                     state.waits == "attack" and not attack):
                 continue
-            if state.waits == "event":
-                p = state.pending
-                assert p is not None
+            p = state.pending
+            if p is not None:
                 self._advance(state, p.dyn, p.cfg, p.conn_rate, now - p.since)
             if together and state.life.start < self.closes:
                 crossing.append(state)
@@ -646,10 +644,11 @@ class ServerRun:
         state.used = 0.0
         self._draw_target(state)
 
-    def _scheduled_run(self, state: _Worker, sched: _Schedule, i: int, j: int) -> None:
+    def _scheduled_run(self, state: _Worker, i: int, j: int) -> None:
         """Scheduled restarts ``i`` to ``j - 1`` with nothing between them: :meth:`_restart`
         for each, the new lifetimes' key placements drawn at once (the very uniforms
         :meth:`_new_life` draws one at a time)."""
+        sched = state.sched
         reachable = (self.rng.random(j - i) < self.server.keys.reachable).tolist()
         life = state.life
         for k, (t, near) in enumerate(zip(sched.between(i, j), reachable), start=i):
@@ -658,16 +657,14 @@ class ServerRun:
             life = WorkerLifetime(state.index, t, self.horizon, near)
         self._begin(state, life)
 
-    def _jump(
-        self, state: _Worker, sched: _Schedule, now: float, cfg: Segment
-    ) -> None:
+    def _jump(self, state: _Worker, now: float, cfg: Segment) -> None:
         """Cross an attack-free stretch ``[now, cfg.t1)`` in one step.
 
         Nothing can be captured there, so only two things matter: when the current lifetime
         ends (it may have held secrets captured earlier) and the lifetime, restart count and
         key-copy state in force at the stretch's end.
         """
-        end = cfg.t1
+        sched, end = state.sched, cfg.t1
         rate = cfg.requests
         n_max = self.server.restart.max_requests
         first_req = now + (state.target - state.used) / rate if rate > 0 else math.inf
@@ -737,7 +734,7 @@ class ServerRun:
                         self._restart(state, sched.cause(k), at=t)
                 start = ends[-1][0]
             elif j > i:
-                self._scheduled_run(state, sched, i, j)
+                self._scheduled_run(state, i, j)
                 start = sched.time(j - 1)
             state.next_scheduled = j
             state.config_id, state.pending = config_id, None
