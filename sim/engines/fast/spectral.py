@@ -72,7 +72,8 @@ class Spectrum:
             return None
         return Spectrum(w, V, V_inv)
 
-    def apply(self, pi: np.ndarray, t: float) -> np.ndarray:
+    def apply(self, pi: np.ndarray, t: float | np.ndarray) -> np.ndarray:
+        """``pi exp(G t)``; rows of ``pi`` with a column of lengths ``t``, each by its own."""
         return (((pi @ self.V) * np.exp(self.w * t)) @ self.V_inv).real
 
     def mass_terms(self, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -161,7 +162,7 @@ def propagate_rows(
         return rows * np.exp(G[0, 0] * np.maximum(t, 0.0))[:, None]
     if not isinstance(by, Spectrum) or (t <= 0).any():
         return np.array([propagate(G, pi, float(x), by) for pi, x in zip(rows, t)])
-    return np.maximum((((rows @ by.V) * np.exp(by.w * t[:, None])) @ by.V_inv).real, 0.0)
+    return np.maximum(by.apply(rows, t[:, None]), 0.0)
 
 
 def exponentials(w: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
