@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.engines import get_engine
+from sim.engines.fast.reads import choices
 from sim.model.record import ReplicationRecord
 from sim.scenario.model import (
     Attacker,
@@ -203,3 +204,14 @@ def test_a_near_silent_server_samples_its_key_state_from_a_valid_law() -> None:
                   servers={"s": server}, attackers=attackers)
     for r in records(sc):
         assert r.servers["s"].key in (0, 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.just(0.0), st.floats(1e-12, 1e3)), min_size=1, max_size=40)
+       .filter(lambda w: sum(w) > 0.0), st.integers(0, 30), st.integers(0, 2**32 - 1))
+def test_choices_draws_what_generator_choice_draws(weights: list[float], n: int, seed: int) -> None:
+    """``reads.choices`` stands in for ``Generator.choice(size, n, p=p)`` on the login-time
+    paths without its checks; the stored agreement runs hold it to the same draws."""
+    p = np.array(weights) / sum(weights)
+    expected = np.random.default_rng(seed).choice(p.size, size=n, p=p)
+    assert choices(np.random.default_rng(seed), p, n).tolist() == expected.tolist()

@@ -48,7 +48,13 @@ from sim.engines.fast.password_chain import (
     Piece,
     lifetime_pieces,
 )
-from sim.engines.fast.reads import FirstReads, PointRead, crash_capture, password_capture
+from sim.engines.fast.reads import (
+    FirstReads,
+    PointRead,
+    choices,
+    crash_capture,
+    password_capture,
+)
 from sim.engines.fast.segments import WorkerLifetime
 from sim.model.record import PasswordLogins
 from sim.scenario.model import Attacker, PasswordSpec
@@ -261,14 +267,16 @@ def chain_login_times(
     for (lt, n), stretches in zip(captured, every):
         mass = np.maximum([s.mass for s in stretches], 0.0)
         assert mass.sum() > 0.0, "a lifetime with captures has first-capture mass"
-        pick = rng.choice(len(stretches), size=n, p=mass / mass.sum())
+        pick = choices(rng, mass / mass.sum(), n)
         times = np.empty(n)
-        for k in np.unique(pick):
+        for k, size in enumerate(np.bincount(pick).tolist()):
+            if size == 0:
+                continue
             s, here = stretches[k], pick == k
             if s.length == 0.0:
                 times[here] = s.t0
                 continue
-            goal = rng.random(int(here.sum()))
+            goal = rng.random(size)
             roots.append((s, goal))
             places.append((times, here, rng.random(goal.size)))
         out.append(times)
@@ -281,7 +289,7 @@ def read_times(first: FirstReads, n: int, rng: np.random.Generator) -> np.ndarra
     """``n`` first-capture times on the lingering path: reads drawn by their expected first
     captures."""
     assert first.mass.sum() > 0.0, "captures come from reads with first-capture mass"
-    return first.t[rng.choice(first.t.size, size=n, p=first.mass / first.mass.sum())]
+    return first.t[choices(rng, first.mass / first.mass.sum(), n)]
 
 
 def login_times(draw: PasswordDraw, name: str, n: int, rng: np.random.Generator) -> np.ndarray:

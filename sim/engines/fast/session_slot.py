@@ -129,14 +129,19 @@ def count_passwords(password: np.ndarray, who: np.ndarray, when: np.ndarray,
     order = np.argsort(when, kind="stable")
     password, who, when = password[order], who[order], when[order]
     times, by_attacker = {}, {}
+    takers = set(who.tolist())
     for i, name in enumerate(names):
+        if i not in takers:  # most attackers take none: np.unique costs more than the rest
+            times[name], by_attacker[name] = np.zeros(0), 0
+            continue
         mine = who == i
         # in time order, a password's first occurrence is its first capture by the attacker
         _, at = np.unique(password[mine], return_index=True)
         times[name] = np.sort(when[mine][at])
         by_attacker[name] = int(at.size)
-    bad = np.isin(who, [i for i, name in enumerate(names) if name in malicious])
-    return PasswordDraw(int(np.unique(password[bad]).size), by_attacker, capture_times=times)
+    bad = [i for i, name in enumerate(names) if name in malicious and i in takers]
+    total = int(np.unique(password[np.isin(who, bad)]).size) if bad else 0
+    return PasswordDraw(total, by_attacker, capture_times=times)
 
 
 def server_logins(

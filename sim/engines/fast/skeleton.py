@@ -217,6 +217,7 @@ class ServerRun:
         self._config_id = 0
         self.listed = listed_attackers(scenario, server, (a for a, _ in attackers.values()))
         self._attacker_rates = self._all_attacker_rates()
+        self._ramp = self._ramp_rates()
         self.config = self._make_config(0.0)
 
     # -- configuration ---------------------------------------------------------------------
@@ -271,16 +272,26 @@ class ServerRun:
         (rule 18); the ramp is followed as a staircase of ``RAMP_STEPS`` steps, each at the
         rate of its midpoint.
         """
+        sessions = self.server.sessions
+        if sessions is None or sessions.ttl <= 0:
+            return self._ramp[RAMP_STEPS]
+        return self._ramp[min(RAMP_STEPS, math.floor(t / sessions.ttl * RAMP_STEPS))]
+
+    def _ramp_rates(self) -> list[tuple[float, float]]:
+        """:meth:`_requests_at` on each step of the ramp, the last one its end: computed once
+        per server and replication, where a replication asks for them dozens of times."""
         s = self.server
         tr = s.traffic
-        sessions = 0.0
-        if s.sessions is not None:
-            ttl = s.sessions.ttl
-            step = math.floor(t / ttl * RAMP_STEPS) if ttl > 0 else RAMP_STEPS
-            opened = ttl if step >= RAMP_STEPS else ttl * (step + 0.5) / RAMP_STEPS
-            sessions = tr.logins_per_s * s.sessions.requests_per_s * opened
         other = tr.other_requests_per_s(s.sessions)
-        return (other + tr.logins_per_s + sessions) / s.workers, sessions / s.workers
+        rates = []
+        for step in range(RAMP_STEPS + 1):
+            sessions = 0.0
+            if s.sessions is not None:
+                ttl = s.sessions.ttl
+                opened = ttl if step >= RAMP_STEPS else ttl * (step + 0.5) / RAMP_STEPS
+                sessions = tr.logins_per_s * s.sessions.requests_per_s * opened
+            rates.append(((other + tr.logins_per_s + sessions) / s.workers, sessions / s.workers))
+        return rates
 
     def _make_config(self, t: float) -> Segment:
         s = self.server

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
+from itertools import accumulate
 
 import numpy as np
 
@@ -23,13 +24,14 @@ class Intensity:
     def __init__(self, edges: np.ndarray, rates: np.ndarray) -> None:
         self.edges = edges
         self.rates = rates
-        self._cum = np.zeros(len(edges))
-        np.cumsum(rates * (edges[1:] - edges[:-1]), out=self._cum[1:])
         # Lists for :meth:`cumulative`: a detector evaluates it a few hundred times per
         # replication, one point at a time, where ``np.interp``'s call costs ten times the
-        # arithmetic.
+        # arithmetic. The running sum is ``np.cumsum``'s (which adds in order) at a third of
+        # its cost for the few pieces here.
         self._x: list[float] = edges.tolist()
-        self._y: list[float] = self._cum.tolist()
+        self._y: list[float] = [0.0, *accumulate(
+            r * (b - a) for r, a, b in zip(rates.tolist(), self._x, self._x[1:]))]
+        self._cum = np.array(self._y)
 
     @classmethod
     def from_intervals(cls, intervals: Iterable[tuple[float, float, float]]) -> Intensity:
