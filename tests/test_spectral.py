@@ -24,7 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.engines.fast.key_copies import first_passage
-from sim.engines.fast.spectral import Doubling, Spectrum, exponential, propagate
+from sim.engines.fast.spectral import Doubling, Spectrum, block_diagonal, exponential, propagate
 
 EPS = float(np.finfo(float).eps)
 
@@ -243,3 +243,17 @@ def test_first_passage_is_where_the_mass_falls_to_u(
     want = scipy.optimize.brentq(lambda t: math.log(max(mass(t), 1e-300)) - math.log(u),
                                  0.0, horizon, xtol=tol, rtol=1e-12)
     assert got is not None and abs(got - want) <= 2 * tol + 4e-12 * want
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5), st.booleans()), min_size=1,
+                max_size=5), st.integers(0, 2**32 - 1))
+def test_block_diagonal_is_scipys(shapes: list[tuple[int, int, bool]], seed: int) -> None:
+    """The chains' block matrices, SciPy's ``block_diag`` without its dispatch: the same
+    entries and the same type, complex eigenvectors beside real rewards included."""
+    rng = np.random.default_rng(seed)
+    blocks = [rng.normal(size=(r, c)) + (1j * rng.normal(size=(r, c)) if cx else 0.0)
+              for r, c, cx in shapes]
+    ours, theirs = block_diagonal(*blocks), scipy.linalg.block_diag(*blocks)
+    assert ours.dtype == theirs.dtype
+    assert np.array_equal(ours, theirs)

@@ -395,6 +395,27 @@ def stacked_integrators(
     return Stacked([segment_integrators(shape, traffic, hazards, c) for c in sets])
 
 
+@lru_cache(maxsize=64)
+def _layout(n: int, sessions: bool) -> tuple[np.ndarray, ...]:
+    """:class:`CountChain`'s index arrays, read-only: the same few for every chain of a run,
+    where building them cost a chain a tenth of its setup.
+
+    ``count``, the uncaptured passwords in each state; ``live``, where a propagated vector
+    keeps the states of ``S`` and ``Q``; ``earned``, where it keeps what each earned (the
+    absorbed mass and ``E[N]``); ``order``, a vector's entries states first, as
+    :meth:`CountChain.step_maps` act on them; ``unorder``, back from that order
+    (``x[order][unorder] == x``)."""
+    count = np.r_[0, np.ones(SESSION_NODES, dtype=int)] if sessions else np.arange(n)
+    n = count.size
+    live = np.r_[0:n, n + 1 : 2 * n + 1]
+    earned = np.array([n, 2 * n + 1])
+    order = np.r_[live, earned]
+    arrays = (count, live, earned, order, np.argsort(order))
+    for a in arrays:
+        a.setflags(write=False)
+    return arrays
+
+
 class CountChain:
     """The uncaptured-password count on one worker: per segment, key placement and counting
     set, the integrators of :func:`segment_integrators`.
@@ -408,8 +429,7 @@ class CountChain:
         self.segments = segments
         sessions = n == 2 and self.rule == "next_request" and all(
             splits_slot(s) for s in segments)
-        self.count = np.r_[0, np.ones(SESSION_NODES, dtype=int)] if sessions else np.arange(n)
-        """Uncaptured passwords in each state."""
+        self.count, self._live, self._earned, self.order, self.unorder = _layout(n, sessions)
         self.n = self.count.size
         self.shape = Shape(self.rule, tuple(int(c) for c in self.count), sessions)
         self.hazards: list[tuple[tuple[Hazard, ...], ...]] = []
@@ -424,15 +444,6 @@ class CountChain:
         self._traffic = [s._replace(t0=0.0, t1=0.0, attackers=()) for s in segments]
         self._integrators: dict[tuple[int, int, frozenset[str]], Rewarded] = {}
         self._joined: dict[tuple[int, int, tuple[frozenset[str], ...]], Rewarded] = {}
-        n = self.n
-        self._live = np.r_[0:n, n + 1 : 2 * n + 1]
-        """Where a propagated vector keeps the states of ``S`` and ``Q``."""
-        self._earned = np.array([n, 2 * n + 1])
-        """Where it keeps what each earned: the absorbed mass and ``E[N]``."""
-        self.order = np.r_[self._live, self._earned]
-        """A vector's entries states first, as :meth:`step_maps` act on them."""
-        self.unorder = np.argsort(self.order)
-        """Back from that order: ``x[order][unorder] == x``."""
         self._clear = clear_matrix(self.shape)
         self._stacks: dict[tuple[int, int, tuple[frozenset[str], ...]], Stacked] = {}
         self._rows: dict[tuple[int, int, tuple[frozenset[str], ...]],

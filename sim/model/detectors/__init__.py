@@ -55,6 +55,10 @@ class _ByAttacker:
             self.reuses[r.attacker].append(r)
         for g in observations.password_logins:
             self.logins[g.attacker].append(g)
+        self.heard = frozenset().union(self.phases, self.connections, self.crashes, self.known,
+                                       self.reuses, self.logins)
+        """Attackers with anything observed: no detector can count the others, and counting
+        nothing draws no random number."""
 
 
 def evaluate(
@@ -70,6 +74,7 @@ def evaluate(
     for name, detector in scenario.detectors.items():
         summary.by_detector[name] = {
             a: _alerts(detector, attacker, grouped, scenario.horizon, rng)
+            if a in grouped.heard else AlertCounts()
             for a, attacker in scenario.attackers.items()
         }
     return summary

@@ -44,6 +44,11 @@ def count_phases(
     """Alerts of one attacker: ``total`` is its connection rate summed over watched servers,
     already clipped to ``counting.seen_from``; ``crashes`` are its crashing connections there."""
     crashes = sorted(c for c in crashes if c[0] >= counting.seen_from and c[2] > 0)
+    if total.empty and not crashes:
+        # Nothing to count: both ways below would draw nothing (Poisson and binomial draws
+        # of zero mean consume no random number) and find no alert. Two attackers in three
+        # meet a detector so on PSMail.
+        return AlertCounts()
     if counting.threshold is None or counting.window is None:
         return _unwindowed(total, units_per_connection, crashes, counting.cutoff, rng)
     per_source = Intensity(total.edges, total.rates / sources)
