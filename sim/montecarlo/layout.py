@@ -46,6 +46,21 @@ class Layout:
                 names += [f"detector/{d}/{a}/raised", f"detector/{d}/{a}/retained"]
         self.names: tuple[str, ...] = tuple(names)
         self.index: dict[str, int] = {n: i for i, n in enumerate(names)}
+        ix = self.index
+
+        def outcomes(scope: str) -> tuple[int, ...]:
+            return tuple(ix[f"{scope}/{o}"] for o in OUTCOMES)
+
+        self._present = {a: ix[f"present/{a}"] for a in scenario.attackers}
+        self._total = outcomes("total")
+        self._server = {s: outcomes(f"server/{s}") for s in scenario.servers}
+        self._key_capture = {s: (ix[f"server/{s}/{KEY_TIME}"], ix[f"server/{s}/{KEY_HEARTBEATS}"])
+                             for s in scenario.servers}
+        self._attacker = {a: outcomes(f"attacker/{a}") for a in scenario.attackers}
+        self._attacker_server = {(a, s): outcomes(f"attacker/{a}/server/{s}")
+                                 for a, att in scenario.attackers.items() for s in att.targets}
+        self._detector = {(d, a): (ix[f"detector/{d}/{a}/raised"], ix[f"detector/{d}/{a}/retained"])
+                          for d in scenario.detectors for a in scenario.attackers}
 
     def __len__(self) -> int:
         return len(self.names)
@@ -54,36 +69,38 @@ class Layout:
         return rows[:, self.index[name]]
 
     def row(self, record: ReplicationRecord, alerts: AlertSummary | None = None) -> np.ndarray:
-        out = np.zeros(len(self.names))
-        ix = self.index
+        # A list filled by positions looked up once per layout, made an array at the end: per
+        # value, formatting its column's name and writing a numpy element cost as much as the
+        # detectors' counting.
+        out = [0.0] * len(self.names)
         for a, present in record.present.items():
-            out[ix[f"present/{a}"]] = float(present)
+            out[self._present[a]] = float(present)
         total = Captures()
         for s, caps in record.servers.items():
-            self._put(out, f"server/{s}", caps)
-            out[ix[f"server/{s}/{KEY_TIME}"]] = caps.key_time
-            out[ix[f"server/{s}/{KEY_HEARTBEATS}"]] = caps.key_heartbeats
+            self._put(out, self._server[s], caps)
+            key_time, key_heartbeats = self._key_capture[s]
+            out[key_time], out[key_heartbeats] = caps.key_time, caps.key_heartbeats
             total.add(caps)
-        out[ix["total/key"]] = sum(c.key for c in record.servers.values())
-        for o in OUTCOMES[1:]:
-            out[ix[f"total/{o}"]] = getattr(total, o)
+        out[self.index["total/key"]] = sum(c.key for c in record.servers.values())
+        for i, o in zip(self._total[1:], OUTCOMES[1:]):
+            out[i] = getattr(total, o)
         for a, per_server in record.attackers.items():
             own = Captures()
             keys = 0
             for s, caps in per_server.items():
-                self._put(out, f"attacker/{a}/server/{s}", caps)
+                self._put(out, self._attacker_server[a, s], caps)
                 own.add(caps)
                 keys += caps.key
-            self._put(out, f"attacker/{a}", own)
-            out[ix[f"attacker/{a}/key"]] = keys
+            self._put(out, self._attacker[a], own)
+            out[self.index[f"attacker/{a}/key"]] = keys
         if alerts is not None:
             for d, per_attacker in alerts.by_detector.items():
                 for a, counts in per_attacker.items():
-                    out[ix[f"detector/{d}/{a}/raised"]] = counts.raised
-                    out[ix[f"detector/{d}/{a}/retained"]] = counts.retained
-        return out
+                    raised, retained = self._detector[d, a]
+                    out[raised], out[retained] = counts.raised, counts.retained
+        return np.array(out, dtype=float)
 
-    def _put(self, out: np.ndarray, scope: str, caps: Captures) -> None:
-        for o in OUTCOMES:
-            out[self.index[f"{scope}/{o}"]] = getattr(caps, o)
-
+    @staticmethod
+    def _put(out: list[float], positions: tuple[int, ...], caps: Captures) -> None:
+        for i, o in zip(positions, OUTCOMES):
+            out[i] = getattr(caps, o)
