@@ -144,6 +144,8 @@ def point_reads(
     Memory is empty at the lifetime's start, and a capture at its end is the crashing
     connection, read once through :func:`crash_capture`: only captures strictly inside count.
     """
+    if not lt.key_captures and not lt.listed:  # most lifetimes, asked several times each
+        return []
     known = [(kc.time, kc.attacker, kc.heartbeats_read) for kc in lt.key_captures]
     if lt.listed:
         known = sorted(known + [(c.time, c.attacker, c.heartbeats) for c in lt.listed])

@@ -204,6 +204,9 @@ class ServerRun:
         """The workers' pending events, a heap by time (stale entries are skipped)."""
         self._pushed = 0
         self._quiet_cache: dict[int, list[Segment]] = {}
+        self._quiet_configs: dict[float, Segment] = {}
+        """Attack-free configurations made ahead by :meth:`_quiet_stretch`, by start: one
+        depends on its start alone (no attacker, so nothing stopped or watching)."""
         self._rates_cache: dict[int, _Rates] = {}
         self._dynamics_cache: dict[tuple[int, bool], Dynamics] = {}
         self._uneventful_cache: dict[int, bool] = {}
@@ -376,7 +379,7 @@ class ServerRun:
         handled is (:meth:`_wake`)."""
         self._close(now)
         self._ended_mark = len(self.lifetimes)
-        self.config = self._make_config(now)
+        self.config = self._quiet_configs.pop(now, None) or self._make_config(now)
         self._config_id += 1
 
     def _quiet_stretch(self, now: float, config_id: int) -> list[Segment]:
@@ -397,6 +400,7 @@ class ServerRun:
                 nxt = self._make_config(last.t1)
                 if nxt.attackers:
                     break
+                self._quiet_configs[nxt.t0] = nxt
                 if merges and (self.key_copies.legit_rates(nxt)
                                == self.key_copies.legit_rates(last)):
                     cached[-1] = last.reshaped(nxt.t1, ())
