@@ -168,12 +168,15 @@ def exponentials(w: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``exp(w t)`` and ``phi(w t) t = expm1(w t) / w`` (``t`` where ``w = 0``), ``w`` and
     ``t`` broadcast together: what a spectral advance multiplies the eigenbasis by."""
     wt = w * t
-    integrated = np.expm1(wt)
+    grow = np.exp(wt)
+    integrated = np.expm1(wt, out=wt)  # in place: a login curve's lengths number thousands
     zero = w == 0.0
     if zero.any():
-        return np.exp(wt), np.where(zero, t, integrated / np.where(zero, 1.0, w))
-    integrated /= w
-    return np.exp(wt), integrated
+        integrated /= np.where(zero, 1.0, w)
+        np.copyto(integrated, t, where=zero)
+    else:
+        integrated /= w
+    return grow, integrated
 
 
 def block_diagonal(*blocks: np.ndarray) -> np.ndarray:
