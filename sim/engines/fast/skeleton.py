@@ -379,7 +379,8 @@ class ServerRun:
         handled is (:meth:`_wake`)."""
         self._close(now)
         self._ended_mark = len(self.lifetimes)
-        self.config = self._quiet_configs.pop(now, None) or self._make_config(now)
+        made = self._quiet_configs.pop(now, None)
+        self.config = made if made is not None else self._make_config(now)
         self._config_id += 1
 
     def _quiet_stretch(self, now: float, config_id: int) -> list[Segment]:
