@@ -26,8 +26,8 @@ class Intensity:
         self.rates = rates
         # Lists for :meth:`cumulative`: a detector evaluates it a few hundred times per
         # replication, one point at a time, where ``np.interp``'s call costs ten times the
-        # arithmetic. The running sum is ``np.cumsum``'s (which adds in order) at a third of
-        # its cost for the few pieces here.
+        # arithmetic. The running sum is ``np.cumsum``'s (which adds in order) at half its
+        # cost for the few pieces here.
         self._x: list[float] = edges.tolist()
         self._y: list[float] = [0.0, *accumulate(
             r * (b - a) for r, a, b in zip(rates.tolist(), self._x, self._x[1:]))]
