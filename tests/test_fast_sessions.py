@@ -8,7 +8,6 @@ session is valid. The integral's expected count must lie in the run's normal int
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from evidence_builders import normal_interval

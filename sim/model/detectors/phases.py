@@ -46,8 +46,9 @@ def count_phases(
     crashes = sorted(c for c in crashes if c[0] >= counting.seen_from and c[2] > 0)
     if total.empty and not crashes:
         # Nothing to count: both ways below would draw nothing (Poisson and binomial draws
-        # of zero mean consume no random number) and find no alert. Two (attacker, detector)
-        # pairs in three on PSMail.
+        # of zero mean consume no random number) and find no alert. A present attacker whose
+        # traffic this detector does not see (another server's, answered bytes after the
+        # patch): one call in four on PSMail (absent attackers never get here, evaluate).
         return AlertCounts()
     if counting.threshold is None or counting.window is None:
         return _unwindowed(total, units_per_connection, crashes, counting.cutoff, rng)
