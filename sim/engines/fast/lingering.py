@@ -40,7 +40,9 @@ With ``max_requests`` the logins are not a Poisson stream given the skeleton: a 
 ended at its ``N``-th request holds exactly ``N - 1`` (any other at most ``N - 1``). Each
 lifetime's reads and logins are then drawn given that count (:func:`.reads.counted_reads`),
 and its captures are binomial over its logins, per lifetime (:func:`sample_lingering`;
-``docs/fast-engine.md``, item 13).
+``docs/fast-engine.md``, item 13). Beside sessions the skeleton has drawn the logins
+themselves (:mod:`.login_timeline`): each is then followed through its own residency, read by
+read (:func:`sample_known_logins`).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ import numpy as np
 from sim.engines.fast.reads import (
     NO_READS,
     FirstReads,
+    Reads,
     attacker_names,
     counted_reads,
     password_capture,
@@ -68,7 +71,7 @@ from sim.engines.fast.password_chain import (
 from sim.engines.fast.segments import WorkerLifetime, Segment
 from sim.model.attackers import longest_window
 from sim.model.quantiles import binomial_ppf, poisson_ppf
-from sim.scenario.model import PasswordSpec, Scenario, Server
+from sim.scenario.model import PasswordSpec, ResidencySpec, Scenario, Server
 
 #: Most reads a lingering-password replication may sample on one server (checked up front).
 READ_LIMIT = 2_000_000
@@ -108,12 +111,39 @@ def lifetime_means(
     else:
         reads, drawn = counted_reads(segments, starts, lt, password_capture, rule, index,
                                      max_requests, rng)
-    if reads.t.size == 0:
+    ordered = _ordered(rule, segments, lt, reads, none, rng)
+    if ordered is None:
         return out, nothing, drawn
+    t, who, q, clear, begin = ordered
+    gaps = np.diff(np.concatenate([[begin], t]))
+    ahead = np.exp(-mu * np.diff(t, append=t[-1])) if mu > 0 else np.ones(t.size)
+    filled = -np.expm1(-mu * gaps) / mu if mu > 0 else gaps
+    marks = []
+    for j, counted in enumerate(sets):
+        member = np.array([label in counted for label in labels])[who]
+        qj = np.where(member & ~clear, q, 0.0)
+        mass = logins * _first_captures(qj.tolist(), clear.tolist(), ahead.tolist(),
+                                        filled.tolist())
+        out[j] = mass.sum()
+        marks.append(FirstReads(t[mass > 0.0], mass[mass > 0.0]))
+    return out, marks, drawn
+
+
+def _ordered(
+    rule: ResidencySpec, segments: Sequence[Segment], lt: WorkerLifetime, reads: Reads,
+    none: int, rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float] | None:
+    """A lifetime's reads and clears in time order, up to its last read, from its last clear
+    before the first read on, and when that clear was (the lifetime's start if none): logins
+    before it are gone before anyone reads. None when nothing reads. Under ``next_handshake``
+    the legitimate handshakes between the first and the last read are drawn here (``none``:
+    their attacker index), and before the first read only the last one."""
+    if reads.t.size == 0:
+        return None
     t, who, q, clear = reads.t, reads.who, reads.q, reads.clear
     reading = ~clear & (q > 0.0)
     if not reading.any():
-        return out, nothing, drawn
+        return None
     last_read = float(t[reading].max())
     first_read = float(t[reading].min())
     keep = t <= last_read
@@ -137,18 +167,7 @@ def lifetime_means(
     # Logins before a clear that precedes every read are gone before anyone reads.
     begin = t[first] if first >= 0 else lt.start
     t, who, q, clear = t[first + 1 :], who[first + 1 :], q[first + 1 :], clear[first + 1 :]
-    gaps = np.diff(np.concatenate([[begin], t]))
-    ahead = np.exp(-mu * np.diff(t, append=t[-1])) if mu > 0 else np.ones(t.size)
-    filled = -np.expm1(-mu * gaps) / mu if mu > 0 else gaps
-    marks = []
-    for j, counted in enumerate(sets):
-        member = np.array([label in counted for label in labels])[who]
-        qj = np.where(member & ~clear, q, 0.0)
-        mass = logins * _first_captures(qj.tolist(), clear.tolist(), ahead.tolist(),
-                                        filled.tolist())
-        out[j] = mass.sum()
-        marks.append(FirstReads(t[mass > 0.0], mass[mass > 0.0]))
-    return out, marks, drawn
+    return t, who, q, clear, float(begin)
 
 
 def _first_captures(
@@ -239,6 +258,74 @@ def sample_lingering(
     return (counts.tolist(),
             [FirstReads(np.concatenate([f.t for f in m] + [NO_READS.t]),
                         np.concatenate([f.mass for f in m] + [NO_READS.mass])) for m in marks])
+
+
+def sample_known_logins(
+    spec: PasswordSpec,
+    segments: Sequence[Segment],
+    lifetimes: Sequence[WorkerLifetime],
+    sets: Sequence[frozenset[str]],
+    rng: np.random.Generator,
+    max_requests: int,
+) -> tuple[list[int], list[np.ndarray]]:
+    """:func:`sample_lingering` where the skeleton drew the server's logins
+    (:mod:`.login_timeline`, with ``max_requests`` beside sessions): distinct passwords captured
+    per counting set, and the first-capture times of each set's captures, sorted.
+
+    The logins of a lifetime are known, so they are followed one by one, each through its
+    own residency (exponential, or until the next clear), each read inside it taking the copy
+    with its ``q``: exactly the model given the reads, for every set at once and for their
+    times. The reads are drawn given the lifetime's count (:func:`.reads.counted_reads`),
+    whose legitimate part, its logins aside, is Poisson given them."""
+    starts = [s.t0 for s in segments]
+    rule, mu = spec.lifetime, inverse_residency(spec)
+    names = sorted({a.name for s in segments for a in s.attackers})
+    index = {n: i for i, n in enumerate(names)}
+    member = np.array([[n in counted for n in names] + [False] for counted in sets])
+    counts = np.zeros(len(sets), dtype=np.int64)
+    found: list[list[np.ndarray]] = [[] for _ in sets]
+    for lt in lifetimes:
+        logins = lt.logins
+        assert logins is not None, "the skeleton drew this server's logins"
+        if lt.end <= lt.start or logins.times.size == 0:
+            continue
+        reads, _ = counted_reads(segments, starts, lt, password_capture, rule, index,
+                                 max_requests, rng)
+        ordered = _ordered(rule, segments, lt, reads, len(index), rng)
+        if ordered is None:
+            continue
+        t, who, q, clear, begin = ordered
+        u = logins.times[logins.times > begin]
+        login, read = _resident_reads(u, t, clear, mu, rng)
+        took = rng.random(read.size) < q[read]
+        login, read = login[took], read[took]
+        for j in range(len(sets)):
+            mine = member[j][who[read]]
+            # pairs run login by login, reads in time order: a login's first is its capture
+            captured, first = np.unique(login[mine], return_index=True)
+            counts[j] += captured.size
+            found[j].append(t[read[mine][first]])
+    return counts.tolist(), [np.sort(np.concatenate(f)) if f else np.zeros(0) for f in found]
+
+
+def _resident_reads(u: np.ndarray, t: np.ndarray, clear: np.ndarray, mu: float,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Every (login, read) pair with the read while the login's copy is resident: after the
+    login at ``u``, before the next clear and before its exponential departure (mean
+    ``1 / mu``; none for ``mu = 0``). Pairs run login by login, reads in time order."""
+    first = t.searchsorted(u, side="right")
+    clears = np.flatnonzero(clear)
+    nxt = clears.searchsorted(first, side="left")
+    stop = np.full(u.size, t.size)
+    cleared = nxt < clears.size
+    stop[cleared] = clears[nxt[cleared]]
+    if mu > 0.0:
+        gone = u + rng.exponential(1.0 / mu, size=u.size)
+        stop = np.minimum(stop, t.searchsorted(gone, side="left"))
+    lengths = np.maximum(stop - first, 0)
+    login = np.repeat(np.arange(u.size), lengths)
+    offset = np.arange(login.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return login, np.repeat(first, lengths) + offset
 
 
 def refuse_past_limit(scenario: Scenario, server: Server) -> None:

@@ -142,10 +142,11 @@ def _counted(segments: Sequence[Segment], starts: Sequence[float], lt: WorkerLif
     rate (a multinomial split, exact for Poisson streams). What is left of them after these
     is drawn by whoever reads the lifetime, with the same cap (:func:`.reads.counted_reads`),
     which is the conditional law given these counts."""
-    rest = 0.0
+    rest = 0.0 if lt.logins is None else lt.logins.requests  # its logins are known
     for seg, lo, hi in crossed(segments, starts, lt):
-        rest += (seg.requests + sum(a.ordinary_rate(seg.crash_probability, lt.key_reachable)
-                                    for a in seg.attackers if not a.listed)) * (hi - lo)
+        legit = seg.requests if lt.logins is None else 0.0
+        rest += (legit + sum(a.ordinary_rate(seg.crash_probability, lt.key_reachable)
+                             for a in seg.attackers if not a.listed)) * (hi - lo)
     mass = np.array([rest, *(a.ordinary_rate(seg.crash_probability, lt.key_reachable)
                              * (hi - lo) for seg, lo, hi, a in cells)])
     total = float(mass.sum())
@@ -167,8 +168,9 @@ def _last_connection(lt: WorkerLifetime, cells: Cells, rng: np.random.Generator
         return None
     seg = at_end[0][0]
     reachable = lt.key_reachable
-    rest = seg.requests + sum(a.ordinary_rate(seg.crash_probability, reachable)
-                              for a in seg.attackers if not a.listed)
+    legit = seg.requests if lt.logins is None else lt.logins.rate_at_end
+    rest = legit + sum(a.ordinary_rate(seg.crash_probability, reachable)
+                       for a in seg.attackers if not a.listed)
     rates = np.array([rest, *(a.ordinary_rate(seg.crash_probability, reachable)
                               for _, a in at_end)])
     who = pick(rng, rates)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from sim.engines.fast.password_chain import MAX_STATES, PasswordDraw, sample_passwords, state_count
-from sim.engines.fast.lingering import sample_lingering
+from sim.engines.fast.lingering import sample_known_logins, sample_lingering
 from sim.engines.fast.reads import attacker_names, counting_sets
 from sim.engines.fast.segments import WorkerLifetime, Segment
 from sim.engines.fast.session_slot import (
@@ -50,13 +50,21 @@ def draw_passwords(
         touched = readable_lifetimes(segments, lifetimes)
         if literal_cost(sessions, segments, touched, workers) <= DRAWN_LIMIT:
             return sample_slot_passwords(sessions, segments, touched, workers, rng)
-    states = state_count(spec, segments, lifetimes)
     reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers)
                           for s in segments)
-    if states <= SMALL_CHAIN or (states <= MAX_STATES and reads > HEAVY_ATTACK):
-        return sample_passwords(spec, segments, lifetimes, workers, rng)
     names, malicious = attacker_names(segments)
     sets = counting_sets(names, malicious)
+    if (max_requests is not None and spec.lifetime != "next_request" and lifetimes
+            and lifetimes[0].logins is not None and reads <= HEAVY_ATTACK):
+        counts, times = sample_known_logins(spec, segments, lifetimes, sets, rng, max_requests)
+        count, first_times = dict(zip(sets, counts)), dict(zip(sets, times))
+        return PasswordDraw(count[malicious] if malicious else 0,
+                            {name: count[frozenset({name})] for name in names},
+                            capture_times={name: first_times[frozenset({name})]
+                                           for name in names})
+    states = state_count(spec, segments, lifetimes)
+    if states <= SMALL_CHAIN or (states <= MAX_STATES and reads > HEAVY_ATTACK):
+        return sample_passwords(spec, segments, lifetimes, workers, rng)
     counts, marks = sample_lingering(spec, segments, lifetimes, sets, rng, max_requests)
     count, first = dict(zip(sets, counts)), dict(zip(sets, marks))
     return PasswordDraw(count[malicious] if malicious else 0,

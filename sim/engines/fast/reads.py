@@ -368,18 +368,23 @@ def counted_reads(
     truncated there. Given their number, Poisson streams place them independently, each in a
     stream with probability proportional to its integrated rate (a multinomial split), and
     uniformly in each stretch of constant rate: logins, the other legitimate requests, and
-    every attacker's ordinary connections per stretch. (With sessions the legitimate requests
-    are a cluster process, not a Poisson one, and the split is that of their mean: item 11.)
+    every attacker's ordinary connections per stretch. With sessions the legitimate requests
+    are a cluster process, not a Poisson one; where the skeleton drew the logins
+    (:attr:`.segments.WorkerLifetime.logins`) they are known, the rest is Poisson given them
+    and the split leaves them out (none are drawn), which is exact (item 11).
     The ``N``-th, unless known one by one (:attr:`.segments.WorkerLifetime.last_known`), is
     drawn too: an attacker's connection reads at the end, before the restart.
     """
     cells = read_cells(segments, starts, lt, capture, rule)
-    logins = requests = 0.0
-    for seg, a, b in crossed(segments, starts, lt):
-        logins += seg.logins * (b - a)
-        requests += seg.requests * (b - a)
-    mass = np.array([logins, max(0.0, requests - logins),
-                     *(h.nu * (b - a) for a, b, h in cells)])
+    if lt.logins is not None:  # known: the legitimate stream left is Poisson given them
+        logins, requests = 0.0, lt.logins.requests
+    else:
+        logins = requests = 0.0
+        for seg, a, b in crossed(segments, starts, lt):
+            logins += seg.logins * (b - a)
+            requests += seg.requests * (b - a)
+        requests -= logins
+    mass = np.array([logins, max(0.0, requests), *(h.nu * (b - a) for a, b, h in cells)])
     total = float(mass.sum())
     free = count_inside(lt, total, room_inside(lt, max_requests), rng)
     split = rng.multinomial(free, mass / total) if free else np.zeros(mass.size, dtype=int)
@@ -393,7 +398,8 @@ def counted_reads(
         last = [h for a, b, h in cells if b == lt.end]
         if any(reads_buffer(h) for h in last):
             seg = segments[max(0, bisect_left(starts, lt.end) - 1)]
-            who = pick(rng, np.array([seg.requests, *(h.nu for h in last)]))
+            legit = seg.requests if lt.logins is None else lt.logins.rate_at_end
+            who = pick(rng, np.array([legit, *(h.nu for h in last)]))
             if who > 0 and reads_buffer(last[who - 1]):
                 reads.add(lt.end, lt.end, last[who - 1], 1, index, rng)
     return reads.with_points(segments, starts, lt, capture, rule, index), int(split[0])
@@ -405,6 +411,8 @@ def room_inside(lt: WorkerLifetime, max_requests: int) -> int:
     the ``max_requests``-th one being at the end (or, when known, the last inside)."""
     fixed = sum(lt.start < c.time < lt.end for c in lt.key_captures) + sum(
         lt.start < c.time < lt.end for c in lt.listed)
+    if lt.logins is not None:
+        fixed += lt.logins.times.size
     return max_requests - 1 - fixed + int(lt.last_known)
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
+import numpy as np
+
 
 class AttackerRates(NamedTuple):
     """One attacker's traffic to one worker during a segment.
@@ -135,6 +137,18 @@ class ListedConnection(NamedTuple):
     heartbeats: int
 
 
+class KnownLogins(NamedTuple):
+    """A worker lifetime's legitimate requests where the skeleton drew the server's logins
+    (:mod:`.login_timeline`): its own logins are known, the rest are Poisson given them."""
+
+    times: np.ndarray
+    """The worker's logins strictly inside the lifetime, in time order."""
+    requests: float
+    """The other legitimate requests expected inside (session requests given the logins)."""
+    rate_at_end: float
+    """Their rate per second at the lifetime's end."""
+
+
 @dataclass(slots=True)
 class WorkerLifetime:
     """One worker lifetime ``[start, end)``: memory is empty at ``start`` and cleared at ``end``."""
@@ -152,4 +166,7 @@ class WorkerLifetime:
     last_known: bool = False
     """Ended at ``max_requests`` by a connection known one by one (followed or listed): it is
     the last of :attr:`listed` or :attr:`key_captures`, placed the last representable instant
-    inside the lifetime so that its reads count (the restart follows it once served)."""
+    inside the lifetime so that its reads count (the restart follows it once served), or
+    one of its :attr:`logins`."""
+    logins: KnownLogins | None = None
+    """Its logins, where the skeleton drew them (with ``max_requests`` beside sessions)."""

@@ -9,14 +9,18 @@ requests are never simulated one by one:
 * crashing connections are a Poisson thinning of an attacker's connections (each crashes with
   ``1 - (1 - p)^k``), so their times are exponential races;
 * the ``max_requests``-th connection after a restart is reached when the integrated connection
-  rate hits a Gamma(N, 1) draw (random time change), whatever the rates do meanwhile;
+  rate hits a Gamma(N, 1) draw (random time change), whatever the rates do meanwhile; with
+  sessions beside ``max_requests`` the server's logins are drawn first
+  (:mod:`sim.engines.fast.login_timeline`), a worker's own are events that count one each,
+  and the session requests they imply join the time change, which is then exact;
 * the first key capture by any attacker still "watching" the key is the root of an exact
   survival function (:mod:`sim.engines.fast.key_copies`);
 * except for a listed attacker while it watches the key (*followed*): each of its connections
   is an event here, since whether it misses the key tells about the copies resident
   (:meth:`ServerRun._followed_connection`);
 * stretches without attack traffic are jumped over in one step
-  (:func:`sim.model.restarts.max_requests_restarts`), since nothing can be captured there.
+  (:func:`sim.model.restarts.max_requests_restarts`; restart by restart when the logins are
+  drawn), since nothing can be captured there.
 
 After the vulnerable window closes nothing reads a worker's memory or crashes it, so a worker
 is followed only up to its first restart at or after the close, which ends the last lifetime
@@ -55,6 +59,7 @@ from sim.engines.fast.segments import (
     Segment,
 )
 from sim.engines.fast.listed import listed_attackers, sample_listed
+from sim.engines.fast.login_timeline import LoginTimeline, drives_restarts
 from sim.engines.fast.reads import pick
 from sim.engines.fast.spectral import propagate, propagate_rows
 from sim.model.record import AttackPhase, Captures, Connection, Crash, Observations
@@ -102,8 +107,10 @@ class _Worker:
     left: int = 0
     """``target`` is the ``left``-th arrival of the counted connections in the time changed by
     ``used``: ``max_requests`` less those served since the restart that are known one by one
-    (:meth:`ServerRun._count_followed`)."""
+    (:meth:`ServerRun._count_known`)."""
     next_scheduled: int = 0
+    next_login: int = 0
+    """Its first login not yet counted (:attr:`ServerRun.logins`)."""
     waits: Waits = "change"
     pending: _Pending | None = None
     config_id: int = -1
@@ -221,6 +228,12 @@ class ServerRun:
         self.listed = listed_attackers(scenario, server, (a for a, _ in attackers.values()))
         self._attacker_rates = self._all_attacker_rates()
         self._ramp = self._ramp_rates()
+        self.logins: LoginTimeline | None = None
+        """The server's logins where they drive ``max_requests`` (:mod:`.login_timeline`):
+        each worker's own are counted as known points, the session requests they imply by the
+        time change. From a stream of their own, as the listed connections'."""
+        if drives_restarts(server, self.horizon):
+            self.logins = LoginTimeline.draw(server, self.horizon, rng.spawn(1)[0])
         self.config = self._make_config(0.0)
 
     # -- configuration ---------------------------------------------------------------------
@@ -456,6 +469,9 @@ class ServerRun:
         for life in (state.life for state in self._states):
             life.end = self.horizon
             self.lifetimes.append(life)
+        if self.logins is not None:
+            for life in self.lifetimes:
+                life.logins = self.logins.inside(life.worker, life.start, life.end)
         if self.listed:
             # From a stream of their own (spawning draws nothing from ``rng``), so that how
             # many connections are listed does not shift the later draws: sweep points that
@@ -515,7 +531,9 @@ class ServerRun:
         kind, delay = "bound", cfg.t1 - now
         if state.next_scheduled < sched.size and sched.time(state.next_scheduled) - now < delay:
             kind, delay = "scheduled", sched.time(state.next_scheduled) - now
-        if conn_rate > 0 and (state.target - state.used) / conn_rate < delay:
+        if self.logins is not None:
+            kind, delay = self._counted_event(state, now, kind, delay, conn_rate)
+        elif conn_rate > 0 and (state.target - state.used) / conn_rate < delay:
             kind, delay = "max_requests", (state.target - state.used) / conn_rate
         if crash_rate > 0:
             crash_in = rng.exponential(1.0 / crash_rate)
@@ -537,6 +555,23 @@ class ServerRun:
         if kind != "bound":  # the configuration's end comes as a new configuration
             heapq.heappush(self._due, (state.pending.at, self._pushed, state))
 
+    def _counted_event(self, state: _Worker, now: float, kind: str, delay: float,
+                       conn_rate: float) -> tuple[str, float]:
+        """With the logins drawn: the ``max_requests``-th connection or the worker's next
+        login, if either comes within ``delay`` (else ``kind`` and ``delay`` as they are). The
+        connections other than the logins are counted by the time change of ``conn_rate``
+        plus the session requests (:meth:`.login_timeline.LoginTimeline.crossing`)."""
+        assert self.logins is not None
+        own, k = self.logins.own[state.index], state.next_login
+        login_in = float(own[k]) - now if k < own.size else math.inf
+        hit = self.logins.crossing(now, now + min(delay, login_in), conn_rate,
+                                   state.target - state.used)
+        if hit is not None:
+            return "max_requests", hit - now
+        if login_in < delay:
+            return "login", login_in
+        return kind, delay
+
     def _fire(self, state: _Worker) -> None:
         """A worker's pending event, now: advance the worker to it, handle it, step on."""
         p = state.pending
@@ -550,6 +585,9 @@ class ServerRun:
             self._followed_connection(state, p.cfg, p.rates.followed_rates, pre)
         elif p.kind == "max_requests":
             self._restart(state, "max_requests")
+        elif p.kind == "login":
+            state.next_login += 1
+            self._count_known(state)
         else:
             cause = state.sched.cause(state.next_scheduled)
             state.next_scheduled += 1
@@ -618,7 +656,11 @@ class ServerRun:
                            for r, a in zip(drawn, cfg.attackers)]
             followed = np.array([a.connection_rate if a.followed else 0.0
                                  for a in cfg.attackers])
-            cached = _Rates(cfg.requests + sum(drawn), crash_rates, sum(crash_rates), followed,
+            # With the logins drawn, the worker's own are events and the session requests
+            # are counted by the time change given them (:meth:`_counted_event`); only the
+            # other requests come at a constant rate.
+            legit = cfg.requests if self.logins is None else self.logins.other
+            cached = _Rates(legit + sum(drawn), crash_rates, sum(crash_rates), followed,
                             float(followed.sum()))
             self._rates_cache[config_id] = cached
         return cached
@@ -634,6 +676,8 @@ class ServerRun:
         if elapsed <= 0:
             return state.pi
         state.used += conn_rate * elapsed
+        if self.logins is not None:
+            state.used += self.logins.session_requests(self.env.now - elapsed, self.env.now)
         if not self._carries_keys(self.env.now):
             return state.pi
         for name, kill in dyn.kill.items():
@@ -680,6 +724,9 @@ class ServerRun:
         ends (it may have held secrets captured earlier) and the lifetime, restart count and
         key-copy state in force at the stretch's end.
         """
+        if self.logins is not None:
+            self._jump_counting_logins(state, now, cfg)
+            return
         sched, end = state.sched, cfg.t1
         rate = cfg.requests
         n_max = self.server.restart.max_requests
@@ -713,6 +760,63 @@ class ServerRun:
             state.pi = self.key_copies.evolve_legit(cfg, self._empty_pi(), end - start)
         state.used = 0.0
         self._draw_target(state, count)
+
+    def _jump_counting_logins(self, state: _Worker, now: float, cfg: Segment) -> None:
+        """:meth:`_jump` with the logins drawn: each ``max_requests`` restart of the stretch
+        is found in turn, counting the worker's logins one by one (:meth:`_count_until`), since
+        when the last one falls depends on every login before it. Only the first restart ends
+        a lifetime that can hold anything, and only the last begins one that matters."""
+        sched, end = state.sched, cfg.t1
+        i, t = state.next_scheduled, now
+        ended = False
+        while True:
+            stop = sched.time(i) if i < sched.size and sched.time(i) < end else end
+            hit, known = self._count_until(state, t, stop)
+            cause: EndCause
+            if hit is not None:
+                cause, t = "max_requests", hit
+            elif stop < end:
+                cause, t = sched.cause(i), stop
+                i += 1
+            else:
+                break
+            if not ended:
+                life = state.life
+                life.end, life.end_cause, life.last_known = t, cause, known
+                self.lifetimes.append(life)
+                ended = True
+            state.used = 0.0
+            self._draw_target(state)
+        state.next_scheduled = i
+        carried = self._carries_keys(now)
+        if ended:
+            state.life = self._new_life(state.index, t)
+            if carried:
+                state.pi = self.key_copies.evolve_legit(cfg, self._empty_pi(), end - t)
+        elif carried:
+            state.pi = self.key_copies.evolve_legit(cfg, state.pi, end - now)
+
+    def _count_until(self, state: _Worker, t0: float, t1: float) -> tuple[float | None, bool]:
+        """Count a worker's legitimate requests on an attack-free ``[t0, t1)``: the time of
+        its ``max_requests``-th, if it comes first, and whether that one was a login (known
+        one by one, so the restart follows it); else None, the count carried to ``t1``."""
+        logins = self.logins
+        assert logins is not None
+        own = logins.own[state.index]
+        while True:
+            k = state.next_login
+            login = float(own[k]) if k < own.size else math.inf
+            stop = min(login, t1)
+            hit = logins.crossing(t0, stop, logins.other, state.target - state.used)
+            if hit is not None:
+                state.used = state.target
+                return hit, False
+            state.used += logins.other * (stop - t0) + logins.session_requests(t0, stop)
+            if login >= t1:
+                return None, False
+            state.next_login, t0 = k + 1, login
+            if self._served_known(state):
+                return math.nextafter(login, math.inf), True
 
     def _cross(self, states: list[_Worker], now: float, cfg: Segment, config_id: int) -> None:
         """Cross an uneventful configuration (:meth:`_uneventful`) ``[now, cfg.t1)`` in one step,
@@ -879,7 +983,7 @@ class ServerRun:
             if attacker.stops_at_key or not crashes:
                 read = heartbeat if attacker.stops_at_key else answered
                 self._key_read(state, a.name, copies, heartbeat, read, source)
-                self._count_followed(state)
+                self._count_known(state)
                 return
             self._record_key(a.name, heartbeat)
         if crashes:
@@ -889,10 +993,11 @@ class ServerRun:
         state.life.listed.append(ListedConnection(now, a.name, a.heartbeats))
         self.obs.known_connections.append(
             Connection(now, a.name, self.server.name, source, a.heartbeats, a.heartbeats))
-        self._count_followed(state)
+        self._count_known(state)
 
-    def _count_followed(self, state: _Worker) -> None:
-        """A followed connection served: it counts toward ``max_requests`` (the restart
+    def _count_known(self, state: _Worker) -> None:
+        """A connection known one by one served (a followed attacker's or, with the logins
+        drawn, one of the worker's logins): it counts toward ``max_requests`` (the restart
         follows the ``max_requests``-th once it is served, as in the reference engine).
 
         The other connections are counted by a random time change: their arrivals are a
@@ -904,14 +1009,19 @@ class ServerRun:
         The restart then comes the next representable instant after the connection, so that
         what it read lies inside the lifetime it read (every reader of a lifetime counts reads
         strictly inside it)."""
+        if self._served_known(state):
+            state.life.last_known = True
+            self._restart(state, "max_requests", at=math.nextafter(self.env.now, math.inf))
+
+    def _served_known(self, state: _Worker) -> bool:
+        """Count one known connection (:meth:`_count_known`); whether it was the
+        ``max_requests``-th."""
         if self.server.restart.max_requests is None:
-            return
+            return False
         state.left -= 1
         if state.left > 0:
             state.target *= self.rng.random() ** (1.0 / state.left)
-        if state.left <= 0 or state.target <= state.used:
-            state.life.last_known = True
-            self._restart(state, "max_requests", at=math.nextafter(self.env.now, math.inf))
+        return state.left <= 0 or state.target <= state.used
 
     def _heartbeats_before(self, name: str) -> int:
         """Heartbeats ``name`` sent to this server before now, capturing connections excluded.

@@ -1,0 +1,132 @@
+"""A server's logins drawn once, so that ``max_requests`` counts requests as the model sends them.
+
+With sessions the legitimate requests a worker serves are not a Poisson process: every login
+opens a session that sends requests for ``ttl`` (``model.md``, rule 4), so they come in
+clusters, and a lifetime that reached its ``max_requests``-th request early more likely did so
+on a burst of session requests than on attacker connections (``docs/fast-engine.md``, item 11).
+Given the server's logins, though, everything else is Poisson again: each session's requests
+are a Poisson stream routed per request to a uniform worker, so a worker's session requests
+are Poisson at ``requests_per_s x M(t) / W``, ``M(t)`` the sessions open at ``t``,
+independently of the other workers; the other requests are Poisson at their constant rate
+(rule 18). So the skeleton counts a worker's own logins as known points and the rest by a
+random time change of ``other + requests_per_s x M(t) / W`` plus the attackers' rates, which is
+exact. The lingering-password path, which draws a lifetime's reads given the count its end
+implies, reads these same logins (:func:`.lingering.sample_known_logins`); the paths that draw
+a lifetime's requests free of that count draw their own (``docs/fast-engine.md``, item 11).
+
+The cost grows with the logins, so the skeleton draws them only where they drive a
+``max_requests`` count (sessions that send requests) and are at most :data:`LOGIN_LIMIT` per
+replication; elsewhere it keeps the mean-rate time change (item 11 says what that leaves).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.engines.fast.segments import KnownLogins
+from sim.scenario.model import Server
+
+#: Most logins one server may expect over a replication for the skeleton to draw them: each
+#: is an event of its worker while attacks run and a step across the attack-free stretches.
+LOGIN_LIMIT = 20_000
+
+
+def drives_restarts(server: Server, horizon: float) -> bool:
+    """Whether the skeleton draws ``server``'s logins (module docstring)."""
+    sessions = server.sessions
+    logins = server.traffic.logins_per_s * server.hosts
+    return (server.restart.max_requests is not None and sessions is not None
+            and sessions.ttl > 0.0 and sessions.requests_per_s > 0.0 and logins > 0.0
+            and logins * horizon <= LOGIN_LIMIT)
+
+
+@dataclass(frozen=True, slots=True)
+class LoginTimeline:
+    """The server's logins over ``[0, horizon)`` and what they imply for each worker's traffic."""
+
+    times: np.ndarray
+    """Every login, in time order."""
+    own: tuple[np.ndarray, ...]
+    """Per worker, its logins in time order."""
+    other: float
+    """Requests per second per worker that are neither logins nor session requests."""
+    session_rate: float
+    """Requests per second one open session sends to one worker."""
+    _edges: list[float]
+    """Where the number of open sessions changes (logins and expiries), from 0 on."""
+    _open: list[float]
+    """Sessions open on ``[edges[k], edges[k + 1])``."""
+    _area: list[float]
+    """``int_0^edges[k] M``: session-seconds open before each edge."""
+
+    @classmethod
+    def draw(cls, server: Server, horizon: float, rng: np.random.Generator) -> LoginTimeline:
+        sessions = server.sessions
+        assert sessions is not None
+        w = server.total_workers
+        rate = server.traffic.logins_per_s * server.hosts
+        times = np.sort(horizon * rng.random(int(rng.poisson(rate * horizon))))
+        workers = rng.integers(w, size=times.size)
+        ends = np.minimum(times + sessions.ttl, horizon)
+        edges = np.concatenate(([0.0], times, ends))
+        steps = np.concatenate(([0], np.ones(times.size, dtype=np.int64),
+                                -np.ones(times.size, dtype=np.int64)))
+        order = np.argsort(edges, kind="stable")
+        edges, opened = edges[order], np.cumsum(steps[order])
+        area = np.concatenate(([0.0], np.cumsum(opened[:-1] * np.diff(edges))))
+        return cls(times, tuple(times[workers == k] for k in range(w)),
+                   server.traffic.other_requests_per_s(sessions) / server.workers,
+                   sessions.requests_per_s / w, edges.tolist(), opened.astype(float).tolist(),
+                   area.tolist())
+
+    def open_at(self, t: float) -> float:
+        """``M(t)``: sessions open at ``t``."""
+        return self._open[bisect_right(self._edges, t) - 1]
+
+    def _area_at(self, t: float) -> float:
+        k = bisect_right(self._edges, t) - 1
+        return self._area[k] + self._open[k] * (t - self._edges[k])
+
+    def session_requests(self, t0: float, t1: float) -> float:
+        """Session requests one worker expects on ``[t0, t1)`` given the logins."""
+        return self.session_rate * (self._area_at(t1) - self._area_at(t0))
+
+    def requests(self, t0: float, t1: float) -> float:
+        """Legitimate requests other than its logins one worker expects on ``[t0, t1)``."""
+        return self.other * (t1 - t0) + self.session_requests(t0, t1)
+
+    def request_rate(self, t: float) -> float:
+        """Legitimate requests per second at ``t`` to one worker, its logins aside."""
+        return self.other + self.session_rate * self.open_at(t)
+
+    def crossing(self, t0: float, t1: float, rate: float, x: float) -> float | None:
+        """The first ``t`` in ``(t0, t1]`` at which ``rate`` per second plus the session
+        requests integrated from ``t0`` reach ``x`` (None if they do not by ``t1``): the
+        random time change of :mod:`.skeleton`, ``rate`` the constant part (the other requests
+        and the attackers'). Stepped edge by edge in Python: a worker's next event is a few
+        edges away, and numpy's calls cost more than that walk (they are made per event)."""
+        if x <= 0.0:
+            return t0
+        edges, opened, kappa = self._edges, self._open, self.session_rate
+        k = bisect_right(edges, t0) - 1
+        t, done = t0, 0.0
+        while True:
+            nxt = edges[k + 1] if k + 1 < len(edges) else math.inf
+            stop = min(nxt, t1)
+            slope = rate + kappa * opened[k]
+            gain = slope * (stop - t)
+            if done + gain >= x and slope > 0.0:
+                return min(t + (x - done) / slope, stop)
+            if stop >= t1:
+                return None
+            t, done, k = stop, done + gain, k + 1
+
+    def inside(self, worker: int, start: float, end: float) -> KnownLogins:
+        """What a worker lifetime ``[start, end)`` knows of its legitimate requests."""
+        own = self.own[worker]
+        i, j = int(own.searchsorted(start, side="right")), int(own.searchsorted(end, side="left"))
+        return KnownLogins(own[i:j], self.requests(start, end), self.request_rate(end))
