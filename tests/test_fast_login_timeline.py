@@ -16,7 +16,14 @@ from sim.engines.fast.login_timeline import LOGIN_LIMIT, LoginTimeline, drives_r
 from sim.engines.fast.skeleton import ServerRun
 from sim.model.attackers import ActiveWindow
 from sim.model.record import Observations
-from sim.scenario.model import Attacker, RestartPolicy, Scenario, SessionSpec, Traffic
+from sim.scenario.model import (
+    Attacker,
+    PasswordSpec,
+    RestartPolicy,
+    Scenario,
+    SessionSpec,
+    Traffic,
+)
 
 HORIZON = 200_000.0
 
@@ -64,7 +71,7 @@ def _clustered() -> Scenario:
     every 150 requests, and one attacker sending a little all along (so that the skeleton
     follows the worker throughout; it can capture nothing)."""
     server = mail_server(
-        workers=1, crash_probability=0.0, passwords=None,
+        workers=1, crash_probability=0.0, passwords=PasswordSpec(capture=0.6, lifetime=900.0),
         restart=RestartPolicy(max_requests=150),
         traffic=Traffic(handshakes_per_s=0.05, logins_per_s=0.002, requests_per_s=0.13),
         sessions=SessionSpec(ttl=600.0, requests_per_s=0.1, capture=0.5))
@@ -138,13 +145,14 @@ def test_past_the_login_limit_the_skeleton_keeps_the_mean_rate() -> None:
     (item 11) runs, and a replication still completes."""
     sc = _clustered()
     server = sc.servers["mail"]
-    assert drives_restarts(server, HORIZON)
+    assert server.sessions is not None and drives_restarts(server, HORIZON)
     busy = replace(server, traffic=replace(server.traffic, logins_per_s=0.2, requests_per_s=13.0))
     assert server.traffic.logins_per_s * HORIZON <= LOGIN_LIMIT < 0.2 * HORIZON
     assert not drives_restarts(busy, HORIZON)
     assert not drives_restarts(replace(server, restart=RestartPolicy()), HORIZON)
     assert not drives_restarts(replace(server, sessions=replace(server.sessions,
                                                                  requests_per_s=0.0)), HORIZON)
+    assert not drives_restarts(replace(server, passwords=PasswordSpec(capture=0.6)), HORIZON)
     a = sc.attackers["probe"]
     run = ServerRun(replace(sc, servers={"mail": busy}), busy,
                     {"probe": (a, ActiveWindow(0.0, 2_000.0))}, np.random.default_rng(3),
@@ -152,3 +160,39 @@ def test_past_the_login_limit_the_skeleton_keeps_the_mean_rate() -> None:
     run.run()
     assert run.logins is None and all(lt.logins is None for lt in run.lifetimes)
     assert any(lt.end_cause == "max_requests" for lt in run.lifetimes)
+
+
+def test_a_heavy_attack_past_the_chains_size_follows_the_logins(monkeypatch) -> None:
+    """Lingering passwords with the logins drawn: past the counting chain's size a heavy
+    attack too is read login by login (the sampler that draws logins of its own would find
+    none left to draw: every login of the lifetime is known), and it takes passwords."""
+    from agreement import SCENARIOS
+
+    from sim.engines.fast import passwords
+
+    sc = SCENARIOS["lingering"]()
+    mail = sc.servers["mail"]
+    busy = replace(mail, traffic=replace(mail.traffic, logins_per_s=1.0, requests_per_s=2.3),
+                   restart=replace(mail.restart, max_requests=5_000))
+    sneak = replace(sc.attackers["sneak"], rate=5.0, presence=1.0)
+    sc = replace(sc, servers={"mail": busy}, attackers={**sc.attackers, "sneak": sneak})
+    assert drives_restarts(busy, sc.horizon)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the sampler without the logins was taken")
+
+    monkeypatch.setattr(passwords, "sample_lingering", refuse)
+    active = {n: (a, ActiveWindow(a.start_low, min(a.start_low + (a.duration or sc.horizon),
+                                                   sc.horizon)))
+              for n, a in sc.attackers.items()}
+    run = ServerRun(sc, busy, active, np.random.default_rng(5), Observations())
+    run.run()
+    reads = busy.total_workers * sum(s.duration * sum(a.connection_rate for a in s.attackers)
+                                     for s in run.segments)
+    assert reads > passwords.HEAVY_ATTACK
+    assert busy.passwords is not None
+    assert passwords.state_count(busy.passwords, run.segments, run.lifetimes) > passwords.MAX_STATES
+    draw = passwords.draw_passwords(busy.passwords, busy.sessions, run.segments, run.lifetimes,
+                                    busy.total_workers, busy.restart.max_requests,
+                                    np.random.default_rng(6))
+    assert draw.by_attacker["sneak"] > 0 and draw.total >= draw.by_attacker["sneak"]

@@ -5,7 +5,9 @@ resident at once, the lingering-password sampler when many can.
 The chain costs about the cube of its states per piece of a lifetime, the sampler about the
 number of attacker connections it samples: the sampler is taken past :data:`SMALL_CHAIN`
 states unless the attack is heavy, and always past the chain's limit (``check`` bounds its
-cost there).
+cost there). Where the skeleton drew the logins (``max_requests`` beside sessions,
+:mod:`.login_timeline`) the sampler follows them whatever the chain's size, unless the
+attack is heavy and the chain within its limit.
 """
 
 from __future__ import annotations
@@ -54,17 +56,23 @@ def draw_passwords(
                           for s in segments)
     names, malicious = attacker_names(segments)
     sets = counting_sets(names, malicious)
-    if (max_requests is not None and spec.lifetime != "next_request" and lifetimes
-            and lifetimes[0].logins is not None and reads <= HEAVY_ATTACK):
+    # Where the skeleton drew the logins (item 11) the lingering path follows them, unless a
+    # heavy attack makes the chain cheaper; past the chain's size it follows them whatever
+    # the attack (``check`` bounds the reads there as for the lingering path).
+    known = (max_requests is not None and spec.lifetime != "next_request" and bool(lifetimes)
+             and lifetimes[0].logins is not None)
+    if not known or reads > HEAVY_ATTACK:
+        states = state_count(spec, segments, lifetimes)
+        if states <= SMALL_CHAIN or (states <= MAX_STATES and reads > HEAVY_ATTACK):
+            return sample_passwords(spec, segments, lifetimes, workers, rng)
+    if known:
+        assert max_requests is not None
         counts, times = sample_known_logins(spec, segments, lifetimes, sets, rng, max_requests)
         count, first_times = dict(zip(sets, counts)), dict(zip(sets, times))
         return PasswordDraw(count[malicious] if malicious else 0,
                             {name: count[frozenset({name})] for name in names},
                             capture_times={name: first_times[frozenset({name})]
                                            for name in names})
-    states = state_count(spec, segments, lifetimes)
-    if states <= SMALL_CHAIN or (states <= MAX_STATES and reads > HEAVY_ATTACK):
-        return sample_passwords(spec, segments, lifetimes, workers, rng)
     counts, marks = sample_lingering(spec, segments, lifetimes, sets, rng, max_requests)
     count, first = dict(zip(sets, counts)), dict(zip(sets, marks))
     return PasswordDraw(count[malicious] if malicious else 0,
