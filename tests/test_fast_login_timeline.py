@@ -30,8 +30,9 @@ HORIZON = 200_000.0
 
 def _open_brute(tl: LoginTimeline, ttl: float, horizon: float, t0: float, t1: float) -> float:
     """Session-seconds open on ``[t0, t1)``, login by login."""
-    ends = np.minimum(tl.times + ttl, horizon)
-    return float(np.maximum(np.minimum(ends, t1) - np.maximum(tl.times, t0), 0.0).sum())
+    times = np.concatenate(tl.own)
+    ends = np.minimum(times + ttl, horizon)
+    return float(np.maximum(np.minimum(ends, t1) - np.maximum(times, t0), 0.0).sum())
 
 
 @settings(max_examples=150, deadline=None)

@@ -31,7 +31,13 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from sim.engines.fast.reads import count_inside, crossed, pick, room_inside
+from sim.engines.fast.reads import (
+    count_inside,
+    crossed,
+    legitimate_rate_at_end,
+    pick,
+    room_inside,
+)
 from sim.engines.fast.segments import AttackerRates, ListedConnection, Segment, WorkerLifetime
 from sim.model.attackers import longest_window
 from sim.model.detectors.counting import traffic_counting
@@ -168,9 +174,8 @@ def _last_connection(lt: WorkerLifetime, cells: Cells, rng: np.random.Generator
         return None
     seg = at_end[0][0]
     reachable = lt.key_reachable
-    legit = seg.requests if lt.logins is None else lt.logins.rate_at_end
-    rest = legit + sum(a.ordinary_rate(seg.crash_probability, reachable)
-                       for a in seg.attackers if not a.listed)
+    rest = legitimate_rate_at_end(lt, seg) + sum(a.ordinary_rate(seg.crash_probability, reachable)
+                                                 for a in seg.attackers if not a.listed)
     rates = np.array([rest, *(a.ordinary_rate(seg.crash_probability, reachable)
                               for _, a in at_end)])
     who = pick(rng, rates)

@@ -56,8 +56,6 @@ def drives_restarts(server: Server, horizon: float) -> bool:
 class LoginTimeline:
     """The server's logins over ``[0, horizon)`` and what they imply for each worker's traffic."""
 
-    times: np.ndarray
-    """Every login, in time order."""
     own: tuple[np.ndarray, ...]
     """Per worker, its logins in time order."""
     other: float
@@ -86,7 +84,7 @@ class LoginTimeline:
         order = np.argsort(edges, kind="stable")
         edges, opened = edges[order], np.cumsum(steps[order])
         area = np.concatenate(([0.0], np.cumsum(opened[:-1] * np.diff(edges))))
-        return cls(times, tuple(times[workers == k] for k in range(w)),
+        return cls(tuple(times[workers == k] for k in range(w)),
                    server.traffic.other_requests_per_s(sessions) / server.workers,
                    sessions.requests_per_s / w, edges.tolist(), opened.astype(float).tolist(),
                    area.tolist())

@@ -398,11 +398,19 @@ def counted_reads(
         last = [h for a, b, h in cells if b == lt.end]
         if any(reads_buffer(h) for h in last):
             seg = segments[max(0, bisect_left(starts, lt.end) - 1)]
-            legit = seg.requests if lt.logins is None else lt.logins.rate_at_end
-            who = pick(rng, np.array([legit, *(h.nu for h in last)]))
+            who = pick(rng, np.array([legitimate_rate_at_end(lt, seg),
+                                      *(h.nu for h in last)]))
             if who > 0 and reads_buffer(last[who - 1]):
                 reads.add(lt.end, lt.end, last[who - 1], 1, index, rng)
     return reads.with_points(segments, starts, lt, capture, rule, index), int(split[0])
+
+
+def legitimate_rate_at_end(lt: WorkerLifetime, seg: Segment) -> float:
+    """Legitimate requests per second per worker at the lifetime's end (``seg`` the segment
+    there) that the skeleton did not count one by one: all of them, or with the logins drawn
+    (:attr:`.segments.WorkerLifetime.logins`) all but the logins. The stream the
+    ``max_requests``-th connection belongs to, when no known one was it."""
+    return seg.requests if lt.logins is None else lt.logins.rate_at_end
 
 
 def room_inside(lt: WorkerLifetime, max_requests: int) -> int:
