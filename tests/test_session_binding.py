@@ -99,17 +99,51 @@ def test_concurrent_blocks_a_captured_recent_request(engine: str) -> None:
     assert blocked_short < 0.05 < 0.5 < blocked_long
 
 
-def test_fast_engine_refuses_concurrent_past_its_limit_before_any_work() -> None:
-    """``concurrent`` is run by simulating the sessions that meet the attack; a server where
-    they could be too many is refused up front, one where they cannot is run."""
-    get_engine("fast").check(scenario(("ip", "concurrent")))
-    busy = scenario(("ip", "concurrent"))
+def busy(binding: tuple[str, ...], **fields: object) -> Scenario:
+    """:data:`LEAKY` with 500 logins a second: its sessions are too many to draw one by one
+    (:data:`.session_literal.LITERAL_LIMIT`), and a worker serves about 1,250 requests in a
+    5-second window, so a captured copy is never older than the window and ``concurrent``
+    provably never passes (:mod:`sim.engines.fast.concurrent_bound`)."""
+    sc = scenario(binding, concurrent_window=5.0, **fields)
     traffic = Traffic(logins_per_s=500.0, requests_per_s=500.0 * (1 + 20 * 0.5))
-    busy = replace(busy, servers={"s": replace(busy.servers["s"], traffic=traffic)})
-    with pytest.raises(EngineRefused, match="concurrent binding check"):
-        get_engine("fast").check(busy)
-    get_engine("fast").check(replace(busy, servers={"s": replace(
-        busy.servers["s"], sessions=replace(LEAKY.sessions, binding=("ip", "browser")))}))
+    return replace(sc, servers={"s": replace(sc.servers["s"], traffic=traffic)})
+
+
+def test_fast_engine_refuses_concurrent_only_where_it_could_pass_past_its_limit() -> None:
+    """``concurrent`` is run by simulating the sessions that meet the attack wherever it could
+    pass; a server where they could be too many is refused up front. One where it cannot pass
+    is run however busy."""
+    get_engine("fast").check(scenario(("ip", "concurrent")))
+    get_engine("fast").check(busy(("ip", "concurrent")))
+    quiet = scenario(("ip", "concurrent"), concurrent_window=5.0)
+    month = Timeline("2014-04-07T00:00:00Z", 0.0, 30 * 86400.0, 30 * 86400.0)
+    quiet = replace(quiet, timeline=month, attackers={n: replace(a, duration=None)
+                                                      for n, a in quiet.attackers.items()})
+    with pytest.raises(EngineRefused, match="the concurrent binding check could pass here"):
+        get_engine("fast").check(quiet)
+
+
+def test_concurrent_blocks_every_attempt_where_sessions_are_integrated() -> None:
+    """Past the literal draw's limit, with the check proven never to pass, every leaked
+    session's attempt is blocked and logged; without ``concurrent`` the same attempts, all
+    passing the address check, hijack every leaked session."""
+    from sim.engines.fast.concurrent_bound import NEGLIGIBLE, passing_captures_bound
+    from sim.engines.fast.session_literal import LITERAL_LIMIT, literal_work  # noqa: F401
+
+    sc = busy(("ip", "concurrent"), shared_address_probability=1.0)
+    server = sc.servers["s"]
+    assert passing_captures_bound(server, list(sc.attackers.values()), sc.horizon) <= NEGLIGIBLE
+    blocked = run("fast", sc, 12)
+    open_ = run("fast", busy(("ip",), shared_address_probability=1.0), 12)
+    assert sum(r.servers["s"].session for r in blocked) > 100
+    for r in blocked:
+        assert r.servers["s"].session_hijack == 0
+        assert all(u.blocked for u in attempts(r))
+        assert len(attempts(r)) == sum(r.attackers[a]["s"].session for a in ("a", "b"))
+    # the same random numbers: the checks draw nothing for concurrent, so only it differs
+    for b, o in zip(blocked, open_):
+        assert o.servers["s"].session == b.servers["s"].session
+        assert o.servers["s"].session_hijack == o.servers["s"].session
 
 
 BASE = """\
@@ -176,14 +210,15 @@ def test_check_summarises_each_check(tmp_path: Path) -> None:
 
 def test_fast_refuses_concurrent_past_its_limit_through_the_cli(tmp_path: Path) -> None:
     path = tmp_path / "s.yaml"
-    busy = BASE.format(extra="binding: [ip, concurrent]").replace(
-        "analysis_at: start+1h", "analysis_at: start+30d")
-    path.write_text(busy)
+    quiet = BASE.format(extra="binding: [ip, concurrent]").replace(
+        "analysis_at: start+1h", "analysis_at: start+30d").replace(
+        "logins_per_s: 0.1, requests_per_s: 1", "logins_per_s: 0.001, requests_per_s: 0.007")
+    path.write_text(quiet)
     done = bleedsim("run", str(path), "--engine", "fast", "--out", str(tmp_path / "out"),
                     cwd=tmp_path)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.startswith("bleedsim: engine fast cannot run bound: server mail: "
-                                  "the concurrent binding check is run by simulating")
+                                  "the concurrent binding check could pass here")
     assert len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()

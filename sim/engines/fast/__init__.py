@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engines import EngineRefused, child_seeds
+from sim.engines.fast.concurrent_bound import concurrent_blocks
 from sim.engines.fast.key_copies import KeyChain
 from sim.engines.fast.lingering import refuse_past_limit
 from sim.engines.fast.logins import sample_logins
@@ -138,9 +139,11 @@ def _secrets(
     sources = {a: scenario.attackers[a].sources for a in run.attackers}
     reusing = frozenset(a for a in run.attackers if scenario.attackers[a].reuses_sessions)
     logins = server.hosts * server.traffic.logins_per_s
+    targeting = [a for a in scenario.attackers.values() if name in a.targets]
+    blocks = concurrent_blocks(server, targeting, scenario.horizon)
     if server.passwords is not None and server.sessions is not None:
         touched = shared_lifetimes(server.passwords, server.sessions, run.segments,
-                                   run.lifetimes, workers, logins)
+                                   run.lifetimes, workers, logins, blocks)
         if touched is not None:
             return sample_shared_buffer(server.sessions, run.segments, touched, workers,
                                         scenario.horizon, sources, rng, server=name,
@@ -152,5 +155,6 @@ def _secrets(
     if server.sessions is not None:
         sessions = sample_sessions(server.sessions, run.segments, run.lifetimes, workers,
                                    server.hosts, server.traffic.logins_per_s, scenario.horizon,
-                                   sources, rng, server=name, reusing=reusing)
+                                   sources, rng, server=name, reusing=reusing,
+                                   concurrent_blocks=blocks)
     return draw, sessions

@@ -77,6 +77,7 @@ from sim.engines.fast.segments import AttackerRates, WorkerLifetime, Segment
 from sim.model.record import SessionReuses
 from sim.engines import EngineRefused
 from sim.engines.fast.binding import binding_passes
+from sim.engines.fast.concurrent_bound import concurrent_blocks, passing_captures_bound
 from sim.engines.fast.session_literal import (
     LITERAL_LIMIT,
     SessionDraw,
@@ -331,11 +332,12 @@ def _set_beta(hazards: Sequence[Hazard], counted: frozenset[str]) -> float:
 
 
 def literal_sessions(spec: SessionSpec, segments: Sequence[Segment], workers: int,
-                     logins: float) -> bool:
-    """Whether the sessions are simulated literally (:mod:`.session_literal`): always with the
-    ``concurrent`` check, which needs the victim's requests, else while that is cheap.
-    ``logins`` is per second on the whole server."""
-    return ("concurrent" in spec.binding
+                     logins: float, concurrent_blocks: bool) -> bool:
+    """Whether the sessions are simulated literally (:mod:`.session_literal`): while that is
+    cheap, and always with a ``concurrent`` check that could pass, which needs the victims'
+    requests (``concurrent_blocks``: :mod:`.concurrent_bound` proves it never does). ``logins``
+    is per second on the whole server."""
+    return (("concurrent" in spec.binding and not concurrent_blocks)
             or literal_work(spec, segments, workers, logins) <= LITERAL_LIMIT)
 
 
@@ -352,15 +354,19 @@ def sample_sessions(
     *,
     server: str,
     reusing: frozenset[str] | None = None,
+    concurrent_blocks: bool = False,
 ) -> SessionDraw:
     """Draw the sessions leaked and hijacked on one server in one replication.
 
     ``server`` names the server in the :class:`SessionReuses` records. ``reusing`` (rule 9,
     ``reuse: [sessions]``; default every malicious attacker) are the attackers that try the
     sessions they capture; the others leak sessions but never try nor hijack one.
+    ``concurrent_blocks``: the ``concurrent`` check is proven never to pass here
+    (:func:`.concurrent_bound.passing_captures_bound`), so the integrated path may run it by
+    blocking every attempt.
     """
     logins = hosts * logins_per_host
-    if literal_sessions(spec, segments, workers, logins):
+    if literal_sessions(spec, segments, workers, logins, concurrent_blocks):
         return simulate_sessions(spec, segments, lifetimes, workers, logins, horizon,
                                  attacker_sources, rng, server=server, reusing=reusing)
     names, malicious = attacker_names(segments)
@@ -392,7 +398,7 @@ def sample_sessions(
             if name not in reusers:  # reuse without sessions (rule 9): it never tries one
                 continue
             shared = _bernoulli(spec.shared_address_probability, n, rng)
-            passed = binding_passes(spec, shared, rng)
+            passed = binding_passes(spec, shared, rng, idle=lambda: np.zeros(n, dtype=bool))
             source = rng.integers(attacker_sources[name], size=n)
             attributes.setdefault(name, []).append((source, ~passed, shared))
             hijacked[name] += int(passed.sum())
@@ -411,12 +417,13 @@ MAX_MALICIOUS = 6
 def refuse_session_checks(
     server: Server, attackers: Sequence[Attacker], horizon: float
 ) -> None:
-    """Raise :class:`EngineRefused` for what the session draw cannot do: the ``concurrent``
-    check where the literal draw could pass :data:`LITERAL_LIMIT`, or too many attackers."""
+    """Raise :class:`EngineRefused` for what the session draw cannot do: a ``concurrent``
+    check that could pass (:mod:`.concurrent_bound`) where the literal draw could pass
+    :data:`LITERAL_LIMIT`, or too many attackers."""
     spec = server.sessions
     if spec is None:
         return
-    if "concurrent" in spec.binding:
+    if "concurrent" in spec.binding and not concurrent_blocks(server, attackers, horizon):
         logins = server.traffic.logins_per_s * server.hosts
         work = logins * (horizon + 2 * spec.ttl) * (2.0 + spec.requests_per_s * spec.ttl)
         work += sum(a.connection_rate * longest_window(a, horizon) for a in attackers)
@@ -424,11 +431,13 @@ def refuse_session_checks(
             work += server.traffic.handshakes_per_s * server.hosts * horizon
         if work > LITERAL_LIMIT:
             raise EngineRefused(
-                f"server {server.name}: the concurrent binding check is run by simulating the "
-                f"sessions that meet the attack one by one, about {work:,.0f} sessions, "
-                f"requests and attacker connections per replication here, more than the "
-                f"limit of {LITERAL_LIMIT:,}; bind by ip and browser only, or shorten the "
-                "timeline or lower the rates"
+                f"server {server.name}: the concurrent binding check could pass here (up to "
+                f"{passing_captures_bound(server, attackers, horizon):.3g} passing captures "
+                "expected per replication), so it is run by simulating the sessions that "
+                f"meet the attack one by one, about {work:,.0f} sessions, requests and "
+                f"attacker connections per replication here, more than the limit of "
+                f"{LITERAL_LIMIT:,}; bind by ip and browser only, or shorten the timeline or "
+                "lower the rates"
             )
     malicious = [a.name for a in attackers if not a.benign]
     if len(malicious) > MAX_MALICIOUS:

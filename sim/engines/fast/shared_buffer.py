@@ -67,15 +67,15 @@ from sim.scenario.model import PasswordSpec, ResidencySpec, SessionSpec
 
 def shared_lifetimes(
     passwords: PasswordSpec, sessions: SessionSpec, segments: Sequence[Segment],
-    lifetimes: Sequence[WorkerLifetime], workers: int, logins: float,
+    lifetimes: Sequence[WorkerLifetime], workers: int, logins: float, concurrent_blocks: bool,
 ) -> list[WorkerLifetime] | None:
     """The lifetimes an attacker can read, when this module is to draw the server, else None:
     ``next_request`` passwords beside sessions (:func:`.session_slot.session_slot`) that are
     simulated literally (:func:`.sessions.literal_sessions`; ``logins`` per second on the
-    whole server), and few requests to draw (:func:`.session_slot.literal_cost`): where the
+    whole server, ``concurrent_blocks`` as there), and few requests to draw (:func:`.session_slot.literal_cost`): where the
     two paths it replaces would be taken."""
     if (not session_slot(passwords.lifetime, segments)
-            or not literal_sessions(sessions, segments, workers, logins)):
+            or not literal_sessions(sessions, segments, workers, logins, concurrent_blocks)):
         return None
     touched = readable_lifetimes(segments, lifetimes)
     if not touched:
