@@ -4,6 +4,7 @@ summary, both engines, the session detector's blocked-reuse log."""
 from __future__ import annotations
 
 from dataclasses import replace
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from conftest import bleedsim
 
 from sim.engines import EngineRefused, get_engine
+from sim.engines.fast.concurrent_bound import NEGLIGIBLE, passing_captures_bound
 from sim.model.record import ReplicationRecord
 from sim.scenario import ScenarioError, load_scenario
 from sim.scenario.model import (
@@ -99,6 +101,42 @@ def test_concurrent_blocks_a_captured_recent_request(engine: str) -> None:
     assert blocked_short < 0.05 < 0.5 < blocked_long
 
 
+def ladder(record: ReplicationRecord, checks: int) -> tuple[int, ...]:
+    """The server's hijacks had it made only its first ``k`` of ``checks`` checks, ``k = 0 ..
+    checks`` (a draw that tried no session keeps no counts: zeros)."""
+    caps = record.servers["s"]
+    return (*(caps.session_hijack_by_checks or (0,) * checks), caps.session_hijack)
+
+
+@pytest.mark.parametrize("engine", ["fast", "reference"])
+def test_what_each_check_bought_is_counted_prefix_by_prefix(engine: str) -> None:
+    """With the address always shared and the browser never matched, every replay passes no
+    check and ``ip``, and none passes ``browser``: the ladder is (leaked, leaked, 0)."""
+    records = run(engine, scenario(("ip", "browser"), shared_address_probability=1.0,
+                                   browser_match_probability=0.0), 40)
+    assert sum(r.servers["s"].session for r in records) > 20
+    for r in records:
+        leaked = r.servers["s"].session
+        assert ladder(r, 2) == (leaked, leaked, 0)
+
+
+@pytest.mark.parametrize("engine", ["fast", "reference"])
+def test_each_check_can_only_block_more(engine: str) -> None:
+    """Every check listed later can only block more replays: the ladder starts at the sessions
+    tried (here every leaked one: both attackers reuse), never rises, and ends at the hijacks;
+    with chances strictly between 0 and 1 each step does block some."""
+    records = run(engine, scenario(("ip", "browser", "concurrent"),
+                                   shared_address_probability=0.6, browser_match_probability=0.5,
+                                   concurrent_window=2.0), 60)
+    steps = np.zeros(3)
+    for r in records:
+        counts = ladder(r, 3)
+        assert counts[0] == r.servers["s"].session
+        assert all(a >= b for a, b in zip(counts, counts[1:]))
+        steps += np.array(counts[:-1]) > np.array(counts[1:])
+    assert (steps > 0).all(), steps
+
+
 def busy(binding: tuple[str, ...], **fields: object) -> Scenario:
     """:data:`LEAKY` with 500 logins a second: its sessions are too many to draw one by one
     (:data:`.session_literal.LITERAL_LIMIT`), and a worker serves about 1,250 requests in a
@@ -127,9 +165,6 @@ def test_concurrent_blocks_every_attempt_where_sessions_are_integrated() -> None
     """Past the literal draw's limit, with the check proven never to pass, every leaked
     session's attempt is blocked and logged; without ``concurrent`` the same attempts, all
     passing the address check, hijack every leaked session."""
-    from sim.engines.fast.concurrent_bound import NEGLIGIBLE, passing_captures_bound
-    from sim.engines.fast.session_literal import LITERAL_LIMIT, literal_work  # noqa: F401
-
     sc = busy(("ip", "concurrent"), shared_address_probability=1.0)
     server = sc.servers["s"]
     assert passing_captures_bound(server, list(sc.attackers.values()), sc.horizon) <= NEGLIGIBLE
@@ -138,6 +173,7 @@ def test_concurrent_blocks_every_attempt_where_sessions_are_integrated() -> None
     assert sum(r.servers["s"].session for r in blocked) > 100
     for r in blocked:
         assert r.servers["s"].session_hijack == 0
+        assert ladder(r, 2) == (r.servers["s"].session, r.servers["s"].session, 0)
         assert all(u.blocked for u in attempts(r))
         assert len(attempts(r)) == sum(r.attackers[a]["s"].session for a in ("a", "b"))
     # the same random numbers: the checks draw nothing for concurrent, so only it differs
@@ -222,3 +258,24 @@ def test_fast_refuses_concurrent_past_its_limit_through_the_cli(tmp_path: Path) 
                                   "the concurrent binding check could pass here")
     assert len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_results_and_report_say_what_each_check_bought(tmp_path: Path) -> None:
+    """``servers.<s>.binding_checks`` holds one estimate per prefix of the checks, the last the
+    reported hijacks themselves; the report shows them as a table."""
+    path = tmp_path / "s.yaml"
+    path.write_text(BASE.format(extra="binding: [ip, browser], shared_address_probability: 0.3, "
+                                "browser_match_probability: 0.5, capture: 0.9")
+                    + "monte_carlo: {replications: 300, seed: 4}\n")
+    done = bleedsim("run", str(path), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    mail = doc["servers"]["mail"]
+    steps = mail["binding_checks"]
+    assert [s["checks"] for s in steps] == [[], ["ip"], ["ip", "browser"]]
+    assert steps[-1]["session_hijack"] == mail["outcomes"]["session_hijack"]
+    means = [s["session_hijack"]["mean"] for s in steps]
+    assert means[0] > means[1] > means[2] > 0
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "What each session binding check bought" in report
+    assert "| mail | ip\\, browser (as run) |" in report

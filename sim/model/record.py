@@ -33,6 +33,10 @@ class Captures:
     """Seconds since start of the first key capture, ``nan`` when the key did not leak."""
     key_heartbeats: int = -1
     """Malicious heartbeats sent to the server up to and including the capturing one."""
+    session_hijack_by_checks: tuple[int, ...] = ()
+    """A server's sessions hijacked had it made only the first ``k`` of its binding checks
+    (rule 21's order), ``k = 0 .. len(binding) - 1``: what each check bought. Kept per server
+    only (``add`` leaves it out); empty where none was tried, which counts as zeros."""
 
     def add(self, other: Captures) -> None:
         self.key = max(self.key, other.key)

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from sim.montecarlo import intervals
-from sim.montecarlo.layout import KEY_HEARTBEATS, KEY_TIME, Layout
+from sim.montecarlo.layout import KEY_HEARTBEATS, KEY_TIME, Layout, checks_column
 from sim.montecarlo.stratified import Strata
-from sim.scenario.model import OUTCOMES
+from sim.scenario.model import OUTCOMES, Scenario
 
 Estimate = dict[str, Any]
 
@@ -47,6 +47,27 @@ def estimate(
         o: _outcome(layout.column(rows, f"{scope}/{o}"), w, max_count(layout, scope, o), strata)
         for o in OUTCOMES
     }
+
+
+def binding_checks(
+    rows: np.ndarray,
+    layout: Layout,
+    scenario: Scenario,
+    server: str,
+    weights: np.ndarray | None = None,
+    strata: Strata | None = None,
+) -> list[dict[str, Any]]:
+    """What each binding check bought on a server with sessions: per ``k`` from 0 to all its
+    checks, the hijacks had it made only the first ``k`` (rule 21's order), as
+    ``{checks, session_hijack}``; the last is the outcome itself."""
+    spec = scenario.servers[server].sessions
+    assert spec is not None
+    columns = [checks_column(server, k) for k in range(len(spec.binding))]
+    columns.append(f"server/{server}/session_hijack")
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    return [{"checks": list(spec.binding[:k]),
+             "session_hijack": _outcome(layout.column(rows, c), w, math.inf, strata)}
+            for k, c in enumerate(columns)]
 
 
 def given_present(

@@ -16,6 +16,17 @@ KEY_TIME = "key_time"
 KEY_HEARTBEATS = "key_heartbeats"
 
 
+def binding_checks(scenario: Scenario, server: str) -> int:
+    """How many binding checks (rule 21) the server's sessions make; 0 without sessions."""
+    sessions = scenario.servers[server].sessions
+    return 0 if sessions is None else len(sessions.binding)
+
+
+def checks_column(server: str, checks: int) -> str:
+    """The column of ``server``'s hijacks had it made only its first ``checks`` checks."""
+    return f"server/{server}/session_hijack/checks/{checks}"
+
+
 class Layout:
     """Column positions of a replication row for one scenario.
 
@@ -24,6 +35,8 @@ class Layout:
       ``total/<o>``                       malicious totals over all servers, ``o`` in OUTCOMES
       ``server/<s>/<o>``                  malicious totals on server ``s``
       ``server/<s>/key_time``, ``server/<s>/key_heartbeats``
+      ``server/<s>/session_hijack/checks/<k>``  hijacks on ``s`` had it made only the first
+                                          ``k`` of its binding checks, ``k < len(binding)``
       ``attacker/<a>/<o>``                attacker ``a``'s own captures over its targets
       ``attacker/<a>/server/<s>/<o>``     attacker ``a``'s own captures on target ``s``
       ``detector/<d>/<a>/raised|retained``  alerts of detector ``d`` attributed to ``a``
@@ -37,6 +50,7 @@ class Layout:
         for s in scenario.servers:
             names += [f"server/{s}/{o}" for o in OUTCOMES]
             names += [f"server/{s}/{KEY_TIME}", f"server/{s}/{KEY_HEARTBEATS}"]
+            names += [checks_column(s, k) for k in range(binding_checks(scenario, s))]
         for a, att in scenario.attackers.items():
             names += [f"attacker/{a}/{o}" for o in OUTCOMES]
             for s in att.targets:
@@ -56,6 +70,9 @@ class Layout:
         self._server = {s: outcomes(f"server/{s}") for s in scenario.servers}
         self._key_capture = {s: (ix[f"server/{s}/{KEY_TIME}"], ix[f"server/{s}/{KEY_HEARTBEATS}"])
                              for s in scenario.servers}
+        self._checks = {s: tuple(ix[checks_column(s, k)]
+                                 for k in range(binding_checks(scenario, s)))
+                        for s in scenario.servers}
         self._attacker = {a: outcomes(f"attacker/{a}") for a in scenario.attackers}
         self._attacker_server = {(a, s): outcomes(f"attacker/{a}/server/{s}")
                                  for a, att in scenario.attackers.items() for s in att.targets}
@@ -80,6 +97,8 @@ class Layout:
             self._put(out, self._server[s], caps)
             key_time, key_heartbeats = self._key_capture[s]
             out[key_time], out[key_heartbeats] = caps.key_time, caps.key_heartbeats
+            for i, hijacked in zip(self._checks[s], caps.session_hijack_by_checks):
+                out[i] = hijacked
             total.add(caps)
         out[self.index["total/key"]] = sum(c.key for c in record.servers.values())
         for i, o in zip(self._total[1:], OUTCOMES[1:]):

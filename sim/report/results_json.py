@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 import sim
-from sim.montecarlo.estimates import estimate, given_present, key_capture
+from sim.montecarlo.estimates import binding_checks, estimate, given_present, key_capture
 from sim.montecarlo.layout import Layout
 from sim.montecarlo.stratified import Strata
 from sim.report import timeline
@@ -56,6 +56,8 @@ def build(
                 "holds": _holds(server),
                 "outcomes": estimate(rows, layout, f"server/{s}", strata=strata),
                 "key_capture": key_capture(rows, layout, s, strata=strata),
+                **({} if server.sessions is None else {
+                    "binding_checks": binding_checks(rows, layout, scenario, s, strata=strata)}),
             }
             for s, server in scenario.servers.items()
         },

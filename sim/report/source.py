@@ -89,6 +89,14 @@ def strings(doc: Node, *path: str) -> list[str]:
     return value
 
 
+def objects(doc: Node, *path: str) -> list[Node]:
+    """A list of JSON objects, each remembering its place (``servers.mail.binding_checks.0``)."""
+    value = _walk(doc, path)
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise _wrong(doc, path, "a list of objects")
+    return [Located(v, (*_where(doc, path), str(i))) for i, v in enumerate(value)]
+
+
 def has(doc: Node, *path: str) -> bool:
     try:
         _walk(doc, path)

@@ -114,6 +114,7 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence) -> ReplicationRec
         if sessions is not None:
             total.session = sessions.total_leaked
             total.session_hijack = sessions.total_hijacked
+            total.session_hijack_by_checks = sessions.hijacked_by_checks
             for a, count in sessions.leaked_by_attacker.items():
                 own[a][name].session = count
                 own[a][name].session_hijack = sessions.hijacked_by_attacker.get(a, 0)

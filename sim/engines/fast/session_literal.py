@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.engines.fast.binding import binding_passes
+from sim.engines.fast.binding import checks_passed, hijacked_by_checks
 from sim.engines.fast.reads import Reads, attacker_names, sample_reads
 from sim.engines.fast.segments import AttackerRates, WorkerLifetime, Segment
 from sim.model.record import SessionReuses
@@ -136,6 +136,10 @@ class SessionDraw:
     hijacked_by_attacker: dict[str, int]
     reuses: list[SessionReuses]
     """One per malicious attempt (rule 9)."""
+    hijacked_by_checks: tuple[int, ...] = ()
+    """Hijacks had the server made only its first ``k`` binding checks, ``k = 0, 1, ...``
+    (:func:`.binding.hijacked_by_checks`); empty where nothing could be tried, which counts
+    as zeros."""
 
 
 def simulate_sessions(
@@ -216,7 +220,7 @@ def try_sessions(
         leaked[name] = int(captured[:, j].sum())
     mal = [index[m] for m in sorted(malicious)]
     total = int(captured[:, mal].any(axis=1).sum()) if mal else 0
-    success = np.zeros(n, dtype=bool)
+    best = np.full(n, -1, dtype=np.int64)
     reuses: list[SessionReuses] = []
     # reuse (rule 9): only the attackers that reuse sessions (default: every malicious one) try.
     for name in sorted(malicious if reusing is None else malicious & reusing):
@@ -226,15 +230,18 @@ def try_sessions(
             continue
         t = first[tried, j]
         shared = rng.random(tried.size) < spec.shared_address_probability
-        passed = binding_passes(spec, shared, rng, idle=lambda: _last_request(
+        scored = checks_passed(spec, shared, rng, idle=lambda: _last_request(
             tried, t, login, req_t, owner) <= t - spec.concurrent_window)
+        passed = scored == len(spec.binding)
         source = rng.integers(attacker_sources[name], size=tried.size)
         hijacked[name] = int(passed.sum())
-        success[tried[passed]] = True
+        best[tried] = np.maximum(best[tried], scored)
         by_time = np.argsort(t, kind="stable")
         reuses.append(SessionReuses(name, server, t[by_time], source[by_time],
                                     ~passed[by_time], shared[by_time]))
-    return SessionDraw(total, int(success.sum()), leaked, hijacked, reuses)
+    checks = len(spec.binding)
+    return SessionDraw(total, int((best >= checks).sum()), leaked, hijacked, reuses,
+                       hijacked_by_checks(best, checks))
 
 
 def _last_request(sessions: np.ndarray, t: np.ndarray, login: np.ndarray,

@@ -76,7 +76,7 @@ from sim.engines.fast.password_chain import attacker_subsets, exact_patterns
 from sim.engines.fast.segments import AttackerRates, WorkerLifetime, Segment
 from sim.model.record import SessionReuses
 from sim.engines import EngineRefused
-from sim.engines.fast.binding import binding_passes
+from sim.engines.fast.binding import checks_passed, hijacked_by_checks
 from sim.engines.fast.concurrent_bound import concurrent_blocks, passing_captures_bound
 from sim.engines.fast.session_literal import (
     LITERAL_LIMIT,
@@ -383,7 +383,9 @@ def sample_sessions(
     # are drawn afterwards, for all of an attacker's attempts at once (see _attempt_records).
     attributes: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
     coupled: set[str] = set()
-    total = total_hijacked = 0
+    total = 0
+    checks = len(spec.binding)
+    by_checks = np.zeros(checks + 1, dtype=np.int64)
     for pattern, mean in pattern_means(found.means, malicious).items():
         n = int(rng.poisson(mean))
         if n == 0:
@@ -392,21 +394,24 @@ def sample_sessions(
         trying = pattern & reusers
         if len(trying) > 1:
             coupled |= trying
-        success = np.zeros(n, dtype=bool)
+        best = np.full(n, -1, dtype=np.int64)
         for name in sorted(pattern):
             leaked[name] += n
             if name not in reusers:  # reuse without sessions (rule 9): it never tries one
                 continue
             shared = _bernoulli(spec.shared_address_probability, n, rng)
-            passed = binding_passes(spec, shared, rng, idle=lambda: np.zeros(n, dtype=bool))
+            # concurrent, where this path runs it, provably never passes (concurrent_bound)
+            scored = checks_passed(spec, shared, rng, idle=lambda: np.zeros(n, dtype=bool))
+            passed = scored == checks
             source = rng.integers(attacker_sources[name], size=n)
             attributes.setdefault(name, []).append((source, ~passed, shared))
             hijacked[name] += int(passed.sum())
-            success |= passed
-        total_hijacked += int(success.sum())
+            best = np.maximum(best, scored)
+        by_checks += hijacked_by_checks(best, checks + 1)
     reuses = [_attempt_records(found, name, server, attributes[name], name in coupled, rng)
               for name in sorted(attributes)]
-    return SessionDraw(total, total_hijacked, leaked, hijacked, reuses)
+    return SessionDraw(total, int(by_checks[checks]), leaked, hijacked, reuses,
+                       tuple(int(c) for c in by_checks[:checks]))
 
 
 #: Most malicious attackers on one server with sessions: the leak means of every union of them

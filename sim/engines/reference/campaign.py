@@ -157,6 +157,7 @@ class Campaign:
         assert spec is not None
         shared = bool(self.rng.random() < spec.shared_address_probability)
         hijacked = True
+        passed = 0
         for check in spec.binding:
             if check == "ip":
                 hijacked = shared
@@ -166,6 +167,8 @@ class Campaign:
                 hijacked = self.server.session_last[session] <= now - spec.concurrent_window
             if not hijacked:
                 break
+            passed += 1
+        self.server.malicious.tried(session, passed)
         if self.server.trace is not None:
             self.server.trace.reuse(now, self.attacker.name, self.server.spec.name, session,
                                     hijacked, shared)

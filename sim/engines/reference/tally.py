@@ -12,7 +12,8 @@ from sim.model.record import Captures
 
 
 class Tally:
-    __slots__ = ("heartbeats", "key_time", "key_heartbeats", "passwords", "sessions", "hijacked")
+    __slots__ = ("heartbeats", "key_time", "key_heartbeats", "passwords", "sessions", "hijacked",
+                 "checks_passed")
 
     def __init__(self) -> None:
         self.heartbeats = 0
@@ -22,6 +23,12 @@ class Tally:
         self.passwords: set[int] = set()
         self.sessions: set[int] = set()
         self.hijacked: set[int] = set()
+        self.checks_passed: dict[int, int] = {}
+        """Per session tried, the most binding checks any attempt on it passed before the first
+        that failed (what each check bought)."""
+
+    def tried(self, session: int, passed: int) -> None:
+        self.checks_passed[session] = max(passed, self.checks_passed.get(session, 0))
 
     @property
     def has_key(self) -> bool:
@@ -33,7 +40,8 @@ class Tally:
             self.key_time = now
             self.key_heartbeats = self.heartbeats
 
-    def captures(self, reusable_passwords: bool) -> Captures:
+    def captures(self, reusable_passwords: bool, checks: int = 0) -> Captures:
+        """What was captured; ``checks``, the server's binding checks, for a server's total."""
         return Captures(
             key=int(self.has_key),
             password=len(self.passwords),
@@ -42,4 +50,6 @@ class Tally:
             session_hijack=len(self.hijacked),
             key_time=self.key_time,
             key_heartbeats=self.key_heartbeats,
+            session_hijack_by_checks=tuple(
+                sum(p >= k for p in self.checks_passed.values()) for k in range(checks)),
         )
