@@ -57,7 +57,8 @@ def test_a_workers_quiet_window_has_campbells_chance(t: float) -> None:
     seen = _literal_quiet(t, logins, other, workers, rho, ttl, window, n,
                           np.random.default_rng([17, int(t)]))
     se = np.sqrt(exact * (1.0 - exact) / n)
-    print(f"t={t}: P0 {exact:.4f}, literal {seen.mean():.4f} (z = {(seen.mean() - exact) / se:+.2f})")
+    z = (seen.mean() - exact) / se
+    print(f"t={t}: P0 {exact:.4f}, literal {seen.mean():.4f} (z = {z:+.2f})")
     assert abs(seen.mean() - exact) <= Z * se
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engines import EngineRefused, child_seeds
-from sim.engines.fast.concurrent_bound import concurrent_blocks
+from sim.engines.fast.concurrent_bound import concurrent_never_passes
 from sim.engines.fast.key_copies import KeyChain
 from sim.engines.fast.lingering import refuse_past_limit
 from sim.engines.fast.logins import sample_logins
@@ -141,7 +141,7 @@ def _secrets(
     reusing = frozenset(a for a in run.attackers if scenario.attackers[a].reuses_sessions)
     logins = server.hosts * server.traffic.logins_per_s
     targeting = [a for a in scenario.attackers.values() if name in a.targets]
-    blocks = concurrent_blocks(server, targeting, scenario.horizon)
+    blocks = concurrent_never_passes(server, targeting, scenario.horizon)
     if server.passwords is not None and server.sessions is not None:
         touched = shared_lifetimes(server.passwords, server.sessions, run.segments,
                                    run.lifetimes, workers, logins, blocks)

@@ -40,8 +40,8 @@ the sum, over the malicious attackers that reuse sessions, of their expected con
 so on a grid ``t_0 < t_1 < ...`` the bracket ``prefactor(t_(i+1)) P0(t_i)`` bounds ``q`` on
 ``[t_i, t_(i+1)]``; past ``ttl + W`` nothing changes.
 
-On a busy server this is astronomically small (PSMail's mail servers: the bound is printed by
-``bleedsim check``), so the statement's check can be modelled where the sessions are too many
+On a busy server this is astronomically small (PSMail's mail servers: about 1e-188; a refusal
+prints it), so the statement's check can be modelled where the sessions are too many
 to draw one by one; on a quiet one, or with tokens that linger, the check can pass and only the
 literal draw runs it.
 """
@@ -55,7 +55,7 @@ from functools import lru_cache
 from scipy import integrate
 
 from sim.model.attackers import longest_window
-from sim.scenario.model import Attacker, Server
+from sim.scenario.model import Attacker, ResidencySpec, Server
 
 #: Largest expected number of passing captures per replication for which the integrated path
 #: blocks every ``concurrent`` attempt; below a billionth, no run can tell.
@@ -64,7 +64,9 @@ NEGLIGIBLE = 1e-9
 _GRID = 256
 
 
-def concurrent_blocks(server: Server, attackers: Sequence[Attacker], horizon: float) -> bool:
+def concurrent_never_passes(
+    server: Server, attackers: Sequence[Attacker], horizon: float,
+) -> bool:
     """Whether ``server`` lists the ``concurrent`` check and it provably never passes."""
     return (server.sessions is not None and "concurrent" in server.sessions.binding
             and passing_captures_bound(server, attackers, horizon) <= NEGLIGIBLE)
@@ -87,14 +89,14 @@ def passing_captures_bound(server: Server, attackers: Sequence[Attacker], horizo
         if connections > 0.0:
             total += connections * _sup_idle_copies(
                 logins, other, handshakes, server.total_workers, spec.requests_per_s, spec.ttl,
-                spec.concurrent_window, str(spec.lifetime), max(0.0, a.start_low))
+                spec.concurrent_window, spec.lifetime, max(0.0, a.start_low))
     return total
 
 
 @lru_cache(maxsize=256)
 def _sup_idle_copies(
     logins: float, other: float, handshakes: float, workers: int, rho: float, ttl: float,
-    window: float, lifetime: str, t_low: float,
+    window: float, lifetime: ResidencySpec, t_low: float,
 ) -> float:
     """``sup q(t)`` over ``t >= t_low`` (module docstring)."""
     if logins <= 0.0 or ttl <= window:
@@ -103,9 +105,8 @@ def _sup_idle_copies(
     k = rho / workers
     if lifetime == "next_handshake":
         return idle * (ttl - window) * k * (ttl - window) * math.exp(-handshakes * window / workers)
-    if lifetime != "next_request":
-        mean = float(lifetime)
-        return idle * (ttl - window) * k * (ttl - window) * math.exp(-window / mean)
+    if lifetime != "next_request":  # a mean lifetime
+        return idle * (ttl - window) * k * (ttl - window) * math.exp(-window / float(lifetime))
     end = max(t_low, ttl + window)
     steps = _GRID if end > t_low else 1  # from ttl + W on, q is constant
     grid = [t_low + (end - t_low) * i / steps for i in range(steps + 1)]

@@ -77,7 +77,7 @@ from sim.engines.fast.segments import AttackerRates, WorkerLifetime, Segment
 from sim.model.record import SessionReuses
 from sim.engines import EngineRefused
 from sim.engines.fast.binding import checks_passed, hijacked_by_checks
-from sim.engines.fast.concurrent_bound import concurrent_blocks, passing_captures_bound
+from sim.engines.fast.concurrent_bound import concurrent_never_passes, passing_captures_bound
 from sim.engines.fast.session_literal import (
     LITERAL_LIMIT,
     SessionDraw,
@@ -428,7 +428,7 @@ def refuse_session_checks(
     spec = server.sessions
     if spec is None:
         return
-    if "concurrent" in spec.binding and not concurrent_blocks(server, attackers, horizon):
+    if "concurrent" in spec.binding and not concurrent_never_passes(server, attackers, horizon):
         logins = server.traffic.logins_per_s * server.hosts
         work = logins * (horizon + 2 * spec.ttl) * (2.0 + spec.requests_per_s * spec.ttl)
         work += sum(a.connection_rate * longest_window(a, horizon) for a in attackers)

@@ -72,8 +72,8 @@ def shared_lifetimes(
     """The lifetimes an attacker can read, when this module is to draw the server, else None:
     ``next_request`` passwords beside sessions (:func:`.session_slot.session_slot`) that are
     simulated literally (:func:`.sessions.literal_sessions`; ``logins`` per second on the
-    whole server, ``concurrent_blocks`` as there), and few requests to draw (:func:`.session_slot.literal_cost`): where the
-    two paths it replaces would be taken."""
+    whole server, ``concurrent_blocks`` as there), and few requests to draw
+    (:func:`.session_slot.literal_cost`): where the two paths it replaces would be taken."""
     if (not session_slot(passwords.lifetime, segments)
             or not literal_sessions(sessions, segments, workers, logins, concurrent_blocks)):
         return None
