@@ -16,6 +16,7 @@ from sim.scenario import load_scenario
 from sim.scenario.model import (
     Attacker,
     KeySpec,
+    ResidencySpec,
     Scenario,
     Server,
     SessionSpec,
@@ -62,12 +63,13 @@ def test_a_workers_quiet_window_has_campbells_chance(t: float) -> None:
     assert abs(seen.mean() - exact) <= Z * se
 
 
-def _quiet_server(workers: int, logins: float) -> Scenario:
+def _quiet_server(workers: int, logins: float, lifetime: ResidencySpec) -> Scenario:
     server = Server(
         name="s", role="mail", workers=workers, heap_bytes=1 << 20,
         keys=KeySpec(reachable=0.0, capture=0.5),
-        traffic=Traffic(logins_per_s=logins, requests_per_s=logins * (1 + 600 * 0.01)),
-        sessions=SessionSpec(ttl=600.0, requests_per_s=0.01, capture=1.0,
+        traffic=Traffic(logins_per_s=logins, requests_per_s=logins * (1 + 600 * 0.01),
+                        handshakes_per_s=0.002),
+        sessions=SessionSpec(ttl=600.0, requests_per_s=0.01, capture=1.0, lifetime=lifetime,
                              binding=("concurrent",), concurrent_window=120.0),
     )
     horizon = 6000.0
@@ -77,19 +79,24 @@ def _quiet_server(workers: int, logins: float) -> Scenario:
                     servers={"s": server}, attackers={"a": reader})
 
 
-@pytest.mark.parametrize(("workers", "logins"), [(1, 0.005), (3, 0.015)])
-def test_the_bound_holds_where_the_check_passes_often(workers: int, logins: float) -> None:
+@pytest.mark.parametrize(("workers", "logins", "lifetime"), [
+    (1, 0.005, "next_request"), (3, 0.015, "next_request"), (1, 0.005, 200.0),
+    (2, 0.005, "next_handshake")])
+def test_the_bound_holds_where_the_check_passes_often(workers: int, logins: float,
+                                                      lifetime: ResidencySpec) -> None:
     """A quiet server read slowly, where a session is often idle past the window when first
     captured: the reference engine's hijacks (attempts that pass, each a capture the bound
-    counts) stay under the bound, with a one-sided margin of ``Z`` standard errors."""
-    sc = _quiet_server(workers, logins)
+    counts) stay under the bound, with a one-sided margin of ``Z`` standard errors, for each
+    residency rule of the tokens."""
+    sc = _quiet_server(workers, logins, lifetime)
     bound = passing_captures_bound(sc.servers["s"], list(sc.attackers.values()), sc.horizon)
     simulate = get_engine("reference").simulate
     n = 1500
     hijacks = np.array([simulate(sc, np.random.SeedSequence(23, spawn_key=(i,)))
                         .servers["s"].session_hijack for i in range(n)])
     se = hijacks.std(ddof=1) / np.sqrt(n)
-    print(f"{workers} workers: hijacks {hijacks.mean():.4f} +- {se:.4f}, bound {bound:.4f}")
+    print(f"{workers} workers, {lifetime}: hijacks {hijacks.mean():.4f} +- {se:.4f}, "
+          f"bound {bound:.4f}")
     assert hijacks.mean() > 0.02  # the check passes here: the comparison is not empty
     assert hijacks.mean() - Z * se <= bound
 
