@@ -227,7 +227,8 @@ OUTCOMES = ("key", "password", "password_reusable", "session", "session_hijack")
 
 
 def extractors(sc: Scenario) -> dict[str, Extract]:
-    """Every quantity compared: each outcome per server and per attacker, crashes, the reuse
+    """Every quantity compared: each outcome per server and per attacker, the hijacks had the
+    server made only its first ``k`` binding checks (what each check bought), crashes, the reuse
     and login logs, the unanswered connection of ``stop_when: [patched]``, and every
     detector's alerts per attacker (raised and retained)."""
     out: dict[str, Extract] = {}
@@ -235,6 +236,10 @@ def extractors(sc: Scenario) -> dict[str, Extract]:
         out[f"mail/{o}"] = lambda r, o=o: getattr(r[0].servers["mail"], o)
         for a in sc.attackers:
             out[f"{a}/{o}"] = lambda r, o=o, a=a: getattr(r[0].attackers[a]["mail"], o)
+    spec = sc.servers["mail"].sessions
+    for k in range(0 if spec is None else len(spec.binding)):
+        out[f"mail/session_hijack/checks/{k}"] = (
+            lambda r, k=k: _padded(r[0].servers["mail"].session_hijack_by_checks, k))
     out["crashes"] = lambda r: len(r[0].observations.crashes)
     out["session_reuses"] = lambda r: len(r[0].observations.reuse_attempts())
     out["password_logins"] = lambda r: sum(len(g) for g in r[0].observations.password_logins)
@@ -250,6 +255,11 @@ def extractors(sc: Scenario) -> dict[str, Extract]:
                 )
     out.update(unseen_extractors(sc))
     return out
+
+
+def _padded(counts: tuple[int, ...], k: int) -> int:
+    """``counts[k]``, 0 past its end (a server that tried no session keeps none)."""
+    return counts[k] if k < len(counts) else 0
 
 
 #: Marks a quantity of :func:`unseen_extractors`: ``<who>/<kind>&unseen-by-<detector or any>``.
