@@ -3,8 +3,8 @@ summary, both engines, the session detector's blocked-reuse log."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np

@@ -54,19 +54,18 @@ def binding_checks(
     layout: Layout,
     scenario: Scenario,
     server: str,
-    weights: np.ndarray | None = None,
     strata: Strata | None = None,
 ) -> list[dict[str, Any]]:
     """What each binding check bought on a server with sessions: per ``k`` from 0 to all its
     checks, the hijacks had it made only the first ``k`` (rule 21's order), as
-    ``{checks, session_hijack}``; the last is the outcome itself."""
+    ``{checks, session_hijack}``; the last is the outcome itself. Prior only: with fewer
+    checks the session log would record fewer blocked replays, so the evidence would differ."""
     spec = scenario.servers[server].sessions
     assert spec is not None
     columns = [checks_column(server, k) for k in range(len(spec.binding))]
     columns.append(f"server/{server}/session_hijack")
-    w = None if weights is None else np.asarray(weights, dtype=float)
     return [{"checks": list(spec.binding[:k]),
-             "session_hijack": _outcome(layout.column(rows, c), w, math.inf, strata)}
+             "session_hijack": _outcome(layout.column(rows, c), None, math.inf, strata)}
             for k, c in enumerate(columns)]
 
 

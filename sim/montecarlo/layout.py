@@ -16,7 +16,7 @@ KEY_TIME = "key_time"
 KEY_HEARTBEATS = "key_heartbeats"
 
 
-def binding_checks(scenario: Scenario, server: str) -> int:
+def checks_made(scenario: Scenario, server: str) -> int:
     """How many binding checks (rule 21) the server's sessions make; 0 without sessions."""
     sessions = scenario.servers[server].sessions
     return 0 if sessions is None else len(sessions.binding)
@@ -50,7 +50,7 @@ class Layout:
         for s in scenario.servers:
             names += [f"server/{s}/{o}" for o in OUTCOMES]
             names += [f"server/{s}/{KEY_TIME}", f"server/{s}/{KEY_HEARTBEATS}"]
-            names += [checks_column(s, k) for k in range(binding_checks(scenario, s))]
+            names += [checks_column(s, k) for k in range(checks_made(scenario, s))]
         for a, att in scenario.attackers.items():
             names += [f"attacker/{a}/{o}" for o in OUTCOMES]
             for s in att.targets:
@@ -71,7 +71,7 @@ class Layout:
         self._key_capture = {s: (ix[f"server/{s}/{KEY_TIME}"], ix[f"server/{s}/{KEY_HEARTBEATS}"])
                              for s in scenario.servers}
         self._checks = {s: tuple(ix[checks_column(s, k)]
-                                 for k in range(binding_checks(scenario, s)))
+                                 for k in range(checks_made(scenario, s)))
                         for s in scenario.servers}
         self._attacker = {a: outcomes(f"attacker/{a}") for a in scenario.attackers}
         self._attacker_server = {(a, s): outcomes(f"attacker/{a}/server/{s}")
