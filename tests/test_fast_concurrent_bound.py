@@ -26,7 +26,8 @@ from sim.scenario.model import (
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
-#: Family z of the three two-sided comparisons of ``P0`` (1e-4 each).
+#: Family z of this module's comparisons, each at 1e-4 two-sided: three of ``P0``, and the
+#: one-sided margins of the bound (where it is the more cautious).
 Z = 3.89
 
 
