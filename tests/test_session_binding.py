@@ -279,3 +279,19 @@ def test_results_and_report_say_what_each_check_bought(tmp_path: Path) -> None:
     report = (tmp_path / "out" / "report.md").read_text()
     assert "What each session binding check bought" in report
     assert "| mail | ip\\, browser (as run) |" in report
+
+
+def test_the_report_leaves_out_checks_nothing_reached(tmp_path: Path) -> None:
+    """An attacker that replays nothing leaves every check untried: results.json keeps the
+    (all-zero) ladder, the report says nothing of it."""
+    path = tmp_path / "s.yaml"
+    path.write_text(BASE.format(extra="binding: [ip, browser], capture: 0.9").replace(
+        "rate: 1}", "rate: 1, reuse: []}") + "monte_carlo: {replications: 100, seed: 4}\n")
+    done = bleedsim("run", str(path), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert doc["servers"]["mail"]["outcomes"]["session"]["p_any"] > 0
+    assert [s["session_hijack"]["p_any"] for s in doc["servers"]["mail"]["binding_checks"]] == [
+        0.0, 0.0, 0.0]
+    assert "What each session binding check bought" not in (
+        tmp_path / "out" / "report.md").read_text()

@@ -89,14 +89,16 @@ def _outcomes(doc: Node) -> Section:
 
 
 def _binding_checks(servers: Node) -> tuple[Block, ...]:
-    """What each session binding check bought, per server that makes any (an older document
-    without ``binding_checks`` gives nothing)."""
+    """What each session binding check bought, per server that makes any and saw a replay (an
+    older document without ``binding_checks`` gives nothing)."""
     rows = []
     for s in servers:
         if not source.has(servers, s, "binding_checks"):
             continue
         ladder = source.objects(servers, s, "binding_checks")
-        for k, step in enumerate(ladder if len(ladder) > 1 else ()):
+        if len(ladder) < 2 or not source.optional_number(ladder[0], "session_hijack", "p_any"):
+            continue  # no check, or no replay to check: nothing bought
+        for k, step in enumerate(ladder):
             checks = source.strings(step, "checks")
             made = ", ".join(checks) if checks else "none"
             hijack = source.node(step, "session_hijack")
