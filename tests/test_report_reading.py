@@ -15,6 +15,7 @@ from sim.montecarlo.intervals import Z
 from sim.report import html, markdown, terminal, verdicts
 from sim.scenario import load_scenario, summary
 from sim.scenario.assumptions import read, read_chain
+from sim.scenario.wording import significant
 
 ROOT = Path(__file__).parent.parent
 
@@ -116,3 +117,13 @@ def test_the_readme_glossary_is_the_reports_glossary() -> None:
     section = readme[readme.index("## Reading the output"):readme.index("`results.json` (paths")]
     for term, meaning in GLOSSARY:
         assert term in section and meaning in section, term
+
+
+@pytest.mark.parametrize(("x", "written"), [
+    (0.0, "0"), (0.00123, "0.00123"), (1.5, "1.50"), (999.4, "999"), (999.96, "1\u202f000"),
+    (1190.4, "1\u202f190"), (-2210.2, "-2\u202f210"), (123456789.0, "123\u202f000\u202f000"),
+    (2e15, "2.00e+15")])
+def test_numbers_keep_three_significant_digits_without_exponents(x: float, written: str) -> None:
+    """A mean of 1190 reads ``1 190 [1 050, 1 320]`` (narrow no-break spaces), not
+    ``1.19e+03``, nor ``1,190``, which inside an interval's brackets reads as two numbers."""
+    assert significant(x) == written

@@ -11,7 +11,8 @@ from sim.report.source import Node
 
 GLOSSARY: tuple[tuple[str, str], ...] = (
     ("21.2% [19.5, 23.0]", "an estimate with its 95% interval; probabilities in percent, "
-     "three significant digits."),
+     "three significant digits (1\u202f190 [1\u202f050, 1\u202f320]: thousands set apart by "
+     "a narrow space)."),
     ("0 (≤ u)", "no replication had it; u is its 95% upper bound: for an outcome's P the "
      "one-sided bound 1 - 0.05^(1/n), for a claim or a blind spot the upper end of its 95% "
      "interval (what verdicts are judged on, so a little wider)."),

@@ -12,8 +12,16 @@ from collections.abc import Sequence
 
 
 def significant(x: float) -> str:
-    """Three significant digits, trailing zeros kept; ``0`` for zero."""
-    return "0" if x == 0.0 else f"{x:#.3g}".rstrip(".")
+    """Three significant digits, trailing zeros kept; ``0`` for zero. From 1000 on the digits
+    are written out, grouped by thousands with a narrow no-break space (SI style: ``1 190``,
+    not ``1.19e+03``, which a reader should not have to decode, nor ``1,190``, which reads as
+    two numbers inside an interval's brackets), up to 1e15, past which exponents are kept."""
+    if x == 0.0:
+        return "0"
+    digits = f"{x:#.3g}"
+    if "e+" in digits and abs(float(digits)) < 1e15:
+        return f"{float(digits):,.0f}".replace(",", "\u202f")
+    return digits.rstrip(".")
 
 
 def percent(p: float) -> str:
