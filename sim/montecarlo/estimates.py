@@ -60,11 +60,10 @@ def binding_checks(
     checks, the hijacks had it made only the first ``k`` (rule 21's order), as
     ``{checks, session_hijack}``; the last is the outcome itself. Prior only: with fewer
     checks the session log would record fewer blocked replays, so the evidence would differ."""
-    spec = scenario.servers[server].sessions
-    assert spec is not None
-    columns = [checks_column(server, k) for k in range(len(spec.binding))]
+    binding = scenario.servers[server].binding
+    columns = [checks_column(server, k) for k in range(len(binding))]
     columns.append(f"server/{server}/session_hijack")
-    return [{"checks": list(spec.binding[:k]),
+    return [{"checks": list(binding[:k]),
              "session_hijack": _outcome(layout.column(rows, c), None, math.inf, strata)}
             for k, c in enumerate(columns)]
 

@@ -16,12 +16,6 @@ KEY_TIME = "key_time"
 KEY_HEARTBEATS = "key_heartbeats"
 
 
-def checks_made(scenario: Scenario, server: str) -> int:
-    """How many binding checks (rule 21) the server's sessions make; 0 without sessions."""
-    sessions = scenario.servers[server].sessions
-    return 0 if sessions is None else len(sessions.binding)
-
-
 def checks_column(server: str, checks: int) -> str:
     """The column of ``server``'s hijacks had it made only its first ``checks`` checks."""
     return f"server/{server}/session_hijack/checks/{checks}"
@@ -47,10 +41,10 @@ class Layout:
         for a in scenario.attackers:
             names.append(f"present/{a}")
         names += [f"total/{o}" for o in OUTCOMES]
-        for s in scenario.servers:
+        for s, server in scenario.servers.items():
             names += [f"server/{s}/{o}" for o in OUTCOMES]
             names += [f"server/{s}/{KEY_TIME}", f"server/{s}/{KEY_HEARTBEATS}"]
-            names += [checks_column(s, k) for k in range(checks_made(scenario, s))]
+            names += [checks_column(s, k) for k in range(len(server.binding))]
         for a, att in scenario.attackers.items():
             names += [f"attacker/{a}/{o}" for o in OUTCOMES]
             for s in att.targets:
@@ -70,9 +64,8 @@ class Layout:
         self._server = {s: outcomes(f"server/{s}") for s in scenario.servers}
         self._key_capture = {s: (ix[f"server/{s}/{KEY_TIME}"], ix[f"server/{s}/{KEY_HEARTBEATS}"])
                              for s in scenario.servers}
-        self._checks = {s: tuple(ix[checks_column(s, k)]
-                                 for k in range(checks_made(scenario, s)))
-                        for s in scenario.servers}
+        self._checks = {s: tuple(ix[checks_column(s, k)] for k in range(len(server.binding)))
+                        for s, server in scenario.servers.items()}
         self._attacker = {a: outcomes(f"attacker/{a}") for a in scenario.attackers}
         self._attacker_server = {(a, s): outcomes(f"attacker/{a}/server/{s}")
                                  for a, att in scenario.attackers.items() for s in att.targets}

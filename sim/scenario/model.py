@@ -118,6 +118,11 @@ class Server:
         return self.hosts * self.workers
 
     @property
+    def binding(self) -> tuple[str, ...]:
+        """The checks a session reuse must pass (rule 21); none without sessions."""
+        return () if self.sessions is None else self.sessions.binding
+
+    @property
     def vulnerable_until(self) -> float:
         """End of the half-open vulnerable window (rule 1)."""
         return min(self.patched_at, self.heartbeat_off_at)

@@ -68,7 +68,7 @@ def concurrent_never_passes(
     server: Server, attackers: Sequence[Attacker], horizon: float,
 ) -> bool:
     """Whether ``server`` lists the ``concurrent`` check and it provably never passes."""
-    return (server.sessions is not None and "concurrent" in server.sessions.binding
+    return ("concurrent" in server.binding
             and passing_captures_bound(server, attackers, horizon) <= NEGLIGIBLE)
 
 
@@ -103,10 +103,9 @@ def _sup_idle_copies(
         return 0.0
     idle = logins * math.exp(-rho * window)
     k = rho / workers
-    if lifetime == "next_handshake":
-        return idle * (ttl - window) * k * (ttl - window) * math.exp(-handshakes * window / workers)
-    if lifetime != "next_request":  # a mean lifetime
-        return idle * (ttl - window) * k * (ttl - window) * math.exp(-window / float(lifetime))
+    if lifetime != "next_request":  # the copies placed before the window, each outliving it
+        rate = handshakes / workers if lifetime == "next_handshake" else 1.0 / float(lifetime)
+        return idle * (ttl - window) * k * (ttl - window) * math.exp(-rate * window)
     end = max(t_low, ttl + window)
     steps = _GRID if end > t_low else 1  # from ttl + W on, q is constant
     grid = [t_low + (end - t_low) * i / steps for i in range(steps + 1)]

@@ -221,6 +221,7 @@ def try_sessions(
     mal = [index[m] for m in sorted(malicious)]
     total = int(captured[:, mal].any(axis=1).sum()) if mal else 0
     best = np.full(n, -1, dtype=np.int64)
+    checks = len(spec.binding)
     reuses: list[SessionReuses] = []
     # reuse (rule 9): only the attackers that reuse sessions (default: every malicious one) try.
     for name in sorted(malicious if reusing is None else malicious & reusing):
@@ -232,14 +233,13 @@ def try_sessions(
         shared = rng.random(tried.size) < spec.shared_address_probability
         scored = checks_passed(spec, shared, rng, idle=lambda: _last_request(
             tried, t, login, req_t, owner) <= t - spec.concurrent_window)
-        passed = scored == len(spec.binding)
+        passed = scored == checks
         source = rng.integers(attacker_sources[name], size=tried.size)
         hijacked[name] = int(passed.sum())
         best[tried] = np.maximum(best[tried], scored)
         by_time = np.argsort(t, kind="stable")
         reuses.append(SessionReuses(name, server, t[by_time], source[by_time],
                                     ~passed[by_time], shared[by_time]))
-    checks = len(spec.binding)
     return SessionDraw(total, int((best >= checks).sum()), leaked, hijacked, reuses,
                        hijacked_by_checks(best, checks))
 

@@ -84,14 +84,11 @@ def simulate(scenario: Scenario, seed: np.random.SeedSequence) -> ReplicationRec
         passwords = scenario.servers[server].passwords
         return passwords is not None and passwords.kind == "static"
 
-    def checks(server: str) -> int:
-        sessions = scenario.servers[server].sessions
-        return 0 if sessions is None else len(sessions.binding)
-
     return ReplicationRecord(
         present=present,
         servers={
-            name: (servers[name].malicious.captures(reusable(name), checks(name))
+            name: (servers[name].malicious.captures(reusable(name),
+                                                    len(scenario.servers[name].binding))
                    if name in servers else Captures())
             for name in scenario.servers
         },
