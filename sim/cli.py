@@ -190,6 +190,10 @@ def _check(args: argparse.Namespace) -> int:
     scenario = _load(args.file)
     _check_engine(scenario)
     print(summary(scenario))
+    engine = scenario.monte_carlo.engine
+    notes = get_engine(engine).plan(scenario)
+    if notes:
+        print(f"engine {engine}:\n" + "".join(f"  {line}\n" for line in notes))
     for warning in shortfalls(scenario):
         print(f"bleedsim: warning: {warning}", file=sys.stderr)
     return 0

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from scipy.stats import norm
 
 from sim.engines import get_engine
-from sim.engines.fast.key_copies import KeyChain, propagate
+from sim.engines.fast.key_copies import KeyChain, chain_states, propagate
 from sim.engines.fast.spectral import MAX_CONDITION
 from sim.engines.fast.segments import AttackerRates, Segment
 from sim.model.capture import window_capture
@@ -181,7 +181,8 @@ def test_survival_falls_with_rate_and_time(
     Up to rounding: an eigen-decomposition is trusted up to a condition number of
     ``MAX_CONDITION``, so two survivals may differ by that many ulps the wrong way."""
     tol = MAX_CONDITION * np.finfo(float).eps
-    chain = KeyChain(KeySpec(reachable=1.0, copies_per_handshake=copies), 1.0 + rate * factor, 1.0)
+    keys = KeySpec(reachable=1.0, copies_per_handshake=copies)
+    chain = KeyChain(keys, int(chain_states(keys, 1.0 + rate * factor, 1.0)))
     pi = np.zeros(chain.n)
     pi[0] = 1.0
     watched = frozenset({"a"})

@@ -12,6 +12,7 @@ import yaml
 
 from sim.engines import EngineRefused
 from sim.engines.fast.key_copies import MAX_STATES
+from sim.engines.fast.key_count import CANDIDATE_LIMIT
 from sim.engines.reference.budget import EVENT_LIMIT, attack_events, check, legitimate_events
 from sim.scenario import ScenarioError, load_scenario, parse_scenario
 from sim.scenario import yamlsafe
@@ -31,7 +32,8 @@ def documented(phrase: str) -> bool:
     f"at most {MAX_NODES:,} YAML nodes",
     f"at most {MAX_DEPTH} levels",
     f"at most {EVENT_LIMIT:,} simulated events per replication",
-    f"than the {MAX_STATES} states it tracks",
+    f"than the {MAX_STATES} states of the chain it carries",
+    f"more than {CANDIDATE_LIMIT:,} such connections per replication",
 ])
 def test_limit_is_documented_with_its_value(phrase: str) -> None:
     assert documented(phrase)

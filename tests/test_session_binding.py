@@ -244,6 +244,18 @@ def test_check_summarises_each_check(tmp_path: Path) -> None:
             "request within 10m)") in done.stdout
 
 
+def test_check_says_where_the_fast_engine_blocks_every_replay(tmp_path: Path) -> None:
+    """On PSMail the fast engine blocks every replay of an integrated session by the bound's
+    proof: ``bleedsim check`` says so, with the bound, for the mail server alone."""
+    psmail = Path(__file__).parents[1] / "scenarios" / "psmail-2014.yaml"
+    done = bleedsim("check", str(psmail), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    notes = done.stdout.split("engine fast:\n", 1)[1].strip().splitlines()
+    assert notes == ["mail: the concurrent check never passes here (at most 5.8e-188 passing "
+                     "captures expected per replication), so where sessions are integrated "
+                     "every replay is blocked by it"]
+
+
 def test_fast_refuses_concurrent_past_its_limit_through_the_cli(tmp_path: Path) -> None:
     path = tmp_path / "s.yaml"
     quiet = BASE.format(extra="binding: [ip, concurrent]").replace(

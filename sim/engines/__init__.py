@@ -1,7 +1,8 @@
 """Engines: a resolved scenario plus one replication's seed in, one replication's record out.
 
 Every engine module exposes ``check(scenario)`` (raise :class:`EngineRefused` for a scenario it
-cannot run) and ``simulate(scenario, seed) -> ReplicationRecord``.
+cannot run), ``plan(scenario)`` (what a reader should know of how it will run it, for
+``bleedsim check``) and ``simulate(scenario, seed) -> ReplicationRecord``.
 """
 
 from __future__ import annotations

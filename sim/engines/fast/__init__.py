@@ -21,8 +21,9 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engines import EngineRefused, child_seeds
-from sim.engines.fast.concurrent_bound import concurrent_never_passes
-from sim.engines.fast.key_copies import KeyChain
+from sim.engines.fast.concurrent_bound import concurrent_never_passes, passing_captures_bound
+from sim.engines.fast.key_copies import MAX_STATES, server_chain_states
+from sim.engines.fast.key_count import expected_candidates, refuse_many_candidates
 from sim.engines.fast.lingering import refuse_past_limit
 from sim.engines.fast.logins import sample_logins
 from sim.engines.fast.password_chain import PasswordDraw
@@ -43,14 +44,40 @@ from sim.scenario.model import Scenario
 EVENT_LIMIT = 1_000_000
 
 
+def plan(scenario: Scenario) -> list[str]:
+    """Where this engine, on ``scenario``, draws what it elsewhere carries in closed form, or
+    settles a check by a bound: what a reader of its results should know (``bleedsim
+    check`` prints it). Every path is exact or documented (``docs/fast-engine.md``)."""
+    lines = []
+    for name, server in scenario.servers.items():
+        attackers = [a for a in scenario.attackers.values() if name in a.targets]
+        states = server_chain_states(server, attackers)
+        if states > MAX_STATES:
+            lines.append(
+                f"{name}: key copies counted, not carried as a chain (it would need "
+                f"{states:,.0f} states, more than {MAX_STATES}); about "
+                f"{expected_candidates(server, attackers, scenario.horizon):.3g} connections "
+                "that could take the key drawn one by one per replication")
+        spec = server.sessions
+        if (spec is not None and "concurrent" in spec.binding
+                and concurrent_never_passes(server, attackers, scenario.horizon)):
+            lines.append(
+                f"{name}: the concurrent check never passes here (at most "
+                f"{passing_captures_bound(server, attackers, scenario.horizon):.3g} passing "
+                "captures expected per replication), so where sessions are integrated every "
+                "replay is blocked by it")
+    return lines
+
+
 def check(scenario: Scenario) -> None:
     """Refuse, before any work, what the fast engine cannot do in reasonable time or memory:
-    key copies piling up beyond the chain it tracks, or more expected crashes and
+    where key copies are too many for the chain, more connections that could take the key
+    drawn one by one than ``key_count.CANDIDATE_LIMIT``, or more expected crashes and
     ``max_requests`` restarts per replication than ``EVENT_LIMIT``."""
     events = 0.0
     for name, server in scenario.servers.items():
         attackers = [a for a in scenario.attackers.values() if name in a.targets]
-        KeyChain.for_server(server, attackers)
+        refuse_many_candidates(server, attackers, scenario.horizon)
         refuse_past_limit(scenario, server)
         refuse_session_checks(server, attackers, scenario.horizon)
         for a in attackers:

@@ -30,15 +30,62 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import brentq
 
-from sim.engines import EngineRefused
+from sim.engines.fast.copy_law import Streams, batch_sizes, server_streams, tail_count
 from sim.engines.fast.segments import AttackerRates, Segment
 from sim.engines.fast.spectral import Doubling, Spectrum, exponential, propagate
 from sim.model.capture import any_of_counts
 from sim.scenario.model import Attacker, KeySpec, Server
 
-#: Largest chain the engine accepts; accumulating copies beyond this are refused. Below it the
-#: chain is cut 12 standard deviations above the mean count, far past any mass that matters.
+#: Largest chain carried; copies that can pile up beyond it are counted instead
+#: (:mod:`.key_count`). Below it the chain is cut 12 standard deviations above the mean count,
+#: far past any mass that matters.
 MAX_STATES = 200
+
+
+def chain_states(keys: KeySpec, max_ops_rate: float, min_clear_rate: float,
+                 streams: Streams | None = None) -> float:
+    """States the chain needs at the most key operations per second (``max_ops_rate``, or by
+    the copies each leaves, ``streams``) and the slowest clearing by requests: every count
+    up to 12 standard deviations above the mean of a Poisson count of the mean's size, and
+    at least up to the count the stationary law passes with probability ``TAIL``
+    (:func:`.copy_law.tail_count`); infinity where copies can pile up without bound
+    (``next_request`` copies on a worker with no legitimate requests).
+
+    The second bound came on 2026-12-05, when :mod:`.key_count`'s exact stationary law showed
+    the first too short for laws wider than Poisson: ``next_request`` copies, whose events
+    since the last clearing request are geometric (12 Poisson deviations left out 2% of the
+    mass where key operations outnumbered requests eight to one), and batches of several
+    copies. Where the first sufficed it is kept, so that no chain that was exact changed."""
+    cph = keys.copies_per_handshake
+    low = int(math.floor(cph))
+    if cph == 0:
+        return 1
+    if keys.copy_lifetime == "next_handshake":
+        return low + 2
+    clear = min_clear_rate
+    decay = 0.0
+    if keys.copy_lifetime != "next_request":
+        clear = decay = 1.0 / float(keys.copy_lifetime)
+    if max_ops_rate == 0:
+        return 1
+    if clear == 0:
+        return math.inf
+    mean = (max_ops_rate / clear) * cph
+    poisson = int(mean + 12.0 * math.sqrt(mean + 1.0) + 12.0 + low) + 1
+    if streams is None:
+        streams = tuple((k, max_ops_rate * p) for k, p in batch_sizes(keys, 1) if k > 0)
+    tail = tail_count(streams, decay, 0.0 if decay else clear)
+    return max(poisson, math.ceil(tail) + 1)
+
+
+def server_chain_states(server: Server, attackers: Iterable[Attacker]) -> float:
+    """:func:`chain_states` of ``server``'s key when ``attackers`` may all send at once."""
+    attackers = list(attackers)
+    streams, clear = server_streams(server, attackers)
+    ops = server.traffic.handshakes_per_s / server.workers + sum(
+        a.connection_rate * a.key_ops_per_connection for a in attackers
+    ) / server.total_workers
+    return chain_states(server.keys, ops, clear, streams)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,15 +109,16 @@ class KeyChain:
     ``key_miss`` for the whole process: configurations recur in every replication.
     """
 
-    def __init__(self, keys: KeySpec, max_ops_rate: float, min_clear_rate: float) -> None:
-        """``max_ops_rate``: the most key operations per second a worker may see (legitimate
-        plus attackers'); ``min_clear_rate``: the slowest clearing (requests per second for
-        ``next_request`` copies). Together they bound how many copies can accumulate."""
+    def __init__(self, keys: KeySpec, states: int) -> None:
+        """``states``: counts ``0 .. states - 1``, the last holding any more
+        (:func:`chain_states`)."""
+        if states > MAX_STATES:  # :mod:`.key_count` draws such counts instead
+            raise ValueError(f"a key chain of {states} states; the limit is {MAX_STATES}")
         self.keys = keys
         cph = keys.copies_per_handshake
         self._low = int(math.floor(cph))
         self._frac = cph - self._low
-        self.n = self._state_count(keys, max_ops_rate, min_clear_rate)
+        self.n = states
         self._op = self._operation_kernel()
         self._cache: dict[tuple, Dynamics] = {}
         self._miss: dict[tuple, tuple[float, float]] = {}
@@ -80,39 +128,9 @@ class KeyChain:
 
     @classmethod
     def for_server(cls, server: Server, attackers: Iterable[Attacker]) -> KeyChain:
-        """The chain of ``server``'s key when ``attackers`` may all send to it at once."""
-        w = server.total_workers
-        ops = server.traffic.handshakes_per_s / server.workers + sum(
-            a.connection_rate * a.key_ops_per_connection for a in attackers
-        ) / w
-        # The slowest clearing by requests is at the cold start, before sessions ramp up.
-        tr = server.traffic
-        clear = (tr.other_requests_per_s(server.sessions) + tr.logins_per_s) / server.workers
-        return shared_chain(server.keys, ops, clear)
-
-    def _state_count(self, keys: KeySpec, ops: float, clear: float) -> int:
-        if keys.copies_per_handshake == 0:
-            return 1
-        if keys.copy_lifetime == "next_handshake":
-            return self._low + 2
-        if keys.copy_lifetime != "next_request":
-            clear = 1.0 / float(keys.copy_lifetime)
-        if ops == 0:
-            return 1
-        if clear == 0:
-            raise EngineRefused(
-                "keys.copy_lifetime lets transient key copies accumulate without bound on a "
-                "worker with no legitimate requests; use next_handshake or a finite lifetime"
-            )
-        mean = (ops / clear) * keys.copies_per_handshake
-        bound = int(mean + 12.0 * math.sqrt(mean + 1.0) + 12.0 + self._low)
-        if bound > MAX_STATES:
-            raise EngineRefused(
-                f"about {mean:.0f} transient key copies could be resident per worker; the fast "
-                f"engine tracks at most {MAX_STATES}. Shorten keys.copy_lifetime or use "
-                "next_handshake (facts.md section 11: copies do not accumulate)"
-            )
-        return bound + 1
+        """The chain of ``server``'s key when ``attackers`` may all send to it at once (a
+        server within ``MAX_STATES``)."""
+        return shared_chain(server.keys, int(server_chain_states(server, attackers)))
 
     def _operation_kernel(self) -> np.ndarray:
         """One private-key operation: ``n -> n'`` (replace or add its copies)."""
@@ -275,9 +293,9 @@ TINY = 1e-300
 
 
 @lru_cache(maxsize=64)
-def shared_chain(keys: KeySpec, max_ops_rate: float, min_clear_rate: float) -> KeyChain:
+def shared_chain(keys: KeySpec, states: int) -> KeyChain:
     """The one :class:`KeyChain` of these arguments in this process (see its docstring)."""
-    return KeyChain(keys, max_ops_rate, min_clear_rate)
+    return KeyChain(keys, states)
 
 
 def capture_time(dyn: Dynamics, pi: np.ndarray, horizon: float, u: float) -> float | None:

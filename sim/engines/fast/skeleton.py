@@ -49,6 +49,7 @@ import numpy as np
 import simpy
 
 from sim.engines.fast.key_copies import Dynamics, KeyChain, capture_time
+from sim.engines.fast.key_count import CountDynamics, KeyCount, key_copies_for
 from sim.engines.fast.segments import (
     AttackerRates,
     CrashInfo,
@@ -98,7 +99,9 @@ crossed the attack-free stretch (:meth:`ServerRun._jump`); nothing more (``"neve
 class _Worker:
     index: int
     life: WorkerLifetime
-    pi: np.ndarray
+    copies: np.ndarray | int
+    """Its transient key copies: the chain's law of their number, conditioned on what has
+    (not) happened (:mod:`.key_copies`), or their drawn number (:mod:`.key_count`)."""
     sched: _Schedule
     used: float = 0.0
     """Connection intensity integrated since the last restart."""
@@ -127,7 +130,7 @@ class _Pending(NamedTuple):
     stale."""
     kind: str
     since: float
-    dyn: Dynamics
+    dyn: Dynamics | CountDynamics
     cfg: Segment
     conn_rate: float
     rates: _Rates
@@ -215,12 +218,16 @@ class ServerRun:
         """Attack-free configurations made ahead by :meth:`_quiet_stretch`, by start: one
         depends on its start alone (no attacker, so nothing stopped or watching)."""
         self._rates_cache: dict[int, _Rates] = {}
-        self._dynamics_cache: dict[tuple[int, bool], Dynamics] = {}
+        self._dynamics_cache: dict[tuple[int, bool], Dynamics | CountDynamics] = {}
         self._uneventful_cache: dict[int, bool] = {}
         self._boundaries = self._boundary_times()
         self._hb_connections = {name: 0.0 for name in attackers}
         self._hb_captures_expected = {name: 0.0 for name in attackers}
-        self.key_copies = KeyChain.for_server(server, (a for a, _ in attackers.values()))
+        self.key_copies = key_copies_for(server, (a for a, _ in attackers.values()))
+        self._chain = self.key_copies if isinstance(self.key_copies, KeyChain) else None
+        self._count = self.key_copies if isinstance(self.key_copies, KeyCount) else None
+        """Where the copies are drawn (:mod:`.key_count`), and so are the watching attackers'
+        connections (*candidates*), rather than the chain's law carried."""
         self._states: list[_Worker] = []
         self._ended_mark = 0
         """Lifetimes ended before the current configuration began (:meth:`_reachable_steps`)."""
@@ -459,7 +466,7 @@ class ServerRun:
 
     def run(self) -> None:
         env = self.env
-        self._states = [_Worker(w, self._new_life(w, 0.0), self._empty_pi(), sched)
+        self._states = [_Worker(w, self._new_life(w, 0.0), self._no_copies(), sched)
                         for w, sched in enumerate(self._restart_schedules())]
         for state in self._states:
             self._draw_target(state)
@@ -546,9 +553,15 @@ class ServerRun:
         delay = max(0.0, delay)
         dyn = self._dynamics(cid, cfg, state.life.key_reachable)
         if dyn.can_capture and self.watched:
-            t_key = capture_time(dyn, state.pi, delay, rng.random())
-            if t_key is not None:
-                kind, delay = "key", t_key
+            if isinstance(dyn, CountDynamics):
+                candidate_in = rng.exponential(1.0 / dyn.rate)
+                if candidate_in < delay:
+                    kind, delay = "candidate", candidate_in
+            else:
+                assert not isinstance(state.copies, int)
+                t_key = capture_time(dyn, state.copies, delay, rng.random())
+                if t_key is not None:
+                    kind, delay = "key", t_key
         self._pushed += 1
         state.waits = "change"
         state.pending = _Pending(now + delay, self._pushed, kind, now, dyn, cfg, conn_rate, rates)
@@ -579,6 +592,8 @@ class ServerRun:
         pre = self._advance(state, p.dyn, p.cfg, p.conn_rate, self.env.now - p.since)
         if p.kind == "key":
             self._key_capture(state, p.dyn, pre, p.cfg)
+        elif p.kind == "candidate":
+            self._candidate(state, p.dyn, pre)
         elif p.kind == "crash":
             self._crash(state, p.cfg, p.rates.crash_rates, pre)
         elif p.kind == "connection":
@@ -635,7 +650,7 @@ class ServerRun:
             self._uneventful_cache[config_id] = cached
         return cached
 
-    def _dynamics(self, config_id: int, cfg: Segment, reachable: bool) -> Dynamics:
+    def _dynamics(self, config_id: int, cfg: Segment, reachable: bool) -> Dynamics | CountDynamics:
         """The key chain's dynamics per configuration, looked up once per run: the chain keys
         them by rates, whose hash is not free."""
         key = (config_id, reachable)
@@ -666,26 +681,44 @@ class ServerRun:
         return cached
 
     # -- worker state ----------------------------------------------------------------------
-    def _empty_pi(self) -> np.ndarray:
-        pi = np.zeros(self.key_copies.n)
+    def _no_copies(self) -> np.ndarray | int:
+        if self._chain is None:
+            return 0
+        pi = np.zeros(self._chain.n)
         pi[0] = 1.0
         return pi
 
-    def _advance(self, state: _Worker, dyn, cfg: Segment, conn_rate: float, elapsed: float) -> np.ndarray:
-        """Move a worker ``elapsed`` seconds on without an event: condition its chain on it."""
+    def _evolve_legit(self, cfg: Segment, copies: np.ndarray | int, t: float) -> np.ndarray | int:
+        """The copies after ``t`` seconds of legitimate traffic alone."""
+        if self._chain is not None:
+            assert not isinstance(copies, int)
+            return self._chain.evolve_legit(cfg, copies, t)
+        assert self._count is not None and isinstance(copies, int)
+        return self._count.evolve(self._count.legit(cfg), copies, t, self.rng)
+
+    def _advance(self, state: _Worker, dyn: Dynamics | CountDynamics, cfg: Segment,
+                 conn_rate: float, elapsed: float) -> np.ndarray | int:
+        """Move a worker ``elapsed`` seconds on without an event: condition its chain on it
+        (or, counted, draw its copies on)."""
         if elapsed <= 0:
-            return state.pi
+            return state.copies
         state.used += conn_rate * elapsed
         if self.logins is not None:
             state.used += self.logins.session_requests(self.env.now - elapsed, self.env.now)
         if not self._carries_keys(self.env.now):
-            return state.pi
+            return state.copies
+        copies = state.copies
+        if isinstance(dyn, CountDynamics):
+            assert self._count is not None and isinstance(copies, int)
+            state.copies = self._count.evolve(dyn, copies, elapsed, self.rng)
+            return state.copies
+        assert not isinstance(copies, int)
         for name, kill in dyn.kill.items():
-            self._hb_captures_expected[name] += float(state.pi @ kill) * elapsed
-        pi = propagate(dyn.G, state.pi, elapsed, dyn.exponential)
+            self._hb_captures_expected[name] += float(copies @ kill) * elapsed
+        pi = propagate(dyn.G, copies, elapsed, dyn.exponential)
         total = pi.sum()
-        state.pi = pi / total if total > 0 else self._empty_pi()
-        return state.pi
+        state.copies = pi / total if total > 0 else self._no_copies()
+        return state.copies
 
     def _restart(
         self, state: _Worker, cause: EndCause, crash: CrashInfo | None = None,
@@ -700,7 +733,7 @@ class ServerRun:
     def _begin(self, state: _Worker, life: WorkerLifetime) -> None:
         """A restarted worker: empty memory, no connection counted."""
         state.life = life
-        state.pi = self._empty_pi()
+        state.copies = self._no_copies()
         state.used = 0.0
         self._draw_target(state)
 
@@ -737,7 +770,7 @@ class ServerRun:
         carried = self._carries_keys(now)
         if min(first_req, first_sched) >= end:
             if carried:
-                state.pi = self.key_copies.evolve_legit(cfg, state.pi, end - now)
+                state.copies = self._evolve_legit(cfg, state.copies, end - now)
             state.used += rate * (end - now)
             return
         cause: EndCause
@@ -757,7 +790,7 @@ class ServerRun:
                 start = last
         state.life = self._new_life(state.index, start)
         if carried:
-            state.pi = self.key_copies.evolve_legit(cfg, self._empty_pi(), end - start)
+            state.copies = self._evolve_legit(cfg, self._no_copies(), end - start)
         state.used = 0.0
         self._draw_target(state, count)
 
@@ -792,9 +825,9 @@ class ServerRun:
         if ended:
             state.life = self._new_life(state.index, t)
             if carried:
-                state.pi = self.key_copies.evolve_legit(cfg, self._empty_pi(), end - t)
+                state.copies = self._evolve_legit(cfg, self._no_copies(), end - t)
         elif carried:
-            state.pi = self.key_copies.evolve_legit(cfg, state.pi, end - now)
+            state.copies = self._evolve_legit(cfg, state.copies, end - now)
 
     def _count_until(self, state: _Worker, t0: float, t1: float) -> tuple[float | None, bool]:
         """Count a worker's legitimate requests on an attack-free ``[t0, t1)``: the time of
@@ -862,19 +895,28 @@ class ServerRun:
             lengths.append(end - start)
         if not self._carries_keys(now):
             return
+        if self._count is not None:
+            for state, length in zip(states, lengths):
+                moves = self._dynamics(config_id, cfg, state.life.key_reachable)
+                assert isinstance(moves, CountDynamics) and isinstance(state.copies, int)
+                state.copies = self._count.evolve(moves, state.copies, length, rng)
+            return
         for reachable in (False, True):
             rows = [k for k, state in enumerate(states) if state.life.key_reachable == reachable]
             if not rows:
                 continue
             dyn = self._dynamics(config_id, cfg, reachable)
-            pis = propagate_rows(dyn.G, np.array([states[k].pi for k in rows]),
+            assert isinstance(dyn, Dynamics)
+            pis = propagate_rows(dyn.G, np.array([states[k].copies for k in rows]),
                                  np.array([lengths[k] for k in rows]), dyn.exponential)
             pis /= pis.sum(axis=1, keepdims=True)
             for k, pi in zip(rows, pis):
-                states[k].pi = pi
+                states[k].copies = pi
 
     # -- events ----------------------------------------------------------------------------
-    def _key_capture(self, state: _Worker, dyn, pre: np.ndarray, cfg: Segment) -> None:
+    def _key_capture(self, state: _Worker, dyn: Dynamics | CountDynamics, pre: np.ndarray | int,
+                     cfg: Segment) -> None:
+        assert isinstance(dyn, Dynamics) and not isinstance(pre, int)
         names = list(dyn.kill)
         weights = np.array([float(pre @ dyn.kill[n]) for n in names])
         name = names[pick(self.rng, weights)]
@@ -894,9 +936,12 @@ class ServerRun:
         """A connection of ``name`` that took the key at ``heartbeat`` and read ``read``
         heartbeats in all, leaving ``copies`` copies; the worker lives on."""
         now = self.env.now
-        post = np.zeros(self.key_copies.n)
-        post[copies] = 1.0
-        state.pi = post
+        if self._chain is None:
+            state.copies = copies
+        else:
+            post = np.zeros(self._chain.n)
+            post[copies] = 1.0
+            state.copies = post
         state.life.key_captures.append(KeyCapture(now, name, read))
         self.obs.known_connections.append(
             Connection(now, name, self.server.name, source, read, read))
@@ -933,7 +978,51 @@ class ServerRun:
         self.obs.crashes.append(Crash(now, a.name, self.server.name, source, crashing, crashing - 1))
         return CrashInfo(a.name, crashing - 1, source)
 
-    def _crash(self, state: _Worker, cfg: Segment, crash_rates: list[float], pre: np.ndarray) -> None:
+    def _crash_read(self, state: _Worker, a: AttackerRates, pre: np.ndarray | int,
+                    answered: int) -> int | None:
+        """Whether the ``answered`` heartbeats before a crash take the key (after the
+        connection's key operations): the copies resident then, or None."""
+        reachable = state.life.key_reachable
+        if isinstance(pre, int):
+            n, took = self._counted_read(a, reachable, pre, answered)
+            return n if took else None
+        assert self._chain is not None
+        after_ops = self._chain.after_key_ops(a, pre)
+        q = self._chain.capture_probability(a, reachable, answered)
+        if self.rng.random() < float(after_ops @ q):
+            return pick(self.rng, after_ops * q)
+        return None
+
+    def _counted_read(self, a: AttackerRates, reachable: bool, n: int,
+                      answered: int) -> tuple[int, bool]:
+        """A connection of ``a`` to a worker holding ``n`` drawn copies: its key operations,
+        then whether its ``answered`` heartbeats take the key (:mod:`.key_count`). The copies
+        after its operations, and whether they did."""
+        assert self._count is not None
+        n = self._count.after_key_ops(a, n, self.rng)
+        return n, self.rng.random() < self._count.capture_chance(a, reachable, answered, n)
+
+    def _candidate(self, state: _Worker, dyn: Dynamics | CountDynamics, n: np.ndarray | int) -> None:
+        """A connection of an attacker watching the key, where the copies are drawn
+        (:mod:`.key_count`): it takes the key with the chance its heartbeats have at the
+        drawn count, the thinning that makes its time exact; else it is one of the ordinary
+        connections the phases and hazards count (their ``key_miss``)."""
+        assert isinstance(dyn, CountDynamics) and isinstance(n, int)
+        a = dyn.candidates[pick(self.rng, dyn.rates)]
+        reachable = state.life.key_reachable
+        n, took = self._counted_read(a, reachable, n, a.heartbeats)
+        self._hb_captures_expected[a.name] += KeyCount.capture_chance(
+            a, reachable, a.heartbeats, n)
+        state.copies = n
+        if not took:
+            return
+        heartbeat = self._first_capturing_heartbeat(a, reachable, n)
+        attacker = self.attackers[a.name][0]
+        read = heartbeat if attacker.stops_at_key else a.heartbeats
+        self._key_read(state, a.name, n, heartbeat, read, int(self.rng.integers(attacker.sources)))
+
+    def _crash(self, state: _Worker, cfg: Segment, crash_rates: list[float],
+               pre: np.ndarray | int) -> None:
         """A connection whose heartbeat ``crashing`` would crash the worker; the heartbeats
         before it may take the key. An attacker that stops at the key (rule 8) then sends no
         further heartbeat, so the connection is a key capture and the worker lives on; any
@@ -941,10 +1030,8 @@ class ServerRun:
         rng, now = self.rng, self.env.now
         a, crashing, source = self._crashing_connection(cfg, crash_rates)
         if a.name in self.watched and crashing > 1:
-            after_ops = self.key_copies.after_key_ops(a, pre)
-            q = self.key_copies.capture_probability(a, state.life.key_reachable, crashing - 1)
-            if rng.random() < float(after_ops @ q):
-                copies = pick(rng, after_ops * q)
+            copies = self._crash_read(state, a, pre, crashing - 1)
+            if copies is not None:
                 heartbeat = self._first_capturing_heartbeat(
                     a, state.life.key_reachable, copies, crashing - 1)
                 if self.attackers[a.name][0].stops_at_key:
@@ -954,14 +1041,15 @@ class ServerRun:
         self._restart(state, "crash", self._log_crash(a, crashing, source, now))
 
     def _followed_connection(
-        self, state: _Worker, cfg: Segment, followed_rates: np.ndarray, pre: np.ndarray
+        self, state: _Worker, cfg: Segment, followed_rates: np.ndarray, pre: np.ndarray | int
     ) -> None:
         """One connection of a followed attacker, all of it drawn here (``model.md`` rules 5
         to 7, the reference engine's order): its key operations, the first heartbeat that
         would crash the worker, whether the heartbeats answered before it capture the key.
         A connection that takes nothing conditions the worker's key copies on having missed
         (Bayes' rule), which is what the stationary ``key_miss`` of the integrated attackers
-        leaves out (``docs/fast-engine.md``, item 7)."""
+        leaves out (``docs/fast-engine.md``, item 7); drawn copies (:mod:`.key_count`) are
+        simply what they are."""
         rng, now = self.rng, self.env.now
         a = cfg.attackers[pick(rng, followed_rates)]
         attacker = self.attackers[a.name][0]
@@ -970,14 +1058,21 @@ class ServerRun:
         crashing = int(rng.geometric(p)) if p > 0 else a.heartbeats + 1
         answered = min(crashing - 1, a.heartbeats)
         reachable = state.life.key_reachable
-        after_ops = self.key_copies.after_key_ops(a, pre)
-        q = self.key_copies.capture_probability(a, reachable, answered)
-        miss = after_ops * (1.0 - q)
-        u, total, kept = rng.random(), float(after_ops.sum()), float(miss.sum())
-        took = kept < total and u * total >= kept
+        after: np.ndarray | int
+        if isinstance(pre, int):
+            after, took = self._counted_read(a, reachable, pre, answered)
+        else:
+            assert self._chain is not None
+            after_ops = self._chain.after_key_ops(a, pre)
+            q = self._chain.capture_probability(a, reachable, answered)
+            miss = after_ops * (1.0 - q)
+            u, total, kept = rng.random(), float(after_ops.sum()), float(miss.sum())
+            took = kept < total and u * total >= kept
+            # kept > 0 where it did not: a connection with no chance misses surely
+            after = miss / kept if not took else after_ops
         crashes = crashing <= a.heartbeats
         if took:
-            copies = pick(rng, after_ops * q)
+            copies = after if isinstance(after, int) else pick(rng, after * q)
             heartbeat = self._first_capturing_heartbeat(a, reachable, copies, answered)
             self._hb_captures_expected[a.name] += 1.0  # the capturing connection itself
             if attacker.stops_at_key or not crashes:
@@ -989,7 +1084,7 @@ class ServerRun:
         if crashes:
             self._restart(state, "crash", self._log_crash(a, crashing, source, now))
             return
-        state.pi = miss / kept  # kept > 0 here: a connection with no chance misses surely
+        state.copies = after
         state.life.listed.append(ListedConnection(now, a.name, a.heartbeats))
         self.obs.known_connections.append(
             Connection(now, a.name, self.server.name, source, a.heartbeats, a.heartbeats))

@@ -48,6 +48,11 @@ _ATTACKERS, _SERVERS, _CAMPAIGNS = 0, 1, 2
 _TRAFFIC, _STATE = 0, 1
 
 
+def plan(scenario: Scenario) -> list[str]:
+    """Nothing to say: every event of the model is simulated one by one."""
+    return []
+
+
 def simulate(scenario: Scenario, seed: np.random.SeedSequence) -> ReplicationRecord:
     present, windows = draw_attackers(scenario, stream(seed, _ATTACKERS))
     active = [

@@ -1,0 +1,228 @@
+"""Key copies counted (``sim/engines/fast/key_count.py``) where the chain would be too big.
+
+The chain of ``key_copies.py`` is exact, so below its limit it is the yardstick: the counted
+copies' moves must have the chain's law, their stationary miss the chain's value, and an
+engine run that counts the copies (forced where the chain would do) the chain's outcomes.
+Past the limit a busy server with copies that linger runs at all, and ``check`` refuses only
+what would draw too many connections."""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.random import SeedSequence
+from scipy import stats
+
+from sim.engines import EngineRefused, get_engine
+from sim.engines.fast import check, plan, skeleton
+from sim.engines.fast.copy_law import batch_sizes, merge
+from sim.engines.fast.key_copies import MAX_STATES, KeyChain, chain_states, server_chain_states
+from sim.engines.fast.key_count import (
+    CANDIDATE_LIMIT,
+    KeyCount,
+    expected_candidates,
+    shared_count,
+)
+from sim.engines.fast.segments import AttackerRates, Segment
+from sim.scenario.model import KeySpec, Scenario
+
+sys.path.insert(0, str(Path(__file__).parent))
+import agreement  # noqa: E402
+
+#: One family of comparisons per test; each is two-sided at this z (p = 1e-4 each).
+Z = 3.89
+
+
+def _segment(requests: float, handshakes: float, attackers: tuple[AttackerRates, ...] = (),
+             crash: float = 0.0) -> Segment:
+    return Segment(t0=0.0, t1=1e9, vulnerable=True, requests=requests, logins=0.0,
+                   session_requests=0.0, handshakes=handshakes, crash_probability=crash,
+                   attackers=attackers)
+
+
+def _attacker(name: str, rate: float, key_ops: int, c_key: float = 0.02,
+              heartbeats: int = 2) -> AttackerRates:
+    return AttackerRates(name=name, benign=False, connection_rate=rate, heartbeats=heartbeats,
+                         key_ops=key_ops, c_key=c_key, c_password=0.0, c_token=0.0)
+
+
+#: Copies that decay (fractional copies per operation, so batches of one and two, and an
+#: attacker's two operations a connection) and copies that the next request clears.
+MOVES = {
+    "decay": (KeySpec(reachable=0.3, copies_per_handshake=1.5, copy_lifetime=40.0),
+              _segment(requests=0.5, handshakes=0.2, attackers=(_attacker("ops", 0.05, 2),)),
+              7, 25.0),
+    "next_request": (KeySpec(reachable=0.3, copies_per_handshake=2.0,
+                             copy_lifetime="next_request"),
+                     _segment(requests=0.2, handshakes=0.2,
+                              attackers=(_attacker("ops", 0.05, 1),)),
+                     3, 30.0),
+}
+
+
+def _chain(keys: KeySpec, seg: Segment) -> KeyChain:
+    """The chain sized for ``seg``'s streams, as the engine sizes a server's."""
+    streams: dict[int, float] = {}
+    merge(streams, seg.handshakes, batch_sizes(keys, 1))
+    for a in seg.attackers:
+        merge(streams, a.connection_rate, batch_sizes(keys, a.key_ops))
+    ops = seg.handshakes + sum(a.connection_rate * a.key_ops for a in seg.attackers)
+    states = chain_states(keys, ops, seg.requests, tuple(sorted(streams.items())))
+    return KeyChain(keys, int(states))
+
+
+@pytest.mark.parametrize("case", sorted(MOVES))
+def test_a_stretch_moves_the_count_as_the_chain_does(case: str) -> None:
+    """From ``n0`` copies, ``t`` seconds of key operations (legitimate and an attacker's that
+    is not watching) and removals: 20,000 drawn counts against the chain's exact law
+    (``pi exp(G t)``), by a chi-square test over the counts the law expects five times or
+    more (the rest pooled). The chain is cut 12 standard deviations out, so its law is
+    exact here to far below the test's resolution."""
+    keys, seg, n0, t = MOVES[case]
+    chain = _chain(keys, seg)
+    start = np.zeros(chain.n)
+    start[n0] = 1.0
+    moves = chain.dynamics(seg, False, frozenset())
+    exact = skeleton.propagate(moves.G, start, t, moves.exponential)
+    count = KeyCount(keys)
+    rng = np.random.default_rng(SeedSequence([91, len(case)]))
+    n = 20_000
+    drawn = np.array([count.evolve(count.dynamics(seg, False, frozenset()), n0, t, rng)
+                      for _ in range(n)])
+    assert drawn.max() < chain.n - 1  # nothing reached the chain's cut
+    expected = exact * n
+    keep = expected >= 5.0
+    observed = np.bincount(drawn, minlength=chain.n)[: chain.n]
+    obs = np.append(observed[keep], observed[~keep].sum())
+    exp = np.append(expected[keep], expected[~keep].sum())
+    statistic, p = stats.chisquare(obs, exp * obs.sum() / exp.sum())
+    print(f"{case}: chi2 {statistic:.1f} on {obs.size - 1} df, p = {p:.3f}; mean "
+          f"{drawn.mean():.3f} against {float(exact @ np.arange(chain.n)):.3f}")
+    assert p > 1e-4
+
+
+@pytest.mark.parametrize("case", sorted(MOVES))
+def test_the_stationary_miss_is_the_chains(case: str) -> None:
+    """The closed form of the stationary law's generating function (``key_miss``, what the
+    integrated reads of heavy attackers use) against the chain's stationary vector, for a
+    watching attacker with and without key operations of its own."""
+    keys, seg, _, _ = MOVES[case]
+    watcher = _attacker("watcher", 0.02, 1, c_key=0.01, heartbeats=3)
+    quiet = _attacker("quiet", 0.02, 0, c_key=0.05, heartbeats=1)
+    busy = seg.reshaped(seg.t1, seg.attackers + (watcher, quiet))
+    chain = _chain(keys, busy)
+    for a in (watcher, quiet):
+        counted = KeyCount(keys).key_miss(busy, a)
+        exact = chain.key_miss(busy, a)
+        print(case, a.name, counted, exact)
+        assert counted == pytest.approx(exact, rel=1e-9)
+
+
+def _key_scenario() -> Scenario:
+    """The agreement suite's mail server and attackers, its key made the whole story: copies
+    that linger a minute (about 18 a worker, 85 chain states), a small capture chance so that
+    whether and when the key goes is uncertain, crashes common enough to read the key
+    too, and no passwords or sessions."""
+    sc = agreement.SCENARIOS["stop-on-key"]()
+    mail = sc.servers["mail"]
+    mail = replace(
+        mail, passwords=None, sessions=None, crash_probability=0.03,
+        traffic=replace(mail.traffic, handshakes_per_s=0.4, logins_per_s=0.0,
+                        requests_per_s=0.05),
+        keys=KeySpec(reachable=0.3, copies_per_handshake=1.5, piece_bytes=120, capture=0.004,
+                     copy_lifetime=60.0))
+    reaper = replace(sc.attackers["reaper"], rate=0.002)
+    return replace(sc, servers={"mail": mail}, attackers={**sc.attackers, "reaper": reaper},
+                   detectors={})
+
+
+def _key_outcomes(sc: Scenario, n: int, seed: int) -> dict[str, np.ndarray]:
+    engine = get_engine("fast")
+    rows: dict[str, list[float]] = {}
+    for i in range(n):
+        record = engine.simulate(sc, SeedSequence([seed, i]))
+        values = {"mail/key": record.servers["mail"].key,
+                  "crashes": len(record.observations.crashes)}
+        for a, by_server in record.attackers.items():
+            values[f"{a}/key"] = by_server["mail"].key
+            t = by_server["mail"].key_time
+            values[f"{a}/key by 4000 s"] = float(not math.isnan(t) and t < 4000.0)
+        for k, v in values.items():
+            rows.setdefault(k, []).append(float(v))
+    return {k: np.array(v) for k, v in rows.items()}
+
+
+def test_counted_copies_give_the_chains_outcomes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same scenario, its copies carried by the chain and (forced) counted, with candidate
+    connections: every attacker's P(key) and P(key by 4,000 s), the server's, and the mean
+    crashes, 8,000 replications a side (independent seeds). Standard errors of about 0.8
+    points on a probability near 0.5 catch a bias of 3 points at this family's z."""
+    sc = _key_scenario()
+    assert server_chain_states(sc.servers["mail"], sc.attackers.values()) <= MAX_STATES
+    chain = _key_outcomes(sc, 8_000, 61)
+    monkeypatch.setattr(skeleton, "key_copies_for",
+                        lambda server, attackers: shared_count(server.keys))
+    counted = _key_outcomes(sc, 8_000, 62)
+    worst = 0.0
+    for name in sorted(chain):
+        a, b = chain[name], counted[name]
+        se = math.hypot(a.std(ddof=1) / math.sqrt(a.size), b.std(ddof=1) / math.sqrt(b.size))
+        z = (b.mean() - a.mean()) / se if se > 0 else 0.0
+        worst = max(worst, abs(z))
+        print(f"{name:24s} chain {a.mean():.4f}  counted {b.mean():.4f}  z = {z:+.2f}")
+        assert abs(z) < Z, name
+    assert 0.2 < chain["reaper/key"].mean() < 0.8  # the comparison has something to see
+    print(f"largest |z| {worst:.2f}")
+
+
+def _busy(handshakes: float = 50.0, capture: float = 0.004) -> Scenario:
+    """The key scenario on a busy server: about 3,000 copies a worker, far past the chain."""
+    sc = _key_scenario()
+    mail = sc.servers["mail"]
+    mail = replace(mail, traffic=replace(mail.traffic, handshakes_per_s=2 * handshakes),
+                   keys=replace(mail.keys, capture=capture))
+    return replace(sc, servers={"mail": mail})
+
+
+def test_a_busy_server_with_lingering_copies_runs() -> None:
+    """What ``check`` refused until 2026-12-05 (``about 4500 transient key copies could be
+    resident per worker; the fast engine tracks at most 200``): accepted, and run. With 4,500
+    copies resident a connection's two heartbeats miss them all with probability
+    ``0.996^9000 = e^(-36)``, and the reaper, made to send about 120 connections, takes the
+    key in every replication, at or next to its first answered connection."""
+    sc = _busy()
+    reaper = replace(sc.attackers["reaper"], rate=0.05)
+    sc = replace(sc, attackers={**sc.attackers, "reaper": reaper})
+    assert server_chain_states(sc.servers["mail"], sc.attackers.values()) > MAX_STATES
+    check(sc)
+    engine = get_engine("fast")
+    records = [engine.simulate(sc, SeedSequence([63, i])) for i in range(200)]
+    assert all(r.attackers["reaper"]["mail"].key == 1 for r in records)
+
+
+def test_check_refuses_what_would_draw_too_many_connections() -> None:
+    """Copies too many for the chain and connections each too unlikely to take the key, from
+    an attacker that sends millions: ``check`` refuses before any work, naming the server
+    and the limit."""
+    sc = _busy(handshakes=5.0, capture=1e-9)
+    reaper = replace(sc.attackers["reaper"], rate=200.0)
+    sc = replace(sc, attackers={**sc.attackers, "reaper": reaper})
+    assert expected_candidates(sc.servers["mail"], sc.attackers.values(),
+                               sc.horizon) > CANDIDATE_LIMIT
+    with pytest.raises(EngineRefused, match=f"server 'mail'.*at most {CANDIDATE_LIMIT:,}"):
+        check(sc)
+
+
+def test_check_says_where_the_copies_are_counted() -> None:
+    """``bleedsim check`` tells the reader that the copies are counted and how many
+    connections that could take the key it expects to draw; on a server within the chain it
+    says nothing of it."""
+    assert plan(_key_scenario()) == []
+    notes = plan(_busy())
+    assert len(notes) == 1 and notes[0].startswith("mail: key copies counted")
+    assert "more than 200" in notes[0] and "drawn one by one per replication" in notes[0]
