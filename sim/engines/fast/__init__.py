@@ -23,7 +23,12 @@ import numpy as np
 from sim.engines import EngineRefused, child_seeds
 from sim.engines.fast.concurrent_bound import concurrent_never_passes, passing_captures_bound
 from sim.engines.fast.key_copies import MAX_STATES, server_chain_states
-from sim.engines.fast.key_count import expected_candidates, refuse_many_candidates
+from sim.engines.fast.key_count import (
+    KeyCount,
+    expected_candidates,
+    key_copies_for,
+    refuse_many_candidates,
+)
 from sim.engines.fast.lingering import refuse_past_limit
 from sim.engines.fast.logins import sample_logins
 from sim.engines.fast.password_chain import PasswordDraw
@@ -51,11 +56,13 @@ def plan(scenario: Scenario) -> list[str]:
     lines = []
     for name, server in scenario.servers.items():
         attackers = [a for a in scenario.attackers.values() if name in a.targets]
-        states = server_chain_states(server, attackers)
-        if states > MAX_STATES:
+        if isinstance(key_copies_for(server, attackers, scenario.horizon), KeyCount):
+            states = server_chain_states(server, attackers)
+            why = (f"the chain would need {states:,.0f} states, more than {MAX_STATES}"
+                   if states > MAX_STATES else
+                   "beside max_requests, which counts the connections that did not take it")
             lines.append(
-                f"{name}: key copies counted, not carried as a chain (it would need "
-                f"{states:,.0f} states, more than {MAX_STATES}); about "
+                f"{name}: key copies counted, not carried as a chain ({why}); about "
                 f"{expected_candidates(server, attackers, scenario.horizon):.3g} connections "
                 "that could take the key drawn one by one per replication")
         spec = server.sessions

@@ -37,8 +37,8 @@ from sim.model.capture import any_of_counts
 from sim.scenario.model import Attacker, KeySpec, Server
 
 #: Largest chain carried; copies that can pile up beyond it are counted instead
-#: (:mod:`.key_count`). Below it the chain is cut 12 standard deviations above the mean count,
-#: far past any mass that matters.
+#: (:mod:`.key_count`). Below it the chain is cut far past any mass that matters
+#: (:func:`chain_states`).
 MAX_STATES = 200
 
 

@@ -1,10 +1,12 @@
-"""Key copies by the hundred: their number drawn, where the chain would need a state for each.
+"""Key copies counted: their number drawn where the chain's law of it will not do.
 
-Copies that linger (a duration ``copy_lifetime``) pile up on a busy worker: a mean lifetime of
-a minute at 50 handshakes a second keeps about 3,000 resident. The chain of :mod:`.key_copies`
-carries the law of that number, one state per count, at a cost that grows with it (past
-``MAX_STATES`` it would be minutes a replication). Here the number itself is drawn instead,
-exactly, and so is every connection that could take the key:
+Two cases call for it (:func:`key_copies_for`). Copies that linger (a duration
+``copy_lifetime``) pile up on a busy worker: a mean lifetime of a minute at 50 handshakes a
+second keeps about 3,000 resident, and the chain of :mod:`.key_copies`, one state per count,
+would cost minutes a replication past ``MAX_STATES``. And beside ``max_requests`` a restart
+comes at the N-th connection that did not take the key, and which those were depends on the
+copies each met, which the chain leaves hidden. Here the number itself is drawn, exactly, and
+so is every connection that could take the key:
 
 * Between events the count moves by an exact Markov transition drawn at a cost that does not
   depend on it. Key operations are Poisson streams, each leaving a batch of copies (``cph``
@@ -15,20 +17,23 @@ exactly, and so is every connection that could take the key:
   incomplete beta; ``C(K, j) B(j, K - j + 1) = 1 / j``), and the copies already there survive
   as ``Binomial(n, x)``. ``next_request`` copies all go at the worker's next request: the
   count is the copies made since the last request (its age truncated-exponential), or since
-  ``t`` ago plus the ones there if none came.
+  ``t`` ago plus the ones there if none came. ``next_handshake`` copies are the last key
+  operation's, if one came.
 * The key is taken at the first connection, of an attacker still watching it, whose
   heartbeats capture one of the ``2L + n`` resident pieces: a Cox process of intensity
   ``r (1 - z^(2L + n(t)))`` (``z = (1 - c)^k``), at most ``r``. The watching attackers'
   connections that do not crash are therefore drawn as a Poisson stream at ``r`` (*candidates*)
   and each one, having first made its own key operations, takes the key with probability
-  ``1 - z^(2L + n)`` at the drawn ``n``: thinning, exact. It costs the connections sent
-  before the capture; with copies by the hundred the first one nearly always captures
-  (``check`` refuses a scenario whose candidates would number more than ``CANDIDATE_LIMIT``
-  a replication).
+  ``1 - z^(2L + n)`` at the drawn ``n``: thinning, exact; each counts toward ``max_requests``
+  as it comes. It costs the connections sent before the capture; with copies by the hundred
+  the first one nearly always captures (``check`` refuses a server past the chain's size
+  whose candidates would number more than ``CANDIDATE_LIMIT`` a replication; beside
+  ``max_requests`` the chain is kept there instead).
 
 What the count is not drawn for: the stationary ``key_miss`` the integrated password and
 session reads of heavy attackers use (``docs/fast-engine.md``, item 7) is the closed form of
-the stationary law's generating function, as the chain's is its stationary vector.
+the stationary law's generating function (:mod:`.copy_law`), as the chain's is its
+stationary vector.
 """
 
 from __future__ import annotations
@@ -66,6 +71,9 @@ class CountDynamics:
     """``next_request`` copies: the worker's legitimate requests per second, which clear all."""
     decay: float
     """A duration ``copy_lifetime``: each copy's rate of leaving (``1 / mean``)."""
+    operations: float
+    """Key operations per second that are not candidates' (a connection's several count
+    once): under ``next_handshake`` the last one's copies are all that is left."""
     candidates: tuple[AttackerRates, ...]
     """The watching attackers whose connections are drawn one by one (:attr:`rates`)."""
     rates: np.ndarray
@@ -81,8 +89,9 @@ class KeyCount:
     def __init__(self, keys: KeySpec) -> None:
         self.keys = keys
         lifetime = keys.copy_lifetime
-        assert lifetime != "next_handshake", "next_handshake copies never pile up: the chain"
-        self.decay = 1.0 / float(lifetime) if lifetime != "next_request" else 0.0
+        self.replace = lifetime == "next_handshake"
+        """Each key operation replaces the copies by its own (rule 5)."""
+        self.decay = 0.0 if isinstance(lifetime, str) else 1.0 / float(lifetime)
         self.per_op = batch_sizes(keys, 1)
         self._cache: dict[tuple, CountDynamics] = {}
         self._miss: dict[tuple, tuple[float, float]] = {}
@@ -98,9 +107,8 @@ class KeyCount:
 
     def dynamics(self, seg: Segment, reachable: bool, watched: frozenset[str]) -> CountDynamics:
         """The copies' moves at ``seg``'s rates; the attackers of ``watched`` that can take the
-        key are candidates, the others' key operations a stream of batches. ``reachable`` does
-        not change the moves (a candidate's chance reads it), only the cache key's sharing
-        with the chain's signature."""
+        key are candidates, the others' key operations a stream of batches. ``reachable``
+        (the chain's signature) changes no move: a candidate's chance reads it."""
         key = (seg.requests, seg.handshakes, seg.crash_probability, seg.attackers, watched)
         cached = self._cache.get(key)
         if cached is not None:
@@ -108,6 +116,7 @@ class KeyCount:
         streams: dict[int, float] = {}
         merge(streams, seg.handshakes, self.per_op)
         candidates, rates = [], []
+        operations = seg.handshakes
         for a in seg.attackers:
             rate = a.connection_rate * (1.0 - seg.crash_probability) ** a.heartbeats
             if rate == 0.0:
@@ -117,9 +126,11 @@ class KeyCount:
                 rates.append(rate)
             elif a.key_ops:
                 merge(streams, rate, batch_sizes(self.keys, a.key_ops))
+                operations += rate
         dyn = CountDynamics(
-            batches=tuple((r, k) for k, r in sorted(streams.items()) if k > 0 and r > 0.0),
-            clear=self._clear(seg), decay=self.decay, candidates=tuple(candidates),
+            batches=tuple((r, k) for k, r in sorted(streams.items())),
+            clear=self._clear(seg), decay=self.decay, operations=operations,
+            candidates=tuple(candidates),
             rates=np.array(rates), rate=float(sum(rates)), can_capture=bool(candidates))
         self._cache[key] = dyn
         return dyn
@@ -133,6 +144,8 @@ class KeyCount:
         """The count ``t`` seconds on, drawn from ``n`` under ``dyn`` (no candidate took)."""
         if t <= 0.0:
             return n
+        if self.replace:
+            return n if rng.random() < math.exp(-dyn.operations * t) else self._one_op(rng)
         if dyn.decay > 0.0:
             x = math.exp(-dyn.decay * t)
             kept = int(rng.binomial(n, x)) if n else 0
@@ -168,10 +181,19 @@ class KeyCount:
         (rule 5)."""
         if not a.key_ops:
             return n
+        if self.replace:
+            return self._one_op(rng)
         sizes = batch_sizes(self.keys, a.key_ops)
         if len(sizes) == 1:
             return n + sizes[0][0]
         return n + sizes[pick(rng, np.array([p for _, p in sizes]))][0]
+
+    def _one_op(self, rng: np.random.Generator) -> int:
+        """The copies one operation leaves: ``floor(cph)``, or one more with probability
+        ``cph - floor(cph)``."""
+        if len(self.per_op) == 1:
+            return self.per_op[0][0]
+        return self.per_op[1][0] if rng.random() < self.per_op[1][1] else self.per_op[0][0]
 
     @staticmethod
     def capture_chance(a: AttackerRates, reachable: bool, heartbeats: int, n: int) -> float:
@@ -189,12 +211,18 @@ class KeyCount:
             z = (1.0 - a.c_key) ** a.heartbeats if a.c_key < 1.0 else 0.0
             streams: dict[int, float] = {}
             merge(streams, seg.handshakes, self.per_op)
+            operations = seg.handshakes
             for b in seg.attackers:
                 if b.key_ops:
                     merge(streams, b.connection_rate, batch_sizes(self.keys, b.key_ops))
-            own = sum(p * z**k for k, p in batch_sizes(self.keys, a.key_ops))
-            law = math.exp(log_pgf(tuple(streams.items()), self.decay, self._clear(seg), z))
-            miss = law * own
+                    operations += b.connection_rate
+            one_op = sum(p * z**k for k, p in self.per_op)
+            if self.replace:  # the last operation's copies, its own if it makes any
+                miss = one_op if a.key_ops or operations > 0.0 else 1.0
+            else:
+                own = sum(p * z**k for k, p in batch_sizes(self.keys, a.key_ops))
+                law = log_pgf(tuple(streams.items()), self.decay, self._clear(seg), z)
+                miss = math.exp(law) * own
             cached = self._miss[key] = (miss, miss * z**2)
         return cached
 
@@ -205,12 +233,21 @@ def shared_count(keys: KeySpec) -> KeyCount:
     return KeyCount(keys)
 
 
-def key_copies_for(server: Server, attackers: Iterable[Attacker]) -> KeyChain | KeyCount:
-    """The chain where it stays within ``MAX_STATES``, else the drawn count."""
+def key_copies_for(server: Server, attackers: Iterable[Attacker], horizon: float
+                   ) -> KeyChain | KeyCount:
+    """The drawn count where the chain would pass ``MAX_STATES``, and where transient copies
+    and ``max_requests`` meet (unless that would draw more than ``CANDIDATE_LIMIT``
+    candidates): there a restart comes at the ``max_requests``-th connection that did not
+    take the key, and which those were depends on the copies each connection met, which the
+    chain leaves hidden; drawn one by one, they are counted as they come. Elsewhere the
+    chain."""
     attackers = list(attackers)
-    if server_chain_states(server, attackers) <= MAX_STATES:
-        return KeyChain.for_server(server, attackers)
-    return shared_count(server.keys)
+    if server_chain_states(server, attackers) > MAX_STATES:
+        return shared_count(server.keys)
+    if (server.restart.max_requests is not None and server.keys.copies_per_handshake > 0
+            and expected_candidates(server, attackers, horizon) <= CANDIDATE_LIMIT):
+        return shared_count(server.keys)
+    return KeyChain.for_server(server, attackers)
 
 
 def expected_candidates(server: Server, attackers: Iterable[Attacker], horizon: float) -> float:
@@ -223,8 +260,9 @@ def expected_candidates(server: Server, attackers: Iterable[Attacker], horizon: 
     window meets, and at most every connection it sends. A cost estimate: the count's mean
     generating function stands in for the count inside the survival's exponent."""
     count = shared_count(server.keys)
+    handshakes = server.traffic.handshakes_per_s / server.workers
     streams: dict[int, float] = {}
-    merge(streams, server.traffic.handshakes_per_s / server.workers, count.per_op)
+    merge(streams, handshakes, count.per_op)
     clear = (server.traffic.requests_per_s / server.workers
              if server.keys.copy_lifetime == "next_request" else 0.0)
     lifetime = server.restart.every or horizon
@@ -239,7 +277,7 @@ def expected_candidates(server: Server, attackers: Iterable[Attacker], horizon: 
         z = (1.0 - c) ** k
         span = min(lifetime, window)
         s = np.concatenate(([0.0], np.geomspace(span * 1e-9, span, 2000)))
-        hazard = rate * (1.0 - _pgf_from_empty(count, streams, clear, z, s))
+        hazard = rate * (1.0 - _pgf_from_empty(count, handshakes, streams, clear, z, s))
         survival = np.exp(-integrate.cumulative_trapezoid(hazard, s, initial=0.0))
         per_lifetime = float(integrate.trapezoid(rate * survival, s))
         lifetimes = server.total_workers * (window / lifetime + 1.0)
@@ -247,9 +285,13 @@ def expected_candidates(server: Server, attackers: Iterable[Attacker], horizon: 
     return total
 
 
-def _pgf_from_empty(count: KeyCount, streams: dict[int, float], clear: float, z: float,
-                    age: np.ndarray) -> np.ndarray:
-    """``E[z^n]`` ``age`` seconds after a restart (:meth:`KeyCount.evolve` from none)."""
+def _pgf_from_empty(count: KeyCount, operations: float, streams: dict[int, float],
+                    clear: float, z: float, age: np.ndarray) -> np.ndarray:
+    """``E[z^n]`` ``age`` seconds after a restart (:meth:`KeyCount.evolve` from none), with
+    ``operations`` key operations per second leaving ``streams``."""
+    if count.replace:
+        quiet = np.exp(-operations * age)
+        return quiet + (1.0 - quiet) * sum(p * z**k for k, p in count.per_op)
     if count.decay > 0.0:
         mu, x = count.decay, np.exp(-count.decay * age)
         log = np.zeros_like(age)

@@ -142,8 +142,19 @@ class _Rates(NamedTuple):
     of the streams the other events are drawn from: the count toward ``max_requests`` and the
     crash race."""
 
-    counted: float
-    """Connections per second counted by :attr:`_Worker.used` (all but the followed)."""
+    counted: tuple[float, float]
+    """Connections per second counted by :attr:`_Worker.used`, in a lifetime whose long-lived
+    key is not (index 0) or is (1) reachable: the ones known one by one aside (followed, and
+    candidates where the copies are drawn), those that neither crash nor take the key.
+    Before the lifetime's first crash or key capture none of those has come, and the count
+    is of what has: a crashing connection ends the lifetime, and a key-taking one is an event
+    counted when it comes (:meth:`ServerRun._count_known`). Each is an independent thinning
+    of the attacker's connections (the capture's with the chance of the stationary copies,
+    exact without transient copies), so the count's time change is exact with them left
+    out, where counting all connections put the restart ahead of the crash or the capture
+    too often: ``(1 + q)^-N`` for ``(1 - q)^N`` with a capture chance ``q`` per connection
+    (``docs/fast-engine.md``, the skeleton).
+    """
     crash_rates: list[float]
     """Per attacker of the configuration, its crashing connections per second (0 if followed)."""
     crash: float
@@ -223,11 +234,16 @@ class ServerRun:
         self._boundaries = self._boundary_times()
         self._hb_connections = {name: 0.0 for name in attackers}
         self._hb_captures_expected = {name: 0.0 for name in attackers}
-        self.key_copies = key_copies_for(server, (a for a, _ in attackers.values()))
+        self.key_copies = key_copies_for(server, (a for a, _ in attackers.values()),
+                                         self.horizon)
         self._chain = self.key_copies if isinstance(self.key_copies, KeyChain) else None
         self._count = self.key_copies if isinstance(self.key_copies, KeyCount) else None
         """Where the copies are drawn (:mod:`.key_count`), and so are the watching attackers'
         connections (*candidates*), rather than the chain's law carried."""
+        self._copies_rng = rng.spawn(1)[0] if self._count is not None else rng
+        """The counted copies' moves, from a stream of their own (spawning draws nothing
+        from ``rng``): how far and how often they are carried, which changes nothing they
+        are read for, then shifts no other draw."""
         self._states: list[_Worker] = []
         self._ended_mark = 0
         """Lifetimes ended before the current configuration began (:meth:`_reachable_steps`)."""
@@ -534,7 +550,7 @@ class ServerRun:
             self._cross([state], now, cfg, cid)
             return
         rates = self._rates(cid, cfg)
-        conn_rate, crash_rate = rates.counted, rates.crash
+        conn_rate, crash_rate = rates.counted[state.life.key_reachable], rates.crash
         kind, delay = "bound", cfg.t1 - now
         if state.next_scheduled < sched.size and sched.time(state.next_scheduled) - now < delay:
             kind, delay = "scheduled", sched.time(state.next_scheduled) - now
@@ -675,7 +691,18 @@ class ServerRun:
             # are counted by the time change given them (:meth:`_counted_event`); only the
             # other requests come at a constant rate.
             legit = cfg.requests if self.logins is None else self.logins.other
-            cached = _Rates(legit + sum(drawn), crash_rates, sum(crash_rates), followed,
+            drawn_apart: frozenset[str] = frozenset()
+            if self._count is not None:
+                moves = self._dynamics(config_id, cfg, False)
+                assert isinstance(moves, CountDynamics)
+                drawn_apart = frozenset(a.name for a in moves.candidates)
+
+            def counted(near: int) -> float:
+                return legit + sum((r - crash) * a.key_miss[near]
+                                   for r, crash, a in zip(drawn, crash_rates, cfg.attackers)
+                                   if a.name not in drawn_apart)
+
+            cached = _Rates((counted(0), counted(1)), crash_rates, sum(crash_rates), followed,
                             float(followed.sum()))
             self._rates_cache[config_id] = cached
         return cached
@@ -694,7 +721,7 @@ class ServerRun:
             assert not isinstance(copies, int)
             return self._chain.evolve_legit(cfg, copies, t)
         assert self._count is not None and isinstance(copies, int)
-        return self._count.evolve(self._count.legit(cfg), copies, t, self.rng)
+        return self._count.evolve(self._count.legit(cfg), copies, t, self._copies_rng)
 
     def _advance(self, state: _Worker, dyn: Dynamics | CountDynamics, cfg: Segment,
                  conn_rate: float, elapsed: float) -> np.ndarray | int:
@@ -710,7 +737,7 @@ class ServerRun:
         copies = state.copies
         if isinstance(dyn, CountDynamics):
             assert self._count is not None and isinstance(copies, int)
-            state.copies = self._count.evolve(dyn, copies, elapsed, self.rng)
+            state.copies = self._count.evolve(dyn, copies, elapsed, self._copies_rng)
             return state.copies
         assert not isinstance(copies, int)
         for name, kill in dyn.kill.items():
@@ -899,7 +926,7 @@ class ServerRun:
             for state, length in zip(states, lengths):
                 moves = self._dynamics(config_id, cfg, state.life.key_reachable)
                 assert isinstance(moves, CountDynamics) and isinstance(state.copies, int)
-                state.copies = self._count.evolve(moves, state.copies, length, rng)
+                state.copies = self._count.evolve(moves, state.copies, length, self._copies_rng)
             return
         for reachable in (False, True):
             rows = [k for k, state in enumerate(states) if state.life.key_reachable == reachable]
@@ -929,6 +956,7 @@ class ServerRun:
         read = heartbeat if stops else rates.heartbeats
         source = int(self.rng.integers(self.attackers[name][0].sources))
         self._key_read(state, name, copies, heartbeat, read, source)
+        self._count_known(state)
 
     def _key_read(
         self, state: _Worker, name: str, copies: int, heartbeat: int, read: int, source: int
@@ -999,7 +1027,7 @@ class ServerRun:
         then whether its ``answered`` heartbeats take the key (:mod:`.key_count`). The copies
         after its operations, and whether they did."""
         assert self._count is not None
-        n = self._count.after_key_ops(a, n, self.rng)
+        n = self._count.after_key_ops(a, n, self._copies_rng)
         return n, self.rng.random() < self._count.capture_chance(a, reachable, answered, n)
 
     def _candidate(self, state: _Worker, dyn: Dynamics | CountDynamics, n: np.ndarray | int) -> None:
@@ -1014,12 +1042,13 @@ class ServerRun:
         self._hb_captures_expected[a.name] += KeyCount.capture_chance(
             a, reachable, a.heartbeats, n)
         state.copies = n
-        if not took:
-            return
-        heartbeat = self._first_capturing_heartbeat(a, reachable, n)
-        attacker = self.attackers[a.name][0]
-        read = heartbeat if attacker.stops_at_key else a.heartbeats
-        self._key_read(state, a.name, n, heartbeat, read, int(self.rng.integers(attacker.sources)))
+        if took:
+            heartbeat = self._first_capturing_heartbeat(a, reachable, n)
+            attacker = self.attackers[a.name][0]
+            read = heartbeat if attacker.stops_at_key else a.heartbeats
+            self._key_read(state, a.name, n, heartbeat, read,
+                           int(self.rng.integers(attacker.sources)))
+        self._count_known(state)
 
     def _crash(self, state: _Worker, cfg: Segment, crash_rates: list[float],
                pre: np.ndarray | int) -> None:
@@ -1035,7 +1064,9 @@ class ServerRun:
                 heartbeat = self._first_capturing_heartbeat(
                     a, state.life.key_reachable, copies, crashing - 1)
                 if self.attackers[a.name][0].stops_at_key:
+                    # It stopped before the heartbeat that would crash: a connection served.
                     self._key_read(state, a.name, copies, heartbeat, heartbeat, source)
+                    self._count_known(state)
                     return
                 self._record_key(a.name, heartbeat)
         self._restart(state, "crash", self._log_crash(a, crashing, source, now))
