@@ -88,12 +88,13 @@ def tail_count(streams: Streams, decay: float, clear: float) -> float:
         return 0.0
     if decay == 0.0 and clear == 0.0:
         return math.inf
+    reach = 600.0 / max(k for k, _ in streams)  # e^(theta K) stays a float
     limit = math.inf
     if decay == 0.0:  # E[e^(theta n)] is finite while sum rate (e^(theta K) - 1) < clear
         limit = optimize.brentq(lambda t: sum(r * math.expm1(t * k) for k, r in streams) - clear,
-                                0.0, 50.0)
+                                0.0, reach)
 
-    hi_theta = min(limit * (1.0 - 1e-9), 600.0 / max(k for k, _ in streams))
+    hi_theta = min(limit * (1.0 - 1e-9), reach)
 
     def bound(x: float) -> float:
         """``log`` of the Chernoff bound at ``x`` less ``log TAIL``."""
