@@ -241,7 +241,15 @@ def key_copies_for(server: Server, attackers: Iterable[Attacker], horizon: float
     take the key, and which those were depends on the copies each connection met, which the
     chain leaves hidden; drawn one by one, they are counted as they come. Elsewhere the
     chain."""
-    attackers = list(attackers)
+    return _key_copies_for(server, tuple(attackers), horizon)
+
+
+@lru_cache(maxsize=64)
+def _key_copies_for(server: Server, attackers: tuple[Attacker, ...], horizon: float
+                    ) -> KeyChain | KeyCount:
+    """:func:`key_copies_for`, decided once per server and attackers in this process: the
+    chain's size and the candidates' estimate cost milliseconds (a Chernoff bound, a
+    quadrature), where a replication costs a few."""
     if server_chain_states(server, attackers) > MAX_STATES:
         return shared_count(server.keys)
     if (server.restart.max_requests is not None and server.keys.copies_per_handshake > 0
