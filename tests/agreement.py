@@ -236,8 +236,7 @@ def extractors(sc: Scenario) -> dict[str, Extract]:
         out[f"mail/{o}"] = lambda r, o=o: getattr(r[0].servers["mail"], o)
         for a in sc.attackers:
             out[f"{a}/{o}"] = lambda r, o=o, a=a: getattr(r[0].attackers[a]["mail"], o)
-    spec = sc.servers["mail"].sessions
-    for k in range(0 if spec is None else len(spec.binding)):
+    for k in range(len(sc.servers["mail"].binding)):
         out[f"mail/session_hijack/checks/{k}"] = (
             lambda r, k=k: _padded(r[0].servers["mail"].session_hijack_by_checks, k))
     out["crashes"] = lambda r: len(r[0].observations.crashes)

@@ -20,7 +20,7 @@ from scipy import stats
 
 from sim.engines import EngineRefused, get_engine
 from sim.engines.fast import check, plan, skeleton
-from sim.engines.fast.copy_law import batch_sizes, merge
+from sim.engines.fast.copy_law import key_operations
 from sim.engines.fast.key_copies import MAX_STATES, KeyChain, chain_states, server_chain_states
 from sim.engines.fast.key_count import (
     CANDIDATE_LIMIT,
@@ -72,10 +72,8 @@ MOVES = {
 
 def _chain(keys: KeySpec, seg: Segment) -> KeyChain:
     """The chain sized for ``seg``'s streams, as the engine sizes a server's."""
-    streams: dict[int, float] = {}
-    merge(streams, seg.handshakes, batch_sizes(keys, 1))
-    for a in seg.attackers:
-        merge(streams, a.connection_rate, batch_sizes(keys, a.key_ops))
+    streams, _ = key_operations(keys, seg.handshakes,
+                                ((a.connection_rate, a.key_ops) for a in seg.attackers))
     ops = seg.handshakes + sum(a.connection_rate * a.key_ops for a in seg.attackers)
     states = chain_states(keys, ops, seg.requests, tuple(sorted(streams.items())))
     return KeyChain(keys, int(states))

@@ -65,9 +65,7 @@ def plan(scenario: Scenario) -> list[str]:
                 f"{name}: key copies counted, not carried as a chain ({why}); about "
                 f"{expected_candidates(server, attackers, scenario.horizon):.3g} connections "
                 "that could take the key drawn one by one per replication")
-        spec = server.sessions
-        if (spec is not None and "concurrent" in spec.binding
-                and concurrent_never_passes(server, attackers, scenario.horizon)):
+        if concurrent_never_passes(server, attackers, scenario.horizon):
             lines.append(
                 f"{name}: the concurrent check never passes here (at most "
                 f"{passing_captures_bound(server, attackers, scenario.horizon):.3g} passing "

@@ -44,24 +44,34 @@ def batch_sizes(keys: KeySpec, ops: int) -> tuple[tuple[int, float], ...]:
     return tuple((low * ops + int(i), float(p)) for i, p in zip(k, extra) if p > 0.0)
 
 
-def merge(streams: dict[int, float], rate: float, sizes: Iterable[tuple[int, float]]) -> None:
-    """Add a stream of operations at ``rate`` leaving ``sizes`` to ``streams`` (rate by the
-    copies a batch leaves): streams that leave alike merge."""
-    for copies, p in sizes:
-        if copies > 0 and rate * p > 0.0:
-            streams[copies] = streams.get(copies, 0.0) + rate * p
+def key_operations(keys: KeySpec, handshakes: float,
+                   connections: Iterable[tuple[float, int]]) -> tuple[dict[int, float], float]:
+    """The streams of ``handshakes`` legitimate key operations per second and of
+    ``connections`` (per second, operations each), merged by the copies a batch leaves (rate
+    by copies); and the events per second that make an operation (a connection's several
+    count once)."""
+    streams: dict[int, float] = {}
+    events = handshakes
+    batches = [(handshakes, batch_sizes(keys, 1))]
+    for rate, ops in connections:
+        if ops:
+            batches.append((rate, batch_sizes(keys, ops)))
+            events += rate
+    for rate, sizes in batches:
+        for copies, p in sizes:
+            if copies > 0 and rate * p > 0.0:
+                streams[copies] = streams.get(copies, 0.0) + rate * p
+    return streams, events
 
 
 def server_streams(server: Server, attackers: Iterable[Attacker]) -> tuple[Streams, float]:
     """A worker's streams when every attacker of ``attackers`` sends at once, and its slowest
     clearing by requests (at the cold start, before sessions ramp up): the most copies the
     worker can be expected to hold."""
-    streams: dict[int, float] = {}
-    merge(streams, server.traffic.handshakes_per_s / server.workers,
-          batch_sizes(server.keys, 1))
-    for a in attackers:
-        merge(streams, a.connection_rate / server.total_workers,
-              batch_sizes(server.keys, a.key_ops_per_connection))
+    streams, _ = key_operations(
+        server.keys, server.traffic.handshakes_per_s / server.workers,
+        ((a.connection_rate / server.total_workers, a.key_ops_per_connection)
+         for a in attackers))
     tr = server.traffic
     clear = (tr.other_requests_per_s(server.sessions) + tr.logins_per_s) / server.workers
     return tuple(sorted(streams.items())), clear

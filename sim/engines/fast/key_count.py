@@ -46,7 +46,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import integrate, special
 
-from sim.engines.fast.copy_law import batch_sizes, log_pgf, merge
+from sim.engines.fast.copy_law import batch_sizes, key_operations, log_pgf
 from sim.engines.fast.key_copies import MAX_STATES, KeyChain, server_chain_states
 from sim.engines.fast.reads import pick
 from sim.engines.fast.segments import AttackerRates, Segment
@@ -69,8 +69,6 @@ class CountDynamics:
     the connections that are not candidates), merged by the copies each leaves."""
     clear: float
     """``next_request`` copies: the worker's legitimate requests per second, which clear all."""
-    decay: float
-    """A duration ``copy_lifetime``: each copy's rate of leaving (``1 / mean``)."""
     operations: float
     """Key operations per second that are not candidates' (a connection's several count
     once): under ``next_handshake`` the last one's copies are all that is left."""
@@ -113,10 +111,7 @@ class KeyCount:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        streams: dict[int, float] = {}
-        merge(streams, seg.handshakes, self.per_op)
-        candidates, rates = [], []
-        operations = seg.handshakes
+        candidates, rates, others = [], [], []
         for a in seg.attackers:
             rate = a.connection_rate * (1.0 - seg.crash_probability) ** a.heartbeats
             if rate == 0.0:
@@ -124,12 +119,12 @@ class KeyCount:
             if a.name in watched and a.c_key > 0.0 and a.heartbeats > 0:
                 candidates.append(a)
                 rates.append(rate)
-            elif a.key_ops:
-                merge(streams, rate, batch_sizes(self.keys, a.key_ops))
-                operations += rate
+            else:
+                others.append((rate, a.key_ops))
+        streams, operations = key_operations(self.keys, seg.handshakes, others)
         dyn = CountDynamics(
             batches=tuple((r, k) for k, r in sorted(streams.items())),
-            clear=self._clear(seg), decay=self.decay, operations=operations,
+            clear=self._clear(seg), operations=operations,
             candidates=tuple(candidates),
             rates=np.array(rates), rate=float(sum(rates)), can_capture=bool(candidates))
         self._cache[key] = dyn
@@ -146,8 +141,8 @@ class KeyCount:
             return n
         if self.replace:
             return n if rng.random() < math.exp(-dyn.operations * t) else self._one_op(rng)
-        if dyn.decay > 0.0:
-            x = math.exp(-dyn.decay * t)
+        if self.decay > 0.0:
+            x = math.exp(-self.decay * t)
             kept = int(rng.binomial(n, x)) if n else 0
             return kept + self._made(dyn, rng, x)
         if dyn.clear > 0.0:
@@ -166,13 +161,13 @@ class KeyCount:
         """Copies made in the stretch and still resident at its end: with decay, ``x`` the
         survival over the stretch (the module docstring's sums); without, every copy made in
         ``span`` seconds."""
-        if dyn.decay == 0.0:
+        if self.decay == 0.0:
             return sum(k * int(rng.poisson(r * span)) for r, k in dyn.batches)
         by_survivors: dict[int, float] = {}
         for r, k in dyn.batches:
             j = np.arange(1, k + 1)
             left = special.betainc(j, k - j + 1, x) if x > 0.0 else np.zeros(k)
-            for jj, mean in zip(j.tolist(), (r * (1.0 - left) / (j * dyn.decay)).tolist()):
+            for jj, mean in zip(j.tolist(), (r * (1.0 - left) / (j * self.decay)).tolist()):
                 by_survivors[jj] = by_survivors.get(jj, 0.0) + mean
         return sum(j * int(rng.poisson(mean)) for j, mean in by_survivors.items())
 
@@ -209,13 +204,8 @@ class KeyCount:
         cached = self._miss.get(key)
         if cached is None:
             z = (1.0 - a.c_key) ** a.heartbeats if a.c_key < 1.0 else 0.0
-            streams: dict[int, float] = {}
-            merge(streams, seg.handshakes, self.per_op)
-            operations = seg.handshakes
-            for b in seg.attackers:
-                if b.key_ops:
-                    merge(streams, b.connection_rate, batch_sizes(self.keys, b.key_ops))
-                    operations += b.connection_rate
+            streams, operations = key_operations(
+                self.keys, seg.handshakes, ((b.connection_rate, b.key_ops) for b in seg.attackers))
             one_op = sum(p * z**k for k, p in self.per_op)
             if self.replace:  # the last operation's copies, its own if it makes any
                 miss = one_op if a.key_ops or operations > 0.0 else 1.0
@@ -268,9 +258,8 @@ def expected_candidates(server: Server, attackers: Iterable[Attacker], horizon: 
     window meets, and at most every connection it sends. A cost estimate: the count's mean
     generating function stands in for the count inside the survival's exponent."""
     count = shared_count(server.keys)
-    handshakes = server.traffic.handshakes_per_s / server.workers
-    streams: dict[int, float] = {}
-    merge(streams, handshakes, count.per_op)
+    streams, handshakes = key_operations(server.keys,
+                                         server.traffic.handshakes_per_s / server.workers, ())
     clear = (server.traffic.requests_per_s / server.workers
              if server.keys.copy_lifetime == "next_request" else 0.0)
     lifetime = server.restart.every or horizon
