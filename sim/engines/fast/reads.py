@@ -241,67 +241,56 @@ def sample_reads(
     return Reads(t, who, q[:, 0], clear[:, 0])
 
 
+Kinds = Sequence[tuple[Callable[[AttackerRates], float], ResidencySpec]]
+"""Secret kinds read by the same connections: each a capture chance and its residency rule."""
+SharedReads = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""Reads of several kinds at once: times, attackers, and a column per kind of each one's
+chance to capture a resident piece of that kind and of whether it clears that kind's
+``next_handshake`` buffer first (:func:`sample_shared_reads`)."""
+
+
 def sample_shared_reads(
     segments: Sequence[Segment],
     starts: Sequence[float],
     lt: WorkerLifetime,
-    kinds: Sequence[tuple[Callable[[AttackerRates], float], ResidencySpec]],
+    kinds: Kinds,
     index: dict[str, int],
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`sample_reads` for several secret kinds at once (each a capture chance and its
-    residency rule), each connection drawn once: times, attackers, and a column per kind of
-    its chance to capture a resident piece of that kind and of whether it clears that kind's
-    ``next_handshake`` buffer first. Unsorted.
+) -> SharedReads:
+    """:func:`sample_reads` for several secret kinds at once, each connection drawn once.
+    Unsorted.
 
     The point reads of one connection are merged across kinds by its time and attacker: two
     fixed connections of one attacker at the same instant have probability zero."""
-    k = len(kinds)
-    times, who = [np.zeros(0)], [np.zeros(0, dtype=int)]
-    qs, clears = [np.zeros((0, k))], [np.zeros((0, k), dtype=bool)]
-    for seg, a, b in crossed(segments, starts, lt):
-        per_kind = [segment_hazards(seg, c, rule, lt.key_reachable) for c, rule in kinds]
-        for hazards in zip(*per_kind):
-            if any(reads_buffer(h) for h in hazards):
-                n = int(rng.poisson(hazards[0].nu * (b - a)))
-                times.append(a + (b - a) * rng.random(n))
-                who.append(np.full(n, index[hazards[0].name]))
-                qs.append(np.tile([h.q for h in hazards], (n, 1)))
-                clears.append(np.tile([h.clears for h in hazards], (n, 1)))
-    # The connections the skeleton fixed, merged across kinds (one that neither reads nor
-    # clears a kind leaves no point read of it).
-    fixed: dict[tuple[float, str], list[tuple[float, bool]]] = {}
-    for j, (capture, rule) in enumerate(kinds):
-        point = point_reads(lt, segments, starts, capture, rule)
-        crash = crash_capture(lt, segments, starts, capture, rule)
-        for r in point + ([crash] if crash is not None else []):
-            fixed.setdefault((r.time, r.attacker), [(0.0, False)] * k)[j] = (r.q, r.clears)
-    if fixed:
-        times.append(np.array([time for time, _ in fixed]))
-        who.append(np.array([index[name] for _, name in fixed]))
-        effects = np.array(list(fixed.values()), dtype=float)  # (reads, kinds, (q, clears))
-        qs.append(effects[:, :, 0])
-        clears.append(effects[:, :, 1] > 0.0)
-    return (np.concatenate(times), np.concatenate(who), np.concatenate(qs),
-            np.concatenate(clears))
+    reads = _Collected(len(kinds))
+    for cell in read_cells(segments, starts, lt, kinds):
+        if cell.reads:
+            reads.add(cell, int(rng.poisson(cell.hazards[0].nu * (cell.b - cell.a))), index, rng)
+    return reads.with_points(segments, starts, lt, kinds, index)
 
 
 class Cell(NamedTuple):
-    """One attacker's ordinary connections over one stretch ``[a, b)`` of a worker lifetime."""
+    """One attacker's ordinary connections over one stretch ``[a, b)`` of a worker lifetime,
+    with what they do to each secret kind read."""
 
     a: float
     b: float
-    hazard: Hazard
+    hazards: tuple[Hazard, ...]
+
+    @property
+    def reads(self) -> bool:
+        """Whether they can take or clear anything of some kind."""
+        return any(reads_buffer(h) for h in self.hazards)
 
 
 def read_cells(
-    segments: Sequence[Segment], starts: Sequence[float], lt: WorkerLifetime,
-    capture: Callable[[AttackerRates], float], rule: ResidencySpec,
+    segments: Sequence[Segment], starts: Sequence[float], lt: WorkerLifetime, kinds: Kinds,
 ) -> list[Cell]:
     """Every attacker's ordinary connections over every stretch of the lifetime, those that
     touch nothing included (they still count toward ``max_requests``)."""
-    return [Cell(a, b, h) for seg, a, b in crossed(segments, starts, lt)
-            for h in segment_hazards(seg, capture, rule, lt.key_reachable)]
+    return [Cell(a, b, hazards) for seg, a, b in crossed(segments, starts, lt)
+            for hazards in zip(*(segment_hazards(seg, capture, rule, lt.key_reachable)
+                                 for capture, rule in kinds))]
 
 
 def reads_buffer(h: Hazard) -> bool:
@@ -310,42 +299,54 @@ def reads_buffer(h: Hazard) -> bool:
 
 
 class _Collected:
-    """Reads gathered stretch by stretch, then the connections the skeleton fixed."""
+    """Reads of several kinds gathered stretch by stretch, then the connections the skeleton
+    fixed."""
 
-    def __init__(self) -> None:
-        self.times: list[np.ndarray] = []
-        self.who: list[np.ndarray] = []
-        self.qs: list[np.ndarray] = []
-        self.clears: list[np.ndarray] = []
+    def __init__(self, kinds: int) -> None:
+        self.times: list[np.ndarray] = [np.zeros(0)]
+        self.who: list[np.ndarray] = [np.zeros(0, dtype=int)]
+        self.qs: list[np.ndarray] = [np.zeros((0, kinds))]
+        self.clears: list[np.ndarray] = [np.zeros((0, kinds), dtype=bool)]
 
-    def add(self, a: float, b: float, h: Hazard, k: int, index: dict[str, int],
-            rng: np.random.Generator) -> None:
-        """``k`` connections of ``h``, uniform on ``[a, b)``."""
-        if k:
-            self.times.append(a + (b - a) * rng.random(k))
-            self.who.append(np.full(k, index[h.name]))
-            self.qs.append(np.full(k, h.q))
-            self.clears.append(np.full(k, h.clears))
+    def add(self, cell: Cell, k: int, index: dict[str, int], rng: np.random.Generator) -> None:
+        """``k`` connections of ``cell``, uniform on its stretch."""
+        self.times.append(cell.a + (cell.b - cell.a) * rng.random(k))
+        self.who.append(np.full(k, index[cell.hazards[0].name]))
+        self.qs.append(np.tile([h.q for h in cell.hazards], (k, 1)))
+        self.clears.append(np.tile([h.clears for h in cell.hazards], (k, 1)))
 
     def with_points(
         self, segments: Sequence[Segment], starts: Sequence[float], lt: WorkerLifetime,
-        capture: Callable[[AttackerRates], float], rule: ResidencySpec, index: dict[str, int],
-    ) -> Reads:
-        """These reads and the key-capturing, listed and crashing connections. Unsorted."""
-        point = point_reads(lt, segments, starts, capture, rule)
-        crash = crash_capture(lt, segments, starts, capture, rule)
-        if crash is not None:
-            point.append(crash)
-        if point:
-            self.times.append(np.array([r.time for r in point]))
-            self.who.append(np.array([index[r.attacker] for r in point]))
-            self.qs.append(np.array([r.q for r in point]))
-            self.clears.append(np.array([r.clears for r in point], dtype=bool))
-        if not self.times:
-            empty = np.zeros(0)
-            return Reads(empty, np.zeros(0, dtype=int), empty, np.zeros(0, dtype=bool))
-        return Reads(np.concatenate(self.times), np.concatenate(self.who),
-                     np.concatenate(self.qs), np.concatenate(self.clears))
+        kinds: Kinds, index: dict[str, int],
+    ) -> SharedReads:
+        """These reads and the key-capturing, listed and crashing connections, merged across
+        kinds (one that neither reads nor clears a kind leaves no point read of it)."""
+        k = len(kinds)
+        fixed: dict[tuple[float, str], list[tuple[float, bool]]] = {}
+        for j, (capture, rule) in enumerate(kinds):
+            point = point_reads(lt, segments, starts, capture, rule)
+            crash = crash_capture(lt, segments, starts, capture, rule)
+            for r in point + ([crash] if crash is not None else []):
+                fixed.setdefault((r.time, r.attacker), [(0.0, False)] * k)[j] = (r.q, r.clears)
+        if fixed:
+            self.times.append(np.array([time for time, _ in fixed]))
+            self.who.append(np.array([index[name] for _, name in fixed]))
+            effects = np.array(list(fixed.values()), dtype=float)  # (reads, kinds, (q, clears))
+            self.qs.append(effects[:, :, 0])
+            self.clears.append(effects[:, :, 1] > 0.0)
+        return (np.concatenate(self.times), np.concatenate(self.who), np.concatenate(self.qs),
+                np.concatenate(self.clears))
+
+
+class CountedTraffic(NamedTuple):
+    """A worker lifetime's reads drawn given its count toward ``max_requests``
+    (:func:`counted_shared_reads`), and how many of the free connections are legitimate."""
+
+    reads: SharedReads
+    logins: int
+    """Logins inside (0 where the skeleton drew them: they are known, not free)."""
+    requests: int
+    """The other legitimate requests inside."""
 
 
 def counted_reads(
@@ -358,8 +359,24 @@ def counted_reads(
     max_requests: int,
     rng: np.random.Generator,
 ) -> tuple[Reads, int]:
-    """:func:`sample_reads` given what the lifetime's end says of its request count, and the
-    number of logins in it (``docs/fast-engine.md``, item 13).
+    """:func:`counted_shared_reads` for one kind, and the number of logins inside."""
+    drawn = counted_shared_reads(segments, starts, lt, [(capture, rule)], index, max_requests,
+                                 rng)
+    t, who, q, clear = drawn.reads
+    return Reads(t, who, q[:, 0], clear[:, 0]), drawn.logins
+
+
+def counted_shared_reads(
+    segments: Sequence[Segment],
+    starts: Sequence[float],
+    lt: WorkerLifetime,
+    kinds: Kinds,
+    index: dict[str, int],
+    max_requests: int,
+    rng: np.random.Generator,
+) -> CountedTraffic:
+    """:func:`sample_shared_reads` given what the lifetime's end says of its request count,
+    and the number of legitimate requests in it (``docs/fast-engine.md``, item 13).
 
     Legitimate requests and attacker connections count toward ``max_requests``. A lifetime
     that ended at its ``N``-th holds exactly ``N - 1`` before its end; any other at most
@@ -375,7 +392,7 @@ def counted_reads(
     The ``N``-th, unless known one by one (:attr:`.segments.WorkerLifetime.last_known`), is
     drawn too: an attacker's connection reads at the end, before the restart.
     """
-    cells = read_cells(segments, starts, lt, capture, rule)
+    cells = read_cells(segments, starts, lt, kinds)
     if lt.logins is not None:  # known: the legitimate stream left is Poisson given them
         logins, requests = 0.0, lt.logins.requests
     else:
@@ -384,25 +401,27 @@ def counted_reads(
             logins += seg.logins * (b - a)
             requests += seg.requests * (b - a)
         requests -= logins
-    mass = np.array([logins, max(0.0, requests), *(h.nu * (b - a) for a, b, h in cells)])
+    mass = np.array([logins, max(0.0, requests),
+                     *(c.hazards[0].nu * (c.b - c.a) for c in cells)])
     total = float(mass.sum())
     free = count_inside(lt, total, room_inside(lt, max_requests), rng)
     split = rng.multinomial(free, mass / total) if free else np.zeros(mass.size, dtype=int)
-    reads = _Collected()
-    for (a, b, h), k in zip(cells, split[2:].tolist()):
-        if reads_buffer(h):
-            reads.add(a, b, h, k, index, rng)
+    reads = _Collected(len(kinds))
+    for cell, k in zip(cells, split[2:].tolist()):
+        if cell.reads and k:
+            reads.add(cell, k, index, rng)
     if lt.end_cause == "max_requests" and not lt.last_known:
         # The max_requests-th connection, at the end: a legitimate request or, with its
         # share of the rate there, an attacker's connection, which reads before the restart.
-        last = [h for a, b, h in cells if b == lt.end]
-        if any(reads_buffer(h) for h in last):
+        last = [c for c in cells if c.b == lt.end]
+        if any(c.reads for c in last):
             seg = segments[max(0, bisect_left(starts, lt.end) - 1)]
             who = pick(rng, np.array([legitimate_rate_at_end(lt, seg),
-                                      *(h.nu for h in last)]))
-            if who > 0 and reads_buffer(last[who - 1]):
-                reads.add(lt.end, lt.end, last[who - 1], 1, index, rng)
-    return reads.with_points(segments, starts, lt, capture, rule, index), int(split[0])
+                                      *(c.hazards[0].nu for c in last)]))
+            if who > 0 and last[who - 1].reads:
+                reads.add(last[who - 1]._replace(a=lt.end), 1, index, rng)
+    return CountedTraffic(reads.with_points(segments, starts, lt, kinds, index),
+                          int(split[0]), int(split[1]))
 
 
 def legitimate_rate_at_end(lt: WorkerLifetime, seg: Segment) -> float:
