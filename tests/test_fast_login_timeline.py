@@ -146,14 +146,14 @@ def test_past_the_login_limit_the_skeleton_keeps_the_mean_rate() -> None:
     (item 11) runs, and a replication still completes."""
     sc = _clustered()
     server = sc.servers["mail"]
-    assert server.sessions is not None and drives_restarts(server, HORIZON)
+    assert server.sessions is not None and drives_restarts(server, HORIZON, False)
     busy = replace(server, traffic=replace(server.traffic, logins_per_s=0.2, requests_per_s=13.0))
     assert server.traffic.logins_per_s * HORIZON <= LOGIN_LIMIT < 0.2 * HORIZON
-    assert not drives_restarts(busy, HORIZON)
-    assert not drives_restarts(replace(server, restart=RestartPolicy()), HORIZON)
+    assert not drives_restarts(busy, HORIZON, False)
+    assert not drives_restarts(replace(server, restart=RestartPolicy()), HORIZON, False)
     assert not drives_restarts(replace(server, sessions=replace(server.sessions,
-                                                                 requests_per_s=0.0)), HORIZON)
-    assert not drives_restarts(replace(server, passwords=PasswordSpec(capture=0.6)), HORIZON)
+                                                                 requests_per_s=0.0)), HORIZON, False)
+    assert not drives_restarts(replace(server, passwords=PasswordSpec(capture=0.6)), HORIZON, False)
     a = sc.attackers["probe"]
     run = ServerRun(replace(sc, servers={"mail": busy}), busy,
                     {"probe": (a, ActiveWindow(0.0, 2_000.0))}, np.random.default_rng(3),
@@ -177,7 +177,7 @@ def test_a_heavy_attack_past_the_chains_size_follows_the_logins(monkeypatch) -> 
                    restart=replace(mail.restart, max_requests=5_000))
     sneak = replace(sc.attackers["sneak"], rate=5.0, presence=1.0)
     sc = replace(sc, servers={"mail": busy}, attackers={**sc.attackers, "sneak": sneak})
-    assert drives_restarts(busy, sc.horizon)
+    assert drives_restarts(busy, sc.horizon, False)
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the sampler without the logins was taken")

@@ -175,12 +175,16 @@ def _secrets(
     targeting = [a for a in scenario.attackers.values() if name in a.targets]
     blocks = concurrent_never_passes(server, targeting, scenario.horizon)
     if server.passwords is not None and server.sessions is not None:
+        # where the skeleton drew the logins beside next_request passwords, it did so for
+        # this path (shared_buffer.always_shared), which reads them
+        known = run.logins if server.passwords.lifetime == "next_request" else None
         touched = shared_lifetimes(server.passwords, server.sessions, run.segments,
-                                   run.lifetimes, workers, logins, blocks)
+                                   run.lifetimes, workers, logins, blocks, known is not None)
         if touched is not None:
             return sample_shared_buffer(server.sessions, run.segments, touched, workers,
                                         scenario.horizon, sources, rng, server=name,
-                                        reusing=reusing)
+                                        reusing=reusing, known=known,
+                                        max_requests=server.restart.max_requests)
     draw = sessions = None
     if server.passwords is not None:
         draw = draw_passwords(server.passwords, server.sessions, run.segments, run.lifetimes,

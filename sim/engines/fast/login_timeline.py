@@ -14,8 +14,9 @@ exact. The lingering-password path, which draws a lifetime's reads given the cou
 implies, reads these same logins (:func:`.lingering.sample_known_logins`); the paths that draw
 a lifetime's requests free of that count draw their own (``docs/fast-engine.md``, item 11).
 
-The skeleton draws them only where the lingering path reads them (passwords resident for a
-duration or until the next key operation, :func:`drives_restarts`), where they drive a
+The skeleton draws them only where a path reads them (passwords resident for a duration or
+until the next key operation; ``next_request`` passwords where the shared buffer's draw,
+:mod:`.shared_buffer`, is sure to be taken: :func:`drives_restarts`), where they drive a
 ``max_requests`` count (sessions that send requests) and where they are at most
 :data:`LOGIN_LIMIT` per replication, since the cost grows with them; elsewhere it keeps the
 mean-rate time change (item 11 says what that leaves).
@@ -37,18 +38,21 @@ from sim.scenario.model import Server
 LOGIN_LIMIT = 20_000
 
 
-def drives_restarts(server: Server, horizon: float) -> bool:
+def drives_restarts(server: Server, horizon: float, shared: bool) -> bool:
     """Whether the skeleton draws ``server``'s logins (module docstring): where they drive
-    ``max_requests`` and passwords linger, the lingering path reading them.
+    ``max_requests`` and a path reads them, the lingering path or, for ``next_request``
+    passwords, the shared buffer's (``shared``: :func:`.shared_buffer.always_shared` says it
+    is taken in every replication).
 
-    Not for ``next_request`` passwords: the paths that read those draw a lifetime's requests
-    free of its count (``docs/fast-engine.md``, item 13), and with the restarts' true spread
-    but that count left out they did worse than with the mean-rate time change (item 11)."""
+    Not for ``next_request`` passwords elsewhere: the slot and chain paths draw a lifetime's
+    requests free of its count (``docs/fast-engine.md``, item 13), and with the restarts'
+    true spread but that count left out they did worse than with the mean-rate time change
+    (item 11)."""
     sessions, passwords = server.sessions, server.passwords
     logins = server.traffic.logins_per_s * server.hosts
     return (server.restart.max_requests is not None and sessions is not None
             and sessions.ttl > 0.0 and sessions.requests_per_s > 0.0 and logins > 0.0
-            and passwords is not None and passwords.lifetime != "next_request"
+            and passwords is not None and (passwords.lifetime != "next_request" or shared)
             and logins * horizon <= LOGIN_LIMIT)
 
 
@@ -136,3 +140,10 @@ class LoginTimeline:
         own = self.own[worker]
         i, j = int(own.searchsorted(start, side="right")), int(own.searchsorted(end, side="left"))
         return KnownLogins(own[i:j], self.requests(start, end), self.request_rate(end))
+
+    def every_login(self) -> tuple[np.ndarray, np.ndarray]:
+        """The server's logins in time order, and the worker of each."""
+        times = np.concatenate(self.own)
+        workers = np.repeat(np.arange(len(self.own)), [t.size for t in self.own])
+        order = np.argsort(times, kind="stable")
+        return times[order], workers[order]

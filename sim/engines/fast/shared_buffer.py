@@ -30,8 +30,18 @@ two being exclusive), if its session is still valid; token copies as
 :func:`.session_literal.copy_captures` takes them. Passwords are then counted as
 :func:`.session_slot.count_passwords` counts them and sessions tried as
 :func:`.session_literal.try_sessions` tries them: every count, every first-capture time and
-their joint are drawn from their exact law given the skeleton, on a server without
-``max_requests`` (with it, items 11 and 13 stay, as on the two paths this replaces).
+their joint are drawn from their exact law given the skeleton.
+
+With ``max_requests`` that needs the skeleton to have timed the restarts by these very logins
+and each lifetime's requests to be drawn given the count that ended it
+(``docs/fast-engine.md``, items 11 and 13). Where this path is sure to be taken whatever the
+skeleton (:func:`always_shared`), the skeleton draws the server's logins
+(:mod:`.login_timeline`) and this module reads them: each readable lifetime's free
+connections are drawn given its count (:func:`.reads.counted_shared_reads`), its session
+requests placed among the sessions open in it by their overlap with it (given the logins each
+session's requests to the worker are a Poisson stream while it is valid), the other requests
+uniformly. Elsewhere with ``max_requests`` those two items stay, as on the paths this
+replaces.
 """
 
 from __future__ import annotations
@@ -41,10 +51,18 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from sim.engines.fast.login_timeline import LoginTimeline
 from sim.engines.fast.password_chain import PasswordDraw
-from sim.engines.fast.reads import Reads, attacker_names, password_capture, sample_shared_reads
+from sim.engines.fast.reads import (
+    Reads,
+    attacker_names,
+    counted_shared_reads,
+    password_capture,
+    sample_shared_reads,
+)
 from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
 from sim.engines.fast.session_literal import (
+    LITERAL_LIMIT,
     SessionDraw,
     copy_captures,
     lifetime_reads,
@@ -62,18 +80,46 @@ from sim.engines.fast.session_slot import (
     session_slot,
 )
 from sim.engines.fast.sessions import literal_sessions
-from sim.scenario.model import PasswordSpec, ResidencySpec, SessionSpec
+from sim.scenario.model import PasswordSpec, ResidencySpec, Server, SessionSpec
+
+
+def always_shared(server: Server, horizon: float, connections: float) -> bool:
+    """Whether :func:`shared_lifetimes` takes this path in every replication, whatever the
+    skeleton: its bounds on the literal draws hold with every worker read over the whole
+    horizon and ``connections``, the most the attackers can send the server. Not with a
+    ``concurrent`` check, which would need every worker's session requests drawn given its
+    lifetimes' counts, where this module draws those of the readable lifetimes only."""
+    passwords, sessions, traffic = server.passwords, server.sessions, server.traffic
+    if (passwords is None or sessions is None or passwords.lifetime != "next_request"
+            or sessions.ttl <= 0.0 or sessions.requests_per_s <= 0.0
+            or "concurrent" in sessions.binding):
+        return False
+    logins = server.hosts * traffic.logins_per_s
+    requests = server.hosts * (traffic.other_requests_per_s(sessions) + traffic.logins_per_s
+                               + traffic.session_requests_per_s(sessions))
+    handshakes = (server.hosts * traffic.handshakes_per_s * (horizon + 2.0 * sessions.ttl)
+                  if sessions.lifetime == "next_handshake" else 0.0)
+    span = horizon + sessions.ttl
+    literal = (logins * (horizon + 2.0 * sessions.ttl)
+               * (2.0 + sessions.requests_per_s * sessions.ttl) + connections + handshakes)
+    drawn = (requests * horizon + logins * span + connections
+             + logins * span * sessions.requests_per_s * sessions.ttl + handshakes)
+    return literal <= LITERAL_LIMIT and drawn <= DRAWN_LIMIT
 
 
 def shared_lifetimes(
     passwords: PasswordSpec, sessions: SessionSpec, segments: Sequence[Segment],
     lifetimes: Sequence[WorkerLifetime], workers: int, logins: float, concurrent_blocks: bool,
+    known: bool = False,
 ) -> list[WorkerLifetime] | None:
     """The lifetimes an attacker can read, when this module is to draw the server, else None:
     ``next_request`` passwords beside sessions (:func:`.session_slot.session_slot`) that are
     simulated literally (:func:`.sessions.literal_sessions`; ``logins`` per second on the
     whole server, ``concurrent_blocks`` as there), and few requests to draw
-    (:func:`.session_slot.literal_cost`): where the two paths it replaces would be taken."""
+    (:func:`.session_slot.literal_cost`): where the two paths it replaces would be taken.
+    Always where the skeleton drew the logins for it (``known``, :func:`always_shared`)."""
+    if known:
+        return readable_lifetimes(segments, lifetimes)
     if (not session_slot(passwords.lifetime, segments)
             or not literal_sessions(sessions, segments, workers, logins, concurrent_blocks)):
         return None
@@ -101,52 +147,71 @@ def sample_shared_buffer(
     *,
     server: str,
     reusing: frozenset[str] | None,
+    known: LoginTimeline | None = None,
+    max_requests: int | None = None,
 ) -> tuple[PasswordDraw, SessionDraw]:
     """The passwords and sessions captured on one server in one replication, with every
     request that can matter drawn (module docstring). ``touched`` are the lifetimes an
-    attacker can read (:func:`.session_slot.readable_lifetimes`).
+    attacker can read (:func:`.session_slot.readable_lifetimes`); ``known``, the logins the
+    skeleton drew to time the ``max_requests`` restarts (:func:`always_shared`).
 
     The legitimate traffic and the reads come from streams of their own, spawned from ``rng``
-    (which then draws the reuse attempts): the traffic depends on the skeleton alone, so sweep
-    points that differ in an attack rate share it."""
+    (which then draws the reuse attempts): without ``known`` the traffic depends on the
+    skeleton alone, so sweep points that differ in an attack rate share it; with it, how many
+    requests a lifetime holds depends on how many connections it does."""
     traffic, reading = rng.spawn(2)
     names, malicious = attacker_names(segments)
     index = {name: i for i, name in enumerate(names)}
     ttl = sessions.ttl
     lo = max(0.0, min((lt.start for lt in touched), default=0.0) - ttl)
     hi = max((lt.end for lt in touched), default=0.0)
-    login, login_w = server_logins(segments, lo, hi, workers, traffic)
+    if known is None:
+        login, login_w = server_logins(segments, lo, hi, workers, traffic)
+    else:
+        login, login_w = known.every_login()
+        keep = (login >= lo) & (login < hi)
+        login, login_w = login[keep], login_w[keep]
     end = np.minimum(login + ttl, horizon)
-    counts = traffic.poisson(sessions.requests_per_s * np.maximum(end - login, 0.0))
-    owner = np.repeat(np.arange(login.size), counts)
-    req_t = login[owner] + (end - login)[owner] * traffic.random(owner.size)
-    req_w = traffic.integers(workers, size=owner.size)
-    # Per worker, its logins and session requests in time order, and what each leaves: the
-    # login's password (an index into the logins) or the session's token (-1: neither).
-    on_worker = []
-    for w in range(workers):
-        logs, reqs = np.flatnonzero(login_w == w), np.flatnonzero(req_w == w)
-        times = np.concatenate([login[logs], req_t[reqs]])
-        password = np.concatenate([logs, np.full(reqs.size, -1)])
-        token = np.concatenate([np.full(logs.size, -1), owner[reqs]])
-        order = np.argsort(times, kind="stable")
-        on_worker.append((times[order], password[order], token[order]))
     starts = [s.t0 for s in segments]
     rule = sessions.lifetime
     kinds: list[tuple[Callable[[AttackerRates], float], ResidencySpec]] = [
         (password_capture, "next_request"), (token_capture, rule)]
+    if known is None:
+        counts = traffic.poisson(sessions.requests_per_s * np.maximum(end - login, 0.0))
+        owner = np.repeat(np.arange(login.size), counts)
+        req_t = login[owner] + (end - login)[owner] * traffic.random(owner.size)
+        req_w = traffic.integers(workers, size=owner.size)
+        on_worker = [_worker_requests(login, login_w == w, req_t, owner, req_w == w)
+                     for w in range(workers)]
+    else:
+        assert max_requests is not None
+        counted = [counted_shared_reads(segments, starts, lt, kinds, index, max_requests,
+                                        reading) for lt in touched]
+        inside = [_counted_requests(lt, d.requests, login, end, known, traffic)
+                  for lt, d in zip(touched, counted)]
+        owner = np.concatenate([np.zeros(0, dtype=int), *(r[1] for r in inside)])
+        req_t = np.concatenate([np.zeros(0), *(r[0] for r in inside)])
+        # the session requests of the readable lifetimes only: what ``try_sessions`` reads
+        # them for, a ``concurrent`` check, is never listed here (:func:`always_shared`)
     taken: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     first = np.full((login.size, len(names)), math.inf)
-    for lt in touched:
-        times, password, token = on_worker[lt.worker]
-        a, b = np.searchsorted(times, [lt.start, lt.end])
-        other = other_requests(lt, segments, traffic)
-        times = np.concatenate([times[a:b], other])
-        password = np.concatenate([password[a:b], np.full(other.size, -1)])
-        token = np.concatenate([token[a:b], np.full(other.size, -1)])
-        order = np.argsort(times, kind="stable")
-        times, password, token = times[order], password[order], token[order]
-        t, who, q, clears = sample_shared_reads(segments, starts, lt, kinds, index, reading)
+    for j, lt in enumerate(touched):
+        if known is None:
+            times, password, token = on_worker[lt.worker]
+            a, b = np.searchsorted(times, [lt.start, lt.end])
+            other = other_requests(lt, segments, traffic)
+            times, password, token = _in_order(
+                np.concatenate([times[a:b], other]),
+                np.concatenate([password[a:b], np.full(other.size, -1)]),
+                np.concatenate([token[a:b], np.full(other.size, -1)]))
+            t, who, q, clears = sample_shared_reads(segments, starts, lt, kinds, index, reading)
+        else:
+            (t, who, q, clears), (session_t, session_of, other) = counted[j].reads, inside[j]
+            mine = np.flatnonzero((login_w == lt.worker) & (login > lt.start) & (login < lt.end))
+            times, password, token = _in_order(
+                np.concatenate([login[mine], session_t, other]),
+                np.concatenate([mine, np.full(session_t.size + other.size, -1)]),
+                np.concatenate([np.full(mine.size, -1), session_of, np.full(other.size, -1)]))
         newest = np.searchsorted(times, t, side="left") - 1
         pw = np.where(newest >= 0, np.append(password, -1)[newest], -1)
         u = reading.random(t.size)
@@ -166,6 +231,44 @@ def sample_shared_buffer(
     drawn = try_sessions(sessions, first, login, req_t, owner, names, malicious,
                          attacker_sources, rng, server=server, reusing=reusing)
     return passwords, drawn
+
+
+def _worker_requests(login: np.ndarray, logs: np.ndarray, req_t: np.ndarray,
+                     owner: np.ndarray, reqs: np.ndarray) -> tuple[np.ndarray, ...]:
+    """One worker's logins (mask ``logs``) and session requests (mask ``reqs``) in time order,
+    and what each leaves: the login's password (an index into the logins) or the session's
+    token (-1: neither)."""
+    logs, reqs = np.flatnonzero(logs), np.flatnonzero(reqs)
+    return _in_order(np.concatenate([login[logs], req_t[reqs]]),
+                     np.concatenate([logs, np.full(reqs.size, -1)]),
+                     np.concatenate([np.full(logs.size, -1), owner[reqs]]))
+
+
+def _in_order(times: np.ndarray, password: np.ndarray,
+              token: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    order = np.argsort(times, kind="stable")
+    return times[order], password[order], token[order]
+
+
+def _counted_requests(
+    lt: WorkerLifetime, n: int, login: np.ndarray, end: np.ndarray, known: LoginTimeline,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``n`` legitimate requests inside ``lt`` besides its own logins, given the logins
+    (:func:`.reads.counted_shared_reads` drew ``n`` given the lifetime's count): session
+    requests, each session's to the worker a Poisson stream at ``known.session_rate`` while
+    it is valid, and the other requests, Poisson at ``known.other``. Given their number the
+    requests fall in each stream in proportion to its integrated rate inside the lifetime (a
+    multinomial), uniformly in it. Returns the session requests' times and sessions (indices
+    into ``login``), and the other requests' times."""
+    lo, hi = np.maximum(login, lt.start), np.minimum(end, lt.end)
+    overlap = np.maximum(hi - lo, 0.0)
+    mass = np.concatenate(([known.other * (lt.end - lt.start)], known.session_rate * overlap))
+    total = float(mass.sum())
+    k = rng.multinomial(n, mass / total) if n and total > 0.0 else np.zeros(mass.size, int)
+    session_of = np.repeat(np.arange(login.size), k[1:])
+    session_t = lo[session_of] + overlap[session_of] * rng.random(session_of.size)
+    return session_t, session_of, lt.start + (lt.end - lt.start) * rng.random(int(k[0]))
 
 
 def _token_copies(

@@ -62,6 +62,7 @@ from sim.engines.fast.segments import (
 from sim.engines.fast.listed import listed_attackers, sample_listed
 from sim.engines.fast.login_timeline import LoginTimeline, drives_restarts
 from sim.engines.fast.reads import pick
+from sim.engines.fast.shared_buffer import always_shared
 from sim.engines.fast.spectral import propagate, propagate_rows
 from sim.model.record import AttackPhase, Captures, Connection, Crash, Observations
 from sim.model.attackers import ActiveWindow
@@ -255,7 +256,10 @@ class ServerRun:
         """The server's logins where they drive ``max_requests`` (:mod:`.login_timeline`):
         each worker's own are counted as known points, the session requests they imply by the
         time change. From a stream of their own, as the listed connections'."""
-        if drives_restarts(server, self.horizon):
+        connections = sum(a.connection_rate * max(0.0, min(w.t1, self.horizon) - max(w.t0, 0.0))
+                          for a, w in attackers.values())
+        if drives_restarts(server, self.horizon,
+                           always_shared(server, self.horizon, connections)):
             self.logins = LoginTimeline.draw(server, self.horizon, rng.spawn(1)[0])
         self.config = self._make_config(0.0)
 

@@ -1,0 +1,96 @@
+"""The shared buffer's draw beside ``max_requests``: the skeleton's logins, each lifetime's count.
+
+Where ``next_request`` passwords sit beside sessions drawn literally, the shared buffer's path
+(:mod:`sim.engines.fast.shared_buffer`) draws every request that can matter. Beside
+``max_requests`` that is exact only if the restarts were timed by the very logins it reads
+and each lifetime holds the requests its end implies (``docs/fast-engine.md``, items 11 and
+13). So where that path is sure to be taken (:func:`always_shared`) the skeleton draws the
+logins, and the path draws each readable lifetime's traffic given its count. The agreement
+suite's stored runs check the outcomes at full power (``overlap-never``, ``stop-on-key``,
+``choices`` and ``heavy`` take this path); these tests check the two facts it rests on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from agreement import SCENARIOS
+
+from sim.engines.fast.reads import attacker_names, password_capture, counted_shared_reads
+from sim.engines.fast.session_literal import token_capture
+from sim.engines.fast.session_slot import readable_lifetimes
+from sim.engines.fast.shared_buffer import _counted_requests, always_shared
+from sim.engines.fast.skeleton import ServerRun
+from sim.model.attackers import ActiveWindow
+from sim.model.record import Observations
+from sim.scenario.model import RestartPolicy, Scenario
+
+MAX_REQUESTS = 30
+
+
+def _run(sc: Scenario, seed: int) -> ServerRun:
+    server = sc.servers["mail"]
+    active = {n: (a, ActiveWindow(a.start_low, a.start_low + (a.duration or sc.horizon)))
+              for n, a in sc.attackers.items()}
+    run = ServerRun(sc, server, active, np.random.default_rng(seed), Observations())
+    run.run()
+    return run
+
+
+def test_the_skeleton_draws_the_logins_where_the_shared_path_is_sure() -> None:
+    """Drawn for the suite's scenarios whose passwords and sessions take the shared path; not
+    where a ``concurrent`` check is listed, nor where the draw could grow past its limit, nor
+    without ``max_requests``."""
+    for name, drawn in (("overlap-never", True), ("choices", True), ("heavy", True),
+                        ("binding", False), ("scheduled", False)):
+        sc = SCENARIOS[name]()
+        run = _run(sc, 1)
+        assert (run.logins is not None) == drawn, name
+        assert all((lt.logins is not None) == drawn for lt in run.lifetimes), name
+    server = SCENARIOS["overlap-never"]().servers["mail"]
+    assert always_shared(server, 7200.0, 100.0)
+    busy = replace(server, traffic=replace(server.traffic, logins_per_s=0.5, requests_per_s=2.0))
+    assert not always_shared(busy, 7200.0, 100.0)
+    assert not always_shared(server, 7200.0, 30_000.0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_lifetime_holds_the_requests_its_end_implies(seed: int) -> None:
+    """Inside a readable lifetime ended at its ``N``-th request, the logins, session requests,
+    other requests and attacker connections drawn number exactly ``N - 1`` (``N`` when the
+    ``N``-th is a known connection, placed inside); inside one ended otherwise, at most that.
+    Every attacker connection reads while the window is open, so the reads count them all."""
+    sc = SCENARIOS["overlap-never"]()
+    mail = sc.servers["mail"]
+    mail = replace(mail, restart=RestartPolicy(every=1500.0, jitter=200.0,
+                                               max_requests=MAX_REQUESTS))
+    sc = replace(sc, servers={"mail": mail})
+    run = _run(sc, seed)
+    assert run.logins is not None
+    names, _ = attacker_names(run.segments)
+    index = {n: i for i, n in enumerate(names)}
+    starts = [s.t0 for s in run.segments]
+    kinds = [(password_capture, "next_request"), (token_capture, "next_request")]
+    login, _ = run.logins.every_login()
+    end = np.minimum(login + mail.sessions.ttl, sc.horizon)
+    rng = np.random.default_rng(100 + seed)
+    ended_at_count = 0
+    for lt in readable_lifetimes(run.segments, run.lifetimes):
+        if lt.end > mail.vulnerable_until:
+            continue
+        drawn = counted_shared_reads(run.segments, starts, lt, kinds, index, MAX_REQUESTS, rng)
+        session_t, _, other = _counted_requests(lt, drawn.requests, login, end, run.logins, rng)
+        t = drawn.reads[0]
+        assert ((lt.start <= t) & (t <= lt.end)).all()
+        assert ((lt.start <= session_t) & (session_t <= lt.end)).all()
+        inside = (lt.logins.times.size + session_t.size + other.size
+                  + int(((lt.start < t) & (t < lt.end)).sum()))
+        room = MAX_REQUESTS - 1 + int(lt.last_known)
+        if lt.end_cause == "max_requests":
+            ended_at_count += 1
+            assert inside == room, (lt, inside, room)
+        else:
+            assert inside <= room, (lt, inside, room)
+    assert ended_at_count >= 3
