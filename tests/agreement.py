@@ -10,7 +10,10 @@ has 15 minutes on 2 cores. So both sides are run once and kept as sums in
 * the reference engine, :data:`REFERENCE_REPLICATIONS` per scenario (``<scenario>.json``);
   every test recomputes the first :data:`REFERENCE_CHECKED`;
 * the fast engine, :data:`FAST_STORED` per scenario (``<scenario>.fast.json``); every test
-  recomputes the first :data:`FAST_PREFIX`, which CI would run anyway.
+  recomputes the first :data:`FAST_CHECKED`.
+
+Tests that compare the engines on scenarios of their own keep their runs the same way
+(:data:`SIDE_RUNS`, smaller runs, the same checks), so that CI recomputes only the checks.
 
 A stored run is trusted only while it is still its engine's output on the same scenario: the
 file records the scenario's fingerprint (its full ``repr``) and a digest of every quantity over
@@ -18,13 +21,14 @@ the replications recomputed (their seeds are per replication, so they come out b
 and the test fails, naming the command that regenerates the file, if anything differs. What a
 change could hide from that check is bounded: if it alters a share ``f`` of all replications,
 the chance that none of ``k`` recomputed ones is among them is ``(1 - f)^k``, so with the
-fast side's ``k`` of 6,500 to 7,000 a change of more than 0.05% of replications is seen with
-probability 0.95 or more, and changing 0.05% of the replications moves any P(any) by at most
-0.05 points, a twentieth of the bias the suite must catch (a mean by at most 0.05% times the
-largest change of a count). The reference's 3,000 see a change of 0.1% of its replications
-with probability 0.95. (Until 2026-12-04 the reference was checked on 300 replications spread
-over the run, which would have missed a change of 1% of them, a point of bias, one time in
-twenty.)
+fast side's ``k`` of 2,000 a change of more than 0.15% of replications is seen with
+probability 0.95 or more, and changing 0.15% of the replications moves any P(any) by at most
+0.15 points, a seventh of the bias the suite must catch (a mean by at most 0.15% times the
+largest change of a count). The reference's 1,000 see a change of 0.3% of its replications
+with probability 0.95. (Until 2026-12-05 the checks were 6,500 to 7,000 and 3,000
+replications, bounding what a change could hide at 0.05 and 0.1 points, and the whole suite
+took 31 minutes on 2 cores against its 15; before 2026-12-04 the reference was checked on 300
+replications spread over the run.)
 """
 
 from __future__ import annotations
@@ -63,18 +67,17 @@ DATA = Path(__file__).resolve().parent / "data" / "agreement"
 REFERENCE_REPLICATIONS = 120_000
 REFERENCE_SEED = 12
 #: The first stored reference replications, recomputed by every test to prove the file is still
-#: the engine's output: 12 CPU-seconds a scenario at 4 ms a replication.
-REFERENCE_CHECKED = 3_000
+#: the engine's output: 15 CPU-seconds a scenario at 15 ms a replication, 106 on ``heavy``.
+REFERENCE_CHECKED = 1_000
 #: Fast replications stored per scenario: at least the 134,800 with which a 1-point bias at
 #: ``p = 0.5`` is caught with probability 0.8 at ``z = 4.2`` against the stored reference.
 FAST_STORED = 140_000
 FAST_SEED = 11
-#: The first fast replications of each stored run, recomputed by every test: 85 to 110
-#: CPU-seconds a scenario when they were sized (2026-12-03 evening, 12.6 to 17.0 ms a
-#: replication with detectors and extraction); about 50 s with both cores busy on 2026-12-04,
-#: and about 35 s, the reference's 3,000 included, after that day's faster password paths.
-FAST_PREFIX = {"overlap-never": 7_000, "stop-on-key": 7_000, "binding": 7_000,
-               "lingering": 6_500, "choices": 6_500, "scheduled": 7_000, "heavy": 7_000}
+#: The first fast replications of each stored run, recomputed by every test: 8 to 14 ms a
+#: replication on a light scenario, 30 on ``heavy`` (2026-12-05, both cores busy). Until
+#: 2026-12-05 they were 6,500 to 7,000 and the reference's 3,000, and the suite took 31
+#: minutes on 2 cores; what the smaller checks can miss is bounded in the module's docstring.
+FAST_CHECKED = 2_000
 REGENERATE = ".venv/bin/python tests/agreement_reference.py"
 #: Comparisons (quantity and ``p_any`` or ``mean``) that fail at the stored runs' full power
 #: and are not fixed yet (``docs/fast-engine.md``, "Open at full power", says what is known). The every-outcome
@@ -402,9 +405,9 @@ def fingerprint(sc: Scenario) -> str:
     return hashlib.sha256(repr(sc).encode()).hexdigest()
 
 
-def checked(name: str, engine: str) -> range:
+def checked(engine: str) -> range:
     """The replications of a stored run that every test recomputes: its first ones."""
-    return range(REFERENCE_CHECKED if engine == "reference" else FAST_PREFIX[name])
+    return range(REFERENCE_CHECKED if engine == "reference" else FAST_CHECKED)
 
 
 def digest(values: dict[str, np.ndarray]) -> str:
@@ -459,7 +462,7 @@ def _stored(name: str, engine: str) -> dict:
     if not file.exists():
         raise StaleRun(f"{file} is missing: {regenerate}")
     stored = json.loads(file.read_text())
-    if stored["fingerprint"] != fingerprint(SCENARIOS[name]()):
+    if stored["fingerprint"] != fingerprint(build(name)):
         raise StaleRun(f"{file} was computed for another version of scenario {name!r}: "
                        f"{regenerate}")
     return stored
@@ -476,17 +479,102 @@ def _check(name: str, engine: str, stored: dict, values: dict[str, np.ndarray]) 
 
 
 def load_reference(name: str) -> StoredRun:
-    """The stored reference run of ``SCENARIOS[name]``, after proving it is still current by
+    """The stored reference run of ``name``, after proving it is still current by
     recomputing its first replications."""
     stored = _stored(name, "reference")
-    values = outcomes("reference", SCENARIOS[name](), checked(name, "reference"), stored["seed"])
-    _check(name, "reference", stored, values)
+    _check(name, "reference", stored, values(name, "reference", checked("reference")))
     return StoredRun(name, "reference", stored["replications"], stored["quantities"])
 
 
 def load_fast(name: str, prefix: dict[str, np.ndarray]) -> StoredRun:
-    """The stored fast run of ``SCENARIOS[name]``, after proving that ``prefix``, the fast
-    engine's first :data:`FAST_PREFIX` replications as computed today, are the stored run's."""
+    """The stored fast run of ``name``, after proving that ``prefix``, the fast engine's
+    first :data:`FAST_CHECKED` replications as computed today, are the stored run's."""
     stored = _stored(name, "fast")
     _check(name, "fast", stored, prefix)
     return StoredRun(name, "fast", stored["replications"], stored["quantities"])
+
+
+def load_both(name: str) -> tuple[StoredRun, StoredRun]:
+    """The stored fast and reference runs of ``name``, each proved current."""
+    return load_fast(name, values(name, "fast", checked("fast"))), load_reference(name)
+
+
+# -- runs of other tests, stored the same way --------------------------------------------------
+
+
+def dominant_reader() -> Scenario:
+    """A listed reaper sending most of a worker's connections beside ``max_requests``
+    (``test_fast_followed.py``)."""
+    sc = never(small_scenario(
+        keys=KeySpec(reachable=0.0, copies_per_handshake=1.0, piece_bytes=120, capture=0.3,
+                     copy_lifetime=60.0),
+        passwords=PasswordSpec(capture=0.6, lifetime=900.0, kind="otp")))
+    reaper = replace(sc.attackers["reaper"], rate=0.2, key_ops_per_connection=0)
+    return replace(sc, attackers={**sc.attackers, "reaper": reaper})
+
+
+def tokens_lasting(lifetime: float | str) -> Callable[[], Scenario]:
+    """``choices`` with session tokens that outlive the next request: a password and a token
+    no longer share one slot, but the request that leaves a copy still takes the password
+    away, and the same connections read both."""
+    def build() -> Scenario:
+        sc = choices()
+        mail = sc.servers["mail"]
+        assert mail.sessions is not None
+        sessions = replace(mail.sessions, lifetime=lifetime)
+        return replace(sc, servers={**sc.servers, "mail": replace(mail, sessions=sessions)})
+    return build
+
+
+CELLS = ("password & session", "password, no session", "session, no password")
+
+
+def capture_cells(engine: str, sc: Scenario, replications: Sequence[int],
+                  seed: int) -> dict[str, np.ndarray]:
+    """Per replication and attacker that can take both kinds, 0/1: whether it took a password,
+    a session, and each cell of the two together (``test_fast_joint_captures.py``)."""
+    every = outcomes(engine, sc, replications, seed)
+    out: dict[str, np.ndarray] = {}
+    for name in sorted(a for a in sc.attackers if f"{a}/session" in every):
+        pw, se = every[f"{name}/password"] > 0, every[f"{name}/session"] > 0
+        for label, v in zip(("password", "session", *CELLS),
+                            (pw, se, pw & se, pw & ~se, ~pw & se)):
+            out[f"{name}/{label}"] = v.astype(float)
+    return out
+
+
+@dataclass(frozen=True)
+class SideRun:
+    """A pair of stored runs for one test: its scenario, what a replication yields, and how
+    many replications each engine's run holds (each test's power is in its docstring)."""
+
+    build: Callable[[], Scenario]
+    replications: int
+    values: Callable[[str, Scenario, Sequence[int], int], dict[str, np.ndarray]] = outcomes
+
+
+#: The stored runs of tests beside the every-outcome comparison.
+SIDE_RUNS: dict[str, SideRun] = {
+    "dominant-reader": SideRun(dominant_reader, 9_000),
+    **{f"joint-{name}": SideRun(build, 6_000, capture_cells) for name, build in (
+        ("choices", choices), ("choices-tokens-300s", tokens_lasting(300.0)),
+        ("choices-tokens-handshake", tokens_lasting("next_handshake")))},
+}
+STORED = [*SCENARIOS, *SIDE_RUNS]
+
+
+def build(name: str) -> Scenario:
+    return SIDE_RUNS[name].build() if name in SIDE_RUNS else SCENARIOS[name]()
+
+
+def stored_replications(name: str, engine: str) -> int:
+    if name in SIDE_RUNS:
+        return SIDE_RUNS[name].replications
+    return REFERENCE_REPLICATIONS if engine == "reference" else FAST_STORED
+
+
+def values(name: str, engine: str, replications: Sequence[int]) -> dict[str, np.ndarray]:
+    """What the stored runs of ``name`` hold per replication, at the engine's stored seed."""
+    seed = REFERENCE_SEED if engine == "reference" else FAST_SEED
+    get = SIDE_RUNS[name].values if name in SIDE_RUNS else outcomes
+    return get(engine, build(name), replications, seed)

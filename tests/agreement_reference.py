@@ -2,10 +2,11 @@
 
     .venv/bin/python tests/agreement_reference.py [SCENARIO ...] [--engine reference|fast] [--jobs N]
 
-With no names, every scenario of ``agreement.SCENARIOS``. The reference engine's runs
-(:data:`agreement.REFERENCE_REPLICATIONS` replications) take about 8 CPU-minutes a scenario
-at about 4 ms a replication; the fast engine's (:data:`agreement.FAST_STORED`) about 10 at
-4 ms (2026-12-04). The chunks run on a process pool and are summed in index order, so a file
+With no names, every scenario of ``agreement.SCENARIOS``; the other tests' runs
+(``agreement.SIDE_RUNS``) by name. The reference engine's runs
+(:data:`agreement.REFERENCE_REPLICATIONS` replications) take about 30 CPU-minutes a scenario
+at about 15 ms a replication (3.5 CPU-hours on ``heavy``); the fast engine's
+(:data:`agreement.FAST_STORED`) 20 to 70 (2026-12-05). The chunks run on a process pool and are summed in index order, so a file
 does not depend on ``--jobs``. Rerun it when a test reports a stored run stale: after a change
 to that engine, to a scenario of the suite, or to how a library draws.
 """
@@ -27,15 +28,13 @@ import agreement  # noqa: E402
 CHUNK = 2_000
 
 
-def _chunk(name: str, engine: str, seed: int, start: int, stop: int) -> dict[str, dict[str, float]]:
-    values = agreement.outcomes(engine, agreement.SCENARIOS[name](), range(start, stop), seed)
-    return agreement.summarise(values)
+def _chunk(name: str, engine: str, start: int, stop: int) -> dict[str, dict[str, float]]:
+    return agreement.summarise(agreement.values(name, engine, range(start, stop)))
 
 
-def _checked(name: str, engine: str, seed: int) -> dict:
+def _checked(name: str, engine: str) -> dict:
     """The replications every test recomputes: their digest and sums."""
-    values = agreement.outcomes(engine, agreement.SCENARIOS[name](),
-                                agreement.checked(name, engine), seed)
+    values = agreement.values(name, engine, agreement.checked(engine))
     return {"digest": agreement.digest(values), "sums": agreement.summarise(values)}
 
 
@@ -43,13 +42,13 @@ def generate(name: str, engine: str, pool: ProcessPoolExecutor, replications: in
     """The replications every test recomputes are the run's first ones: their sums count
     towards the run's, and the rest is run in chunks beside them."""
     seed = agreement.REFERENCE_SEED if engine == "reference" else agreement.FAST_SEED
-    first = len(agreement.checked(name, engine))
+    first = len(agreement.checked(engine))
     if first > replications:
         raise SystemExit(f"{name}: at least {first:,} {engine} replications, the ones the "
                          "test recomputes")
-    check: Future = pool.submit(_checked, name, engine, seed)
+    check: Future = pool.submit(_checked, name, engine)
     starts = range(first, replications, CHUNK)
-    parts = pool.map(_chunk, *zip(*[(name, engine, seed, s, min(s + CHUNK, replications))
+    parts = pool.map(_chunk, *zip(*[(name, engine, s, min(s + CHUNK, replications))
                                    for s in starts])) if starts else iter(())
     total: dict[str, dict[str, float]] = {}
     agreement.add_sums(total, check.result()["sums"])
@@ -61,7 +60,7 @@ def generate(name: str, engine: str, pool: ProcessPoolExecutor, replications: in
     stored = {
         "scenario": name,
         "engine": engine,
-        "fingerprint": agreement.fingerprint(agreement.SCENARIOS[name]()),
+        "fingerprint": agreement.fingerprint(agreement.build(name)),
         "seed": seed,
         "replications": replications,
         "numpy": np.__version__,
@@ -76,23 +75,49 @@ def generate(name: str, engine: str, pool: ProcessPoolExecutor, replications: in
     return out
 
 
+def recheck(name: str, engine: str) -> Path:
+    """Recomputes only the checks of a stored run, after the number of replications every
+    test recomputes changed: they are the run's first replications whatever their number, so
+    its sums stand, and the file must still be the engine's output on the scenario."""
+    out = agreement.path(name, engine)
+    stored = json.loads(out.read_text())
+    if stored["fingerprint"] != agreement.fingerprint(agreement.build(name)):
+        raise SystemExit(f"{out}: computed for another version of {name!r}; regenerate it")
+    old = stored["check"]
+    stored["check"] = _checked(name, engine)
+    if set(old["sums"]) != set(stored["check"]["sums"]):
+        raise SystemExit(f"{out}: the engine's quantities changed; regenerate it")
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n")
+    tmp.replace(out)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", metavar="SCENARIO",
-                        help=f"any of {', '.join(agreement.SCENARIOS)} (default: all)")
+                        help=f"any of {', '.join(agreement.STORED)} (default: the every-outcome "
+                             "comparison's)")
     parser.add_argument("--engine", choices=("reference", "fast"), default="reference")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--replications", type=int,
                         help=f"default {agreement.REFERENCE_REPLICATIONS:,} (reference) or "
-                             f"{agreement.FAST_STORED:,} (fast)")
+                             f"{agreement.FAST_STORED:,} (fast), or the side run's own")
+    parser.add_argument("--checks-only", action="store_true",
+                        help="recompute only the replications every test checks (see recheck)")
     args = parser.parse_args()
-    unknown = sorted(set(args.names) - set(agreement.SCENARIOS))
+    unknown = sorted(set(args.names) - set(agreement.STORED))
     if unknown:
-        parser.error(f"no agreement scenario named {', '.join(unknown)}")
-    replications = args.replications or (agreement.REFERENCE_REPLICATIONS
-                                         if args.engine == "reference" else agreement.FAST_STORED)
+        parser.error(f"no stored run named {', '.join(unknown)}")
+    names = args.names or list(agreement.SCENARIOS)
+    if args.checks_only:
+        with ProcessPoolExecutor(args.jobs) as pool:
+            for done in pool.map(recheck, names, [args.engine] * len(names)):
+                print(done)
+        return
     with ProcessPoolExecutor(args.jobs) as pool:
-        for name in args.names or agreement.SCENARIOS:
+        for name in names:
+            replications = args.replications or agreement.stored_replications(name, args.engine)
             print(generate(name, args.engine, pool, replications))
 
 

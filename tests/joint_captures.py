@@ -34,7 +34,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from agreement import SCENARIOS, outcomes
+from agreement import SCENARIOS, outcomes, tokens_lasting
 
 from sim.analysis.analyse import analyse, as_results
 from sim.montecarlo.runner import run as run_replications
@@ -43,23 +43,10 @@ from sim.scenario.model import Scenario
 SCENARIO = "choices"
 
 
-def _tokens(lifetime: float | str) -> Callable[[], Scenario]:
-    """``choices`` with session tokens that outlive the next request: a password and a token
-    no longer share one slot, but the request that leaves a copy still takes the password
-    away, and the same connections read both."""
-    def build() -> Scenario:
-        sc = SCENARIOS[SCENARIO]()
-        mail = sc.servers["mail"]
-        assert mail.sessions is not None
-        sessions = replace(mail.sessions, lifetime=lifetime)
-        return replace(sc, servers={**sc.servers, "mail": replace(mail, sessions=sessions)})
-    return build
-
-
 #: The agreement suite's scenarios and two of ``choices``' token residencies.
 JOINT_SCENARIOS: dict[str, Callable[[], Scenario]] = {
-    **SCENARIOS, "choices-tokens-300s": _tokens(300.0),
-    "choices-tokens-handshake": _tokens("next_handshake")}
+    **SCENARIOS, "choices-tokens-300s": tokens_lasting(300.0),
+    "choices-tokens-handshake": tokens_lasting("next_handshake")}
 SEEDS = {"fast": 41, "reference": 42}
 CHUNK = 2_000
 

@@ -14,11 +14,10 @@ the runs, not from tuning.
 0.8 when ``d = (z + 0.84) se``; a probability ``p`` has ``se = sqrt(p (1 - p) (1/n_f +
 1/n_r))``. Both sides are stored runs (``agreement.py``): ``n_r`` = 120,000 reference and
 ``n_f`` = 140,000 fast replications per scenario, hours of CPU that CI cannot spend. Every test
-proves the stored fast run current by recomputing its first 6,500 to 7,000 replications, which
-is what CI used to compare on their own, and then compares the whole stored run: with ``z`` of
-3.95 to 4.08 a bias is caught with probability 0.8 when it is 0.94 to 0.97 points at ``p = 0.5``
-(``agreement.py`` bounds what a change could hide from the recomputed replications: 0.05
-points). Each test prints, for every quantity, the bias it detects at 80% power
+proves the stored runs current by recomputing their first 2,000 (fast) and 1,000 (reference)
+replications, and then compares the whole stored runs: with ``z`` of 3.95 to 4.08 a bias is
+caught with probability 0.8 when it is 0.94 to 0.97 points at ``p = 0.5`` (``agreement.py``
+bounds what a change could hide from the recomputed replications: 0.15 points). Each test prints, for every quantity, the bias it detects at 80% power
 (``detectable``), and the largest among the P(any). A mean is compared at 3% with that power
 when its coefficient of variation is below about 1.5; counts of rare events (P(key) of a few
 percent) have larger ones, and their P(any) carries the check.
@@ -38,14 +37,13 @@ from __future__ import annotations
 
 import pytest
 from agreement import (
-    FAST_PREFIX,
-    FAST_SEED,
     JOINT,
     OPEN_AT_FULL_POWER,
     SCENARIOS,
     Sample,
     StaleRun,
     StoredRun,
+    checked,
     detectable,
     family_z,
     judge,
@@ -53,6 +51,7 @@ from agreement import (
     load_reference,
     outcomes,
     samples,
+    values,
 )
 
 from sim.engines.fast import listed, sessions
@@ -101,7 +100,7 @@ def differences(name: str, pairs: list[tuple[str, Sample, Sample]],
 def test_fast_matches_reference_for_every_outcome(name: str) -> None:
     """The whole stored fast run against the stored reference; the comparisons still open at
     that power (``agreement.OPEN_AT_FULL_POWER``) against the recomputed replications alone."""
-    prefix = outcomes("fast", SCENARIOS[name](), FAST_PREFIX[name], seed=FAST_SEED)
+    prefix = values(name, "fast", checked("fast"))
     ref = load_reference(name)
     try:
         stored = load_fast(name, prefix)
@@ -142,9 +141,9 @@ def test_the_heavy_attack_path_agrees(monkeypatch: pytest.MonkeyPatch) -> None:
             return False
         return not (line.endswith("p_any") and "/session" in line)
 
-    checked = [(line, f, r) for line, f, r in pairs if asserted(line) and (f.var or r.var)]
-    z = family_z(len(checked))
-    failures = [failed for line, f, r in checked if (failed := judge(line, f, r, z))]
+    spread = [(line, f, r) for line, f, r in pairs if asserted(line) and (f.var or r.var)]
+    z = family_z(len(spread))
+    failures = [failed for line, f, r in spread if (failed := judge(line, f, r, z))]
     failures += [f"{line}: fast {f.mean} vs reference {r.mean}" for line, f, r in pairs
                  if asserted(line) and not (f.var or r.var) and f.mean != r.mean]
     for line, f, r in pairs:
