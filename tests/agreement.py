@@ -21,14 +21,16 @@ the replications recomputed (their seeds are per replication, so they come out b
 and the test fails, naming the command that regenerates the file, if anything differs. What a
 change could hide from that check is bounded: if it alters a share ``f`` of all replications,
 the chance that none of ``k`` recomputed ones is among them is ``(1 - f)^k``, so with the
-fast side's ``k`` of 2,000 a change of more than 0.15% of replications is seen with
-probability 0.95 or more, and changing 0.15% of the replications moves any P(any) by at most
-0.15 points, a seventh of the bias the suite must catch (a mean by at most 0.15% times the
-largest change of a count). The reference's 1,000 see a change of 0.3% of its replications
-with probability 0.95. (Until 2026-12-05 the checks were 6,500 to 7,000 and 3,000
-replications, bounding what a change could hide at 0.05 and 0.1 points, and the whole suite
-took 31 minutes on 2 cores against its 15; before 2026-12-04 the reference was checked on 300
-replications spread over the run.)
+fast side's ``k`` of 1,000 a change of more than 0.3% of replications is seen with
+probability 0.95 or more, and changing 0.3% of the replications moves any P(any) by at most
+0.3 points, under a third of the bias the suite must catch (a mean by at most 0.3% times the
+largest change of a count). The reference's 500 see a change of 0.6% of its replications
+with probability 0.95: the literal model, which changes rarely and then on purpose. These
+sizes are what CI's 15 minutes on 2 cores leave them: the checks of every stored run take
+about 300 CPU-seconds together. (Until 2026-12-05 they were 6,500 to 7,000 and 3,000
+replications, which bounded what a change could hide at 0.05 and 0.1 points, and the whole
+suite took 31 minutes on 2 cores; 18 with 2,000 and 1,000. Before 2026-12-04 the reference
+was checked on 300 replications spread over the run.)
 """
 
 from __future__ import annotations
@@ -67,8 +69,8 @@ DATA = Path(__file__).resolve().parent / "data" / "agreement"
 REFERENCE_REPLICATIONS = 120_000
 REFERENCE_SEED = 12
 #: The first stored reference replications, recomputed by every test to prove the file is still
-#: the engine's output: 15 CPU-seconds a scenario at 15 ms a replication, 106 on ``heavy``.
-REFERENCE_CHECKED = 1_000
+#: the engine's output: 8 CPU-seconds a scenario at 15 ms a replication, 53 on ``heavy``.
+REFERENCE_CHECKED = 500
 #: Fast replications stored per scenario: at least the 134,800 with which a 1-point bias at
 #: ``p = 0.5`` is caught with probability 0.8 at ``z = 4.2`` against the stored reference.
 FAST_STORED = 140_000
@@ -77,7 +79,7 @@ FAST_SEED = 11
 #: replication on a light scenario, 30 on ``heavy`` (2026-12-05, both cores busy). Until
 #: 2026-12-05 they were 6,500 to 7,000 and the reference's 3,000, and the suite took 31
 #: minutes on 2 cores; what the smaller checks can miss is bounded in the module's docstring.
-FAST_CHECKED = 2_000
+FAST_CHECKED = 1_000
 REGENERATE = ".venv/bin/python tests/agreement_reference.py"
 #: Comparisons (quantity and ``p_any`` or ``mean``) that fail at the stored runs' full power
 #: and are not fixed yet (``docs/fast-engine.md``, "Open at full power", says what is known). The every-outcome

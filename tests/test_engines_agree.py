@@ -14,10 +14,10 @@ the runs, not from tuning.
 0.8 when ``d = (z + 0.84) se``; a probability ``p`` has ``se = sqrt(p (1 - p) (1/n_f +
 1/n_r))``. Both sides are stored runs (``agreement.py``): ``n_r`` = 120,000 reference and
 ``n_f`` = 140,000 fast replications per scenario, hours of CPU that CI cannot spend. Every test
-proves the stored runs current by recomputing their first 2,000 (fast) and 1,000 (reference)
+proves the stored runs current by recomputing their first 1,000 (fast) and 500 (reference)
 replications, and then compares the whole stored runs: with ``z`` of 3.95 to 4.08 a bias is
 caught with probability 0.8 when it is 0.94 to 0.97 points at ``p = 0.5`` (``agreement.py``
-bounds what a change could hide from the recomputed replications: 0.15 points). Each test prints, for every quantity, the bias it detects at 80% power
+bounds what a change could hide from the recomputed replications: 0.3 points). Each test prints, for every quantity, the bias it detects at 80% power
 (``detectable``), and the largest among the P(any). A mean is compared at 3% with that power
 when its coefficient of variation is below about 1.5; counts of rare events (P(key) of a few
 percent) have larger ones, and their P(any) carries the check.
