@@ -165,6 +165,7 @@ def _key_outcomes(sc: Scenario, n: int, seed: int) -> dict[str, np.ndarray]:
     return {k: np.array(v) for k, v in rows.items()}
 
 
+@pytest.mark.slow
 def test_counted_copies_give_the_chains_outcomes(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same scenario, its copies carried by the chain and (forced) counted, with candidate
     connections: every attacker's P(key) and P(key by 4,000 s), the server's, and the mean
@@ -275,6 +276,7 @@ def _race_closed_form(crash: float, q: float, n: int = 20, mean: float = 25.0) -
     return 1.0 - total
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("crash", [0.0, 0.05])
 def test_a_restart_counts_what_did_not_take_the_key(crash: float) -> None:
     """A ``max_requests`` restart comes at the N-th connection that neither crashed the worker

@@ -197,6 +197,7 @@ def test_a_lifetime_ended_by_max_requests_holds_its_count() -> None:
     assert abs(counts.mean() - exact) <= Z * se
 
 
+@pytest.mark.slow
 def test_several_attackers_capture_as_dependently_as_the_chain_says() -> None:
     """One login's captures by two attackers share its residency, so they are dependent:
     ``P(both take one) = 1 - P0(A) - P0(B) + P0(A or B)``, each ``P0`` exact on the counting

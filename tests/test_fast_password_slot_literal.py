@@ -162,6 +162,7 @@ def test_with_sessions_workers_slots_are_independent() -> None:
     assert abs(cov) <= Z * se
 
 
+@pytest.mark.slow
 def test_the_engine_draws_the_slots_of_both_workers_as_the_literal_slot_gives() -> None:
     """The fast engine's path for this case (:mod:`sim.engines.fast.session_slot`): its
     P(no password taken on either worker) against the literal slots' joint value, which is
