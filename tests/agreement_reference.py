@@ -6,8 +6,8 @@ With no names, every scenario of ``agreement.SCENARIOS``; the other tests' runs
 (``agreement.SIDE_RUNS``) by name. The reference engine's runs
 (:data:`agreement.REFERENCE_REPLICATIONS` replications) take about 30 CPU-minutes a scenario
 at about 15 ms a replication (3.5 CPU-hours on ``heavy``); the fast engine's
-(:data:`agreement.FAST_STORED`) 20 to 70 (2026-12-05). The chunks run on a process pool and are summed in index order, so a file
-does not depend on ``--jobs``. Rerun it when a test reports a stored run stale: after a change
+(:data:`agreement.FAST_STORED`) 20 to 70 (2026-12-05). The chunks run on a process pool and
+are summed in index order, so a file does not depend on ``--jobs``. Rerun it when a test reports a stored run stale: after a change
 to that engine, to a scenario of the suite, or to how a library draws.
 """
 

@@ -17,8 +17,9 @@ the runs, not from tuning.
 proves the stored runs current by recomputing their first 1,000 (fast) and 500 (reference)
 replications, and then compares the whole stored runs: with ``z`` of 3.95 to 4.08 a bias is
 caught with probability 0.8 when it is 0.94 to 0.97 points at ``p = 0.5`` (``agreement.py``
-bounds what a change could hide from the recomputed replications: 0.3 points). Each test prints, for every quantity, the bias it detects at 80% power
-(``detectable``), and the largest among the P(any). A mean is compared at 3% with that power
+bounds what a change could hide from the recomputed replications: 0.3 points). Each test
+prints, for every quantity, the bias it detects at 80% power (``detectable``), and the
+largest among the P(any). A mean is compared at 3% with that power
 when its coefficient of variation is below about 1.5; counts of rare events (P(key) of a few
 percent) have larger ones, and their P(any) carries the check.
 

@@ -15,10 +15,11 @@ the fast engine draws then matter (``docs/fast-engine.md``, items 7 and 13):
 Until 2026-12-04 the last two were not drawn: at these sizes the reaper's lingering passwords
 came out 1.0% low (53.05 against 53.57, z = -4.2) and the checker's 2.0% (13.55 against
 13.82, z = -3.8); then 53.41 and 13.84 (seeds 43 and 44), and in the stored runs (seeds 11
-and 12, 2026-12-05) 53.44 against 53.60 (z = -1.43) and 13.88 against 13.71 (z = +2.31). With 9,000 replications a side a bias of 0.48 in the
-reaper's mean (0.9%) is caught at ``z`` 3.29 with probability 0.8. Both runs are stored
-(``agreement.SIDE_RUNS``, ``dominant-reader``) and proved current as the agreement suite's
-are: 546 s of CI's 31 minutes went to computing them afresh.
+and 12, 2026-12-05) 53.44 against 53.60 (z = -1.43) and 13.88 against 13.71 (z = +2.31).
+With 9,000 replications a side a bias of 0.48 in the reaper's mean (0.9%) is caught at ``z``
+3.29 with probability 0.8. Both runs are stored (``agreement.SIDE_RUNS``,
+``dominant-reader``) and proved current as the agreement suite's are: 546 s of CI's 31
+minutes went to computing them afresh.
 """
 
 from __future__ import annotations
