@@ -545,6 +545,20 @@ def capture_cells(engine: str, sc: Scenario, replications: Sequence[int],
     return out
 
 
+def heavy_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
+                        seed: int) -> dict[str, np.ndarray]:
+    """:func:`outcomes` with every attacker on the fast engine's heavy paths: nobody listed,
+    sessions integrated (``test_engines_agree.py``, the heavy attack path)."""
+    from sim.engines.fast import listed as listed_path, sessions
+
+    saved = sessions.LITERAL_LIMIT, listed_path.LISTED_LIMIT
+    sessions.LITERAL_LIMIT = listed_path.LISTED_LIMIT = -1.0
+    try:
+        return outcomes(engine, sc, replications, seed)
+    finally:
+        sessions.LITERAL_LIMIT, listed_path.LISTED_LIMIT = saved
+
+
 @dataclass(frozen=True)
 class SideRun:
     """A pair of stored runs for one test: its scenario, what a replication yields, and how
@@ -558,6 +572,7 @@ class SideRun:
 #: The stored runs of tests beside the every-outcome comparison.
 SIDE_RUNS: dict[str, SideRun] = {
     "dominant-reader": SideRun(dominant_reader, 9_000),
+    "heavy-path": SideRun(SCENARIOS["overlap-never"], 4_000, heavy_path_outcomes),
     **{f"joint-{name}": SideRun(build, 6_000, capture_cells) for name, build in (
         ("choices", choices), ("choices-tokens-300s", tokens_lasting(300.0)),
         ("choices-tokens-handshake", tokens_lasting("next_handshake")))},
