@@ -41,7 +41,6 @@ def _checked(name: str, engine: str) -> dict:
 def generate(name: str, engine: str, pool: ProcessPoolExecutor, replications: int) -> Path:
     """The replications every test recomputes are the run's first ones: their sums count
     towards the run's, and the rest is run in chunks beside them."""
-    seed = agreement.REFERENCE_SEED if engine == "reference" else agreement.FAST_SEED
     first = len(agreement.checked(engine))
     if first > replications:
         raise SystemExit(f"{name}: at least {first:,} {engine} replications, the ones the "
@@ -61,7 +60,7 @@ def generate(name: str, engine: str, pool: ProcessPoolExecutor, replications: in
         "scenario": name,
         "engine": engine,
         "fingerprint": agreement.fingerprint(agreement.build(name)),
-        "seed": seed,
+        "seed": agreement.stored_seed(engine),
         "replications": replications,
         "numpy": np.__version__,
         "check": check.result(),
