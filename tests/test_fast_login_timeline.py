@@ -64,7 +64,11 @@ def test_the_time_change_counts_what_the_sessions_send(
     assert t0 <= hit <= t1
     assert math.isclose(counted(hit), x, rel_tol=1e-9, abs_tol=1e-9)
     if hit > t0:
-        assert counted(hit - 1e-6 * (hit - t0)) < x
+        # short before it, up to rounding: where the count reaches ``x`` exactly at the end of
+        # a session and stays flat (x = 0.5, five sessions of 0.1 requests), the edge-by-edge
+        # sum and the prefix sums round apart and the walk finds the next rise; a drawn ``x``
+        # lands on such a plateau with probability 0
+        assert counted(hit - 1e-6 * (hit - t0)) < x * (1 + 1e-12)
 
 
 def _clustered() -> Scenario:
