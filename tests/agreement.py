@@ -488,17 +488,20 @@ def load_reference(name: str) -> StoredRun:
     return StoredRun(name, "reference", stored["replications"], stored["quantities"])
 
 
-def load_fast(name: str, prefix: dict[str, np.ndarray]) -> StoredRun:
+def load_fast(name: str, prefix: dict[str, np.ndarray] | None = None) -> StoredRun:
     """The stored fast run of ``name``, after proving that ``prefix``, the fast engine's
-    first :data:`FAST_CHECKED` replications as computed today, are the stored run's."""
+    first :data:`FAST_CHECKED` replications as computed today (computed here unless given),
+    are the stored run's."""
     stored = _stored(name, "fast")
+    if prefix is None:
+        prefix = values(name, "fast", checked("fast"))
     _check(name, "fast", stored, prefix)
     return StoredRun(name, "fast", stored["replications"], stored["quantities"])
 
 
 def load_both(name: str) -> tuple[StoredRun, StoredRun]:
     """The stored fast and reference runs of ``name``, each proved current."""
-    return load_fast(name, values(name, "fast", checked("fast"))), load_reference(name)
+    return load_fast(name), load_reference(name)
 
 
 # -- runs of other tests, stored the same way --------------------------------------------------
@@ -559,15 +562,93 @@ def heavy_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
         sessions.LITERAL_LIMIT, listed_path.LISTED_LIMIT = saved
 
 
+def key_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
+                 seed: int) -> dict[str, np.ndarray]:
+    """Per replication: the key taken from the server and by each attacker, by each attacker
+    before 4,000 s, and the crashes (``test_fast_key_count.py``)."""
+    simulate = get_engine(engine).simulate
+    rows: dict[str, list[float]] = {}
+    for i in replications:
+        record = simulate(sc, np.random.SeedSequence(seed, spawn_key=(i,)))
+        got = {"mail/key": record.servers["mail"].key,
+               "crashes": len(record.observations.crashes)}
+        for a, by_server in record.attackers.items():
+            got[f"{a}/key"] = by_server["mail"].key
+            t = by_server["mail"].key_time
+            got[f"{a}/key by 4000 s"] = float(not math.isnan(t) and t < 4000.0)
+        for k, v in got.items():
+            rows.setdefault(k, []).append(float(v))
+    return {k: np.array(v) for k, v in rows.items()}
+
+
+def counted_key_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
+                         seed: int) -> dict[str, np.ndarray]:
+    """:func:`key_outcomes` with the fast engine counting the key copies one by one
+    (``sim/engines/fast/key_count.py``) where its chain would carry them."""
+    from sim.engines.fast import skeleton
+    from sim.engines.fast.key_count import shared_count
+
+    saved = skeleton.key_copies_for
+    skeleton.key_copies_for = lambda server, attackers, horizon: shared_count(server.keys)
+    try:
+        return key_outcomes(engine, sc, replications, seed)
+    finally:
+        skeleton.key_copies_for = saved
+
+
+def lingering_key() -> Scenario:
+    """The suite's mail server and attackers, its key made the whole story: copies that linger
+    a minute (about 18 a worker, 85 chain states), a small capture chance so that whether and
+    when the key goes is uncertain, crashes common enough to read the key too, no passwords or
+    sessions, and no ``max_requests`` (where the chain is exact: with it the engine counts the
+    copies itself) (``test_fast_key_count.py``)."""
+    sc = small_scenario()
+    mail = sc.servers["mail"]
+    mail = replace(
+        mail, passwords=None, sessions=None, crash_probability=0.03,
+        restart=replace(mail.restart, max_requests=None),
+        traffic=replace(mail.traffic, handshakes_per_s=0.4, logins_per_s=0.0,
+                        requests_per_s=0.05),
+        keys=KeySpec(reachable=0.3, copies_per_handshake=1.5, piece_bytes=120, capture=0.004,
+                     copy_lifetime=60.0))
+    reaper = replace(sc.attackers["reaper"], rate=0.002)
+    return replace(sc, servers={"mail": mail}, attackers={**sc.attackers, "reaper": reaper},
+                   detectors={})
+
+
+def key_race(crash: float) -> Callable[[], Scenario]:
+    """One worker, no legitimate traffic to speak of, restarted at its 20th connection; the
+    long-lived key only, reachable in half the lifetimes (a new placement at each restart);
+    one attacker sending a Poisson number of one-heartbeat connections, mean 25, in 25 s,
+    each capturing the key with ``q = 1 - (1 - c)^2`` when reachable, and crashing the worker
+    with ``crash`` (its one heartbeat then reads nothing) (``test_fast_key_count.py``)."""
+    def build() -> Scenario:
+        sc = small_scenario()
+        mail = replace(sc.servers["mail"], workers=1, passwords=None, sessions=None,
+                       crash_probability=crash, restart=RestartPolicy(max_requests=20),
+                       traffic=Traffic(handshakes_per_s=0.0, logins_per_s=0.0,
+                                       requests_per_s=1e-9),
+                       keys=KeySpec(reachable=0.5, copies_per_handshake=0.0, piece_bytes=120,
+                                    capture=0.0513))
+        reaper = Attacker(name="reaper", targets=("mail",), rate=1.0, start_low=3000.0,
+                          start_high=3000.0, duration=25.0, heartbeats_per_connection=1)
+        return replace(sc, servers={"mail": mail}, attackers={"reaper": reaper}, detectors={})
+    return build
+
+
 @dataclass(frozen=True)
 class SideRun:
     """Stored runs for one test: its scenario, what a replication yields, and how many
-    replications each engine's run holds (each test's power is in its docstring). The heavy
-    path stores only a fast run: it is compared with ``overlap-never``'s reference."""
+    replications each engine's run holds (each test's power is in its docstring). Some store
+    only a fast run: the heavy path is compared with ``overlap-never``'s reference, the key
+    count's runs with each other, the race with a closed form."""
 
     build: Callable[[], Scenario]
     replications: int
     values: Callable[[str, Scenario, Sequence[int], int], dict[str, np.ndarray]] = outcomes
+    seed: int | None = None
+    """A seed of its own instead of the engine's: two fast runs compared with each other must
+    be independent samples."""
 
 
 #: The stored runs of tests beside the every-outcome comparison.
@@ -577,6 +658,10 @@ SIDE_RUNS: dict[str, SideRun] = {
     **{f"joint-{name}": SideRun(build, 6_000, capture_cells) for name, build in (
         ("choices", choices), ("choices-tokens-300s", tokens_lasting(300.0)),
         ("choices-tokens-handshake", tokens_lasting("next_handshake")))},
+    "key-chain": SideRun(lingering_key, 20_000, key_outcomes),
+    "key-counted": SideRun(lingering_key, 20_000, counted_key_outcomes, seed=FAST_SEED + 1),
+    "key-race": SideRun(key_race(0.0), 120_000, key_outcomes),
+    "key-race-crashes": SideRun(key_race(0.05), 120_000, key_outcomes),
 }
 STORED = [*SCENARIOS, *SIDE_RUNS]
 
@@ -591,11 +676,14 @@ def stored_replications(name: str, engine: str) -> int:
     return REFERENCE_REPLICATIONS if engine == "reference" else FAST_STORED
 
 
-def stored_seed(engine: str) -> int:
+def stored_seed(name: str, engine: str) -> int:
+    side = SIDE_RUNS.get(name)
+    if side is not None and side.seed is not None:
+        return side.seed
     return REFERENCE_SEED if engine == "reference" else FAST_SEED
 
 
 def values(name: str, engine: str, replications: Sequence[int]) -> dict[str, np.ndarray]:
-    """What the stored runs of ``name`` hold per replication, at the engine's stored seed."""
+    """What the stored runs of ``name`` hold per replication, at their stored seed."""
     get = SIDE_RUNS[name].values if name in SIDE_RUNS else outcomes
-    return get(engine, build(name), replications, stored_seed(engine))
+    return get(engine, build(name), replications, stored_seed(name, engine))

@@ -60,7 +60,7 @@ def generate(name: str, engine: str, pool: ProcessPoolExecutor, replications: in
         "scenario": name,
         "engine": engine,
         "fingerprint": agreement.fingerprint(agreement.build(name)),
-        "seed": agreement.stored_seed(engine),
+        "seed": agreement.stored_seed(name, engine),
         "replications": replications,
         "numpy": np.__version__,
         "check": check.result(),

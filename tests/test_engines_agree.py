@@ -130,7 +130,7 @@ def test_the_heavy_attack_path_agrees() -> None:
     asserted), the reuse log's times (item 5: reuses and the session detector), and
     captures and evidence together (item 9). The 4,000 fast replications are a stored run
     (``agreement.SIDE_RUNS``, ``heavy-path``) against the stored ``overlap-never`` reference."""
-    fast = load_fast("heavy-path", values("heavy-path", "fast", checked("fast")))
+    fast = load_fast("heavy-path")
     pairs = compared("overlap-never", fast, sorted(fast.sums))
 
     def asserted(line: str) -> bool:

@@ -26,10 +26,9 @@ from sim.engines.fast.key_count import (
     CANDIDATE_LIMIT,
     KeyCount,
     expected_candidates,
-    shared_count,
 )
 from sim.engines.fast.segments import AttackerRates, Segment
-from sim.scenario.model import Attacker, KeySpec, RestartPolicy, Scenario, Traffic
+from sim.scenario.model import KeySpec, Scenario
 
 sys.path.insert(0, str(Path(__file__).parent))
 import agreement  # noqa: E402
@@ -129,69 +128,34 @@ def test_the_stationary_miss_is_the_chains(case: str) -> None:
         assert counted == pytest.approx(exact, rel=1e-9)
 
 
-def _key_scenario() -> Scenario:
-    """The agreement suite's mail server and attackers, its key made the whole story: copies
-    that linger a minute (about 18 a worker, 85 chain states), a small capture chance so that
-    whether and when the key goes is uncertain, crashes common enough to read the key
-    too, no passwords or sessions, and no ``max_requests`` (where the chain is exact: with it
-    the engine counts the copies itself, ``test_a_restart_counts_what_did_not_take_the_key``)."""
-    sc = agreement.SCENARIOS["stop-on-key"]()
-    mail = sc.servers["mail"]
-    mail = replace(
-        mail, passwords=None, sessions=None, crash_probability=0.03,
-        restart=replace(mail.restart, max_requests=None),
-        traffic=replace(mail.traffic, handshakes_per_s=0.4, logins_per_s=0.0,
-                        requests_per_s=0.05),
-        keys=KeySpec(reachable=0.3, copies_per_handshake=1.5, piece_bytes=120, capture=0.004,
-                     copy_lifetime=60.0))
-    reaper = replace(sc.attackers["reaper"], rate=0.002)
-    return replace(sc, servers={"mail": mail}, attackers={**sc.attackers, "reaper": reaper},
-                   detectors={})
-
-
-def _key_outcomes(sc: Scenario, n: int, seed: int) -> dict[str, np.ndarray]:
-    engine = get_engine("fast")
-    rows: dict[str, list[float]] = {}
-    for i in range(n):
-        record = engine.simulate(sc, SeedSequence([seed, i]))
-        values = {"mail/key": record.servers["mail"].key,
-                  "crashes": len(record.observations.crashes)}
-        for a, by_server in record.attackers.items():
-            values[f"{a}/key"] = by_server["mail"].key
-            t = by_server["mail"].key_time
-            values[f"{a}/key by 4000 s"] = float(not math.isnan(t) and t < 4000.0)
-        for k, v in values.items():
-            rows.setdefault(k, []).append(float(v))
-    return {k: np.array(v) for k, v in rows.items()}
-
-
 @pytest.mark.slow
-def test_counted_copies_give_the_chains_outcomes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The same scenario, its copies carried by the chain and (forced) counted, with candidate
-    connections: every attacker's P(key) and P(key by 4,000 s), the server's, and the mean
-    crashes, 8,000 replications a side (independent seeds). Standard errors of about 0.8
-    points on a probability near 0.5 catch a bias of 3 points at this family's z."""
-    sc = _key_scenario()
+def test_counted_copies_give_the_chains_outcomes() -> None:
+    """The same scenario (``agreement.lingering_key``), its copies carried by the chain and
+    (forced) counted, with candidate connections: every attacker's P(key) and P(key by
+    4,000 s), the server's, and the mean crashes. Both runs are stored
+    (``agreement.SIDE_RUNS``, ``key-chain`` and ``key-counted``, 20,000 replications each,
+    independent seeds) and proved current on their first 1,000, where computing 8,000 a side
+    afresh took 76 to 98 of CI's seconds. Standard errors of the difference of about 0.5
+    points on a probability near 0.5 catch a bias of 2.4 points at this family's z with
+    probability 0.8."""
+    chain, counted = agreement.load_fast("key-chain"), agreement.load_fast("key-counted")
+    sc = agreement.build("key-chain")
     assert server_chain_states(sc.servers["mail"], sc.attackers.values()) <= MAX_STATES
-    chain = _key_outcomes(sc, 8_000, 61)
-    monkeypatch.setattr(skeleton, "key_copies_for",
-                        lambda server, attackers, horizon: shared_count(server.keys))
-    counted = _key_outcomes(sc, 8_000, 62)
     worst = 0.0
-    for name in sorted(chain):
-        a, b = chain[name], counted[name]
-        se = math.hypot(a.std(ddof=1) / math.sqrt(a.size), b.std(ddof=1) / math.sqrt(b.size))
-        z = (b.mean() - a.mean()) / se if se > 0 else 0.0
+    for name in sorted(chain.sums):
+        a, b = chain.sample(name, "mean"), counted.sample(name, "mean")
+        se = math.sqrt(a.var / a.n + b.var / b.n)
+        z = (b.mean - a.mean) / se if se > 0 else 0.0
         worst = max(worst, abs(z))
-        print(f"{name:24s} chain {a.mean():.4f}  counted {b.mean():.4f}  z = {z:+.2f}")
+        print(f"{name:24s} chain {a.mean:.4f}  counted {b.mean:.4f}  z = {z:+.2f}")
         assert abs(z) < Z, name
-    assert 0.2 < chain["reaper/key"].mean() < 0.8  # the comparison has something to see
+    assert 0.2 < chain.sample("reaper/key", "mean").mean < 0.8  # there is something to see
     print(f"largest |z| {worst:.2f}")
 
 
 def _busy(handshakes: float = 50.0, capture: float = 0.004) -> Scenario:
     """The key scenario on a busy server: about 3,000 copies a worker, far past the chain."""
-    sc = _key_scenario()
+    sc = agreement.lingering_key()
     mail = sc.servers["mail"]
     mail = replace(mail, traffic=replace(mail.traffic, handshakes_per_s=2 * handshakes),
                    keys=replace(mail.keys, capture=capture))
@@ -231,7 +195,7 @@ def test_check_says_where_the_copies_are_counted() -> None:
     """``bleedsim check`` tells the reader where the copies are counted, why (too many for the
     chain, or beside ``max_requests``) and how many connections that could take the key it
     expects to draw; where the chain carries them it says nothing of it."""
-    assert plan(_key_scenario()) == []
+    assert plan(agreement.lingering_key()) == []
     notes = plan(_busy())
     assert len(notes) == 1 and notes[0].startswith("mail: key copies counted")
     assert "more than 200" in notes[0] and "drawn one by one per replication" in notes[0]
@@ -239,25 +203,8 @@ def test_check_says_where_the_copies_are_counted() -> None:
     assert len(beside) == 1 and "(beside max_requests, " in beside[0]
 
 
-def _race(crash: float) -> Scenario:
-    """One worker, no legitimate traffic to speak of, restarted at its 20th connection; the
-    long-lived key only, reachable in half the lifetimes (a new placement at each restart);
-    one attacker sending a Poisson number of one-heartbeat connections, mean 25, in 25 s,
-    each capturing the key with ``q = 1 - (1 - c)^2`` when reachable, and crashing the worker
-    with ``crash`` (its one heartbeat then reads nothing)."""
-    sc = agreement.SCENARIOS["stop-on-key"]()
-    mail = replace(sc.servers["mail"], workers=1, passwords=None, sessions=None,
-                   crash_probability=crash, restart=RestartPolicy(max_requests=20),
-                   traffic=Traffic(handshakes_per_s=0.0, logins_per_s=0.0, requests_per_s=1e-9),
-                   keys=KeySpec(reachable=0.5, copies_per_handshake=0.0, piece_bytes=120,
-                                capture=0.0513))
-    reaper = Attacker(name="reaper", targets=("mail",), rate=1.0, start_low=3000.0,
-                      start_high=3000.0, duration=25.0, heartbeats_per_connection=1)
-    return replace(sc, servers={"mail": mail}, attackers={"reaper": reaper}, detectors={})
-
-
 def _race_closed_form(crash: float, q: float, n: int = 20, mean: float = 25.0) -> float:
-    """P(key) of :func:`_race` by the model's rules, connection by connection: the mass of
+    """P(key) of ``agreement.key_race`` by the model's rules, connection by connection: the mass of
     "no key yet" over (connections counted in the lifetime, key reachable), each connection
     crashing (a new lifetime) or else counted, capturing with ``q`` where reachable, and the
     ``n``-th counted one (which reads first) restarting the worker; averaged over the Poisson
@@ -276,24 +223,25 @@ def _race_closed_form(crash: float, q: float, n: int = 20, mean: float = 25.0) -
     return 1.0 - total
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("crash", [0.0, 0.05])
 def test_a_restart_counts_what_did_not_take_the_key(crash: float) -> None:
     """A ``max_requests`` restart comes at the N-th connection that neither crashed the worker
     nor took the key (before one of those nothing else has come). Until 2026-12-05 the
     skeleton counted every connection toward it, which put the restart ahead of the capture
     too often (``(1 + q)^-20`` for ``(1 - q)^20`` in a lifetime of 20): without crashes P(key)
-    came out 0.5331 against this closed form's 0.5411, z = -5.5 at these seeds and 120,000
-    replications. 70,000 (standard error 0.19 points) catch that 0.8 points with probability
-    0.83; 120,000 took 190 of CI's seconds for both cases, where 15 minutes hold everything."""
-    sc = _race(crash)
-    q = 1.0 - (1.0 - 0.0513) ** 2
+    came out 0.5331 against this closed form's 0.5411, z = -5.5 at 120,000 replications.
+    The runs are stored (``agreement.SIDE_RUNS``, ``key-race`` and ``key-race-crashes``,
+    120,000 replications each, proved current on their first 1,000): a standard error of
+    0.14 points catches that 0.8 points with probability 0.98 at this ``Z``, where computing
+    70,000 afresh took 45 to 69 of CI's seconds for each case and caught it with 0.83."""
+    name = "key-race-crashes" if crash else "key-race"
+    sc = agreement.build(name)
+    assert sc.servers["mail"].crash_probability == crash
+    q = 1.0 - (1.0 - sc.servers["mail"].keys.capture) ** 2
     exact = _race_closed_form(crash, q)
-    engine = get_engine("fast")
-    n = 70_000
-    keys = np.array([engine.simulate(sc, SeedSequence([64, i])).servers["mail"].key
-                     for i in range(n)], dtype=float)
-    se = math.sqrt(exact * (1.0 - exact) / n)
-    z = (keys.mean() - exact) / se
-    print(f"crash {crash}: P(key) {keys.mean():.4f} against {exact:.4f}, z = {z:+.2f}")
+    keys = agreement.load_fast(name).sample("mail/key", "mean")
+    se = math.sqrt(exact * (1.0 - exact) / keys.n)
+    z = (keys.mean - exact) / se
+    print(f"crash {crash}: P(key) {keys.mean:.4f} against {exact:.4f} over {keys.n:,}, "
+          f"z = {z:+.2f}")
     assert abs(z) < Z
