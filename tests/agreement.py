@@ -40,6 +40,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -402,8 +403,9 @@ def family_z(comparisons: int) -> float:
 # -- the stored reference ----------------------------------------------------------------------
 
 
-def fingerprint(sc: Scenario) -> str:
-    """Changes whenever any field of the scenario does (the frozen dataclasses' ``repr``)."""
+def fingerprint(sc: object) -> str:
+    """Changes whenever any field of the scenario (or case) does (the frozen dataclasses'
+    ``repr``)."""
     return hashlib.sha256(repr(sc).encode()).hexdigest()
 
 
@@ -548,18 +550,40 @@ def capture_cells(engine: str, sc: Scenario, replications: Sequence[int],
     return out
 
 
-def heavy_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
-                        seed: int) -> dict[str, np.ndarray]:
-    """:func:`outcomes` with every attacker on the fast engine's heavy paths: nobody listed,
-    sessions integrated (``test_engines_agree.py``, the heavy attack path)."""
-    from sim.engines.fast import listed as listed_path, sessions
+def phase_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
+                   seed: int) -> dict[str, np.ndarray]:
+    """:func:`outcomes` with no attacker listed: the detectors count the phases, the path of
+    heavy attackers (``test_fast_key_phases.py``)."""
+    from sim.engines.fast import listed as listed_path
 
-    saved = sessions.LITERAL_LIMIT, listed_path.LISTED_LIMIT
-    sessions.LITERAL_LIMIT = listed_path.LISTED_LIMIT = -1.0
+    saved = listed_path.LISTED_LIMIT
+    listed_path.LISTED_LIMIT = -1.0
     try:
         return outcomes(engine, sc, replications, seed)
     finally:
-        sessions.LITERAL_LIMIT, listed_path.LISTED_LIMIT = saved
+        listed_path.LISTED_LIMIT = saved
+
+
+def heavy_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
+                        seed: int) -> dict[str, np.ndarray]:
+    """:func:`phase_outcomes` with sessions integrated too: every attacker on the fast
+    engine's heavy paths (``test_engines_agree.py``, the heavy attack path)."""
+    from sim.engines.fast import sessions
+
+    saved = sessions.LITERAL_LIMIT
+    sessions.LITERAL_LIMIT = -1.0
+    try:
+        return phase_outcomes(engine, sc, replications, seed)
+    finally:
+        sessions.LITERAL_LIMIT = saved
+
+
+def key_placement() -> Scenario:
+    """The long-lived key reachable in half the lifetimes and leaking readily, nothing else
+    holding key pieces, no crashes (``test_fast_key_phases.py``)."""
+    return never(small_scenario(
+        keys=KeySpec(reachable=0.5, copies_per_handshake=0.0, piece_bytes=120, capture=0.3),
+        crash_probability=0.0))
 
 
 def key_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
@@ -636,16 +660,52 @@ def key_race(crash: float) -> Callable[[], Scenario]:
     return build
 
 
+#: ``test_fast_password_slot_literal.py``'s case with sessions: (workers, server logins per
+#: second, ttl, per-session requests per second to the server, other requests per worker,
+#: lifetime, beta), sessions carrying about half of the traffic, a handful of requests each.
+SLOT_WITH_SESSIONS = (2, 0.02, 300.0, 0.01, 0.015, 1200.0, 0.006)
+
+
+def slot_free(engine: str, case: tuple[float, ...], replications: Sequence[int],
+              seed: int) -> dict[str, np.ndarray]:
+    """Per replication, 0/1: whether the fast engine's drawn slots
+    (:mod:`sim.engines.fast.session_slot`) leave every worker of one host without a password
+    taken over a lifetime of ``case``, the lifetimes starting ``ttl`` after the cold start,
+    when the sessions are stationary, and an attacker capturing a resident password with
+    certainty at ``beta`` connections a second to each worker."""
+    from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
+    from sim.engines.fast.session_slot import readable_lifetimes, sample_slot_passwords
+
+    assert engine == "fast", "the drawn slots are the fast engine's"
+    W, logins, ttl, s, r, D, beta = case
+    workers = int(W)
+    lam, sessions = logins / W, logins * ttl * s / W
+    seg = Segment(0.0, ttl + D, True, r + lam + sessions, lam, sessions, 0.0, 0.0,
+                  (AttackerRates("eve", False, beta, 1, 0, 0.0, 1.0, 0.0),), session_rate=s / W)
+    lifetimes = readable_lifetimes([seg], [WorkerLifetime(w, ttl, ttl + D, False)
+                                           for w in range(workers)])
+    assert len(lifetimes) == workers
+    spec = SessionSpec(ttl=ttl, requests_per_s=s)
+    free = [sample_slot_passwords(
+                spec, [seg], lifetimes, workers,
+                np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)))).total == 0
+            for i in replications]
+    return {"every worker free": np.array(free, dtype=float)}
+
+
 @dataclass(frozen=True)
 class SideRun:
     """Stored runs for one test: its scenario, what a replication yields, and how many
     replications each engine's run holds (each test's power is in its docstring). Some store
-    only a fast run: the heavy path is compared with ``overlap-never``'s reference, the key
-    count's runs with each other, the race with a closed form."""
+    only a fast run: the heavy path is compared with ``overlap-never``'s reference, the
+    phases with ``key-placement``'s, the key count's runs with each other, the race with a
+    closed form, the drawn slots with a literal simulation."""
 
-    build: Callable[[], Scenario]
+    build: Callable[[], Any]
+    """The scenario, or the parameters of a case that is not one (its ``repr`` is the
+    fingerprint)."""
     replications: int
-    values: Callable[[str, Scenario, Sequence[int], int], dict[str, np.ndarray]] = outcomes
+    values: Callable[[str, Any, Sequence[int], int], dict[str, np.ndarray]] = outcomes
     seed: int | None = None
     """A seed of its own instead of the engine's: two fast runs compared with each other must
     be independent samples."""
@@ -662,11 +722,15 @@ SIDE_RUNS: dict[str, SideRun] = {
     "key-counted": SideRun(lingering_key, 20_000, counted_key_outcomes, seed=FAST_SEED + 1),
     "key-race": SideRun(key_race(0.0), 120_000, key_outcomes),
     "key-race-crashes": SideRun(key_race(0.05), 120_000, key_outcomes),
+    "key-placement": SideRun(key_placement, 6_000),
+    "key-placement-phases": SideRun(key_placement, 6_000, phase_outcomes),
+    "slot-sessions": SideRun(lambda: SLOT_WITH_SESSIONS, 160_000, slot_free),
 }
 STORED = [*SCENARIOS, *SIDE_RUNS]
 
 
-def build(name: str) -> Scenario:
+def build(name: str) -> Any:
+    """The scenario of a stored run (or the case of a side run that is not one)."""
     return SIDE_RUNS[name].build() if name in SIDE_RUNS else SCENARIOS[name]()
 
 
