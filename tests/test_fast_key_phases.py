@@ -34,9 +34,10 @@ def test_phases_follow_each_workers_key_placement() -> None:
     path of heavy attackers. Both paths against one reference sample, each comparison at
     ``z`` 3.29."""
     ref = load_reference("key-placement")
+    listed, phases = load_fast("key-placement"), load_fast("key-placement-phases")
+    assert listed.sums != phases.sums, "same seed, same draws: the phases were not forced"
     failures = []
-    for path, fast in (("listed", load_fast("key-placement")),
-                       ("phases", load_fast("key-placement-phases"))):
+    for path, fast in (("listed", listed), ("phases", phases)):
         for quantity in ("ids-all/reaper/raised", "volume/reaper/raised", "reaper/key"):
             failed = judge(f"{path}: {quantity}", fast.sample(quantity, "mean"),
                            ref.sample(quantity, "mean"))
