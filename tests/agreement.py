@@ -12,8 +12,10 @@ has 15 minutes on 2 cores. So both sides are run once and kept as sums in
 * the fast engine, :data:`FAST_STORED` per scenario (``<scenario>.fast.json``); every test
   recomputes the first :data:`FAST_CHECKED`.
 
-Tests that compare the engines on scenarios of their own keep their runs the same way
-(:data:`SIDE_RUNS`, smaller runs, the same checks), so that CI recomputes only the checks.
+Other statistical tests keep their runs the same way (:data:`SIDE_RUNS`, the same checks):
+those that compare the engines on scenarios of their own, and those that compare the fast
+engine with itself on a forced path, with a closed form or with a literal simulation, so that
+CI recomputes only the checks.
 
 A stored run is trusted only while it is still its engine's output on the same scenario: the
 file records the scenario's fingerprint (its full ``repr``) and a digest of every quantity over
@@ -40,8 +42,8 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.stats import fisher_exact, norm
