@@ -67,7 +67,7 @@ def read_by_evidence(sc: Scenario) -> np.ndarray:
     malicious = {a.name for a in sc.malicious()}
     return np.array([kind == "retained" and d in sc.evidence
                      and (sc.evidence[d] == "none" or a in malicious)
-                     for d, a, kind in indicators(sc)])
+                     for d, a, kind in indicators(sc)], dtype=bool)
 
 
 def _chunk(path: str, start: int, stop: int) -> np.ndarray:
@@ -87,7 +87,7 @@ def _chunk(path: str, start: int, stop: int) -> np.ndarray:
         draws = [evaluate(sc, record.observations, np.random.default_rng(s))
                  for s in (seeds.detectors, again)]
         got = np.array([[getattr(alerts.counts(d, a), kind) > 0 for d, a, kind in which]
-                        for alerts in draws])
+                        for alerts in draws], dtype=bool).reshape(2, len(which))
         differ = got[0] != got[1]
         w = [float(weights(layout.row(record, alerts)[None, :], layout, sc)[0])
              for alerts in draws]
@@ -130,12 +130,15 @@ def main() -> None:
         if k:
             print(f"{det:18s} {a:18s} {kind:8s} disagree in {int(k)} of {n:,}")
 
-    def upper(replications: float, largest: float) -> float:
+    def upper(replications: float, largest: float, indicators: int) -> float:
         """95% bound on ``E[D]``: Poisson on the replications with ``D > 0``, times the
-        largest ``D`` seen."""
+        largest ``D`` seen (0 without an indicator that could disagree)."""
+        if indicators == 0:
+            return 0.0
         return float(chi2.ppf(0.95, 2 * (replications + 1))) / 2 / n * max(largest, 1.0)
 
-    every, read = upper(some, most), upper(some_read, most_read)
+    every = upper(some, most, len(which))
+    read = upper(some_read, most_read, int(read_by_evidence(sc).sum()))
     print(f"{Path(args.scenario).name}, {n:,} replications, {len(which)} indicators a phase "
           f"draw decides ({int(read_by_evidence(sc).sum())} read by the evidence):\n"
           f"  D > 0 in {int(some)} (largest {int(most)}), E[D] <= {every:.5f} (95%): any joint "
