@@ -14,7 +14,9 @@ and of every ``B`` given ``S``, all ``B`` take their likelier values with probab
 agreement suite, the evidence, a result given it, detection by any of several detectors)
 differs between the model and the engine by at most ``2 E[sum m_B]`` (each law's value is
 within ``E[sum m_B]`` of the same quantity with every ``B`` at its likelier value). A
-result given the evidence, a ratio, moves by at most that over P(evidence).
+result given the evidence, ``P(A, E) / P(E)``, whose numerator and denominator each move
+by at most ``b`` (that bound over the indicators the evidence reads), moves by at most
+``2 b / (P(E) - b)``.
 
 Two independent draws of the detectors for one record disagree on ``B`` with probability
 ``E[2 m_B (1 - m_B)] >= E[m_B]``, so ``E[sum m_B] <= E[D]``, ``D`` the number of indicators on
@@ -147,7 +149,7 @@ def main() -> None:
           f"  over the evidence's: D > 0 in {int(some_read)} (largest {int(most_read)}), E[D] "
           f"<= {read:.5f}: a joint "
           f"probability of captures and the evidence by at most {2 * read:.5f}, a result given "
-          f"the evidence (P(evidence) {w:.4f}) by at most {2 * read / w:.5f}\n"
+          f"the evidence (P(evidence) {w:.4f}) by at most {4 * read / (w - 2 * read):.5f}\n"
           f"  the two draws' evidence weights differ by {dw:.6f} on average")
 
 if __name__ == "__main__":
