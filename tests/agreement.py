@@ -40,9 +40,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -552,18 +554,26 @@ def capture_cells(engine: str, sc: Scenario, replications: Sequence[int],
     return out
 
 
+@contextmanager
+def forced(module: ModuleType, name: str, value: object) -> Iterator[None]:
+    """``module.name`` set to ``value`` inside the block, to make the fast engine take a path
+    it would not take on the scenario; ``name`` must exist (a renamed hook fails here)."""
+    saved = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, saved)
+
+
 def phase_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
                    seed: int) -> dict[str, np.ndarray]:
     """:func:`outcomes` with no attacker listed: the detectors count the phases, the path of
     heavy attackers (``test_fast_key_phases.py``)."""
     from sim.engines.fast import listed as listed_path
 
-    saved = listed_path.LISTED_LIMIT
-    listed_path.LISTED_LIMIT = -1.0
-    try:
+    with forced(listed_path, "LISTED_LIMIT", -1.0):
         return outcomes(engine, sc, replications, seed)
-    finally:
-        listed_path.LISTED_LIMIT = saved
 
 
 def heavy_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
@@ -572,12 +582,8 @@ def heavy_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
     engine's heavy paths (``test_engines_agree.py``, the heavy attack path)."""
     from sim.engines.fast import sessions
 
-    saved = sessions.LITERAL_LIMIT
-    sessions.LITERAL_LIMIT = -1.0
-    try:
+    with forced(sessions, "LITERAL_LIMIT", -1.0):
         return phase_outcomes(engine, sc, replications, seed)
-    finally:
-        sessions.LITERAL_LIMIT = saved
 
 
 def key_placement() -> Scenario:
@@ -614,12 +620,11 @@ def counted_key_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
     from sim.engines.fast import skeleton
     from sim.engines.fast.key_count import shared_count
 
-    saved = skeleton.key_copies_for
-    skeleton.key_copies_for = lambda server, attackers, horizon: shared_count(server.keys)
-    try:
+    def counted(server: Server, attackers: object, horizon: float) -> object:
+        return shared_count(server.keys)
+
+    with forced(skeleton, "key_copies_for", counted):
         return key_outcomes(engine, sc, replications, seed)
-    finally:
-        skeleton.key_copies_for = saved
 
 
 def lingering_key() -> Scenario:
