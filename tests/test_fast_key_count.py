@@ -208,8 +208,8 @@ def test_check_says_where_the_copies_are_counted() -> None:
 
 
 def _race_closed_form(crash: float, q: float, n: int = 20, mean: float = 25.0) -> float:
-    """P(key) of ``agreement.key_race`` by the model's rules, connection by connection: the mass of
-    "no key yet" over (connections counted in the lifetime, key reachable), each connection
+    """P(key) of ``agreement.key_race`` by the model's rules, connection by connection: the
+    mass of "no key yet" over (connections counted in the lifetime, key reachable), each connection
     crashing (a new lifetime) or else counted, capturing with ``q`` where reachable, and the
     ``n``-th counted one (which reads first) restarting the worker; averaged over the Poisson
     number of connections."""
