@@ -1,14 +1,17 @@
 """Run an engine on the agreement suite's scenarios and store its sums (``tests/agreement.py``).
 
     .venv/bin/python tests/agreement_reference.py [SCENARIO ...] [--engine reference|fast] [--jobs N]
+    .venv/bin/python tests/agreement_reference.py --stale --engine fast   # after an engine change
 
 With no names, every scenario of ``agreement.SCENARIOS``; the other tests' runs
 (``agreement.SIDE_RUNS``) by name. The reference engine's runs
 (:data:`agreement.REFERENCE_REPLICATIONS` replications) take about 30 CPU-minutes a scenario
 at about 15 ms a replication (3.5 CPU-hours on ``heavy``); the fast engine's
-(:data:`agreement.FAST_STORED`) 20 to 70 (2026-12-05). The chunks run on a process pool and
-are summed in index order, so a file does not depend on ``--jobs``. Rerun it when a test reports a stored run stale: after a change
-to that engine, to a scenario of the suite, or to how a library draws.
+(:data:`agreement.FAST_STORED`) 20 to 70 (2026-12-05); a side run a few. The chunks run on a
+process pool and are summed in index order, so a file does not depend on ``--jobs``. Rerun it
+when a test reports a stored run stale: after a change to that engine, to a scenario of the
+suite, or to how a library draws. ``--stale`` finds those runs itself (of the names given, or
+of every stored run), checking each as its test does.
 """
 
 from __future__ import annotations
@@ -92,6 +95,19 @@ def recheck(name: str, engine: str) -> Path:
     return out
 
 
+def stale(name: str, engine: str) -> bool:
+    """Whether the stored run of ``name`` exists and its test would find it stale (another
+    scenario, or its checked replications no longer the engine's output)."""
+    if not agreement.path(name, engine).exists():
+        return False
+    load = agreement.load_reference if engine == "reference" else agreement.load_fast
+    try:
+        load(name)
+    except agreement.StaleRun:
+        return True
+    return False
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", metavar="SCENARIO",
@@ -104,11 +120,19 @@ def main() -> None:
                              f"{agreement.FAST_STORED:,} (fast), or the side run's own")
     parser.add_argument("--checks-only", action="store_true",
                         help="recompute only the replications every test checks (see recheck)")
+    parser.add_argument("--stale", action="store_true",
+                        help="of the named runs (default: every stored one), regenerate those "
+                             "their tests would find stale, after checking each as they do")
     args = parser.parse_args()
     unknown = sorted(set(args.names) - set(agreement.STORED))
     if unknown:
         parser.error(f"no stored run named {', '.join(unknown)}")
-    names = args.names or list(agreement.SCENARIOS)
+    names = args.names or list(agreement.STORED if args.stale else agreement.SCENARIOS)
+    if args.stale:
+        with ProcessPoolExecutor(args.jobs) as pool:
+            found = list(pool.map(stale, names, [args.engine] * len(names)))
+        names = [name for name, is_stale in zip(names, found) if is_stale]
+        print(f"stale {args.engine} runs: {', '.join(names) or 'none'}", file=sys.stderr)
     if args.checks_only:
         with ProcessPoolExecutor(args.jobs) as pool:
             for done in pool.map(recheck, names, [args.engine] * len(names)):
