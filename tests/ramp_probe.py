@@ -5,7 +5,7 @@ alone, sending from the cold start for 2,400 s, so its first ``ttl`` falls on th
 fast engine follows as a staircase (rule 2 advises against such a start; nothing refuses it).
 Both engines, every quantity of the suite compared at its family ``z``:
 
-    .venv/bin/python tests/ramp_probe.py [REPLICATIONS]   # 20,000 a side: about 6 minutes on 2 cores
+    .venv/bin/python tests/ramp_probe.py [REPLICATIONS]   # 20,000 a side: 6 minutes, 2 cores
 """
 
 from __future__ import annotations
