@@ -404,6 +404,50 @@ def family_z(comparisons: int) -> float:
     return float(norm.ppf(1 - FAMILY_ERROR / (2 * comparisons)))
 
 
+def compared(name: str, fast: dict[str, np.ndarray] | StoredRun, quantities: list[str],
+             ref: dict[str, np.ndarray] | StoredRun | None = None
+             ) -> list[tuple[str, Sample, Sample]]:
+    """Each quantity's ``p_any`` and ``mean`` as (line, fast, reference), from samples or
+    stored runs (the reference of ``name`` stored unless given); a joint quantity's
+    ``p_any`` only."""
+    ref = ref if ref is not None else load_reference(name)
+
+    def sample(run: dict[str, np.ndarray] | StoredRun, q: str, label: str) -> Sample:
+        return run.sample(q, label) if isinstance(run, StoredRun) else samples(run, q, label)
+
+    return [(f"{name} {q} {label}", sample(fast, q, label), sample(ref, q, label))
+            for q in quantities for label in ("p_any", "mean")
+            if not (JOINT in q and label == "mean")]
+
+
+def scenario_z(pairs: list[tuple[str, Sample, Sample]]) -> float:
+    """The family ``z`` of one scenario's comparisons (those with any spread)."""
+    return family_z(sum(1 for _, f, r in pairs if f.var > 0 or r.var > 0))
+
+
+def differences(name: str, pairs: list[tuple[str, Sample, Sample]],
+                z: float | None = None) -> dict[str, str]:
+    """Every comparison printed; of those beyond ``z`` (the scenario's family ``z`` unless
+    given), the comparison (quantity and label) and its line."""
+    z = scenario_z(pairs) if z is None else z
+    failures: dict[str, str] = {}
+    for line, f, r in pairs:
+        comparison = line.removeprefix(f"{name} ")
+        if f.var == 0 and r.var == 0:
+            if f.mean != r.mean:
+                failures[comparison] = f"{line}: fast {f.mean} vs reference {r.mean}"
+            continue
+        failed = judge(line, f, r, z)
+        if failed:
+            failures[comparison] = failed
+    power = [detectable(f, r, z) for line, f, r in pairs if line.endswith("p_any")]
+    print(f"{name}: {len(pairs)} comparisons of {pairs[0][1].n:,} fast replications at "
+          f"z = {z:.2f}" + (f"; the largest P(any) bias detected at 80% power is "
+                            f"{max(power):.4f}" if power else ""))
+    return failures
+
+
+
 # -- the stored reference ----------------------------------------------------------------------
 
 

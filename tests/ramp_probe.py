@@ -3,7 +3,8 @@
 The agreement suite's mail server (sessions of 600 s, ``max_requests: 80``) with the reaper
 alone, sending from the cold start for 2,400 s, so its first ``ttl`` falls on the ramp the
 fast engine follows as a staircase (rule 2 advises against such a start; nothing refuses it).
-Both engines, every quantity of the suite compared at its family ``z``:
+Both engines, every quantity of the suite compared at its family ``z``
+(``agreement.differences``, as the every-outcome test does):
 
     .venv/bin/python tests/ramp_probe.py [REPLICATIONS]   # 20,000 a side: 6 minutes, 2 cores
 """
@@ -16,7 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from agreement import family_z, judge, never, outcomes, paired, small_scenario
+from agreement import compared, differences, never, outcomes, small_scenario
 from sim.scenario.model import Scenario
 
 
@@ -34,17 +35,8 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     with ProcessPoolExecutor(2) as pool:
         fast, ref = pool.map(_run, ("fast", "reference"), (n, n), (501, 502))
-    pairs = [(q, label) for q in sorted(fast) for label in ("p_any", "mean")
-             if "&unseen" not in q or label == "p_any"]
-    varied = [(q, label) for q, label in pairs
-              if np.ptp(fast[q]) > 0 or np.ptp(ref[q]) > 0]
-    z = family_z(len(varied))
-    failed = [line for q, label in varied
-              if (line := judge(f"{q} {label}", *paired(fast, ref, q, label), z))]
-    print(f"{len(varied)} comparisons at z = {z:.2f}, {n:,} replications a side: "
-          f"{len(failed)} beyond it")
-    for line in failed:
-        print("  " + line)
+    failures = differences("ramp", compared("ramp", fast, sorted(fast), ref))
+    print(f"{len(failures)} beyond the family z: " + ", ".join(failures))
 
 
 if __name__ == "__main__":

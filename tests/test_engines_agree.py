@@ -41,56 +41,17 @@ from agreement import (
     JOINT,
     OPEN_AT_FULL_POWER,
     SCENARIOS,
-    Sample,
     StaleRun,
-    StoredRun,
     checked,
-    detectable,
+    compared,
+    differences,
     family_z,
     judge,
     load_fast,
     load_reference,
-    samples,
+    scenario_z,
     values,
 )
-
-
-def compared(name: str, fast: dict | StoredRun, quantities: list[str],
-             ref: StoredRun | None = None) -> list[tuple[str, Sample, Sample]]:
-    """Each quantity's ``p_any`` and ``mean`` as (line, fast, stored reference)."""
-    ref = ref or load_reference(name)
-    fast_sample = fast.sample if isinstance(fast, StoredRun) else (
-        lambda q, label: samples(fast, q, label))
-    return [(f"{name} {q} {label}", fast_sample(q, label), ref.sample(q, label))
-            for q in quantities for label in ("p_any", "mean")
-            if not (JOINT in q and label == "mean")]
-
-
-def scenario_z(pairs: list[tuple[str, Sample, Sample]]) -> float:
-    """The family ``z`` of one scenario's comparisons (those with any spread)."""
-    return family_z(sum(1 for _, f, r in pairs if f.var > 0 or r.var > 0))
-
-
-def differences(name: str, pairs: list[tuple[str, Sample, Sample]],
-                z: float | None = None) -> dict[str, str]:
-    """Every comparison printed; of those beyond ``z`` (the scenario's family ``z`` unless
-    given), the comparison (quantity and label) and its line."""
-    z = scenario_z(pairs) if z is None else z
-    failures: dict[str, str] = {}
-    for line, f, r in pairs:
-        comparison = line.removeprefix(f"{name} ")
-        if f.var == 0 and r.var == 0:
-            if f.mean != r.mean:
-                failures[comparison] = f"{line}: fast {f.mean} vs reference {r.mean}"
-            continue
-        failed = judge(line, f, r, z)
-        if failed:
-            failures[comparison] = failed
-    power = [detectable(f, r, z) for line, f, r in pairs if line.endswith("p_any")]
-    print(f"{name}: {len(pairs)} comparisons of {pairs[0][1].n:,} fast replications at "
-          f"z = {z:.2f}" + (f"; the largest P(any) bias detected at 80% power is "
-                            f"{max(power):.4f}" if power else ""))
-    return failures
 
 
 @pytest.mark.slow
