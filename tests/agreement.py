@@ -51,6 +51,7 @@ import numpy as np
 from scipy.stats import fisher_exact, norm
 
 from sim.engines import get_engine
+from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
 from sim.model.alerts import AlertSummary
 from sim.model.detectors import evaluate
 from sim.model.record import Connection, ReplicationRecord
@@ -717,6 +718,17 @@ def key_race(crash: float) -> Callable[[], Scenario]:
 SLOT_WITH_SESSIONS = (2, 0.02, 300.0, 0.01, 0.015, 1200.0, 0.006)
 
 
+def slot_segment(case: tuple[float, ...], t1: float) -> Segment:
+    """One host's traffic of ``case`` per worker from the cold start to ``t1``, sessions
+    stationary, and the attacker ``eve`` capturing a resident password with certainty at
+    ``beta`` connections a second."""
+    W, logins, ttl, s, r, _, beta = case
+    lam, sessions = logins / W, logins * ttl * s / W
+    return Segment(0.0, t1, True, r + lam + sessions, lam, sessions, 0.0, 0.0,
+                   (AttackerRates("eve", False, beta, 1, 0, 0.0, 1.0, 0.0),),
+                   session_rate=s / W)
+
+
 def slot_free(engine: str, case: tuple[float, ...], replications: Sequence[int],
               seed: int) -> dict[str, np.ndarray]:
     """Per replication, 0/1: whether the fast engine's drawn slots
@@ -724,15 +736,12 @@ def slot_free(engine: str, case: tuple[float, ...], replications: Sequence[int],
     taken over a lifetime of ``case``, the lifetimes starting ``ttl`` after the cold start,
     when the sessions are stationary, and an attacker capturing a resident password with
     certainty at ``beta`` connections a second to each worker."""
-    from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
     from sim.engines.fast.session_slot import readable_lifetimes, sample_slot_passwords
 
     assert engine == "fast", "the drawn slots are the fast engine's"
-    W, logins, ttl, s, r, D, beta = case
+    W, _, ttl, s, _, D, _ = case
     workers = int(W)
-    lam, sessions = logins / W, logins * ttl * s / W
-    seg = Segment(0.0, ttl + D, True, r + lam + sessions, lam, sessions, 0.0, 0.0,
-                  (AttackerRates("eve", False, beta, 1, 0, 0.0, 1.0, 0.0),), session_rate=s / W)
+    seg = slot_segment(case, ttl + D)
     lifetimes = readable_lifetimes([seg], [WorkerLifetime(w, ttl, ttl + D, False)
                                            for w in range(workers)])
     assert len(lifetimes) == workers

@@ -35,7 +35,7 @@ import numpy as np
 import pytest
 
 from sim.engines.fast.password_chain import CountChain, lifetime_moments
-from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
+from sim.engines.fast.segments import WorkerLifetime
 from sim.scenario.model import PasswordSpec
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -94,10 +94,7 @@ def _batch(rng: np.random.Generator, W: int, logins: float, ttl: float, s: float
 def chain_no_capture(W: int, logins: float, ttl: float, s: float, r: float, D: float,
                      beta: float) -> float:
     """The fast engine's ``P(N = 0)`` for one worker's lifetime ``[0, D)``."""
-    lam, sessions = logins / W, logins * ttl * s / W
-    seg = Segment(0.0, D, True, r + lam + sessions, lam, sessions, 0.0, 0.0,
-                  (AttackerRates("eve", False, beta, 1, 0, 0.0, 1.0, 0.0),),
-                  session_rate=s / W)
+    seg = stored.slot_segment((W, logins, ttl, s, r, D, beta), D)
     chain = CountChain(PasswordSpec(), [seg], 2)
     moments = lifetime_moments(chain, WorkerLifetime(0, 0.0, D, False), [frozenset({"eve"})],
                                [0.0])
