@@ -72,40 +72,31 @@ def read_by_evidence(sc: Scenario) -> np.ndarray:
                      for d, a, kind in indicators(sc)], dtype=bool)
 
 
-def _chunk(path: str, start: int, stop: int) -> np.ndarray:
-    """Per indicator the disagreements of the two detector draws; then, over every indicator
-    and over those the evidence reads, the replications with ``D > 0`` and the largest ``D``;
-    then the sums of the first draw's evidence weight and of ``|W1 - W2|``."""
+def _chunk(path: str, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per indicator, the replications whose two detector draws disagree on it; per
+    replication, ``D`` over every indicator and over those the evidence reads; and per
+    replication the two draws' evidence weights."""
     sc = load_scenario(path)
     simulate = get_engine("fast").simulate
     which = indicators(sc)
     layout = Layout(sc)
     evidence = read_by_evidence(sc)
-    sums = np.zeros(len(which) + 6)
-    for i in range(start, stop):
+    disagree = np.zeros(len(which))
+    d = np.zeros((stop - start, 2))
+    w = np.zeros((stop - start, 2))
+    for j, i in enumerate(range(start, stop)):
         seeds = replication_seeds(sc.monte_carlo.seed, i)
         record = simulate(sc, seeds.engine)
         again = np.random.SeedSequence(sc.monte_carlo.seed, spawn_key=(i, 1, 1))
         draws = [evaluate(sc, record.observations, np.random.default_rng(s))
                  for s in (seeds.detectors, again)]
-        got = np.array([[getattr(alerts.counts(d, a), kind) > 0 for d, a, kind in which]
+        got = np.array([[getattr(alerts.counts(det, a), kind) > 0 for det, a, kind in which]
                         for alerts in draws], dtype=bool).reshape(2, len(which))
         differ = got[0] != got[1]
-        w = [float(weights(layout.row(record, alerts)[None, :], layout, sc)[0])
-             for alerts in draws]
-        d, e = float(differ.sum()), float(differ[evidence].sum())
-        sums = _merge(sums, np.concatenate([differ, [d > 0, d, e > 0, e, w[0],
-                                                     abs(w[0] - w[1])]]))
-    return sums
-
-
-def _merge(total: np.ndarray, part: np.ndarray) -> np.ndarray:
-    """``total + part``, but the two largest ``D`` (after the indicators' counts, the second
-    and fourth entries) by their maximum."""
-    out = total + part
-    largest = [-5, -3]
-    out[largest] = np.maximum(total[largest], part[largest])
-    return out
+        disagree += differ
+        d[j] = differ.sum(), differ[evidence].sum()
+        w[j] = [weights(layout.row(record, alerts)[None, :], layout, sc)[0] for alerts in draws]
+    return disagree, d, w
 
 
 def main() -> None:
@@ -118,16 +109,21 @@ def main() -> None:
     which = indicators(sc)
     n = args.replications
     starts = range(0, n, CHUNK)
-    sums = np.zeros(len(which) + 6)
+    disagree = np.zeros(len(which))
+    ds, ws = [], []
     with ProcessPoolExecutor(args.jobs) as pool:
-        for done, part in enumerate(pool.map(_chunk, [args.scenario] * len(starts), starts,
-                                              [min(s + CHUNK, n) for s in starts]), 1):
-            sums = _merge(sums, part)
+        for done, (part, d, w) in enumerate(pool.map(
+                _chunk, [args.scenario] * len(starts), starts,
+                [min(s + CHUNK, n) for s in starts]), 1):
+            disagree += part
+            ds.append(d)
+            ws.append(w)
             print(f"\r{min(done * CHUNK, n):,} of {n:,}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
-    disagree = sums[: len(which)]
-    some, most, some_read, most_read, w, dw = sums[len(which):]
-    w, dw = w / n, dw / n
+    d, w = np.concatenate(ds), np.concatenate(ws)
+    some, most = int((d[:, 0] > 0).sum()), d[:, 0].max(initial=0.0)
+    some_read, most_read = int((d[:, 1] > 0).sum()), d[:, 1].max(initial=0.0)
+    p_evidence, gap = w[:, 0].mean(), np.abs(w[:, 0] - w[:, 1]).mean()
     for (det, a, kind), k in sorted(zip(which, disagree), key=lambda x: -x[1]):
         if k:
             print(f"{det:18s} {a:18s} {kind:8s} disagree in {int(k)} of {n:,}")
@@ -140,17 +136,20 @@ def main() -> None:
         return float(chi2.ppf(0.95, 2 * (replications + 1))) / 2 / n * max(largest, 1.0)
 
     every = upper(some, most, len(which))
-    read = upper(some_read, most_read, int(read_by_evidence(sc).sum()))
+    read_count = int(read_by_evidence(sc).sum())
+    read = upper(some_read, most_read, read_count)
     print(f"{Path(args.scenario).name}, {n:,} replications, {len(which)} indicators a phase "
-          f"draw decides ({int(read_by_evidence(sc).sum())} read by the evidence):\n"
+          f"draw decides ({read_count} read by the evidence):\n"
           f"  D > 0 in {int(some)} (largest {int(most)}), E[D] <= {every:.5f} (95%): any joint "
           f"probability of captures and "
           f"alerts moves by at most {2 * every:.5f}\n"
           f"  over the evidence's: D > 0 in {int(some_read)} (largest {int(most_read)}), E[D] "
           f"<= {read:.5f}: a joint "
           f"probability of captures and the evidence by at most {2 * read:.5f}, a result given "
-          f"the evidence (P(evidence) {w:.4f}) by at most {4 * read / (w - 2 * read):.5f}\n"
-          f"  the two draws' evidence weights differ by {dw:.6f} on average")
+          f"the evidence (P(evidence) {p_evidence:.4f}) by at most "
+          f"{4 * read / (p_evidence - 2 * read):.5f}\n"
+          f"  the two draws' evidence weights differ by {gap:.6f} on average")
+
 
 if __name__ == "__main__":
     main()
