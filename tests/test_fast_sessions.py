@@ -24,9 +24,18 @@ def literal(
     other: float, a0: float, a1: float, nu: float, c: float, restarts: tuple = (),
 ) -> int:
     """Sessions leaked in one replication; ``restarts`` are (time, worker) pairs."""
+    return int(np.unique(literal_captures(rng, W, T, logins, ttl, rho, other, a0, a1, nu, c,
+                                          restarts)[0]).size)
+
+
+def literal_captures(
+    rng: np.random.Generator, W: int, T: float, logins: float, ttl: float, rho: float,
+    other: float, a0: float, a1: float, nu: float, c: float, restarts: tuple = (),
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every capture of one replication of :func:`literal`: the session taken and the time."""
     n = rng.poisson(logins * T)
     if n == 0:
-        return 0
+        return np.empty(0, dtype=int), np.empty(0)
     u = rng.uniform(0, T, n)
     ends = u + ttl
     span = np.minimum(ends, T) - u
@@ -48,7 +57,7 @@ def literal(
     held = np.where(same, s[np.maximum(idx, 0)], -1)
     valid = (held >= 0) & (ct < ends[np.maximum(held, 0)])
     captured = valid & (rng.random(k) < c)
-    return int(np.unique(held[captured]).size)
+    return held[captured], ct[captured]
 
 
 def segments(W: int, T: float, logins: float, ttl: float, rho: float, other: float,
@@ -73,14 +82,20 @@ CASES = {
 }
 
 
+def case_lifetimes(W: int, T: float, restarts: tuple) -> list[WorkerLifetime]:
+    """Each worker's lifetimes over ``[0, T)``, cut at its ``restarts``."""
+    lifetimes = [WorkerLifetime(w, 0.0, T, False) for w in range(W) if all(w != v for _, v in restarts)]
+    for t, w in restarts:
+        lifetimes += [WorkerLifetime(w, 0.0, t, False, "scheduled"), WorkerLifetime(w, t, T, False)]
+    return lifetimes
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_expected_leaks_against_literal(case: str) -> None:
     p = dict(CASES[case])
     restarts = p.pop("restarts")
     W, T = p["W"], p["T"]
-    lifetimes = [WorkerLifetime(w, 0.0, T, False) for w in range(W) if all(w != v for _, v in restarts)]
-    for t, w in restarts:
-        lifetimes += [WorkerLifetime(w, 0.0, t, False, "scheduled"), WorkerLifetime(w, t, T, False)]
+    lifetimes = case_lifetimes(W, T, restarts)
     spec = SessionSpec(ttl=p["ttl"], requests_per_s=p["rho"])
     found = leak_means(spec, segments(**p), lifetimes, W, p["logins"], T)
     assert found is not None
@@ -89,6 +104,49 @@ def test_expected_leaks_against_literal(case: str) -> None:
     x = np.array([literal(rng, **p, restarts=restarts) for _ in range(2500)], dtype=float)
     lo, hi = normal_interval(x)
     assert lo <= mean <= hi, (lo, mean, hi)
+
+
+#: A cut inside each case's attack (and, for ``quiet``, before the restart at 1,500 s).
+CUTS = {"quiet": 1400.0, "busy": 700.0}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_first_captures_on_each_side_of_a_cut_against_literal(case: str) -> None:
+    """The session log sees an attempt at the attacker's first capture of the session: the
+    expected sessions first captured before and after a cut (:mod:`.session_cuts`) must lie in
+    the literal run's intervals. Timing attempts by every capture instead (the capture
+    profile, which the integrated path used alone until 2026-12-06) puts more after the cut:
+    the literal share of all captures after it, times the expected sessions, is printed
+    beside them, and the run must tell it apart (a captured session is captured 3.4 times on
+    ``quiet``, whose tokens wait minutes for the next request, and 1.8 on ``busy``)."""
+    p = dict(CASES[case])
+    restarts = p.pop("restarts")
+    W, T, cut = p["W"], p["T"], CUTS[case]
+    lifetimes = case_lifetimes(W, T, restarts)
+    spec = SessionSpec(ttl=p["ttl"], requests_per_s=p["rho"])
+    found = leak_means(spec, segments(**p), lifetimes, W, p["logins"], T,
+                       frozenset({"eve"}), (cut,))
+    assert found is not None and found.classes is not None
+    eve = frozenset({"eve"})
+    before, after = found.classes[(eve, (0,))], found.classes[(eve, (1,))]
+    assert before + after == pytest.approx(found.means[eve], rel=1e-9)
+    rng = np.random.default_rng(8)
+    sides, captures = [], []
+    for _ in range(2500):
+        held, t = literal_captures(rng, **p, restarts=restarts)
+        order = np.argsort(t, kind="stable")
+        taken, first = np.unique(held[order], return_index=True)
+        sides.append((np.sum(t[order][first] < cut), np.sum(t[order][first] >= cut)))
+        captures.append((np.sum(t < cut), np.sum(t >= cut)))
+    x, every = np.array(sides, dtype=float), np.array(captures, dtype=float)
+    profile = found.means[eve] * every[:, 1].sum() / every.sum()
+    print(f"{case}: {every.sum() / x.sum():.2f} captures per session captured")
+    for k, mean in enumerate((before, after)):
+        lo, hi = normal_interval(x[:, k])
+        print(f"{case}: {('before', 'after')[k]} the cut {mean:.4f} in [{lo:.4f}, {hi:.4f}]"
+              + (f"; the profile's {profile:.4f}" if k else ""))
+        assert lo <= mean <= hi, (k, lo, mean, hi)
+    assert not normal_interval(x[:, 1])[0] <= profile <= normal_interval(x[:, 1])[1]
 
 
 def test_slot_and_copies_agree_for_a_trickle() -> None:

@@ -35,6 +35,7 @@ from sim.engines.fast.password_chain import PasswordDraw
 from sim.engines.fast.passwords import draw_passwords
 from sim.engines.fast.patched import patched_stops
 from sim.engines.fast.session_literal import SessionDraw
+from sim.engines.fast.session_cuts import session_log_cuts
 from sim.engines.fast.sessions import refuse_session_checks, sample_sessions
 from sim.engines.fast.shared_buffer import sample_shared_buffer, shared_lifetimes
 from sim.engines.fast.skeleton import ServerRun, crash_chance
@@ -193,5 +194,6 @@ def _secrets(
         sessions = sample_sessions(server.sessions, run.segments, run.lifetimes, workers,
                                    server.hosts, server.traffic.logins_per_s, scenario.horizon,
                                    sources, rng, server=name, reusing=reusing,
-                                   concurrent_blocks=blocks)
+                                   concurrent_blocks=blocks,
+                                   cuts=session_log_cuts(scenario, name))
     return draw, sessions

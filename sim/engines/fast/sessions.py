@@ -49,12 +49,16 @@ session is hijacked when any of its attempts passes, and an attacker's own hijac
 passing attempts. Attempt times follow the attacker's token capture profile ``beta_a *
 (session requests per second) * E[min(residency, ttl)]`` per worker piece, plus its point reads
 (crashes, key captures) with ``q_a`` in place of ``beta_a dt``; the profile ignores that a
-session is tried only at its first capture. All of it is drawn in numpy: the only per-session
-work left is building the records.
+session is tried only at its first capture, which a ``session`` detector reads through the
+side of its cuts alone (deployment, retention): where one falls inside the attack, the patterns
+are refined by the interval of each reusing attacker's first capture (:mod:`.session_cuts`) and
+each attempt is timed inside its own. All of it is drawn in numpy: the only per-session work
+left is building the records.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from itertools import combinations
 from dataclasses import dataclass
@@ -78,6 +82,14 @@ from sim.model.record import SessionReuses
 from sim.engines import EngineRefused
 from sim.engines.fast.binding import checks_passed, hijacked_by_checks
 from sim.engines.fast.concurrent_bound import concurrent_never_passes, passing_captures_bound
+from sim.engines.fast.session_cuts import (
+    MAX_TIMED_SETS,
+    Class,
+    Until,
+    class_means,
+    timed_set_count,
+    timed_sets,
+)
 from sim.engines.fast.session_literal import (
     LITERAL_LIMIT,
     SessionDraw,
@@ -133,9 +145,11 @@ def g2(x: np.ndarray) -> np.ndarray:
     return np.where(x > 1e-3, exact, 0.5 - x / 6.0 + x * x / 24.0)
 
 
-#: Worker histories swept side by side (:func:`sweep_slot`, :func:`sweep_copies`): arrays of
-#: histories x counting sets x login nodes stay within a few megabytes.
+#: Worker histories swept side by side (:func:`sweep_slot`, :func:`sweep_copies`) with up to
+#: :data:`BATCH_SETS` counting sets, fewer with more: arrays of histories x counting sets x
+#: login nodes stay within a few megabytes.
 SWEEP_BATCH = 32
+BATCH_SETS = 64
 
 
 def _steps_from_end(histories: Sequence[Sequence[_Piece]], sets: int) -> list[tuple[np.ndarray, ...]]:
@@ -159,12 +173,14 @@ Sweep = Callable[[Sequence[Sequence[_Piece]], np.ndarray, np.ndarray, int, float
 
 
 def _batched(sweep: Sweep) -> Sweep:
-    """``sweep`` over any number of histories, :data:`SWEEP_BATCH` at a time."""
+    """``sweep`` over any number of histories, :data:`SWEEP_BATCH` at a time (fewer with
+    more than :data:`BATCH_SETS` sets)."""
     @wraps(sweep)
     def swept(histories: Sequence[Sequence[_Piece]], u: np.ndarray, e: np.ndarray, sets: int,
               own: float) -> np.ndarray:
-        parts = [sweep(histories[k : k + SWEEP_BATCH], u, e, sets, own)
-                 for k in range(0, len(histories), SWEEP_BATCH)]
+        batch = max(1, SWEEP_BATCH * BATCH_SETS // max(sets, BATCH_SETS))
+        parts = [sweep(histories[k : k + batch], u, e, sets, own)
+                 for k in range(0, len(histories), batch)]
         return np.concatenate(parts) if parts else np.zeros((0, sets, u.size))
     return swept
 
@@ -270,16 +286,22 @@ class _Server:
     worker's pieces."""
 
     def __init__(
-        self, spec: SessionSpec, segments: Sequence[Segment], sets: list[frozenset[str]]
+        self, spec: SessionSpec, segments: Sequence[Segment], sets: list[frozenset[str]],
+        until: Sequence[Until] | None = None,
     ) -> None:
         self.spec = spec
         self.segments = segments
         self.starts = [s.t0 for s in segments]
         self.sets = sets
+        self.until: Sequence[Until] = until if until is not None else [{}] * len(sets)
+        """Per set, members whose captures count only before an instant (timed sets,
+        :mod:`.session_cuts`; the segments are then cut there)."""
         rule = spec.lifetime
         hazards = [[segment_hazards(s, _token, rule, reachable) for s in segments]
                    for reachable in (False, True)]
-        self.beta = np.array([[[_set_beta(hz, c) for c in sets] for hz in per] for per in hazards])
+        self.beta = np.array([[[_set_beta(hz, c, limit, s.t1)
+                                for c, limit in zip(sets, self.until)]
+                               for s, hz in zip(segments, per)] for per in hazards])
         """``[placement, segment, set]``."""
         self.delta = np.array([[self._delta(s, hz) for s, hz in zip(segments, per)]
                                for per in hazards])
@@ -296,7 +318,14 @@ class _Server:
         return int(lt.key_reachable) if self.placements == 2 else 0
 
     def vector(self, read: PointRead) -> np.ndarray:
-        return np.array([read.q if read.attacker in c else 0.0 for c in self.sets])
+        return np.array([read.q if read.attacker in c
+                         and read.time < limit.get(read.attacker, math.inf) else 0.0
+                         for c, limit in zip(self.sets, self.until)])
+
+    def untimed(self, counted: frozenset[str]) -> int:
+        """Index of the set ``counted`` counting every capture."""
+        return next(k for k, (c, limit) in enumerate(zip(self.sets, self.until))
+                    if c == counted and all(t == math.inf for t in limit.values()))
 
     def crash_vector(self, lt: WorkerLifetime) -> np.ndarray | None:
         crash = crash_capture(lt, self.segments, self.starts, _token, self.spec.lifetime)
@@ -327,8 +356,12 @@ class _Server:
         return out
 
 
-def _set_beta(hazards: Sequence[Hazard], counted: frozenset[str]) -> float:
-    return sum(h.beta for h in hazards if h.name in counted)
+def _set_beta(hazards: Sequence[Hazard], counted: frozenset[str], until: Until,
+              end: float) -> float:
+    """The set's capture hazard on a segment ending at ``end``: a timed member counts only on
+    segments before its instant (they are cut there)."""
+    return sum(h.beta for h in hazards
+               if h.name in counted and end <= until.get(h.name, math.inf))
 
 
 def literal_sessions(spec: SessionSpec, segments: Sequence[Segment], workers: int,
@@ -355,6 +388,7 @@ def sample_sessions(
     server: str,
     reusing: frozenset[str] | None = None,
     concurrent_blocks: bool = False,
+    cuts: Sequence[float] = (),
 ) -> SessionDraw:
     """Draw the sessions leaked and hijacked on one server in one replication.
 
@@ -363,7 +397,9 @@ def sample_sessions(
     sessions they capture; the others leak sessions but never try nor hijack one.
     ``concurrent_blocks``: the ``concurrent`` check is proven never to pass here
     (:func:`.concurrent_bound.passing_captures_bound`), so the integrated path may run it by
-    blocking every attempt.
+    blocking every attempt. ``cuts``: the session log's instants
+    (:func:`.session_cuts.session_log_cuts`); the integrated path times each attempt on its
+    exact side of them.
     """
     logins = hosts * logins_per_host
     if literal_sessions(spec, segments, workers, logins, concurrent_blocks):
@@ -373,20 +409,22 @@ def sample_sessions(
     reusers = malicious if reusing is None else malicious & reusing
     leaked = dict.fromkeys(names, 0)
     hijacked = dict.fromkeys(names, 0)
-    found = leak_means(spec, segments, lifetimes, workers, logins, horizon)
+    found = leak_means(spec, segments, lifetimes, workers, logins, horizon, reusers, cuts)
     if found is None:
         return SessionDraw(0, 0, leaked, hijacked, [])
     for name in names:
         if name not in malicious:
             leaked[name] = int(rng.poisson(max(0.0, found.means[frozenset({name})])))
     # Per reusing attacker, its attempts' (source, blocked, shared) blocks in draw order; times
-    # are drawn afterwards, for all of an attacker's attempts at once (see _attempt_records).
+    # are drawn afterwards, for all of an attacker's attempts at once (see _attempt_records),
+    # between the cuts that ``spans`` give (per block: the interval index of the first capture).
     attributes: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+    spans: dict[str, np.ndarray] = {}
     coupled: set[str] = set()
     total = 0
     checks = len(spec.binding)
     by_checks = np.zeros(checks + 1, dtype=np.int64)
-    for pattern, mean in pattern_means(found.means, malicious).items():
+    for (pattern, classes), mean in _class_draws(found, malicious):
         n = int(rng.poisson(mean))
         if n == 0:
             continue
@@ -405,10 +443,13 @@ def sample_sessions(
             passed = scored == checks
             source = rng.integers(attacker_sources[name], size=n)
             attributes.setdefault(name, []).append((source, ~passed, shared))
+            span = spans.setdefault(name, np.zeros(len(found.cuts) + 1, dtype=np.int64))
+            span[classes[sorted(pattern & reusers).index(name)] if classes else 0] += n
             hijacked[name] += int(passed.sum())
             best = np.maximum(best, scored)
         by_checks += hijacked_by_checks(best, checks + 1)
-    reuses = [_attempt_records(found, name, server, attributes[name], name in coupled, rng)
+    reuses = [_attempt_records(found, name, server, attributes[name], spans[name],
+                               name in coupled, rng)
               for name in sorted(attributes)]
     return SessionDraw(total, int(by_checks[checks]), leaked, hijacked, reuses,
                        tuple(int(c) for c in by_checks[:checks]))
@@ -492,8 +533,22 @@ class LeakMeans:
 
     srv: _Server
     means: dict[frozenset[str], float]
+    """Per set counting every capture."""
     workers: list[tuple[int, list[_Piece]]]
     """Per distinct worker history: how many workers share it, and its pieces."""
+    cuts: tuple[float, ...] = ()
+    """The session log's cuts inside the attack that attempts are timed between."""
+    classes: dict[Class, float] | None = None
+    """With ``cuts``: the expected sessions of each capture pattern and interval of each
+    reusing attacker's first capture (:mod:`.session_cuts`)."""
+
+
+def _class_draws(found: LeakMeans, malicious: frozenset[str]) -> list[tuple[Class, float]]:
+    """The Poisson means to draw, in draw order: per capture pattern, or with cuts per
+    pattern and interval of each reusing attacker's first capture."""
+    if found.classes is not None:
+        return list(found.classes.items())
+    return [((pattern, ()), mean) for pattern, mean in pattern_means(found.means, malicious).items()]
 
 
 def leak_means(
@@ -503,9 +558,13 @@ def leak_means(
     workers: int,
     logins: float,
     horizon: float,
+    timing: frozenset[str] = frozenset(),
+    cuts: Sequence[float] = (),
 ) -> LeakMeans | None:
     """Expected leaked sessions per counting set (``logins`` per second on the server);
-    None when no session can leak."""
+    None when no session can leak. With ``cuts`` inside the attack, also per class of first
+    capture for the attackers of ``timing`` (:mod:`.session_cuts`), unless that takes more
+    than :data:`.session_cuts.MAX_TIMED_SETS` sets."""
     names, malicious = attacker_names(segments)
     sets = session_sets(names, malicious)
     if not sets or logins <= 0.0 or spec.requests_per_s <= 0.0 or not lifetimes:
@@ -520,8 +579,43 @@ def leak_means(
     first = min(([segments[hot[0]].t0] if hot.size else []) + points)
     ends = [segments[hot[-1]].t1] if hot.size else []
     last = min(horizon, max(ends + [segments[_segment_at(srv, t)].t1 for t in points]))
+    inside = tuple(t for t in cuts if first < t < last)
+    members, tried = sorted(malicious), timing & malicious
+    if inside and tried and (timed_set_count(len(members), len(tried), len(inside))
+                             <= MAX_TIMED_SETS):
+        return _timed_leak_means(spec, segments, lifetimes, workers, logins, (first, last),
+                                 names, members, tried, inside)
     means, by_shape = _integrate(srv, lifetimes, workers, logins, first, last)
     return LeakMeans(srv, dict(zip(sets, means.tolist())), by_shape)
+
+
+def _timed_leak_means(
+    spec: SessionSpec, segments: Sequence[Segment], lifetimes: Sequence[WorkerLifetime],
+    workers: int, logins: float, span: tuple[float, float], names: Sequence[str],
+    members: list[str], tried: frozenset[str], cuts: tuple[float, ...],
+) -> LeakMeans:
+    """:func:`leak_means` over the timed sets of :mod:`.session_cuts` (the untimed unions
+    among them), the segments cut at ``cuts`` so that each lies on one side of each."""
+    timed = timed_sets(members, tried, cuts)[1:]  # the empty set leaks nothing
+    benign = [frozenset({n}) for n in names if n not in members]
+    sets = [frozenset(t) for t in timed] + benign
+    until = [{a: t for a, t in t_a.items() if t < math.inf} for t_a in timed]
+    until += [{}] * len(benign)
+    srv = _Server(spec, _cut_segments(segments, cuts), sets, until)
+    means, by_shape = _integrate(srv, lifetimes, workers, logins, *span)
+    classes = class_means(np.concatenate([[0.0], means[:len(timed)]]), members, tried,
+                          len(cuts))
+    untimed = {c: float(m) for c, limit, m in zip(sets, until, means) if not limit}
+    return LeakMeans(srv, untimed, by_shape, cuts, classes)
+
+
+def _cut_segments(segments: Sequence[Segment], cuts: Sequence[float]) -> list[Segment]:
+    """The same segments, each cut at the ``cuts`` inside it."""
+    out = []
+    for s in segments:
+        edges = [s.t0, *(t for t in cuts if s.t0 < t < s.t1), s.t1]
+        out += [s._replace(t0=a, t1=b) for a, b in zip(edges, edges[1:])]
+    return out
 
 
 def _integrate(
@@ -579,6 +673,7 @@ def _attempt_records(
     name: str,
     server: str,
     blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    spans: np.ndarray,
     coupled: bool,
     rng: np.random.Generator,
 ) -> SessionReuses:
@@ -598,13 +693,18 @@ def _attempt_records(
     block and its session; a uniform permutation of the attributes, independent of everything,
     restores what sorting by i.i.d. times did. The times themselves carry no pairing: each
     attacker's attempt on a session is timed from its own profile, independently of the other's.
+    With cuts, ``spans[j]`` attempts fall between cuts ``j - 1`` and ``j``: their times are
+    drawn from the profile there, and the attributes, independent of the intervals, are
+    paired with the sorted times as before.
     """
     source, blocked, shared = blocks[0] if len(blocks) == 1 else (
         np.concatenate(col) for col in zip(*blocks))
     if coupled:
         order = rng.permutation(source.size)
         source, blocked, shared = source[order], blocked[order], shared[order]
-    time = _reuse_times(found, name, source.size, rng)
+    bounds = (-math.inf, *found.cuts, math.inf)
+    time = np.concatenate([_reuse_times(found, name, int(n), rng, bounds[j], bounds[j + 1])
+                           for j, n in enumerate(spans) if n > 0])
     time.sort()
     return SessionReuses(name, server, time, source, blocked, shared)
 
@@ -618,9 +718,11 @@ def _bernoulli(p: float, n: int, rng: np.random.Generator) -> np.ndarray:
     return rng.random(n) < p
 
 
-def _reuse_times(found: LeakMeans, name: str, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` attempt times from attacker ``name``'s token capture profile: over every worker
-    piece its capture hazard times the resident tokens, and at every point read its chance.
+def _reuse_times(found: LeakMeans, name: str, n: int, rng: np.random.Generator,
+                 lo: float = -math.inf, hi: float = math.inf) -> np.ndarray:
+    """``n`` attempt times in ``[lo, hi)`` (between two cuts, on pieces cut there) from
+    attacker ``name``'s token capture profile: over every worker piece its capture hazard
+    times the resident tokens, and at every point read its chance.
 
     Returned grouped by piece, not in random order: the multiset of ``n`` i.i.d. draws (piece
     counts multinomial, uniform positions within a piece), for a caller that sorts them. Drawing
@@ -628,12 +730,14 @@ def _reuse_times(found: LeakMeans, name: str, n: int, rng: np.random.Generator) 
     cumulative masses once per attempt.
     """
     srv = found.srv
-    j, ttl = srv.sets.index(frozenset({name})), srv.spec.ttl
+    j, ttl = srv.untimed(frozenset({name})), srv.spec.ttl
     rows = np.array([(p.a, p.b, p.beta[j], p.reads[j], p.delta, p.sessions * alike)
                      for alike, pieces in found.workers for p in pieces]).reshape(-1, 6)
     a, b, beta, q, delta, weight = rows.T
     weight = weight * _resident(delta + beta, ttl)
-    mass = np.concatenate([weight * beta * (b - a), weight * q])
+    mass = np.concatenate([weight * beta * (b - a) * ((a >= lo) & (b <= hi)),
+                           weight * q * ((b >= lo) & (b < hi))])
+    assert mass.sum() > 0.0, f"{name} captures between {lo} and {hi} with no capture chance"
     counts = rng.multinomial(n, mass / mass.sum())
     time = rng.random(n)
     time *= np.repeat(np.concatenate([b - a, np.zeros(b.size)]), counts)
