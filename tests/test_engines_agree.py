@@ -36,6 +36,9 @@ prints what differs beyond it, and fails, naming the command that regenerates th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from agreement import (
     JOINT,
@@ -46,6 +49,7 @@ from agreement import (
     compared,
     differences,
     family_z,
+    heavy_path_outcomes,
     judge,
     load_fast,
     load_reference,
@@ -79,6 +83,29 @@ def test_fast_matches_reference_for_every_outcome(name: str) -> None:
         print(f"{name}: the comparisons open at full power, on the recomputed replications:")
         problems += differences(name, held, scenario_z(full)).values()
     assert not problems, "\n".join(problems)
+
+
+def test_the_heavy_attack_path_takes_the_integrated_session_sweep(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the heavy path's stored run forces is the path it is there to test: the sessions
+    of every replication on the integrated sweep, none on the shared buffer's literal draw
+    (which took them all, unseen, until 2026-12-06)."""
+    import sim.engines.fast as fast
+    from sim.engines.fast import sessions
+
+    taken = {"sweep": 0, "shared": 0}
+
+    def counted(key: str, f: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            taken[key] += 1
+            return f(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(sessions, "leak_means", counted("sweep", sessions.leak_means))
+    monkeypatch.setattr(fast, "sample_shared_buffer", counted("shared", fast.sample_shared_buffer))
+    heavy_path_outcomes("fast", SCENARIOS["overlap-never"](), range(20), 11)
+    assert taken == {"sweep": 20, "shared": 0}
 
 
 @pytest.mark.slow
