@@ -635,6 +635,18 @@ def heavy_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
         return phase_outcomes(engine, sc, replications, seed)
 
 
+def pooled(chunk: Callable[[int, int], dict[str, np.ndarray]], replications: int,
+           jobs: int) -> dict[str, np.ndarray]:
+    """``chunk(start, stop)`` over ``range(replications)`` in ``jobs`` processes, joined in
+    index order (``chunk`` must pickle: a module-level function or a partial of one)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    edges = np.linspace(0, replications, jobs + 1).astype(int)
+    with ProcessPoolExecutor(jobs) as pool:
+        parts = list(pool.map(chunk, edges[:-1].tolist(), edges[1:].tolist()))
+    return {q: np.concatenate([p[q] for p in parts]) for q in parts[0]}
+
+
 def key_placement() -> Scenario:
     """The long-lived key reachable in half the lifetimes and leaking readily, nothing else
     holding key pieces, no crashes (``test_fast_key_phases.py``)."""

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from agreement import JOINT, heavy_path_outcomes, judge, samples  # noqa: E402
+from agreement import JOINT, heavy_path_outcomes, judge, pooled, samples  # noqa: E402
 from test_fast_session_cuts import cut_case  # noqa: E402
 
 
@@ -30,20 +30,13 @@ def _chunk(engine: str, start: int, stop: int) -> dict[str, np.ndarray]:
                                11 if engine == "fast" else 12)
 
 
-def run(engine: str, replications: int, pool: ProcessPoolExecutor, jobs: int) -> dict[str, np.ndarray]:
-    edges = np.linspace(0, replications, jobs + 1).astype(int)
-    parts = list(pool.map(_chunk, [engine] * jobs, edges[:-1], edges[1:]))
-    return {q: np.concatenate([p[q] for p in parts]) for q in parts[0]}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("replications", type=int, nargs="?", default=3_000)
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
-    with ProcessPoolExecutor(args.jobs) as pool:
-        fast = run("fast", args.replications, pool, args.jobs)
-        ref = run("reference", args.replications, pool, args.jobs)
+    fast = pooled(partial(_chunk, "fast"), args.replications, args.jobs)
+    ref = pooled(partial(_chunk, "reference"), args.replications, args.jobs)
     for q in sorted(fast):
         for label in ("p_any", "mean"):
             f, r = samples(fast, q, label), samples(ref, q, label)
