@@ -198,10 +198,12 @@ def scheduled() -> Scenario:
 
 def heavy() -> Scenario:
     """A heavy attacker beside the listed ones: the sneak sends about 2,100 connections, past
-    :data:`sim.engines.fast.listed.LISTED_LIMIT`, so its reads are integrated hazards and its
-    traffic the phases' (item 9), thinned while it watches the key by the stationary miss
-    (item 7), as every attacker of PSMail; and it drives the ``max_requests`` restarts (one
-    every 280 s or so a worker while it sends: item 13)."""
+    :data:`sim.engines.fast.listed.LISTED_LIMIT`, so its traffic is the phases' (item 9),
+    thinned while it watches the key by the stationary miss (item 7), as every attacker of
+    PSMail; and it drives the ``max_requests`` restarts (one every 280 s or so a worker while
+    it sends: item 13). Its passwords and sessions take the shared buffer's literal draw (the
+    skeleton draws the logins for it), not PSMail's counting chain and integrated sweep:
+    ``tests/psmail_paths_probe.py`` forces those here."""
     sc = never(small_scenario())
     sneak = replace(sc.attackers["sneak"], rate=0.5, presence=1.0)
     return replace(sc, attackers={**sc.attackers, "sneak": sneak})
