@@ -625,15 +625,16 @@ def phase_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
 
 def heavy_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
                         seed: int) -> dict[str, np.ndarray]:
-    """:func:`phase_outcomes` with sessions integrated too: every attacker on the fast
-    engine's heavy paths (``test_engines_agree.py``, the heavy attack path). Sessions beside
-    ``next_request`` passwords would take the shared buffer's literal draw
-    (``shared_buffer.py``; always, where the skeleton draws the logins for it), which is
-    closed here as well: until 2026-12-06 it was not, and the heavy path's sessions never met
-    the integrated sweep on ``overlap-never``."""
-    from sim.engines.fast import sessions, shared_buffer
+    """:func:`phase_outcomes` with sessions integrated and ``next_request`` passwords on the
+    counting chain: every attacker on the fast engine's heavy paths, PSMail's
+    (``test_engines_agree.py``, the heavy attack path). Both would take the shared buffer's
+    literal draw (``shared_buffer.py``; always, where the skeleton draws the logins for it),
+    which is closed here as well: until 2026-12-06 it was not, and the heavy path's sessions
+    and passwords never met the integrated sweep and the chain on ``overlap-never``."""
+    from sim.engines.fast import passwords, sessions, shared_buffer
 
-    with forced(sessions, "LITERAL_LIMIT", -1.0), forced(shared_buffer, "DRAWN_LIMIT", -1.0):
+    with (forced(sessions, "LITERAL_LIMIT", -1.0), forced(shared_buffer, "DRAWN_LIMIT", -1.0),
+          forced(passwords, "DRAWN_LIMIT", -1.0)):
         return phase_outcomes(engine, sc, replications, seed)
 
 

@@ -85,16 +85,15 @@ def test_fast_matches_reference_for_every_outcome(name: str) -> None:
     assert not problems, "\n".join(problems)
 
 
-def test_the_heavy_attack_path_takes_the_integrated_session_sweep(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """What the heavy path's stored run forces is the path it is there to test: the sessions
-    of every replication on the integrated sweep, none on the shared buffer's literal draw
-    (which took them all, unseen, until 2026-12-06)."""
+def test_the_heavy_attack_path_takes_psmails_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the heavy path's stored run forces is the path it is there to test: in every
+    replication the sessions on the integrated sweep and the passwords on the counting chain,
+    none on the shared buffer's literal draw (which took them all, unseen, until
+    2026-12-06)."""
     import sim.engines.fast as fast
-    from sim.engines.fast import sessions
+    from sim.engines.fast import passwords, sessions
 
-    taken = {"sweep": 0, "shared": 0}
+    taken = {"sweep": 0, "chain": 0, "shared": 0}
 
     def counted(key: str, f: Callable[..., Any]) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
@@ -103,16 +102,18 @@ def test_the_heavy_attack_path_takes_the_integrated_session_sweep(
         return call
 
     monkeypatch.setattr(sessions, "leak_means", counted("sweep", sessions.leak_means))
+    monkeypatch.setattr(passwords, "sample_passwords", counted("chain", passwords.sample_passwords))
     monkeypatch.setattr(fast, "sample_shared_buffer", counted("shared", fast.sample_shared_buffer))
     heavy_path_outcomes("fast", SCENARIOS["overlap-never"](), range(20), 11)
-    assert taken == {"sweep": 20, "shared": 0}
+    assert taken == {"sweep": 20, "chain": 20, "shared": 0}
 
 
 @pytest.mark.slow
 def test_the_heavy_attack_path_agrees() -> None:
     """Heavy attacks take other paths than the suite's light ones: hazards for passwords and
     sessions instead of listed connections (``sim/engines/fast/listed.py``), phases for the
-    detectors, and the integrated session sweep (``docs/fast-engine.md``, items 3, 4 and 9).
+    detectors, the counting chain for ``next_request`` passwords beside sessions and the
+    integrated session sweep, PSMail's paths (``docs/fast-engine.md``, items 3, 4, 9 and 12).
     Forced here on ``overlap-never``, every quantity agrees except those these items name,
     which are printed: P(any) of sessions, hijacks, reuse attempts and the session log's
     alerts (item 3: the counts' law; their means are asserted, the session log's on each side
