@@ -203,7 +203,7 @@ def heavy() -> Scenario:
     PSMail; and it drives the ``max_requests`` restarts (one every 280 s or so a worker while
     it sends: item 13). Its passwords and sessions take the shared buffer's literal draw (the
     skeleton draws the logins for it), not PSMail's counting chain and integrated sweep:
-    ``tests/psmail_paths_probe.py`` forces those here."""
+    ``heavy-psmail-paths`` (:data:`SIDE_RUNS`) forces those here."""
     sc = never(small_scenario())
     sneak = replace(sc.attackers["sneak"], rate=0.5, presence=1.0)
     return replace(sc, attackers={**sc.attackers, "sneak": sneak})
@@ -623,19 +623,29 @@ def phase_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
         return outcomes(engine, sc, replications, seed)
 
 
-def heavy_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
-                        seed: int) -> dict[str, np.ndarray]:
-    """:func:`phase_outcomes` with sessions integrated and ``next_request`` passwords on the
-    counting chain: every attacker on the fast engine's heavy paths, PSMail's
-    (``test_engines_agree.py``, the heavy attack path). Both would take the shared buffer's
-    literal draw (``shared_buffer.py``; always, where the skeleton draws the logins for it),
-    which is closed here as well: until 2026-12-06 it was not, and the heavy path's sessions
-    and passwords never met the integrated sweep and the chain on ``overlap-never``."""
+def psmail_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
+                         seed: int) -> dict[str, np.ndarray]:
+    """:func:`outcomes` with sessions on the integrated sweep and ``next_request`` passwords
+    beside them on the counting chain, PSMail's paths, which a small server would leave for
+    literal draws: the shared buffer's (``shared_buffer.py``; always, where the skeleton draws
+    the logins for it), the drawn slots' and the literal sessions'. Until 2026-12-06 the heavy
+    path's test did not close the shared buffer, and its sessions and passwords never met the
+    sweep and the chain on ``overlap-never``."""
     from sim.engines.fast import passwords, sessions, shared_buffer
 
     with (forced(sessions, "LITERAL_LIMIT", -1.0), forced(shared_buffer, "DRAWN_LIMIT", -1.0),
           forced(passwords, "DRAWN_LIMIT", -1.0)):
-        return phase_outcomes(engine, sc, replications, seed)
+        return outcomes(engine, sc, replications, seed)
+
+
+def heavy_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
+                        seed: int) -> dict[str, np.ndarray]:
+    """:func:`psmail_path_outcomes` with no attacker listed: every attacker on the fast
+    engine's heavy paths (``test_engines_agree.py``, the heavy attack path)."""
+    from sim.engines.fast import listed as listed_path
+
+    with forced(listed_path, "LISTED_LIMIT", -1.0):
+        return psmail_path_outcomes(engine, sc, replications, seed)
 
 
 def pooled(chunk: Callable[[int, int], dict[str, np.ndarray]], replications: int,
@@ -794,6 +804,7 @@ class SideRun:
 SIDE_RUNS: dict[str, SideRun] = {
     "dominant-reader": SideRun(dominant_reader, 9_000),
     "heavy-path": SideRun(SCENARIOS["overlap-never"], 4_000, heavy_path_outcomes),
+    "heavy-psmail-paths": SideRun(SCENARIOS["heavy"], 20_000, psmail_path_outcomes),
     **{f"joint-{name}": SideRun(build, 6_000, capture_cells) for name, build in (
         ("choices", choices), ("choices-tokens-300s", tokens_lasting(300.0)),
         ("choices-tokens-handshake", tokens_lasting("next_handshake")))},
