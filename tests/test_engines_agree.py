@@ -152,7 +152,7 @@ def test_the_heavy_attack_path_agrees() -> None:
     """Heavy attacks take other paths than the suite's light ones: hazards for passwords and
     sessions instead of listed connections (``sim/engines/fast/listed.py``), phases for the
     detectors, the counting chain for ``next_request`` passwords beside sessions and the
-    integrated session sweep, PSMail's paths (``docs/fast-engine.md``, items 3, 4, 9 and 12).
+    integrated session sweep, PSMail's paths (``docs/fast-engine.md``, items 3, 9 and 12).
     Forced here on ``overlap-never``, every quantity agrees except those these items name,
     which are printed: P(any) of sessions, hijacks, reuse attempts and the session log's
     alerts (item 3: the counts' law; their means are asserted, the session log's on each side
