@@ -641,7 +641,7 @@ def psmail_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
 def heavy_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
                         seed: int) -> dict[str, np.ndarray]:
     """:func:`psmail_path_outcomes` with no attacker listed: every attacker on the fast
-    engine's heavy paths (``test_engines_agree.py``, the heavy attack path)."""
+    engine's heavy paths (``test_engines_agree.OTHER_PATHS``, ``heavy-path``)."""
     from sim.engines.fast import listed as listed_path
 
     with forced(listed_path, "LISTED_LIMIT", -1.0):
