@@ -450,7 +450,6 @@ def differences(name: str, pairs: list[tuple[str, Sample, Sample]],
     return failures
 
 
-
 # -- the stored reference ----------------------------------------------------------------------
 
 
@@ -646,18 +645,6 @@ def heavy_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
 
     with forced(listed_path, "LISTED_LIMIT", -1.0):
         return psmail_path_outcomes(engine, sc, replications, seed)
-
-
-def pooled(chunk: Callable[[int, int], dict[str, np.ndarray]], replications: int,
-           jobs: int) -> dict[str, np.ndarray]:
-    """``chunk(start, stop)`` over ``range(replications)`` in ``jobs`` processes, joined in
-    index order (``chunk`` must pickle: a module-level function or a partial of one)."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    edges = np.linspace(0, replications, jobs + 1).astype(int)
-    with ProcessPoolExecutor(jobs) as pool:
-        parts = list(pool.map(chunk, edges[:-1].tolist(), edges[1:].tolist()))
-    return {q: np.concatenate([p[q] for p in parts]) for q in parts[0]}
 
 
 def key_placement() -> Scenario:

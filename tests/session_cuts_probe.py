@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from functools import partial
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from agreement import JOINT, heavy_path_outcomes, judge, pooled, samples  # noqa: E402
+from agreement import JOINT, compared, heavy_path_outcomes, judge  # noqa: E402
 from test_fast_session_cuts import cut_case  # noqa: E402
 
 
@@ -35,13 +35,16 @@ def main() -> None:
     parser.add_argument("replications", type=int, nargs="?", default=3_000)
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
-    fast = pooled(partial(_chunk, "fast"), args.replications, args.jobs)
-    ref = pooled(partial(_chunk, "reference"), args.replications, args.jobs)
-    for q in sorted(fast):
-        for label in ("p_any", "mean"):
-            f, r = samples(fast, q, label), samples(ref, q, label)
-            if JOINT not in q and (f.var or r.var):
-                judge(f"{q} {label}", f, r)
+    edges = np.linspace(0, args.replications, args.jobs + 1).astype(int).tolist()
+    runs = {}
+    with ProcessPoolExecutor(args.jobs) as pool:
+        for engine in ("fast", "reference"):
+            parts = list(pool.map(_chunk, [engine] * args.jobs, edges[:-1], edges[1:]))
+            runs[engine] = {q: np.concatenate([p[q] for p in parts]) for q in parts[0]}
+    quantities = [q for q in sorted(runs["fast"]) if JOINT not in q]
+    for line, f, r in compared("cuts", runs["fast"], quantities, runs["reference"]):
+        if f.var or r.var:
+            judge(line, f, r)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,6 @@ from agreement import (
     checked,
     compared,
     differences,
-    family_z,
     heavy_path_outcomes,
     judge,
     load_fast,
@@ -84,18 +83,17 @@ def item_3_or_9(line: str) -> bool:
     return line.endswith("p_any") and sessions
 
 
-def judged_apart_from_items_3_and_9(pairs: list[tuple[str, Sample, Sample]]) -> list[str]:
-    """Every comparison but :func:`item_3_or_9`'s judged at the family's ``z`` (those
-    printed): the failures."""
-    spread = [(line, f, r) for line, f, r in pairs if not item_3_or_9(line) and (f.var or r.var)]
-    z = family_z(len(spread))
-    failures = [failed for line, f, r in spread if (failed := judge(line, f, r, z))]
-    failures += [f"{line}: fast {f.mean} vs reference {r.mean}" for line, f, r in pairs
-                 if not item_3_or_9(line) and not (f.var or r.var) and f.mean != r.mean]
+def judged_apart_from_items_3_and_9(name: str, pairs: list[tuple[str, Sample, Sample]]
+                                    ) -> list[str]:
+    """Every comparison but :func:`item_3_or_9`'s judged at their family's ``z`` (those
+    printed at the same ``z``): the failures."""
+    asserted = [pair for pair in pairs if not item_3_or_9(pair[0])]
+    failures = differences(name, asserted)
+    z = scenario_z(asserted)
     for line, f, r in pairs:
         if item_3_or_9(line) and (f.var or r.var):
             judge(f"(item 3 or 9, not asserted) {line}", f, r, z)
-    return failures
+    return list(failures.values())
 
 
 @pytest.mark.slow
@@ -111,7 +109,8 @@ def test_fast_matches_reference_for_every_outcome(name: str) -> None:
     if name in OTHER_PATHS:
         other = load_fast(OTHER_PATHS[name])
         print(f"{name} forced onto other paths ({OTHER_PATHS[name]}):")
-        problems += judged_apart_from_items_3_and_9(compared(name, other, sorted(other.sums), ref))
+        problems += judged_apart_from_items_3_and_9(
+            name, compared(name, other, sorted(other.sums), ref))
     try:
         stored = load_fast(name, prefix)
     except StaleRun as stale:

@@ -325,7 +325,7 @@ class _Server:
     def untimed(self, counted: frozenset[str]) -> int:
         """Index of the set ``counted`` counting every capture."""
         return next(k for k, (c, limit) in enumerate(zip(self.sets, self.until))
-                    if c == counted and all(t == math.inf for t in limit.values()))
+                    if c == counted and not limit)
 
     def crash_vector(self, lt: WorkerLifetime) -> np.ndarray | None:
         crash = crash_capture(lt, self.segments, self.starts, _token, self.spec.lifetime)
@@ -432,6 +432,7 @@ def sample_sessions(
         trying = pattern & reusers
         if len(trying) > 1:
             coupled |= trying
+        interval = dict(zip(sorted(trying), classes))  # empty without cuts: interval 0
         best = np.full(n, -1, dtype=np.int64)
         for name in sorted(pattern):
             leaked[name] += n
@@ -444,7 +445,7 @@ def sample_sessions(
             source = rng.integers(attacker_sources[name], size=n)
             attributes.setdefault(name, []).append((source, ~passed, shared))
             span = spans.setdefault(name, np.zeros(len(found.cuts) + 1, dtype=np.int64))
-            span[classes[sorted(pattern & reusers).index(name)] if classes else 0] += n
+            span[interval.get(name, 0)] += n
             hijacked[name] += int(passed.sum())
             best = np.maximum(best, scored)
         by_checks += hijacked_by_checks(best, checks + 1)
