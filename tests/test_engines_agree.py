@@ -50,6 +50,7 @@ from agreement import (
     compared,
     differences,
     heavy_path_outcomes,
+    psmail_path_outcomes,
     judge,
     load_fast,
     load_reference,
@@ -58,24 +59,16 @@ from agreement import (
 )
 
 
-#: Stored fast runs of a scenario forced onto other paths than its own, compared with its
-#: reference in its test (one reference check serves both), every quantity but items 3 and 9
-#: (:func:`item_3_or_9`, printed). ``heavy-path``: ``overlap-never`` with nothing listed, so
-#: hazards for passwords and sessions instead of listed connections
-#: (``sim/engines/fast/listed.py``) and phases for the detectors, and PSMail's paths: the
-#: counting chain for ``next_request`` passwords beside sessions and the integrated session
-#: sweep (items 3, 9 and 12; the session log's means on each side of its retention cutoff,
-#: since attempts are timed by first captures there). ``heavy-psmail-paths``: ``heavy``, its
-#: sneak heavy and the rest listed, on PSMail's paths. Both are
-#: ``agreement.SIDE_RUNS`` (4,000 and 20,000 fast replications).
-OTHER_PATHS = {"overlap-never": "heavy-path", "heavy": "heavy-psmail-paths"}
+def item_9(line: str) -> bool:
+    """A capture read jointly with the evidence: the heavy attackers' phases are drawn apart
+    from their captures (item 9 of ``docs/fast-engine.md``)."""
+    return JOINT in line
 
 
 def item_3_or_9(line: str) -> bool:
-    """A comparison the integrated session sweep and the heavy attackers' phases are known not
-    to keep (``docs/fast-engine.md``): P(any) of a session quantity (item 3: the counts' law;
-    their means are exact) and a capture read jointly with the evidence (item 9)."""
-    if JOINT in line:
+    """:func:`item_9`, or P(any) of a session quantity, which the integrated session sweep does
+    not keep (item 3: the counts' law; their means are exact)."""
+    if item_9(line):
         return True
     quantity = line.split()[1]
     sessions = ("/session" in quantity or quantity == "session_reuses"
@@ -83,17 +76,64 @@ def item_3_or_9(line: str) -> bool:
     return line.endswith("p_any") and sessions
 
 
-def judged_apart_from_items_3_and_9(name: str, pairs: list[tuple[str, Sample, Sample]]
-                                    ) -> list[str]:
-    """Every comparison but :func:`item_3_or_9`'s judged at their family's ``z`` (those
-    printed at the same ``z``): the failures."""
-    asserted = [pair for pair in pairs if not item_3_or_9(pair[0])]
+#: Stored fast runs of a scenario forced onto other paths than its own, compared with its
+#: reference in its test (one reference check serves both), every quantity but those the
+#: paths are known not to keep (printed). ``heavy-path``: ``overlap-never`` with nothing
+#: listed, so hazards for passwords and sessions instead of listed connections
+#: (``sim/engines/fast/listed.py``) and phases for the detectors, the counting chain for
+#: ``next_request`` passwords beside sessions and the integrated session sweep (items 3, 9
+#: and 12; the session log's means on each side of its retention cutoff, since attempts are
+#: timed by first captures there). ``heavy-psmail-paths``: ``heavy``, its sneak heavy and the
+#: rest listed, on PSMail's paths: the counting chain, and sessions drawn at the reads
+#: (``session_reads.py``), which keeps every session quantity (item 9 only). Both are
+#: ``agreement.SIDE_RUNS`` (4,000 and 20,000 fast replications).
+OTHER_PATHS: dict[str, tuple[str, Callable[[str], bool]]] = {
+    "overlap-never": ("heavy-path", item_3_or_9),
+    "heavy": ("heavy-psmail-paths", item_9),
+}
+
+
+def judged_apart(name: str, pairs: list[tuple[str, Sample, Sample]],
+                 known: Callable[[str], bool]) -> list[str]:
+    """Every comparison but the ``known`` ones judged at their family's ``z`` (those printed
+    at the same ``z``): the failures."""
+    asserted = [pair for pair in pairs if not known(pair[0])]
     failures = differences(name, asserted)
     z = scenario_z(asserted)
     for line, f, r in pairs:
-        if item_3_or_9(line) and (f.var or r.var):
-            judge(f"(item 3 or 9, not asserted) {line}", f, r, z)
+        if known(line) and (f.var or r.var):
+            judge(f"(known, not asserted) {line}", f, r, z)
     return list(failures.values())
+
+
+@pytest.mark.parametrize(("name", "force", "taken"), [
+    ("overlap-never", heavy_path_outcomes, {"sweep": 20, "reads": 0, "chain": 20, "shared": 0}),
+    ("heavy", psmail_path_outcomes, {"sweep": 0, "reads": 20, "chain": 20, "shared": 0}),
+], ids=["heavy-path", "heavy-psmail-paths"])
+def test_the_forced_runs_take_their_paths(name: str, force: Callable[..., Any],
+                                          taken: dict[str, int],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """What each run of :data:`OTHER_PATHS` forces is the path it is there to test: in every
+    replication the sessions on the integrated sweep or drawn at the reads, and the passwords
+    on the counting chain, none on the shared buffer's literal draw (which took them all,
+    unseen, until 2026-12-06)."""
+    import sim.engines.fast as fast
+    from sim.engines.fast import passwords, sessions
+
+    seen = dict.fromkeys(taken, 0)
+
+    def counted(key: str, f: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            seen[key] += 1
+            return f(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(sessions, "leak_means", counted("sweep", sessions.leak_means))
+    monkeypatch.setattr(sessions, "found_sessions", counted("reads", sessions.found_sessions))
+    monkeypatch.setattr(passwords, "sample_passwords", counted("chain", passwords.sample_passwords))
+    monkeypatch.setattr(fast, "sample_shared_buffer", counted("shared", fast.sample_shared_buffer))
+    force("fast", SCENARIOS[name](), range(20), 11)
+    assert seen == taken
 
 
 @pytest.mark.slow
@@ -102,15 +142,15 @@ def test_fast_matches_reference_for_every_outcome(name: str) -> None:
     """The whole stored fast run against the stored reference; the comparisons still open at
     that power (``agreement.OPEN_AT_FULL_POWER``) against the recomputed replications alone.
     Where the scenario has a run on other paths (:data:`OTHER_PATHS`), that run against the
-    same reference, but for items 3 and 9 (:func:`item_3_or_9`)."""
+    same reference, but for what those paths are known not to keep."""
     prefix = values(name, "fast", checked("fast"))
     ref = load_reference(name)
     problems = []
     if name in OTHER_PATHS:
-        other = load_fast(OTHER_PATHS[name])
-        print(f"{name} forced onto other paths ({OTHER_PATHS[name]}):")
-        problems += judged_apart_from_items_3_and_9(
-            name, compared(name, other, sorted(other.sums), ref))
+        run, known = OTHER_PATHS[name]
+        other = load_fast(run)
+        print(f"{name} forced onto other paths ({run}):")
+        problems += judged_apart(name, compared(name, other, sorted(other.sums), ref), known)
     try:
         stored = load_fast(name, prefix)
     except StaleRun as stale:
@@ -129,27 +169,3 @@ def test_fast_matches_reference_for_every_outcome(name: str) -> None:
         print(f"{name}: the comparisons open at full power, on the recomputed replications:")
         problems += differences(name, held, scenario_z(full)).values()
     assert not problems, "\n".join(problems)
-
-
-def test_the_heavy_attack_path_takes_psmails_paths(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What ``heavy-path`` (:data:`OTHER_PATHS`) forces is the path it is there to test: in
-    every replication the sessions on the integrated sweep and the passwords on the counting
-    chain, none on the shared buffer's literal draw (which took them all, unseen, until
-    2026-12-06)."""
-    import sim.engines.fast as fast
-    from sim.engines.fast import passwords, sessions
-
-    taken = {"sweep": 0, "chain": 0, "shared": 0}
-
-    def counted(key: str, f: Callable[..., Any]) -> Callable[..., Any]:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            taken[key] += 1
-            return f(*args, **kwargs)
-        return call
-
-    monkeypatch.setattr(sessions, "leak_means", counted("sweep", sessions.leak_means))
-    monkeypatch.setattr(passwords, "sample_passwords", counted("chain", passwords.sample_passwords))
-    monkeypatch.setattr(fast, "sample_shared_buffer", counted("shared", fast.sample_shared_buffer))
-    heavy_path_outcomes("fast", SCENARIOS["overlap-never"](), range(20), 11)
-    assert taken == {"sweep": 20, "chain": 20, "shared": 0}
-

@@ -112,7 +112,7 @@ def test_the_session_log_sees_first_captures_on_the_integrated_path() -> None:
     sc = cut_case()
     with forced(listed, "LISTED_LIMIT", -1.0):
         literal = outcomes("fast", sc, PAIRED, 31)
-        with forced(sessions, "LITERAL_LIMIT", -1.0):
+        with forced(sessions, "LITERAL_LIMIT", -1.0), forced(sessions, "CANDIDATE_LIMIT", -1.0):
             integrated = outcomes("fast", sc, PAIRED, 31)
     failures = []
     for q in ("sessions/reaper/retained", "sessions/reaper/raised", "mail/session"):

@@ -169,8 +169,15 @@ def test_slot_and_copies_agree_for_a_trickle() -> None:
     assert (copies > 0).all()
 
 
-@pytest.mark.parametrize("literal", [True, False], ids=["literal", "integrated"])
-def test_hijacks_and_reuse_records(literal: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+def take(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Send the sessions down ``path``: the literal draw, the draw at the reads (for
+    ``next_request`` tokens) or the integrated sweep."""
+    monkeypatch.setattr(sessions, "LITERAL_LIMIT", 1e12 if path == "literal" else -1.0)
+    monkeypatch.setattr(sessions, "CANDIDATE_LIMIT", 1e12 if path == "reads" else -1.0)
+
+
+@pytest.mark.parametrize("path", ["literal", "reads", "integrated"])
+def test_hijacks_and_reuse_records(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """binding none: every leak is hijacked and logged unblocked; ip without shared addresses,
     or a browser never matched: every attempt is blocked and logged. Benign scanners leak
     sessions but never try them."""
@@ -183,7 +190,7 @@ def test_hijacks_and_reuse_records(literal: bool, monkeypatch: pytest.MonkeyPatc
             Segment(600.0, T, True, 1.0, 0.05, 0.1, 0.0, 0.0)]
     lts = [WorkerLifetime(w, 0.0, T, False) for w in range(W)]
     sources = {"eve": 3, "mallory": 1, "scan": 2}
-    monkeypatch.setattr(sessions, "LITERAL_LIMIT", 1e12 if literal else -1.0)
+    take(path, monkeypatch)
     for binding in ((), ("ip",), ("browser",), ("ip", "browser")):
         spec = SessionSpec(ttl=200.0, requests_per_s=0.02, binding=binding,
                            browser_match_probability=0.0 if "browser" in binding else 1.0)
@@ -344,17 +351,19 @@ def test_histories_swept_together_equal_each_alone(
     assert (together > 0).any()
 
 
-@pytest.mark.parametrize("lifetime", ["next_request", 900.0])
-@pytest.mark.parametrize("literal", [True, False], ids=["literal", "integrated"])
+@pytest.mark.parametrize(("lifetime", "path"), [
+    ("next_request", "literal"), ("next_request", "reads"), ("next_request", "integrated"),
+    (900.0, "literal"), (900.0, "integrated")])
 def test_a_stretch_left_out_of_the_lifetimes_empties_memory(
-    lifetime: object, literal: bool, monkeypatch: pytest.MonkeyPatch
+    lifetime: object, path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The skeleton crosses an attack-free stretch to the restart in force at its end and
     leaves out the lifetimes in between (``skeleton.ServerRun._jump``): a worker's lifetimes
     then read ``[0, 100)``, ``[500, T)``. That must give what the lifetimes in full give, the
     restarts at 100, 300 and 500 all emptying memory: tokens left at 100 to 500 never reach
     eve, who reads from 500 on. The same random numbers give the same draw (the stretches
-    that nothing reads draw nothing), so the literal path must agree to the session."""
+    that nothing reads draw nothing), so the literal path and the draw at the reads must agree
+    to the session."""
     T, W = 2000.0, 1
     eve = (AttackerRates("eve", False, 0.2, 1, 0, 0.0, 0.0, 0.9),)
     segs = [Segment(0.0, 500.0, True, 1.0, 0.05, 0.2, 0.0, 0.0),
@@ -364,7 +373,7 @@ def test_a_stretch_left_out_of_the_lifetimes_empties_memory(
     full = [gap[0], WorkerLifetime(0, 100.0, 300.0, False, "scheduled"),
             WorkerLifetime(0, 300.0, 500.0, False, "scheduled"), gap[1]]
     spec = SessionSpec(ttl=600.0, requests_per_s=0.2, lifetime=lifetime)  # type: ignore[arg-type]
-    monkeypatch.setattr(sessions, "LITERAL_LIMIT", 1e12 if literal else -1.0)
+    take(path, monkeypatch)
     found = [leak_means(spec, segs, lts, W, 0.05, T) for lts in (gap, full)]
     assert found[0] is not None and found[1] is not None
     eve_only = frozenset({"eve"})
@@ -375,6 +384,6 @@ def test_a_stretch_left_out_of_the_lifetimes_empties_memory(
                                          np.random.default_rng(seed), server="web")
                          for lts in (gap, full))
         assert gapped.leaked_by_attacker == whole.leaked_by_attacker
-        if literal:
+        if path != "integrated":
             assert [r.time for r in gapped.reuses[0].attempts()] == [
                 r.time for r in whole.reuses[0].attempts()]

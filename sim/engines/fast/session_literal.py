@@ -26,7 +26,7 @@ engine takes this path while that stays below :data:`LITERAL_LIMIT`, always with
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -189,16 +189,27 @@ def simulate_sessions(
         _slot_captures(ws, login, login_w, owner, req_t, req_w, end, max(0.0, other), first, rng)
     else:
         copy_captures(spec, ws, owner, req_t, req_w, end, first, rng)
-    return try_sessions(spec, first, login, req_t, owner, names, malicious, attacker_sources,
-                        rng, server=server, reusing=reusing)
+    return try_sessions(spec, first, victim_idle(spec, login, req_t, owner), names, malicious,
+                        attacker_sources, rng, server=server, reusing=reusing)
+
+
+Idle = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""Given sessions and attempt times, which victims made no request within the
+``concurrent_window`` before the attempt (rule 21's ``concurrent`` check)."""
+
+
+def victim_idle(spec: SessionSpec, login: np.ndarray, req_t: np.ndarray,
+                owner: np.ndarray) -> Idle:
+    """The ``concurrent`` check read from the victims' requests: ``login``, and ``req_t`` of
+    session ``owner``."""
+    return lambda sessions, t: (_last_request(sessions, t, login, req_t, owner)
+                                <= t - spec.concurrent_window)
 
 
 def try_sessions(
     spec: SessionSpec,
     first: np.ndarray,
-    login: np.ndarray,
-    req_t: np.ndarray,
-    owner: np.ndarray,
+    idle: Idle,
     names: Sequence[str],
     malicious: frozenset[str],
     attacker_sources: Mapping[str, int],
@@ -209,8 +220,7 @@ def try_sessions(
 ) -> SessionDraw:
     """Given ``first[s, a]``, the time attacker ``a`` first captured valid session ``s`` (inf:
     never), each malicious attacker that reuses sessions tries each one it captured then
-    (rule 9), through the binding checks of rule 21 made with the victim's own request times
-    (``login``, and ``req_t`` of session ``owner``)."""
+    (rule 9), through the binding checks of rule 21, ``concurrent`` read through ``idle``."""
     index = {name: j for j, name in enumerate(names)}
     leaked = dict.fromkeys(names, 0)
     hijacked = dict.fromkeys(names, 0)
@@ -231,8 +241,7 @@ def try_sessions(
             continue
         t = first[tried, j]
         shared = rng.random(tried.size) < spec.shared_address_probability
-        scored = checks_passed(spec, shared, rng, idle=lambda: _last_request(
-            tried, t, login, req_t, owner) <= t - spec.concurrent_window)
+        scored = checks_passed(spec, shared, rng, idle=lambda: idle(tried, t))
         passed = scored == checks
         source = rng.integers(attacker_sources[name], size=tried.size)
         hijacked[name] = int(passed.sum())

@@ -33,6 +33,11 @@ captured with its ``q`` (``V -> q + (1 - q) V``, ``v1 -> (1 - q) v1``), or, unde
 ``next_handshake`` with key operations, the buffer is emptied first (``V -> 0``), like a
 restart; a crash is a read followed by a restart.
 
+This path is taken for tokens resident for a duration or until the next key operation, and
+for ``next_request`` tokens read by more candidate reads than :mod:`.session_reads` takes
+(which draws those exactly where the reads look; a benign reader's count, reported alone,
+is drawn there whenever its own reads are few enough).
+
 The expected number leaked is ``int Lambda P_leak(u) du`` over logins (``Lambda`` per server,
 from ``t = 0``: rule 18's cold start), by Gauss-Legendre on the intervals between the kinks of
 ``P_leak`` (segment and restart boundaries, and the same shifted by ``-ttl``), only over
@@ -95,7 +100,9 @@ from sim.engines.fast.session_literal import (
     SessionDraw,
     literal_work,
     simulate_sessions,
+    try_sessions,
 )
+from sim.engines.fast.session_reads import CANDIDATE_LIMIT, candidate_work, found_sessions
 from sim.model.attackers import longest_window
 from sim.scenario.model import Attacker, Server, SessionSpec
 
@@ -396,24 +403,38 @@ def sample_sessions(
     ``reuse: [sessions]``; default every malicious attacker) are the attackers that try the
     sessions they capture; the others leak sessions but never try nor hijack one.
     ``concurrent_blocks``: the ``concurrent`` check is proven never to pass here
-    (:func:`.concurrent_bound.passing_captures_bound`), so the integrated path may run it by
-    blocking every attempt. ``cuts``: the session log's instants
+    (:func:`.concurrent_bound.passing_captures_bound`), so the paths that do not draw the
+    victims' requests may run it by blocking every attempt. ``cuts``: the session log's instants
     (:func:`.session_cuts.session_log_cuts`); the integrated path times each attempt on its
     exact side of them.
+
+    Paths: the literal draw of every session that meets the attack while that is cheap
+    (:mod:`.session_literal`), the draw at the reads for ``next_request`` tokens while their
+    candidate reads are few (:mod:`.session_reads`), else the integrated sweep.
     """
     logins = hosts * logins_per_host
     if literal_sessions(spec, segments, workers, logins, concurrent_blocks):
         return simulate_sessions(spec, segments, lifetimes, workers, logins, horizon,
                                  attacker_sources, rng, server=server, reusing=reusing)
     names, malicious = attacker_names(segments)
+    # next_request tokens where the reads are few enough: drawn where the reads look, exact
+    slot = spec.lifetime == "next_request" and logins > 0.0 and spec.requests_per_s > 0.0
+    if slot and candidate_work(spec, segments, workers) <= CANDIDATE_LIMIT:
+        first = found_sessions(spec, segments, lifetimes, workers, logins, horizon, names, rng)
+        return try_sessions(spec, first, _never_idle, names, malicious, attacker_sources, rng,
+                            server=server, reusing=reusing)
     reusers = malicious if reusing is None else malicious & reusing
     leaked = dict.fromkeys(names, 0)
     hijacked = dict.fromkeys(names, 0)
     found = leak_means(spec, segments, lifetimes, workers, logins, horizon, reusers, cuts)
     if found is None:
         return SessionDraw(0, 0, leaked, hijacked, [])
+    # A benign reader's count is reported alone: where its own candidates are few it is
+    # drawn where they look, whatever the heavy readers beside it (item 3).
+    alone = [n for n in names if n not in malicious and slot
+             and candidate_work(spec, segments, workers, frozenset({n})) <= CANDIDATE_LIMIT]
     for name in names:
-        if name not in malicious:
+        if name not in malicious and name not in alone:
             leaked[name] = int(rng.poisson(max(0.0, found.means[frozenset({name})])))
     # Per reusing attacker, its attempts' (source, blocked, shared) blocks in draw order; times
     # are drawn afterwards, for all of an attacker's attempts at once (see _attempt_records),
@@ -452,8 +473,17 @@ def sample_sessions(
     reuses = [_attempt_records(found, name, server, attributes[name], spans[name],
                                name in coupled, rng)
               for name in sorted(attributes)]
+    for name in alone:
+        first = found_sessions(spec, segments, lifetimes, workers, logins, horizon, [name], rng)
+        leaked[name] = int(np.isfinite(first).any(axis=1).sum())
     return SessionDraw(total, int(by_checks[checks]), leaked, hijacked, reuses,
                        tuple(int(c) for c in by_checks[:checks]))
+
+
+def _never_idle(sessions: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The ``concurrent`` check where it is taken off the literal path: proven never to pass
+    (:mod:`.concurrent_bound`)."""
+    return np.zeros(sessions.size, dtype=bool)
 
 
 #: Most malicious attackers on one server with sessions: the leak means of every union of them

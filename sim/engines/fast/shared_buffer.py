@@ -68,6 +68,7 @@ from sim.engines.fast.session_literal import (
     lifetime_reads,
     token_capture,
     try_sessions,
+    victim_idle,
     worker_reads,
 )
 from sim.engines.fast.session_slot import (
@@ -228,8 +229,8 @@ def sample_shared_buffer(
     password, who, when = (np.concatenate([np.zeros(0, dtype=d), *(c[i] for c in taken)])
                            for i, d in enumerate((int, int, float)))
     passwords = count_passwords(password, who, when, names, malicious)
-    drawn = try_sessions(sessions, first, login, req_t, owner, names, malicious,
-                         attacker_sources, rng, server=server, reusing=reusing)
+    drawn = try_sessions(sessions, first, victim_idle(sessions, login, req_t, owner), names,
+                         malicious, attacker_sources, rng, server=server, reusing=reusing)
     return passwords, drawn
 
 
