@@ -299,9 +299,16 @@ def found_sessions(
     while it was valid (inf: never), for the sessions its candidates found (``logins`` per
     second on the whole server)."""
     index = {n: i for i, n in enumerate(names)}
+    # Only lifetimes that meet one of these attackers can hold a candidate: over 25 months of
+    # daily restarts, walking the others cost more than the candidates.
+    active = [(s.t0, s.t1) for s in segments if any(a.name in index for a in s.attackers)]
+    if not active:
+        return np.zeros((0, len(names)))
+    ends = [b for _, b in active]
     by_worker: dict[int, list[WorkerLifetime]] = {}
     for lt in sorted(lifetimes, key=lambda lt: lt.start):
-        if lt.end > lt.start:
+        k = bisect_right(ends, lt.start)
+        if lt.end > lt.start and k < len(active) and active[k][0] < lt.end:
             by_worker.setdefault(lt.worker, []).append(lt)
     own = spec.requests_per_s / workers
     seg = segments[0]
