@@ -161,7 +161,7 @@ def test_fast_engine_refuses_concurrent_only_where_it_could_pass_past_its_limit(
         get_engine("fast").check(quiet)
 
 
-def test_concurrent_blocks_every_attempt_where_sessions_are_integrated() -> None:
+def test_concurrent_blocks_every_attempt_past_the_literal_draw() -> None:
     """Past the literal draw's limit, with the check proven never to pass, every leaked
     session's attempt is blocked and logged; without ``concurrent`` the same attempts, all
     passing the address check, hijack every leaked session."""
@@ -245,15 +245,16 @@ def test_check_summarises_each_check(tmp_path: Path) -> None:
 
 
 def test_check_says_where_the_fast_engine_blocks_every_replay(tmp_path: Path) -> None:
-    """On PSMail the fast engine blocks every replay of an integrated session by the bound's
-    proof: ``bleedsim check`` says so, with the bound, for the mail server alone."""
+    """On PSMail the fast engine blocks every replay of a session it does not draw literally
+    by the bound's proof: ``bleedsim check`` says so, with the bound, for the mail server
+    alone."""
     psmail = Path(__file__).parents[1] / "scenarios" / "psmail-2014.yaml"
     done = bleedsim("check", str(psmail), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     notes = done.stdout.split("engine fast:\n", 1)[1].strip().splitlines()
     assert notes == ["mail: the concurrent check never passes here (at most 5.8e-188 passing "
-                     "captures expected per replication), so where sessions are integrated "
-                     "every replay is blocked by it"]
+                     "captures expected per replication), so where sessions are not drawn "
+                     "literally every replay is blocked by it"]
 
 
 def test_fast_refuses_concurrent_past_its_limit_through_the_cli(tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ capture (attack phases, vulnerability, restarts of every kind, crashes, key capt
 captures over the resulting piecewise-constant segments and worker lifetimes in closed form.
 Where the traffic that can matter is light, it is drawn one by one given the skeleton instead,
 at a cost bounded per server (:mod:`.session_slot`, :mod:`.session_literal` and, for both kinds
-at once, :mod:`.shared_buffer`); the connections of light attackers (at most
+at once, :mod:`.shared_buffer`), and ``next_request`` sessions are drawn where the reads look
+while those are few (:mod:`.session_reads`); the connections of light attackers (at most
 :data:`.listed.LISTED_LIMIT` expected per server) are sampled one by one, so that detectors
 and captures see the same ones (:mod:`.listed`; the skeleton draws them itself while they
 watch the key). Nothing is simulated per heartbeat, so the
@@ -70,8 +71,8 @@ def plan(scenario: Scenario) -> list[str]:
             lines.append(
                 f"{name}: the concurrent check never passes here (at most "
                 f"{passing_captures_bound(server, attackers, scenario.horizon):.3g} passing "
-                "captures expected per replication), so where sessions are integrated every "
-                "replay is blocked by it")
+                "captures expected per replication), so where sessions are not drawn "
+                "literally every replay is blocked by it")
     return lines
 
 
