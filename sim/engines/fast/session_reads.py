@@ -222,25 +222,42 @@ class _Unfound:
         """Silences and their workers, by their ends (each ends at the candidate that saw
         it: in time order)."""
 
-    def silent(self, a: float, b: float, worker: int) -> None:
-        if b > a:
-            self.a.append(a)
-            self.b.append(b)
-            self.at.append(worker)
-
     def newest(self, lo: float, t: float, worker: int,
                rng: np.random.Generator) -> tuple[float, float, int, bool] | None:
         """The newest request or login on ``worker`` in ``(lo, t]`` among the sessions not
         found: its time, the session's login time and worker, and whether it was the login;
-        None if none came.
+        None if none came. What it learns is kept: the stretch after that newest (all of
+        ``(lo, t]`` if none came) becomes a silence of ``worker``.
+
+        Drawn stretch by stretch back from ``t``, each short enough for about one proposal:
+        that none came in the later stretches is a silence the earlier ones are drawn under,
+        so this is the draw over ``(lo, t]`` at once, stopped at the first stretch with one (a
+        look can reach back hours where nothing else is requested, through thousands of
+        logins a second)."""
+        step = 1.0 / (self.logins * (1.0 + self.own * self.ttl)) if self.logins > 0 else math.inf
+        self.a.append(t)
+        self.b.append(t)
+        self.at.append(worker)
+        hi = t
+        while hi > lo:
+            start = max(lo, hi - step)
+            if (new := self._newest_in(start, hi, worker, rng)) is not None:
+                self.a.values[-1] = new[0]
+                return new
+            self.a.values[-1] = hi = start
+        return None
+
+    def _newest_in(self, lo: float, t: float, worker: int,
+                   rng: np.random.Generator) -> tuple[float, float, int, bool] | None:
+        """:meth:`newest` on one stretch ``(lo, t]`` that ends where the worker's silence
+        begins.
 
         Proposed from the Poisson logins and thinned: those logged in inside ``(lo, t]`` at
         ``Lambda``; those before at ``Lambda min(1, own (t - lo))``, a bound of the chance
         ``1 - exp(-own l(u))`` that they request here, ``l(u)`` how long they are valid
         inside, each accepted with the ratio. An accepted session's newest request comes back
         from the end of its stretch an exponential gap (truncated to the stretch). About one
-        proposal a look (the looks reach back to the newest request of any kind), so one at a
-        time in Python costs less than arrays would."""
+        proposal a stretch, so one at a time in Python costs less than arrays would."""
         own, ttl = self.own, self.ttl
         base, first, p = max(lo, 0.0), max(0.0, lo - ttl), min(1.0, own * (t - lo))
         now = self.logins * (t - base)
@@ -352,7 +369,6 @@ def found_sessions(
             newest, u, at, login = new
             k = found.add(u, min(u + spec.ttl, horizon), at)
             held = -1 if login else k
-        unfound.silent(newest, t, w)
         looked[w], slot[w], begins[w] = t, held, t
         left[w] -= 1
         if not left[w]:
