@@ -50,10 +50,10 @@ from agreement import (
     compared,
     differences,
     heavy_path_outcomes,
-    psmail_path_outcomes,
     judge,
     load_fast,
     load_reference,
+    psmail_path_outcomes,
     scenario_z,
     values,
 )
