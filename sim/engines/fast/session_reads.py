@@ -54,17 +54,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from sim.engines.fast.reads import crash_capture, crossed, point_reads, segment_hazards
-from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
+from sim.engines.fast.segments import Segment, WorkerLifetime
+from sim.engines.fast.session_literal import token_capture
 from sim.scenario.model import ResidencySpec, SessionSpec
 
 #: Most expected candidate reads per server and replication on this path.
 CANDIDATE_LIMIT = 5_000
 #: Candidates between two clear-outs of the found sessions no later look can meet.
 FORGET_EVERY = 64
-
-
-def _token(a: AttackerRates) -> float:
-    return a.c_token
 
 
 def candidate_work(spec: SessionSpec, segments: Sequence[Segment], workers: int,
@@ -74,7 +71,7 @@ def candidate_work(spec: SessionSpec, segments: Sequence[Segment], workers: int,
     key placements' hazards; the few point reads are left out."""
     total = 0.0
     for seg in segments:
-        rates = [sum(h.beta for h in segment_hazards(seg, _token, spec.lifetime, reachable)
+        rates = [sum(h.beta for h in segment_hazards(seg, token_capture, spec.lifetime, reachable)
                      if only is None or h.name in only) for reachable in (False, True)]
         total += seg.duration * max(rates)
     return workers * total
@@ -92,13 +89,13 @@ def _candidates(
     who: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
     for lt in lives:
         for seg, a, b in crossed(segments, starts, lt):
-            for h in segment_hazards(seg, _token, rule, lt.key_reachable):
+            for h in segment_hazards(seg, token_capture, rule, lt.key_reachable):
                 if h.name in index and h.beta > 0.0:
                     k = int(rng.poisson(h.beta * (b - a)))
                     times.append(a + (b - a) * rng.random(k))
                     who.append(np.full(k, index[h.name], dtype=np.int64))
-        crash = crash_capture(lt, segments, starts, _token, rule)
-        fixed = point_reads(lt, segments, starts, _token, rule) + ([crash] if crash else [])
+        crash = crash_capture(lt, segments, starts, token_capture, rule)
+        fixed = point_reads(lt, segments, starts, token_capture, rule) + ([crash] if crash else [])
         kept = [r for r in fixed if r.attacker in index and r.q > 0.0 and rng.random() < r.q]
         if kept:
             times.append(np.array([min(r.time, np.nextafter(lt.end, -math.inf)) for r in kept]))
