@@ -624,13 +624,14 @@ def phase_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
 
 def psmail_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
                          seed: int) -> dict[str, np.ndarray]:
-    """:func:`outcomes` with ``next_request`` sessions off the literal draw (onto the draw at
-    the reads, ``session_reads.py``, where its candidates are few, else the integrated sweep)
-    and ``next_request`` passwords beside them on the counting chain, PSMail's paths, which a
-    small server would leave for literal draws: the shared buffer's (``shared_buffer.py``;
-    always, where the skeleton draws the logins for it), the drawn slots' and the literal
-    sessions'. Until 2026-12-06 the heavy path's test did not close the shared buffer, and its
-    sessions and passwords never met the sweep and the chain on ``overlap-never``."""
+    """:func:`outcomes` with ``next_request`` sessions off the literal draw, PSMail's paths,
+    which a small server would leave for literal draws: the shared buffer's
+    (``shared_buffer.py``; always, where the skeleton draws the logins for it), the drawn
+    slots' and the literal sessions'. Where the candidate reads are few the sessions and the
+    ``next_request`` passwords beside them are then drawn together at the reads
+    (``buffer_reads.py``), else the sessions on the integrated sweep and the passwords on the
+    counting chain. Until 2026-12-06 the heavy path's test did not close the shared buffer,
+    and its sessions and passwords never met the sweep and the chain on ``overlap-never``."""
     from sim.engines.fast import passwords, sessions, shared_buffer
 
     with (forced(sessions, "LITERAL_LIMIT", -1.0), forced(shared_buffer, "DRAWN_LIMIT", -1.0),
@@ -640,13 +641,14 @@ def psmail_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
 
 def heavy_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
                         seed: int) -> dict[str, np.ndarray]:
-    """:func:`psmail_path_outcomes` with no attacker listed and the sessions on the integrated
-    sweep whatever their candidates: every attacker on the fast engine's heavy paths
-    (``test_engines_agree.OTHER_PATHS``, ``heavy-path``)."""
+    """:func:`psmail_path_outcomes` with no attacker listed, the sessions on the integrated
+    sweep and the passwords on the counting chain whatever their candidates: every attacker
+    on the fast engine's heavy paths (``test_engines_agree.OTHER_PATHS``, ``heavy-path``)."""
+    from sim.engines.fast import buffer_reads, sessions
     from sim.engines.fast import listed as listed_path
-    from sim.engines.fast import sessions
 
-    with forced(listed_path, "LISTED_LIMIT", -1.0), forced(sessions, "CANDIDATE_LIMIT", -1.0):
+    with (forced(listed_path, "LISTED_LIMIT", -1.0), forced(sessions, "CANDIDATE_LIMIT", -1.0),
+          forced(buffer_reads, "CANDIDATE_LIMIT", -1.0)):
         return psmail_path_outcomes(engine, sc, replications, seed)
 
 

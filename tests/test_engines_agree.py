@@ -84,9 +84,9 @@ def item_3_or_9(line: str) -> bool:
 #: ``next_request`` passwords beside sessions and the integrated session sweep (items 3, 9
 #: and 12; the session log's means on each side of its retention cutoff, since attempts are
 #: timed by first captures there). ``heavy-psmail-paths``: ``heavy``, its sneak heavy and the
-#: rest listed, on PSMail's paths: the counting chain, and sessions drawn at the reads
-#: (``session_reads.py``), which keeps every session quantity (item 9 only). Both are
-#: ``agreement.SIDE_RUNS`` (4,000 and 20,000 fast replications).
+#: rest listed, on PSMail's paths: passwords and sessions drawn together at the reads
+#: (``buffer_reads.py``), which keeps every password and session quantity (item 9 only). Both
+#: are ``agreement.SIDE_RUNS`` (4,000 and 20,000 fast replications).
 OTHER_PATHS: dict[str, tuple[str, Callable[[str], bool]]] = {
     "overlap-never": ("heavy-path", item_3_or_9),
     "heavy": ("heavy-psmail-paths", item_9),
@@ -107,16 +107,18 @@ def judged_apart(name: str, pairs: list[tuple[str, Sample, Sample]],
 
 
 @pytest.mark.parametrize(("name", "force", "taken"), [
-    ("overlap-never", heavy_path_outcomes, {"sweep": 20, "reads": 0, "chain": 20, "shared": 0}),
-    ("heavy", psmail_path_outcomes, {"sweep": 0, "reads": 20, "chain": 20, "shared": 0}),
+    ("overlap-never", heavy_path_outcomes,
+     {"sweep": 20, "reads": 0, "chain": 20, "shared": 0, "both": 0}),
+    ("heavy", psmail_path_outcomes,
+     {"sweep": 0, "reads": 0, "chain": 0, "shared": 0, "both": 20}),
 ], ids=["heavy-path", "heavy-psmail-paths"])
 def test_the_forced_runs_take_their_paths(name: str, force: Callable[..., Any],
                                           taken: dict[str, int],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """What each run of :data:`OTHER_PATHS` forces is the path it is there to test: in every
-    replication the sessions on the integrated sweep or drawn at the reads, and the passwords
-    on the counting chain, none on the shared buffer's literal draw (which took them all,
-    unseen, until 2026-12-06)."""
+    replication the sessions on the integrated sweep and the passwords on the counting chain,
+    or both kinds drawn together at the reads; none on the shared buffer's literal draw (which
+    took them all, unseen, until 2026-12-06)."""
     import sim.engines.fast as fast
     from sim.engines.fast import passwords, sessions
 
@@ -132,6 +134,7 @@ def test_the_forced_runs_take_their_paths(name: str, force: Callable[..., Any],
     monkeypatch.setattr(sessions, "found_sessions", counted("reads", sessions.found_sessions))
     monkeypatch.setattr(passwords, "sample_passwords", counted("chain", passwords.sample_passwords))
     monkeypatch.setattr(fast, "sample_shared_buffer", counted("shared", fast.sample_shared_buffer))
+    monkeypatch.setattr(fast, "sample_both_at_reads", counted("both", fast.sample_both_at_reads))
     force("fast", SCENARIOS[name](), range(20), 11)
     assert seen == taken
 

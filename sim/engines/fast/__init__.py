@@ -7,7 +7,8 @@ captures over the resulting piecewise-constant segments and worker lifetimes in 
 Where the traffic that can matter is light, it is drawn one by one given the skeleton instead,
 at a cost bounded per server (:mod:`.session_slot`, :mod:`.session_literal` and, for both kinds
 at once, :mod:`.shared_buffer`), and ``next_request`` sessions are drawn where the reads look
-while those are few (:mod:`.session_reads`); the connections of light attackers (at most
+while those are few (:mod:`.session_reads`; with ``next_request`` passwords beside them, both
+kinds at once, :mod:`.buffer_reads`); the connections of light attackers (at most
 :data:`.listed.LISTED_LIMIT` expected per server) are sampled one by one, so that detectors
 and captures see the same ones (:mod:`.listed`; the skeleton draws them itself while they
 watch the key). Nothing is simulated per heartbeat, so the
@@ -22,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engines import EngineRefused, child_seeds
+from sim.engines.fast.buffer_reads import reads_both, sample_both_at_reads
 from sim.engines.fast.concurrent_bound import concurrent_never_passes, passing_captures_bound
 from sim.engines.fast.key_copies import MAX_STATES, server_chain_states
 from sim.engines.fast.key_count import (
@@ -168,7 +170,8 @@ def _secrets(
 ) -> tuple[PasswordDraw | None, SessionDraw | None]:
     """The passwords and sessions captured on one server, given its skeleton: drawn together
     where ``next_request`` passwords sit beside sessions and the traffic is light enough to
-    draw both literally (:mod:`.shared_buffer`), else each on its own path."""
+    draw both literally (:mod:`.shared_buffer`) or, beside ``next_request`` tokens, the reads
+    that would capture are few enough (:mod:`.buffer_reads`), else each on its own path."""
     server = scenario.servers[name]
     workers = server.total_workers
     sources = {a: scenario.attackers[a].sources for a in run.attackers}
@@ -187,6 +190,10 @@ def _secrets(
                                         scenario.horizon, sources, rng, server=name,
                                         reusing=reusing, known=known,
                                         max_requests=server.restart.max_requests)
+        if reads_both(server.passwords, server.sessions, run.segments, workers, logins, blocks):
+            return sample_both_at_reads(server.sessions, run.segments, run.lifetimes, workers,
+                                        logins, scenario.horizon, sources, rng, server=name,
+                                        reusing=reusing)
     draw = sessions = None
     if server.passwords is not None:
         draw = draw_passwords(server.passwords, server.sessions, run.segments, run.lifetimes,

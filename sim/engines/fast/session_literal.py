@@ -206,6 +206,12 @@ def victim_idle(spec: SessionSpec, login: np.ndarray, req_t: np.ndarray,
                                 <= t - spec.concurrent_window)
 
 
+def never_idle(sessions: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The ``concurrent`` check where it is taken off the literal path: proven never to pass
+    (:mod:`.concurrent_bound`)."""
+    return np.zeros(sessions.size, dtype=bool)
+
+
 def try_sessions(
     spec: SessionSpec,
     first: np.ndarray,

@@ -43,18 +43,29 @@ request. The cost is the candidates, one step each in time order (tens of micros
 found sessions' arrays growing with them): the engine takes this path while their expected
 number stays below :data:`CANDIDATE_LIMIT`, where drawing the sessions literally would cost
 more than :data:`.session_literal.LITERAL_LIMIT`.
+
+A login leaves its password in the same slot, so with ``next_request`` passwords beside the
+tokens the same looks draw both kinds (:func:`found_secrets`, :mod:`.buffer_reads`): the
+candidates are then the reads at the larger of the two kinds' chances, each taking what the
+slot holds with that kind's share of its chance.
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from sim.engines.fast.reads import crash_capture, crossed, point_reads, segment_hazards
-from sim.engines.fast.segments import Segment, WorkerLifetime
+from sim.engines.fast.reads import (
+    crash_capture,
+    crossed,
+    password_capture,
+    point_reads,
+    segment_hazards,
+)
+from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
 from sim.engines.fast.session_literal import token_capture
 from sim.scenario.model import ResidencySpec, SessionSpec
 
@@ -62,45 +73,94 @@ from sim.scenario.model import ResidencySpec, SessionSpec
 CANDIDATE_LIMIT = 5_000
 #: Candidates between two clear-outs of the found sessions no later look can meet.
 FORGET_EVERY = 64
+#: A slot holding neither a token nor a password (the sessions whose token, whose password).
+_EMPTY = (-1, -1)
+
+
+Capture = Callable[[AttackerRates], float]
+"""One secret kind's per-heartbeat capture chance of an attacker
+(:func:`.reads.segment_hazards`)."""
+TOKEN: tuple[Capture, ...] = (token_capture,)
+BOTH: tuple[Capture, ...] = (token_capture, password_capture)
+"""The kinds one slot can hold, in the order of the ratios :func:`_candidates` returns."""
 
 
 def candidate_work(spec: SessionSpec, segments: Sequence[Segment], workers: int,
-                   only: frozenset[str] | None = None) -> float:
+                   only: frozenset[str] | None = None, kinds: Sequence[Capture] = TOKEN) -> float:
     """Expected candidate reads of one server's attack by the attackers of ``only`` (default
-    all): the ordinary connections that would take a resident token, at the larger of the two
-    key placements' hazards; the few point reads are left out."""
+    all): the ordinary connections that would take a resident secret of the likeliest of
+    ``kinds``, at the larger of the two key placements' hazards; the few point reads are left
+    out."""
     total = 0.0
     for seg in segments:
-        rates = [sum(h.beta for h in segment_hazards(seg, token_capture, spec.lifetime, reachable)
-                     if only is None or h.name in only) for reachable in (False, True)]
+        rates = [sum(beta for name, beta, _ in _pulls(seg, kinds, spec.lifetime, reachable)
+                     if only is None or name in only) for reachable in (False, True)]
         total += seg.duration * max(rates)
     return workers * total
 
 
+def _pulls(seg: Segment, kinds: Sequence[Capture], rule: ResidencySpec,
+           reachable: bool) -> list[tuple[str, float, tuple[float, ...]]]:
+    """Per attacker of the segment's hazards: its candidates' rate (its ordinary connections
+    at the largest of the kinds' chances ``q``) and each kind's share ``q / max q`` of them.
+    Thinning a candidate by its kind's share keeps each kind's reads at its own ``q``."""
+    out = []
+    for hazards in zip(*(segment_hazards(seg, kind, rule, reachable) for kind in kinds)):
+        top = max(h.q for h in hazards)
+        shares = tuple(h.q / top if top > 0.0 else 0.0 for h in hazards)
+        out.append((hazards[0].name, hazards[0].nu * top, shares))
+    return out
+
+
 def _candidates(
     segments: Sequence[Segment], lives: Sequence[WorkerLifetime], index: dict[str, int],
-    rule: ResidencySpec, rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    """One worker's candidate reads (times, attacker indices) over its lifetimes, unsorted:
-    per stretch and attacker of ``index``, Poisson at ``beta``; the point reads each kept with
-    its ``q`` (the crashing one just before the restart that ends its lifetime)."""
+    rule: ResidencySpec, kinds: Sequence[Capture], rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One worker's candidate reads over its lifetimes, unsorted: their times, attacker
+    indices and each kind's share (:func:`_pulls`). Per stretch and attacker of ``index``,
+    Poisson at the candidates' rate; the point reads each kept with its largest ``q`` (the
+    crashing one just before the restart that ends its lifetime)."""
     starts = [s.t0 for s in segments]
     times: list[np.ndarray] = [np.zeros(0)]
     who: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+    shares: list[np.ndarray] = [np.zeros((0, len(kinds)))]
     for lt in lives:
         for seg, a, b in crossed(segments, starts, lt):
-            for h in segment_hazards(seg, token_capture, rule, lt.key_reachable):
-                if h.name in index and h.beta > 0.0:
-                    k = int(rng.poisson(h.beta * (b - a)))
+            for name, beta, share in _pulls(seg, kinds, rule, lt.key_reachable):
+                if name in index and beta > 0.0:
+                    k = int(rng.poisson(beta * (b - a)))
                     times.append(a + (b - a) * rng.random(k))
-                    who.append(np.full(k, index[h.name], dtype=np.int64))
-        crash = crash_capture(lt, segments, starts, token_capture, rule)
-        fixed = point_reads(lt, segments, starts, token_capture, rule) + ([crash] if crash else [])
-        kept = [r for r in fixed if r.attacker in index and r.q > 0.0 and rng.random() < r.q]
+                    who.append(np.full(k, index[name], dtype=np.int64))
+                    shares.append(np.tile(share, (k, 1)))
+        fixed = _point_reads(lt, segments, starts, rule, kinds)
+        kept = [(time, name, share) for time, name, q, share in fixed
+                if name in index and q > 0.0 and rng.random() < q]
         if kept:
-            times.append(np.array([min(r.time, np.nextafter(lt.end, -math.inf)) for r in kept]))
-            who.append(np.array([index[r.attacker] for r in kept], dtype=np.int64))
-    return np.concatenate(times), np.concatenate(who)
+            times.append(np.array([min(time, np.nextafter(lt.end, -math.inf))
+                                   for time, _, _ in kept]))
+            who.append(np.array([index[name] for _, name, _ in kept], dtype=np.int64))
+            shares.append(np.array([share for _, _, share in kept]))
+    return np.concatenate(times), np.concatenate(who), np.concatenate(shares)
+
+
+def _point_reads(lt: WorkerLifetime, segments: Sequence[Segment], starts: Sequence[float],
+                 rule: ResidencySpec, kinds: Sequence[Capture],
+                 ) -> list[tuple[float, str, float, tuple[float, ...]]]:
+    """The lifetime's point reads and its crashing read (:func:`.reads.point_reads`,
+    :func:`.reads.crash_capture`) that capture some kind: time, attacker, the largest ``q``
+    and each kind's share of it. A kind a read cannot capture has no point read of its own."""
+    chances: dict[tuple[float, str, int], list[float]] = {}
+    for i, kind in enumerate(kinds):
+        crash = crash_capture(lt, segments, starts, kind, rule)
+        seen: dict[tuple[float, str], int] = {}
+        for r in point_reads(lt, segments, starts, kind, rule) + ([crash] if crash else []):
+            nth = seen[r.time, r.attacker] = seen.get((r.time, r.attacker), -1) + 1
+            chances.setdefault((r.time, r.attacker, nth), [0.0] * len(kinds))[i] = r.q
+    out = []
+    for (time, name, _), qs in chances.items():
+        top = max(qs)
+        out.append((time, name, top, tuple(q / top if top > 0.0 else 0.0 for q in qs)))
+    return out
 
 
 class _Column:
@@ -155,25 +215,25 @@ class _Found:
             column.keep(keep)
 
     def newest(self, lo: float, t: float, worker: int, own: float,
-               rng: np.random.Generator) -> tuple[float, int] | None:
+               rng: np.random.Generator) -> tuple[float, int, bool] | None:
         """The newest request to ``worker`` in ``(lo, t]`` among the found sessions' own
-        (Poisson at ``own`` each while valid) and their logins, and whose (``-1`` for a login,
-        which leaves no token); None if none came."""
+        (Poisson at ``own`` each while valid) and their logins, whose, and whether it was the
+        login (which leaves its password, no token); None if none came."""
         if not self._id.size:
             return None
         request = self._newest_request(lo, t, own, rng)
         if self._latest_login <= lo:  # the usual case: every login is older than the look
             return request
         u = self._u.values
-        logged = (self._at.values == worker) & (u > lo) & (u <= t)
-        if logged.any():
-            login = float(u[logged].max())
-            if request is None or login > request[0]:
-                return login, -1
+        logged = np.flatnonzero((self._at.values == worker) & (u > lo) & (u <= t))
+        if logged.size:
+            last = logged[int(np.argmax(u[logged]))]
+            if request is None or u[last] > request[0]:
+                return float(u[last]), int(self._id.values[last]), True
         return request
 
     def _newest_request(self, lo: float, t: float, own: float,
-                        rng: np.random.Generator) -> tuple[float, int] | None:
+                        rng: np.random.Generator) -> tuple[float, int, bool] | None:
         """Going back from ``t`` the request streams' superposition has rate ``own`` times the
         sessions valid, so the newest is where that integrated rate reaches an ``Exp(1)``
         draw, sent by one of the sessions valid there with equal chances."""
@@ -201,7 +261,7 @@ class _Found:
         hi, low = points[k], points[k - 1]
         x = hi - (budget - above[k]) / (above[k - 1] - above[k]) * (hi - low)
         valid = np.flatnonzero((a < x) & (b >= x))
-        return float(x), int(ids[valid[int(rng.integers(valid.size))]])
+        return float(x), int(ids[valid[int(rng.integers(valid.size))]]), False
 
 
 class _Unfound:
@@ -312,12 +372,48 @@ def found_sessions(
     """``first[s, a]``: the time attacker ``names[a]`` first captured found session ``s``
     while it was valid (inf: never), for the sessions its candidates found (``logins`` per
     second on the whole server)."""
+    return _look(spec, segments, lifetimes, workers, logins, horizon, names, TOKEN, rng)[0]
+
+
+def found_secrets(
+    spec: SessionSpec,
+    segments: Sequence[Segment],
+    lifetimes: Sequence[WorkerLifetime],
+    workers: int,
+    logins: float,
+    horizon: float,
+    names: Sequence[str],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`found_sessions` beside ``next_request`` passwords in the same slot: ``first``,
+    and every password capture (the login's session, an index into ``first``; the attacker,
+    an index into ``names``; the time). A login leaves its password in the slot until the
+    worker's next request, whatever its session's validity."""
+    first, taken = _look(spec, segments, lifetimes, workers, logins, horizon, names, BOTH, rng)
+    rows = np.array(taken, dtype=float).reshape(-1, 3)
+    return first, rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64), rows[:, 2]
+
+
+def _look(
+    spec: SessionSpec,
+    segments: Sequence[Segment],
+    lifetimes: Sequence[WorkerLifetime],
+    workers: int,
+    logins: float,
+    horizon: float,
+    names: Sequence[str],
+    kinds: Sequence[Capture],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
+    """The candidates of ``kinds`` (:data:`TOKEN`, or :data:`BOTH` with passwords) looking at
+    the slot in time order: each session's first capture per attacker, and the password
+    captures (login's session, attacker, time)."""
     index = {n: i for i, n in enumerate(names)}
     # Only lifetimes that meet one of these attackers can hold a candidate: over 25 months of
     # daily restarts, walking the others cost more than the candidates.
     active = [(s.t0, s.t1) for s in segments if any(a.name in index for a in s.attackers)]
     if not active:
-        return np.zeros((0, len(names)))
+        return np.zeros((0, len(names))), []
     ends = [b for _, b in active]
     by_worker: dict[int, list[WorkerLifetime]] = {}
     for lt in sorted(lifetimes, key=lambda lt: lt.start):
@@ -328,19 +424,25 @@ def found_sessions(
     seg = segments[0]
     other = max(0.0, seg.requests - seg.session_requests - seg.logins)  # neither kind (rule 18)
     t_parts, a_parts, w_parts = [np.zeros(0)], [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    s_parts = [np.zeros((0, len(kinds)))]
     restarts: dict[int, list[float]] = {}
     for w, lives in by_worker.items():
-        t, a = _candidates(segments, lives, index, spec.lifetime, rng)
+        t, a, share = _candidates(segments, lives, index, spec.lifetime, kinds, rng)
         t_parts.append(t)
         a_parts.append(a)
+        s_parts.append(share)
         w_parts.append(np.full(t.size, w, dtype=np.int64))
         restarts[w] = sorted({x for lt in lives for x in (lt.start, lt.end)})
     times, who, where = (np.concatenate(p) for p in (t_parts, a_parts, w_parts))
     order = np.argsort(times, kind="stable")
+    # each kind's share of a candidate, where some kind's is below 1: one uniform decides
+    shares = np.concatenate(s_parts)[order]
+    thinned = bool((shares < 1.0).any())
     found = _Found(len(names))
     unfound = _Unfound(logins, workers, own, spec.ttl, horizon)
     looked: dict[int, float] = {}
-    slot: dict[int, int] = {}
+    slot: dict[int, tuple[int, int]] = {}  # per worker: the session whose token, whose password
+    passwords: list[tuple[int, int, float]] = []
     # Where each worker's next look can begin at the earliest: its previous look, or before
     # any, its first lifetime's start; a worker with no look left is dropped.
     begins = {w: restarts[w][0] for w in restarts}
@@ -351,26 +453,34 @@ def found_sessions(
             found.forget_before(min(begins.values()))
         rs = restarts[w]
         start = rs[bisect_right(rs, t) - 1]
-        lo, held = looked.get(w, -math.inf), slot.get(w, -1)
+        lo, held = looked.get(w, -math.inf), slot.get(w, _EMPTY)
         if start > lo:  # restarted since the previous look: the slot is empty
-            lo, held = start, -1
+            lo, held = start, _EMPTY
         # The newest request since then, of three independent kinds: one that is neither a
         # login nor a session's, a found session's (its login included), and a session not
-        # found yet's. A login leaves a password, no token.
+        # found yet's. A login leaves its password, a session request its token.
         newest = lo
         if other > 0.0 and (s := t - rng.exponential(1.0 / other)) > newest:
-            newest, held = s, -1
+            newest, held = s, _EMPTY
         if (mine := found.newest(newest, t, w, own, rng)) is not None:
-            newest, held = mine
+            newest, k, login = mine
+            held = (-1, k) if login else (k, -1)
         if (new := unfound.newest(newest, t, w, rng)) is not None:
             newest, u, at, login = new
             k = found.add(u, min(u + spec.ttl, horizon), at)
-            held = -1 if login else k
+            held = (-1, k) if login else (k, -1)
         looked[w], slot[w], begins[w] = t, held, t
         left[w] -= 1
         if not left[w]:
             del begins[w]
-        if held >= 0 and t < found.e[held]:
-            row = found.first[held]
+        token, password = held
+        if token < 0 and password < 0:
+            continue
+        draw = rng.random() if thinned else 0.0
+        if token >= 0 and t < found.e[token] and draw < shares[step, 0]:
+            row = found.first[token]
             row[a] = min(row[a], t)
-    return np.array(found.first, dtype=float).reshape(-1, len(names))
+        elif password >= 0 and len(kinds) > 1 and draw < shares[step, 1]:
+            passwords.append((password, a, t))
+    return np.array(found.first, dtype=float).reshape(-1, len(names)), passwords
+

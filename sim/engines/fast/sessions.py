@@ -99,6 +99,7 @@ from sim.engines.fast.session_literal import (
     LITERAL_LIMIT,
     SessionDraw,
     literal_work,
+    never_idle,
     simulate_sessions,
     try_sessions,
 )
@@ -421,7 +422,7 @@ def sample_sessions(
     slot = spec.lifetime == "next_request" and logins > 0.0 and spec.requests_per_s > 0.0
     if slot and candidate_work(spec, segments, workers) <= CANDIDATE_LIMIT:
         first = found_sessions(spec, segments, lifetimes, workers, logins, horizon, names, rng)
-        return try_sessions(spec, first, _never_idle, names, malicious, attacker_sources, rng,
+        return try_sessions(spec, first, never_idle, names, malicious, attacker_sources, rng,
                             server=server, reusing=reusing)
     reusers = malicious if reusing is None else malicious & reusing
     leaked = dict.fromkeys(names, 0)
@@ -478,12 +479,6 @@ def sample_sessions(
         leaked[name] = int(np.isfinite(first).any(axis=1).sum())
     return SessionDraw(total, int(by_checks[checks]), leaked, hijacked, reuses,
                        tuple(int(c) for c in by_checks[:checks]))
-
-
-def _never_idle(sessions: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """The ``concurrent`` check where it is taken off the literal path: proven never to pass
-    (:mod:`.concurrent_bound`)."""
-    return np.zeros(sessions.size, dtype=bool)
 
 
 #: Most malicious attackers on one server with sessions: the leak means of every union of them

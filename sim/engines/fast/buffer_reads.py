@@ -1,0 +1,68 @@
+"""Passwords and session tokens in one ``next_request`` slot, drawn together where the reads
+look.
+
+Under ``next_request`` a worker's recycled read buffer holds what its newest request left: a
+login's password, a session request's token, or nothing (``model.md``, Residency), so one
+attacker's password and session captures depend on each other (``docs/fast-engine.md``,
+item 14). :mod:`.shared_buffer` draws both from every request while they are few; past that,
+the passwords took the counting chain (item 12: a lifetime's ``P(N = 0)`` and its workers'
+independence approximate) and the sessions the draw at the reads, each on its own.
+
+Here the draw at the reads (:mod:`.session_reads`) carries the passwords too: a candidate is a
+read that would capture the likelier of the two kinds, and at each candidate the slot is drawn
+as there; a login it finds newest leaves its password, which the candidate takes with that
+kind's share of its chance. Everything the slot held at any read is drawn from its law given
+the skeleton, so both counts, their joint, and every password's first-capture time (the
+logins of ``reuse: [passwords]``) are exact given it, as the draw at the reads makes the
+sessions (with ``max_requests``, items 11 and 13 as there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from sim.engines.fast.password_chain import PasswordDraw
+from sim.engines.fast.reads import attacker_names
+from sim.engines.fast.segments import Segment, WorkerLifetime
+from sim.engines.fast.session_literal import SessionDraw, never_idle, try_sessions
+from sim.engines.fast.session_reads import BOTH, CANDIDATE_LIMIT, candidate_work, found_secrets
+from sim.engines.fast.session_slot import count_passwords
+from sim.engines.fast.sessions import literal_sessions
+from sim.scenario.model import PasswordSpec, SessionSpec
+
+
+def reads_both(passwords: PasswordSpec, sessions: SessionSpec, segments: Sequence[Segment],
+               workers: int, logins: float, concurrent_blocks: bool) -> bool:
+    """Whether this path draws the server: both kinds in the slot, sessions that send requests
+    and are not drawn literally (:func:`.sessions.literal_sessions`, with ``logins`` per second
+    on the whole server and ``concurrent_blocks`` as there), and at most
+    :data:`.session_reads.CANDIDATE_LIMIT` candidates expected."""
+    return (passwords.lifetime == "next_request" and sessions.lifetime == "next_request"
+            and logins > 0.0 and sessions.requests_per_s > 0.0
+            and not literal_sessions(sessions, segments, workers, logins, concurrent_blocks)
+            and candidate_work(sessions, segments, workers, kinds=BOTH) <= CANDIDATE_LIMIT)
+
+
+def sample_both_at_reads(
+    sessions: SessionSpec,
+    segments: Sequence[Segment],
+    lifetimes: Sequence[WorkerLifetime],
+    workers: int,
+    logins: float,
+    horizon: float,
+    attacker_sources: Mapping[str, int],
+    rng: np.random.Generator,
+    *,
+    server: str,
+    reusing: frozenset[str] | None,
+) -> tuple[PasswordDraw, SessionDraw]:
+    """The passwords and sessions captured on one server in one replication (module
+    docstring); the sessions are tried as on the draw at the reads alone."""
+    names, malicious = attacker_names(segments)
+    first, password, who, when = found_secrets(sessions, segments, lifetimes, workers, logins,
+                                               horizon, names, rng)
+    drawn = try_sessions(sessions, first, never_idle, names, malicious, attacker_sources, rng,
+                         server=server, reusing=reusing)
+    return count_passwords(password, who, when, names, malicious), drawn

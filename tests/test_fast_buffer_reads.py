@@ -1,0 +1,161 @@
+"""Passwords and sessions drawn together where the reads look (``sim/engines/fast/
+buffer_reads.py``) against the shared buffer's draw of every request (``shared_buffer.py``),
+which is exact given the skeleton.
+
+Both take the same hand-made skeletons; the draws are independent, so each quantity's two
+means are compared with the run's own standard error, at the family ``z`` of all the
+quantities a test compares (:func:`agreement.family_z`: a correct path fails a test with
+probability 1%; at ``Z_CHECK`` each, about 70 correlated quantities failed one draw in a few
+dozen). What is compared is what
+item 14 of ``docs/fast-engine.md`` is about, beside each kind's counts: per attacker, a
+password and a session taken together or one without the other, and the passwords' first
+captures before a cut (when ``reuse: [passwords]`` logs in). The readers' chances differ by
+kind in both directions, so the thinning of a candidate by its kind's share is exercised.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from agreement import family_z
+from test_fast_session_reads import LOGINS, segments
+
+from sim.engines.fast import buffer_reads, sessions
+from sim.engines.fast.buffer_reads import reads_both, sample_both_at_reads
+from sim.engines.fast.password_chain import PasswordDraw
+from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
+from sim.engines.fast.session_literal import SessionDraw
+from sim.engines.fast.session_slot import readable_lifetimes
+from sim.engines.fast.shared_buffer import sample_shared_buffer
+from sim.scenario.model import PasswordSpec, SessionSpec
+
+Draw = tuple[PasswordDraw, SessionDraw]
+PASSWORDS = PasswordSpec(lifetime="next_request")
+
+
+def draws(spec: SessionSpec, segs: list[Segment], lives: list[WorkerLifetime], workers: int,
+          horizon: float, n: int, seed: int, literal: bool) -> list[Draw]:
+    sources = {a.name: 2 for s in segs for a in s.attackers}
+    if literal:
+        touched = readable_lifetimes(segs, lives)
+        return [sample_shared_buffer(spec, segs, touched, workers, horizon, sources,
+                                     np.random.default_rng([seed, k]), server="web",
+                                     reusing=None)
+                for k in range(n)]
+    return [sample_both_at_reads(spec, segs, lives, workers, LOGINS, horizon, sources,
+                                 np.random.default_rng([seed, k]), server="web", reusing=None)
+            for k in range(n)]
+
+
+def quantities(d: Draw, cut: float) -> dict[str, float]:
+    """What the results read of one draw, and each attacker's joint of the two kinds."""
+    pw, ss = d
+    out: dict[str, float] = {"passwords": pw.total, "sessions": ss.total_leaked,
+                             "hijacked": ss.total_hijacked}
+    for name, n in ss.leaked_by_attacker.items():
+        p = pw.by_attacker[name]
+        out[f"{name} passwords"] = p
+        out[f"{name} sessions"] = n
+        out[f"{name} hijacks"] = ss.hijacked_by_attacker[name]
+        out[f"{name} password and session"] = float(p > 0 and n > 0)
+        out[f"{name} password, no session"] = float(p > 0 and n == 0)
+        out[f"{name} session, no password"] = float(p == 0 and n > 0)
+        out[f"{name} passwords first taken before {cut:g}"] = int(
+            (pw.capture_times[name] < cut).sum())
+    out.update({f"{q} none": float(v == 0) for q, v in list(out.items())
+                if " and " not in q and ", no " not in q})
+    return out
+
+
+def compare(literal: list[Draw], reads: list[Draw],
+            cut: float) -> tuple[list[str], dict[str, tuple[float, float]]]:
+    """Every quantity's means compared at the family ``z``: the lines beyond it, and per
+    quantity the literal mean and the comparison's half-width."""
+    a = [quantities(d, cut) for d in literal]
+    b = [quantities(d, cut) for d in reads]
+    names = sorted({q for row in a + b for q in row})
+    x = {q: np.array([row.get(q, 0.0) for row in a]) for q in names}
+    y = {q: np.array([row.get(q, 0.0) for row in b]) for q in names}
+    se = {q: math.sqrt(x[q].var(ddof=1) / x[q].size + y[q].var(ddof=1) / y[q].size)
+          for q in names}
+    z = family_z(sum(1 for q in names if se[q] > 0.0))
+    failures, bounds = [], {}
+    for q in names:
+        half = z * se[q]
+        line = (f"{q}: literal {x[q].mean():.4f}, reads {y[q].mean():.4f}, difference "
+                f"{y[q].mean() - x[q].mean():+.4f} +- {half:.4f} (z = {z:.2f})")
+        print(line)
+        bounds[q] = (float(x[q].mean()), half)
+        if abs(y[q].mean() - x[q].mean()) > half:
+            failures.append(line)
+    return failures, bounds
+
+
+#: Draws a side: a reader's chance of both kinds is compared to within about 0.02.
+BURST = 4000
+
+
+def test_a_burst_of_reads_takes_both_kinds_as_the_buffer_holds_them() -> None:
+    """Two workers, a slot emptied about every 27 s, two readers sending a burst of
+    connections for 5 s, one likelier to take a token than a password and one the other way
+    round: their captures come a second apart and find the same password or token again, and
+    a read finds one kind or the other, never both, so one reader seldom takes both."""
+    spec = SessionSpec(ttl=600.0, requests_per_s=0.002, binding=("ip",),
+                       shared_address_probability=0.3)
+    readers = (AttackerRates("eve", False, 1.5, 1, 0, 0.0, 0.3, 0.6),
+               AttackerRates("mallory", False, 0.5, 1, 0, 0.0, 0.7, 0.2))
+    horizon, workers = 3000.0, 2
+    segs = segments(spec, workers, (2000.0, 2005.0), horizon, readers, hot=1)
+    lives = [WorkerLifetime(w, 0.0, horizon, False) for w in range(workers)]
+    literal = draws(spec, segs, lives, workers, horizon, BURST, 1, True)
+    reads = draws(spec, segs, lives, workers, horizon, BURST, 2, False)
+    failures, bounds = compare(literal, reads, 2002.0)
+    assert not failures, failures
+    # Drawn apart, each kind from its own margin, the joint would be the product of the
+    # margins: the comparison sees that.
+    both, half = bounds["eve password and session"]
+    apart = (1.0 - bounds["eve passwords none"][0]) * (1.0 - bounds["eve sessions none"][0])
+    assert abs(apart - both) > half, "cannot see the kinds drawn apart"
+
+
+#: Draws a side for the busier case.
+BUSY = 1500
+
+
+def test_restarts_a_cold_start_and_three_readers() -> None:
+    """Three workers restarted inside the attack, an attack from 300 s inside the cold
+    start's session ramp, two malicious readers and a benign one, with different chances for
+    the two kinds: every count, joint and first capture before 700 s."""
+    spec = SessionSpec(ttl=600.0, requests_per_s=0.01, binding=("ip",),
+                       shared_address_probability=0.3)
+    heavy = AttackerRates("eve", False, 0.03, 1, 0, 0.0, 0.5, 0.4)
+    light = AttackerRates("mallory", False, 0.005, 2, 0, 0.0, 0.2, 0.5)
+    scan = AttackerRates("scan", True, 0.005, 1, 0, 0.0, 0.5, 0.5)
+    horizon, workers = 2000.0, 3
+    segs = segments(spec, workers, (300.0, 500.0, 900.0), horizon, (heavy,), hot=1)
+    segs[2] = segs[2]._replace(attackers=(heavy, light, scan))
+    lives = [WorkerLifetime(0, 0.0, 450.0, False, "scheduled"),
+             WorkerLifetime(0, 450.0, horizon, False),
+             WorkerLifetime(1, 0.0, 650.0, False, "scheduled"),
+             WorkerLifetime(1, 650.0, horizon, False),
+             WorkerLifetime(2, 0.0, horizon, False)]
+    literal = draws(spec, segs, lives, workers, horizon, BUSY, 3, True)
+    reads = draws(spec, segs, lives, workers, horizon, BUSY, 4, False)
+    failures, _ = compare(literal, reads, 700.0)
+    assert not failures, failures
+
+
+def test_taken_past_the_literal_draw_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the sessions are drawn literally the shared buffer's path stays; past it and
+    below the candidates' limit this path is taken; past that, neither."""
+    spec = SessionSpec(ttl=600.0, requests_per_s=0.002, binding=("ip",))
+    readers = (AttackerRates("eve", False, 1.5, 1, 0, 0.0, 0.3, 0.6),)
+    segs = segments(spec, 2, (2000.0, 2020.0), 3000.0, readers, hot=1)
+    assert not reads_both(PASSWORDS, spec, segs, 2, LOGINS, False)
+    monkeypatch.setattr(sessions, "LITERAL_LIMIT", -1.0)
+    assert reads_both(PASSWORDS, spec, segs, 2, LOGINS, False)
+    assert not reads_both(PasswordSpec(lifetime=900.0), spec, segs, 2, LOGINS, False)
+    monkeypatch.setattr(buffer_reads, "CANDIDATE_LIMIT", 10.0)
+    assert not reads_both(PASSWORDS, spec, segs, 2, LOGINS, False)
