@@ -1,13 +1,16 @@
-"""Measures docs/fast-engine.md items 3 to 6 and 12 on PSMail: the integrated paths against the
+"""Measures docs/fast-engine.md items 3 to 6, 12 and 14 on PSMail: the paths it takes against the
 literal draws, on the same replications.
 
 ``sessions``: the integrated session path (items 3 to 6) against the literal session draw,
-forced (:func:`sim.engines.fast.sessions.literal_sessions`). ``passwords``: the counting chain
-for ``next_request`` passwords beside sessions (item 12) against the drawn requests of
-:mod:`sim.engines.fast.session_slot`, forced wherever the chain would be taken and the draw
-stays below :data:`PASSWORD_CAP` (the replications past it are counted and left out of the
-comparison). Forcing a literal draw changes nothing before it, so each replication's skeleton
-is the same on both sides and the comparison is paired.
+forced (:func:`sim.engines.fast.sessions.literal_sessions`). ``passwords``: the paths PSMail's
+``next_request`` passwords beside sessions take (since 2026-12-06 the draw of both at the reads,
+:mod:`sim.engines.fast.buffer_reads`, where the sessions take the draw at the reads; the
+counting chain, item 12, elsewhere) against the drawn requests of
+:mod:`sim.engines.fast.session_slot`, exact in each attacker's margin, forced wherever the
+draw stays below :data:`PASSWORD_CAP` (the replications past it are counted and left out of
+the comparison), each server's and each attacker's count. Forcing a literal draw changes
+nothing before it, so each replication's skeleton is the same on both sides and the
+comparison is paired.
 
 The literal draws cost seconds a replication on PSMail; a literal session draw can take
 minutes and more than 12 GB (one does past replication 350 of seed ``[3, i]``), so this runs
@@ -39,18 +42,35 @@ PSMAIL = Path(__file__).resolve().parent.parent / "scenarios" / "psmail-2014.yam
 PASSWORD_CAP = 2e7
 
 
+def _password_pairs(sc: Scenario) -> list[tuple[str, str]]:
+    """Each attacker and a target of it that holds passwords."""
+    return [(a, s) for a, spec in sc.attackers.items() for s in spec.targets
+            if sc.servers[s].passwords is not None]
+
+
+def _labels(sc: Scenario, kind: str) -> list[str]:
+    servers = list(sc.servers)
+    if kind == "passwords":
+        return ([f"{s}/password" for s in servers]
+                + [f"{a}/{s}/password" for a, s in _password_pairs(sc)])
+    return [f"{s}/session" for s in servers] + [f"{s}/session_hijack" for s in servers]
+
+
 def _outcomes(sc: Scenario, index: int, kind: str) -> list[int]:
-    """Per server, the secrets of ``kind`` leaked (and for sessions, hijacked)."""
+    """Per server, the secrets of ``kind`` leaked (and for sessions, hijacked); for passwords,
+    each attacker's too (benign ones included)."""
     record = fast.simulate(sc, np.random.SeedSequence([3, index]))
     if kind == "passwords":
-        return [record.servers[s].password for s in sc.servers]
+        return ([record.servers[s].password for s in sc.servers]
+                + [record.attackers[a][s].password for a, s in _password_pairs(sc)])
     return ([record.servers[s].session for s in sc.servers]
             + [record.servers[s].session_hijack for s in sc.servers])
 
 
 def _force_password_draws(skipped: set[int], current: list[int]) -> None:
     """Make :func:`sim.engines.fast.draw_passwords` draw the requests wherever it would take
-    the chain, except past :data:`PASSWORD_CAP` (the replication is then noted in ``skipped``)."""
+    another path, except past :data:`PASSWORD_CAP` (the replication is then noted in
+    ``skipped``), and keep the passwords off the draw of both at the reads."""
     chain = passwords.draw_passwords
 
     def draw(spec: PasswordSpec, sessions: SessionSpec | None, segments: Sequence[Segment],
@@ -67,6 +87,7 @@ def _force_password_draws(skipped: set[int], current: list[int]) -> None:
         return chain(spec, sessions, segments, lifetimes, workers, max_requests, rng)
 
     fast.draw_passwords = draw
+    fast.reads_both = lambda *args, **kwargs: False
 
 
 def main() -> None:
@@ -88,15 +109,13 @@ def main() -> None:
         literal.append(_outcomes(sc, i, kind))
     keep = np.array([i not in skipped for i in indices])
     literal_kept, integrated_kept = np.array(literal)[keep], integrated[keep]
-    servers = list(sc.servers)
-    labels = ([f"{s}/password" for s in servers] if kind == "passwords" else
-              [f"{s}/session" for s in servers] + [f"{s}/session_hijack" for s in servers])
+    labels = _labels(sc, kind)
     n = int(keep.sum())
     print(f"{n} of {len(indices)} replications compared ({len(skipped)} past the cap)")
     for j, label in enumerate(labels):
         a, b = literal_kept[:, j], integrated_kept[:, j]
         d = a - b
-        print(f"{label:22s} P(any) literal {np.mean(a > 0):.4f} integrated {np.mean(b > 0):.4f} "
+        print(f"{label:34s} P(any) literal {np.mean(a > 0):.4f} integrated {np.mean(b > 0):.4f} "
               f"(discordant {int(np.sum((a > 0) != (b > 0)))}); mean {a.mean():.2f} against "
               f"{b.mean():.2f}, paired difference {d.mean():+.3f} "
               f"+- {d.std(ddof=1) / np.sqrt(n):.3f}")

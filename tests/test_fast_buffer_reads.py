@@ -23,7 +23,12 @@ from agreement import family_z
 from test_fast_session_reads import LOGINS, segments
 
 from sim.engines.fast import buffer_reads, sessions
-from sim.engines.fast.buffer_reads import reads_both, sample_both_at_reads
+from sim.engines.fast.buffer_reads import (
+    benign_alone,
+    reads_both,
+    sample_benign_alone,
+    sample_both_at_reads,
+)
 from sim.engines.fast.password_chain import PasswordDraw
 from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
 from sim.engines.fast.session_literal import SessionDraw
@@ -145,6 +150,19 @@ def test_restarts_a_cold_start_and_three_readers() -> None:
     reads = draws(spec, segs, lives, workers, horizon, BUSY, 4, False)
     failures, _ = compare(literal, reads, 700.0)
     assert not failures, failures
+    # The benign reader drawn at its own reads alone, as where the server's readers are too
+    # many for this path: its margins are the same.
+    alone = np.array([sample_benign_alone("scan", spec, segs, lives, workers, LOGINS, horizon,
+                                          np.random.default_rng([5, k])) for k in range(BUSY)])
+    z = family_z(4)
+    for j, kind in enumerate(("passwords", "sessions")):
+        truth = np.array([quantities(d, 700.0)[f"scan {kind}"] for d in literal])
+        for label, f in (("mean", lambda x: x), ("P(any)", lambda x: (x > 0).astype(float))):
+            x, y = f(truth), f(alone[:, j].astype(float))
+            half = z * math.sqrt(x.var(ddof=1) / x.size + y.var(ddof=1) / y.size)
+            print(f"scan alone {kind} {label}: literal {x.mean():.4f}, alone {y.mean():.4f} "
+                  f"+- {half:.4f}")
+            assert abs(y.mean() - x.mean()) <= half
 
 
 def test_taken_past_the_literal_draw_only(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -159,3 +177,21 @@ def test_taken_past_the_literal_draw_only(monkeypatch: pytest.MonkeyPatch) -> No
     assert not reads_both(PasswordSpec(lifetime=900.0), spec, segs, 2, LOGINS, False)
     monkeypatch.setattr(buffer_reads, "CANDIDATE_LIMIT", 10.0)
     assert not reads_both(PASSWORDS, spec, segs, 2, LOGINS, False)
+
+
+def test_benign_readers_are_drawn_alone_where_the_server_is_not(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the candidates' limit a benign reader whose own candidates are few is drawn alone
+    (the sweep and the chain take the rest); a malicious one never is, and where the sessions
+    are drawn literally or at the reads nobody is."""
+    spec = SessionSpec(ttl=600.0, requests_per_s=0.002, binding=("ip",))
+    readers = (AttackerRates("eve", False, 1.5, 1, 0, 0.0, 0.3, 0.6),
+               AttackerRates("scan", True, 0.05, 1, 0, 0.0, 0.3, 0.6))
+    segs = segments(spec, 2, (2000.0, 2020.0), 3000.0, readers, hot=1)
+    assert benign_alone(PASSWORDS, spec, segs, 2, LOGINS, False) == []  # literal
+    monkeypatch.setattr(sessions, "LITERAL_LIMIT", -1.0)
+    assert benign_alone(PASSWORDS, spec, segs, 2, LOGINS, False) == []  # at the reads
+    monkeypatch.setattr(buffer_reads, "CANDIDATE_LIMIT", 10.0)  # eve's 36, scan's 1.2
+    assert benign_alone(PASSWORDS, spec, segs, 2, LOGINS, False) == ["scan"]
+    monkeypatch.setattr(buffer_reads, "CANDIDATE_LIMIT", 1.0)
+    assert benign_alone(PASSWORDS, spec, segs, 2, LOGINS, False) == []

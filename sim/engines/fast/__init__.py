@@ -23,7 +23,12 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engines import EngineRefused, child_seeds
-from sim.engines.fast.buffer_reads import reads_both, sample_both_at_reads
+from sim.engines.fast.buffer_reads import (
+    benign_alone,
+    reads_both,
+    sample_benign_alone,
+    sample_both_at_reads,
+)
 from sim.engines.fast.concurrent_bound import concurrent_never_passes, passing_captures_bound
 from sim.engines.fast.key_copies import MAX_STATES, server_chain_states
 from sim.engines.fast.key_count import (
@@ -194,6 +199,9 @@ def _secrets(
             return sample_both_at_reads(server.sessions, run.segments, run.lifetimes, workers,
                                         logins, scenario.horizon, sources, rng, server=name,
                                         reusing=reusing)
+    alone = (benign_alone(server.passwords, server.sessions, run.segments, workers, logins,
+                          blocks)
+             if server.passwords is not None and server.sessions is not None else [])
     draw = sessions = None
     if server.passwords is not None:
         draw = draw_passwords(server.passwords, server.sessions, run.segments, run.lifetimes,
@@ -203,5 +211,11 @@ def _secrets(
                                    server.hosts, server.traffic.logins_per_s, scenario.horizon,
                                    sources, rng, server=name, reusing=reusing,
                                    concurrent_blocks=blocks,
-                                   cuts=session_log_cuts(scenario, name))
+                                   cuts=session_log_cuts(scenario, name),
+                                   drawn_apart=frozenset(alone))
+    for reader in alone:
+        assert draw is not None and sessions is not None and server.sessions is not None
+        draw.by_attacker[reader], sessions.leaked_by_attacker[reader] = sample_benign_alone(
+            reader, server.sessions, run.segments, run.lifetimes, workers, logins,
+            scenario.horizon, rng)
     return draw, sessions

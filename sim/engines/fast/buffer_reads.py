@@ -39,10 +39,35 @@ def reads_both(passwords: PasswordSpec, sessions: SessionSpec, segments: Sequenc
     and are not drawn literally (:func:`.sessions.literal_sessions`, with ``logins`` per second
     on the whole server and ``concurrent_blocks`` as there), and at most
     :data:`.session_reads.CANDIDATE_LIMIT` candidates expected."""
+    return (_slot_off_literal(passwords, sessions, segments, workers, logins, concurrent_blocks)
+            and candidate_work(sessions, segments, workers, kinds=BOTH) <= CANDIDATE_LIMIT)
+
+
+def benign_alone(passwords: PasswordSpec, sessions: SessionSpec, segments: Sequence[Segment],
+                 workers: int, logins: float, concurrent_blocks: bool) -> list[str]:
+    """The benign readers whose passwords and sessions are drawn here alone
+    (:func:`sample_benign_alone`) where the server's sessions take the integrated sweep (too
+    many candidates for this path or the sessions' alone): those whose own candidates are few.
+    A benign reader's counts are reported alone (nothing reads them jointly with another
+    attacker's; the totals count the malicious ones), so they can be drawn exactly whatever
+    the heavy readers beside them, where the sweep and the chain would approximate them
+    (items 3 and 12)."""
+    if (not _slot_off_literal(passwords, sessions, segments, workers, logins, concurrent_blocks)
+            or candidate_work(sessions, segments, workers) <= CANDIDATE_LIMIT):
+        return []
+    names, malicious = attacker_names(segments)
+    return [n for n in names if n not in malicious and candidate_work(
+        sessions, segments, workers, frozenset({n}), kinds=BOTH) <= CANDIDATE_LIMIT]
+
+
+def _slot_off_literal(passwords: PasswordSpec, sessions: SessionSpec,
+                      segments: Sequence[Segment], workers: int, logins: float,
+                      concurrent_blocks: bool) -> bool:
+    """Both kinds in a ``next_request`` slot, sessions that send requests, not drawn
+    literally."""
     return (passwords.lifetime == "next_request" and sessions.lifetime == "next_request"
             and logins > 0.0 and sessions.requests_per_s > 0.0
-            and not literal_sessions(sessions, segments, workers, logins, concurrent_blocks)
-            and candidate_work(sessions, segments, workers, kinds=BOTH) <= CANDIDATE_LIMIT)
+            and not literal_sessions(sessions, segments, workers, logins, concurrent_blocks))
 
 
 def sample_both_at_reads(
@@ -66,3 +91,20 @@ def sample_both_at_reads(
     drawn = try_sessions(sessions, first, never_idle, names, malicious, attacker_sources, rng,
                          server=server, reusing=reusing)
     return count_passwords(password, who, when, names, malicious), drawn
+
+
+def sample_benign_alone(
+    name: str,
+    sessions: SessionSpec,
+    segments: Sequence[Segment],
+    lifetimes: Sequence[WorkerLifetime],
+    workers: int,
+    logins: float,
+    horizon: float,
+    rng: np.random.Generator,
+) -> tuple[int, int]:
+    """One benign reader's passwords and sessions captured (:func:`benign_alone`), drawn at
+    its own reads."""
+    first, password, _, _ = found_secrets(sessions, segments, lifetimes, workers, logins,
+                                          horizon, [name], rng)
+    return int(np.unique(password).size), int(np.isfinite(first).any(axis=1).sum())

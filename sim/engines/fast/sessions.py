@@ -397,6 +397,7 @@ def sample_sessions(
     reusing: frozenset[str] | None = None,
     concurrent_blocks: bool = False,
     cuts: Sequence[float] = (),
+    drawn_apart: frozenset[str] = frozenset(),
 ) -> SessionDraw:
     """Draw the sessions leaked and hijacked on one server in one replication.
 
@@ -407,7 +408,8 @@ def sample_sessions(
     (:func:`.concurrent_bound.passing_captures_bound`), so the paths that do not draw the
     victims' requests may run it by blocking every attempt. ``cuts``: the session log's instants
     (:func:`.session_cuts.session_log_cuts`); the integrated path times each attempt on its
-    exact side of them.
+    exact side of them. ``drawn_apart``: benign readers whose counts the caller draws itself
+    where this takes the integrated sweep (:func:`.buffer_reads.benign_alone`), left at 0.
 
     Paths: the literal draw of every session that meets the attack while that is cheap
     (:mod:`.session_literal`), the draw at the reads for ``next_request`` tokens while their
@@ -432,10 +434,10 @@ def sample_sessions(
         return SessionDraw(0, 0, leaked, hijacked, [])
     # A benign reader's count is reported alone: where its own candidates are few it is
     # drawn where they look, whatever the heavy readers beside it (item 3).
-    alone = [n for n in names if n not in malicious and slot
+    alone = [n for n in names if n not in malicious and n not in drawn_apart and slot
              and candidate_work(spec, segments, workers, frozenset({n})) <= CANDIDATE_LIMIT]
     for name in names:
-        if name not in malicious and name not in alone:
+        if name not in malicious and name not in alone and name not in drawn_apart:
             leaked[name] = int(rng.poisson(max(0.0, found.means[frozenset({name})])))
     # Per reusing attacker, its attempts' (source, blocked, shared) blocks in draw order; times
     # are drawn afterwards, for all of an attacker's attempts at once (see _attempt_records),
