@@ -112,9 +112,14 @@ def _pulls(seg: Segment, kinds: Sequence[Capture], rule: ResidencySpec,
     return out
 
 
+Pulls = dict[tuple[int, bool], list[tuple[str, float, tuple[float, ...]]]]
+""":func:`_pulls` of one server's segments, by the segment's ``id`` and key placement: a
+server's lifetimes cross the same few segments again and again (daily restarts over months)."""
+
+
 def _candidates(
     segments: Sequence[Segment], lives: Sequence[WorkerLifetime], index: dict[str, int],
-    rule: ResidencySpec, kinds: Sequence[Capture], rng: np.random.Generator,
+    rule: ResidencySpec, kinds: Sequence[Capture], pulls: Pulls, rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One worker's candidate reads over its lifetimes, unsorted: their times, attacker
     indices and each kind's share (:func:`_pulls`). Per stretch and attacker of ``index``,
@@ -126,9 +131,11 @@ def _candidates(
     shares: list[np.ndarray] = [np.zeros((0, len(kinds)))]
     for lt in lives:
         for seg, a, b in crossed(segments, starts, lt):
-            for name, beta, share in _pulls(seg, kinds, rule, lt.key_reachable):
-                if name in index and beta > 0.0:
-                    k = int(rng.poisson(beta * (b - a)))
+            key = (id(seg), lt.key_reachable)
+            if key not in pulls:
+                pulls[key] = _pulls(seg, kinds, rule, lt.key_reachable)
+            for name, beta, share in pulls[key]:
+                if name in index and beta > 0.0 and (k := int(rng.poisson(beta * (b - a)))):
                     times.append(a + (b - a) * rng.random(k))
                     who.append(np.full(k, index[name], dtype=np.int64))
                     shares.append(np.tile(share, (k, 1)))
@@ -426,8 +433,9 @@ def _look(
     t_parts, a_parts, w_parts = [np.zeros(0)], [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     s_parts = [np.zeros((0, len(kinds)))]
     restarts: dict[int, list[float]] = {}
+    pulls: Pulls = {}
     for w, lives in by_worker.items():
-        t, a, share = _candidates(segments, lives, index, spec.lifetime, kinds, rng)
+        t, a, share = _candidates(segments, lives, index, spec.lifetime, kinds, pulls, rng)
         t_parts.append(t)
         a_parts.append(a)
         s_parts.append(share)
