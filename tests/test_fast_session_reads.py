@@ -109,7 +109,7 @@ def test_a_burst_of_reads_finds_what_the_literal_draw_finds(
     segs = segments(spec, workers, (2000.0, 2020.0), horizon, reader, hot=1)
     lives = [WorkerLifetime(w, 0.0, horizon, False) for w in range(workers)]
     assert sessions.literal_sessions(spec, segs, workers, LOGINS, False)
-    assert candidate_work(spec, segs, workers) <= sessions.CANDIDATE_LIMIT
+    assert candidate_work(spec.lifetime, segs, workers) <= sessions.CANDIDATE_LIMIT
     literal = draws(spec, segs, lives, workers, horizon, BURST, 1, True, monkeypatch)
     reads = draws(spec, segs, lives, workers, horizon, BURST, 2, False, monkeypatch)
     failures, bounds = compare(literal, reads, 2010.0)

@@ -40,7 +40,7 @@ def reads_both(passwords: PasswordSpec, sessions: SessionSpec, segments: Sequenc
     on the whole server and ``concurrent_blocks`` as there), and at most
     :data:`.session_reads.CANDIDATE_LIMIT` candidates expected."""
     return (_slot_off_literal(passwords, sessions, segments, workers, logins, concurrent_blocks)
-            and candidate_work(sessions, segments, workers, kinds=BOTH) <= CANDIDATE_LIMIT)
+            and candidate_work("next_request", segments, workers, kinds=BOTH) <= CANDIDATE_LIMIT)
 
 
 def benign_alone(passwords: PasswordSpec, sessions: SessionSpec, segments: Sequence[Segment],
@@ -53,11 +53,11 @@ def benign_alone(passwords: PasswordSpec, sessions: SessionSpec, segments: Seque
     the heavy readers beside them, where the sweep and the chain would approximate them
     (items 3 and 12)."""
     if (not _slot_off_literal(passwords, sessions, segments, workers, logins, concurrent_blocks)
-            or candidate_work(sessions, segments, workers) <= CANDIDATE_LIMIT):
+            or candidate_work("next_request", segments, workers) <= CANDIDATE_LIMIT):
         return []
     names, malicious = attacker_names(segments)
     return [n for n in names if n not in malicious and candidate_work(
-        sessions, segments, workers, frozenset({n}), kinds=BOTH) <= CANDIDATE_LIMIT]
+        "next_request", segments, workers, frozenset({n}), kinds=BOTH) <= CANDIDATE_LIMIT]
 
 
 def _slot_off_literal(passwords: PasswordSpec, sessions: SessionSpec,

@@ -1,6 +1,7 @@
 """Passwords captured on one server: the requests drawn one by one where sessions empty a
-``next_request`` slot and they are few, else the counting chain when few passwords can be
-resident at once, the lingering-password sampler when many can.
+``next_request`` slot and they are few, the slot drawn at the reads where no session does and
+the reads are few, else the counting chain when few passwords can be resident at once, the
+lingering-password sampler when many can.
 
 The chain costs about the cube of its states per piece of a lifetime, the sampler about the
 number of attacker connections it samples: the sampler is taken past :data:`SMALL_CHAIN`
@@ -18,6 +19,7 @@ import numpy as np
 
 from sim.engines.fast.password_chain import MAX_STATES, PasswordDraw, sample_passwords, state_count
 from sim.engines.fast.lingering import sample_known_logins, sample_lingering
+from sim.engines.fast.password_reads import reads_passwords, sample_passwords_at_reads
 from sim.engines.fast.reads import attacker_names, counting_sets
 from sim.engines.fast.segments import WorkerLifetime, Segment
 from sim.engines.fast.session_slot import (
@@ -52,6 +54,8 @@ def draw_passwords(
         touched = readable_lifetimes(segments, lifetimes)
         if literal_cost(sessions, segments, touched, workers) <= DRAWN_LIMIT:
             return sample_slot_passwords(sessions, segments, touched, workers, rng)
+    elif spec.lifetime == "next_request" and reads_passwords(segments, workers):
+        return sample_passwords_at_reads(segments, lifetimes, rng)
     reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers)
                           for s in segments)
     names, malicious = attacker_names(segments)

@@ -82,18 +82,18 @@ Capture = Callable[[AttackerRates], float]
 (:func:`.reads.segment_hazards`)."""
 TOKEN: tuple[Capture, ...] = (token_capture,)
 BOTH: tuple[Capture, ...] = (token_capture, password_capture)
-"""The kinds one slot can hold, in the order of the ratios :func:`_candidates` returns."""
+"""The kinds one slot can hold, in the order of the shares :func:`candidates` returns."""
 
 
-def candidate_work(spec: SessionSpec, segments: Sequence[Segment], workers: int,
+def candidate_work(rule: ResidencySpec, segments: Sequence[Segment], workers: int,
                    only: frozenset[str] | None = None, kinds: Sequence[Capture] = TOKEN) -> float:
     """Expected candidate reads of one server's attack by the attackers of ``only`` (default
-    all): the ordinary connections that would take a resident secret of the likeliest of
-    ``kinds``, at the larger of the two key placements' hazards; the few point reads are left
-    out."""
+    all): the ordinary connections that would take a secret of the likeliest of ``kinds``
+    resident by ``rule``, at the larger of the two key placements' hazards; the few point
+    reads are left out."""
     total = 0.0
     for seg in segments:
-        rates = [sum(beta for name, beta, _ in _pulls(seg, kinds, spec.lifetime, reachable)
+        rates = [sum(beta for name, beta, _ in _pulls(seg, kinds, rule, reachable)
                      if only is None or name in only) for reachable in (False, True)]
         total += seg.duration * max(rates)
     return workers * total
@@ -117,7 +117,7 @@ Pulls = dict[tuple[int, bool], list[tuple[str, float, tuple[float, ...]]]]
 server's lifetimes cross the same few segments again and again (daily restarts over months)."""
 
 
-def _candidates(
+def candidates(
     segments: Sequence[Segment], lives: Sequence[WorkerLifetime], index: dict[str, int],
     rule: ResidencySpec, kinds: Sequence[Capture], pulls: Pulls, rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -366,6 +366,21 @@ class _Unfound:
         return bool(((self.a.values[k:] < u) & (self.at.values[k:] == at)).any())
 
 
+def read_lifetimes(segments: Sequence[Segment], lifetimes: Sequence[WorkerLifetime],
+                   index: dict[str, int]) -> dict[int, list[WorkerLifetime]]:
+    """Per worker, in time order, the lifetimes that meet an attacker of ``index``: only they
+    can hold a candidate (over 25 months of daily restarts, walking the others cost more than
+    the candidates)."""
+    active = [(s.t0, s.t1) for s in segments if any(a.name in index for a in s.attackers)]
+    ends = [b for _, b in active]
+    by_worker: dict[int, list[WorkerLifetime]] = {}
+    for lt in sorted(lifetimes, key=lambda lt: lt.start):
+        k = bisect_right(ends, lt.start)
+        if lt.end > lt.start and k < len(active) and active[k][0] < lt.end:
+            by_worker.setdefault(lt.worker, []).append(lt)
+    return by_worker
+
+
 def found_sessions(
     spec: SessionSpec,
     segments: Sequence[Segment],
@@ -416,17 +431,9 @@ def _look(
     the slot in time order: each session's first capture per attacker, and the password
     captures (login's session, attacker, time)."""
     index = {n: i for i, n in enumerate(names)}
-    # Only lifetimes that meet one of these attackers can hold a candidate: over 25 months of
-    # daily restarts, walking the others cost more than the candidates.
-    active = [(s.t0, s.t1) for s in segments if any(a.name in index for a in s.attackers)]
-    if not active:
+    by_worker = read_lifetimes(segments, lifetimes, index)
+    if not by_worker:
         return np.zeros((0, len(names))), []
-    ends = [b for _, b in active]
-    by_worker: dict[int, list[WorkerLifetime]] = {}
-    for lt in sorted(lifetimes, key=lambda lt: lt.start):
-        k = bisect_right(ends, lt.start)
-        if lt.end > lt.start and k < len(active) and active[k][0] < lt.end:
-            by_worker.setdefault(lt.worker, []).append(lt)
     own = spec.requests_per_s / workers
     seg = segments[0]
     other = max(0.0, seg.requests - seg.session_requests - seg.logins)  # neither kind (rule 18)
@@ -435,7 +442,7 @@ def _look(
     restarts: dict[int, list[float]] = {}
     pulls: Pulls = {}
     for w, lives in by_worker.items():
-        t, a, share = _candidates(segments, lives, index, spec.lifetime, kinds, pulls, rng)
+        t, a, share = candidates(segments, lives, index, spec.lifetime, kinds, pulls, rng)
         t_parts.append(t)
         a_parts.append(a)
         s_parts.append(share)

@@ -422,7 +422,7 @@ def sample_sessions(
     names, malicious = attacker_names(segments)
     # next_request tokens where the reads are few enough: drawn where the reads look, exact
     slot = spec.lifetime == "next_request" and logins > 0.0 and spec.requests_per_s > 0.0
-    if slot and candidate_work(spec, segments, workers) <= CANDIDATE_LIMIT:
+    if slot and candidate_work(spec.lifetime, segments, workers) <= CANDIDATE_LIMIT:
         first = found_sessions(spec, segments, lifetimes, workers, logins, horizon, names, rng)
         return try_sessions(spec, first, never_idle, names, malicious, attacker_sources, rng,
                             server=server, reusing=reusing)
@@ -435,7 +435,7 @@ def sample_sessions(
     # A benign reader's count is reported alone: where its own candidates are few it is
     # drawn where they look, whatever the heavy readers beside it (item 3).
     alone = [n for n in names if n not in malicious and n not in drawn_apart and slot
-             and candidate_work(spec, segments, workers, frozenset({n})) <= CANDIDATE_LIMIT]
+             and candidate_work(spec.lifetime, segments, workers, frozenset({n})) <= CANDIDATE_LIMIT]
     for name in names:
         if name not in malicious and name not in alone and name not in drawn_apart:
             leaked[name] = int(rng.poisson(max(0.0, found.means[frozenset({name})])))

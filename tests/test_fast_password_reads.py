@@ -1,0 +1,123 @@
+"""``next_request`` passwords without sessions drawn where the reads look
+(``sim/engines/fast/password_reads.py``) against a literal simulation of every request and
+read, and against the counting chain, on the same hand-made skeleton.
+
+The literal simulation here draws, per worker lifetime, the logins and the other requests
+(Poisson at their rates from the lifetime's start, where the buffer is empty, rule 2) and each
+attacker's connections (Poisson at the rate the engine reads, :func:`.reads.segment_hazards`,
+each taking the resident password with its ``q``): the model given the skeleton. What the
+chain leaves out (items 1 and 10 of ``docs/fast-engine.md``) is compared beside the counts:
+the chance of two or more, ``E[s^N]`` (a ``login`` detector's chance of logging none when
+``shared_address_probability`` is ``s``) and the first captures before a cut. Each quantity's
+two means are compared with the runs' standard errors at the family ``z`` of the test.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from agreement import family_z
+
+from sim.engines.fast import passwords
+from sim.engines.fast.password_chain import PasswordDraw
+from sim.engines.fast.password_reads import reads_passwords, sample_passwords_at_reads
+from sim.engines.fast.reads import attacker_names, password_capture, segment_hazards
+from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
+from sim.scenario.model import PasswordSpec
+
+LOGINS, OTHER = 0.01, 0.03
+"""Per worker and second: logins, and the other requests."""
+HORIZON, CUT = 3000.0, 2150.0
+#: Draws a side: a P(any) near 0.5 is compared to within about 0.05.
+DRAWS = 3000
+
+
+def skeleton() -> tuple[list[Segment], list[WorkerLifetime]]:
+    """Two workers, one restarted inside the attack; a malicious reader from 2000 s to 2400 s
+    with two heartbeats a connection and a benign one, likelier per connection, from 2100 s."""
+    eve = AttackerRates("eve", False, 0.04, 2, 0, 0.0, 0.3, 0.0)
+    scan = AttackerRates("scan", True, 0.01, 1, 0, 0.0, 0.8, 0.0)
+    edges = [0.0, 2000.0, 2100.0, 2400.0, HORIZON]
+    attack = [(), (eve,), (eve, scan), ()]
+    segs = [Segment(a, b, True, LOGINS + OTHER, LOGINS, 0.0, 0.0, 0.0, who)
+            for a, b, who in zip(edges, edges[1:], attack)]
+    lives = [WorkerLifetime(0, 0.0, 2200.0, False, "scheduled"),
+             WorkerLifetime(0, 2200.0, HORIZON, False),
+             WorkerLifetime(1, 0.0, HORIZON, False)]
+    return segs, lives
+
+
+def literal(segs: list[Segment], lives: list[WorkerLifetime],
+            rng: np.random.Generator) -> PasswordDraw:
+    """Every request and read of the attacked lifetimes, in time order."""
+    names, malicious = attacker_names(segs)
+    first: dict[str, dict[int, float]] = {n: {} for n in names}
+    issued = 0
+    for lt in lives:
+        span = lt.end - lt.start
+        n = rng.poisson((LOGINS + OTHER) * span)
+        at = np.sort(lt.start + span * rng.random(n))
+        login = rng.random(n) < LOGINS / (LOGINS + OTHER)
+        left = np.where(login, issued + np.arange(n), -1)  # each login its own password
+        issued += n
+        for seg in segs:
+            a, b = max(seg.t0, lt.start), min(seg.t1, lt.end)
+            if b <= a:
+                continue
+            for h in segment_hazards(seg, password_capture, "next_request", False):
+                reads = a + (b - a) * rng.random(rng.poisson(h.nu * (b - a)))
+                newest = np.searchsorted(at, reads, side="right") - 1
+                held = np.where(newest >= 0, left[np.maximum(newest, 0)], -1)
+                took = (held >= 0) & (rng.random(reads.size) < h.q)
+                for pw, t in zip(held[took].tolist(), reads[took].tolist()):
+                    first[h.name][pw] = min(first[h.name].get(pw, math.inf), t)
+    bad = set().union(*(first[n] for n in names if n in malicious))
+    return PasswordDraw(len(bad), {n: len(first[n]) for n in names},
+                        capture_times={n: np.sort(list(first[n].values())) for n in names})
+
+
+def quantities(d: PasswordDraw) -> dict[str, float]:
+    out: dict[str, float] = {"total": d.total}
+    for name, n in d.by_attacker.items():
+        out[f"{name} count"] = n
+        out[f"{name} any"] = float(n > 0)
+        out[f"{name} two or more"] = float(n > 1)
+        out[f"{name} 0.5^N"] = 0.5 ** n
+        out[f"{name} first before {CUT:g}"] = float((d.capture_times[name] < CUT).sum())
+    return out
+
+
+def test_the_reads_draw_the_literal_buffer() -> None:
+    segs, lives = skeleton()
+    assert reads_passwords(segs, 2)
+    a = [quantities(literal(segs, lives, np.random.default_rng([1, k]))) for k in range(DRAWS)]
+    b = [quantities(sample_passwords_at_reads(segs, lives, np.random.default_rng([2, k])))
+         for k in range(DRAWS)]
+    x = {q: np.array([row[q] for row in a]) for q in a[0]}
+    y = {q: np.array([row[q] for row in b]) for q in a[0]}
+    se = {q: math.sqrt(x[q].var(ddof=1) / DRAWS + y[q].var(ddof=1) / DRAWS) for q in x}
+    z = family_z(sum(1 for q in se if se[q] > 0))
+    failures = []
+    for q in x:
+        line = (f"{q}: literal {x[q].mean():.4f}, reads {y[q].mean():.4f} "
+                f"+- {z * se[q]:.4f} (z = {z:.2f})")
+        print(line)
+        if abs(y[q].mean() - x[q].mean()) > z * se[q]:
+            failures.append(line)
+    assert not failures, failures
+    # the case has lifetimes with several captures, where the chain's law and times differ
+    assert x["eve two or more"].mean() > 0.2
+
+
+def test_taken_without_sessions_only() -> None:
+    """The draw at the reads replaces the chain for ``next_request`` passwords where no
+    session empties the slot; lingering passwords stay on their paths."""
+    segs, lives = skeleton()
+    rng = np.random.default_rng(0)
+    drawn = passwords.draw_passwords(PasswordSpec(lifetime="next_request"), None, segs, lives,
+                                     2, None, rng)
+    assert drawn.capture_times and not drawn.captured_in  # not the chain's record
+    chained = passwords.draw_passwords(PasswordSpec(lifetime=600.0), None, segs, lives, 2,
+                                       None, rng)
+    assert not chained.capture_times
