@@ -20,7 +20,7 @@ import math
 import numpy as np
 import pytest
 from agreement import family_z
-from test_fast_session_reads import LOGINS, segments
+from test_fast_session_reads import LOGINS, segments, three_readers
 
 from sim.engines.fast import buffer_reads, sessions
 from sim.engines.fast.buffer_reads import (
@@ -139,13 +139,7 @@ def test_restarts_a_cold_start_and_three_readers() -> None:
     light = AttackerRates("mallory", False, 0.005, 2, 0, 0.0, 0.2, 0.5)
     scan = AttackerRates("scan", True, 0.005, 1, 0, 0.0, 0.5, 0.5)
     horizon, workers = 2000.0, 3
-    segs = segments(spec, workers, (300.0, 500.0, 900.0), horizon, (heavy,), hot=1)
-    segs[2] = segs[2]._replace(attackers=(heavy, light, scan))
-    lives = [WorkerLifetime(0, 0.0, 450.0, False, "scheduled"),
-             WorkerLifetime(0, 450.0, horizon, False),
-             WorkerLifetime(1, 0.0, 650.0, False, "scheduled"),
-             WorkerLifetime(1, 650.0, horizon, False),
-             WorkerLifetime(2, 0.0, horizon, False)]
+    segs, lives = three_readers(spec, (heavy, light, scan), horizon)
     literal = draws(spec, segs, lives, workers, horizon, BUSY, 3, True)
     reads = draws(spec, segs, lives, workers, horizon, BUSY, 4, False)
     failures, _ = compare(literal, reads, 700.0)

@@ -119,6 +119,20 @@ def test_a_burst_of_reads_finds_what_the_literal_draw_finds(
     assert abs(math.exp(-mean) - truth) > half, "cannot see the Poisson draw's P(none)"
 
 
+def three_readers(spec: SessionSpec, readers: tuple[AttackerRates, AttackerRates, AttackerRates],
+                  horizon: float) -> tuple[list[Segment], list[WorkerLifetime]]:
+    """Three workers, two restarted inside the attack; the first reader from 300 s (inside
+    the cold start's session ramp), the other two beside it from 500 s to 900 s."""
+    segs = segments(spec, 3, (300.0, 500.0, 900.0), horizon, readers[:1], hot=1)
+    segs[2] = segs[2]._replace(attackers=readers)
+    lives = [WorkerLifetime(0, 0.0, 450.0, False, "scheduled"),
+             WorkerLifetime(0, 450.0, horizon, False),
+             WorkerLifetime(1, 0.0, 650.0, False, "scheduled"),
+             WorkerLifetime(1, 650.0, horizon, False),
+             WorkerLifetime(2, 0.0, horizon, False)]
+    return segs, lives
+
+
 #: Draws a side for the busier case (each about 4 ms): a reader's P(none) near 0.16 is
 #: compared to within about 0.045, its hijack P(none) near 0.59 to within 0.06.
 BUSY = 1500
@@ -135,13 +149,7 @@ def test_restarts_a_cold_start_and_two_readers(monkeypatch: pytest.MonkeyPatch) 
     light = AttackerRates("mallory", False, 0.005, 1, 0, 0.0, 0.0, 0.5)
     scan = AttackerRates("scan", True, 0.005, 1, 0, 0.0, 0.0, 0.5)
     horizon, workers = 2000.0, 3
-    segs = segments(spec, workers, (300.0, 500.0, 900.0), horizon, (heavy,), hot=1)
-    segs[2] = segs[2]._replace(attackers=(heavy, light, scan))
-    lives = [WorkerLifetime(0, 0.0, 450.0, False, "scheduled"),
-             WorkerLifetime(0, 450.0, horizon, False),
-             WorkerLifetime(1, 0.0, 650.0, False, "scheduled"),
-             WorkerLifetime(1, 650.0, horizon, False),
-             WorkerLifetime(2, 0.0, horizon, False)]
+    segs, lives = three_readers(spec, (heavy, light, scan), horizon)
     assert sessions.literal_sessions(spec, segs, workers, LOGINS, False)
     literal = draws(spec, segs, lives, workers, horizon, BUSY, 3, True, monkeypatch)
     reads = draws(spec, segs, lives, workers, horizon, BUSY, 4, False, monkeypatch)
