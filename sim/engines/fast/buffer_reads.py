@@ -46,8 +46,8 @@ def reads_both(passwords: PasswordSpec, sessions: SessionSpec, segments: Sequenc
 def benign_alone(passwords: PasswordSpec, sessions: SessionSpec, segments: Sequence[Segment],
                  workers: int, logins: float, concurrent_blocks: bool) -> list[str]:
     """The benign readers whose passwords and sessions are drawn here alone
-    (:func:`sample_benign_alone`) where the server's sessions take the integrated sweep (too
-    many candidates for this path or the sessions' alone): those whose own candidates are few.
+    (:func:`sample_benign_alone`) where the server's sessions take the integrated sweep (more
+    candidates than the draw at the reads takes): those whose own candidates are few.
     A benign reader's counts are reported alone (nothing reads them jointly with another
     attacker's; the totals count the malicious ones), so they can be drawn exactly whatever
     the heavy readers beside them, where the sweep and the chain would approximate them

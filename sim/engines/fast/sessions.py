@@ -435,7 +435,8 @@ def sample_sessions(
     # A benign reader's count is reported alone: where its own candidates are few it is
     # drawn where they look, whatever the heavy readers beside it (item 3).
     alone = [n for n in names if n not in malicious and n not in drawn_apart and slot
-             and candidate_work(spec.lifetime, segments, workers, frozenset({n})) <= CANDIDATE_LIMIT]
+             and candidate_work(spec.lifetime, segments, workers, frozenset({n}))
+             <= CANDIDATE_LIMIT]
     for name in names:
         if name not in malicious and name not in alone and name not in drawn_apart:
             leaked[name] = int(rng.poisson(max(0.0, found.means[frozenset({name})])))
