@@ -70,7 +70,8 @@ def _outcomes(sc: Scenario, index: int, kind: str) -> list[int]:
 def _force_password_draws(skipped: set[int], current: list[int]) -> None:
     """Make :func:`sim.engines.fast.draw_passwords` draw the requests wherever it would take
     another path, except past :data:`PASSWORD_CAP` (the replication is then noted in
-    ``skipped``), and keep the passwords off the draw of both at the reads."""
+    ``skipped``), and keep the passwords off the draws at the reads (of both kinds, and of a
+    benign reader's alone)."""
     chain = passwords.draw_passwords
 
     def draw(spec: PasswordSpec, sessions: SessionSpec | None, segments: Sequence[Segment],
@@ -88,6 +89,7 @@ def _force_password_draws(skipped: set[int], current: list[int]) -> None:
 
     fast.draw_passwords = draw
     fast.reads_both = lambda *args, **kwargs: False
+    fast.benign_alone = lambda *args, **kwargs: []
 
 
 def main() -> None:
