@@ -30,6 +30,7 @@ import numpy as np
 
 import sim.engines.fast as fast
 from sim.engines.fast import passwords
+from sim.engines.fast.buffer_reads import ELSEWHERE
 from sim.engines.fast import sessions as session_paths
 from sim.engines.fast.password_chain import PasswordDraw
 from sim.engines.fast.session_slot import literal_cost, readable_lifetimes, session_slot
@@ -88,8 +89,7 @@ def _force_password_draws(skipped: set[int], current: list[int]) -> None:
         return chain(spec, sessions, segments, lifetimes, workers, max_requests, rng)
 
     fast.draw_passwords = draw
-    fast.reads_both = lambda *args, **kwargs: False
-    fast.benign_alone = lambda *args, **kwargs: []
+    fast.plan_reads = lambda *args, **kwargs: ELSEWHERE
 
 
 def main() -> None:

@@ -131,7 +131,7 @@ def test_the_forced_runs_take_their_paths(name: str, force: Callable[..., Any],
         return call
 
     monkeypatch.setattr(sessions, "leak_means", counted("sweep", sessions.leak_means))
-    monkeypatch.setattr(sessions, "found_sessions", counted("reads", sessions.found_sessions))
+    monkeypatch.setattr(sessions, "found_at_reads", counted("reads", sessions.found_at_reads))
     monkeypatch.setattr(passwords, "sample_passwords", counted("chain", passwords.sample_passwords))
     monkeypatch.setattr(fast, "sample_shared_buffer", counted("shared", fast.sample_shared_buffer))
     monkeypatch.setattr(fast, "sample_both_at_reads", counted("both", fast.sample_both_at_reads))

@@ -24,8 +24,9 @@ from test_fast_session_reads import LOGINS, segments, three_readers
 
 from sim.engines.fast import buffer_reads, sessions
 from sim.engines.fast.buffer_reads import (
-    benign_alone,
-    reads_both,
+    ELSEWHERE,
+    ReadsPlan,
+    plan_reads,
     sample_benign_alone,
     sample_both_at_reads,
 )
@@ -165,12 +166,12 @@ def test_taken_past_the_literal_draw_only(monkeypatch: pytest.MonkeyPatch) -> No
     spec = SessionSpec(ttl=600.0, requests_per_s=0.002, binding=("ip",))
     readers = (AttackerRates("eve", False, 1.5, 1, 0, 0.0, 0.3, 0.6),)
     segs = segments(spec, 2, (2000.0, 2020.0), 3000.0, readers, hot=1)
-    assert not reads_both(PASSWORDS, spec, segs, 2, LOGINS, False)
+    assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False) == ELSEWHERE
     monkeypatch.setattr(sessions, "LITERAL_LIMIT", -1.0)
-    assert reads_both(PASSWORDS, spec, segs, 2, LOGINS, False)
-    assert not reads_both(PasswordSpec(lifetime=900.0), spec, segs, 2, LOGINS, False)
+    assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False) == ReadsPlan(True, ())
+    assert plan_reads(PasswordSpec(lifetime=900.0), spec, segs, 2, LOGINS, False) == ELSEWHERE
     monkeypatch.setattr(buffer_reads, "CANDIDATE_LIMIT", 10.0)
-    assert not reads_both(PASSWORDS, spec, segs, 2, LOGINS, False)
+    assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False) == ELSEWHERE
 
 
 def test_benign_readers_are_drawn_alone_where_the_server_is_not(
@@ -182,10 +183,10 @@ def test_benign_readers_are_drawn_alone_where_the_server_is_not(
     readers = (AttackerRates("eve", False, 1.5, 1, 0, 0.0, 0.3, 0.6),
                AttackerRates("scan", True, 0.05, 1, 0, 0.0, 0.3, 0.6))
     segs = segments(spec, 2, (2000.0, 2020.0), 3000.0, readers, hot=1)
-    assert benign_alone(PASSWORDS, spec, segs, 2, LOGINS, False) == []  # literal
+    assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False).alone == ()  # literal
     monkeypatch.setattr(sessions, "LITERAL_LIMIT", -1.0)
-    assert benign_alone(PASSWORDS, spec, segs, 2, LOGINS, False) == []  # at the reads
+    assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False).alone == ()  # at the reads
     monkeypatch.setattr(buffer_reads, "CANDIDATE_LIMIT", 10.0)  # eve's 36, scan's 1.2
-    assert benign_alone(PASSWORDS, spec, segs, 2, LOGINS, False) == ["scan"]
+    assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False) == ReadsPlan(False, ("scan",))
     monkeypatch.setattr(buffer_reads, "CANDIDATE_LIMIT", 1.0)
-    assert benign_alone(PASSWORDS, spec, segs, 2, LOGINS, False) == []
+    assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False).alone == ()

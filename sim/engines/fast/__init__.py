@@ -24,8 +24,8 @@ import numpy as np
 
 from sim.engines import EngineRefused, child_seeds
 from sim.engines.fast.buffer_reads import (
-    benign_alone,
-    reads_both,
+    ELSEWHERE,
+    plan_reads,
     sample_benign_alone,
     sample_both_at_reads,
 )
@@ -184,6 +184,7 @@ def _secrets(
     logins = server.hosts * server.traffic.logins_per_s
     targeting = [a for a in scenario.attackers.values() if name in a.targets]
     blocks = concurrent_never_passes(server, targeting, scenario.horizon)
+    plan = ELSEWHERE
     if server.passwords is not None and server.sessions is not None:
         # where the skeleton drew the logins beside next_request passwords, it did so for
         # this path (shared_buffer.always_shared), which reads them
@@ -195,13 +196,12 @@ def _secrets(
                                         scenario.horizon, sources, rng, server=name,
                                         reusing=reusing, known=known,
                                         max_requests=server.restart.max_requests)
-        if reads_both(server.passwords, server.sessions, run.segments, workers, logins, blocks):
+        plan = plan_reads(server.passwords, server.sessions, run.segments, workers, logins,
+                          blocks)
+        if plan.both:
             return sample_both_at_reads(server.sessions, run.segments, run.lifetimes, workers,
                                         logins, scenario.horizon, sources, rng, server=name,
                                         reusing=reusing)
-    alone = (benign_alone(server.passwords, server.sessions, run.segments, workers, logins,
-                          blocks)
-             if server.passwords is not None and server.sessions is not None else [])
     draw = sessions = None
     if server.passwords is not None:
         draw = draw_passwords(server.passwords, server.sessions, run.segments, run.lifetimes,
@@ -212,8 +212,8 @@ def _secrets(
                                    sources, rng, server=name, reusing=reusing,
                                    concurrent_blocks=blocks,
                                    cuts=session_log_cuts(scenario, name),
-                                   drawn_apart=frozenset(alone))
-    for reader in alone:
+                                   drawn_apart=frozenset(plan.alone))
+    for reader in plan.alone:
         assert draw is not None and sessions is not None and server.sessions is not None
         draw.by_attacker[reader], sessions.leaked_by_attacker[reader] = sample_benign_alone(
             reader, server.sessions, run.segments, run.lifetimes, workers, logins,

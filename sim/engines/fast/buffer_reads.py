@@ -20,6 +20,7 @@ sessions (with ``max_requests``, items 11 and 13 as there).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -27,37 +28,46 @@ from sim.engines.fast.password_chain import PasswordDraw
 from sim.engines.fast.reads import attacker_names
 from sim.engines.fast.segments import Segment, WorkerLifetime
 from sim.engines.fast.session_literal import SessionDraw, never_idle, try_sessions
-from sim.engines.fast.session_reads import BOTH, CANDIDATE_LIMIT, candidate_work, found_secrets
+from sim.engines.fast.session_reads import BOTH, CANDIDATE_LIMIT, candidate_work, found_at_reads
 from sim.engines.fast.session_slot import count_passwords
 from sim.engines.fast.sessions import literal_sessions
 from sim.scenario.model import PasswordSpec, SessionSpec
 
 
-def reads_both(passwords: PasswordSpec, sessions: SessionSpec, segments: Sequence[Segment],
-               workers: int, logins: float, concurrent_blocks: bool) -> bool:
-    """Whether this path draws the server: both kinds in the slot, sessions that send requests
-    and are not drawn literally (:func:`.sessions.literal_sessions`, with ``logins`` per second
-    on the whole server and ``concurrent_blocks`` as there), and at most
-    :data:`.session_reads.CANDIDATE_LIMIT` candidates expected."""
-    return (_slot_off_literal(passwords, sessions, segments, workers, logins, concurrent_blocks)
-            and candidate_work("next_request", segments, workers, kinds=BOTH) <= CANDIDATE_LIMIT)
+class ReadsPlan(NamedTuple):
+    """What is drawn here on one server: the server (``both``), or beside the integrated
+    sweep and the chain, the benign readers of ``alone`` each at its own reads."""
+
+    both: bool
+    alone: tuple[str, ...]
 
 
-def benign_alone(passwords: PasswordSpec, sessions: SessionSpec, segments: Sequence[Segment],
-                 workers: int, logins: float, concurrent_blocks: bool) -> list[str]:
-    """The benign readers whose passwords and sessions are drawn here alone
-    (:func:`sample_benign_alone`) where the server's sessions take the integrated sweep (more
-    candidates than the draw at the reads takes): those whose own candidates are few.
-    A benign reader's counts are reported alone (nothing reads them jointly with another
-    attacker's; the totals count the malicious ones), so they can be drawn exactly whatever
-    the heavy readers beside them, where the sweep and the chain would approximate them
-    (items 3 and 12)."""
-    if (not _slot_off_literal(passwords, sessions, segments, workers, logins, concurrent_blocks)
-            or candidate_work("next_request", segments, workers) <= CANDIDATE_LIMIT):
-        return []
+#: Nothing drawn here.
+ELSEWHERE = ReadsPlan(False, ())
+
+
+def plan_reads(passwords: PasswordSpec, sessions: SessionSpec, segments: Sequence[Segment],
+               workers: int, logins: float, concurrent_blocks: bool) -> ReadsPlan:
+    """The server is drawn here where both kinds sit in the slot, the sessions send requests
+    and are not drawn literally (:func:`.sessions.literal_sessions`, with ``logins`` per
+    second on the whole server and ``concurrent_blocks`` as there), and at most
+    :data:`.session_reads.CANDIDATE_LIMIT` candidates are expected.
+
+    Where the candidates are more than that even for the tokens alone, the sessions take the
+    integrated sweep and the passwords the chain, and each benign reader whose own candidates
+    are few is drawn here alone (:func:`sample_benign_alone`): a benign reader's counts are
+    reported alone (nothing reads them jointly with another attacker's; the totals count the
+    malicious ones), so they can be drawn exactly whatever the heavy readers beside them,
+    where the sweep and the chain would approximate them (items 3 and 12)."""
+    if not _slot_off_literal(passwords, sessions, segments, workers, logins, concurrent_blocks):
+        return ELSEWHERE
+    if candidate_work("next_request", segments, workers, kinds=BOTH) <= CANDIDATE_LIMIT:
+        return ReadsPlan(True, ())
+    if candidate_work("next_request", segments, workers) <= CANDIDATE_LIMIT:
+        return ELSEWHERE  # the sessions alone at the reads (:func:`.sessions.sample_sessions`)
     names, malicious = attacker_names(segments)
-    return [n for n in names if n not in malicious and candidate_work(
-        "next_request", segments, workers, frozenset({n}), kinds=BOTH) <= CANDIDATE_LIMIT]
+    return ReadsPlan(False, tuple(n for n in names if n not in malicious and candidate_work(
+        "next_request", segments, workers, frozenset({n}), kinds=BOTH) <= CANDIDATE_LIMIT))
 
 
 def _slot_off_literal(passwords: PasswordSpec, sessions: SessionSpec,
@@ -86,11 +96,11 @@ def sample_both_at_reads(
     """The passwords and sessions captured on one server in one replication (module
     docstring); the sessions are tried as on the draw at the reads alone."""
     names, malicious = attacker_names(segments)
-    first, password, who, when = found_secrets(sessions, segments, lifetimes, workers, logins,
-                                               horizon, names, rng)
-    drawn = try_sessions(sessions, first, never_idle, names, malicious, attacker_sources, rng,
-                         server=server, reusing=reusing)
-    return count_passwords(password, who, when, names, malicious), drawn
+    found = found_at_reads(sessions, segments, lifetimes, workers, logins, horizon, names, rng,
+                           BOTH)
+    drawn = try_sessions(sessions, found.first, never_idle, names, malicious, attacker_sources,
+                         rng, server=server, reusing=reusing)
+    return count_passwords(found.password, found.who, found.when, names, malicious), drawn
 
 
 def sample_benign_alone(
@@ -103,8 +113,8 @@ def sample_benign_alone(
     horizon: float,
     rng: np.random.Generator,
 ) -> tuple[int, int]:
-    """One benign reader's passwords and sessions captured (:func:`benign_alone`), drawn at
-    its own reads."""
-    first, password, _, _ = found_secrets(sessions, segments, lifetimes, workers, logins,
-                                          horizon, [name], rng)
-    return int(np.unique(password).size), int(np.isfinite(first).any(axis=1).sum())
+    """One benign reader's passwords and sessions captured (:func:`plan_reads`), drawn at its
+    own reads."""
+    found = found_at_reads(sessions, segments, lifetimes, workers, logins, horizon, [name], rng,
+                           BOTH)
+    return int(np.unique(found.password).size), int(np.isfinite(found.first).any(axis=1).sum())

@@ -45,7 +45,7 @@ number stays below :data:`CANDIDATE_LIMIT`, where drawing the sessions literally
 more than :data:`.session_literal.LITERAL_LIMIT`.
 
 A login leaves its password in the same slot, so with ``next_request`` passwords beside the
-tokens the same looks draw both kinds (:func:`found_secrets`, :mod:`.buffer_reads`): the
+tokens the same looks draw both kinds (:func:`found_at_reads`, :mod:`.buffer_reads`): the
 candidates are then the reads at the larger of the two kinds' chances, each taking what the
 slot holds with that kind's share of its chance.
 """
@@ -55,6 +55,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -381,7 +382,19 @@ def read_lifetimes(segments: Sequence[Segment], lifetimes: Sequence[WorkerLifeti
     return by_worker
 
 
-def found_sessions(
+class ReadCaptures(NamedTuple):
+    """What the candidates found: ``first[s, a]``, the time attacker ``names[a]`` first
+    captured found session ``s`` while it was valid (inf: never); and every password capture
+    (with :data:`BOTH`): the login's session (an index into ``first``), the attacker (an index
+    into ``names``) and the time."""
+
+    first: np.ndarray
+    password: np.ndarray
+    who: np.ndarray
+    when: np.ndarray
+
+
+def found_at_reads(
     spec: SessionSpec,
     segments: Sequence[Segment],
     lifetimes: Sequence[WorkerLifetime],
@@ -390,50 +403,16 @@ def found_sessions(
     horizon: float,
     names: Sequence[str],
     rng: np.random.Generator,
-) -> np.ndarray:
-    """``first[s, a]``: the time attacker ``names[a]`` first captured found session ``s``
-    while it was valid (inf: never), for the sessions its candidates found (``logins`` per
-    second on the whole server)."""
-    return _look(spec, segments, lifetimes, workers, logins, horizon, names, TOKEN, rng)[0]
-
-
-def found_secrets(
-    spec: SessionSpec,
-    segments: Sequence[Segment],
-    lifetimes: Sequence[WorkerLifetime],
-    workers: int,
-    logins: float,
-    horizon: float,
-    names: Sequence[str],
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`found_sessions` beside ``next_request`` passwords in the same slot: ``first``,
-    and every password capture (the login's session, an index into ``first``; the attacker,
-    an index into ``names``; the time). A login leaves its password in the slot until the
-    worker's next request, whatever its session's validity."""
-    first, taken = _look(spec, segments, lifetimes, workers, logins, horizon, names, BOTH, rng)
-    rows = np.array(taken, dtype=float).reshape(-1, 3)
-    return first, rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64), rows[:, 2]
-
-
-def _look(
-    spec: SessionSpec,
-    segments: Sequence[Segment],
-    lifetimes: Sequence[WorkerLifetime],
-    workers: int,
-    logins: float,
-    horizon: float,
-    names: Sequence[str],
-    kinds: Sequence[Capture],
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
-    """The candidates of ``kinds`` (:data:`TOKEN`, or :data:`BOTH` with passwords) looking at
-    the slot in time order: each session's first capture per attacker, and the password
-    captures (login's session, attacker, time)."""
+    kinds: Sequence[Capture] = TOKEN,
+) -> ReadCaptures:
+    """The candidates of ``kinds`` (:data:`TOKEN`, or :data:`BOTH` beside ``next_request``
+    passwords: a login leaves its password in the slot until the worker's next request,
+    whatever its session's validity) looking at the slot in time order (``logins`` per second
+    on the whole server)."""
     index = {n: i for i, n in enumerate(names)}
     by_worker = read_lifetimes(segments, lifetimes, index)
     if not by_worker:
-        return np.zeros((0, len(names))), []
+        return _captures(np.zeros((0, len(names))), [])
     own = spec.requests_per_s / workers
     seg = segments[0]
     other = max(0.0, seg.requests - seg.session_requests - seg.logins)  # neither kind (rule 18)
@@ -497,5 +476,11 @@ def _look(
             row[a] = min(row[a], t)
         elif password >= 0 and len(kinds) > 1 and draw < shares[step, 1]:
             passwords.append((password, a, t))
-    return np.array(found.first, dtype=float).reshape(-1, len(names)), passwords
+    return _captures(np.array(found.first, dtype=float).reshape(-1, len(names)), passwords)
+
+
+def _captures(first: np.ndarray, passwords: list[tuple[int, int, float]]) -> ReadCaptures:
+    rows = np.array(passwords, dtype=float).reshape(-1, 3)
+    return ReadCaptures(first, rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64),
+                        rows[:, 2])
 

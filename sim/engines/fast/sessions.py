@@ -103,7 +103,7 @@ from sim.engines.fast.session_literal import (
     simulate_sessions,
     try_sessions,
 )
-from sim.engines.fast.session_reads import CANDIDATE_LIMIT, candidate_work, found_sessions
+from sim.engines.fast.session_reads import CANDIDATE_LIMIT, candidate_work, found_at_reads
 from sim.model.attackers import longest_window
 from sim.scenario.model import Attacker, Server, SessionSpec
 
@@ -409,7 +409,7 @@ def sample_sessions(
     victims' requests may run it by blocking every attempt. ``cuts``: the session log's instants
     (:func:`.session_cuts.session_log_cuts`); the integrated path times each attempt on its
     exact side of them. ``drawn_apart``: benign readers whose counts the caller draws itself
-    where this takes the integrated sweep (:func:`.buffer_reads.benign_alone`), left at 0.
+    where this takes the integrated sweep (:func:`.buffer_reads.plan_reads`), left at 0.
 
     Paths: the literal draw of every session that meets the attack while that is cheap
     (:mod:`.session_literal`), the draw at the reads for ``next_request`` tokens while their
@@ -423,7 +423,8 @@ def sample_sessions(
     # next_request tokens where the reads are few enough: drawn where the reads look, exact
     slot = spec.lifetime == "next_request" and logins > 0.0 and spec.requests_per_s > 0.0
     if slot and candidate_work(spec.lifetime, segments, workers) <= CANDIDATE_LIMIT:
-        first = found_sessions(spec, segments, lifetimes, workers, logins, horizon, names, rng)
+        first = found_at_reads(spec, segments, lifetimes, workers, logins, horizon, names,
+                               rng).first
         return try_sessions(spec, first, never_idle, names, malicious, attacker_sources, rng,
                             server=server, reusing=reusing)
     reusers = malicious if reusing is None else malicious & reusing
@@ -478,7 +479,8 @@ def sample_sessions(
                                name in coupled, rng)
               for name in sorted(attributes)]
     for name in alone:
-        first = found_sessions(spec, segments, lifetimes, workers, logins, horizon, [name], rng)
+        first = found_at_reads(spec, segments, lifetimes, workers, logins, horizon, [name],
+                               rng).first
         leaked[name] = int(np.isfinite(first).any(axis=1).sum())
     return SessionDraw(total, int(by_checks[checks]), leaked, hijacked, reuses,
                        tuple(int(c) for c in by_checks[:checks]))
