@@ -644,11 +644,11 @@ def heavy_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
     """:func:`psmail_path_outcomes` with no attacker listed, the sessions on the integrated
     sweep and the passwords on the counting chain whatever their candidates: every attacker
     on the fast engine's heavy paths (``test_engines_agree.OTHER_PATHS``, ``heavy-path``)."""
-    from sim.engines.fast import buffer_reads, sessions
     from sim.engines.fast import listed as listed_path
+    from sim.engines.fast import slot_looks
 
-    with (forced(listed_path, "LISTED_LIMIT", -1.0), forced(sessions, "CANDIDATE_LIMIT", -1.0),
-          forced(buffer_reads, "CANDIDATE_LIMIT", -1.0)):
+    with (forced(listed_path, "LISTED_LIMIT", -1.0), forced(slot_looks, "CANDIDATE_LIMIT", -1.0),
+          forced(slot_looks, "LOOKS_LIMIT", -1.0)):
         return psmail_path_outcomes(engine, sc, replications, seed)
 
 

@@ -108,9 +108,9 @@ def judged_apart(name: str, pairs: list[tuple[str, Sample, Sample]],
 
 @pytest.mark.parametrize(("name", "force", "taken"), [
     ("overlap-never", heavy_path_outcomes,
-     {"sweep": 20, "reads": 0, "chain": 20, "shared": 0, "both": 0}),
+     {"sweep": 20, "reads": 0, "looks": 0, "chain": 20, "shared": 0, "both": 0}),
     ("heavy", psmail_path_outcomes,
-     {"sweep": 0, "reads": 0, "chain": 0, "shared": 0, "both": 20}),
+     {"sweep": 0, "reads": 20, "looks": 0, "chain": 0, "shared": 0, "both": 20}),
 ], ids=["heavy-path", "heavy-psmail-paths"])
 def test_the_forced_runs_take_their_paths(name: str, force: Callable[..., Any],
                                           taken: dict[str, int],
@@ -120,7 +120,7 @@ def test_the_forced_runs_take_their_paths(name: str, force: Callable[..., Any],
     or both kinds drawn together at the reads; none on the shared buffer's literal draw (which
     took them all, unseen, until 2026-12-06)."""
     import sim.engines.fast as fast
-    from sim.engines.fast import passwords, sessions
+    from sim.engines.fast import passwords, sessions, slot_looks
 
     seen = dict.fromkeys(taken, 0)
 
@@ -131,7 +131,9 @@ def test_the_forced_runs_take_their_paths(name: str, force: Callable[..., Any],
         return call
 
     monkeypatch.setattr(sessions, "leak_means", counted("sweep", sessions.leak_means))
-    monkeypatch.setattr(sessions, "found_at_reads", counted("reads", sessions.found_at_reads))
+    monkeypatch.setattr(slot_looks, "found_at_reads", counted("reads", slot_looks.found_at_reads))
+    monkeypatch.setattr(slot_looks, "looked_at_reads",
+                        counted("looks", slot_looks.looked_at_reads))
     monkeypatch.setattr(passwords, "sample_passwords", counted("chain", passwords.sample_passwords))
     monkeypatch.setattr(fast, "sample_shared_buffer", counted("shared", fast.sample_shared_buffer))
     monkeypatch.setattr(fast, "sample_both_at_reads", counted("both", fast.sample_both_at_reads))

@@ -1,5 +1,6 @@
 """Passwords and sessions drawn together where the reads look (``sim/engines/fast/
-buffer_reads.py``) against the shared buffer's draw of every request (``shared_buffer.py``),
+buffer_reads.py``), one look at a time (``session_reads.py``) and with arrays
+(``slot_looks.py``), against the shared buffer's draw of every request (``shared_buffer.py``),
 which is exact given the skeleton.
 
 Both take the same hand-made skeletons; the draws are independent, so each quantity's two
@@ -22,7 +23,7 @@ import pytest
 from agreement import family_z
 from test_fast_session_reads import LOGINS, segments, three_readers
 
-from sim.engines.fast import buffer_reads, sessions
+from sim.engines.fast import sessions, slot_looks
 from sim.engines.fast.buffer_reads import (
     ELSEWHERE,
     ReadsPlan,
@@ -34,25 +35,48 @@ from sim.engines.fast.password_chain import PasswordDraw
 from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
 from sim.engines.fast.session_literal import SessionDraw
 from sim.engines.fast.session_slot import readable_lifetimes
+from sim.engines.fast.session_reads import found_at_reads
 from sim.engines.fast.shared_buffer import sample_shared_buffer
+from sim.engines.fast.slot_looks import DrawAtReads, looked_at_reads
 from sim.scenario.model import PasswordSpec, SessionSpec
 
 Draw = tuple[PasswordDraw, SessionDraw]
 PASSWORDS = PasswordSpec(lifetime="next_request")
 
 
+#: The two draws at the reads, each against the literal draw; with arrays also where a look's
+#: first stretch is short enough (a twentieth of a request expected) that most looks widen
+#: (on the skeleton with restarts and a cold start, where looks reach back to both).
+AT_READS = {"one look at a time": found_at_reads, "arrays": looked_at_reads,
+            "arrays, widened": looked_at_reads}
+
+
+def at_reads(draw: str, monkeypatch: pytest.MonkeyPatch) -> DrawAtReads:
+    if draw.endswith("widened"):
+        monkeypatch.setattr(slot_looks, "LOOK_REQUESTS", 0.05)
+    return AT_READS[draw]
+
+
 def draws(spec: SessionSpec, segs: list[Segment], lives: list[WorkerLifetime], workers: int,
-          horizon: float, n: int, seed: int, literal: bool) -> list[Draw]:
+          horizon: float, n: int, seed: int, draw: DrawAtReads | None) -> list[Draw]:
+    """``n`` draws at the reads with ``draw``; None: the literal draw, kept by its seed for
+    the next test that asks for it (each test's skeleton has a seed of its own)."""
     sources = {a.name: 2 for s in segs for a in s.attackers}
-    if literal:
-        touched = readable_lifetimes(segs, lives)
-        return [sample_shared_buffer(spec, segs, touched, workers, horizon, sources,
+    if draw is not None:
+        return [sample_both_at_reads(draw, spec, segs, lives, workers, LOGINS, horizon, sources,
                                      np.random.default_rng([seed, k]), server="web",
                                      reusing=None)
                 for k in range(n)]
-    return [sample_both_at_reads(spec, segs, lives, workers, LOGINS, horizon, sources,
+    if (seed, n) not in _LITERAL:
+        touched = readable_lifetimes(segs, lives)
+        _LITERAL[seed, n] = [
+            sample_shared_buffer(spec, segs, touched, workers, horizon, sources,
                                  np.random.default_rng([seed, k]), server="web", reusing=None)
             for k in range(n)]
+    return _LITERAL[seed, n]
+
+
+_LITERAL: dict[tuple[int, int], list[Draw]] = {}
 
 
 def quantities(d: Draw, cut: float) -> dict[str, float]:
@@ -103,7 +127,9 @@ def compare(literal: list[Draw], reads: list[Draw],
 BURST = 4000
 
 
-def test_a_burst_of_reads_takes_both_kinds_as_the_buffer_holds_them() -> None:
+@pytest.mark.parametrize("draw", ["one look at a time", "arrays"])
+def test_a_burst_of_reads_takes_both_kinds_as_the_buffer_holds_them(
+        draw: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two workers, a slot emptied about every 27 s, two readers sending a burst of
     connections for 5 s, one likelier to take a token than a password and one the other way
     round: their captures come a second apart and find the same password or token again, and
@@ -115,8 +141,8 @@ def test_a_burst_of_reads_takes_both_kinds_as_the_buffer_holds_them() -> None:
     horizon, workers = 3000.0, 2
     segs = segments(spec, workers, (2000.0, 2005.0), horizon, readers, hot=1)
     lives = [WorkerLifetime(w, 0.0, horizon, False) for w in range(workers)]
-    literal = draws(spec, segs, lives, workers, horizon, BURST, 1, True)
-    reads = draws(spec, segs, lives, workers, horizon, BURST, 2, False)
+    literal = draws(spec, segs, lives, workers, horizon, BURST, 1, None)
+    reads = draws(spec, segs, lives, workers, horizon, BURST, 2, at_reads(draw, monkeypatch))
     failures, bounds = compare(literal, reads, 2002.0)
     assert not failures, failures
     # Drawn apart, each kind from its own margin, the joint would be the product of the
@@ -130,7 +156,9 @@ def test_a_burst_of_reads_takes_both_kinds_as_the_buffer_holds_them() -> None:
 BUSY = 1500
 
 
-def test_restarts_a_cold_start_and_three_readers() -> None:
+@pytest.mark.parametrize("draw", AT_READS)
+def test_restarts_a_cold_start_and_three_readers(
+        draw: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Three workers restarted inside the attack, an attack from 300 s inside the cold
     start's session ramp, two malicious readers and a benign one, with different chances for
     the two kinds: every count, joint and first capture before 700 s."""
@@ -141,14 +169,15 @@ def test_restarts_a_cold_start_and_three_readers() -> None:
     scan = AttackerRates("scan", True, 0.005, 1, 0, 0.0, 0.5, 0.5)
     horizon, workers = 2000.0, 3
     segs, lives = three_readers(spec, (heavy, light, scan), horizon)
-    literal = draws(spec, segs, lives, workers, horizon, BUSY, 3, True)
-    reads = draws(spec, segs, lives, workers, horizon, BUSY, 4, False)
+    literal = draws(spec, segs, lives, workers, horizon, BUSY, 3, None)
+    reads = draws(spec, segs, lives, workers, horizon, BUSY, 4, at_reads(draw, monkeypatch))
     failures, _ = compare(literal, reads, 700.0)
     assert not failures, failures
     # The benign reader drawn at its own reads alone, as where the server's readers are too
     # many for this path: its margins are the same.
-    alone = np.array([sample_benign_alone("scan", spec, segs, lives, workers, LOGINS, horizon,
-                                          np.random.default_rng([5, k])) for k in range(BUSY)])
+    alone = np.array([sample_benign_alone("scan", AT_READS[draw], spec, segs, lives, workers,
+                                          LOGINS, horizon, np.random.default_rng([5, k]))
+                      for k in range(BUSY)])
     z = family_z(4)
     for j, kind in enumerate(("passwords", "sessions")):
         truth = np.array([quantities(d, 700.0)[f"scan {kind}"] for d in literal])
@@ -161,24 +190,28 @@ def test_restarts_a_cold_start_and_three_readers() -> None:
 
 
 def test_taken_past_the_literal_draw_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Where the sessions are drawn literally the shared buffer's path stays; past it and
-    below the candidates' limit this path is taken; past that, neither."""
+    """Where the sessions are drawn literally the shared buffer's path stays; past it, one
+    look at a time while the candidates are few, with arrays up to their limit; past that,
+    neither."""
     spec = SessionSpec(ttl=600.0, requests_per_s=0.002, binding=("ip",))
     readers = (AttackerRates("eve", False, 1.5, 1, 0, 0.0, 0.3, 0.6),)
     segs = segments(spec, 2, (2000.0, 2020.0), 3000.0, readers, hot=1)
     assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False) == ELSEWHERE
     monkeypatch.setattr(sessions, "LITERAL_LIMIT", -1.0)
-    assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False) == ReadsPlan(True, ())
+    assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False) == ReadsPlan(found_at_reads, ())
     assert plan_reads(PasswordSpec(lifetime=900.0), spec, segs, 2, LOGINS, False) == ELSEWHERE
-    monkeypatch.setattr(buffer_reads, "CANDIDATE_LIMIT", 10.0)
+    monkeypatch.setattr(slot_looks, "CANDIDATE_LIMIT", 10.0)  # eve's 36
+    assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False) == ReadsPlan(looked_at_reads, ())
+    monkeypatch.setattr(slot_looks, "LOOKS_LIMIT", 10.0)
     assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False) == ELSEWHERE
 
 
 def test_benign_readers_are_drawn_alone_where_the_server_is_not(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past the candidates' limit a benign reader whose own candidates are few is drawn alone
-    (the sweep and the chain take the rest); a malicious one never is, and where the sessions
-    are drawn literally or at the reads nobody is."""
+    """Past the candidates' limit a benign reader whose own candidates are few enough is drawn
+    alone (the sweep and the chain take the rest), with the draw its own candidates call for;
+    a malicious one never is, and where the sessions are drawn literally or at the reads
+    nobody is."""
     spec = SessionSpec(ttl=600.0, requests_per_s=0.002, binding=("ip",))
     readers = (AttackerRates("eve", False, 1.5, 1, 0, 0.0, 0.3, 0.6),
                AttackerRates("scan", True, 0.05, 1, 0, 0.0, 0.3, 0.6))
@@ -186,7 +219,12 @@ def test_benign_readers_are_drawn_alone_where_the_server_is_not(
     assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False).alone == ()  # literal
     monkeypatch.setattr(sessions, "LITERAL_LIMIT", -1.0)
     assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False).alone == ()  # at the reads
-    monkeypatch.setattr(buffer_reads, "CANDIDATE_LIMIT", 10.0)  # eve's 36, scan's 1.2
-    assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False) == ReadsPlan(False, ("scan",))
-    monkeypatch.setattr(buffer_reads, "CANDIDATE_LIMIT", 1.0)
+    monkeypatch.setattr(slot_looks, "CANDIDATE_LIMIT", 10.0)  # eve's 36, scan's 1.2
+    monkeypatch.setattr(slot_looks, "LOOKS_LIMIT", 10.0)
+    assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False) == ReadsPlan(
+        None, (("scan", found_at_reads),))
+    monkeypatch.setattr(slot_looks, "CANDIDATE_LIMIT", 1.0)
+    assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False).alone == (
+        ("scan", looked_at_reads),)
+    monkeypatch.setattr(slot_looks, "LOOKS_LIMIT", 1.0)
     assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False).alone == ()

@@ -17,7 +17,7 @@ from evidence_builders import Z_CHECK
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.engines.fast import listed, sessions
+from sim.engines.fast import listed, sessions, slot_looks
 from sim.engines.fast.session_cuts import class_means, session_log_cuts, timed_sets
 from sim.scenario.model import Detector, Scenario, SessionSpec, Traffic
 
@@ -112,7 +112,8 @@ def test_the_session_log_sees_first_captures_on_the_integrated_path() -> None:
     sc = cut_case()
     with forced(listed, "LISTED_LIMIT", -1.0):
         literal = outcomes("fast", sc, PAIRED, 31)
-        with forced(sessions, "LITERAL_LIMIT", -1.0), forced(sessions, "CANDIDATE_LIMIT", -1.0):
+        with (forced(sessions, "LITERAL_LIMIT", -1.0), forced(slot_looks, "CANDIDATE_LIMIT", -1.0),
+              forced(slot_looks, "LOOKS_LIMIT", -1.0)):
             integrated = outcomes("fast", sc, PAIRED, 31)
     failures = []
     for q in ("sessions/reaper/retained", "sessions/reaper/raised", "mail/session"):

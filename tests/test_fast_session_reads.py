@@ -22,7 +22,7 @@ from evidence_builders import Z_CHECK
 from sim.engines.fast import sessions
 from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
 from sim.engines.fast.session_literal import SessionDraw
-from sim.engines.fast.session_reads import candidate_work
+from sim.engines.fast.session_reads import CANDIDATE_LIMIT, candidate_work
 from sim.engines.fast.sessions import sample_sessions
 from sim.scenario.model import SessionSpec
 
@@ -109,7 +109,7 @@ def test_a_burst_of_reads_finds_what_the_literal_draw_finds(
     segs = segments(spec, workers, (2000.0, 2020.0), horizon, reader, hot=1)
     lives = [WorkerLifetime(w, 0.0, horizon, False) for w in range(workers)]
     assert sessions.literal_sessions(spec, segs, workers, LOGINS, False)
-    assert candidate_work(spec.lifetime, segs, workers) <= sessions.CANDIDATE_LIMIT
+    assert candidate_work(spec.lifetime, segs, workers) <= CANDIDATE_LIMIT
     literal = draws(spec, segs, lives, workers, horizon, BURST, 1, True, monkeypatch)
     reads = draws(spec, segs, lives, workers, horizon, BURST, 2, False, monkeypatch)
     failures, bounds = compare(literal, reads, 2010.0)

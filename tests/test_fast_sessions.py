@@ -14,7 +14,7 @@ from evidence_builders import normal_interval
 from scipy.integrate import quad
 
 from sim.engines.fast.segments import AttackerRates, CrashInfo, KeyCapture, WorkerLifetime, Segment
-from sim.engines.fast import sessions
+from sim.engines.fast import sessions, slot_looks
 from sim.engines.fast.sessions import leak_means, sample_sessions, sweep_copies, sweep_slot
 from sim.scenario.model import SessionSpec
 
@@ -171,12 +171,13 @@ def test_slot_and_copies_agree_for_a_trickle() -> None:
 
 def take(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Send the sessions down ``path``: the literal draw, the draw at the reads (for
-    ``next_request`` tokens) or the integrated sweep."""
+    ``next_request`` tokens) one look at a time or with arrays, or the integrated sweep."""
     monkeypatch.setattr(sessions, "LITERAL_LIMIT", 1e12 if path == "literal" else -1.0)
-    monkeypatch.setattr(sessions, "CANDIDATE_LIMIT", 1e12 if path == "reads" else -1.0)
+    monkeypatch.setattr(slot_looks, "CANDIDATE_LIMIT", 1e12 if path == "reads" else -1.0)
+    monkeypatch.setattr(slot_looks, "LOOKS_LIMIT", 1e12 if path == "looks" else -1.0)
 
 
-@pytest.mark.parametrize("path", ["literal", "reads", "integrated"])
+@pytest.mark.parametrize("path", ["literal", "reads", "looks", "integrated"])
 def test_hijacks_and_reuse_records(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """binding none: every leak is hijacked and logged unblocked; ip without shared addresses,
     or a browser never matched: every attempt is blocked and logged. Benign scanners leak
@@ -352,8 +353,8 @@ def test_histories_swept_together_equal_each_alone(
 
 
 @pytest.mark.parametrize(("lifetime", "path"), [
-    ("next_request", "literal"), ("next_request", "reads"), ("next_request", "integrated"),
-    (900.0, "literal"), (900.0, "integrated")])
+    ("next_request", "literal"), ("next_request", "reads"), ("next_request", "looks"),
+    ("next_request", "integrated"), (900.0, "literal"), (900.0, "integrated")])
 def test_a_stretch_left_out_of_the_lifetimes_empties_memory(
     lifetime: object, path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

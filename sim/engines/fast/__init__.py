@@ -198,10 +198,10 @@ def _secrets(
                                         max_requests=server.restart.max_requests)
         plan = plan_reads(server.passwords, server.sessions, run.segments, workers, logins,
                           blocks)
-        if plan.both:
-            return sample_both_at_reads(server.sessions, run.segments, run.lifetimes, workers,
-                                        logins, scenario.horizon, sources, rng, server=name,
-                                        reusing=reusing)
+        if plan.draw is not None:
+            return sample_both_at_reads(plan.draw, server.sessions, run.segments,
+                                        run.lifetimes, workers, logins, scenario.horizon,
+                                        sources, rng, server=name, reusing=reusing)
     draw = sessions = None
     if server.passwords is not None:
         draw = draw_passwords(server.passwords, server.sessions, run.segments, run.lifetimes,
@@ -212,10 +212,10 @@ def _secrets(
                                    sources, rng, server=name, reusing=reusing,
                                    concurrent_blocks=blocks,
                                    cuts=session_log_cuts(scenario, name),
-                                   drawn_apart=frozenset(plan.alone))
-    for reader in plan.alone:
+                                   drawn_apart=frozenset(n for n, _ in plan.alone))
+    for reader, at_reads in plan.alone:
         assert draw is not None and sessions is not None and server.sessions is not None
         draw.by_attacker[reader], sessions.leaked_by_attacker[reader] = sample_benign_alone(
-            reader, server.sessions, run.segments, run.lifetimes, workers, logins,
+            reader, at_reads, server.sessions, run.segments, run.lifetimes, workers, logins,
             scenario.horizon, rng)
     return draw, sessions

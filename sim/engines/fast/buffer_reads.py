@@ -28,46 +28,50 @@ from sim.engines.fast.password_chain import PasswordDraw
 from sim.engines.fast.reads import attacker_names
 from sim.engines.fast.segments import Segment, WorkerLifetime
 from sim.engines.fast.session_literal import SessionDraw, never_idle, try_sessions
-from sim.engines.fast.session_reads import BOTH, CANDIDATE_LIMIT, candidate_work, found_at_reads
+from sim.engines.fast.session_reads import BOTH, candidate_work
 from sim.engines.fast.session_slot import count_passwords
 from sim.engines.fast.sessions import literal_sessions
+from sim.engines.fast.slot_looks import DrawAtReads, draw_at_reads
 from sim.scenario.model import PasswordSpec, SessionSpec
 
 
 class ReadsPlan(NamedTuple):
-    """What is drawn here on one server: the server (``both``), or beside the integrated
-    sweep and the chain, the benign readers of ``alone`` each at its own reads."""
+    """What is drawn here on one server: the server, with ``draw``, or beside the integrated
+    sweep and the chain, each benign reader of ``alone`` at its own reads, with its draw."""
 
-    both: bool
-    alone: tuple[str, ...]
+    draw: DrawAtReads | None
+    alone: tuple[tuple[str, DrawAtReads], ...]
 
 
 #: Nothing drawn here.
-ELSEWHERE = ReadsPlan(False, ())
+ELSEWHERE = ReadsPlan(None, ())
 
 
 def plan_reads(passwords: PasswordSpec, sessions: SessionSpec, segments: Sequence[Segment],
                workers: int, logins: float, concurrent_blocks: bool) -> ReadsPlan:
     """The server is drawn here where both kinds sit in the slot, the sessions send requests
     and are not drawn literally (:func:`.sessions.literal_sessions`, with ``logins`` per
-    second on the whole server and ``concurrent_blocks`` as there), and at most
-    :data:`.session_reads.CANDIDATE_LIMIT` candidates are expected.
+    second on the whole server and ``concurrent_blocks`` as there), and the candidates
+    expected are few enough for a draw at the reads (:func:`.slot_looks.draw_at_reads`).
 
-    Where the candidates are more than that even for the tokens alone, the sessions take the
+    Where they are more than that even for the tokens alone, the sessions take the
     integrated sweep and the passwords the chain, and each benign reader whose own candidates
-    are few is drawn here alone (:func:`sample_benign_alone`): a benign reader's counts are
-    reported alone (nothing reads them jointly with another attacker's; the totals count the
-    malicious ones), so they can be drawn exactly whatever the heavy readers beside them,
+    are few enough is drawn here alone (:func:`sample_benign_alone`): a benign reader's counts
+    are reported alone (nothing reads them jointly with another attacker's; the totals count
+    the malicious ones), so they can be drawn exactly whatever the heavy readers beside them,
     where the sweep and the chain would approximate them (items 3 and 12)."""
     if not _slot_off_literal(passwords, sessions, segments, workers, logins, concurrent_blocks):
         return ELSEWHERE
-    if candidate_work("next_request", segments, workers, kinds=BOTH) <= CANDIDATE_LIMIT:
-        return ReadsPlan(True, ())
-    if candidate_work("next_request", segments, workers) <= CANDIDATE_LIMIT:
+    if (draw := draw_at_reads(candidate_work("next_request", segments, workers,
+                                             kinds=BOTH))) is not None:
+        return ReadsPlan(draw, ())
+    if draw_at_reads(candidate_work("next_request", segments, workers)) is not None:
         return ELSEWHERE  # the sessions alone at the reads (:func:`.sessions.sample_sessions`)
     names, malicious = attacker_names(segments)
-    return ReadsPlan(False, tuple(n for n in names if n not in malicious and candidate_work(
-        "next_request", segments, workers, frozenset({n}), kinds=BOTH) <= CANDIDATE_LIMIT))
+    return ReadsPlan(None, tuple(
+        (n, draw) for n in names if n not in malicious and (draw := draw_at_reads(
+            candidate_work("next_request", segments, workers, frozenset({n}), kinds=BOTH)))
+        is not None))
 
 
 def _slot_off_literal(passwords: PasswordSpec, sessions: SessionSpec,
@@ -81,6 +85,7 @@ def _slot_off_literal(passwords: PasswordSpec, sessions: SessionSpec,
 
 
 def sample_both_at_reads(
+    draw: DrawAtReads,
     sessions: SessionSpec,
     segments: Sequence[Segment],
     lifetimes: Sequence[WorkerLifetime],
@@ -93,11 +98,11 @@ def sample_both_at_reads(
     server: str,
     reusing: frozenset[str] | None,
 ) -> tuple[PasswordDraw, SessionDraw]:
-    """The passwords and sessions captured on one server in one replication (module
-    docstring); the sessions are tried as on the draw at the reads alone."""
+    """The passwords and sessions captured on one server in one replication by ``draw``
+    (:func:`plan_reads`; module docstring); the sessions are tried as on the draw at the
+    reads alone."""
     names, malicious = attacker_names(segments)
-    found = found_at_reads(sessions, segments, lifetimes, workers, logins, horizon, names, rng,
-                           BOTH)
+    found = draw(sessions, segments, lifetimes, workers, logins, horizon, names, rng, BOTH)
     drawn = try_sessions(sessions, found.first, never_idle, names, malicious, attacker_sources,
                          rng, server=server, reusing=reusing)
     return count_passwords(found.password, found.who, found.when, names, malicious), drawn
@@ -105,6 +110,7 @@ def sample_both_at_reads(
 
 def sample_benign_alone(
     name: str,
+    draw: DrawAtReads,
     sessions: SessionSpec,
     segments: Sequence[Segment],
     lifetimes: Sequence[WorkerLifetime],
@@ -115,6 +121,5 @@ def sample_benign_alone(
 ) -> tuple[int, int]:
     """One benign reader's passwords and sessions captured (:func:`plan_reads`), drawn at its
     own reads."""
-    found = found_at_reads(sessions, segments, lifetimes, workers, logins, horizon, [name], rng,
-                           BOTH)
+    found = draw(sessions, segments, lifetimes, workers, logins, horizon, [name], rng, BOTH)
     return int(np.unique(found.password).size), int(np.isfinite(found.first).any(axis=1).sum())

@@ -151,6 +151,60 @@ def candidates(
     return np.concatenate(times), np.concatenate(who), np.concatenate(shares)
 
 
+def sorted_candidates(
+    segments: Sequence[Segment], lives: Sequence[WorkerLifetime], index: dict[str, int],
+    rule: ResidencySpec, kinds: Sequence[Capture], pulls: Pulls, rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """:func:`candidates` in time order, drawn so: per stretch, the candidates of every
+    attacker of ``index`` at once (Poisson at their summed rate, their times the order
+    statistics of uniforms from exponential spacings, each attacker's with its share of the
+    rate), the point reads put in their places. A million candidates cost no sort. The
+    shares are None where every one is 1 (a million rows of ones cost more than the rest)."""
+    starts = [s.t0 for s in segments]
+    times: list[np.ndarray] = [np.zeros(0)]
+    who: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+    shares: list[tuple[np.ndarray, np.ndarray]] = []  # per stretch: its pulls' shares, picks
+    points: list[tuple[float, int, tuple[float, ...]]] = []
+    for lt in lives:
+        for seg, a, b in crossed(segments, starts, lt):
+            key = (id(seg), lt.key_reachable)
+            if key not in pulls:
+                pulls[key] = _pulls(seg, kinds, rule, lt.key_reachable)
+            kept = [(index[name], beta, share) for name, beta, share in pulls[key]
+                    if name in index and beta > 0.0]
+            rate = sum(beta for _, beta, _ in kept)
+            if not kept or not (k := int(rng.poisson(rate * (b - a)))):
+                continue
+            spacing = np.cumsum(rng.exponential(size=k + 1))
+            times.append(a + (b - a) * spacing[:k] / spacing[k])
+            pick = (np.searchsorted(np.cumsum([beta for _, beta, _ in kept]) / rate,
+                                    rng.random(k)) if len(kept) > 1 else np.zeros(k, np.int64))
+            pick = np.minimum(pick, len(kept) - 1)
+            who.append(np.array([j for j, _, _ in kept], dtype=np.int64)[pick])
+            shares.append((np.array([share for _, _, share in kept]), pick))
+        fixed = _point_reads(lt, segments, starts, rule, kinds)
+        kept_points = [(min(time, np.nextafter(lt.end, -math.inf)), index[name], share)
+                       for time, name, q, share in fixed
+                       if name in index and q > 0.0 and rng.random() < q]
+        points += kept_points
+    # the lifetimes follow one another, so the stretches' candidates are in order already
+    at, by = np.concatenate(times), np.concatenate(who)
+    thinned = (any((table < 1.0).any() for table, _ in shares)
+               or any(min(sh) < 1.0 for _, _, sh in points))
+    kind_shares = (np.concatenate([np.zeros((0, len(kinds))),
+                                   *(table[pick] for table, pick in shares)])
+                   if thinned else None)
+    if points:
+        points.sort(key=lambda p: p[0])
+        slots = np.searchsorted(at, [x for x, _, _ in points], side="right")
+        at = np.insert(at, slots, [x for x, _, _ in points])
+        by = np.insert(by, slots, [j for _, j, _ in points])
+        if kind_shares is not None:
+            kind_shares = np.insert(kind_shares, slots, np.array([sh for _, _, sh in points]),
+                                    axis=0)
+    return at, by, kind_shares
+
+
 def _point_reads(lt: WorkerLifetime, segments: Sequence[Segment], starts: Sequence[float],
                  rule: ResidencySpec, kinds: Sequence[Capture],
                  ) -> list[tuple[float, str, float, tuple[float, ...]]]:

@@ -1,0 +1,355 @@
+"""``next_request`` slots at every candidate read, drawn with arrays from the server's logins.
+
+The draw at the reads (:mod:`.session_reads`) finds the sessions a candidate read meets
+lazily, one candidate at a time in Python (30 to 100 microseconds each), so it stops at
+:data:`.session_reads.CANDIDATE_LIMIT`; past it the tokens took the integrated sweep (item 3
+of ``docs/fast-engine.md``) and the passwords beside them the counting chain (items 12 and
+14). A heavy reader sends up to a million candidates a day to one server.
+
+Here the logins are drawn first, and then every candidate's *look* at once. Given the logins
+(times and workers), each session's requests to a worker are a Poisson stream at ``own =
+requests_per_s / W`` while it is valid (rule 4: each request to a uniform worker), independent
+across sessions and workers, and the other requests (rule 18) Poisson at ``other`` per worker.
+So on one worker the requests in disjoint stretches are independent given the logins, and a
+candidate's look, the stretch back to the worker's previous candidate or to the restart that
+began its lifetime, is drawn apart from every other look:
+
+* the newest request in it is where the integrated rate ``other + own n(s)`` (``n(s)`` the
+  sessions valid at ``s``, known from the logins) counted back from the candidate reaches an
+  ``Exp(1)`` draw, sent by an other request with its share of that rate, else by a uniform
+  session valid then; unless the newest login to that worker in the look is newer;
+* a login leaves its password, a session request its token, another request nothing; a look
+  with nothing in it leaves the slot as the worker's previous look left it, empty after a
+  restart.
+
+The candidate takes the slot's token, if its session is still valid, or its password, each
+with its kind's share of the candidate's chance (one uniform, as in :mod:`.session_reads`).
+So the slot at every candidate, and every count, joint and first-capture time drawn from it,
+has its law given the skeleton, as on the draw at the reads, at a cost of arrays over the
+candidates and the logins (:data:`LOOKS_LIMIT`).
+
+Logins are drawn only where a look can meet their sessions (``(x - ttl, t]`` for a look ``(x,
+t]``), each stretch of time once. A look that reaches back to its lifetime's start, hours
+before, is first drawn over its last :data:`LOOK_REQUESTS` requests' worth of time and widened
+only where nothing came there: the newest request of a later stretch is the newest of the
+whole look, the stretches are disjoint, and so this is the same draw.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from sim.engines.fast.segments import Segment, WorkerLifetime
+from sim.engines.fast.session_reads import (
+    CANDIDATE_LIMIT,
+    TOKEN,
+    Capture,
+    Pulls,
+    ReadCaptures,
+    found_at_reads,
+    read_lifetimes,
+    sorted_candidates,
+)
+from sim.scenario.model import SessionSpec
+
+#: Most expected candidate reads per server and replication drawn here (each costs about
+#: 150 bytes while its replication is drawn).
+LOOKS_LIMIT = 3_000_000
+#: Requests a worker is expected to receive over a look's first stretch.
+LOOK_REQUESTS = 20.0
+#: How much longer each next stretch of a look with nothing in it is.
+WIDEN = 8.0
+
+DrawAtReads = Callable[..., ReadCaptures]
+""":func:`.session_reads.found_at_reads` or :func:`looked_at_reads` (the same parameters)."""
+
+
+def draw_at_reads(work: float) -> DrawAtReads | None:
+    """The draw at the reads for ``work`` expected candidates: one look at a time while they
+    are few (:func:`.session_reads.found_at_reads`, whose random numbers the stored agreement
+    runs hold), with arrays up to :data:`LOOKS_LIMIT`, else None (the sweep and the chain)."""
+    if work <= CANDIDATE_LIMIT:
+        return found_at_reads
+    if work <= LOOKS_LIMIT:
+        return looked_at_reads
+    return None
+
+
+class _Looks:
+    """Every candidate of one server, by worker and then time, and what its look found:
+    ``kind`` 0 nothing, 1 another request, 2 a session request, 3 a login; ``login``, the
+    session or login it found, an index into the logins drawn (every session is known by its
+    login; -1: neither)."""
+
+    NOTHING, OTHER, TOKEN, PASSWORD = 0, 1, 2, 3
+
+    def __init__(self, t: np.ndarray, who: np.ndarray, worker: np.ndarray,
+                 shares: np.ndarray | None, lo: np.ndarray, restarted: np.ndarray) -> None:
+        self.t, self.who, self.worker, self.shares = t, who, worker, shares
+        self.lo = lo
+        """Where each look begins: the worker's previous candidate, or its lifetime's start."""
+        self.restarted = restarted
+        """Whether a restart, not a candidate, begins the look (the slot is empty there)."""
+        self.begins = np.concatenate([[True], worker[1:] != worker[:-1]])[:t.size]
+        """Where a worker's block begins."""
+        self.kind = np.zeros(t.size, dtype=np.int8)
+        self.login = np.full(t.size, -1, dtype=np.int64)
+
+    def slot(self) -> tuple[np.ndarray, np.ndarray]:
+        """What the slot holds at each candidate: the kind and login of the newest look that
+        found something or began at a restart, among the worker's looks up to it."""
+        sets = (self.kind != self.NOTHING) | self.restarted
+        last = np.maximum.accumulate(np.where(sets, np.arange(self.t.size), -1))
+        return self.kind[last], self.login[last]
+
+
+class _Logins:
+    """The server's logins drawn so far (Poisson at ``rate`` on ``[0, horizon)``, each to a
+    uniform worker), on the stretches asked for, each stretch drawn once."""
+
+    def __init__(self, rate: float, workers: int, horizon: float,
+                 rng: np.random.Generator) -> None:
+        self.rate, self.workers, self.horizon, self.rng = rate, workers, horizon, rng
+        self.t = np.zeros(0)
+        self.at = np.zeros(0, dtype=np.int64)
+        self._lo, self._hi = np.zeros(0), np.zeros(0)
+
+    def cover(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
+        """Draw the logins of the stretches ``(lo_i, hi_i]`` not drawn yet; where any were,
+        where each login drawn before now stands (logins are kept in time order)."""
+        lo, hi = _union(np.clip(lo, 0.0, self.horizon), np.clip(hi, 0.0, self.horizon))
+        points = np.unique(np.concatenate([lo, hi, self._lo, self._hi]))
+        if points.size < 2:
+            return None
+        mid = 0.5 * (points[:-1] + points[1:])
+        new = _inside(mid, lo, hi) & ~_inside(mid, self._lo, self._hi)
+        start, length = points[:-1][new], np.diff(points)[new]
+        k = self.rng.poisson(self.rate * length)
+        piece = np.repeat(np.arange(start.size), k)
+        t = start[piece] + length[piece] * self.rng.random(piece.size)
+        at = self.rng.integers(self.workers, size=t.size)
+        self._lo, self._hi = _union(np.concatenate([self._lo, lo]),
+                                    np.concatenate([self._hi, hi]))
+        if not t.size:
+            return None
+        before = self.t.size
+        order = np.argsort(np.concatenate([self.t, t]), kind="stable")
+        self.t = np.concatenate([self.t, t])[order]
+        self.at = np.concatenate([self.at, at])[order]
+        moved = np.empty(order.size, dtype=np.int64)
+        moved[order] = np.arange(order.size)
+        return moved[:before]
+
+
+def _merged_in_blocks(lo: np.ndarray, hi: np.ndarray,
+                      block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stretches ``(lo_i, hi_i]`` that rise within each block (``block`` true where one
+    begins), merged where they meet: a look's stretches follow its worker's candidates, so
+    no sort is needed (a million looks, sorted, cost more than the rest of the draw)."""
+    if not lo.size:
+        return lo, hi
+    begins = np.flatnonzero(block | np.concatenate([[True], lo[1:] > hi[:-1]]))
+    ends = np.append(begins[1:], lo.size) - 1
+    return lo[begins], hi[ends]
+
+
+def _union(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The intervals ``(a_i, b_i]`` merged into disjoint ones, in order."""
+    keep = b > a
+    a, b = a[keep], b[keep]
+    if not a.size:
+        return a, b
+    order = np.argsort(a, kind="stable")
+    a, b = a[order], b[order]
+    reach = np.maximum.accumulate(b)
+    begins = np.flatnonzero(np.concatenate([[True], a[1:] > reach[:-1]]))
+    return a[begins], np.maximum.reduceat(b, begins)
+
+
+def _inside(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Whether each ``x`` lies in one of the disjoint ordered intervals ``(lo_i, hi_i)``."""
+    k = np.searchsorted(lo, x, side="right") - 1
+    return (k >= 0) & (x < np.append(hi, -math.inf)[k])
+
+
+class _Rate:
+    """The integrated rate ``Phi`` of a worker's requests other than logins, ``other + own
+    n(s)``, where ``n(s)`` counts the drawn sessions valid at ``s``: exact wherever every login
+    of the ``ttl`` before ``s`` is drawn. Piecewise linear between the logins and the ends of
+    their sessions (the *breaks*)."""
+
+    def __init__(self, login: np.ndarray, ttl: float, own: float, other: float) -> None:
+        b = np.concatenate([[-math.inf], login, login + ttl])
+        order = np.argsort(b, kind="stable")
+        self.b = b[order]
+        step = np.concatenate([[0], np.ones(login.size, np.int64),
+                               -np.ones(login.size, np.int64)])[order]
+        self.valid = np.cumsum(step)
+        """Sessions valid after each break, until the next."""
+        self.logged = np.cumsum(step > 0)
+        """Logins at or before each break."""
+        self.slope = other + own * self.valid
+        self.other = other
+        gaps = np.diff(self.b)
+        gaps[:1] = 0.0  # Phi is taken as 0 at the first login, other * (s - first) before it
+        self.phi = np.concatenate([[0.0], np.cumsum(self.slope[:-1] * gaps)])
+        self.b[0] = self.b[1] if login.size else 0.0
+        self._base = self.phi - self.slope * self.b  # Phi(s) = base + slope s on each piece
+
+    def at(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``Phi(s)``, and the break before each ``s``."""
+        k = np.maximum(np.searchsorted(self.b, s, side="right") - 1, 0)
+        return self._base[k] + self.slope[k] * s, k
+
+    def inverse(self, y: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The ``s`` with ``Phi(s) = y``, where ``Phi`` rises there, and the break before it,
+        searched for only where it is not ``k``'s (a look's end's, where most looks end)."""
+        k = k.copy()
+        elsewhere = np.flatnonzero(y <= self.phi[k])
+        k[elsewhere] = np.maximum(np.searchsorted(self.phi, y[elsewhere], side="left") - 1, 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.b[k] + (y - self.phi[k]) / self.slope[k], k
+
+
+def looked_at_reads(
+    spec: SessionSpec,
+    segments: Sequence[Segment],
+    lifetimes: Sequence[WorkerLifetime],
+    workers: int,
+    logins: float,
+    horizon: float,
+    names: Sequence[str],
+    rng: np.random.Generator,
+    kinds: Sequence[Capture] = TOKEN,
+) -> ReadCaptures:
+    """:func:`.session_reads.found_at_reads`, with every look drawn at once (module
+    docstring)."""
+    looks = _candidates(spec, segments, lifetimes, names, rng, kinds)
+    if looks is None:
+        return ReadCaptures(np.zeros((0, len(names))), *_no_passwords())
+    seg = segments[0]
+    own = spec.requests_per_s / workers
+    other = max(0.0, seg.requests - seg.session_requests - seg.logins)  # neither kind (rule 18)
+    drawn = _Logins(logins, workers, horizon, rng)
+    span = LOOK_REQUESTS / seg.requests
+    # Every look's last stretch first, a worker at a time (arrays a cache holds: a million
+    # looks at once spent more on memory than on arithmetic), then the stretches before
+    # those where nothing came, all at once (few).
+    lo = np.maximum(looks.lo, looks.t - span)
+    drawn.cover(*_merged_in_blocks(lo - spec.ttl, looks.t, looks.begins))
+    rate = _Rate(drawn.t, spec.ttl, own, other)
+    edges = np.append(np.flatnonzero(looks.begins), looks.t.size)
+    found = np.concatenate([np.zeros(0, dtype=bool), *(
+        _newest(looks, slice(a, b), lo[a:b], looks.t[a:b], drawn, rate, rng)
+        for a, b in zip(edges[:-1], edges[1:]))])
+    pending = np.flatnonzero(~found & (lo > looks.lo))
+    top = lo  # where each pending look's stretch still to draw ends
+    while pending.size:
+        span *= WIDEN
+        hi = top[pending]
+        lo = np.maximum(looks.lo[pending], hi - span)
+        worker = looks.worker[pending]
+        begins = np.concatenate([[True], worker[1:] != worker[:-1]])
+        moved = drawn.cover(*_merged_in_blocks(lo - spec.ttl, hi, begins))
+        if moved is not None:  # the logins found by earlier stretches, renumbered
+            known = looks.login >= 0
+            looks.login[known] = moved[looks.login[known]]
+            rate = _Rate(drawn.t, spec.ttl, own, other)
+        found = _newest(looks, pending, lo, hi, drawn, rate, rng)
+        widen = ~found & (lo > looks.lo[pending])
+        top[pending[widen]] = lo[widen]
+        pending = pending[widen]
+    kind, login = looks.slot()
+    token = kind == _Looks.TOKEN
+    token[token] = looks.t[token] < drawn.t[login[token]] + spec.ttl  # still valid
+    password = (kind == _Looks.PASSWORD if len(kinds) > 1
+                else np.zeros(looks.t.size, dtype=bool))
+    if looks.shares is not None:  # one uniform decides which kind a candidate takes
+        draw = rng.random(looks.t.size)
+        token &= draw < looks.shares[:, 0]
+        password &= draw < looks.shares[:, -1]
+    # the sessions taken (and the logins whose passwords were), numbered in login order
+    used = np.zeros(drawn.t.size, dtype=bool)
+    used[login[token]] = True
+    used[login[password]] = True
+    row = np.cumsum(used) - 1
+    first = np.full((int(used.sum()), len(names)), math.inf)
+    np.minimum.at(first, (row[login[token]], looks.who[token]), looks.t[token])
+    return ReadCaptures(first, row[login[password]], looks.who[password], looks.t[password])
+
+
+def _no_passwords() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+
+
+def _candidates(spec: SessionSpec, segments: Sequence[Segment],
+                lifetimes: Sequence[WorkerLifetime], names: Sequence[str],
+                rng: np.random.Generator, kinds: Sequence[Capture]) -> _Looks | None:
+    """Every worker's candidates (:func:`.session_reads.sorted_candidates`), and where
+    each look begins."""
+    index = {n: i for i, n in enumerate(names)}
+    by_worker = read_lifetimes(segments, lifetimes, index)
+    if not by_worker:
+        return None
+    pulls: Pulls = {}
+    parts = []
+    for w, lives in by_worker.items():
+        t, who, shares = sorted_candidates(segments, lives, index, spec.lifetime, kinds, pulls,
+                                           rng)
+        restarts = np.array(sorted({x for lt in lives for x in (lt.start, lt.end)}))
+        start = restarts[np.maximum(np.searchsorted(restarts, t, side="right") - 1, 0)]
+        previous = np.concatenate([[-math.inf], t[:-1]])
+        parts.append((t, who, np.full(t.size, w), shares, np.maximum(previous, start),
+                      start > previous))
+    thinned = any(part[3] is not None for part in parts)
+    t, who, worker, lo, restarted = (np.concatenate([p[i] for p in parts]) for i in (0, 1, 2, 4, 5))
+    shares = (np.concatenate([p[3] if p[3] is not None else np.ones((p[0].size, len(kinds)))
+                              for p in parts]) if thinned else None)
+    return _Looks(t, who, worker, shares, lo, restarted)
+
+
+def _newest(looks: _Looks, where: slice | np.ndarray, lo: np.ndarray, hi: np.ndarray,
+            drawn: _Logins, rate: _Rate, rng: np.random.Generator) -> np.ndarray:
+    """Draw the newest request of the stretch ``(lo, hi]`` of each look ``where`` (one
+    worker's block, or looks in worker and time order) into ``looks``; whether one came.
+    Every login of ``(lo - ttl, hi]`` is drawn, and ``rate`` made from them."""
+    at_hi, k_hi = rate.at(hi)
+    # a look that begins at the candidate before it (the usual case): Phi is known there
+    follows = lo[1:] == hi[:-1]
+    if isinstance(where, np.ndarray):
+        follows &= where[1:] == where[:-1] + 1
+    follows = np.concatenate([[False], follows])
+    at_lo = np.roll(at_hi, 1)
+    at_lo[~follows] = rate.at(lo[~follows])[0]
+    y = at_hi - rng.exponential(size=hi.size)
+    came = np.flatnonzero(y > at_lo)
+    s = np.full(hi.size, -math.inf)
+    s[came], k = rate.inverse(y[came], k_hi[came])
+    # whose: an other request with its share of the rate, else a uniform session valid then,
+    # one of the ``valid`` latest logins by then (every session lasts ``ttl``)
+    valid = rate.valid[k]
+    mine = (valid > 0) & (rng.random(came.size) * rate.slope[k] >= rate.other)
+    pick = rate.logged[k[mine]] - 1 - (rng.random(int(mine.sum())) * valid[mine]).astype(np.int64)
+    kind = np.zeros(hi.size, dtype=np.int8)
+    kind[came] = _Looks.OTHER
+    kind[came[mine]] = _Looks.TOKEN
+    login = np.full(hi.size, -1, dtype=np.int64)
+    login[came[mine]] = pick
+    # the newest login to the look's worker, if newer
+    workers = looks.worker[where]
+    edges = np.flatnonzero(np.concatenate([[True], workers[1:] != workers[:-1], [True]]))
+    for a, b in zip(edges[:-1], edges[1:]):
+        mine_i = np.flatnonzero(drawn.at == workers[a])
+        if not mine_i.size:
+            continue
+        j = np.searchsorted(drawn.t[mine_i], hi[a:b], side="right") - 1
+        newest = np.where(j >= 0, drawn.t[mine_i[np.maximum(j, 0)]], -math.inf)
+        newer = np.flatnonzero((newest > lo[a:b]) & (newest > s[a:b]))
+        kind[newer + a] = _Looks.PASSWORD
+        login[newer + a] = mine_i[j[newer]]
+    looks.kind[where] = kind
+    looks.login[where] = login
+    return kind != _Looks.NOTHING
