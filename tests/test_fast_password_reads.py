@@ -17,13 +17,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from agreement import family_z
 
-from sim.engines.fast import passwords
+from sim.engines.fast import passwords, slot_looks
 from sim.engines.fast.password_chain import PasswordDraw
-from sim.engines.fast.password_reads import reads_passwords, sample_passwords_at_reads
+from sim.engines.fast.password_reads import PASSWORD, reads_passwords, sample_passwords_at_reads
 from sim.engines.fast.reads import attacker_names, password_capture, segment_hazards
 from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
+from sim.engines.fast.session_reads import candidate_work
 from sim.scenario.model import PasswordSpec
 
 LOGINS, OTHER = 0.01, 0.03
@@ -121,3 +123,13 @@ def test_taken_without_sessions_only() -> None:
     chained = passwords.draw_passwords(PasswordSpec(lifetime=600.0), None, segs, lives, 2,
                                        None, rng)
     assert not chained.capture_times
+
+
+def test_taken_up_to_the_arrays_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The draw is of arrays, so it is taken as far as the draw at the reads with arrays is
+    (the chain past that)."""
+    segs, _ = skeleton()
+    work = candidate_work("next_request", segs, 2, kinds=PASSWORD)
+    assert work > 0.0 and reads_passwords(segs, 2)
+    monkeypatch.setattr(slot_looks, "LOOKS_LIMIT", work / 2.0)
+    assert not reads_passwords(segs, 2)

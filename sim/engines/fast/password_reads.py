@@ -24,16 +24,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sim.engines.fast import slot_looks
 from sim.engines.fast.password_chain import PasswordDraw
 from sim.engines.fast.reads import attacker_names, password_capture
 from sim.engines.fast.segments import Segment, WorkerLifetime
-from sim.engines.fast.session_reads import (
-    CANDIDATE_LIMIT,
-    Pulls,
-    candidate_work,
-    candidates,
-    read_lifetimes,
-)
+from sim.engines.fast.session_reads import Pulls, candidate_work, candidates, read_lifetimes
 from sim.engines.fast.session_slot import count_passwords
 
 PASSWORD = (password_capture,)
@@ -41,9 +36,10 @@ PASSWORD = (password_capture,)
 
 def reads_passwords(segments: Sequence[Segment], workers: int) -> bool:
     """Whether ``next_request`` passwords without sessions are drawn here: while at most
-    :data:`.session_reads.CANDIDATE_LIMIT` candidates are expected (arrays, so the same limit
-    costs less here)."""
-    return candidate_work("next_request", segments, workers, kinds=PASSWORD) <= CANDIDATE_LIMIT
+    :data:`.slot_looks.LOOKS_LIMIT` candidates are expected (arrays, as there; until
+    2026-12-06 late, 5,000)."""
+    return (candidate_work("next_request", segments, workers, kinds=PASSWORD)
+            <= slot_looks.LOOKS_LIMIT)
 
 
 def sample_passwords_at_reads(segments: Sequence[Segment], lifetimes: Sequence[WorkerLifetime],
