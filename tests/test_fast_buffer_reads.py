@@ -202,7 +202,8 @@ def test_taken_past_the_literal_draw_only(monkeypatch: pytest.MonkeyPatch) -> No
     assert plan_reads(PasswordSpec(lifetime=900.0), spec, segs, 2, LOGINS, False) == ELSEWHERE
     monkeypatch.setattr(slot_looks, "CANDIDATE_LIMIT", 10.0)  # eve's 36
     assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False) == ReadsPlan(looked_at_reads, ())
-    monkeypatch.setattr(slot_looks, "LOOKS_LIMIT", 10.0)
+    # the arrays draw the logins of the 20 s read and of the ttl before: they count too
+    monkeypatch.setattr(slot_looks, "LOOKS_LIMIT", 36.0 + 0.5 * LOGINS * (20.0 + 600.0))
     assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False) == ELSEWHERE
 
 
@@ -219,8 +220,9 @@ def test_benign_readers_are_drawn_alone_where_the_server_is_not(
     assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False).alone == ()  # literal
     monkeypatch.setattr(sessions, "LITERAL_LIMIT", -1.0)
     assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False).alone == ()  # at the reads
-    monkeypatch.setattr(slot_looks, "CANDIDATE_LIMIT", 10.0)  # eve's 36, scan's 1.2
-    monkeypatch.setattr(slot_looks, "LOOKS_LIMIT", 10.0)
+    # eve's 36 candidates, scan's 1.2, and 12.4 logins (20 s read, 600 s before it)
+    monkeypatch.setattr(slot_looks, "CANDIDATE_LIMIT", 10.0)
+    monkeypatch.setattr(slot_looks, "LOOKS_LIMIT", 20.0)
     assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False) == ReadsPlan(
         None, (("scan", found_at_reads),))
     monkeypatch.setattr(slot_looks, "CANDIDATE_LIMIT", 1.0)

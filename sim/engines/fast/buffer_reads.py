@@ -28,7 +28,7 @@ from sim.engines.fast.password_chain import PasswordDraw
 from sim.engines.fast.reads import attacker_names
 from sim.engines.fast.segments import Segment, WorkerLifetime
 from sim.engines.fast.session_literal import SessionDraw, never_idle, try_sessions
-from sim.engines.fast.session_reads import BOTH, candidate_work
+from sim.engines.fast.session_reads import BOTH
 from sim.engines.fast.session_slot import count_passwords
 from sim.engines.fast.sessions import literal_sessions
 from sim.engines.fast.slot_looks import DrawAtReads, draw_at_reads
@@ -62,16 +62,14 @@ def plan_reads(passwords: PasswordSpec, sessions: SessionSpec, segments: Sequenc
     where the sweep and the chain would approximate them (items 3 and 12)."""
     if not _slot_off_literal(passwords, sessions, segments, workers, logins, concurrent_blocks):
         return ELSEWHERE
-    if (draw := draw_at_reads(candidate_work("next_request", segments, workers,
-                                             kinds=BOTH))) is not None:
+    if (draw := draw_at_reads(sessions, segments, workers, logins, kinds=BOTH)) is not None:
         return ReadsPlan(draw, ())
-    if draw_at_reads(candidate_work("next_request", segments, workers)) is not None:
+    if draw_at_reads(sessions, segments, workers, logins) is not None:
         return ELSEWHERE  # the sessions alone at the reads (:func:`.sessions.sample_sessions`)
     names, malicious = attacker_names(segments)
     return ReadsPlan(None, tuple(
         (n, draw) for n in names if n not in malicious and (draw := draw_at_reads(
-            candidate_work("next_request", segments, workers, frozenset({n}), kinds=BOTH)))
-        is not None))
+            sessions, segments, workers, logins, frozenset({n}), BOTH)) is not None))
 
 
 def _slot_off_literal(passwords: PasswordSpec, sessions: SessionSpec,

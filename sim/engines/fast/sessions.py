@@ -103,7 +103,6 @@ from sim.engines.fast.session_literal import (
     simulate_sessions,
     try_sessions,
 )
-from sim.engines.fast.session_reads import candidate_work
 from sim.engines.fast.slot_looks import draw_at_reads
 from sim.model.attackers import longest_window
 from sim.scenario.model import Attacker, Server, SessionSpec
@@ -423,7 +422,7 @@ def sample_sessions(
     names, malicious = attacker_names(segments)
     # next_request tokens where the reads are few enough: drawn where the reads look, exact
     slot = spec.lifetime == "next_request" and logins > 0.0 and spec.requests_per_s > 0.0
-    at_reads = draw_at_reads(candidate_work(spec.lifetime, segments, workers)) if slot else None
+    at_reads = draw_at_reads(spec, segments, workers, logins) if slot else None
     if at_reads is not None:
         first = at_reads(spec, segments, lifetimes, workers, logins, horizon, names, rng).first
         return try_sessions(spec, first, never_idle, names, malicious, attacker_sources, rng,
@@ -437,8 +436,8 @@ def sample_sessions(
     # A benign reader's count is reported alone: where its own candidates are few it is
     # drawn where they look, whatever the heavy readers beside it (item 3).
     alone = {n: draw for n in names if n not in malicious and n not in drawn_apart and slot
-             and (draw := draw_at_reads(candidate_work(spec.lifetime, segments, workers,
-                                                       frozenset({n})))) is not None}
+             and (draw := draw_at_reads(spec, segments, workers, logins,
+                                        frozenset({n}))) is not None}
     for name in names:
         if name not in malicious and name not in alone and name not in drawn_apart:
             leaked[name] = int(rng.poisson(max(0.0, found.means[frozenset({name})])))

@@ -49,15 +49,17 @@ from sim.engines.fast.session_reads import (
     Capture,
     Pulls,
     ReadCaptures,
+    candidate_work,
     found_at_reads,
     read_lifetimes,
     sorted_candidates,
 )
 from sim.scenario.model import SessionSpec
 
-#: Most expected candidate reads per server and replication drawn here (each costs about
-#: 150 bytes while its replication is drawn).
-LOOKS_LIMIT = 3_000_000
+#: Most expected candidate reads and logins per server and replication drawn here (each
+#: costs about 150 bytes and 0.35 microseconds): past it the sweep and the chain, whose cost
+#: grows with neither.
+LOOKS_LIMIT = 1_500_000
 #: Requests a worker is expected to receive over a look's first stretch.
 LOOK_REQUESTS = 20.0
 #: How much longer each next stretch of a look with nothing in it is.
@@ -67,15 +69,31 @@ DrawAtReads = Callable[..., ReadCaptures]
 """:func:`.session_reads.found_at_reads` or :func:`looked_at_reads` (the same parameters)."""
 
 
-def draw_at_reads(work: float) -> DrawAtReads | None:
-    """The draw at the reads for ``work`` expected candidates: one look at a time while they
-    are few (:func:`.session_reads.found_at_reads`, whose random numbers the stored agreement
-    runs hold), with arrays up to :data:`LOOKS_LIMIT`, else None (the sweep and the chain)."""
+def draw_at_reads(spec: SessionSpec, segments: Sequence[Segment], workers: int, logins: float,
+                  only: frozenset[str] | None = None,
+                  kinds: Sequence[Capture] = TOKEN) -> DrawAtReads | None:
+    """The draw at the reads of the candidates of ``only`` (default every attacker; ``logins``
+    per second on the whole server): one look at a time while they are few
+    (:func:`.session_reads.found_at_reads`, whose random numbers the stored agreement runs
+    hold), with arrays while they and the logins the arrays draw are at most
+    :data:`LOOKS_LIMIT`, else None (the sweep and the chain)."""
+    work = candidate_work(spec.lifetime, segments, workers, only, kinds)
     if work <= CANDIDATE_LIMIT:
         return found_at_reads
-    if work <= LOOKS_LIMIT:
+    if work + logins * _read_span(spec.ttl, segments, only) <= LOOKS_LIMIT:
         return looked_at_reads
     return None
+
+
+def _read_span(ttl: float, segments: Sequence[Segment], only: frozenset[str] | None) -> float:
+    """How long the arrays draw logins for: the stretches an attacker of ``only`` reads, each
+    run of them with the ``ttl`` before it."""
+    span, reading = 0.0, False
+    for seg in segments:
+        now = any(only is None or a.name in only for a in seg.attackers)
+        span += seg.duration * now + ttl * (now and not reading)
+        reading = now
+    return span
 
 
 class _Looks:
