@@ -42,7 +42,8 @@ number fluctuates as it does (item 6: the silences), and a login is its session'
 request. The cost is the candidates, one step each in time order (tens of microseconds, the
 found sessions' arrays growing with them): the engine takes this path while their expected
 number stays below :data:`CANDIDATE_LIMIT`, where drawing the sessions literally would cost
-more than :data:`.session_literal.LITERAL_LIMIT`.
+more than :data:`.session_literal.LITERAL_LIMIT`; past it, the same law drawn with arrays
+(:mod:`.slot_looks`, which also uses this module's candidates).
 
 A login leaves its password in the same slot, so with ``next_request`` passwords beside the
 tokens the same looks draw both kinds (:func:`found_at_reads`, :mod:`.buffer_reads`): the

@@ -413,7 +413,8 @@ def sample_sessions(
 
     Paths: the literal draw of every session that meets the attack while that is cheap
     (:mod:`.session_literal`), the draw at the reads for ``next_request`` tokens while their
-    candidate reads are few (:mod:`.session_reads`), else the integrated sweep.
+    candidate reads are few enough (:mod:`.session_reads` one look at a time, :mod:`.slot_looks`
+    with arrays), else the integrated sweep.
     """
     logins = hosts * logins_per_host
     if literal_sessions(spec, segments, workers, logins, concurrent_blocks):
