@@ -1,5 +1,6 @@
-"""Sessions drawn where the reads look (``sim/engines/fast/session_reads.py``) against the literal
-draw of every session and request (``session_literal.py``), which is exact given the skeleton.
+"""Sessions drawn where the reads look, one look at a time (``sim/engines/fast/session_reads.py``)
+and with arrays (``slot_looks.py``), against the literal draw of every session and request
+(``session_literal.py``), which is exact given the skeleton.
 
 Both are called through :func:`sample_sessions` on the same hand-made skeletons, the path
 chosen by ``LITERAL_LIMIT``; the draws are independent, so each quantity's two means are
@@ -19,7 +20,7 @@ import numpy as np
 import pytest
 from evidence_builders import Z_CHECK
 
-from sim.engines.fast import sessions
+from sim.engines.fast import sessions, slot_looks
 from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
 from sim.engines.fast.session_literal import SessionDraw
 from sim.engines.fast.session_reads import CANDIDATE_LIMIT, candidate_work
@@ -46,14 +47,32 @@ def segments(spec: SessionSpec, workers: int, cuts: Sequence[float], horizon: fl
             for j, (a, b) in enumerate(zip(edges, edges[1:]))]
 
 
+#: The draws at the reads compared with the literal draw: one look at a time
+#: (``session_reads.py``) and with arrays (``slot_looks.py``).
+AT_READS = ["one look at a time", "arrays"]
+
+
 def draws(spec: SessionSpec, segs: list[Segment], lives: list[WorkerLifetime], workers: int,
-          horizon: float, n: int, seed: int, literal: bool,
+          horizon: float, n: int, seed: int, path: str,
           monkeypatch: pytest.MonkeyPatch) -> list[SessionDraw]:
-    monkeypatch.setattr(sessions, "LITERAL_LIMIT", 1e12 if literal else -1.0)
-    sources = {a.name: 2 for s in segs for a in s.attackers}
-    return [sample_sessions(spec, segs, lives, workers, 1, LOGINS, horizon, sources,
-                            np.random.default_rng([seed, k]), server="web")
-            for k in range(n)]
+    """``n`` draws of ``path``: "literal" (kept by its seed for the next test that asks for
+    it), or one of :data:`AT_READS`."""
+    if path == "literal" and (seed, n) in _LITERAL:
+        return _LITERAL[seed, n]
+    with monkeypatch.context() as m:
+        m.setattr(sessions, "LITERAL_LIMIT", 1e12 if path == "literal" else -1.0)
+        if path == "arrays":
+            m.setattr(slot_looks, "CANDIDATE_LIMIT", -1.0)
+        sources = {a.name: 2 for s in segs for a in s.attackers}
+        out = [sample_sessions(spec, segs, lives, workers, 1, LOGINS, horizon, sources,
+                               np.random.default_rng([seed, k]), server="web")
+               for k in range(n)]
+    if path == "literal":
+        _LITERAL[seed, n] = out
+    return out
+
+
+_LITERAL: dict[tuple[int, int], list[SessionDraw]] = {}
 
 
 def quantities(d: SessionDraw, cut: float) -> dict[str, float]:
@@ -96,8 +115,9 @@ def compare(literal: list[SessionDraw], reads: list[SessionDraw],
 BURST = 4000
 
 
+@pytest.mark.parametrize("path", AT_READS)
 def test_a_burst_of_reads_finds_what_the_literal_draw_finds(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two workers, tokens in a slot emptied about every 27 s, and a reader sending two
     connections a second for 20 s: its captures come seconds apart and mostly find the token
     of the same session, so P(no session) is 0.32 where a Poisson count of the same mean
@@ -110,8 +130,8 @@ def test_a_burst_of_reads_finds_what_the_literal_draw_finds(
     lives = [WorkerLifetime(w, 0.0, horizon, False) for w in range(workers)]
     assert sessions.literal_sessions(spec, segs, workers, LOGINS, False)
     assert candidate_work(spec.lifetime, segs, workers) <= CANDIDATE_LIMIT
-    literal = draws(spec, segs, lives, workers, horizon, BURST, 1, True, monkeypatch)
-    reads = draws(spec, segs, lives, workers, horizon, BURST, 2, False, monkeypatch)
+    literal = draws(spec, segs, lives, workers, horizon, BURST, 1, "literal", monkeypatch)
+    reads = draws(spec, segs, lives, workers, horizon, BURST, 2, path, monkeypatch)
     failures, bounds = compare(literal, reads, 2010.0)
     assert not failures, failures
     mean, _ = bounds["eve sessions"]
@@ -138,7 +158,9 @@ def three_readers(spec: SessionSpec, readers: tuple[AttackerRates, AttackerRates
 BUSY = 1500
 
 
-def test_restarts_a_cold_start_and_two_readers(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("path", AT_READS)
+def test_restarts_a_cold_start_and_two_readers(path: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """Three workers restarted at different times inside the attack, an attack from 300 s,
     inside the session ramp of the cold start (no session before 0), two malicious readers,
     one from 300 s and a lighter one from 500 s, and a benign one: each reader's sessions,
@@ -151,7 +173,7 @@ def test_restarts_a_cold_start_and_two_readers(monkeypatch: pytest.MonkeyPatch) 
     horizon, workers = 2000.0, 3
     segs, lives = three_readers(spec, (heavy, light, scan), horizon)
     assert sessions.literal_sessions(spec, segs, workers, LOGINS, False)
-    literal = draws(spec, segs, lives, workers, horizon, BUSY, 3, True, monkeypatch)
-    reads = draws(spec, segs, lives, workers, horizon, BUSY, 4, False, monkeypatch)
+    literal = draws(spec, segs, lives, workers, horizon, BUSY, 3, "literal", monkeypatch)
+    reads = draws(spec, segs, lives, workers, horizon, BUSY, 4, path, monkeypatch)
     failures, _ = compare(literal, reads, 700.0)
     assert not failures, failures
