@@ -34,8 +34,8 @@ from sim.engines.fast.buffer_reads import (
 from sim.engines.fast.password_chain import PasswordDraw
 from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
 from sim.engines.fast.session_literal import SessionDraw
-from sim.engines.fast.session_slot import readable_lifetimes
 from sim.engines.fast.session_reads import found_at_reads
+from sim.engines.fast.session_slot import readable_lifetimes
 from sim.engines.fast.shared_buffer import sample_shared_buffer
 from sim.engines.fast.slot_looks import DrawAtReads, looked_at_reads
 from sim.scenario.model import PasswordSpec, SessionSpec
