@@ -132,23 +132,16 @@ def candidates(
     who: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
     shares: list[np.ndarray] = [np.zeros((0, len(kinds)))]
     for lt in lives:
-        for seg, a, b in crossed(segments, starts, lt):
-            key = (id(seg), lt.key_reachable)
-            if key not in pulls:
-                pulls[key] = _pulls(seg, kinds, rule, lt.key_reachable)
-            for name, beta, share in pulls[key]:
-                if name in index and beta > 0.0 and (k := int(rng.poisson(beta * (b - a)))):
+        for a, b, kept in _stretches(segments, starts, lt, index, rule, kinds, pulls):
+            for j, beta, share in kept:
+                if k := int(rng.poisson(beta * (b - a))):
                     times.append(a + (b - a) * rng.random(k))
-                    who.append(np.full(k, index[name], dtype=np.int64))
+                    who.append(np.full(k, j, dtype=np.int64))
                     shares.append(np.tile(share, (k, 1)))
-        fixed = _point_reads(lt, segments, starts, rule, kinds)
-        kept = [(time, name, share) for time, name, q, share in fixed
-                if name in index and q > 0.0 and rng.random() < q]
-        if kept:
-            times.append(np.array([min(time, np.nextafter(lt.end, -math.inf))
-                                   for time, _, _ in kept]))
-            who.append(np.array([index[name] for _, name, _ in kept], dtype=np.int64))
-            shares.append(np.array([share for _, _, share in kept]))
+        if points := _kept_points(lt, segments, starts, index, rule, kinds, rng):
+            times.append(np.array([x for x, _, _ in points]))
+            who.append(np.array([j for _, j, _ in points], dtype=np.int64))
+            shares.append(np.array([share for _, _, share in points]))
     return np.concatenate(times), np.concatenate(who), np.concatenate(shares)
 
 
@@ -167,14 +160,9 @@ def sorted_candidates(
     shares: list[tuple[np.ndarray, np.ndarray]] = []  # per stretch: its pulls' shares, picks
     points: list[tuple[float, int, tuple[float, ...]]] = []
     for lt in lives:
-        for seg, a, b in crossed(segments, starts, lt):
-            key = (id(seg), lt.key_reachable)
-            if key not in pulls:
-                pulls[key] = _pulls(seg, kinds, rule, lt.key_reachable)
-            kept = [(index[name], beta, share) for name, beta, share in pulls[key]
-                    if name in index and beta > 0.0]
+        for a, b, kept in _stretches(segments, starts, lt, index, rule, kinds, pulls):
             rate = sum(beta for _, beta, _ in kept)
-            if not kept or not (k := int(rng.poisson(rate * (b - a)))):
+            if not (k := int(rng.poisson(rate * (b - a)))):
                 continue
             spacing = np.cumsum(rng.exponential(size=k + 1))
             times.append(a + (b - a) * spacing[:k] / spacing[k])
@@ -183,11 +171,7 @@ def sorted_candidates(
             pick = np.minimum(pick, len(kept) - 1)
             who.append(np.array([j for j, _, _ in kept], dtype=np.int64)[pick])
             shares.append((np.array([share for _, _, share in kept]), pick))
-        fixed = _point_reads(lt, segments, starts, rule, kinds)
-        kept_points = [(min(time, np.nextafter(lt.end, -math.inf)), index[name], share)
-                       for time, name, q, share in fixed
-                       if name in index and q > 0.0 and rng.random() < q]
-        points += kept_points
+        points += _kept_points(lt, segments, starts, index, rule, kinds, rng)
     # the lifetimes follow one another, so the stretches' candidates are in order already
     at, by = np.concatenate(times), np.concatenate(who)
     thinned = (any((table < 1.0).any() for table, _ in shares)
@@ -204,6 +188,37 @@ def sorted_candidates(
             kind_shares = np.insert(kind_shares, slots, np.array([sh for _, _, sh in points]),
                                     axis=0)
     return at, by, kind_shares
+
+
+def _stretches(
+    segments: Sequence[Segment], starts: Sequence[float], lt: WorkerLifetime,
+    index: dict[str, int], rule: ResidencySpec, kinds: Sequence[Capture], pulls: Pulls,
+) -> list[tuple[float, float, list[tuple[int, float, tuple[float, ...]]]]]:
+    """The lifetime's stretch in each segment it crosses, with the pulls of the attackers of
+    ``index`` that read there (index, candidates' rate, kind shares; :func:`_pulls`)."""
+    out = []
+    for seg, a, b in crossed(segments, starts, lt):
+        key = (id(seg), lt.key_reachable)
+        if key not in pulls:
+            pulls[key] = _pulls(seg, kinds, rule, lt.key_reachable)
+        kept = [(index[name], beta, share) for name, beta, share in pulls[key]
+                if name in index and beta > 0.0]
+        if kept:
+            out.append((a, b, kept))
+    return out
+
+
+def _kept_points(
+    lt: WorkerLifetime, segments: Sequence[Segment], starts: Sequence[float],
+    index: dict[str, int], rule: ResidencySpec, kinds: Sequence[Capture],
+    rng: np.random.Generator,
+) -> list[tuple[float, int, tuple[float, ...]]]:
+    """The lifetime's point reads by attackers of ``index`` that would capture, each kept
+    with its largest ``q`` (:func:`_point_reads`): time (the crashing one just before the
+    restart that ends the lifetime), attacker index, kind shares."""
+    return [(min(time, np.nextafter(lt.end, -math.inf)), index[name], share)
+            for time, name, q, share in _point_reads(lt, segments, starts, rule, kinds)
+            if name in index and q > 0.0 and rng.random() < q]
 
 
 def _point_reads(lt: WorkerLifetime, segments: Sequence[Segment], starts: Sequence[float],

@@ -200,7 +200,9 @@ class _Rate:
     their sessions (the *breaks*)."""
 
     def __init__(self, login: np.ndarray, ttl: float, own: float, other: float) -> None:
-        b = np.concatenate([[-math.inf], login, login + ttl])
+        # a first break where Phi is 0 (the first login's time), other * s before it
+        first = login[:1] if login.size else np.zeros(1)
+        b = np.concatenate([first, login, login + ttl])
         order = np.argsort(b, kind="stable")
         self.b = b[order]
         step = np.concatenate([[0], np.ones(login.size, np.int64),
@@ -211,10 +213,7 @@ class _Rate:
         """Logins at or before each break."""
         self.slope = other + own * self.valid
         self.other = other
-        gaps = np.diff(self.b)
-        gaps[:1] = 0.0  # Phi is taken as 0 at the first login, other * (s - first) before it
-        self.phi = np.concatenate([[0.0], np.cumsum(self.slope[:-1] * gaps)])
-        self.b[0] = self.b[1] if login.size else 0.0
+        self.phi = np.concatenate([[0.0], np.cumsum(self.slope[:-1] * np.diff(self.b))])
         self._base = self.phi - self.slope * self.b  # Phi(s) = base + slope s on each piece
 
     def at(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
