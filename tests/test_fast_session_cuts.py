@@ -18,7 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.engines.fast import listed, sessions, slot_looks
-from sim.engines.fast.session_cuts import class_means, session_log_cuts, timed_sets
+from sim.engines.fast.session_cuts import (
+    class_chances,
+    class_means,
+    session_log_cuts,
+    timed_sets,
+)
 from sim.scenario.model import Detector, Scenario, SessionSpec, Traffic
 
 
@@ -68,6 +73,28 @@ def test_class_means_are_the_products_for_independent_attackers(
                     want *= p[a][-1]
             assert got.get((pattern, tuple(classes)), 0.0) == pytest.approx(
                 want, abs=1e-9 * sessions_total), (pattern, classes)
+
+
+@settings(max_examples=50, deadline=None)
+@given(independent_attackers(), st.lists(st.floats(1.0, 1e4), min_size=1, max_size=4))
+def test_class_chances_are_class_means_for_each_session(
+    case: tuple[list[str], frozenset[str], int, dict], scales: list[float]
+) -> None:
+    """:func:`class_chances` (a column per session) gives, column by column, what
+    :func:`class_means` gives for that column alone, every class listed in its order."""
+    names, timing, cuts, p = case
+    instants = [float(j) for j in range(1, cuts + 1)]
+    column = np.array([1.0 - math.prod(
+        1.0 - float(p[a][-1] if t == math.inf else p[a][instants.index(t)])
+        for a, t in s.items()) for s in timed_sets(names, timing, instants)])
+    union = column[:, None] * np.array(scales)[None, :]
+    classes, chances = class_chances(union, names, timing, cuts)
+    assert chances.shape == (len(classes), len(scales)) and (chances >= 0.0).all()
+    for k in range(len(scales)):
+        means = class_means(union[:, k], names, timing, cuts)
+        assert [c for c in classes if c in means] == list(means)
+        for c, x in zip(classes, chances[:, k]):
+            assert x == pytest.approx(means.get(c, 0.0), abs=1e-9 * scales[k])
 
 
 def test_the_cuts_are_the_session_detectors_deployment_and_retention() -> None:

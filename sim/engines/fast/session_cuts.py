@@ -80,8 +80,31 @@ def class_means(
     before its instant. Differences that rounding alone could make are dropped: each class
     is a signed sum of at most ``2^len(malicious)`` terms, so anything within that many
     machine epsilons of the sum of their magnitudes is 0."""
+    value, size = _differences(union, malicious, timing, cuts)
+    noise = 2.0 ** len(malicious) * np.finfo(float).eps * size
+    return {c: float(value[i]) for c, i in _classes(malicious, timing, value.shape)
+            if value[i] > noise[i]}
+
+
+def class_chances(
+    union: np.ndarray, malicious: Sequence[str], timing: frozenset[str], cuts: int
+) -> tuple[list[Class], np.ndarray]:
+    """:func:`class_means` for many sessions at once: ``union[k, i]`` the chance that some
+    member of timed set ``k`` captures session ``i`` before its instant; every class in
+    :func:`class_means`' order, and each one's chance per session (rounding below 0 clipped)."""
+    value, _ = _differences(union, malicious, timing, cuts)
+    listed = _classes(malicious, timing, value.shape[:len(malicious)])
+    chances = np.array([value[i] for _, i in listed]).reshape(len(listed), *union.shape[1:])
+    return [c for c, _ in listed], np.maximum(chances, 0.0)
+
+
+def _differences(union: np.ndarray, malicious: Sequence[str], timing: frozenset[str],
+                 cuts: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per combination of classes (one axis per malicious attacker, then ``union``'s own),
+    the signed sum of ``-union`` that gives its sessions, and the sum of the magnitudes."""
     shape = tuple(cuts + 2 if a in timing else 2 for a in malicious)
-    value, size = -union.reshape(shape), np.abs(union).reshape(shape)
+    rest = union.shape[1:]
+    value, size = -union.reshape(shape + rest), np.abs(union).reshape(shape + rest)
     for axis, n in enumerate(shape):
         # inputs absent, T_1 .. T_C, inf; outputs not captured, then each interval of first capture
         d = np.zeros((n, n))
@@ -90,10 +113,16 @@ def class_means(
             d[j + 1, j], d[j + 1, j + 1] = 1.0, -1.0
         value = np.moveaxis(np.tensordot(d, value, axes=([1], [axis])), 0, axis)
         size = np.moveaxis(np.tensordot(np.abs(d), size, axes=([1], [axis])), 0, axis)
-    noise = 2.0 ** len(malicious) * np.finfo(float).eps * size
-    out: dict[Class, float] = {}
+    return value, size
+
+
+def _classes(malicious: Sequence[str], timing: frozenset[str],
+             shape: tuple[int, ...]) -> list[tuple[Class, tuple[int, ...]]]:
+    """Every class with a capture, by size, then in the order of combinations, then of the
+    intervals; and its index along the attackers' axes."""
+    out = []
     members = list(malicious)
-    for k in range(1, len(members) + 1):  # by size, then in the order of combinations
+    for k in range(1, len(members) + 1):
         for pattern in combinations(range(len(members)), k):
             tried = [i for i in pattern if members[i] in timing]
             ranges = [range(shape[i] - 1) for i in tried]
@@ -103,7 +132,5 @@ def class_means(
                     index[i] = 1
                 for i, j in zip(tried, classes):
                     index[i] = j + 1
-                mean = float(value[tuple(index)])
-                if mean > noise[tuple(index)]:
-                    out[(frozenset(members[i] for i in pattern), classes)] = mean
+                out.append(((frozenset(members[i] for i in pattern), classes), tuple(index)))
     return out

@@ -75,13 +75,15 @@ class WorkerReads:
     which no lifetime before it ends at."""
 
 
-def _worker_reads(
+def draw_worker_reads(
     spec: SessionSpec,
     segments: Sequence[Segment],
     lives: Sequence[WorkerLifetime],
     index: dict[str, int],
     rng: np.random.Generator,
 ) -> WorkerReads:
+    """One worker's reads of the token buffer over its lifetimes ``lives``, drawn given the
+    skeleton: what the literal draw and :mod:`.token_copies` read the sessions against."""
     starts = [s.t0 for s in segments]
     parts: list[Reads] = []
     restarts: list[float] = []
@@ -164,7 +166,8 @@ def simulate_sessions(
     by_worker: dict[int, list[WorkerLifetime]] = {}
     for lt in sorted(lifetimes, key=lambda lt: lt.start):
         by_worker.setdefault(lt.worker, []).append(lt)
-    ws = [_worker_reads(spec, segments, by_worker.get(w, []), index, rng) for w in range(workers)]
+    ws = [draw_worker_reads(spec, segments, by_worker.get(w, []), index, rng)
+          for w in range(workers)]
     all_reads = np.concatenate([w.read_t for w in ws])
     if all_reads.size == 0 or logins <= 0.0:
         return SessionDraw(0, 0, dict.fromkeys(names, 0), dict.fromkeys(names, 0), [])

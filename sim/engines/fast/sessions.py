@@ -64,9 +64,9 @@ left is building the records.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import combinations
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import wraps
 
 import numpy as np
@@ -104,6 +104,7 @@ from sim.engines.fast.session_literal import (
     try_sessions,
 )
 from sim.engines.fast.slot_looks import draw_at_reads
+from sim.engines.fast.token_copies import COPIES_LIMIT, copies_work, draw_classes
 from sim.model.attackers import longest_window
 from sim.scenario.model import Attacker, Server, SessionSpec
 
@@ -431,16 +432,28 @@ def sample_sessions(
     reusers = malicious if reusing is None else malicious & reusing
     leaked = dict.fromkeys(names, 0)
     hijacked = dict.fromkeys(names, 0)
-    found = leak_means(spec, segments, lifetimes, workers, logins, horizon, reusers, cuts)
+    found = leak_means(spec, segments, lifetimes, workers, logins, horizon, reusers, cuts,
+                       sweep=False)
     if found is None:
         return SessionDraw(0, 0, leaked, hijacked, [])
+    counted: dict[Class, int] | None = None
+    work = copies_work(spec, segments, workers, logins, len(found.srv.sets))
+    if spec.lifetime != "next_request" and work <= COPIES_LIMIT:
+        # copies that outlive the next request, counted given the reads: exact
+        counted, benign = draw_classes(spec, segments, lifetimes, workers, logins, horizon,
+                                       found.srv.sets, found.srv.until, found.timing,
+                                       len(found.cuts), rng)
+        leaked.update((n, k) for n, k in benign.items() if n not in drawn_apart)
+    else:
+        found = sweep_means(found, lifetimes, workers, logins)
     # A benign reader's count is reported alone: where its own candidates are few it is
     # drawn where they look, whatever the heavy readers beside it (item 3).
     alone = {n: draw for n in names if n not in malicious and n not in drawn_apart and slot
              and (draw := draw_at_reads(spec, segments, workers, logins,
                                         frozenset({n}))) is not None}
     for name in names:
-        if name not in malicious and name not in alone and name not in drawn_apart:
+        if (counted is None and name not in malicious and name not in alone
+                and name not in drawn_apart):
             leaked[name] = int(rng.poisson(max(0.0, found.means[frozenset({name})])))
     # Per reusing attacker, its attempts' (source, blocked, shared) blocks in draw order; times
     # are drawn afterwards, for all of an attacker's attempts at once (see _attempt_records),
@@ -451,8 +464,7 @@ def sample_sessions(
     total = 0
     checks = len(spec.binding)
     by_checks = np.zeros(checks + 1, dtype=np.int64)
-    for (pattern, classes), mean in _class_draws(found, malicious):
-        n = int(rng.poisson(mean))
+    for (pattern, classes), n in _class_counts(found, malicious, counted, rng):
         if n == 0:
             continue
         total += n
@@ -554,8 +566,12 @@ def pattern_means(
 
 
 def _segment_at(srv: _Server, t: float) -> int:
-    """Index of the segment whose rates held just before ``t``."""
-    return max(0, int(np.searchsorted(srv.starts, t, side="left")) - 1)
+    """Index of the segment holding ``t``: the one that begins there, if one does. A point
+    read on a segment's boundary (a key capture that ends an attacker's watch of the key)
+    then lies inside the pieces swept, which end at that segment's end; the segment before
+    it would end them at the read, and a read at a piece's end is no piece's
+    (:func:`.reads.cut_lifetime`)."""
+    return max(0, int(np.searchsorted(srv.starts, t, side="right")) - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -564,14 +580,18 @@ class LeakMeans:
 
     srv: _Server
     means: dict[frozenset[str], float]
-    """Per set counting every capture."""
+    """Per set counting every capture; empty until swept (:func:`sweep_means`)."""
     workers: list[tuple[int, list[_Piece]]]
     """Per distinct worker history: how many workers share it, and its pieces."""
+    span: tuple[float, float]
+    """From the first capture chance to the last."""
     cuts: tuple[float, ...] = ()
     """The session log's cuts inside the attack that attempts are timed between."""
+    timing: frozenset[str] = frozenset()
+    """With ``cuts``: the reusing attackers whose first captures the classes place."""
     classes: dict[Class, float] | None = None
-    """With ``cuts``: the expected sessions of each capture pattern and interval of each
-    reusing attacker's first capture (:mod:`.session_cuts`)."""
+    """With ``cuts`` and swept: the expected sessions of each capture pattern and interval of
+    each reusing attacker's first capture (:mod:`.session_cuts`)."""
 
 
 def _class_draws(found: LeakMeans, malicious: frozenset[str]) -> list[tuple[Class, float]]:
@@ -580,6 +600,17 @@ def _class_draws(found: LeakMeans, malicious: frozenset[str]) -> list[tuple[Clas
     if found.classes is not None:
         return list(found.classes.items())
     return [((pattern, ()), mean) for pattern, mean in pattern_means(found.means, malicious).items()]
+
+
+def _class_counts(found: LeakMeans, malicious: frozenset[str], counted: dict[Class, int] | None,
+                  rng: np.random.Generator) -> Iterator[tuple[Class, int]]:
+    """The sessions of each class, in draw order: ``counted`` where they were drawn given the
+    reads, else Poisson with the swept means, each drawn as the loop reaches it."""
+    if counted is not None:
+        yield from counted.items()
+        return
+    for c, mean in _class_draws(found, malicious):
+        yield c, int(rng.poisson(mean))
 
 
 def leak_means(
@@ -591,11 +622,14 @@ def leak_means(
     horizon: float,
     timing: frozenset[str] = frozenset(),
     cuts: Sequence[float] = (),
+    sweep: bool = True,
 ) -> LeakMeans | None:
     """Expected leaked sessions per counting set (``logins`` per second on the server);
     None when no session can leak. With ``cuts`` inside the attack, also per class of first
     capture for the attackers of ``timing`` (:mod:`.session_cuts`), unless that takes more
-    than :data:`.session_cuts.MAX_TIMED_SETS` sets."""
+    than :data:`.session_cuts.MAX_TIMED_SETS` sets. Without ``sweep``, only the counting sets
+    and the pieces (what :mod:`.token_copies` and the attempts' times read), for
+    :func:`sweep_means` to finish."""
     names, malicious = attacker_names(segments)
     sets = session_sets(names, malicious)
     if not sets or logins <= 0.0 or spec.requests_per_s <= 0.0 or not lifetimes:
@@ -614,30 +648,34 @@ def leak_means(
     members, tried = sorted(malicious), timing & malicious
     if inside and tried and (timed_set_count(len(members), len(tried), len(inside))
                              <= MAX_TIMED_SETS):
-        return _timed_leak_means(spec, segments, lifetimes, workers, logins, (first, last),
-                                 names, members, tried, inside)
-    means, by_shape = _integrate(srv, lifetimes, workers, logins, first, last)
-    return LeakMeans(srv, dict(zip(sets, means.tolist())), by_shape)
+        timed = timed_sets(members, tried, inside)[1:]  # the empty set leaks nothing
+        benign = [frozenset({n}) for n in names if n not in members]
+        until = [{a: t for a, t in t_a.items() if t < math.inf} for t_a in timed]
+        srv = _Server(spec, _cut_segments(segments, inside),
+                      [frozenset(t) for t in timed] + benign, until + [{}] * len(benign))
+    else:
+        inside, tried = (), frozenset()
+    span = (first, last)
+    plan = LeakMeans(srv, {}, _histories(srv, _lives(lifetimes, srv.spec.ttl, span), span),
+                     span, inside, tried)
+    return sweep_means(plan, lifetimes, workers, logins) if sweep else plan
 
 
-def _timed_leak_means(
-    spec: SessionSpec, segments: Sequence[Segment], lifetimes: Sequence[WorkerLifetime],
-    workers: int, logins: float, span: tuple[float, float], names: Sequence[str],
-    members: list[str], tried: frozenset[str], cuts: tuple[float, ...],
-) -> LeakMeans:
-    """:func:`leak_means` over the timed sets of :mod:`.session_cuts` (the untimed unions
-    among them), the segments cut at ``cuts`` so that each lies on one side of each."""
-    timed = timed_sets(members, tried, cuts)[1:]  # the empty set leaks nothing
-    benign = [frozenset({n}) for n in names if n not in members]
-    sets = [frozenset(t) for t in timed] + benign
-    until = [{a: t for a, t in t_a.items() if t < math.inf} for t_a in timed]
-    until += [{}] * len(benign)
-    srv = _Server(spec, _cut_segments(segments, cuts), sets, until)
-    means, by_shape = _integrate(srv, lifetimes, workers, logins, *span)
-    classes = class_means(np.concatenate([[0.0], means[:len(timed)]]), members, tried,
-                          len(cuts))
-    untimed = {c: float(m) for c, limit, m in zip(sets, until, means) if not limit}
-    return LeakMeans(srv, untimed, by_shape, cuts, classes)
+def sweep_means(plan: LeakMeans, lifetimes: Sequence[WorkerLifetime], workers: int,
+                logins: float) -> LeakMeans:
+    """``plan`` with its means integrated (:func:`_integrate`), per counting set and, with
+    cuts, per class (:func:`.session_cuts.class_means`)."""
+    srv = plan.srv
+    means = _integrate(srv, _lives(lifetimes, srv.spec.ttl, plan.span), plan.workers, workers,
+                       logins, plan.span)
+    untimed = {c: float(m) for c, limit, m in zip(srv.sets, srv.until, means) if not limit}
+    if not plan.cuts:
+        return replace(plan, means=untimed)
+    names, malicious = attacker_names(srv.segments)
+    timed = len(srv.sets) - (len(names) - len(malicious))  # the benign singles come last
+    classes = class_means(np.concatenate([[0.0], means[:timed]]), sorted(malicious),
+                          plan.timing, len(plan.cuts))
+    return replace(plan, means=untimed, classes=classes)
 
 
 def _cut_segments(segments: Sequence[Segment], cuts: Sequence[float]) -> list[Segment]:
@@ -649,19 +687,39 @@ def _cut_segments(segments: Sequence[Segment], cuts: Sequence[float]) -> list[Se
     return out
 
 
-def _integrate(
-    srv: _Server, lifetimes: Sequence[WorkerLifetime], workers: int, logins: float, first: float,
-    last: float,
-) -> tuple[np.ndarray, list[tuple[int, list[_Piece]]]]:
-    """``int Lambda P_leak(u) du`` per counting set, and the worker histories it swept."""
-    ttl = srv.spec.ttl
-    lo, hi = max(0.0, first - ttl), last
-    if hi <= lo:
-        return np.zeros(len(srv.sets)), []
+def _lives(lifetimes: Sequence[WorkerLifetime], ttl: float,
+           span: tuple[float, float]) -> dict[int, list[WorkerLifetime]]:
+    """Per worker, its lifetimes in time order that meet the logins that can leak:
+    ``[first - ttl, last)``."""
+    lo, hi = max(0.0, span[0] - ttl), span[1]
     by_worker: dict[int, list[WorkerLifetime]] = {}
     for lt in sorted(lifetimes, key=lambda lt: lt.start):
         if lt.end > lo and lt.start < hi:
             by_worker.setdefault(lt.worker, []).append(lt)
+    return by_worker
+
+
+def _histories(srv: _Server, by_worker: Mapping[int, list[WorkerLifetime]],
+               span: tuple[float, float]) -> list[tuple[int, list[_Piece]]]:
+    """The distinct worker histories over the logins that can leak, each with how many
+    workers share it (they see the same pieces: each is swept once)."""
+    lo, hi = max(0.0, span[0] - srv.spec.ttl), span[1]
+    shapes: dict[tuple, list[list[WorkerLifetime]]] = {}
+    for lives in by_worker.values():
+        shapes.setdefault(_shape(srv, lives, lo, hi), []).append(lives)
+    return [(len(alike), srv.pieces(alike[0], lo, hi)) for alike in shapes.values()]
+
+
+def _integrate(
+    srv: _Server, by_worker: Mapping[int, list[WorkerLifetime]],
+    histories: list[tuple[int, list[_Piece]]], workers: int, logins: float,
+    span: tuple[float, float],
+) -> np.ndarray:
+    """``int Lambda P_leak(u) du`` per counting set."""
+    ttl = srv.spec.ttl
+    lo, hi = max(0.0, span[0] - ttl), span[1]
+    if hi <= lo:
+        return np.zeros(len(srv.sets))
     seg_kinks = [s.t0 for s in srv.segments if lo < s.t0 < hi]
     # Restarts: lifetimes' ends, and their starts (the skeleton leaves out the lifetimes of an
     # attack-free stretch, so a start need not be an end; session_literal.WorkerReads).
@@ -675,18 +733,14 @@ def _integrate(
         breaks += restart_kinks + shifted(restart_kinks)
     u, w = login_nodes(breaks, MAX_INTERVALS)
     e = np.minimum(u + ttl, hi)
-    # Workers with the same history in the window see the same pieces: sweep each shape once.
-    shapes: dict[tuple, list[list[WorkerLifetime]]] = {}
-    for lives in by_worker.values():
-        shapes.setdefault(_shape(srv, lives, lo, hi), []).append(lives)
     sweep = sweep_slot if srv.spec.lifetime == "next_request" else sweep_copies
     own = srv.spec.requests_per_s / workers
     exponent = np.zeros((len(srv.sets), u.size))
-    swept = [(len(alike), srv.pieces(alike[0], lo, hi)) for alike in shapes.values()]
-    for (alike, _), value in zip(swept, sweep([p for _, p in swept], u, e, len(srv.sets), own)):
+    for (alike, _), value in zip(histories, sweep([p for _, p in histories], u, e,
+                                                  len(srv.sets), own)):
         exponent += alike * value
     leak = -np.expm1(-exponent)
-    return (leak * (logins * w)[None, :]).sum(axis=1), swept
+    return (leak * (logins * w)[None, :]).sum(axis=1)
 
 
 def _shape(srv: _Server, lives: Sequence[WorkerLifetime], lo: float, hi: float) -> tuple:

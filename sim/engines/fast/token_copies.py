@@ -1,0 +1,243 @@
+"""Sessions whose token copies outlive the next request, counted exactly given the reads.
+
+For tokens resident for a duration or until the next key operation, on servers whose attack is
+too heavy for the literal draw of every session and request (:mod:`.session_literal`). The
+reads of each worker's token buffer are drawn as the literal draw draws them
+(:func:`.session_literal.draw_worker_reads`: the attackers' ordinary connections, those the
+skeleton fixed, and under ``next_handshake`` the legitimate handshakes as clears). Given them,
+the sessions are independent: one opened at ``u`` and valid on ``[u, e)`` sends Poisson
+requests to each worker at ``own = requests_per_s / W``, each request leaves a copy with its
+own residency (exponential with rate ``delta = 1 / lifetime``; ``delta = 0`` under
+``next_handshake``, whose copies end at the worker's next clear), and each read takes each
+resident copy of a valid session with its own chance. Logins are Poisson, so the sessions
+captured by exactly each set of attackers are independent Poisson counts (marking); drawing
+each login's class with that login's chances has the literal draw's law, without drawing a
+request or a copy. What the Poisson sweep of the integrated path cannot see, the reads a
+session's copies share (items 3 and 4 of ``docs/fast-engine.md``), is here in the chances.
+
+On one worker, for a counting set (``q_k`` the chance of read ``k`` at ``t_k`` if its attacker
+counts, else 0), a copy placed at ``t`` in a block between clears is taken with chance
+``pi(t; e) = sum over reads k of the block in [t, e) of q_k s(t, t_k)``, where
+``s(t, t_k) = exp(-delta (t_k - t)) prod over reads j in [t, t_k) of (1 - q_j)``, and the
+session escapes the worker with chance ``exp(-X)``, ``X = own int_u^e pi(t; e) dt`` (the
+generating functional of its Poisson requests). Summing over reads first,
+
+    X = own (sum over reads k in [u, e) of q_k B_k  -  B(u) S(u)),
+
+with ``B_k`` read ``k``'s exposure (``int`` from its block's start to ``t_k`` of
+``s(t, t_k) dt``), ``B(u)`` the same for a point at ``u``, and ``S(u)``, the sum over the reads
+of ``u``'s block in ``[u, e)`` of ``q_k s(u, t_k)``, weighing the part of those exposures before
+``u``, which the session's requests cannot fill. ``B`` follows ``B_k = l g1(delta l) +
+exp(-delta l) (1 - q_(k-1)) B_(k-1)`` (``l`` the gap to the previous read or the block's
+start) and ``F_k = q_k + (1 - q_k) exp(-delta l_(k+1)) F_(k+1)`` gives ``S`` (one ``F`` less
+the part past ``e``); both recurrences are solved by a scan, so a login costs a few searches
+per worker.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.engines.fast.reads import attacker_names
+from sim.engines.fast.segments import Segment, WorkerLifetime
+from sim.engines.fast.session_cuts import Class, Until, class_chances, timed_sets
+from sim.engines.fast.session_literal import WorkerReads, draw_worker_reads
+from sim.scenario.model import SessionSpec
+
+#: Most work of one server replication's draw: reads, and candidate logins once per worker,
+#: times the counting sets. Past it the integrated sweep is taken (``docs/fast-engine.md``).
+COPIES_LIMIT = 20_000_000
+#: Logins whose chances are computed together (memory: a few arrays of this many rows per
+#: counting set and class).
+CHUNK = 8_192
+
+
+def copies_work(spec: SessionSpec, segments: Sequence[Segment], workers: int, logins: float,
+                sets: int) -> float:
+    """Expected work of :func:`login_chances` over one server replication."""
+    hot = [s for s in segments if any(a.connection_rate > 0 for a in s.attackers)]
+    if not hot:
+        return 0.0
+    window = hot[-1].t1 - hot[0].t0 + spec.ttl
+    reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers) for s in hot)
+    if spec.lifetime == "next_handshake":
+        reads += workers * hot[0].handshakes * window
+    return (reads + logins * window * workers) * sets
+
+
+def g1(x: np.ndarray) -> np.ndarray:
+    """``(1 - e^-x) / x``, 1 at 0."""
+    safe = np.where(x > 1e-8, x, 1.0)
+    return np.where(x > 1e-8, -np.expm1(-safe) / safe, 1.0 - x / 2.0)
+
+
+def scan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``y`` with ``y_k = a_k y_(k-1) + b_k`` and ``y_(-1) = 0`` along the first axis, in
+    ``log2(n)`` passes (a parallel prefix scan): each pass composes every element with the one
+    ``shift`` before it. The ``a`` here lie in ``[0, 1]``, so products only underflow to 0,
+    which is their value."""
+    a, b = a.copy(), b.copy()
+    shift = 1
+    while shift < a.shape[0] and a[shift:].any():
+        b[shift:] = b[shift:] + a[shift:] * b[:-shift]
+        a[shift:] = a[shift:] * a[:-shift]
+        shift *= 2
+    return b
+
+
+@dataclass(frozen=True, slots=True)
+class _Worker:
+    """One worker's reads with the sums a login's chance reads off them (per counting set)."""
+
+    t: np.ndarray
+    block: np.ndarray
+    """Per read, how many clears came at or before it: reads with the same value share a block."""
+    clears: np.ndarray
+    bounds: np.ndarray
+    """0, the clears, inf: block ``j`` runs from ``bounds[j]`` to ``bounds[j + 1]``."""
+    q: np.ndarray
+    """Reads x sets: each read's chance to take a resident copy, 0 where its attacker does not
+    count (or counts only before an instant the read is past)."""
+    exposure: np.ndarray
+    """``B_k``, reads x sets."""
+    ahead: np.ndarray
+    """``F_k``, reads x sets."""
+    taken: np.ndarray
+    """``sum over reads before k of q B``, (reads + 1) x sets."""
+    kept: np.ndarray
+    """``sum over reads before k of log(1 - q)``, (reads + 1) x sets."""
+
+
+def prepare(wk: WorkerReads, q: np.ndarray, delta: float) -> _Worker:
+    """``wk`` with the sums of :class:`_Worker` for each counting set (``q``: reads x sets)."""
+    t, n = wk.read_t, wk.read_t.size
+    block = np.searchsorted(wk.clears, t, side="right")
+    bounds = np.concatenate([[0.0], wk.clears, [math.inf]])
+    same_prev = np.zeros(n, dtype=bool)
+    same_prev[1:] = block[1:] == block[:-1]
+    gap = t - np.where(same_prev, np.concatenate([[0.0], t[:-1]]), bounds[block])
+    decay = np.exp(-delta * gap)
+    miss = 1.0 - q
+    a = np.zeros_like(q)
+    a[1:] = (same_prev[1:] * decay[1:])[:, None] * miss[:-1]
+    fill = np.broadcast_to((gap * g1(delta * gap))[:, None], q.shape)
+    exposure = scan(a, fill)
+    c = np.zeros_like(q)
+    c[:-1] = (same_prev[1:] * decay[1:])[:, None] * miss[:-1]
+    ahead = scan(c[::-1], q[::-1])[::-1]
+    taken = np.vstack([np.zeros((1, q.shape[1])), np.cumsum(q * exposure, axis=0)])
+    logs = np.log(np.maximum(miss, np.finfo(float).tiny))
+    kept = np.vstack([np.zeros((1, q.shape[1])), np.cumsum(logs, axis=0)])
+    return _Worker(t, block, wk.clears, bounds, q, exposure, ahead, taken, kept)
+
+
+def _exponent(w: _Worker, u: np.ndarray, e: np.ndarray, delta: float) -> np.ndarray:
+    """``X / own`` of sessions valid on ``[u_i, e_i)`` on this worker (logins x sets)."""
+    n = w.t.size
+    if n == 0:
+        return np.zeros((u.size, w.q.shape[1]))
+    k0 = np.searchsorted(w.t, u, side="left")
+    ke = np.searchsorted(w.t, e, side="left")
+    out = w.taken[ke] - w.taken[k0]
+    bu = np.searchsorted(w.clears, u, side="right")
+    # B(u): from the previous read of u's block, or from the block's start
+    prev = np.maximum(k0 - 1, 0)
+    same = (k0 > 0) & (w.block[prev] == bu)
+    gap = u - np.where(same, w.t[prev], w.bounds[bu])
+    carry = np.exp(-delta * gap)[:, None] * (1.0 - w.q[prev]) * w.exposure[prev]
+    before = (gap * g1(delta * gap))[:, None] + np.where(same[:, None], carry, 0.0)
+    # S(u): u's block's reads in [u, e), from the first; less F past e if the block goes on
+    first = np.minimum(k0, n - 1)
+    has = (k0 < n) & (w.block[first] == bu) & (w.t[first] < e)
+    k1 = np.searchsorted(w.t, np.minimum(e, w.bounds[bu + 1]), side="left")
+    last = np.minimum(k1, n - 1)
+    tail_on = has & (k1 < n) & (w.block[last] == bu)
+    through = np.exp(w.kept[last] - w.kept[first]
+                     - (delta * (w.t[last] - w.t[first]))[:, None])
+    tail = np.where(tail_on[:, None], through * w.ahead[last], 0.0)
+    reach = np.exp(-delta * np.where(has, w.t[first] - u, 0.0))
+    s = np.where(has[:, None], reach[:, None] * (w.ahead[first] - tail), 0.0)
+    return np.maximum(out - before * s, 0.0)
+
+
+def set_chances(wk: WorkerReads, names: Sequence[str], sets: Sequence[frozenset[str]],
+                until: Sequence[Until]) -> np.ndarray:
+    """Reads x sets: a read's chance where its attacker counts in the set at its time."""
+    member = np.array([[n in s for s in sets] for n in names], dtype=bool).reshape(
+        len(names), len(sets))
+    instant = np.array([[limit.get(n, math.inf) for limit in until] for n in names]).reshape(
+        len(names), len(sets))
+    who = wk.read_who
+    return np.where(member[who] & (wk.read_t[:, None] < instant[who]), wk.read_q[:, None], 0.0)
+
+
+def login_chances(prepared: Sequence[_Worker], delta: float, own: float, u: np.ndarray,
+                  e: np.ndarray) -> np.ndarray:
+    """Per counting set (rows) and login (columns), the chance that some read of the set takes
+    a copy of the session valid on ``[u, e)``; ``own`` its requests per second to a worker."""
+    x = np.zeros((u.size, prepared[0].q.shape[1] if prepared else 0))
+    for w in prepared:
+        x += _exponent(w, u, e, delta)
+    return -np.expm1(-own * x).T
+
+
+def draw_classes(
+    spec: SessionSpec, segments: Sequence[Segment], lifetimes: Sequence[WorkerLifetime],
+    workers: int, logins: float, horizon: float, sets: Sequence[frozenset[str]],
+    until: Sequence[Until], timing: frozenset[str], cuts: int, rng: np.random.Generator,
+) -> tuple[dict[Class, int], dict[str, int]]:
+    """The sessions of one server captured by exactly each class of malicious attackers
+    (:data:`.session_cuts.Class`: with ``cuts``, also the interval of each ``timing``
+    attacker's first capture), and by each benign attacker, given freshly drawn reads.
+
+    ``sets`` and ``until`` are the counting sets of :func:`.sessions.leak_means`: with
+    ``cuts``, the timed sets of :func:`.session_cuts.timed_sets` (the empty one left out) then
+    each benign attacker alone; without, each attacker alone and every union of malicious
+    ones."""
+    names, malicious = attacker_names(segments)
+    members = sorted(malicious)
+    index = {n: i for i, n in enumerate(names)}
+    by_worker: dict[int, list[WorkerLifetime]] = {}
+    for lt in sorted(lifetimes, key=lambda lt: lt.start):
+        by_worker.setdefault(lt.worker, []).append(lt)
+    reads = [draw_worker_reads(spec, segments, by_worker.get(w, []), index, rng)
+             for w in range(workers)]
+    delta = residency_rate(spec)
+    prepared = [prepare(wk, set_chances(wk, names, sets, until), delta)
+                for wk in reads if wk.read_t.size]
+    timed = len(sets) - (len(names) - len(malicious))
+    if cuts:
+        rows = list(range(timed))
+    else:  # every union, in the order of timed_sets without cuts
+        rows = [list(sets).index(frozenset(t)) for t in timed_sets(members, frozenset(), ())[1:]]
+    alone = {n: list(sets).index(frozenset({n})) for n in names if n not in malicious}
+    counts: dict[Class, int] = {}
+    benign = dict.fromkeys(alone, 0)
+    if not prepared or logins <= 0.0:
+        return counts, benign
+    ttl = spec.ttl
+    lo = max(0.0, min(float(w.t[0]) for w in prepared) - ttl)
+    hi = max(float(w.t[-1]) for w in prepared)
+    n = int(rng.poisson(logins * (hi - lo)))
+    own = spec.requests_per_s / workers
+    for start in range(0, n, CHUNK):
+        u = lo + (hi - lo) * rng.random(min(CHUNK, n - start))
+        chance = login_chances(prepared, delta, own, u, np.minimum(u + ttl, horizon))
+        union = np.vstack([np.zeros((1, u.size)), chance[rows]])
+        classes, each = class_chances(union, members, timing, cuts)
+        pick = (rng.random(u.size)[None, :] >= np.cumsum(each, axis=0)).sum(axis=0)
+        for c, k in zip(classes, np.bincount(pick, minlength=len(classes) + 1)):
+            counts[c] = counts.get(c, 0) + int(k)
+        for name, row in alone.items():
+            benign[name] += int((rng.random(u.size) < chance[row]).sum())
+    return counts, benign
+
+
+def residency_rate(spec: SessionSpec) -> float:
+    """``delta``: 0 under ``next_handshake`` (a copy lasts until the next clear), else the
+    inverse of the mean residency."""
+    return 0.0 if spec.lifetime == "next_handshake" else 1.0 / float(spec.lifetime)
