@@ -639,6 +639,17 @@ def psmail_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
         return outcomes(engine, sc, replications, seed)
 
 
+def copies_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
+                         seed: int) -> dict[str, np.ndarray]:
+    """:func:`outcomes` with the sessions off the literal draw, which a small server's light
+    attacks take: tokens that outlive the next request are then counted given the reads
+    (``token_copies.py``), as on a server too busy for the literal draw."""
+    from sim.engines.fast import sessions
+
+    with forced(sessions, "LITERAL_LIMIT", -1.0):
+        return outcomes(engine, sc, replications, seed)
+
+
 def heavy_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
                         seed: int) -> dict[str, np.ndarray]:
     """:func:`psmail_path_outcomes` with no attacker listed, the sessions on the integrated
@@ -797,6 +808,7 @@ SIDE_RUNS: dict[str, SideRun] = {
     "dominant-reader": SideRun(dominant_reader, 9_000),
     "heavy-path": SideRun(SCENARIOS["overlap-never"], 4_000, heavy_path_outcomes),
     "heavy-psmail-paths": SideRun(SCENARIOS["heavy"], 20_000, psmail_path_outcomes),
+    "lingering-copies": SideRun(SCENARIOS["lingering"], 20_000, copies_path_outcomes),
     **{f"joint-{name}": SideRun(build, 6_000, capture_cells) for name, build in (
         ("choices", choices), ("choices-tokens-300s", tokens_lasting(300.0)),
         ("choices-tokens-handshake", tokens_lasting("next_handshake")))},

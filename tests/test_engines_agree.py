@@ -48,6 +48,7 @@ from agreement import (
     StaleRun,
     checked,
     compared,
+    copies_path_outcomes,
     differences,
     heavy_path_outcomes,
     judge,
@@ -86,10 +87,14 @@ def item_3_or_9(line: str) -> bool:
 #: timed by first captures there). ``heavy-psmail-paths``: ``heavy``, its sneak heavy and the
 #: rest listed, on PSMail's paths: passwords and sessions drawn together at the reads
 #: (``buffer_reads.py``), which keeps every password and session quantity (item 9 only). Both
-#: are ``agreement.SIDE_RUNS`` (4,000 and 20,000 fast replications).
+#: are ``agreement.SIDE_RUNS`` (4,000 and 20,000 fast replications). ``lingering-copies``:
+#: ``lingering``, tokens kept 300 s on average, with its sessions counted given the reads
+#: (``token_copies.py``) where its light attacks take the literal draw, which keeps every
+#: session quantity (item 9 only; 20,000 fast replications).
 OTHER_PATHS: dict[str, tuple[str, Callable[[str], bool]]] = {
     "overlap-never": ("heavy-path", item_3_or_9),
     "heavy": ("heavy-psmail-paths", item_9),
+    "lingering": ("lingering-copies", item_9),
 }
 
 
@@ -108,10 +113,12 @@ def judged_apart(name: str, pairs: list[tuple[str, Sample, Sample]],
 
 @pytest.mark.parametrize(("name", "force", "taken"), [
     ("overlap-never", heavy_path_outcomes,
-     {"sweep": 20, "reads": 0, "looks": 0, "chain": 20, "shared": 0, "both": 0}),
+     {"sweep": 20, "copies": 0, "reads": 0, "looks": 0, "chain": 20, "shared": 0, "both": 0}),
     ("heavy", psmail_path_outcomes,
-     {"sweep": 0, "reads": 20, "looks": 0, "chain": 0, "shared": 0, "both": 20}),
-], ids=["heavy-path", "heavy-psmail-paths"])
+     {"sweep": 0, "copies": 0, "reads": 20, "looks": 0, "chain": 0, "shared": 0, "both": 20}),
+    ("lingering", copies_path_outcomes,
+     {"sweep": 0, "copies": 20, "reads": 0, "looks": 0, "chain": 0, "shared": 0, "both": 0}),
+], ids=["heavy-path", "heavy-psmail-paths", "lingering-copies"])
 def test_the_forced_runs_take_their_paths(name: str, force: Callable[..., Any],
                                           taken: dict[str, int],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
@@ -130,7 +137,8 @@ def test_the_forced_runs_take_their_paths(name: str, force: Callable[..., Any],
             return f(*args, **kwargs)
         return call
 
-    monkeypatch.setattr(sessions, "leak_means", counted("sweep", sessions.leak_means))
+    monkeypatch.setattr(sessions, "sweep_means", counted("sweep", sessions.sweep_means))
+    monkeypatch.setattr(sessions, "draw_classes", counted("copies", sessions.draw_classes))
     monkeypatch.setattr(slot_looks, "found_at_reads", counted("reads", slot_looks.found_at_reads))
     monkeypatch.setattr(slot_looks, "looked_at_reads",
                         counted("looks", slot_looks.looked_at_reads))
