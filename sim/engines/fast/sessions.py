@@ -33,10 +33,12 @@ captured with its ``q`` (``V -> q + (1 - q) V``, ``v1 -> (1 - q) v1``), or, unde
 ``next_handshake`` with key operations, the buffer is emptied first (``V -> 0``), like a
 restart; a crash is a read followed by a restart.
 
-This path is taken for tokens resident for a duration or until the next key operation, and
-for ``next_request`` tokens read by more candidate reads than :mod:`.session_reads` takes
-(which draws those exactly where the reads look; a benign reader's count, reported alone,
-is drawn there whenever its own reads are few enough).
+This path is taken for tokens resident for a duration or until the next key operation where
+the reads and logins are too many for :mod:`.token_copies` (which counts those exactly given
+the reads, from this module's counting sets and pieces), and for ``next_request`` tokens read
+by more candidate reads than :mod:`.session_reads` and :mod:`.slot_looks` take (which draw
+those exactly where the reads look; a benign reader's count, reported alone, is drawn there
+whenever its own reads are few enough).
 
 The expected number leaked is ``int Lambda P_leak(u) du`` over logins (``Lambda`` per server,
 from ``t = 0``: rule 18's cold start), by Gauss-Legendre on the intervals between the kinks of
@@ -415,7 +417,8 @@ def sample_sessions(
     Paths: the literal draw of every session that meets the attack while that is cheap
     (:mod:`.session_literal`), the draw at the reads for ``next_request`` tokens while their
     candidate reads are few enough (:mod:`.session_reads` one look at a time, :mod:`.slot_looks`
-    with arrays), else the integrated sweep.
+    with arrays), the copies counted given the reads for the other tokens while the reads and
+    logins are few enough (:mod:`.token_copies`), else the integrated sweep.
     """
     logins = hosts * logins_per_host
     if literal_sessions(spec, segments, workers, logins, concurrent_blocks):
