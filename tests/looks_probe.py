@@ -1,14 +1,16 @@
-"""Measures the draw at the reads with arrays (``sim/engines/fast/slot_looks.py``) at full power.
+"""Measures the draw at the reads one look at a time (``sim/engines/fast/session_reads.py``) at
+full power.
 
 The agreement suite's ``heavy`` on PSMail's paths (``agreement.psmail_path_outcomes``, as the
-stored ``heavy-psmail-paths``), with every server replication's passwords and sessions drawn
-with arrays where they would be drawn one look at a time (``slot_looks.CANDIDATE_LIMIT``
-forced below every candidate count), against the stored reference run of ``heavy``
-(120,000 replications): every quantity but item 9's (a capture read jointly with a heavy
-attacker's alerts), at the family ``z``, as ``test_engines_agree.py`` compares
-``heavy-psmail-paths``. A fresh seed, so the fast side is independent of every stored run:
+stored ``heavy-psmail-paths``, which takes the draw with arrays since the dispatch takes the
+cheaper draw, ``slot_looks.draw_at_reads``), with every server replication's passwords and
+sessions drawn one look at a time wherever it may be taken (``slot_looks.ONE_LOOK_COST``
+forced to 0), against the stored reference run of ``heavy`` (120,000 replications): every
+quantity but item 9's (a capture read jointly with a heavy attacker's alerts), at the family
+``z``, as ``test_engines_agree.py`` compares ``heavy-psmail-paths``. A fresh seed, so the
+fast side is independent of every stored run:
 
-    .venv/bin/python tests/looks_probe.py [REPLICATIONS] [SEED]   # 20,000: 4 minutes, 2 cores
+    .venv/bin/python tests/looks_probe.py [REPLICATIONS] [SEED]   # 20,000: 10 minutes, 2 cores
 
 ``paired``: the arrays against the draw one look at a time on the same replications (the same
 seeds give the same skeletons; both draws are exact given them, with the requests inside a
@@ -42,7 +44,8 @@ CHUNK = 1_000
 
 
 def _run(start: int, stop: int, seed: int, arrays: bool = True) -> dict[str, np.ndarray]:
-    with forced(slot_looks, "CANDIDATE_LIMIT", -1.0 if arrays else slot_looks.CANDIDATE_LIMIT):
+    with (forced(slot_looks, "CANDIDATE_LIMIT", -1.0 if arrays else slot_looks.CANDIDATE_LIMIT),
+          forced(slot_looks, "ONE_LOOK_COST", slot_looks.ONE_LOOK_COST if arrays else 0.0)):
         return psmail_path_outcomes("fast", SCENARIOS["heavy"](), range(start, stop), seed)
 
 
@@ -55,7 +58,7 @@ def _sides(n: int, seed: int, arrays: bool) -> dict[str, np.ndarray]:
 
 
 def against_reference(n: int, seed: int) -> None:
-    fast = _sides(n, seed, True)
+    fast = _sides(n, seed, False)
     pairs = [pair for pair in compared("heavy", fast, sorted(fast), load_reference("heavy"))
              if JOINT not in pair[0]]
     failures = differences("heavy", pairs)

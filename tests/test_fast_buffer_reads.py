@@ -190,21 +190,29 @@ def test_restarts_a_cold_start_and_three_readers(
 
 
 def test_taken_past_the_literal_draw_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Where the sessions are drawn literally the shared buffer's path stays; past it, one
-    look at a time while the candidates are few, with arrays up to their limit; past that,
-    neither."""
+    """Where the sessions are drawn literally the shared buffer's path stays; past it, the
+    cheaper of the two draws at the reads within their limits (one look at a time: the
+    candidates; with arrays: the candidates and the logins); past both, neither."""
     spec = SessionSpec(ttl=600.0, requests_per_s=0.002, binding=("ip",))
     readers = (AttackerRates("eve", False, 1.5, 1, 0, 0.0, 0.3, 0.6),)
     segs = segments(spec, 2, (2000.0, 2020.0), 3000.0, readers, hot=1)
-    assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False) == ELSEWHERE
+    plan = lambda: plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False)  # noqa: E731
+    assert plan() == ELSEWHERE
     monkeypatch.setattr(sessions, "LITERAL_LIMIT", -1.0)
-    assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False) == ReadsPlan(found_at_reads, ())
+    # eve's 36 candidates cost more one look at a time than with the 6.2 logins the arrays
+    # draw (20 s read, 600 s before it, on the server)
+    assert plan() == ReadsPlan(looked_at_reads, ())
     assert plan_reads(PasswordSpec(lifetime=900.0), spec, segs, 2, LOGINS, False) == ELSEWHERE
-    monkeypatch.setattr(slot_looks, "CANDIDATE_LIMIT", 10.0)  # eve's 36
-    assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False) == ReadsPlan(looked_at_reads, ())
+    monkeypatch.setattr(slot_looks, "ONE_LOOK_COST", 1e-6)
+    assert plan() == ReadsPlan(found_at_reads, ())
+    monkeypatch.setattr(slot_looks, "CANDIDATE_LIMIT", 10.0)  # past it: the arrays
+    assert plan() == ReadsPlan(looked_at_reads, ())
     # the arrays draw the logins of the 20 s read and of the ttl before: they count too
     monkeypatch.setattr(slot_looks, "LOOKS_LIMIT", 36.0 + 0.5 * LOGINS * (20.0 + 600.0))
-    assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False) == ELSEWHERE
+    assert plan() == ELSEWHERE
+    monkeypatch.setattr(slot_looks, "CANDIDATE_LIMIT", 5_000.0)  # within it, whatever the cost
+    monkeypatch.setattr(slot_looks, "ONE_LOOK_COST", 1.0)
+    assert plan() == ReadsPlan(found_at_reads, ())
 
 
 def test_benign_readers_are_drawn_alone_where_the_server_is_not(

@@ -63,6 +63,8 @@ def draws(spec: SessionSpec, segs: list[Segment], lives: list[WorkerLifetime], w
         m.setattr(sessions, "LITERAL_LIMIT", 1e12 if path == "literal" else -1.0)
         if path == "arrays":
             m.setattr(slot_looks, "CANDIDATE_LIMIT", -1.0)
+        else:  # one look at a time wherever it may be taken
+            m.setattr(slot_looks, "ONE_LOOK_COST", 0.0)
         sources = {a.name: 2 for s in segs for a in s.attackers}
         out = [sample_sessions(spec, segs, lives, workers, 1, LOGINS, horizon, sources,
                                np.random.default_rng([seed, k]), server="web")

@@ -64,6 +64,12 @@ LOOKS_LIMIT = 1_500_000
 LOOK_REQUESTS = 20.0
 #: How much longer each next stretch of a look with nothing in it is.
 WIDEN = 8.0
+#: Seconds a candidate costs one look at a time, and a candidate or login costs the arrays,
+#: with the arrays' cost per draw (measured on ``benchmarks/bench_heartbeats.py``'s server
+#: and PSMail's, 2026-12-06): the dispatch takes the cheaper exact draw.
+ONE_LOOK_COST = 1.1e-4
+ARRAYS_COST = 3.5e-7
+ARRAYS_CALL = 1e-3
 
 DrawAtReads = Callable[..., ReadCaptures]
 """:func:`.session_reads.found_at_reads` or :func:`looked_at_reads` (the same parameters)."""
@@ -73,16 +79,21 @@ def draw_at_reads(spec: SessionSpec, segments: Sequence[Segment], workers: int, 
                   only: frozenset[str] | None = None,
                   kinds: Sequence[Capture] = TOKEN) -> DrawAtReads | None:
     """The draw at the reads of the candidates of ``only`` (default every attacker; ``logins``
-    per second on the whole server): one look at a time while they are few
-    (:func:`.session_reads.found_at_reads`, whose random numbers the stored agreement runs
-    hold), with arrays while they and the logins the arrays draw are at most
-    :data:`LOOKS_LIMIT`, else None (the sweep and the chain)."""
+    per second on the whole server), whichever of the two exact draws is expected to cost
+    less: one look at a time (:func:`.session_reads.found_at_reads`, at most
+    :data:`.session_reads.CANDIDATE_LIMIT` candidates; its cost grows with the candidates
+    alone, since it finds the sessions lazily) or with arrays (:func:`looked_at_reads`, at
+    most :data:`LOOKS_LIMIT` candidates and logins; its cost grows with both, at a few
+    hundredths of the other's per candidate); None where neither is taken (the sweep and
+    the chain)."""
     work = candidate_work(spec.lifetime, segments, workers, only, kinds)
-    if work <= CANDIDATE_LIMIT:
+    arrays = work + logins * _read_span(spec.ttl, segments, only)
+    looks = work <= CANDIDATE_LIMIT
+    if looks and work * ONE_LOOK_COST <= ARRAYS_CALL + arrays * ARRAYS_COST:
         return found_at_reads
-    if work + logins * _read_span(spec.ttl, segments, only) <= LOOKS_LIMIT:
+    if arrays <= LOOKS_LIMIT:
         return looked_at_reads
-    return None
+    return found_at_reads if looks else None
 
 
 def _read_span(ttl: float, segments: Sequence[Segment], only: frozenset[str] | None) -> float:
