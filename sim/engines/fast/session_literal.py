@@ -75,7 +75,21 @@ class WorkerReads:
     which no lifetime before it ends at."""
 
 
-def draw_worker_reads(
+def draw_server_reads(spec: SessionSpec, segments: Sequence[Segment],
+                      lifetimes: Sequence[WorkerLifetime], workers: int, names: Sequence[str],
+                      rng: np.random.Generator) -> list[WorkerReads]:
+    """Every worker's reads of the token buffer (:func:`_worker_reads`), the attackers
+    numbered as in ``names``: what the literal draw and :mod:`.token_copies` read the
+    sessions against."""
+    index = {n: i for i, n in enumerate(names)}
+    by_worker: dict[int, list[WorkerLifetime]] = {}
+    for lt in sorted(lifetimes, key=lambda lt: lt.start):
+        by_worker.setdefault(lt.worker, []).append(lt)
+    return [_worker_reads(spec, segments, by_worker.get(w, []), index, rng)
+            for w in range(workers)]
+
+
+def _worker_reads(
     spec: SessionSpec,
     segments: Sequence[Segment],
     lives: Sequence[WorkerLifetime],
@@ -83,7 +97,7 @@ def draw_worker_reads(
     rng: np.random.Generator,
 ) -> WorkerReads:
     """One worker's reads of the token buffer over its lifetimes ``lives``, drawn given the
-    skeleton: what the literal draw and :mod:`.token_copies` read the sessions against."""
+    skeleton."""
     starts = [s.t0 for s in segments]
     parts: list[Reads] = []
     restarts: list[float] = []
@@ -162,12 +176,7 @@ def simulate_sessions(
     ``logins`` is per second on the whole server; the requests that are neither logins nor
     session requests (rule 18) are read from the segments."""
     names, malicious = attacker_names(segments)
-    index = {n: i for i, n in enumerate(names)}
-    by_worker: dict[int, list[WorkerLifetime]] = {}
-    for lt in sorted(lifetimes, key=lambda lt: lt.start):
-        by_worker.setdefault(lt.worker, []).append(lt)
-    ws = [draw_worker_reads(spec, segments, by_worker.get(w, []), index, rng)
-          for w in range(workers)]
+    ws = draw_server_reads(spec, segments, lifetimes, workers, names, rng)
     all_reads = np.concatenate([w.read_t for w in ws])
     if all_reads.size == 0 or logins <= 0.0:
         return SessionDraw(0, 0, dict.fromkeys(names, 0), dict.fromkeys(names, 0), [])

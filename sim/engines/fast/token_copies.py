@@ -3,7 +3,7 @@
 For tokens resident for a duration or until the next key operation, on servers whose attack is
 too heavy for the literal draw of every session and request (:mod:`.session_literal`). The
 reads of each worker's token buffer are drawn as the literal draw draws them
-(:func:`.session_literal.draw_worker_reads`: the attackers' ordinary connections, those the
+(:func:`.session_literal.draw_server_reads`: the attackers' ordinary connections, those the
 skeleton fixed, and under ``next_handshake`` the legitimate handshakes as clears). Given them,
 the sessions are independent: one opened at ``u`` and valid on ``[u, e)`` sends Poisson
 requests to each worker at ``own = requests_per_s / W``, each request leaves a copy with its
@@ -45,7 +45,7 @@ import numpy as np
 from sim.engines.fast.reads import attacker_names
 from sim.engines.fast.segments import Segment, WorkerLifetime
 from sim.engines.fast.session_cuts import Class, Until, class_chances, timed_sets
-from sim.engines.fast.session_literal import WorkerReads, draw_worker_reads
+from sim.engines.fast.session_literal import WorkerReads, draw_server_reads
 from sim.scenario.model import SessionSpec
 
 #: Most work of one server replication's draw: reads, and candidate logins once per worker,
@@ -200,12 +200,7 @@ def draw_classes(
     ones."""
     names, malicious = attacker_names(segments)
     members = sorted(malicious)
-    index = {n: i for i, n in enumerate(names)}
-    by_worker: dict[int, list[WorkerLifetime]] = {}
-    for lt in sorted(lifetimes, key=lambda lt: lt.start):
-        by_worker.setdefault(lt.worker, []).append(lt)
-    reads = [draw_worker_reads(spec, segments, by_worker.get(w, []), index, rng)
-             for w in range(workers)]
+    reads = draw_server_reads(spec, segments, lifetimes, workers, names, rng)
     delta = residency_rate(spec)
     prepared = [prepare(wk, set_chances(wk, names, sets, until), delta)
                 for wk in reads if wk.read_t.size]
