@@ -10,6 +10,7 @@ as :class:`WorkerLifetime` lists.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
@@ -104,6 +105,17 @@ class Segment(NamedTuple):
 
 EndCause = Literal["horizon", "scheduled", "max_requests", "crash", "patch"]
 
+
+def read_span(segments: Sequence[Segment], ttl: float,
+              only: frozenset[str] | None = None) -> float:
+    """How long the logins of sessions that can meet a read last: the stretches an attacker
+    of ``only`` (default every one) reads, each run of them with the ``ttl`` before it."""
+    span, reading = 0.0, False
+    for seg in segments:
+        now = any(only is None or a.name in only for a in seg.attackers)
+        span += seg.duration * now + ttl * (now and not reading)
+        reading = now
+    return span
 
 @dataclass(frozen=True, slots=True)
 class CrashInfo:

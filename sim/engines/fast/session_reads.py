@@ -40,10 +40,11 @@ times (when each attempt is made, rule 9) and everything drawn from those have t
 given the skeleton: the count is not taken to be Poisson (item 3), the other sessions'
 number fluctuates as it does (item 6: the silences), and a login is its session's own first
 request. The cost is the candidates, one step each in time order (tens of microseconds, the
-found sessions' arrays growing with them): the engine takes this path while their expected
-number stays below :data:`CANDIDATE_LIMIT`, where drawing the sessions literally would cost
-more than :data:`.session_literal.LITERAL_LIMIT`; past it, the same law drawn with arrays
-(:mod:`.slot_looks`, which also uses this module's candidates).
+found sessions' arrays growing with them), never the logins: the engine takes this path
+while their expected number stays below :data:`CANDIDATE_LIMIT`, where drawing the sessions
+literally would cost more than :data:`.session_literal.LITERAL_LIMIT`, and the same law drawn
+with arrays (:mod:`.slot_looks`, which also uses this module's candidates, but draws the
+logins) would cost more (:func:`.slot_looks.draw_at_reads`); past it, the arrays.
 
 A login leaves its password in the same slot, so with ``next_request`` passwords beside the
 tokens the same looks draw both kinds (:func:`found_at_reads`, :mod:`.buffer_reads`): the

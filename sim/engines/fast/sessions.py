@@ -440,8 +440,8 @@ def sample_sessions(
     if found is None:
         return SessionDraw(0, 0, leaked, hijacked, [])
     counted: dict[Class, int] | None = None
-    work = copies_work(spec, segments, workers, logins, len(found.srv.sets))
-    if spec.lifetime != "next_request" and work <= COPIES_LIMIT:
+    if (spec.lifetime != "next_request"
+            and copies_work(spec, segments, workers, logins, len(found.srv.sets)) <= COPIES_LIMIT):
         # copies that outlive the next request, counted given the reads: exact
         counted, benign = draw_classes(spec, segments, lifetimes, workers, logins, horizon,
                                        found.srv.sets, found.srv.until, found.timing,

@@ -1,10 +1,11 @@
 """``next_request`` slots at every candidate read, drawn with arrays from the server's logins.
 
 The draw at the reads (:mod:`.session_reads`) finds the sessions a candidate read meets
-lazily, one candidate at a time in Python (30 to 100 microseconds each), so it stops at
+lazily, one candidate at a time in Python (30 to 110 microseconds each), so it stops at
 :data:`.session_reads.CANDIDATE_LIMIT`; past it the tokens took the integrated sweep (item 3
 of ``docs/fast-engine.md``) and the passwords beside them the counting chain (items 12 and
-14). A heavy reader sends up to a million candidates a day to one server.
+14). A heavy reader sends up to a million candidates a day to one server. Below it, the
+cheaper of the two draws is taken (:func:`draw_at_reads`).
 
 Here the logins are drawn first, and then every candidate's *look* at once. Given the logins
 (times and workers), each session's requests to a worker are a Poisson stream at ``own =
@@ -42,7 +43,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from sim.engines.fast.segments import Segment, WorkerLifetime
+from sim.engines.fast.segments import Segment, WorkerLifetime, read_span
 from sim.engines.fast.session_reads import (
     CANDIDATE_LIMIT,
     TOKEN,
@@ -84,27 +85,16 @@ def draw_at_reads(spec: SessionSpec, segments: Sequence[Segment], workers: int, 
     :data:`.session_reads.CANDIDATE_LIMIT` candidates; its cost grows with the candidates
     alone, since it finds the sessions lazily) or with arrays (:func:`looked_at_reads`, at
     most :data:`LOOKS_LIMIT` candidates and logins; its cost grows with both, at a few
-    hundredths of the other's per candidate); None where neither is taken (the sweep and
+    thousandths of the other's per candidate); None where neither is taken (the sweep and
     the chain)."""
     work = candidate_work(spec.lifetime, segments, workers, only, kinds)
-    arrays = work + logins * _read_span(spec.ttl, segments, only)
+    arrays = work + logins * read_span(segments, spec.ttl, only)
     looks = work <= CANDIDATE_LIMIT
     if looks and work * ONE_LOOK_COST <= ARRAYS_CALL + arrays * ARRAYS_COST:
         return found_at_reads
     if arrays <= LOOKS_LIMIT:
         return looked_at_reads
     return found_at_reads if looks else None
-
-
-def _read_span(ttl: float, segments: Sequence[Segment], only: frozenset[str] | None) -> float:
-    """How long the arrays draw logins for: the stretches an attacker of ``only`` reads, each
-    run of them with the ``ttl`` before it."""
-    span, reading = 0.0, False
-    for seg in segments:
-        now = any(only is None or a.name in only for a in seg.attackers)
-        span += seg.duration * now + ttl * (now and not reading)
-        reading = now
-    return span
 
 
 class _Looks:

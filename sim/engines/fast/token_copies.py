@@ -43,13 +43,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.engines.fast.reads import attacker_names
-from sim.engines.fast.segments import Segment, WorkerLifetime
+from sim.engines.fast.segments import Segment, WorkerLifetime, read_span
 from sim.engines.fast.session_cuts import Class, Until, class_chances, timed_sets
 from sim.engines.fast.session_literal import WorkerReads, draw_server_reads
 from sim.scenario.model import SessionSpec
 
-#: Most work of one server replication's draw: reads, and candidate logins once per worker,
-#: times the counting sets. Past it the integrated sweep is taken (``docs/fast-engine.md``).
+#: Most work of one server replication's draw: reads, and the logins that can meet them once
+#: per worker, times the counting sets. Past it the integrated sweep is taken
+#: (``docs/fast-engine.md``).
 COPIES_LIMIT = 20_000_000
 #: Logins whose chances are computed together (memory: a few arrays of this many rows per
 #: counting set and class).
@@ -58,15 +59,15 @@ CHUNK = 8_192
 
 def copies_work(spec: SessionSpec, segments: Sequence[Segment], workers: int, logins: float,
                 sets: int) -> float:
-    """Expected work of :func:`login_chances` over one server replication."""
-    hot = [s for s in segments if any(a.connection_rate > 0 for a in s.attackers)]
-    if not hot:
-        return 0.0
-    window = hot[-1].t1 - hot[0].t0 + spec.ttl
-    reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers) for s in hot)
-    if spec.lifetime == "next_handshake":
-        reads += workers * hot[0].handshakes * window
-    return (reads + logins * window * workers) * sets
+    """Expected work of :func:`draw_classes` over one server replication: the reads (with the
+    handshakes that clear under ``next_handshake``), and the logins that can meet them once
+    per worker, times the counting sets."""
+    span = read_span(segments, spec.ttl)
+    reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers)
+                          for s in segments)
+    if spec.lifetime == "next_handshake" and segments:
+        reads += workers * segments[0].handshakes * span
+    return (reads + logins * span * workers) * sets
 
 
 def g1(x: np.ndarray) -> np.ndarray:
@@ -215,12 +216,14 @@ def draw_classes(
     if not prepared or logins <= 0.0:
         return counts, benign
     ttl = spec.ttl
-    lo = max(0.0, min(float(w.t[0]) for w in prepared) - ttl)
-    hi = max(float(w.t[-1]) for w in prepared)
-    n = int(rng.poisson(logins * (hi - lo)))
+    lo, hi = _meeting(np.sort(np.concatenate([w.t for w in prepared])), ttl)
+    before = np.concatenate([[0.0], np.cumsum(hi - lo)])
+    n = int(rng.poisson(logins * before[-1]))
     own = spec.requests_per_s / workers
     for start in range(0, n, CHUNK):
-        u = lo + (hi - lo) * rng.random(min(CHUNK, n - start))
+        at = before[-1] * rng.random(min(CHUNK, n - start))
+        k = np.minimum(np.searchsorted(before, at, side="right") - 1, lo.size - 1)
+        u = lo[k] + (at - before[k])
         chance = login_chances(prepared, delta, own, u, np.minimum(u + ttl, horizon))
         union = np.vstack([np.zeros((1, u.size)), chance[rows]])
         classes, each = class_chances(union, members, timing, cuts)
@@ -230,6 +233,17 @@ def draw_classes(
         for name, row in alone.items():
             benign[name] += int((rng.random(u.size) < chance[row]).sum())
     return counts, benign
+
+
+def _meeting(t: np.ndarray, ttl: float) -> tuple[np.ndarray, np.ndarray]:
+    """The logins whose sessions can meet a read at the sorted times ``t``, as disjoint
+    intervals ``(lo, hi]``: the union of ``(t_k - ttl, t_k]`` (from 0, the cold start). The
+    intervals share a length, so one meets the union so far iff it begins before the
+    previous read."""
+    begin = np.maximum(t - ttl, 0.0)
+    new = np.concatenate([[True], begin[1:] > t[:-1]])
+    ends = np.append(np.flatnonzero(new)[1:] - 1, t.size - 1)
+    return begin[new], t[ends]
 
 
 def residency_rate(spec: SessionSpec) -> float:
