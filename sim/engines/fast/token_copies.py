@@ -228,8 +228,8 @@ def draw_classes(
         union = np.vstack([np.zeros((1, u.size)), chance[rows]])
         classes, each = class_chances(union, members, timing, cuts)
         pick = (rng.random(u.size)[None, :] >= np.cumsum(each, axis=0)).sum(axis=0)
-        for c, k in zip(classes, np.bincount(pick, minlength=len(classes) + 1)):
-            counts[c] = counts.get(c, 0) + int(k)
+        for c, m in zip(classes, np.bincount(pick, minlength=len(classes) + 1)):
+            counts[c] = counts.get(c, 0) + int(m)
         for name, row in alone.items():
             benign[name] += int((rng.random(u.size) < chance[row]).sum())
     return counts, benign
