@@ -123,3 +123,20 @@ def test_progress_is_drawn_on_a_terminal_only() -> None:
     bar.advance(10)
     bar.close()
     assert pipe.getvalue() == ""
+
+
+def test_a_killed_pool_leaves_no_thread_for_the_exit_hook_to_race() -> None:
+    """``kill_pool`` (Ctrl-C) returns only once the pool's manager thread has ended: Python's
+    exit hook writes to that thread's wake-up pipe unguarded, and a close in between printed
+    "Exception ignored ... Bad file descriptor" after the interrupt message (CI, 2026-12-06)."""
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=2)
+    futures = [pool.submit(time.sleep, 30) for _ in range(4)]
+    while pool._executor_manager_thread is None or not any(f.running() for f in futures):
+        time.sleep(0.01)
+    manager, wakeup = pool._executor_manager_thread, pool._executor_manager_thread_wakeup
+    executors.kill_pool(pool)
+    assert not manager.is_alive()
+    assert wakeup._closed  # the exit hook skips a closed pipe

@@ -13,9 +13,10 @@ state left behind.
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 
@@ -94,11 +95,20 @@ def kill_pool(pool: ProcessPoolExecutor) -> None:
     wait for the chunks being computed, which can take long with the reference engine."""
     # No public way to stop running work before Python 3.14 (``terminate_workers``).
     processes = list((pool._processes or {}).values())
+    # typeshed gives this attribute the wake-up's type; it holds the manager thread
+    manager = cast("threading.Thread | None", pool._executor_manager_thread)
     pool.shutdown(wait=False, cancel_futures=True)
     for p in processes:
         p.terminate()
     for p in processes:
         p.join()
+    # The pool's manager thread closes its wake-up pipe as it ends, and Python's exit hook
+    # (``concurrent.futures.process._python_exit``) writes to that pipe unguarded: a close
+    # between its check and its write printed "Exception ignored ... Bad file descriptor"
+    # after a Ctrl-C (CPython 3.11; the race of bpo-39995). Once the thread has ended, the
+    # hook sees the pipe closed and writes nothing.
+    if manager is not None:
+        manager.join(timeout=30)
 
 
 class DaskExecutor:
