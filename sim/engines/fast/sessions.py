@@ -83,6 +83,7 @@ from sim.engines.fast.reads import (
     point_reads,
     segment_hazards,
 )
+from sim.engines.fast.decay import g1, g2
 from sim.engines.fast.password_chain import attacker_subsets, exact_patterns
 from sim.engines.fast.segments import AttackerRates, WorkerLifetime, Segment
 from sim.model.record import SessionReuses
@@ -139,21 +140,6 @@ class _Piece:
 
 def _token(a: AttackerRates) -> float:
     return a.c_token
-
-
-def g1(x: np.ndarray) -> np.ndarray:
-    """``(1 - e^-x) / x``, 1 at 0."""
-    x = np.asarray(x, dtype=float)
-    safe = np.where(x > 1e-8, x, 1.0)
-    return np.where(x > 1e-8, -np.expm1(-safe) / safe, 1.0 - x / 2.0)
-
-
-def g2(x: np.ndarray) -> np.ndarray:
-    """``(x - 1 + e^-x) / x^2``, 1/2 at 0 (series below 1e-3, where the difference cancels)."""
-    x = np.asarray(x, dtype=float)
-    safe = np.where(x > 1e-3, x, 1.0)
-    exact = (safe + np.expm1(-safe)) / safe**2
-    return np.where(x > 1e-3, exact, 0.5 - x / 6.0 + x * x / 24.0)
 
 
 #: Worker histories swept side by side (:func:`sweep_slot`, :func:`sweep_copies`) with up to

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.engines.fast.decay import g1
 from sim.engines.fast.reads import attacker_names
 from sim.engines.fast.segments import Segment, WorkerLifetime, read_span
 from sim.engines.fast.session_cuts import Class, Until, class_chances, timed_sets
@@ -68,12 +69,6 @@ def copies_work(spec: SessionSpec, segments: Sequence[Segment], workers: int, lo
     if spec.lifetime == "next_handshake" and segments:
         reads += workers * segments[0].handshakes * span
     return (reads + logins * span * workers) * sets
-
-
-def g1(x: np.ndarray) -> np.ndarray:
-    """``(1 - e^-x) / x``, 1 at 0."""
-    safe = np.where(x > 1e-8, x, 1.0)
-    return np.where(x > 1e-8, -np.expm1(-safe) / safe, 1.0 - x / 2.0)
 
 
 def scan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
