@@ -14,7 +14,7 @@ from evidence_builders import normal_interval
 from scipy.integrate import quad
 
 from sim.engines.fast.segments import AttackerRates, CrashInfo, KeyCapture, WorkerLifetime, Segment
-from sim.engines.fast import sessions, slot_looks
+from sim.engines.fast import sessions, slot_looks, token_means
 from sim.engines.fast.sessions import leak_means, sample_sessions, sweep_copies, sweep_slot
 from sim.scenario.model import SessionSpec
 
@@ -172,19 +172,21 @@ def test_slot_and_copies_agree_for_a_trickle() -> None:
 def take(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Send the sessions down ``path``: the literal draw, the draw at the reads (for
     ``next_request`` tokens) one look at a time or with arrays, the copies counted given the
-    reads (for tokens that outlive the next request), or the integrated sweep."""
+    reads (for tokens that outlive the next request) with a class per login or by their means,
+    or the integrated sweep."""
     monkeypatch.setattr(sessions, "LITERAL_LIMIT", 1e12 if path == "literal" else -1.0)
-    monkeypatch.setattr(sessions, "COPIES_LIMIT", 1e12 if path == "copies" else -1.0)
+    monkeypatch.setattr(token_means, "COPIES_LIMIT", 1e12 if path == "copies" else -1.0)
+    monkeypatch.setattr(token_means, "MEANS_LIMIT", 1e12 if path == "means" else -1.0)
     monkeypatch.setattr(slot_looks, "CANDIDATE_LIMIT", 1e12 if path == "reads" else -1.0)
     monkeypatch.setattr(slot_looks, "LOOKS_LIMIT", 1e12 if path == "looks" else -1.0)
 
 
-@pytest.mark.parametrize("path", ["literal", "reads", "looks", "copies", "integrated"])
+@pytest.mark.parametrize("path", ["literal", "reads", "looks", "copies", "means", "integrated"])
 def test_hijacks_and_reuse_records(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """binding none: every leak is hijacked and logged unblocked; ip without shared addresses,
     or a browser never matched: every attempt is blocked and logged. Benign scanners leak
     sessions but never try them. Tokens last until the next request, but on the copies'
-    path, which takes only tokens that outlive it (two minutes on average here)."""
+    paths, which take only tokens that outlive it (two minutes on average here)."""
     T, W = 1000.0, 2
     atts = (AttackerRates("eve", False, 0.5, 1, 0, 0.0, 0.0, 0.5),
             AttackerRates("mallory", False, 0.2, 1, 0, 0.0, 0.0, 0.5),
@@ -198,7 +200,7 @@ def test_hijacks_and_reuse_records(path: str, monkeypatch: pytest.MonkeyPatch) -
     for binding in ((), ("ip",), ("browser",), ("ip", "browser")):
         spec = SessionSpec(ttl=200.0, requests_per_s=0.02, binding=binding,
                            browser_match_probability=0.0 if "browser" in binding else 1.0,
-                           lifetime=120.0 if path == "copies" else "next_request")
+                           lifetime=120.0 if path in ("copies", "means") else "next_request")
         for k in range(20):
             d = sample_sessions(spec, segs, lts, W, 1, 0.1, T, sources,
                                 np.random.default_rng(k), server="web")
@@ -358,7 +360,7 @@ def test_histories_swept_together_equal_each_alone(
 
 @pytest.mark.parametrize(("lifetime", "path"), [
     ("next_request", "literal"), ("next_request", "reads"), ("next_request", "looks"),
-    ("next_request", "integrated"), (900.0, "literal"), (900.0, "copies"),
+    ("next_request", "integrated"), (900.0, "literal"), (900.0, "copies"), (900.0, "means"),
     (900.0, "integrated")])
 def test_a_stretch_left_out_of_the_lifetimes_empties_memory(
     lifetime: object, path: str, monkeypatch: pytest.MonkeyPatch
@@ -390,6 +392,6 @@ def test_a_stretch_left_out_of_the_lifetimes_empties_memory(
                                          np.random.default_rng(seed), server="web")
                          for lts in (gap, full))
         assert gapped.leaked_by_attacker == whole.leaked_by_attacker
-        if path not in ("copies", "integrated"):  # those time attempts by a profile
+        if path not in ("copies", "means", "integrated"):  # those time attempts by a profile
             assert [r.time for r in gapped.reuses[0].attempts()] == [
                 r.time for r in whole.reuses[0].attempts()]

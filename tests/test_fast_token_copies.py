@@ -19,7 +19,7 @@ import pytest
 from scipy import integrate
 from test_fast_session_reads import compare, segments
 
-from sim.engines.fast import sessions, token_copies
+from sim.engines.fast import sessions, token_copies, token_means
 from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
 from sim.engines.fast.session_literal import SessionDraw, WorkerReads
 from sim.engines.fast.sessions import sample_sessions
@@ -94,11 +94,13 @@ def test_a_logins_chance_is_the_integral_of_its_copies(delta: float) -> None:
 def draws(spec: SessionSpec, segs: list[Segment], lives: list[WorkerLifetime], workers: int,
           horizon: float, n: int, seed: int, path: str, cut: float,
           monkeypatch: pytest.MonkeyPatch) -> list[SessionDraw]:
-    """``n`` draws of ``path``: "literal", "copies" (this module) or "sweep" (the integrated
-    path, Poisson counts); the session log's ``cut`` times the attempts' sides."""
+    """``n`` draws of ``path``: "literal", "copies" (a class per login, this module), "means"
+    (their means given the reads, ``token_means.py``) or "sweep" (the integrated path);
+    the session log's ``cut`` times the attempts' sides."""
     with monkeypatch.context() as m:
         m.setattr(sessions, "LITERAL_LIMIT", 1e12 if path == "literal" else -1.0)
-        m.setattr(sessions, "COPIES_LIMIT", 1e12 if path == "copies" else -1.0)
+        m.setattr(token_means, "COPIES_LIMIT", 1e12 if path == "copies" else -1.0)
+        m.setattr(token_means, "MEANS_LIMIT", 1e12 if path == "means" else -1.0)
         sources = {a.name: 2 for s in segs for a in s.attackers}
         return [sample_sessions(spec, segs, lives, workers, 1, LOGINS, horizon, sources,
                                 np.random.default_rng([seed, k]), server="web", cuts=(cut,))
@@ -132,7 +134,8 @@ def test_lingering_copies_against_the_literal_draw(
     (P(none) about the chance of no read at all); from 500 s beside it a reader of many
     connections that take few copies each, and a benign one; the session log's cut at
     700 s. Every session quantity agrees (counts, their chance of being none, hijacks,
-    attempts before the cut), per reader and in total."""
+    attempts before the cut), per reader and in total, for a class drawn per login and for
+    the classes' Poisson counts with their means given the reads (``token_means.py``)."""
     spec = SessionSpec(ttl=600.0, requests_per_s=0.01, lifetime=lifetime,  # type: ignore[arg-type]
                        binding=("ip",), shared_address_probability=0.3)
     heavy = AttackerRates("eve", False, 0.0015, 1, 0, 0.0, 0.0, 0.3)
@@ -150,5 +153,6 @@ def test_lingering_copies_against_the_literal_draw(
              WorkerLifetime(2, 0.0, horizon, False)]
     assert sessions.literal_sessions(spec, segs, workers, LOGINS, False)
     literal = draws(spec, segs, lives, workers, horizon, N, 1, "literal", 700.0, monkeypatch)
-    copies = draws(spec, segs, lives, workers, horizon, N, 2, "copies", 700.0, monkeypatch)
-    check(literal, copies, 700.0, "eve")
+    for seed, path in ((2, "copies"), (3, "means")):
+        drawn = draws(spec, segs, lives, workers, horizon, N, seed, path, 700.0, monkeypatch)
+        check(literal, drawn, 700.0, "eve")

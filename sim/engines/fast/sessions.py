@@ -33,12 +33,13 @@ captured with its ``q`` (``V -> q + (1 - q) V``, ``v1 -> (1 - q) v1``), or, unde
 ``next_handshake`` with key operations, the buffer is emptied first (``V -> 0``), like a
 restart; a crash is a read followed by a restart.
 
-This path is taken for tokens resident for a duration or until the next key operation where
-the reads and logins are too many for :mod:`.token_copies` (which counts those exactly given
-the reads, from this module's counting sets and pieces), and for ``next_request`` tokens read
-by more candidate reads than :mod:`.session_reads` and :mod:`.slot_looks` take (which draw
-those exactly where the reads look; a benign reader's count, reported alone, is drawn there
-whenever its own reads are few enough).
+This path is taken for tokens resident for a duration or until the next key operation where the
+reads are too many for :mod:`.token_copies` and :mod:`.token_means` (which count those exactly
+given the reads, from this module's counting sets and pieces: a class per login, or the classes'
+Poisson means in closed form, whichever costs less), and for ``next_request`` tokens read by
+more candidate reads than :mod:`.session_reads` and :mod:`.slot_looks` take (which draw those
+exactly where the reads look; a benign reader's count, reported alone, is drawn there whenever
+its own reads are few enough).
 
 The expected number leaked is ``int Lambda P_leak(u) du`` over logins (``Lambda`` per server,
 from ``t = 0``: rule 18's cold start), by Gauss-Legendre on the intervals between the kinks of
@@ -107,7 +108,8 @@ from sim.engines.fast.session_literal import (
     try_sessions,
 )
 from sim.engines.fast.slot_looks import draw_at_reads
-from sim.engines.fast.token_copies import COPIES_LIMIT, copies_work, draw_classes
+from sim.engines.fast.token_copies import draw_classes
+from sim.engines.fast.token_means import given_reads, read_means
 from sim.model.attackers import longest_window
 from sim.scenario.model import Attacker, Server, SessionSpec
 
@@ -403,8 +405,9 @@ def sample_sessions(
     Paths: the literal draw of every session that meets the attack while that is cheap
     (:mod:`.session_literal`), the draw at the reads for ``next_request`` tokens while their
     candidate reads are few enough (:mod:`.session_reads` one look at a time, :mod:`.slot_looks`
-    with arrays), the copies counted given the reads for the other tokens while the reads and
-    logins are few enough (:mod:`.token_copies`), else the integrated sweep.
+    with arrays), the copies counted given the reads for the other tokens while the reads are
+    few enough (:mod:`.token_copies` with a class per login, :mod:`.token_means` with the
+    classes' means, whichever is cheaper), else the integrated sweep.
     """
     logins = hosts * logins_per_host
     if literal_sessions(spec, segments, workers, logins, concurrent_blocks):
@@ -426,13 +429,17 @@ def sample_sessions(
     if found is None:
         return SessionDraw(0, 0, leaked, hijacked, [])
     counted: dict[Class, int] | None = None
-    if (spec.lifetime != "next_request"
-            and copies_work(spec, segments, workers, logins, len(found.srv.sets)) <= COPIES_LIMIT):
-        # copies that outlive the next request, counted given the reads: exact
+    # copies that outlive the next request, counted given the reads (exact) where not too many
+    given = (given_reads(spec, segments, workers, logins, len(found.srv.sets))
+             if spec.lifetime != "next_request" else None)
+    if given == "logins":
         counted, benign = draw_classes(spec, segments, lifetimes, workers, logins, horizon,
                                        found.srv.sets, found.srv.until, found.timing,
                                        len(found.cuts), rng)
         leaked.update((n, k) for n, k in benign.items() if n not in drawn_apart)
+    elif given == "means":
+        found = with_means(found, read_means(spec, segments, lifetimes, workers, logins,
+                                             horizon, found.srv.sets, found.srv.until, rng))
     else:
         found = sweep_means(found, lifetimes, workers, logins)
     # A benign reader's count is reported alone: where its own candidates are few it is
@@ -655,8 +662,14 @@ def sweep_means(plan: LeakMeans, lifetimes: Sequence[WorkerLifetime], workers: i
     """``plan`` with its means integrated (:func:`_integrate`), per counting set and, with
     cuts, per class (:func:`.session_cuts.class_means`)."""
     srv = plan.srv
-    means = _integrate(srv, _lives(lifetimes, srv.spec.ttl, plan.span), plan.workers, workers,
-                       logins, plan.span)
+    return with_means(plan, _integrate(srv, _lives(lifetimes, srv.spec.ttl, plan.span),
+                                       plan.workers, workers, logins, plan.span))
+
+
+def with_means(plan: LeakMeans, means: np.ndarray) -> LeakMeans:
+    """``plan`` with ``means`` per counting set, and with cuts per class
+    (:func:`.session_cuts.class_means`)."""
+    srv = plan.srv
     untimed = {c: float(m) for c, limit, m in zip(srv.sets, srv.until, means) if not limit}
     if not plan.cuts:
         return replace(plan, means=untimed)

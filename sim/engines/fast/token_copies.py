@@ -14,6 +14,9 @@ captured by exactly each set of attackers are independent Poisson counts (markin
 each login's class with that login's chances has the literal draw's law, without drawing a
 request or a copy. What the Poisson sweep of the integrated path cannot see, the reads a
 session's copies share (items 3 and 4 of ``docs/fast-engine.md``), is here in the chances.
+Drawing a class per login costs time in the logins; where they are many, :mod:`.token_means`
+integrates the same chances over the login times in closed form instead (the classes'
+Poisson means, the same law), whichever is expected to cost less.
 
 On one worker, for a counting set (``q_k`` the chance of read ``k`` at ``t_k`` if its attacker
 counts, else 0), a copy placed at ``t`` in a block between clears is taken with chance
@@ -39,6 +42,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -49,26 +53,19 @@ from sim.engines.fast.session_cuts import Class, Until, class_chances, timed_set
 from sim.engines.fast.session_literal import WorkerReads, draw_server_reads
 from sim.scenario.model import SessionSpec
 
-#: Most work of one server replication's draw: reads, and the logins that can meet them once
-#: per worker, times the counting sets. Past it the integrated sweep is taken
-#: (``docs/fast-engine.md``).
-COPIES_LIMIT = 20_000_000
 #: Logins whose chances are computed together (memory: a few arrays of this many rows per
 #: counting set and class).
 CHUNK = 8_192
 
 
-def copies_work(spec: SessionSpec, segments: Sequence[Segment], workers: int, logins: float,
-                sets: int) -> float:
-    """Expected work of :func:`draw_classes` over one server replication: the reads (with the
-    handshakes that clear under ``next_handshake``), and the logins that can meet them once
-    per worker, times the counting sets."""
-    span = read_span(segments, spec.ttl)
+def read_count(spec: SessionSpec, segments: Sequence[Segment], workers: int) -> float:
+    """Expected reads of one server replication's token buffers, with the handshakes that
+    clear them under ``next_handshake`` (within the span the logins can meet them)."""
     reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers)
                           for s in segments)
     if spec.lifetime == "next_handshake" and segments:
-        reads += workers * segments[0].handshakes * span
-    return (reads + logins * span * workers) * sets
+        reads += workers * segments[0].handshakes * read_span(segments, spec.ttl)
+    return reads
 
 
 def scan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -86,7 +83,7 @@ def scan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True, slots=True)
-class _Worker:
+class WorkerSums:
     """One worker's reads with the sums a login's chance reads off them (per counting set)."""
 
     t: np.ndarray
@@ -108,8 +105,8 @@ class _Worker:
     """``sum over reads before k of log(1 - q)``, (reads + 1) x sets."""
 
 
-def prepare(wk: WorkerReads, q: np.ndarray, delta: float) -> _Worker:
-    """``wk`` with the sums of :class:`_Worker` for each counting set (``q``: reads x sets)."""
+def prepare(wk: WorkerReads, q: np.ndarray, delta: float) -> WorkerSums:
+    """``wk`` with the sums of :class:`WorkerSums` for each counting set (``q``: reads x sets)."""
     t, n = wk.read_t, wk.read_t.size
     block = np.searchsorted(wk.clears, t, side="right")
     bounds = np.concatenate([[0.0], wk.clears, [math.inf]])
@@ -128,24 +125,36 @@ def prepare(wk: WorkerReads, q: np.ndarray, delta: float) -> _Worker:
     taken = np.vstack([np.zeros((1, q.shape[1])), np.cumsum(q * exposure, axis=0)])
     logs = np.log(np.maximum(miss, np.finfo(float).tiny))
     kept = np.vstack([np.zeros((1, q.shape[1])), np.cumsum(logs, axis=0)])
-    return _Worker(t, block, wk.clears, bounds, q, exposure, ahead, taken, kept)
+    return WorkerSums(t, block, wk.clears, bounds, q, exposure, ahead, taken, kept)
 
 
-def _exponent(w: _Worker, u: np.ndarray, e: np.ndarray, delta: float) -> np.ndarray:
-    """``X / own`` of sessions valid on ``[u_i, e_i)`` on this worker (logins x sets)."""
+class LoginTerms(NamedTuple):
+    """What a session valid on ``[u, e)`` reads off one worker's sums (logins x sets where
+    two-dimensional): ``X / own = taken - B(u) S(u)``, ``B(u) = (u - p) g1(delta (u - p)) +
+    carry exp(-delta (u - p))`` and ``S(u) = exp(-delta (first - u)) ahead``."""
+
+    taken: np.ndarray
+    """``sum of q_k B_k`` over the reads in ``[u, e)``."""
+    p: np.ndarray
+    """The previous read of ``u``'s block, or the block's start."""
+    carry: np.ndarray
+    """That read's exposure left after it, ``(1 - q) B`` (0 at a block's start)."""
+    first: np.ndarray
+    """The first read at or after ``u`` (``u`` where none of its block is before ``e``)."""
+    ahead: np.ndarray
+    """Its ``F`` less the part past ``e`` (0 where none)."""
+
+
+def login_terms(w: WorkerSums, u: np.ndarray, e: np.ndarray, delta: float) -> LoginTerms:
+    """:class:`LoginTerms` of sessions valid on ``[u_i, e_i)`` on this worker (some reads)."""
     n = w.t.size
-    if n == 0:
-        return np.zeros((u.size, w.q.shape[1]))
     k0 = np.searchsorted(w.t, u, side="left")
     ke = np.searchsorted(w.t, e, side="left")
-    out = w.taken[ke] - w.taken[k0]
     bu = np.searchsorted(w.clears, u, side="right")
-    # B(u): from the previous read of u's block, or from the block's start
     prev = np.maximum(k0 - 1, 0)
     same = (k0 > 0) & (w.block[prev] == bu)
-    gap = u - np.where(same, w.t[prev], w.bounds[bu])
-    carry = np.exp(-delta * gap)[:, None] * (1.0 - w.q[prev]) * w.exposure[prev]
-    before = (gap * g1(delta * gap))[:, None] + np.where(same[:, None], carry, 0.0)
+    p = np.where(same, w.t[prev], w.bounds[bu])
+    carry = np.where(same[:, None], (1.0 - w.q[prev]) * w.exposure[prev], 0.0)
     # S(u): u's block's reads in [u, e), from the first; less F past e if the block goes on
     first = np.minimum(k0, n - 1)
     has = (k0 < n) & (w.block[first] == bu) & (w.t[first] < e)
@@ -155,9 +164,19 @@ def _exponent(w: _Worker, u: np.ndarray, e: np.ndarray, delta: float) -> np.ndar
     through = np.exp(w.kept[last] - w.kept[first]
                      - (delta * (w.t[last] - w.t[first]))[:, None])
     tail = np.where(tail_on[:, None], through * w.ahead[last], 0.0)
-    reach = np.exp(-delta * np.where(has, w.t[first] - u, 0.0))
-    s = np.where(has[:, None], reach[:, None] * (w.ahead[first] - tail), 0.0)
-    return np.maximum(out - before * s, 0.0)
+    ahead = np.where(has[:, None], w.ahead[first] - tail, 0.0)
+    return LoginTerms(w.taken[ke] - w.taken[k0], p, carry, np.where(has, w.t[first], u), ahead)
+
+
+def _exponent(w: WorkerSums, u: np.ndarray, e: np.ndarray, delta: float) -> np.ndarray:
+    """``X / own`` of sessions valid on ``[u_i, e_i)`` on this worker (logins x sets)."""
+    if w.t.size == 0:
+        return np.zeros((u.size, w.q.shape[1]))
+    terms = login_terms(w, u, e, delta)
+    gap = u - terms.p
+    before = (gap * g1(delta * gap))[:, None] + np.exp(-delta * gap)[:, None] * terms.carry
+    reach = np.exp(-delta * (terms.first - u))[:, None]
+    return np.maximum(terms.taken - before * reach * terms.ahead, 0.0)
 
 
 def set_chances(wk: WorkerReads, names: Sequence[str], sets: Sequence[frozenset[str]],
@@ -171,7 +190,7 @@ def set_chances(wk: WorkerReads, names: Sequence[str], sets: Sequence[frozenset[
     return np.where(member[who] & (wk.read_t[:, None] < instant[who]), wk.read_q[:, None], 0.0)
 
 
-def login_chances(prepared: Sequence[_Worker], delta: float, own: float, u: np.ndarray,
+def login_chances(prepared: Sequence[WorkerSums], delta: float, own: float, u: np.ndarray,
                   e: np.ndarray) -> np.ndarray:
     """Per counting set (rows) and login (columns), the chance that some read of the set takes
     a copy of the session valid on ``[u, e)``; ``own`` its requests per second to a worker."""
