@@ -643,10 +643,21 @@ def copies_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
                          seed: int) -> dict[str, np.ndarray]:
     """:func:`outcomes` with the sessions off the literal draw, which a small server's light
     attacks take: tokens that outlive the next request are then counted given the reads
-    (``token_copies.py``), as on a server too busy for the literal draw."""
-    from sim.engines.fast import sessions
+    with a class drawn per login (``token_copies.py``), as on a server too busy for the
+    literal draw."""
+    from sim.engines.fast import sessions, token_means
 
-    with forced(sessions, "LITERAL_LIMIT", -1.0):
+    with forced(sessions, "LITERAL_LIMIT", -1.0), forced(token_means, "MEANS_LIMIT", -1.0):
+        return outcomes(engine, sc, replications, seed)
+
+
+def means_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
+                        seed: int) -> dict[str, np.ndarray]:
+    """:func:`copies_path_outcomes` with the means given the reads in closed form
+    (``token_means.py``, what a server with many logins takes) instead of a class per login."""
+    from sim.engines.fast import sessions, token_means
+
+    with forced(sessions, "LITERAL_LIMIT", -1.0), forced(token_means, "COPIES_LIMIT", -1.0):
         return outcomes(engine, sc, replications, seed)
 
 
@@ -809,6 +820,7 @@ SIDE_RUNS: dict[str, SideRun] = {
     "heavy-path": SideRun(SCENARIOS["overlap-never"], 4_000, heavy_path_outcomes),
     "heavy-psmail-paths": SideRun(SCENARIOS["heavy"], 20_000, psmail_path_outcomes),
     "lingering-copies": SideRun(SCENARIOS["lingering"], 20_000, copies_path_outcomes),
+    "lingering-means": SideRun(SCENARIOS["lingering"], 20_000, means_path_outcomes),
     **{f"joint-{name}": SideRun(build, 6_000, capture_cells) for name, build in (
         ("choices", choices), ("choices-tokens-300s", tokens_lasting(300.0)),
         ("choices-tokens-handshake", tokens_lasting("next_handshake")))},

@@ -54,6 +54,7 @@ from agreement import (
     judge,
     load_fast,
     load_reference,
+    means_path_outcomes,
     psmail_path_outcomes,
     scenario_z,
     values,
@@ -90,11 +91,12 @@ def item_3_or_9(line: str) -> bool:
 #: are ``agreement.SIDE_RUNS`` (4,000 and 20,000 fast replications). ``lingering-copies``:
 #: ``lingering``, tokens kept 300 s on average, with its sessions counted given the reads
 #: (``token_copies.py``) where its light attacks take the literal draw, which keeps every
-#: session quantity (item 9 only; 20,000 fast replications).
-OTHER_PATHS: dict[str, tuple[str, Callable[[str], bool]]] = {
-    "overlap-never": ("heavy-path", item_3_or_9),
-    "heavy": ("heavy-psmail-paths", item_9),
-    "lingering": ("lingering-copies", item_9),
+#: session quantity (item 9 only; 20,000 fast replications); ``lingering-means``, the same
+#: with the means given the reads in closed form (``token_means.py``) instead.
+OTHER_PATHS: dict[str, list[tuple[str, Callable[[str], bool]]]] = {
+    "overlap-never": [("heavy-path", item_3_or_9)],
+    "heavy": [("heavy-psmail-paths", item_9)],
+    "lingering": [("lingering-copies", item_9), ("lingering-means", item_9)],
 }
 
 
@@ -112,13 +114,11 @@ def judged_apart(name: str, pairs: list[tuple[str, Sample, Sample]],
 
 
 @pytest.mark.parametrize(("name", "force", "taken"), [
-    ("overlap-never", heavy_path_outcomes,
-     {"sweep": 20, "copies": 0, "reads": 0, "looks": 0, "chain": 20, "shared": 0, "both": 0}),
-    ("heavy", psmail_path_outcomes,
-     {"sweep": 0, "copies": 0, "reads": 0, "looks": 20, "chain": 0, "shared": 0, "both": 20}),
-    ("lingering", copies_path_outcomes,
-     {"sweep": 0, "copies": 20, "reads": 0, "looks": 0, "chain": 0, "shared": 0, "both": 0}),
-], ids=["heavy-path", "heavy-psmail-paths", "lingering-copies"])
+    ("overlap-never", heavy_path_outcomes, {"sweep": 20, "chain": 20}),
+    ("heavy", psmail_path_outcomes, {"looks": 20, "both": 20}),
+    ("lingering", copies_path_outcomes, {"copies": 20}),
+    ("lingering", means_path_outcomes, {"means": 20}),
+], ids=["heavy-path", "heavy-psmail-paths", "lingering-copies", "lingering-means"])
 def test_the_forced_runs_take_their_paths(name: str, force: Callable[..., Any],
                                           taken: dict[str, int],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,7 +129,8 @@ def test_the_forced_runs_take_their_paths(name: str, force: Callable[..., Any],
     import sim.engines.fast as fast
     from sim.engines.fast import passwords, sessions, slot_looks
 
-    seen = dict.fromkeys(taken, 0)
+    paths = ("sweep", "copies", "means", "reads", "looks", "chain", "shared", "both")
+    seen = dict.fromkeys(paths, 0)
 
     def counted(key: str, f: Callable[..., Any]) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
@@ -139,6 +140,7 @@ def test_the_forced_runs_take_their_paths(name: str, force: Callable[..., Any],
 
     monkeypatch.setattr(sessions, "sweep_means", counted("sweep", sessions.sweep_means))
     monkeypatch.setattr(sessions, "draw_classes", counted("copies", sessions.draw_classes))
+    monkeypatch.setattr(sessions, "read_means", counted("means", sessions.read_means))
     monkeypatch.setattr(slot_looks, "found_at_reads", counted("reads", slot_looks.found_at_reads))
     monkeypatch.setattr(slot_looks, "looked_at_reads",
                         counted("looks", slot_looks.looked_at_reads))
@@ -146,7 +148,7 @@ def test_the_forced_runs_take_their_paths(name: str, force: Callable[..., Any],
     monkeypatch.setattr(fast, "sample_shared_buffer", counted("shared", fast.sample_shared_buffer))
     monkeypatch.setattr(fast, "sample_both_at_reads", counted("both", fast.sample_both_at_reads))
     force("fast", SCENARIOS[name](), range(20), 11)
-    assert seen == taken
+    assert seen == {path: taken.get(path, 0) for path in paths}
 
 
 @pytest.mark.slow
@@ -159,8 +161,7 @@ def test_fast_matches_reference_for_every_outcome(name: str) -> None:
     prefix = values(name, "fast", checked("fast"))
     ref = load_reference(name)
     problems = []
-    if name in OTHER_PATHS:
-        run, known = OTHER_PATHS[name]
+    for run, known in OTHER_PATHS.get(name, []):
         other = load_fast(run)
         print(f"{name} forced onto other paths ({run}):")
         problems += judged_apart(name, compared(name, other, sorted(other.sums), ref), known)
