@@ -13,6 +13,7 @@ def test_flatness_benchmark_prints_one_line_per_case(capsys: pytest.CaptureFixtu
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:3] == ["target", "ratio", "met"]
     assert [line.split("  ")[0] for line in lines[1:]] == [
-        "5. heartbeats 1e3 to 1e7", "5. logins 1 to 100 per s", "5. timeline 1 week to 2 years",
+        "5. heartbeats 1e3 to 1e7", "5. logins 1 to 100 per s",
+        "5. logins 1 to 100 per s, tokens lingering 1 h", "5. timeline 1 week to 2 years",
         "5. key copies 300 to 30,000 a worker",
     ]
