@@ -661,6 +661,28 @@ def means_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
         return outcomes(engine, sc, replications, seed)
 
 
+def takes_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
+                        seed: int) -> dict[str, np.ndarray]:
+    """:func:`outcomes` with the sessions off the literal draw: with a ``concurrent`` check
+    that could pass and tokens that outlive the next request, drawn where their copies are
+    taken (``token_takes.py``), as on a server too busy for the literal draw."""
+    from sim.engines.fast import sessions
+
+    with forced(sessions, "LITERAL_LIMIT", -1.0):
+        return outcomes(engine, sc, replications, seed)
+
+
+def lingering_binding() -> Scenario:
+    """The suite's ``binding`` scenario with tokens kept five minutes on average: the
+    ``concurrent`` check then passes when a captured copy outlived the victim's last request
+    by the window (``test_fast_token_takes.py``)."""
+    sc = SCENARIOS["binding"]()
+    mail = sc.servers["mail"]
+    assert mail.sessions is not None
+    return replace(sc, servers={**sc.servers, "mail": replace(
+        mail, sessions=replace(mail.sessions, lifetime=300.0))})
+
+
 def heavy_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
                         seed: int) -> dict[str, np.ndarray]:
     """:func:`psmail_path_outcomes` with no attacker listed, the sessions on the integrated
@@ -821,6 +843,9 @@ SIDE_RUNS: dict[str, SideRun] = {
     "heavy-psmail-paths": SideRun(SCENARIOS["heavy"], 20_000, psmail_path_outcomes),
     "lingering-copies": SideRun(SCENARIOS["lingering"], 20_000, copies_path_outcomes),
     "lingering-means": SideRun(SCENARIOS["lingering"], 20_000, means_path_outcomes),
+    "binding-lingering": SideRun(lingering_binding, 60_000, seed=FAST_SEED + 2),
+    "binding-lingering-takes": SideRun(lingering_binding, 60_000, takes_path_outcomes,
+                                       seed=FAST_SEED + 3),
     **{f"joint-{name}": SideRun(build, 6_000, capture_cells) for name, build in (
         ("choices", choices), ("choices-tokens-300s", tokens_lasting(300.0)),
         ("choices-tokens-handshake", tokens_lasting("next_handshake")))},

@@ -39,7 +39,7 @@ def test_the_scan_solves_the_recurrence() -> None:
 def test_the_logins_drawn_are_those_whose_sessions_can_meet_a_read() -> None:
     """A session opened at ``u`` is valid on ``[u, u + ttl)``: it can meet a read at ``t``
     iff ``u`` lies in ``(t - ttl, t]``; the union over the reads, from the cold start."""
-    lo, hi = token_copies._meeting(np.array([5.0, 8.0, 30.0, 31.0, 41.0, 100.0]), 10.0)
+    lo, hi = token_copies.meeting(np.array([5.0, 8.0, 30.0, 31.0, 41.0, 100.0]), 10.0)
     np.testing.assert_array_equal(lo, [0.0, 20.0, 90.0])
     np.testing.assert_array_equal(hi, [8.0, 41.0, 100.0])
 

@@ -85,7 +85,7 @@ def test_both_ways_of_integrating_a_piece_are_taken(monkeypatch: pytest.MonkeyPa
 
 def test_a_piece_is_its_linear_or_exponential_form() -> None:
     """Inside a piece the exponent is ``alpha + beta phi(u)``: the coefficients read at one
-    point give :func:`.token_copies._exponent` at every other of the piece."""
+    point give :func:`.token_copies.exponent` at every other of the piece."""
     rng = np.random.default_rng(9)
     for delta in (0.0, 0.02):
         for w in workers(delta):
@@ -97,7 +97,7 @@ def test_a_piece_is_its_linear_or_exponential_form() -> None:
             c = np.floor((at + end) / 2.0 / token_means.window_length(delta, ttl)) \
                 * token_means.window_length(delta, ttl)
             got = alpha + beta * token_means.phi(u, c, delta)[:, None]
-            want = token_copies._exponent(w, u, np.minimum(u + ttl, horizon), delta)
+            want = token_copies.exponent(w, u, np.minimum(u + ttl, horizon), delta)
             np.testing.assert_allclose(np.maximum(got, 0.0), want, rtol=1e-9, atol=1e-12)
 
 

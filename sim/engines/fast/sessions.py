@@ -110,6 +110,7 @@ from sim.engines.fast.session_literal import (
 from sim.engines.fast.slot_looks import draw_at_reads
 from sim.engines.fast.token_copies import draw_classes
 from sim.engines.fast.token_means import given_reads, read_means
+from sim.engines.fast.token_takes import TAKES_LIMIT, sample_takes, takes_work
 from sim.model.attackers import longest_window
 from sim.scenario.model import Attacker, Server, SessionSpec
 
@@ -366,10 +367,12 @@ def _set_beta(hazards: Sequence[Hazard], counted: frozenset[str], until: Until,
 def literal_sessions(spec: SessionSpec, segments: Sequence[Segment], workers: int,
                      logins: float, concurrent_blocks: bool) -> bool:
     """Whether the sessions are simulated literally (:mod:`.session_literal`): while that is
-    cheap, and always with a ``concurrent`` check that could pass, which needs the victims'
-    requests (``concurrent_blocks``: :mod:`.concurrent_bound` proves it never does). ``logins``
-    is per second on the whole server."""
-    return (("concurrent" in spec.binding and not concurrent_blocks)
+    cheap, and always with ``next_request`` tokens and a ``concurrent`` check that could
+    pass, which needs the victims' requests (``concurrent_blocks``: :mod:`.concurrent_bound`
+    proves it never does; tokens that outlive the next request are drawn where their copies
+    are taken instead, :mod:`.token_takes`). ``logins`` is per second on the whole server."""
+    return (("concurrent" in spec.binding and not concurrent_blocks
+             and spec.lifetime == "next_request")
             or literal_work(spec, segments, workers, logins) <= LITERAL_LIMIT)
 
 
@@ -413,6 +416,10 @@ def sample_sessions(
     if literal_sessions(spec, segments, workers, logins, concurrent_blocks):
         return simulate_sessions(spec, segments, lifetimes, workers, logins, horizon,
                                  attacker_sources, rng, server=server, reusing=reusing)
+    if "concurrent" in spec.binding and not concurrent_blocks:
+        # tokens that outlive the next request; the check reads the victims' requests
+        return sample_takes(spec, segments, lifetimes, workers, logins, horizon,
+                            attacker_sources, rng, server=server, reusing=reusing)
     names, malicious = attacker_names(segments)
     # next_request tokens where the reads are few enough: drawn where the reads look, exact
     slot = spec.lifetime == "next_request" and logins > 0.0 and spec.requests_per_s > 0.0
@@ -503,18 +510,32 @@ def refuse_session_checks(
     server: Server, attackers: Sequence[Attacker], horizon: float
 ) -> None:
     """Raise :class:`EngineRefused` for what the session draw cannot do: a ``concurrent``
-    check that could pass (:mod:`.concurrent_bound`) where the literal draw could pass
-    :data:`LITERAL_LIMIT`, or too many attackers."""
+    check that could pass (:mod:`.concurrent_bound`) where the draw that runs it could pass
+    its limit (the literal draw's :data:`LITERAL_LIMIT` for ``next_request`` tokens, the draw
+    where copies are taken, :data:`.token_takes.TAKES_LIMIT`, for the others), or too many
+    attackers."""
     spec = server.sessions
     if spec is None:
         return
     if "concurrent" in spec.binding and not concurrent_never_passes(server, attackers, horizon):
         logins = server.traffic.logins_per_s * server.hosts
         work = logins * (horizon + 2 * spec.ttl) * (2.0 + spec.requests_per_s * spec.ttl)
-        work += sum(a.connection_rate * longest_window(a, horizon) for a in attackers)
+        reads = sum(a.connection_rate * longest_window(a, horizon) for a in attackers)
+        work += reads
         if spec.lifetime == "next_handshake":
             work += server.traffic.handshakes_per_s * server.hosts * horizon
-        if work > LITERAL_LIMIT:
+        if spec.lifetime != "next_request":
+            takes = takes_work(spec, server.total_workers, logins, reads, horizon,
+                               server.traffic.handshakes_per_s * server.hosts)
+            if takes > TAKES_LIMIT:
+                raise EngineRefused(
+                    f"server {server.name}: the concurrent binding check could pass here (up "
+                    f"to {passing_captures_bound(server, attackers, horizon):.3g} passing "
+                    "captures expected per replication), so the sessions are drawn where their "
+                    f"copies are taken, about {takes:,.0f} reads and logins times workers per "
+                    f"replication here, more than the limit of {TAKES_LIMIT:,}; bind by ip "
+                    "and browser only, or shorten the timeline or lower the rates")
+        elif work > LITERAL_LIMIT:
             raise EngineRefused(
                 f"server {server.name}: the concurrent binding check could pass here (up to "
                 f"{passing_captures_bound(server, attackers, horizon):.3g} passing captures "

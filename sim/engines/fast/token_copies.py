@@ -103,6 +103,8 @@ class WorkerSums:
     """``sum over reads before k of q B``, (reads + 1) x sets."""
     kept: np.ndarray
     """``sum over reads before k of log(1 - q)``, (reads + 1) x sets."""
+    next_block: np.ndarray
+    """Per read, the first read of a later block (``reads`` where none)."""
 
 
 def prepare(wk: WorkerReads, q: np.ndarray, delta: float) -> WorkerSums:
@@ -125,7 +127,8 @@ def prepare(wk: WorkerReads, q: np.ndarray, delta: float) -> WorkerSums:
     taken = np.vstack([np.zeros((1, q.shape[1])), np.cumsum(q * exposure, axis=0)])
     logs = np.log(np.maximum(miss, np.finfo(float).tiny))
     kept = np.vstack([np.zeros((1, q.shape[1])), np.cumsum(logs, axis=0)])
-    return WorkerSums(t, block, wk.clears, bounds, q, exposure, ahead, taken, kept)
+    next_block = np.searchsorted(t, bounds[block + 1], side="left")
+    return WorkerSums(t, block, wk.clears, bounds, q, exposure, ahead, taken, kept, next_block)
 
 
 class LoginTerms(NamedTuple):
@@ -168,7 +171,7 @@ def login_terms(w: WorkerSums, u: np.ndarray, e: np.ndarray, delta: float) -> Lo
     return LoginTerms(w.taken[ke] - w.taken[k0], p, carry, np.where(has, w.t[first], u), ahead)
 
 
-def _exponent(w: WorkerSums, u: np.ndarray, e: np.ndarray, delta: float) -> np.ndarray:
+def exponent(w: WorkerSums, u: np.ndarray, e: np.ndarray, delta: float) -> np.ndarray:
     """``X / own`` of sessions valid on ``[u_i, e_i)`` on this worker (logins x sets)."""
     if w.t.size == 0:
         return np.zeros((u.size, w.q.shape[1]))
@@ -196,7 +199,7 @@ def login_chances(prepared: Sequence[WorkerSums], delta: float, own: float, u: n
     a copy of the session valid on ``[u, e)``; ``own`` its requests per second to a worker."""
     x = np.zeros((u.size, prepared[0].q.shape[1] if prepared else 0))
     for w in prepared:
-        x += _exponent(w, u, e, delta)
+        x += exponent(w, u, e, delta)
     return -np.expm1(-own * x).T
 
 
@@ -230,7 +233,7 @@ def draw_classes(
     if not prepared or logins <= 0.0:
         return counts, benign
     ttl = spec.ttl
-    lo, hi = _meeting(np.sort(np.concatenate([w.t for w in prepared])), ttl)
+    lo, hi = meeting(np.sort(np.concatenate([w.t for w in prepared])), ttl)
     before = np.concatenate([[0.0], np.cumsum(hi - lo)])
     n = int(rng.poisson(logins * before[-1]))
     own = spec.requests_per_s / workers
@@ -249,7 +252,7 @@ def draw_classes(
     return counts, benign
 
 
-def _meeting(t: np.ndarray, ttl: float) -> tuple[np.ndarray, np.ndarray]:
+def meeting(t: np.ndarray, ttl: float) -> tuple[np.ndarray, np.ndarray]:
     """The logins whose sessions can meet a read at the sorted times ``t``, as disjoint
     intervals ``(lo, hi]``: the union of ``(t_k - ttl, t_k]`` (from 0, the cold start). The
     intervals share a length, so one meets the union so far iff it begins before the

@@ -1,0 +1,186 @@
+"""Sessions drawn where their copies are taken (``sim/engines/fast/token_takes.py``): the
+``concurrent`` check beside tokens that outlive the next request, past the literal draw.
+
+Its pieces against their laws (the count of taken copies given one, their request times),
+then the whole draw through :func:`sample_sessions` against the literal draw of every
+session, request and copy, which is exact given the skeleton: every session quantity,
+what each binding check bought among them, on a server where the check passes about half
+the time, with a duration and under ``next_handshake``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+from test_fast_session_reads import compare, segments
+from test_fast_token_copies import LOGINS
+from test_fast_token_means import workers as worker_sums
+
+import agreement
+from sim.engines import EngineRefused
+from sim.engines.fast import sessions, token_copies, token_takes
+from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
+from sim.engines.fast.session_literal import SessionDraw
+from sim.engines.fast.sessions import sample_sessions
+from sim.scenario.model import SessionSpec
+
+
+@pytest.mark.parametrize("mean", [1e-12, 0.3, 4.0, 60.0])
+def test_taken_copies_given_one_are_zero_truncated_poisson(mean: float) -> None:
+    """Frequencies of 1, 2, ... against ``P(N = k | N >= 1)``: each within 4.4 standard
+    errors (a family of at most 12 cells at 0.001 overall), and the mean."""
+    rng = np.random.default_rng(5)
+    n = 20_000
+    got = token_takes._positive_poisson(np.full(n, mean), rng)
+    assert got.min() >= 1
+    k = np.arange(1, int(mean + 8 * math.sqrt(mean) + 10))
+    want = stats.poisson.pmf(k, mean) / -math.expm1(-mean)
+    for kk, p in zip(k, want):
+        if p * n < 5:
+            continue
+        seen = float((got == kk).mean())
+        assert abs(seen - p) <= 4.4 * math.sqrt(p * (1 - p) / n), (kk, seen, p)
+    truth = mean / -math.expm1(-mean)
+    assert abs(got.mean() - truth) <= 4.4 * math.sqrt(mean * (1 + mean) / n) + 1e-12
+
+
+@pytest.mark.parametrize("delta", [0.0, 0.02])
+def test_a_taken_copys_request_time_has_density_pi(delta: float) -> None:
+    """Sessions valid on ``[u, e)`` across clears: ``F_w`` at the drawn request times, over
+    ``F_w(u)``, is uniform (the probability integral transform; Kolmogorov-Smirnov)."""
+    rng = np.random.default_rng(6)
+    for w in worker_sums(delta):
+        u = np.full(4_000, 20.0)
+        e = np.full(4_000, 80.0)
+        total = token_copies.exponent(w, u, e, delta)[:, 0]
+        x = token_takes._request_times(w, delta, u, e, total, rng)
+        assert ((x >= u) & (x <= e)).all()
+        share = token_copies.exponent(w, x, e, delta)[:, 0] / total
+        assert stats.kstest(share, "uniform").pvalue > 1e-3
+
+
+#: Draws a side (each case prints what the comparison could see).
+N = 1500
+
+
+def draws(spec: SessionSpec, segs: list[Segment], lives: list[WorkerLifetime], workers: int,
+          horizon: float, n: int, seed: int, path: str,
+          monkeypatch: pytest.MonkeyPatch) -> list[SessionDraw]:
+    """``n`` draws of "literal" or "takes" (this module's path)."""
+    with monkeypatch.context() as m:
+        m.setattr(sessions, "LITERAL_LIMIT", 1e12 if path == "literal" else -1.0)
+        sources = {a.name: 2 for s in segs for a in s.attackers}
+        return [sample_sessions(spec, segs, lives, workers, 1, LOGINS, horizon, sources,
+                                np.random.default_rng([seed, k]), server="web")
+                for k in range(n)]
+
+
+def checks_bought(drawn: list[SessionDraw]) -> list[SessionDraw]:
+    """The same draws with what each binding check bought as per-attacker counts, so that
+    :func:`compare` compares them too."""
+    out = []
+    for d in drawn:
+        by_checks = d.hijacked_by_checks or (0, 0)
+        extra = {f"checks {k}": n for k, n in enumerate(by_checks)}
+        out.append(SessionDraw(d.total_leaked, d.total_hijacked,
+                               {**d.leaked_by_attacker, **extra},
+                               {**d.hijacked_by_attacker, **dict.fromkeys(extra, 0)},
+                               d.reuses, d.hijacked_by_checks))
+    return out
+
+
+@pytest.mark.parametrize("lifetime", [300.0, "next_handshake"])
+def test_the_concurrent_check_against_the_literal_draw(
+        lifetime: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three workers, two restarted inside the attack, quiet sessions (a request every 500 s)
+    whose tokens stay five minutes on average (or until the next handshake, 15 minutes apart
+    per worker), bound by address (shared 60% of the time) and concurrent use (a 200 s
+    window): a reader sending a connection every few minutes that takes a third of the
+    copies at once, from 500 s beside it one of many light connections, and a benign one.
+    Every session quantity agrees, the hijacks with both checks and with the address check
+    alone among them; and the comparison would see the check run wrong either way (every
+    attempt blocked, or none)."""
+    spec = SessionSpec(ttl=600.0, requests_per_s=0.002, lifetime=lifetime,  # type: ignore[arg-type]
+                       binding=("ip", "concurrent"), shared_address_probability=0.6,
+                       concurrent_window=200.0)
+    heavy = AttackerRates("eve", False, 0.004, 1, 0, 0.0, 0.0, 0.3)
+    light = AttackerRates("mallory", False, 0.05, 1, 0, 0.0, 0.0, 0.02)
+    scan = AttackerRates("scan", True, 0.05, 1, 0, 0.0, 0.0, 0.02)
+    horizon, workers = 2000.0, 3
+    segs = segments(spec, workers, (300.0, 500.0, 900.0), horizon, (heavy,), hot=1)
+    segs[2] = segs[2]._replace(attackers=(heavy, light, scan))
+    if lifetime == "next_handshake":
+        segs = [s._replace(handshakes=1 / 900) for s in segs]
+    lives = [WorkerLifetime(0, 0.0, 450.0, False, "scheduled"),
+             WorkerLifetime(0, 450.0, horizon, False),
+             WorkerLifetime(1, 0.0, 650.0, False, "scheduled"),
+             WorkerLifetime(1, 650.0, horizon, False),
+             WorkerLifetime(2, 0.0, horizon, False)]
+    literal = checks_bought(draws(spec, segs, lives, workers, horizon, N, 1, "literal",
+                                  monkeypatch))
+    takes = checks_bought(draws(spec, segs, lives, workers, horizon, N, 2, "takes",
+                                monkeypatch))
+    failures, bounds = compare(literal, takes, 700.0)
+    assert not failures, failures
+    both, half = bounds["hijacked"]
+    address, _ = bounds["checks 1 sessions"]
+    print(f"hijacks {both:.4f} +- {half:.4f}; every attempt blocked 0, none {address:.4f}")
+    assert both > half and address - both > half, "cannot see a wrong concurrent check"
+
+
+def test_past_its_limit_the_scenario_is_refused_up_front(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The work is bounded from the scenario alone: past :data:`TAKES_LIMIT` the fast
+    engine's ``check`` refuses (one message, before any work)."""
+    from dataclasses import replace
+
+    from test_session_binding import scenario
+
+    sc = scenario(("ip", "concurrent"), concurrent_window=5.0)
+    server = sc.servers["s"]
+    assert server.sessions is not None
+    quiet = replace(server, sessions=replace(server.sessions, lifetime=600.0,
+                                             requests_per_s=0.001))
+    sc = replace(sc, servers={"s": quiet})
+    monkeypatch.setattr(sessions, "LITERAL_LIMIT", -1.0)
+    sessions.refuse_session_checks(quiet, list(sc.attackers.values()), sc.horizon)
+    monkeypatch.setattr(sessions, "TAKES_LIMIT", -1.0)
+    with pytest.raises(EngineRefused, match="drawn where their copies are taken"):
+        sessions.refuse_session_checks(quiet, list(sc.attackers.values()), sc.horizon)
+
+
+@pytest.mark.slow
+def test_drawn_where_taken_gives_the_literal_draws_outcomes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The agreement suite's ``binding`` with tokens kept five minutes
+    (``agreement.lingering_binding``; ``concurrent`` can pass there), drawn literally as its
+    light attacks are, and forced onto this path: every quantity of ``results.json``, P(any)
+    and mean, including what each binding check bought, at the family's ``z``. Both runs are
+    stored (``agreement.SIDE_RUNS``, ``binding-lingering`` and ``binding-lingering-takes``,
+    60,000 replications each, independent seeds) and proved current on their first 1,000:
+    the difference of two P(any) near 0.13 has a standard error of 0.19 points, so a bias
+    of 1 point is caught at this family's ``z`` with probability above 0.8."""
+    taken = {"takes": 0}
+    sample = sessions.sample_takes
+
+    def spy(*args: object, **kwargs: object) -> SessionDraw:
+        taken["takes"] += 1
+        return sample(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sessions, "sample_takes", spy)
+    sc = agreement.build("binding-lingering")
+    agreement.outcomes("fast", sc, range(20), 1)
+    assert taken["takes"] == 0  # drawn literally by itself
+    agreement.takes_path_outcomes("fast", sc, range(20), 1)
+    assert taken["takes"] == 20
+    monkeypatch.undo()
+    literal = agreement.load_fast("binding-lingering")
+    takes = agreement.load_fast("binding-lingering-takes")
+    pairs = agreement.compared("binding-lingering", takes, sorted(takes.sums), literal)
+    failures = agreement.differences("binding-lingering", pairs)
+    assert not failures, "\n".join(failures.values())
+    hijacks = literal.sample("mail/session_hijack", "p_any").mean
+    address = literal.sample("mail/session_hijack/checks/2", "p_any").mean
+    assert 0.05 < hijacks < address - 0.05  # the concurrent check passes, and blocks
