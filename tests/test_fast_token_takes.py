@@ -184,3 +184,12 @@ def test_drawn_where_taken_gives_the_literal_draws_outcomes(
     hijacks = literal.sample("mail/session_hijack", "p_any").mean
     address = literal.sample("mail/session_hijack/checks/2", "p_any").mean
     assert 0.05 < hijacks < address - 0.05  # the concurrent check passes, and blocks
+
+
+def test_check_says_how_the_concurrent_check_is_run() -> None:
+    """``bleedsim check`` tells the reader which draw runs the check (``fast.plan``)."""
+    from sim.engines.fast import plan
+
+    assert ("mail: the concurrent check can pass here, so where the sessions are not drawn "
+            "literally they are drawn where their token copies are taken, with the victims' "
+            "requests in each window before a replay") in plan(agreement.lingering_binding())

@@ -80,6 +80,12 @@ def plan(scenario: Scenario) -> list[str]:
                 f"{passing_captures_bound(server, attackers, scenario.horizon):.3g} passing "
                 "captures expected per replication), so where sessions are not drawn "
                 "literally every replay is blocked by it")
+        elif (server.sessions is not None and "concurrent" in server.sessions.binding
+              and server.sessions.lifetime != "next_request"):
+            lines.append(
+                f"{name}: the concurrent check can pass here, so where the sessions are not "
+                "drawn literally they are drawn where their token copies are taken, with the "
+                "victims' requests in each window before a replay")
     return lines
 
 
