@@ -408,9 +408,11 @@ def sample_sessions(
     Paths: the literal draw of every session that meets the attack while that is cheap
     (:mod:`.session_literal`), the draw at the reads for ``next_request`` tokens while their
     candidate reads are few enough (:mod:`.session_reads` one look at a time, :mod:`.slot_looks`
-    with arrays), the copies counted given the reads for the other tokens while the reads are
-    few enough (:mod:`.token_copies` with a class per login, :mod:`.token_means` with the
-    classes' means, whichever is cheaper), else the integrated sweep.
+    with arrays), for the other tokens the copies drawn where they are taken where a
+    ``concurrent`` check could pass (:mod:`.token_takes`, which reads the victims' requests),
+    else counted given the reads while the reads are few enough (:mod:`.token_copies` with a
+    class per login, :mod:`.token_means` with the classes' means, whichever is cheaper), else
+    the integrated sweep.
     """
     logins = hosts * logins_per_host
     if literal_sessions(spec, segments, workers, logins, concurrent_blocks):
