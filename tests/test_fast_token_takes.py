@@ -68,13 +68,15 @@ N = 1500
 
 def draws(spec: SessionSpec, segs: list[Segment], lives: list[WorkerLifetime], workers: int,
           horizon: float, n: int, seed: int, path: str,
-          monkeypatch: pytest.MonkeyPatch) -> list[SessionDraw]:
-    """``n`` draws of "literal" or "takes" (this module's path)."""
+          monkeypatch: pytest.MonkeyPatch, cuts: tuple[float, ...] = ()) -> list[SessionDraw]:
+    """``n`` draws of "literal" or "takes" (this module's path; with ``cuts``, the session
+    log's instants, taken because the classes are made unable to time them)."""
     with monkeypatch.context() as m:
         m.setattr(sessions, "LITERAL_LIMIT", 1e12 if path == "literal" else -1.0)
+        m.setattr(sessions, "MAX_TIMED_SETS", 0)
         sources = {a.name: 2 for s in segs for a in s.attackers}
         return [sample_sessions(spec, segs, lives, workers, 1, LOGINS, horizon, sources,
-                                np.random.default_rng([seed, k]), server="web")
+                                np.random.default_rng([seed, k]), server="web", cuts=cuts)
                 for k in range(n)]
 
 
@@ -92,33 +94,39 @@ def checks_bought(drawn: list[SessionDraw]) -> list[SessionDraw]:
     return out
 
 
-@pytest.mark.parametrize("lifetime", [300.0, "next_handshake"])
-def test_the_concurrent_check_against_the_literal_draw(
-        lifetime: object, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Three workers, two restarted inside the attack, quiet sessions (a request every 500 s)
-    whose tokens stay five minutes on average (or until the next handshake, 15 minutes apart
-    per worker), bound by address (shared 60% of the time) and concurrent use (a 200 s
-    window): a reader sending a connection every few minutes that takes a third of the
-    copies at once, from 500 s beside it one of many light connections, and a benign one.
-    Every session quantity agrees, the hijacks with both checks and with the address check
-    alone among them; and the comparison would see the check run wrong either way (every
-    attempt blocked, or none)."""
-    spec = SessionSpec(ttl=600.0, requests_per_s=0.002, lifetime=lifetime,  # type: ignore[arg-type]
-                       binding=("ip", "concurrent"), shared_address_probability=0.6,
-                       concurrent_window=200.0)
+def skeleton(spec: SessionSpec) -> tuple[list[Segment], list[WorkerLifetime], int, float]:
+    """Three workers, two restarted inside the attack: a reader sending a connection every few
+    minutes that takes a third of the copies at once, from 500 s beside it one of many light
+    connections, and a benign one; handshakes 15 minutes apart per worker under
+    ``next_handshake``."""
     heavy = AttackerRates("eve", False, 0.004, 1, 0, 0.0, 0.0, 0.3)
     light = AttackerRates("mallory", False, 0.05, 1, 0, 0.0, 0.0, 0.02)
     scan = AttackerRates("scan", True, 0.05, 1, 0, 0.0, 0.0, 0.02)
     horizon, workers = 2000.0, 3
     segs = segments(spec, workers, (300.0, 500.0, 900.0), horizon, (heavy,), hot=1)
     segs[2] = segs[2]._replace(attackers=(heavy, light, scan))
-    if lifetime == "next_handshake":
+    if spec.lifetime == "next_handshake":
         segs = [s._replace(handshakes=1 / 900) for s in segs]
     lives = [WorkerLifetime(0, 0.0, 450.0, False, "scheduled"),
              WorkerLifetime(0, 450.0, horizon, False),
              WorkerLifetime(1, 0.0, 650.0, False, "scheduled"),
              WorkerLifetime(1, 650.0, horizon, False),
              WorkerLifetime(2, 0.0, horizon, False)]
+    return segs, lives, workers, horizon
+
+
+@pytest.mark.parametrize("lifetime", [300.0, "next_handshake"])
+def test_the_concurrent_check_against_the_literal_draw(
+        lifetime: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """:func:`skeleton`, quiet sessions (a request every 500 s) whose tokens stay five
+    minutes on average (or until the next handshake), bound by address (shared 60% of the
+    time) and concurrent use (a 200 s window). Every session quantity agrees, the hijacks
+    with both checks and with the address check alone among them; and the comparison would
+    see the check run wrong either way (every attempt blocked, or none)."""
+    spec = SessionSpec(ttl=600.0, requests_per_s=0.002, lifetime=lifetime,  # type: ignore[arg-type]
+                       binding=("ip", "concurrent"), shared_address_probability=0.6,
+                       concurrent_window=200.0)
+    segs, lives, workers, horizon = skeleton(spec)
     literal = checks_bought(draws(spec, segs, lives, workers, horizon, N, 1, "literal",
                                   monkeypatch))
     takes = checks_bought(draws(spec, segs, lives, workers, horizon, N, 2, "takes",
@@ -129,6 +137,30 @@ def test_the_concurrent_check_against_the_literal_draw(
     address, _ = bounds["checks 1 sessions"]
     print(f"hijacks {both:.4f} +- {half:.4f}; every attempt blocked 0, none {address:.4f}")
     assert both > half and address - both > half, "cannot see a wrong concurrent check"
+
+
+def test_cuts_the_classes_cannot_time_take_this_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past :data:`.session_cuts.MAX_TIMED_SETS` (made 0 here) the classes would time the
+    attempts by the capture profile (item 5 of ``docs/fast-engine.md``): this path is taken
+    instead, and the attempts before the session log's cut at 700 s agree with the literal
+    draw's, as does every other session quantity."""
+    spec = SessionSpec(ttl=600.0, requests_per_s=0.01, lifetime=300.0, binding=("ip",),
+                       shared_address_probability=0.3)
+    segs, lives, workers, horizon = skeleton(spec)
+    taken = {"takes": 0}
+    sample = sessions.sample_takes
+
+    def spy(*args: object, **kwargs: object) -> SessionDraw:
+        taken["takes"] += 1
+        return sample(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sessions, "sample_takes", spy)
+    literal = draws(spec, segs, lives, workers, horizon, N, 1, "literal", monkeypatch, (700.0,))
+    assert taken["takes"] == 0
+    takes = draws(spec, segs, lives, workers, horizon, N, 2, "takes", monkeypatch, (700.0,))
+    assert taken["takes"] == N
+    failures, _ = compare(literal, takes, 700.0)
+    assert not failures, failures
 
 
 def test_past_its_limit_the_scenario_is_refused_up_front(monkeypatch: pytest.MonkeyPatch) -> None:

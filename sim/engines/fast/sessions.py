@@ -110,7 +110,7 @@ from sim.engines.fast.session_literal import (
 from sim.engines.fast.slot_looks import draw_at_reads
 from sim.engines.fast.token_copies import draw_classes
 from sim.engines.fast.token_means import given_reads, read_means
-from sim.engines.fast.token_takes import TAKES_LIMIT, sample_takes, takes_work
+from sim.engines.fast.token_takes import TAKES_LIMIT, sample_takes, takes_fit, takes_work
 from sim.model.attackers import longest_window
 from sim.scenario.model import Attacker, Server, SessionSpec
 
@@ -437,6 +437,11 @@ def sample_sessions(
                        sweep=False)
     if found is None:
         return SessionDraw(0, 0, leaked, hijacked, [])
+    if (found.untimed and spec.lifetime != "next_request"
+            and takes_fit(spec, segments, workers, logins)):
+        # the classes cannot time the attempts here: each first capture drawn, exactly
+        return sample_takes(spec, segments, lifetimes, workers, logins, horizon,
+                            attacker_sources, rng, server=server, reusing=reusing)
     counted: dict[Class, int] | None = None
     # copies that outlive the next request, counted given the reads (exact) where not too many
     given = (given_reads(spec, segments, workers, logins, len(found.srv.sets))
@@ -611,6 +616,10 @@ class LeakMeans:
     classes: dict[Class, float] | None = None
     """With ``cuts`` and swept: the expected sessions of each capture pattern and interval of
     each reusing attacker's first capture (:mod:`.session_cuts`)."""
+    untimed: bool = False
+    """Cuts lie inside the attack that the classes cannot time (more timed sets than
+    :data:`.session_cuts.MAX_TIMED_SETS`): the attempts' sides would come from the profile
+    (item 5 of ``docs/fast-engine.md``)."""
 
 
 def _class_draws(found: LeakMeans, malicious: frozenset[str]) -> list[tuple[Class, float]]:
@@ -665,8 +674,9 @@ def leak_means(
     last = min(horizon, max(ends + [segments[_segment_at(srv, t)].t1 for t in points]))
     inside = tuple(t for t in cuts if first < t < last)
     members, tried = sorted(malicious), timing & malicious
-    if inside and tried and (timed_set_count(len(members), len(tried), len(inside))
-                             <= MAX_TIMED_SETS):
+    untimed = bool(inside and tried) and (timed_set_count(len(members), len(tried), len(inside))
+                                          > MAX_TIMED_SETS)
+    if inside and tried and not untimed:
         timed = timed_sets(members, tried, inside)[1:]  # the empty set leaks nothing
         benign = [frozenset({n}) for n in names if n not in members]
         until = [{a: t for a, t in t_a.items() if t < math.inf} for t_a in timed]
@@ -676,7 +686,7 @@ def leak_means(
         inside, tried = (), frozenset()
     span = (first, last)
     plan = LeakMeans(srv, {}, _histories(srv, _lives(lifetimes, srv.spec.ttl, span), span),
-                     span, inside, tried)
+                     span, inside, tried, untimed=untimed)
     return sweep_means(plan, lifetimes, workers, logins) if sweep else plan
 
 

@@ -46,7 +46,7 @@ from scipy.special import gammainc
 
 from sim.engines.fast.decay import g1
 from sim.engines.fast.reads import attacker_names
-from sim.engines.fast.segments import Segment, WorkerLifetime
+from sim.engines.fast.segments import Segment, WorkerLifetime, read_span
 from sim.engines.fast.session_literal import (
     SessionDraw,
     WorkerReads,
@@ -61,6 +61,7 @@ from sim.engines.fast.token_copies import (
     login_terms,
     meeting,
     prepare,
+    read_count,
     residency_rate,
 )
 from sim.engines.fast.token_means import coefficients
@@ -80,6 +81,15 @@ def takes_work(spec: SessionSpec, workers: int, logins: float, reads: float, hor
     if spec.lifetime == "next_handshake":
         reads += handshakes * horizon
     return reads + logins * min(horizon, reads * spec.ttl) * workers
+
+
+def takes_fit(spec: SessionSpec, segments: Sequence[Segment], workers: int,
+              logins: float) -> bool:
+    """Whether one server replication's draw stays within :data:`TAKES_LIMIT`, from its
+    segments (``logins`` per second on the server): where the classes cannot time the
+    attempts, this path is taken instead while it does."""
+    reads = read_count(spec, segments, workers)
+    return reads + logins * read_span(segments, spec.ttl) * workers <= TAKES_LIMIT
 
 
 def sample_takes(
