@@ -124,33 +124,42 @@ def check(literal: list[SessionDraw], drawn: list[SessionDraw], cut: float,
     assert abs(math.exp(-mean) - truth) > half, "cannot see the Poisson draw's P(none)"
 
 
-@pytest.mark.parametrize("lifetime", [300.0, "next_handshake"])
-def test_lingering_copies_against_the_literal_draw(
-        lifetime: object, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Three workers, two restarted inside the attack, tokens resident five minutes on
-    average (or until the next handshake, a minute apart per worker): from 300 s a reader
-    sending a connection every few minutes that takes nearly a third of the copies resident
-    at once, so the sessions it captures come in bunches and their count is far from Poisson
-    (P(none) about the chance of no read at all); from 500 s beside it a reader of many
-    connections that take few copies each, and a benign one; the session log's cut at
-    700 s. Every session quantity agrees (counts, their chance of being none, hijacks,
-    attempts before the cut), per reader and in total, for a class drawn per login and for
-    the classes' Poisson counts with their means given the reads (``token_means.py``)."""
-    spec = SessionSpec(ttl=600.0, requests_per_s=0.01, lifetime=lifetime,  # type: ignore[arg-type]
-                       binding=("ip",), shared_address_probability=0.3)
-    heavy = AttackerRates("eve", False, 0.0015, 1, 0, 0.0, 0.0, 0.3)
+def skeleton(spec: SessionSpec, reader: float, handshake_gap: float,
+             ) -> tuple[list[Segment], list[WorkerLifetime], int, float]:
+    """Three workers, two restarted inside the attack (under ``next_handshake`` a handshake
+    every ``handshake_gap`` seconds per worker): from 300 s a reader sending ``reader``
+    connections a second, each taking nearly a third of the copies resident at once; from
+    500 s beside it a reader of many connections that take few copies each, and a benign one.
+    Segments, lifetimes, workers and horizon."""
+    heavy = AttackerRates("eve", False, reader, 1, 0, 0.0, 0.0, 0.3)
     light = AttackerRates("mallory", False, 0.05, 1, 0, 0.0, 0.0, 0.02)
     scan = AttackerRates("scan", True, 0.05, 1, 0, 0.0, 0.0, 0.02)
     horizon, workers = 2000.0, 3
     segs = segments(spec, workers, (300.0, 500.0, 900.0), horizon, (heavy,), hot=1)
     segs[2] = segs[2]._replace(attackers=(heavy, light, scan))
-    if lifetime == "next_handshake":
-        segs = [s._replace(handshakes=1 / 60) for s in segs]
+    if spec.lifetime == "next_handshake":
+        segs = [s._replace(handshakes=1 / handshake_gap) for s in segs]
     lives = [WorkerLifetime(0, 0.0, 450.0, False, "scheduled"),
              WorkerLifetime(0, 450.0, horizon, False),
              WorkerLifetime(1, 0.0, 650.0, False, "scheduled"),
              WorkerLifetime(1, 650.0, horizon, False),
              WorkerLifetime(2, 0.0, horizon, False)]
+    return segs, lives, workers, horizon
+
+
+@pytest.mark.parametrize("lifetime", [300.0, "next_handshake"])
+def test_lingering_copies_against_the_literal_draw(
+        lifetime: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """:func:`skeleton` with tokens resident five minutes on average (or until the next
+    handshake, a minute apart per worker) and a reader every 11 minutes, so the sessions it
+    captures come in bunches and their count is far from Poisson (P(none) about the chance
+    of no read at all); the session log's cut at 700 s. Every session quantity agrees
+    (counts, their chance of being none, hijacks, attempts before the cut), per reader and
+    in total, for a class drawn per login and for the classes' Poisson counts with their
+    means given the reads (``token_means.py``)."""
+    spec = SessionSpec(ttl=600.0, requests_per_s=0.01, lifetime=lifetime,  # type: ignore[arg-type]
+                       binding=("ip",), shared_address_probability=0.3)
+    segs, lives, workers, horizon = skeleton(spec, 0.0015, 60.0)
     assert sessions.literal_sessions(spec, segs, workers, LOGINS, False)
     literal = draws(spec, segs, lives, workers, horizon, N, 1, "literal", 700.0, monkeypatch)
     for seed, path in ((2, "copies"), (3, "means")):

@@ -15,14 +15,15 @@ import math
 import numpy as np
 import pytest
 from scipy import stats
-from test_fast_session_reads import compare, segments
+from test_fast_session_reads import compare
 from test_fast_token_copies import LOGINS
+from test_fast_token_copies import skeleton as copies_skeleton
 from test_fast_token_means import workers as worker_sums
 
 import agreement
 from sim.engines import EngineRefused
 from sim.engines.fast import sessions, token_copies, token_takes
-from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
+from sim.engines.fast.segments import Segment, WorkerLifetime
 from sim.engines.fast.session_literal import SessionDraw
 from sim.engines.fast.sessions import sample_sessions
 from sim.scenario.model import SessionSpec
@@ -95,24 +96,22 @@ def checks_bought(drawn: list[SessionDraw]) -> list[SessionDraw]:
 
 
 def skeleton(spec: SessionSpec) -> tuple[list[Segment], list[WorkerLifetime], int, float]:
-    """Three workers, two restarted inside the attack: a reader sending a connection every few
-    minutes that takes a third of the copies at once, from 500 s beside it one of many light
-    connections, and a benign one; handshakes 15 minutes apart per worker under
-    ``next_handshake``."""
-    heavy = AttackerRates("eve", False, 0.004, 1, 0, 0.0, 0.0, 0.3)
-    light = AttackerRates("mallory", False, 0.05, 1, 0, 0.0, 0.0, 0.02)
-    scan = AttackerRates("scan", True, 0.05, 1, 0, 0.0, 0.0, 0.02)
-    horizon, workers = 2000.0, 3
-    segs = segments(spec, workers, (300.0, 500.0, 900.0), horizon, (heavy,), hot=1)
-    segs[2] = segs[2]._replace(attackers=(heavy, light, scan))
-    if spec.lifetime == "next_handshake":
-        segs = [s._replace(handshakes=1 / 900) for s in segs]
-    lives = [WorkerLifetime(0, 0.0, 450.0, False, "scheduled"),
-             WorkerLifetime(0, 450.0, horizon, False),
-             WorkerLifetime(1, 0.0, 650.0, False, "scheduled"),
-             WorkerLifetime(1, 650.0, horizon, False),
-             WorkerLifetime(2, 0.0, horizon, False)]
-    return segs, lives, workers, horizon
+    """``test_fast_token_copies.skeleton`` with the reader every four minutes and handshakes
+    15 minutes apart, so that a captured copy can outlive the window."""
+    return copies_skeleton(spec, 0.004, 900.0)
+
+
+def count_takes(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """How many draws take this path from now on (a spy on ``sessions.sample_takes``)."""
+    taken = {"takes": 0}
+    sample = sessions.sample_takes
+
+    def spy(*args: object, **kwargs: object) -> SessionDraw:
+        taken["takes"] += 1
+        return sample(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sessions, "sample_takes", spy)
+    return taken
 
 
 @pytest.mark.parametrize("lifetime", [300.0, "next_handshake"])
@@ -147,14 +146,7 @@ def test_cuts_the_classes_cannot_time_take_this_path(monkeypatch: pytest.MonkeyP
     spec = SessionSpec(ttl=600.0, requests_per_s=0.01, lifetime=300.0, binding=("ip",),
                        shared_address_probability=0.3)
     segs, lives, workers, horizon = skeleton(spec)
-    taken = {"takes": 0}
-    sample = sessions.sample_takes
-
-    def spy(*args: object, **kwargs: object) -> SessionDraw:
-        taken["takes"] += 1
-        return sample(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(sessions, "sample_takes", spy)
+    taken = count_takes(monkeypatch)
     literal = draws(spec, segs, lives, workers, horizon, N, 1, "literal", monkeypatch, (700.0,))
     assert taken["takes"] == 0
     takes = draws(spec, segs, lives, workers, horizon, N, 2, "takes", monkeypatch, (700.0,))
@@ -194,14 +186,7 @@ def test_drawn_where_taken_gives_the_literal_draws_outcomes(
     60,000 replications each, independent seeds) and proved current on their first 1,000:
     the difference of two P(any) near 0.13 has a standard error of 0.19 points, so a bias
     of 1 point is caught at this family's ``z`` with probability above 0.8."""
-    taken = {"takes": 0}
-    sample = sessions.sample_takes
-
-    def spy(*args: object, **kwargs: object) -> SessionDraw:
-        taken["takes"] += 1
-        return sample(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(sessions, "sample_takes", spy)
+    taken = count_takes(monkeypatch)
     sc = agreement.build("binding-lingering")
     agreement.outcomes("fast", sc, range(20), 1)
     assert taken["takes"] == 0  # drawn literally by itself
