@@ -395,3 +395,34 @@ def test_a_stretch_left_out_of_the_lifetimes_empties_memory(
         if path not in ("copies", "means", "integrated"):  # those time attempts by a profile
             assert [r.time for r in gapped.reuses[0].attempts()] == [
                 r.time for r in whole.reuses[0].attempts()]
+
+
+def test_up_to_ten_malicious_attackers_on_a_server_with_sessions(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every union of the malicious attackers is integrated, so their number is bounded up
+    front (``MAX_MALICIOUS``, 10): ten are run (the agreement suite's ``lingering`` with
+    clones of its attackers, all present, its sessions off the literal draw, so that the
+    1,023 unions are counted), eleven refused with one message."""
+    from dataclasses import replace
+
+    from agreement import SCENARIOS
+
+    from sim.engines import EngineRefused, get_engine
+
+    sc = SCENARIOS["lingering"]()
+    malicious = [n for n, a in sc.attackers.items() if not a.benign]
+
+    def with_clones(total: int) -> object:
+        clones = {f"clone{i}": replace(sc.attackers[malicious[i % len(malicious)]],
+                                       name=f"clone{i}", presence=1.0)
+                  for i in range(total - len(malicious))}
+        return replace(sc, attackers={**sc.attackers, **clones})
+
+    engine = get_engine("fast")
+    ten = with_clones(10)
+    engine.check(ten)  # type: ignore[arg-type]
+    monkeypatch.setattr(sessions, "LITERAL_LIMIT", -1.0)
+    record = engine.simulate(ten, np.random.SeedSequence(3))  # type: ignore[arg-type]
+    assert len(record.attackers) == len(sc.attackers) + 10 - len(malicious)
+    with pytest.raises(EngineRefused, match="11 malicious attackers target it"):
+        engine.check(with_clones(11))  # type: ignore[arg-type]
