@@ -207,7 +207,7 @@ def _request_times(w: WorkerSums, delta: float, u: np.ndarray, e: np.ndarray,
         x = a + np.log(np.maximum(gap, np.finfo(float).tiny)) / delta
     else:
         x = a + gap
-    return np.clip(x, a, b)
+    return np.clip(np.where(np.isfinite(x), x, a), a, b)
 
 
 def _left_at_reads(w: WorkerSums, delta: float, m: np.ndarray, e: np.ndarray,
