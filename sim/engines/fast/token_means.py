@@ -212,8 +212,7 @@ def _integrate(a0: np.ndarray, a1: np.ndarray, c: np.ndarray, alpha: np.ndarray,
                     - np.exp(-x0[rows, cols]) * scaled_ei(y0)) / delta
         else:
             low = np.minimum(x0[rows, cols], x1[rows, cols])
-            span = length[rows, 0]
-            kept = span * np.exp(-low) * g1(np.abs(x1 - x0)[rows, cols])
+            kept = length[rows, 0] * np.exp(-low) * g1(np.abs(x1 - x0)[rows, cols])
         out[rows, cols] = length[rows, 0] - kept
     return out
 
