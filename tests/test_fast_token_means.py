@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import integrate, special
 
 from sim.engines.fast import token_copies, token_means
@@ -131,3 +133,51 @@ def test_the_cheaper_exact_count_is_taken(monkeypatch: pytest.MonkeyPatch) -> No
     assert token_means.given_reads(spec, segs, 4, 50.0, 3) == "logins"
     monkeypatch.setattr(token_means, "COPIES_LIMIT", 10.0)
     assert token_means.given_reads(spec, segs, 4, 50.0, 3) is None
+
+
+@st.composite
+def worker_reads(draw: st.DrawFn) -> tuple[list[WorkerReads], float, float, float, float]:
+    """One or two workers' reads (times may coincide, with each other and with clears), a
+    residency rate (0: until the next clear), a ``ttl``, a horizon and an ``own`` rate."""
+    horizon = draw(st.floats(10.0, 500.0))
+    times = st.lists(st.floats(0.0, horizon, allow_subnormal=False), min_size=1, max_size=12)
+    out = []
+    for _ in range(draw(st.integers(1, 2))):
+        t = np.sort(np.array(draw(times)))
+        if draw(st.booleans()) and t.size > 1:
+            t[1] = t[0]  # two reads at one instant
+        who = np.array(draw(st.lists(st.integers(0, 1), min_size=t.size, max_size=t.size)))
+        q = np.array(draw(st.lists(st.floats(0.01, 1.0), min_size=t.size, max_size=t.size)))
+        clears = np.sort(np.array(draw(st.lists(st.sampled_from(list(t) + [horizon / 2]),
+                                                max_size=3))))
+        out.append(WorkerReads(t, who, q, clears, clears))
+    delta = draw(st.sampled_from([0.0, 0.01, 1.0]))
+    return out, delta, draw(st.floats(1.0, 200.0)), horizon, draw(st.floats(0.001, 5.0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=worker_reads())
+def test_the_means_are_finite_bounded_and_grow_with_the_set(
+        case: tuple[list[WorkerReads], float, float, float, float]) -> None:
+    """Whatever the reads (coinciding with each other and with clears): each set's integral
+    of a chance lies in ``[0, horizon]``, a union of attackers captures at least what each
+    member does, and the closed form is the quadrature's (to 1e-7 of the horizon)."""
+    reads, delta, ttl, horizon, own = case
+    prepared = [token_copies.prepare(wk, token_copies.set_chances(wk, NAMES, SETS, [{}] * 3),
+                                     delta) for wk in reads]
+    got = token_means.set_means(prepared, delta, own, ttl, horizon)
+    assert np.isfinite(got).all()
+    assert (got >= -1e-9).all() and (got <= horizon * (1 + 1e-9)).all()
+    assert got[2] >= max(got[0], got[1]) - 1e-9 * horizon
+    edges = sorted({0.0, horizon, max(horizon - ttl, 0.0)} | {
+        x for w in prepared for y in (*w.t, *w.clears) for x in (y, y - ttl)
+        if 0.0 < x < horizon})
+
+    def chance(u: float, j: int) -> float:
+        e = np.array([min(u + ttl, horizon)])
+        return float(token_copies.login_chances(prepared, delta, own, np.array([u]), e)[j, 0])
+
+    for j in range(len(SETS)):
+        want = sum(integrate.quad(chance, a, b, (j,), epsabs=1e-12, limit=100)[0]
+                   for a, b in zip(edges, edges[1:]))
+        assert got[j] == pytest.approx(want, abs=1e-7 * horizon)

@@ -140,21 +140,27 @@ def set_means(prepared: Sequence[WorkerSums], delta: float, own: float, ttl: flo
     opened at u) du`` (times the login rate, the expected sessions it captures)."""
     sets = prepared[0].q.shape[1]
     span = window_length(delta, ttl)
-    starts, alphas, betas = [], [], []
+    starts, alphas, betas, counts = [], [], [], []
     for w in prepared:
         at, a, b = _worker_pieces(w, delta, ttl, horizon, span)
         starts.append(at)
         alphas.append(np.diff(a, axis=0, prepend=np.zeros((1, sets))))
         betas.append(np.diff(b, axis=0, prepend=np.zeros((1, sets))))
+        nonzero = (np.any(a != 0.0, axis=1) | np.any(b != 0.0, axis=1)).astype(np.int64)
+        counts.append(np.diff(nonzero, prepend=0))
     at = np.concatenate(starts)
     order = np.argsort(at, kind="stable")
     at = at[order]
     alpha = np.cumsum(np.concatenate(alphas)[order], axis=0)
     beta = np.cumsum(np.concatenate(betas)[order], axis=0)
+    # how many workers have a capture chance on each merged piece: exact in integers, where
+    # the sums above leave rounding behind a worker's last piece, which phi would blow up
+    # over a long stretch without reads
+    active = np.cumsum(np.concatenate(counts)[order])
     keep = np.append(at[1:] > at[:-1], True)  # after every change at an instant
-    a0, alpha, beta = at[keep], alpha[keep], beta[keep]
+    a0, alpha, beta, active = at[keep], alpha[keep], beta[keep], active[keep]
     a1 = np.append(a0[1:], horizon)
-    live = (a1 > a0) & (np.any(alpha != 0.0, axis=1) | np.any(beta != 0.0, axis=1))
+    live = (a1 > a0) & (active > 0)
     a0, a1, alpha, beta = a0[live], a1[live], alpha[live], beta[live]
     c = np.floor((a0 + a1) / 2.0 / span) * span
     return _integrate(a0, a1, c, own * alpha, own * beta, delta).sum(axis=0)
@@ -168,9 +174,11 @@ def _worker_pieces(w: WorkerSums, delta: float, ttl: float, horizon: float,
     kinks = np.concatenate([w.t, reach, w.clears, w.clears - ttl, [horizon - ttl],
                             _windows(reach, w.t, span)])
     kinks = np.unique(kinks[(kinks >= 0.0) & (kinks < horizon)])
-    # keep the kinks where some read lies within ttl on either side: elsewhere X is 0 around
-    near = (np.searchsorted(w.t, kinks + ttl, side="right")
-            - np.searchsorted(w.t, kinks - ttl, side="left")) > 0
+    # keep the kinks where some read lies within ttl on either side (elsewhere X is 0
+    # around them); twice that, since a kink t - ttl plus ttl may round below t, and an extra
+    # kink only splits a piece
+    near = (np.searchsorted(w.t, kinks + 2.0 * ttl, side="right")
+            - np.searchsorted(w.t, kinks - 2.0 * ttl, side="left")) > 0
     at = np.unique(np.concatenate([[0.0], kinks[near]]))
     end = np.append(at[1:], horizon)
     mid = (at + end) / 2.0
