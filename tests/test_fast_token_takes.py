@@ -14,17 +14,20 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 from test_fast_session_reads import compare
 from test_fast_token_copies import LOGINS
 from test_fast_token_copies import skeleton as copies_skeleton
+from test_fast_token_means import worker_reads as reads_cases
 from test_fast_token_means import workers as worker_sums
 
 import agreement
 from sim.engines import EngineRefused
 from sim.engines.fast import sessions, token_copies, token_takes
 from sim.engines.fast.segments import Segment, WorkerLifetime
-from sim.engines.fast.session_literal import SessionDraw
+from sim.engines.fast.session_literal import SessionDraw, WorkerReads
 from sim.engines.fast.sessions import sample_sessions
 from sim.scenario.model import SessionSpec
 
@@ -210,3 +213,33 @@ def test_check_says_how_the_concurrent_check_is_run() -> None:
     assert ("mail: the concurrent check can pass here, so where the sessions are not drawn "
             "literally they are drawn where their token copies are taken, with the victims' "
             "requests in each window before a replay") in plan(agreement.lingering_binding())
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=reads_cases(), seed=st.integers(0, 2**32 - 1))
+def test_request_times_invert_f_and_first_takes_are_reads(
+        case: tuple[list[WorkerReads], float, float, float, float], seed: int) -> None:
+    """Whatever the reads (coinciding with each other and with clears): a taken copy's
+    request time lies in its session's validity and solves ``F_w(x) = F_w(u) (1 - U)``, and
+    every attacker's first take is one of its own reads at or after it."""
+    reads, delta, ttl, horizon, _ = case
+    for wk in reads:
+        w = token_copies.prepare(wk, wk.read_q[:, None], delta)
+        u = np.random.default_rng(seed).uniform(0.0, horizon, 50)
+        e = np.minimum(u + ttl, horizon)
+        total = token_copies.exponent(w, u, e, delta)[:, 0]
+        taken = total > 1e-12
+        u, e, total = u[taken], e[taken], total[taken]
+        target = total * (1.0 - np.random.default_rng(seed + 1).random(u.size))
+        x = token_takes._request_times(w, delta, u, e, total, np.random.default_rng(seed + 1))
+        assert ((x >= u) & (x <= e)).all()
+        np.testing.assert_allclose(token_copies.exponent(w, x, e, delta)[:, 0], target,
+                                   rtol=1e-7, atol=1e-9 * ttl)
+        first = np.full((u.size, 2), math.inf)
+        token_takes._first_takes(w, wk, delta, x, e, np.arange(u.size), first, 2,
+                                 np.random.default_rng(seed + 2))
+        assert np.isfinite(first).any(axis=1).all()  # each copy is taken, by someone
+        for a in range(2):
+            mine = np.isfinite(first[:, a])
+            assert np.isin(first[mine, a], wk.read_t[wk.read_who == a]).all()
+            assert (first[mine, a] >= x[mine]).all() and (first[mine, a] < e[mine]).all()

@@ -199,8 +199,7 @@ def _request_times(w: WorkerSums, delta: float, u: np.ndarray, e: np.ndarray,
         hi = np.where(step & ~above, mid, hi)
     b = np.where(hi < ke, w.t[np.minimum(hi, n - 1)], e)
     a = np.where(lo == low, u, w.t[np.maximum(lo, 0)])
-    cleared = np.searchsorted(w.clears, b, side="left") - 1
-    a = np.maximum(a, np.where(cleared >= 0, w.clears[np.maximum(cleared, 0)], -np.inf))
+    a = np.maximum(a, w.bounds[np.searchsorted(w.clears, b, side="left")])  # the last clear
     alpha, beta = coefficients(w, (a + b) / 2.0, e, delta, a)
     gap = (target - alpha[:, 0]) / np.where(beta[:, 0] != 0.0, beta[:, 0], -np.inf)
     if delta > 0.0:
