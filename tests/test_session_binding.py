@@ -149,8 +149,9 @@ def busy(binding: tuple[str, ...], **fields: object) -> Scenario:
 
 def test_fast_engine_refuses_concurrent_only_where_it_could_pass_past_its_limit() -> None:
     """``concurrent`` is run by simulating the sessions that meet the attack wherever it could
-    pass; a server where they could be too many is refused up front. One where it cannot pass
-    is run however busy."""
+    pass (here tokens last until the next request); a server where they could be too many
+    (``CONCURRENT_LITERAL_LIMIT``) is refused up front. One where it cannot pass is run
+    however busy."""
     get_engine("fast").check(scenario(("ip", "concurrent")))
     get_engine("fast").check(busy(("ip", "concurrent")))
     quiet = scenario(("ip", "concurrent"), concurrent_window=5.0)
@@ -159,6 +160,9 @@ def test_fast_engine_refuses_concurrent_only_where_it_could_pass_past_its_limit(
                                                       for n, a in quiet.attackers.items()})
     with pytest.raises(EngineRefused, match="the concurrent binding check could pass here"):
         get_engine("fast").check(quiet)
+    # a day of it (about 691,000 sessions, requests and connections) is drawn literally
+    day = Timeline("2014-04-07T00:00:00Z", 0.0, 86400.0, 86400.0)
+    get_engine("fast").check(replace(quiet, timeline=day))
 
 
 def test_concurrent_blocks_every_attempt_past_the_literal_draw() -> None:
@@ -260,7 +264,7 @@ def test_check_says_where_the_fast_engine_blocks_every_replay(tmp_path: Path) ->
 def test_fast_refuses_concurrent_past_its_limit_through_the_cli(tmp_path: Path) -> None:
     path = tmp_path / "s.yaml"
     quiet = BASE.format(extra="binding: [ip, concurrent]").replace(
-        "analysis_at: start+1h", "analysis_at: start+30d").replace(
+        "analysis_at: start+1h", "analysis_at: start+90d").replace(
         "logins_per_s: 0.1, requests_per_s: 1", "logins_per_s: 0.001, requests_per_s: 0.007")
     path.write_text(quiet)
     done = bleedsim("run", str(path), "--engine", "fast", "--out", str(tmp_path / "out"),

@@ -508,6 +508,13 @@ def sample_sessions(
                        tuple(int(c) for c in by_checks[:checks]))
 
 
+#: Most sessions, session requests and reads of one server replication drawn literally where
+#: that is the only exact draw (``next_request`` tokens and a ``concurrent`` check that could
+#: pass), where :data:`LITERAL_LIMIT` chooses the literal draw only while it is the cheapest.
+#: Measured on 2026-12-06 (``test_session_binding.py``'s quiet server over 1, 5 and 30 days):
+#: 0.4 microseconds and about 50 bytes a unit (0.27 s and 138 MB a replication at 691,000;
+#: 9 s and 1.1 GB at 20.7 million), so at most about 1.6 s and 250 MB here.
+CONCURRENT_LITERAL_LIMIT = 4_000_000
 #: Most malicious attackers on one server with sessions: the leak means of every union of them
 #: are integrated (``2^n - 1`` sets). Measured on 2026-12-06 on the agreement suite's
 #: ``lingering`` with clones of its attackers, all present, sessions forced off the literal
@@ -521,9 +528,9 @@ def refuse_session_checks(
 ) -> None:
     """Raise :class:`EngineRefused` for what the session draw cannot do: a ``concurrent``
     check that could pass (:mod:`.concurrent_bound`) where the draw that runs it could pass
-    its limit (the literal draw's :data:`LITERAL_LIMIT` for ``next_request`` tokens, the draw
-    where copies are taken, :data:`.token_takes.TAKES_LIMIT`, for the others), or too many
-    attackers."""
+    its limit (the literal draw's :data:`CONCURRENT_LITERAL_LIMIT` for ``next_request``
+    tokens, the draw where copies are taken, :data:`.token_takes.TAKES_LIMIT`, for the
+    others), or too many attackers."""
     spec = server.sessions
     if spec is None:
         return
@@ -545,15 +552,15 @@ def refuse_session_checks(
                     f"copies are taken, about {takes:,.0f} reads and logins times workers per "
                     f"replication here, more than the limit of {TAKES_LIMIT:,}; bind by ip "
                     "and browser only, or shorten the timeline or lower the rates")
-        elif work > LITERAL_LIMIT:
+        elif work > CONCURRENT_LITERAL_LIMIT:
             raise EngineRefused(
                 f"server {server.name}: the concurrent binding check could pass here (up to "
                 f"{passing_captures_bound(server, attackers, horizon):.3g} passing captures "
                 "expected per replication), so it is run by simulating the sessions that "
                 f"meet the attack one by one, about {work:,.0f} sessions, requests and "
                 f"attacker connections per replication here, more than the limit of "
-                f"{LITERAL_LIMIT:,}; bind by ip and browser only, or shorten the timeline or "
-                "lower the rates"
+                f"{CONCURRENT_LITERAL_LIMIT:,}; bind by ip and browser only, or shorten the "
+                "timeline or lower the rates"
             )
     malicious = [a.name for a in attackers if not a.benign]
     if len(malicious) > MAX_MALICIOUS:
