@@ -26,6 +26,7 @@ from test_fast_token_means import workers as worker_sums
 import agreement
 from sim.engines import EngineRefused
 from sim.engines.fast import sessions, token_copies, token_takes
+from sim.engines.fast.password_chain import truncated_poisson_quantile
 from sim.engines.fast.segments import Segment, WorkerLifetime
 from sim.engines.fast.session_literal import SessionDraw, WorkerReads
 from sim.engines.fast.sessions import sample_sessions
@@ -34,11 +35,13 @@ from sim.scenario.model import SessionSpec
 
 @pytest.mark.parametrize("mean", [1e-12, 0.3, 4.0, 60.0])
 def test_taken_copies_given_one_are_zero_truncated_poisson(mean: float) -> None:
-    """Frequencies of 1, 2, ... against ``P(N = k | N >= 1)``: each within 4.4 standard
-    errors (a family of at most 12 cells at 0.001 overall), and the mean."""
+    """The count of a captured session's taken copies (the chain's
+    ``truncated_poisson_quantile``, here down to the tiny means of sessions read once):
+    frequencies of 1, 2, ... against ``P(N = k | N >= 1)``, each within 4.4 standard errors
+    (a family of at most 12 cells at 0.001 overall), and the mean."""
     rng = np.random.default_rng(5)
     n = 20_000
-    got = token_takes._positive_poisson(np.full(n, mean), rng)
+    got = truncated_poisson_quantile(np.full(n, mean), rng.random(n))
     assert got.min() >= 1
     k = np.arange(1, int(mean + 8 * math.sqrt(mean) + 10))
     want = stats.poisson.pmf(k, mean) / -math.expm1(-mean)

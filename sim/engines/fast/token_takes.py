@@ -42,9 +42,9 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy.special import gammainc
 
 from sim.engines.fast.decay import g1
+from sim.engines.fast.password_chain import truncated_poisson_quantile
 from sim.engines.fast.reads import attacker_names
 from sim.engines.fast.segments import Segment, WorkerLifetime, read_span
 from sim.engines.fast.session_literal import (
@@ -149,8 +149,7 @@ def _taken_copies(sums: Sequence[WorkerSums], live: Sequence[WorkerReads], delta
     """Each captured session's taken copies (at least one): their count, worker and request
     time, and each attacker's first take of each, into ``first``; the copies' sessions and
     request times."""
-    mean = own * x.sum(axis=1)
-    count = _positive_poisson(mean, rng)
+    count = truncated_poisson_quantile(own * x.sum(axis=1), rng.random(u.size))
     session = np.repeat(np.arange(u.size), count)
     share = np.cumsum(x, axis=1)[session]
     worker = (rng.random(session.size)[:, None] * share[:, -1:] >= share).sum(axis=1)
@@ -164,19 +163,6 @@ def _taken_copies(sums: Sequence[WorkerSums], live: Sequence[WorkerReads], delta
         placed[mine] = _request_times(w, delta, u[s], e[s], x[s, i], rng)
         _first_takes(w, wk, delta, placed[mine], e[s], s, first, attackers, rng)
     return session, placed
-
-
-def _positive_poisson(mean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Poisson counts given at least one, by inversion from 1 upwards: ``P(N >= k | N >= 1)
-    = P(Poisson >= k) / P(Poisson >= 1)`` (the regularised incomplete gamma function, exact
-    for small means where ``1 - e^-m`` would cancel)."""
-    v = rng.random(mean.size) * -np.expm1(-mean)
-    count = np.ones(mean.size, dtype=np.int64)
-    more = np.arange(mean.size)
-    while more.size:
-        more = more[gammainc(count[more] + 1.0, mean[more]) > v[more]]
-        count[more] += 1
-    return count
 
 
 def _request_times(w: WorkerSums, delta: float, u: np.ndarray, e: np.ndarray,
