@@ -58,14 +58,18 @@ from sim.scenario.model import SessionSpec
 CHUNK = 8_192
 
 
-def read_count(spec: SessionSpec, segments: Sequence[Segment], workers: int) -> float:
+def read_work(spec: SessionSpec, segments: Sequence[Segment], workers: int,
+              logins: float) -> tuple[float, float]:
     """Expected reads of one server replication's token buffers, with the handshakes that
-    clear them under ``next_handshake`` (within the span the logins can meet them)."""
+    clear them under ``next_handshake``, and the logins that can meet them once per worker
+    (``logins`` per second on the server; both within the span the logins can meet a read):
+    what every count of the copies given the reads costs."""
+    span = read_span(segments, spec.ttl)
     reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers)
                           for s in segments)
     if spec.lifetime == "next_handshake" and segments:
-        reads += workers * segments[0].handshakes * read_span(segments, spec.ttl)
-    return reads
+        reads += workers * segments[0].handshakes * span
+    return reads, logins * span * workers
 
 
 def scan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -158,17 +162,31 @@ def login_terms(w: WorkerSums, u: np.ndarray, e: np.ndarray, delta: float) -> Lo
     same = (k0 > 0) & (w.block[prev] == bu)
     p = np.where(same, w.t[prev], w.bounds[bu])
     carry = np.where(same[:, None], (1.0 - w.q[prev]) * w.exposure[prev], 0.0)
-    # S(u): u's block's reads in [u, e), from the first; less F past e if the block goes on
+    # S(u): u's block's reads in [u, e), from the first
     first = np.minimum(k0, n - 1)
     has = (k0 < n) & (w.block[first] == bu) & (w.t[first] < e)
     k1 = np.searchsorted(w.t, np.minimum(e, w.bounds[bu + 1]), side="left")
-    last = np.minimum(k1, n - 1)
-    tail_on = has & (k1 < n) & (w.block[last] == bu)
-    through = np.exp(w.kept[last] - w.kept[first]
-                     - (delta * (w.t[last] - w.t[first]))[:, None])
-    tail = np.where(tail_on[:, None], through * w.ahead[last], 0.0)
-    ahead = np.where(has[:, None], w.ahead[first] - tail, 0.0)
+    ahead = np.where(has[:, None], ahead_until(w, first, k1, bu, delta), 0.0)
     return LoginTerms(w.taken[ke] - w.taken[k0], p, carry, np.where(has, w.t[first], u), ahead)
+
+
+def ahead_until(w: WorkerSums, m: np.ndarray, k1: np.ndarray, block: np.ndarray,
+                delta: float) -> np.ndarray:
+    """The chance that one of reads ``m .. k1 - 1`` takes a copy resident and untaken just
+    before read ``m`` (per counting set): ``F_m`` less what read ``k1`` on would add, where
+    ``k1`` (the first read past a session's end, or past the block) is still in ``block``."""
+    n = w.t.size
+    last = np.minimum(k1, n - 1)
+    on = (k1 < n) & (w.block[last] == block)
+    through = np.exp(w.kept[last] - w.kept[m] - (delta * (w.t[last] - w.t[m]))[:, None])
+    return w.ahead[m] - np.where(on[:, None], through * w.ahead[last], 0.0)
+
+
+def point_exposure(gap: np.ndarray, carry: np.ndarray, delta: float) -> np.ndarray:
+    """``B`` at a point ``gap`` after the previous read of its block (or the block's start),
+    ``carry`` that read's exposure left after it: how long a copy placed in the block so far
+    is expected to have stayed, ``gap g1(delta gap) + carry exp(-delta gap)``."""
+    return gap * g1(delta * gap) + np.exp(-delta * gap) * carry
 
 
 def exponent(w: WorkerSums, u: np.ndarray, e: np.ndarray, delta: float) -> np.ndarray:
@@ -176,8 +194,7 @@ def exponent(w: WorkerSums, u: np.ndarray, e: np.ndarray, delta: float) -> np.nd
     if w.t.size == 0:
         return np.zeros((u.size, w.q.shape[1]))
     terms = login_terms(w, u, e, delta)
-    gap = u - terms.p
-    before = (gap * g1(delta * gap))[:, None] + np.exp(-delta * gap)[:, None] * terms.carry
+    before = point_exposure((u - terms.p)[:, None], terms.carry, delta)
     reach = np.exp(-delta * (terms.first - u))[:, None]
     return np.maximum(terms.taken - before * reach * terms.ahead, 0.0)
 
@@ -191,6 +208,19 @@ def set_chances(wk: WorkerReads, names: Sequence[str], sets: Sequence[frozenset[
         len(names), len(sets))
     who = wk.read_who
     return np.where(member[who] & (wk.read_t[:, None] < instant[who]), wk.read_q[:, None], 0.0)
+
+
+def drawn_sums(spec: SessionSpec, segments: Sequence[Segment],
+               lifetimes: Sequence[WorkerLifetime], workers: int, names: Sequence[str],
+               sets: Sequence[frozenset[str]], until: Sequence[Until],
+               rng: np.random.Generator) -> list[tuple[WorkerReads, WorkerSums]]:
+    """Every worker's reads of the token buffer, freshly drawn
+    (:func:`.session_literal.draw_server_reads`), with their sums per counting set; the
+    workers nothing reads are left out."""
+    delta = residency_rate(spec)
+    return [(wk, prepare(wk, set_chances(wk, names, sets, until), delta))
+            for wk in draw_server_reads(spec, segments, lifetimes, workers, names, rng)
+            if wk.read_t.size]
 
 
 def login_chances(prepared: Sequence[WorkerSums], delta: float, own: float, u: np.ndarray,
@@ -218,10 +248,9 @@ def draw_classes(
     ones."""
     names, malicious = attacker_names(segments)
     members = sorted(malicious)
-    reads = draw_server_reads(spec, segments, lifetimes, workers, names, rng)
+    prepared = [s for _, s in drawn_sums(spec, segments, lifetimes, workers, names, sets,
+                                         until, rng)]
     delta = residency_rate(spec)
-    prepared = [prepare(wk, set_chances(wk, names, sets, until), delta)
-                for wk in reads if wk.read_t.size]
     timed = len(sets) - (len(names) - len(malicious))
     if cuts:
         rows = list(range(timed))

@@ -32,16 +32,14 @@ from scipy import special
 
 from sim.engines.fast.decay import g1
 from sim.engines.fast.reads import attacker_names
-from sim.engines.fast.segments import Segment, WorkerLifetime, read_span
+from sim.engines.fast.segments import Segment, WorkerLifetime
 from sim.engines.fast.session_cuts import Until
-from sim.engines.fast.session_literal import draw_server_reads
 from sim.engines.fast.token_copies import (
     WorkerSums,
+    drawn_sums,
     login_terms,
-    prepare,
-    read_count,
+    read_work,
     residency_rate,
-    set_chances,
 )
 from sim.scenario.model import SessionSpec
 
@@ -75,8 +73,7 @@ def given_reads(spec: SessionSpec, segments: Sequence[Segment], workers: int, lo
     "logins" (a class drawn per login, :func:`.token_copies.draw_classes`; its cost grows with
     the reads and the logins), "means" (:func:`read_means`; with the reads alone), or None
     where both are past their limits (the integrated sweep)."""
-    reads = read_count(spec, segments, workers)
-    meeting = logins * read_span(segments, spec.ttl) * workers
+    reads, meeting = read_work(spec, segments, workers, logins)
     span = window_length(residency_rate(spec), spec.ttl)
     horizon = max((s.t1 for s in segments), default=0.0)
     pieces = 2.0 * reads + min(reads * spec.ttl / span, workers * horizon / span)
@@ -95,14 +92,12 @@ def read_means(spec: SessionSpec, segments: Sequence[Segment],
     """Expected sessions captured per counting set (``sets``, ``until`` as
     :func:`.sessions.leak_means` has them) given freshly drawn reads of the token buffer."""
     names, _ = attacker_names(segments)
-    reads = draw_server_reads(spec, segments, lifetimes, workers, names, rng)
-    delta = residency_rate(spec)
-    prepared = [prepare(wk, set_chances(wk, names, sets, until), delta)
-                for wk in reads if wk.read_t.size]
+    prepared = [s for _, s in drawn_sums(spec, segments, lifetimes, workers, names, sets,
+                                         until, rng)]
     if not prepared or logins <= 0.0:
         return np.zeros(len(sets))
     own = spec.requests_per_s / workers
-    return logins * set_means(prepared, delta, own, spec.ttl, horizon)
+    return logins * set_means(prepared, residency_rate(spec), own, spec.ttl, horizon)
 
 
 def coefficients(w: WorkerSums, u: np.ndarray, e: np.ndarray, delta: float,

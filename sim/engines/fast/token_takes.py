@@ -39,29 +39,29 @@ never with the requests or copies that nothing takes.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from sim.engines.fast.decay import g1
 from sim.engines.fast.password_chain import truncated_poisson_quantile
 from sim.engines.fast.reads import attacker_names
-from sim.engines.fast.segments import Segment, WorkerLifetime, read_span
+from sim.engines.fast.segments import Segment, WorkerLifetime
 from sim.engines.fast.session_literal import (
     SessionDraw,
     WorkerReads,
-    draw_server_reads,
     try_sessions,
     victim_idle,
 )
 from sim.engines.fast.token_copies import (
     CHUNK,
     WorkerSums,
+    ahead_until,
+    drawn_sums,
     exponent,
     login_terms,
     meeting,
-    prepare,
-    read_count,
+    point_exposure,
+    read_work,
     residency_rate,
 )
 from sim.engines.fast.token_means import coefficients
@@ -88,8 +88,7 @@ def takes_fit(spec: SessionSpec, segments: Sequence[Segment], workers: int,
     """Whether one server replication's draw stays within :data:`TAKES_LIMIT`, from its
     segments (``logins`` per second on the server): where the classes cannot time the
     attempts, this path is taken instead while it does."""
-    reads = read_count(spec, segments, workers)
-    return reads + logins * read_span(segments, spec.ttl) * workers <= TAKES_LIMIT
+    return sum(read_work(spec, segments, workers, logins)) <= TAKES_LIMIT
 
 
 def sample_takes(
@@ -100,12 +99,12 @@ def sample_takes(
     """The sessions of one server leaked and hijacked, drawn where their copies are taken
     (``logins`` per second on the server)."""
     names, malicious = attacker_names(segments)
-    reads = draw_server_reads(spec, segments, lifetimes, workers, names, rng)
-    live = [wk for wk in reads if wk.read_t.size]
-    if not live or logins <= 0.0:
+    # one counting set: a read of any attacker takes
+    drawn = drawn_sums(spec, segments, lifetimes, workers, names, [frozenset(names)], [{}], rng)
+    if not drawn or logins <= 0.0:
         return SessionDraw(0, 0, dict.fromkeys(names, 0), dict.fromkeys(names, 0), [])
+    live, sums = [wk for wk, _ in drawn], [s for _, s in drawn]
     delta = residency_rate(spec)
-    sums = [prepare(wk, wk.read_q[:, None], delta) for wk in live]
     own = spec.requests_per_s / workers
     u, e, x = _captured_logins(sums, delta, own, spec.ttl, logins, horizon, rng)
     first = np.full((u.size, len(names)), math.inf)
@@ -176,13 +175,7 @@ def _request_times(w: WorkerSums, delta: float, u: np.ndarray, e: np.ndarray,
     n = w.t.size
     ke = np.searchsorted(w.t, e, side="left")
     low = np.searchsorted(w.t, u, side="left") - 1  # stands for u itself
-    lo, hi = low.copy(), ke.copy()
-    while (hi - lo > 1).any():
-        step = hi - lo > 1
-        mid = np.where(step, (lo + hi) // 2, np.maximum(lo, 0))
-        above = step & (_left_at_reads(w, delta, mid, e, ke) >= target)
-        lo = np.where(above, mid, lo)
-        hi = np.where(step & ~above, mid, hi)
+    lo, hi = _last_holding(low, ke, lambda m: _left_at_reads(w, delta, m, e, ke) >= target)
     b = np.where(hi < ke, w.t[np.minimum(hi, n - 1)], e)
     a = np.where(lo == low, u, w.t[np.maximum(lo, 0)])
     a = np.maximum(a, w.bounds[np.searchsorted(w.clears, b, side="left")])  # the last clear
@@ -200,18 +193,28 @@ def _left_at_reads(w: WorkerSums, delta: float, m: np.ndarray, e: np.ndarray,
     """``F_w`` at read ``m`` (``X / own`` of a session valid until ``e`` as
     :func:`.token_copies.exponent` has it at ``u = t_m``), ``ke`` the first read at or after
     ``e``: the searches that function makes are known here, so this is gathers alone."""
-    n = w.t.size
-    same = (m > 0) & (w.block[np.maximum(m - 1, 0)] == w.block[m])
     prev = np.maximum(m - 1, 0)
+    same = (m > 0) & (w.block[prev] == w.block[m])
     gap = w.t[m] - np.where(same, w.t[prev], w.bounds[w.block[m]])
     carry = np.where(same, (1.0 - w.q[prev, 0]) * w.exposure[prev, 0], 0.0)
-    before = gap * g1(delta * gap) + np.exp(-delta * gap) * carry
-    k1 = np.minimum(ke, w.next_block[m])
-    last = np.minimum(k1, n - 1)
-    tail = np.where((k1 < n) & (w.block[last] == w.block[m]),
-                    np.exp(w.kept[last, 0] - w.kept[m, 0] - delta * (w.t[last] - w.t[m]))
-                    * w.ahead[last, 0], 0.0)
-    return np.maximum(w.taken[ke, 0] - w.taken[m, 0] - before * (w.ahead[m, 0] - tail), 0.0)
+    ahead = ahead_until(w, m, np.minimum(ke, w.next_block[m]), w.block[m], delta)[:, 0]
+    left = w.taken[ke, 0] - w.taken[m, 0] - point_exposure(gap, carry, delta) * ahead
+    return np.maximum(left, 0.0)
+
+
+def _last_holding(lo: np.ndarray, hi: np.ndarray,
+                  holds: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per element, by bisection, the last index in ``[lo, hi)`` where ``holds`` (true up to
+    some index, then false; taken to hold at ``lo``, which may stand for a point before the
+    first read, and to fail at ``hi``), and the index after it."""
+    lo, hi = lo.copy(), hi.copy()
+    while (hi - lo > 1).any():
+        step = hi - lo > 1
+        above = step & holds(np.where(step, (lo + hi) // 2, np.maximum(lo, 0)))
+        mid = (lo + hi) // 2
+        lo = np.where(above, mid, lo)
+        hi = np.where(step & ~above, mid, hi)
+    return lo, hi
 
 
 def _first_takes(w: WorkerSums, wk: WorkerReads, delta: float, placed: np.ndarray,
@@ -219,7 +222,6 @@ def _first_takes(w: WorkerSums, wk: WorkerReads, delta: float, placed: np.ndarra
                  rng: np.random.Generator) -> None:
     """Each copy's first take (given one), then each attacker's first take of it after that
     while it stays, into ``first[session, attacker]``."""
-    n = w.t.size
     block = np.searchsorted(w.clears, placed, side="right")
     k1 = np.searchsorted(w.t, np.minimum(e, w.bounds[block + 1]), side="left")
     # a taken copy has a read of its block at or after it; the bisection's last rounding
@@ -228,22 +230,12 @@ def _first_takes(w: WorkerSums, wk: WorkerReads, delta: float, placed: np.ndarra
 
     def log_later(m: np.ndarray) -> np.ndarray:
         """``log P(first take at read m or later)`` up to the copy's constant."""
-        last = np.minimum(k1, n - 1)
-        on = (k1 < n) & (w.block[last] == block)
-        tail = np.where(on, np.exp(w.kept[last, 0] - w.kept[m, 0]
-                                   - delta * (w.t[last] - w.t[m])) * w.ahead[last, 0], 0.0)
-        rest = np.maximum(w.ahead[m, 0] - tail, np.finfo(float).tiny)
+        rest = np.maximum(ahead_until(w, m, k1, block, delta)[:, 0], np.finfo(float).tiny)
         return -delta * w.t[m] + w.kept[m, 0] + np.log(rest)
 
     # the largest m in [f, k1) with P(first take >= m) >= U P(first take >= f)
     goal = log_later(f) + np.log(rng.random(f.size))
-    lo, hi = f.copy(), k1.copy()
-    while (hi - lo > 1).any():
-        step = hi - lo > 1
-        mid = (lo + hi) // 2
-        keep = step & (log_later(np.minimum(mid, n - 1)) >= goal)
-        lo = np.where(keep, mid, lo)
-        hi = np.where(step & ~keep, mid, hi)
+    lo, _ = _last_holding(f, k1, lambda m: log_later(m) >= goal)
     taken_at = w.t[lo]
     np.minimum.at(first, (session, wk.read_who[lo]), taken_at)
     # afterwards: a fresh residency, and each attacker's reads with their own hazards
@@ -262,7 +254,8 @@ def _first_takes(w: WorkerSums, wk: WorkerReads, delta: float, placed: np.ndarra
         hit = j < mine.size
         t = np.where(hit, w.t[mine[np.minimum(j, mine.size - 1)]], math.inf)
         hit &= t < stay
-        np.minimum.at(first, (session[hit], a), t[hit])
+        rows = session[hit]
+        np.minimum.at(first, (rows, np.full(rows.size, a)), t[hit])
 
 
 def _untaken_requests(sums: Sequence[WorkerSums], delta: float, spec: SessionSpec,
