@@ -43,8 +43,9 @@ from sim.engines.fast.password_chain import PasswordDraw
 from sim.engines.fast.passwords import draw_passwords
 from sim.engines.fast.patched import patched_stops
 from sim.engines.fast.session_literal import SessionDraw
-from sim.engines.fast.session_cuts import session_log_cuts
-from sim.engines.fast.sessions import refuse_session_checks, sample_sessions
+from sim.engines.fast.session_cuts import Class, session_log_cuts
+from sim.engines.fast.login_pairs import pairs_fit, sample_pairs
+from sim.engines.fast.sessions import SessionPlan, plan_sessions, refuse_session_checks, sample_sessions
 from sim.engines.fast.shared_buffer import sample_shared_buffer, shared_lifetimes
 from sim.engines.fast.skeleton import ServerRun, crash_chance
 from sim.model.record import Captures, Observations, ReplicationRecord
@@ -182,7 +183,8 @@ def _secrets(
     """The passwords and sessions captured on one server, given its skeleton: drawn together
     where ``next_request`` passwords sit beside sessions and the traffic is light enough to
     draw both literally (:mod:`.shared_buffer`) or, beside ``next_request`` tokens, the reads
-    that would capture are few enough (:mod:`.buffer_reads`), else each on its own path."""
+    that would capture are few enough (:mod:`.buffer_reads`), or where both linger and the
+    tokens are counted login by login (:mod:`.login_pairs`), else each on its own path."""
     server = scenario.servers[name]
     workers = server.total_workers
     sources = {a: scenario.attackers[a].sources for a in run.attackers}
@@ -209,16 +211,37 @@ def _secrets(
                                         run.lifetimes, workers, logins, scenario.horizon,
                                         sources, rng, server=name, reusing=reusing)
     draw = sessions = None
+    cuts = session_log_cuts(scenario, name)
+    session_plan: SessionPlan | None = None
+    classes: tuple[dict[Class, int], dict[str, int]] | None = None
+    together = (server.passwords is not None and server.sessions is not None
+                and pairs_fit(server.passwords, server.sessions, run.segments, run.lifetimes,
+                              workers, logins, server.restart.max_requests))
+    if server.sessions is not None:
+        session_plan = plan_sessions(server.sessions, run.segments, run.lifetimes, workers,
+                                     logins, scenario.horizon, reusing=reusing,
+                                     concurrent_blocks=blocks, cuts=cuts,
+                                     passwords_along=together)
     if server.passwords is not None:
-        draw = draw_passwords(server.passwords, server.sessions, run.segments, run.lifetimes,
-                              workers, server.restart.max_requests, rng)
+        found = session_plan.found if session_plan is not None else None
+        if together and session_plan is not None and session_plan.path == "logins":
+            # both kinds linger and the tokens are counted login by login: drawn together
+            assert server.sessions is not None and found is not None
+            draw, counted, benign = sample_pairs(
+                server.passwords, server.sessions, run.segments, run.lifetimes, workers, logins,
+                scenario.horizon, found.srv.sets, found.srv.until, found.timing,
+                len(found.cuts), rng)
+            classes = (counted, benign)
+        else:
+            draw = draw_passwords(server.passwords, server.sessions, run.segments,
+                                  run.lifetimes, workers, server.restart.max_requests, rng)
     if server.sessions is not None:
         sessions = sample_sessions(server.sessions, run.segments, run.lifetimes, workers,
                                    server.hosts, server.traffic.logins_per_s, scenario.horizon,
                                    sources, rng, server=name, reusing=reusing,
-                                   concurrent_blocks=blocks,
-                                   cuts=session_log_cuts(scenario, name),
-                                   drawn_apart=frozenset(n for n, _ in plan.alone))
+                                   concurrent_blocks=blocks, cuts=cuts,
+                                   drawn_apart=frozenset(n for n, _ in plan.alone),
+                                   plan=session_plan, drawn_classes=classes)
     for reader, at_reads in plan.alone:
         assert draw is not None and sessions is not None and server.sessions is not None
         draw.by_attacker[reader], sessions.leaked_by_attacker[reader] = sample_benign_alone(

@@ -107,7 +107,7 @@ from sim.engines.fast.session_literal import (
     simulate_sessions,
     try_sessions,
 )
-from sim.engines.fast.slot_looks import draw_at_reads
+from sim.engines.fast.slot_looks import DrawAtReads, draw_at_reads
 from sim.engines.fast.token_copies import draw_classes
 from sim.engines.fast.token_means import given_reads, read_means
 from sim.engines.fast.token_takes import TAKES_LIMIT, sample_takes, takes_fit, takes_work
@@ -376,6 +376,68 @@ def literal_sessions(spec: SessionSpec, segments: Sequence[Segment], workers: in
             or literal_work(spec, segments, workers, logins) <= LITERAL_LIMIT)
 
 
+@dataclass(frozen=True, slots=True)
+class SessionPlan:
+    """The draw :func:`sample_sessions` takes on one server replication, chosen from the
+    skeleton before any random number, so that the caller can draw the passwords with the
+    sessions where both are counted login by login (:mod:`.login_pairs`)."""
+
+    path: str
+    """"literal", "takes", "reads" (``next_request`` tokens at the reads), "none" (nothing
+    can leak), "logins", "means" or "sweep"."""
+    found: LeakMeans | None = None
+    """The counting sets and pieces, on the last four."""
+    at_reads: DrawAtReads | None = None
+
+
+def plan_sessions(
+    spec: SessionSpec,
+    segments: Sequence[Segment],
+    lifetimes: Sequence[WorkerLifetime],
+    workers: int,
+    logins: float,
+    horizon: float,
+    *,
+    reusing: frozenset[str] | None = None,
+    concurrent_blocks: bool = False,
+    cuts: Sequence[float] = (),
+    passwords_along: bool = False,
+) -> SessionPlan:
+    """:func:`sample_sessions`' path (its arguments; ``logins`` per second on the server).
+    ``passwords_along``: lingering passwords would be drawn with the sessions on the "logins"
+    path (:func:`.login_pairs.pairs_fit`), which is then taken where the literal draw would
+    be, since only there are both kinds drawn together (and the classes are as exact for
+    every reported quantity)."""
+    literal = literal_sessions(spec, segments, workers, logins, concurrent_blocks)
+    concurrent = "concurrent" in spec.binding and not concurrent_blocks
+    if literal and (concurrent or not passwords_along):
+        return SessionPlan("literal")
+    if concurrent:
+        # tokens that outlive the next request; the check reads the victims' requests
+        return SessionPlan("takes")
+    # next_request tokens where the reads are few enough: drawn where the reads look, exact
+    if spec.lifetime == "next_request" and logins > 0.0 and spec.requests_per_s > 0.0:
+        at_reads = draw_at_reads(spec, segments, workers, logins)
+        if at_reads is not None:
+            return SessionPlan("reads", at_reads=at_reads)
+    _, malicious = attacker_names(segments)
+    reusers = malicious if reusing is None else malicious & reusing
+    found = leak_means(spec, segments, lifetimes, workers, logins, horizon, reusers, cuts,
+                       sweep=False)
+    if found is None:
+        return SessionPlan("none")
+    if (found.untimed and spec.lifetime != "next_request"
+            and takes_fit(spec, segments, workers, logins)):
+        # the classes cannot time the attempts here: each first capture drawn, exactly
+        return SessionPlan("literal" if literal else "takes")
+    # copies that outlive the next request, counted given the reads (exact) where not too many
+    given = (given_reads(spec, segments, workers, logins, len(found.srv.sets))
+             if spec.lifetime != "next_request" else None)
+    if literal and given != "logins":
+        return SessionPlan("literal")
+    return SessionPlan(given or "sweep", found)
+
+
 def sample_sessions(
     spec: SessionSpec,
     segments: Sequence[Segment],
@@ -392,6 +454,8 @@ def sample_sessions(
     concurrent_blocks: bool = False,
     cuts: Sequence[float] = (),
     drawn_apart: frozenset[str] = frozenset(),
+    plan: SessionPlan | None = None,
+    drawn_classes: tuple[dict[Class, int], dict[str, int]] | None = None,
 ) -> SessionDraw:
     """Draw the sessions leaked and hijacked on one server in one replication.
 
@@ -404,6 +468,8 @@ def sample_sessions(
     (:func:`.session_cuts.session_log_cuts`); the integrated path times each attempt on its
     exact side of them. ``drawn_apart``: benign readers whose counts the caller draws itself
     where this takes the integrated sweep (:func:`.buffer_reads.plan_reads`), left at 0.
+    ``plan``: :func:`plan_sessions` of the same, if the caller made it; ``drawn_classes``: on its
+    "logins" path, the counts the caller drew with the passwords (:mod:`.login_pairs`).
 
     Paths: the literal draw of every session that meets the attack while that is cheap
     (:mod:`.session_literal`), the draw at the reads for ``next_request`` tokens while their
@@ -415,43 +481,35 @@ def sample_sessions(
     the integrated sweep.
     """
     logins = hosts * logins_per_host
-    if literal_sessions(spec, segments, workers, logins, concurrent_blocks):
+    if plan is None:
+        plan = plan_sessions(spec, segments, lifetimes, workers, logins, horizon,
+                             reusing=reusing, concurrent_blocks=concurrent_blocks, cuts=cuts)
+    if plan.path == "literal":
         return simulate_sessions(spec, segments, lifetimes, workers, logins, horizon,
                                  attacker_sources, rng, server=server, reusing=reusing)
-    if "concurrent" in spec.binding and not concurrent_blocks:
-        # tokens that outlive the next request; the check reads the victims' requests
+    if plan.path == "takes":
         return sample_takes(spec, segments, lifetimes, workers, logins, horizon,
                             attacker_sources, rng, server=server, reusing=reusing)
     names, malicious = attacker_names(segments)
-    # next_request tokens where the reads are few enough: drawn where the reads look, exact
-    slot = spec.lifetime == "next_request" and logins > 0.0 and spec.requests_per_s > 0.0
-    at_reads = draw_at_reads(spec, segments, workers, logins) if slot else None
-    if at_reads is not None:
-        first = at_reads(spec, segments, lifetimes, workers, logins, horizon, names, rng).first
+    if plan.at_reads is not None:
+        first = plan.at_reads(spec, segments, lifetimes, workers, logins, horizon, names,
+                              rng).first
         return try_sessions(spec, first, never_idle, names, malicious, attacker_sources, rng,
                             server=server, reusing=reusing)
     reusers = malicious if reusing is None else malicious & reusing
     leaked = dict.fromkeys(names, 0)
     hijacked = dict.fromkeys(names, 0)
-    found = leak_means(spec, segments, lifetimes, workers, logins, horizon, reusers, cuts,
-                       sweep=False)
+    found = plan.found
     if found is None:
         return SessionDraw(0, 0, leaked, hijacked, [])
-    if (found.untimed and spec.lifetime != "next_request"
-            and takes_fit(spec, segments, workers, logins)):
-        # the classes cannot time the attempts here: each first capture drawn, exactly
-        return sample_takes(spec, segments, lifetimes, workers, logins, horizon,
-                            attacker_sources, rng, server=server, reusing=reusing)
+    slot = spec.lifetime == "next_request" and logins > 0.0 and spec.requests_per_s > 0.0
     counted: dict[Class, int] | None = None
-    # copies that outlive the next request, counted given the reads (exact) where not too many
-    given = (given_reads(spec, segments, workers, logins, len(found.srv.sets))
-             if spec.lifetime != "next_request" else None)
-    if given == "logins":
-        counted, benign = draw_classes(spec, segments, lifetimes, workers, logins, horizon,
-                                       found.srv.sets, found.srv.until, found.timing,
-                                       len(found.cuts), rng)
+    if plan.path == "logins":
+        counted, benign = drawn_classes if drawn_classes is not None else draw_classes(
+            spec, segments, lifetimes, workers, logins, horizon, found.srv.sets,
+            found.srv.until, found.timing, len(found.cuts), rng)
         leaked.update((n, k) for n, k in benign.items() if n not in drawn_apart)
-    elif given == "means":
+    elif plan.path == "means":
         found = with_means(found, read_means(spec, segments, lifetimes, workers, logins,
                                              horizon, found.srv.sets, found.srv.until, rng))
     else:

@@ -246,39 +246,57 @@ def draw_classes(
     ``cuts``, the timed sets of :func:`.session_cuts.timed_sets` (the empty one left out) then
     each benign attacker alone; without, each attacker alone and every union of malicious
     ones."""
-    names, malicious = attacker_names(segments)
-    members = sorted(malicious)
+    names, _ = attacker_names(segments)
     prepared = [s for _, s in drawn_sums(spec, segments, lifetimes, workers, names, sets,
                                          until, rng)]
-    delta = residency_rate(spec)
-    timed = len(sets) - (len(names) - len(malicious))
-    if cuts:
-        rows = list(range(timed))
-    else:  # every union, in the order of timed_sets without cuts
-        rows = [list(sets).index(frozenset(t)) for t in timed_sets(members, frozenset(), ())[1:]]
-    alone = {n: list(sets).index(frozenset({n})) for n in names if n not in malicious}
-    counts: dict[Class, int] = {}
-    benign = dict.fromkeys(alone, 0)
+    tally = ClassTally(spec, segments, prepared, workers, horizon, sets, timing, cuts)
     if not prepared or logins <= 0.0:
-        return counts, benign
-    ttl = spec.ttl
-    lo, hi = meeting(np.sort(np.concatenate([w.t for w in prepared])), ttl)
+        return tally.counts, tally.benign
+    lo, hi = meeting(np.sort(np.concatenate([w.t for w in prepared])), spec.ttl)
     before = np.concatenate([[0.0], np.cumsum(hi - lo)])
     n = int(rng.poisson(logins * before[-1]))
-    own = spec.requests_per_s / workers
     for start in range(0, n, CHUNK):
         at = before[-1] * rng.random(min(CHUNK, n - start))
         k = np.minimum(np.searchsorted(before, at, side="right") - 1, lo.size - 1)
-        u = lo[k] + (at - before[k])
-        chance = login_chances(prepared, delta, own, u, np.minimum(u + ttl, horizon))
-        union = np.vstack([np.zeros((1, u.size)), chance[rows]])
-        classes, each = class_chances(union, members, timing, cuts)
+        tally.add(lo[k] + (at - before[k]), rng)
+    return tally.counts, tally.benign
+
+
+class ClassTally:
+    """The sessions captured by each class of malicious attackers and by each benign one,
+    counted login by login (:func:`draw_classes`; :mod:`.login_pairs` draws the logins with
+    their passwords)."""
+
+    def __init__(self, spec: SessionSpec, segments: Sequence[Segment],
+                 prepared: Sequence[WorkerSums], workers: int, horizon: float,
+                 sets: Sequence[frozenset[str]], timing: frozenset[str], cuts: int) -> None:
+        names, malicious = attacker_names(segments)
+        self.members = sorted(malicious)
+        self.prepared = prepared
+        self.delta = residency_rate(spec)
+        self.own = spec.requests_per_s / workers
+        self.ttl, self.horizon = spec.ttl, horizon
+        self.timing, self.cuts = timing, cuts
+        if cuts:
+            self.rows = list(range(len(sets) - (len(names) - len(malicious))))
+        else:  # every union, in the order of timed_sets without cuts
+            self.rows = [list(sets).index(frozenset(t))
+                         for t in timed_sets(self.members, frozenset(), ())[1:]]
+        self.alone = {n: list(sets).index(frozenset({n})) for n in names if n not in malicious}
+        self.counts: dict[Class, int] = {}
+        self.benign = dict.fromkeys(self.alone, 0)
+
+    def add(self, u: np.ndarray, rng: np.random.Generator) -> None:
+        """Count the sessions opened at ``u`` (a chunk of logins): one class drawn each."""
+        chance = login_chances(self.prepared, self.delta, self.own, u,
+                               np.minimum(u + self.ttl, self.horizon))
+        union = np.vstack([np.zeros((1, u.size)), chance[self.rows]])
+        classes, each = class_chances(union, self.members, self.timing, self.cuts)
         pick = (rng.random(u.size)[None, :] >= np.cumsum(each, axis=0)).sum(axis=0)
         for c, m in zip(classes, np.bincount(pick, minlength=len(classes) + 1)):
-            counts[c] = counts.get(c, 0) + int(m)
-        for name, row in alone.items():
-            benign[name] += int((rng.random(u.size) < chance[row]).sum())
-    return counts, benign
+            self.counts[c] = self.counts.get(c, 0) + int(m)
+        for name, row in self.alone.items():
+            self.benign[name] += int((rng.random(u.size) < chance[row]).sum())
 
 
 def meeting(t: np.ndarray, ttl: float) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,225 @@
+"""Passwords and session tokens that both linger, drawn login by login from the same reads.
+
+A login leaves its password in its worker's heap and opens a session whose requests leave
+token copies in every worker's; the same connections read both (``model.md``, Residency).
+Drawn on paths of their own (:mod:`.lingering` for the passwords, :mod:`.token_copies` for the
+sessions), each kind's law is exact but the two are independent where the model has them
+dependent twice: through the reads (a connection that takes one kind may take the other) and
+through the login (one opened just before a stretch of reads puts both at risk). So one
+attacker's password and session came out less alike than they are (item 14 of
+``docs/fast-engine.md``).
+
+Here the reads of both kinds are drawn once, per connection (:func:`.reads.sample_shared_reads`),
+and each login is drawn once, with its time ``u`` and its worker. Given the reads and the
+login, its password's residency (exponential, or until the worker's next clear) and its
+session's token copies (placed by the session's own Poisson requests) are independent, so a
+login's session class (:class:`.token_copies.ClassTally`, from its chances) and its password's
+fate are drawn apart, each with its exact law. The password's fate is simulated: its residency
+ends at ``E``, and each attacker's first take is the first of its reads of the worker in
+``(u, E)`` whose cumulative ``-log(1 - q)`` passes an ``Exp(1)`` of its own (each read takes a
+resident piece independently, with chance ``q``). So the joint law of every attacker's
+password and session captures, and each password's first capture times, are the model's.
+
+Logins are drawn per worker where either kind can be captured: before a read of the password
+buffer in the same block (between clears), or within ``ttl`` before any read of the token
+buffer. Their cost grows with the logins there; :func:`pair_work` bounds it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from sim.engines.fast.password_chain import PasswordDraw
+from sim.engines.fast.reads import Reads, attacker_names, password_capture, sample_shared_reads
+from sim.engines.fast.segments import Segment, WorkerLifetime
+from sim.engines.fast.session_cuts import Class, Until
+from sim.engines.fast.session_literal import WorkerReads, token_capture, worker_reads
+from sim.engines.fast.token_copies import (
+    CHUNK,
+    ClassTally,
+    meeting,
+    prepare,
+    residency_rate,
+    set_chances,
+)
+from sim.scenario.model import PasswordSpec, SessionSpec
+
+#: Most logins times attackers one server replication may draw here; past it the two kinds
+#: are drawn apart (their own paths, whose costs do not grow with the logins).
+PAIRS_LIMIT = 4_000_000
+
+
+def pairs_fit(passwords: PasswordSpec, sessions: SessionSpec, segments: Sequence[Segment],
+              lifetimes: Sequence[WorkerLifetime], workers: int, logins: float,
+              max_requests: int | None) -> bool:
+    """Whether :func:`sample_pairs` would draw the passwords with the sessions where these
+    are counted login by login (the "logins" path of :func:`.sessions.plan_sessions`): the
+    passwords linger, there is no ``max_requests`` (whose lifetimes the password paths read
+    given their counts, item 13), and the logins are within :data:`PAIRS_LIMIT`."""
+    return (passwords.lifetime != "next_request" and max_requests is None
+            and pair_work(segments, lifetimes, workers, logins, sessions.ttl) <= PAIRS_LIMIT)
+
+
+def pair_work(segments: Sequence[Segment], lifetimes: Sequence[WorkerLifetime], workers: int,
+              logins: float, ttl: float) -> float:
+    """Expected logins times attackers this draw would handle on one server replication, at
+    most: on each worker, every login of a lifetime that meets the attack up to the attack's
+    end (a password can wait there for a read), and the ``ttl`` before the attack (sessions
+    that can meet it); ``logins`` per second on the server."""
+    hot = [s for s in segments if s.attackers]
+    if not hot:
+        return 0.0
+    first, last = hot[0].t0, hot[-1].t1
+    span = workers * ttl + sum(max(0.0, min(lt.end, last) - lt.start) for lt in lifetimes
+                               if lt.end > first and lt.start < last)
+    attackers = len(attacker_names(segments)[0])
+    return logins / max(workers, 1) * span * (attackers + 1)
+
+
+def sample_pairs(
+    passwords: PasswordSpec, spec: SessionSpec, segments: Sequence[Segment],
+    lifetimes: Sequence[WorkerLifetime], workers: int, logins: float, horizon: float,
+    sets: Sequence[frozenset[str]], until: Sequence[Until], timing: frozenset[str], cuts: int,
+    rng: np.random.Generator,
+) -> tuple[PasswordDraw, dict[Class, int], dict[str, int]]:
+    """The passwords captured (with each one's first capture time per attacker) and the
+    sessions captured by each class (:func:`.token_copies.draw_classes`' counts, with its
+    ``sets``, ``until``, ``timing`` and ``cuts``) on one server, drawn together per login."""
+    names, malicious = attacker_names(segments)
+    index = {n: i for i, n in enumerate(names)}
+    kept, tokens = _pair_reads(passwords, spec, segments, lifetimes, workers, index, rng)
+    prepared = [prepare(wk, set_chances(wk, names, sets, until), residency_rate(spec))
+                for wk in tokens if wk.read_t.size]
+    tally = ClassTally(spec, segments, prepared, workers, horizon, sets, timing, cuts)
+    mu = 0.0 if isinstance(passwords.lifetime, str) else 1.0 / float(passwords.lifetime)
+    session_lo, session_hi = (meeting(np.sort(np.concatenate([w.t for w in prepared])), spec.ttl)
+                              if prepared else (np.zeros(0), np.zeros(0)))
+    taken: list[list[np.ndarray]] = [[] for _ in names]
+    any_malicious = 0
+    bad = np.array([n in malicious for n in names], dtype=bool)
+    for w in range(workers):
+        lo, hi = _union(*_password_region(kept[w]), session_lo, session_hi)
+        before = np.concatenate([[0.0], np.cumsum(hi - lo)])
+        n = int(rng.poisson(logins / workers * before[-1])) if lo.size else 0
+        for start in range(0, n, CHUNK):
+            at = before[-1] * rng.random(min(CHUNK, n - start))
+            k = np.minimum(np.searchsorted(before, at, side="right") - 1, lo.size - 1)
+            u = lo[k] + (at - before[k])
+            inside = _inside(u, session_lo, session_hi)
+            if inside.any():
+                tally.add(u[inside], rng)
+            first = _password_fates(kept[w], len(names), mu, u, rng)
+            for i in range(len(names)):
+                taken[i].append(first[:, i][np.isfinite(first[:, i])])
+            any_malicious += int(np.isfinite(first[:, bad]).any(axis=1).sum())
+    times = {n: np.sort(np.concatenate(taken[i])) if taken[i] else np.zeros(0)
+             for i, n in enumerate(names)}
+    draw = PasswordDraw(any_malicious, {n: int(t.size) for n, t in times.items()},
+                        capture_times=times)
+    return draw, tally.counts, tally.benign
+
+
+class _PasswordReads:
+    """One worker's reads of the password buffer, with each attacker's cumulative
+    ``-log(1 - q)`` over them: ``cum[k, a]`` sums the reads before ``k``."""
+
+    def __init__(self, wk: WorkerReads, attackers: int) -> None:
+        self.t, self.clears = wk.read_t, wk.clears
+        logs = np.zeros((wk.read_t.size, attackers))
+        miss = np.maximum(1.0 - wk.read_q, np.finfo(float).tiny)
+        logs[np.arange(wk.read_t.size), wk.read_who] = -np.log(miss)
+        self.cum = np.vstack([np.zeros((1, attackers)), np.cumsum(logs, axis=0)])
+
+
+def _pair_reads(
+    passwords: PasswordSpec, spec: SessionSpec, segments: Sequence[Segment],
+    lifetimes: Sequence[WorkerLifetime], workers: int, index: dict[str, int],
+    rng: np.random.Generator,
+) -> tuple[list[_PasswordReads], list[WorkerReads]]:
+    """Every worker's reads of both buffers, each connection drawn once: under
+    ``next_handshake`` the legitimate handshakes, drawn once too, clear the kinds that follow
+    that rule; a crashing connection reads just before the restart that empties the heap."""
+    kinds = [(password_capture, passwords.lifetime), (token_capture, spec.lifetime)]
+    rules = [rule for _, rule in kinds]
+    starts = [s.t0 for s in segments]
+    by_worker: dict[int, list[WorkerLifetime]] = {}
+    for lt in sorted(lifetimes, key=lambda lt: lt.start):
+        by_worker.setdefault(lt.worker, []).append(lt)
+    kept, tokens = [], []
+    for w in range(workers):
+        parts: list[list[Reads]] = [[], []]
+        restarts: list[float] = []
+        for lt in by_worker.get(w, []):
+            if lt.end <= lt.start:
+                continue
+            t, who, q, clear = sample_shared_reads(segments, starts, lt, kinds, index, rng)
+            t = np.where(t >= lt.end, np.nextafter(lt.end, -math.inf), t)
+            for j in range(2):
+                parts[j].append(Reads(t, who, q[:, j], clear[:, j]))
+            if "next_handshake" in rules and segments[0].handshakes > 0:
+                k = int(rng.poisson(segments[0].handshakes * (lt.end - lt.start)))
+                shakes = lt.start + (lt.end - lt.start) * rng.random(k)
+                for j, rule in enumerate(rules):
+                    if rule == "next_handshake":
+                        parts[j].append(Reads(shakes, np.full(k, -1), np.zeros(k),
+                                              np.ones(k, dtype=bool)))
+            restarts += (lt.start, lt.end)
+        kept.append(_PasswordReads(worker_reads(rules[0], parts[0], restarts), len(index)))
+        tokens.append(worker_reads(rules[1], parts[1], restarts))
+    return kept, tokens
+
+
+def _password_region(r: _PasswordReads) -> tuple[np.ndarray, np.ndarray]:
+    """Where a login's password can be read on this worker, as disjoint intervals: from the
+    start of each block (between clears) that holds reads to its last read."""
+    if r.t.size == 0:
+        return np.zeros(0), np.zeros(0)
+    block = np.searchsorted(r.clears, r.t, side="right")
+    last = np.append(block[1:] != block[:-1], True)
+    lo = np.where(block[last] > 0, r.clears[np.maximum(block[last] - 1, 0)], 0.0)
+    return lo, r.t[last]
+
+
+def _union(lo1: np.ndarray, hi1: np.ndarray, lo2: np.ndarray,
+           hi2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The union of two sets of disjoint intervals ``[lo, hi)``, as disjoint intervals."""
+    lo, hi = np.concatenate([lo1, lo2]), np.concatenate([hi1, hi2])
+    if lo.size == 0:
+        return lo, hi
+    order = np.argsort(lo, kind="stable")
+    lo, hi = lo[order], hi[order]
+    reach = np.maximum.accumulate(hi)
+    new = np.concatenate([[True], lo[1:] > reach[:-1]])
+    ends = np.append(np.flatnonzero(new)[1:] - 1, lo.size - 1)
+    return lo[new], reach[ends]
+
+
+def _inside(u: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Whether each ``u`` lies in one of the disjoint sorted intervals ``[lo, hi)``."""
+    k = np.searchsorted(lo, u, side="right") - 1
+    return (k >= 0) & (u < hi[np.maximum(k, 0)])
+
+
+def _password_fates(r: _PasswordReads, attackers: int, mu: float, u: np.ndarray,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Per login at ``u`` on this worker (rows) and attacker (columns), the time its password
+    is first taken by that attacker (``inf``: never): the residency drawn to ``E`` (the next
+    clear at the latest), then each attacker's first read in ``(u, E)`` past its own
+    ``Exp(1)`` of cumulative ``-log(1 - q)``."""
+    out = np.full((u.size, attackers), math.inf)
+    if r.t.size == 0 or u.size == 0:
+        return out
+    clear = r.clears[np.minimum(np.searchsorted(r.clears, u, side="right"), r.clears.size - 1)]
+    clear = np.where(clear > u, clear, math.inf)
+    end = np.minimum(u + rng.exponential(1.0 / mu, u.size), clear) if mu > 0 else clear
+    k0 = np.searchsorted(r.t, u, side="right")
+    k_end = np.searchsorted(r.t, end, side="left")
+    thresholds = r.cum[k0] + rng.exponential(1.0, (u.size, attackers))
+    for a in range(attackers):
+        m = np.searchsorted(r.cum[:, a], thresholds[:, a], side="left") - 1
+        hit = (m >= k0) & (m < k_end)
+        out[hit, a] = r.t[m[hit]]
+    return out
