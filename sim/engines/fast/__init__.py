@@ -233,8 +233,11 @@ def _secrets(
                 len(found.cuts), rng)
             classes = (counted, benign)
         else:
+            logging_in = server.passwords.kind == "static" and any(
+                scenario.attackers[a].logs_in for a in run.attackers)
             draw = draw_passwords(server.passwords, server.sessions, run.segments,
-                                  run.lifetimes, workers, server.restart.max_requests, rng)
+                                  run.lifetimes, workers, server.restart.max_requests, rng,
+                                  times_read=logging_in)
     if server.sessions is not None:
         sessions = sample_sessions(server.sessions, run.segments, run.lifetimes, workers,
                                    server.hosts, server.traffic.logins_per_s, scenario.horizon,

@@ -6,9 +6,11 @@ lingering-password sampler when many can.
 The chain costs about the cube of its states per piece of a lifetime, the sampler about the
 number of attacker connections it samples: the sampler is taken past :data:`SMALL_CHAIN`
 states unless the attack is heavy, and always past the chain's limit (``check`` bounds its
-cost there). Where the skeleton drew the logins (``max_requests`` beside sessions,
-:mod:`.login_timeline`) the sampler follows them whatever the chain's size, unless the
-attack is heavy and the chain within its limit.
+cost there). Where the chain would leave out what can be read, the sampler is taken whatever
+the cost within :data:`.lingering.READ_LIMIT` reads: where an attacker logs in with the
+passwords (their times and spread, item 10 of ``docs/fast-engine.md``) and with
+``max_requests`` (each lifetime read given the count that ended it, item 13; where the
+skeleton drew the logins, :mod:`.login_timeline`, the sampler follows them).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from sim.engines.fast.password_chain import MAX_STATES, PasswordDraw, sample_passwords, state_count
-from sim.engines.fast.lingering import sample_known_logins, sample_lingering
+from sim.engines.fast.lingering import READ_LIMIT, sample_known_logins, sample_lingering
 from sim.engines.fast.password_reads import reads_passwords, sample_passwords_at_reads
 from sim.engines.fast.reads import attacker_names, counting_sets
 from sim.engines.fast.segments import WorkerLifetime, Segment
@@ -47,9 +49,12 @@ def draw_passwords(
     workers: int,
     max_requests: int | None,
     rng: np.random.Generator,
+    times_read: bool = False,
 ) -> PasswordDraw:
     """Distinct passwords captured, in total (malicious attackers) and per attacker, with what
-    :mod:`.logins` needs to draw each attacker's first-capture times on any path."""
+    :mod:`.logins` needs to draw each attacker's first-capture times on any path.
+    ``times_read``: some attacker logs in with what it captures here (rule 22), so the
+    captures' times and their spread are read."""
     if sessions is not None and session_slot(spec.lifetime, segments):
         touched = readable_lifetimes(segments, lifetimes)
         if literal_cost(sessions, segments, touched, workers) <= DRAWN_LIMIT:
@@ -65,7 +70,12 @@ def draw_passwords(
     # the attack (``check`` bounds the reads there as for the lingering path).
     known = (max_requests is not None and spec.lifetime != "next_request" and bool(lifetimes)
              and lifetimes[0].logins is not None)
-    if not known or reads > HEAVY_ATTACK:
+    # The chain draws the login times apart from their count, and with max_requests reads
+    # each lifetime free of the count that ended it (items 10 and 13): where either can be
+    # read, lingering passwords take the exact path within its limit, whatever the cost.
+    exact = (spec.lifetime != "next_request" and (times_read or max_requests is not None)
+             and reads <= READ_LIMIT)
+    if not exact and (not known or reads > HEAVY_ATTACK):
         states = state_count(spec, segments, lifetimes)
         if states <= SMALL_CHAIN or (states <= MAX_STATES and reads > HEAVY_ATTACK):
             return sample_passwords(spec, segments, lifetimes, workers, rng)
