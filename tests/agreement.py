@@ -644,10 +644,12 @@ def copies_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
     """:func:`outcomes` with the sessions off the literal draw, which a small server's light
     attacks take: tokens that outlive the next request are then counted given the reads
     with a class drawn per login (``token_copies.py``), as on a server too busy for the
-    literal draw."""
-    from sim.engines.fast import sessions, token_means
+    literal draw; and apart from lingering passwords, as where those cannot be drawn with
+    them (``login_pairs.py`` takes both on ``lingering`` as it runs)."""
+    from sim.engines.fast import login_pairs, sessions, token_means
 
-    with forced(sessions, "LITERAL_LIMIT", -1.0), forced(token_means, "MEANS_LIMIT", -1.0):
+    with (forced(sessions, "LITERAL_LIMIT", -1.0), forced(token_means, "MEANS_LIMIT", -1.0),
+          forced(login_pairs, "PAIRS_LIMIT", -1.0)):
         return outcomes(engine, sc, replications, seed)
 
 

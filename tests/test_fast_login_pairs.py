@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from agreement import CELLS, capture_cells, choices, forced
+from agreement import CELLS, SCENARIOS, capture_cells, choices, forced, outcomes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import chi2_contingency, norm
@@ -200,3 +200,19 @@ def test_one_attackers_password_and_session_agree_with_the_reference() -> None:
     assert _disagreements(together, reference) == []
     # power: the same comparison sees the two kinds drawn apart
     assert len(_disagreements(apart, reference)) >= 2
+
+
+def test_the_agreement_suites_lingering_scenario_takes_this_draw() -> None:
+    """``lingering`` (both kinds lingering, ``max_requests`` with the logins the skeleton drew,
+    light attacks): every replication with a reader draws both kinds together, on the
+    skeleton's logins, so the agreement suite compares this draw at full power."""
+    sc = SCENARIOS["lingering"]()
+    calls = []
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("known") if "known" in kwargs else args[-1])
+        return login_pairs.sample_pairs(*args, **kwargs)
+
+    with forced(fast, "sample_pairs", spy):
+        outcomes("fast", sc, 40, 5)
+    assert len(calls) == 40 and all(known is not None for known in calls)

@@ -216,7 +216,7 @@ def _secrets(
     classes: tuple[dict[Class, int], dict[str, int]] | None = None
     together = (server.passwords is not None and server.sessions is not None
                 and pairs_fit(server.passwords, server.sessions, run.segments, run.lifetimes,
-                              workers, logins, server.restart.max_requests))
+                              workers, logins, server.restart.max_requests, run.logins))
     if server.sessions is not None:
         session_plan = plan_sessions(server.sessions, run.segments, run.lifetimes, workers,
                                      logins, scenario.horizon, reusing=reusing,
@@ -230,7 +230,7 @@ def _secrets(
             draw, counted, benign = sample_pairs(
                 server.passwords, server.sessions, run.segments, run.lifetimes, workers, logins,
                 scenario.horizon, found.srv.sets, found.srv.until, found.timing,
-                len(found.cuts), rng)
+                len(found.cuts), rng, server.restart.max_requests, run.logins)
             classes = (counted, benign)
         else:
             logging_in = server.passwords.kind == "static" and any(

@@ -22,18 +22,28 @@ password and session captures, and each password's first capture times, are the 
 
 Logins are drawn per worker where either kind can be captured: before a read of the password
 buffer in the same block (between clears), or within ``ttl`` before any read of the token
-buffer. Their cost grows with the logins there; :func:`pair_work` bounds it.
+buffer; where the skeleton drew the server's logins (``max_requests`` beside sessions,
+:mod:`.login_timeline`) those are taken instead, and each lifetime's reads are drawn given
+the count that ended it (:func:`.reads.counted_shared_reads`). Their cost grows with the
+logins there; :func:`pair_work` bounds it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from sim.engines.fast.password_chain import PasswordDraw
-from sim.engines.fast.reads import Reads, attacker_names, password_capture, sample_shared_reads
+from sim.engines.fast.login_timeline import LoginTimeline
+from sim.engines.fast.reads import (
+    Reads,
+    attacker_names,
+    counted_shared_reads,
+    password_capture,
+    sample_shared_reads,
+)
 from sim.engines.fast.segments import Segment, WorkerLifetime
 from sim.engines.fast.session_cuts import Class, Until
 from sim.engines.fast.session_literal import WorkerReads, token_capture, worker_reads
@@ -54,12 +64,14 @@ PAIRS_LIMIT = 4_000_000
 
 def pairs_fit(passwords: PasswordSpec, sessions: SessionSpec, segments: Sequence[Segment],
               lifetimes: Sequence[WorkerLifetime], workers: int, logins: float,
-              max_requests: int | None) -> bool:
+              max_requests: int | None, known: LoginTimeline | None) -> bool:
     """Whether :func:`sample_pairs` would draw the passwords with the sessions where these
-    are counted login by login (the "logins" path of :func:`.sessions.plan_sessions`): the
-    passwords linger, there is no ``max_requests`` (whose lifetimes the password paths read
-    given their counts, item 13), and the logins are within :data:`PAIRS_LIMIT`."""
-    return (passwords.lifetime != "next_request" and max_requests is None
+    are counted login by login (the "logins" path of :func:`.sessions.plan_sessions`): both
+    kinds linger, with ``max_requests`` only where the skeleton drew the logins
+    (``known``: each lifetime's reads are then drawn given the count that ended it, its
+    logins aside, item 13), and the logins are within :data:`PAIRS_LIMIT`."""
+    return (passwords.lifetime != "next_request" and sessions.lifetime != "next_request"
+            and (max_requests is None or known is not None)
             and pair_work(segments, lifetimes, workers, logins, sessions.ttl) <= PAIRS_LIMIT)
 
 
@@ -83,14 +95,17 @@ def sample_pairs(
     passwords: PasswordSpec, spec: SessionSpec, segments: Sequence[Segment],
     lifetimes: Sequence[WorkerLifetime], workers: int, logins: float, horizon: float,
     sets: Sequence[frozenset[str]], until: Sequence[Until], timing: frozenset[str], cuts: int,
-    rng: np.random.Generator,
+    rng: np.random.Generator, max_requests: int | None = None,
+    known: LoginTimeline | None = None,
 ) -> tuple[PasswordDraw, dict[Class, int], dict[str, int]]:
     """The passwords captured (with each one's first capture time per attacker) and the
     sessions captured by each class (:func:`.token_copies.draw_classes`' counts, with its
-    ``sets``, ``until``, ``timing`` and ``cuts``) on one server, drawn together per login."""
+    ``sets``, ``until``, ``timing`` and ``cuts``) on one server, drawn together per login:
+    the skeleton's logins where it drew them (``known``), else drawn here."""
     names, malicious = attacker_names(segments)
     index = {n: i for i, n in enumerate(names)}
-    kept, tokens = _pair_reads(passwords, spec, segments, lifetimes, workers, index, rng)
+    kept, tokens = _pair_reads(passwords, spec, segments, lifetimes, workers, index,
+                               max_requests, rng)
     prepared = [prepare(wk, set_chances(wk, names, sets, until), residency_rate(spec))
                 for wk in tokens if wk.read_t.size]
     tally = ClassTally(spec, segments, prepared, workers, horizon, sets, timing, cuts)
@@ -102,12 +117,8 @@ def sample_pairs(
     bad = np.array([n in malicious for n in names], dtype=bool)
     for w in range(workers):
         lo, hi = _union(*_password_region(kept[w]), session_lo, session_hi)
-        before = np.concatenate([[0.0], np.cumsum(hi - lo)])
-        n = int(rng.poisson(logins / workers * before[-1])) if lo.size else 0
-        for start in range(0, n, CHUNK):
-            at = before[-1] * rng.random(min(CHUNK, n - start))
-            k = np.minimum(np.searchsorted(before, at, side="right") - 1, lo.size - 1)
-            u = lo[k] + (at - before[k])
+        for u in _logins(lo, hi, logins / workers, None if known is None else known.own[w],
+                         rng):
             inside = _inside(u, session_lo, session_hi)
             if inside.any():
                 tally.add(u[inside], rng)
@@ -134,14 +145,33 @@ class _PasswordReads:
         self.cum = np.vstack([np.zeros((1, attackers)), np.cumsum(logs, axis=0)])
 
 
+def _logins(lo: np.ndarray, hi: np.ndarray, rate: float, own: np.ndarray | None,
+            rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """One worker's logins inside the disjoint intervals ``[lo, hi)``, in chunks: ``own``
+    (the skeleton's, sorted) where known, else Poisson at ``rate``."""
+    if own is not None:
+        inside = own[_inside(own, lo, hi)]
+        for start in range(0, inside.size, CHUNK):
+            yield inside[start:start + CHUNK]
+        return
+    before = np.concatenate([[0.0], np.cumsum(hi - lo)])
+    n = int(rng.poisson(rate * before[-1])) if lo.size else 0
+    for start in range(0, n, CHUNK):
+        at = before[-1] * rng.random(min(CHUNK, n - start))
+        k = np.minimum(np.searchsorted(before, at, side="right") - 1, lo.size - 1)
+        yield lo[k] + (at - before[k])
+
+
 def _pair_reads(
     passwords: PasswordSpec, spec: SessionSpec, segments: Sequence[Segment],
     lifetimes: Sequence[WorkerLifetime], workers: int, index: dict[str, int],
-    rng: np.random.Generator,
+    max_requests: int | None, rng: np.random.Generator,
 ) -> tuple[list[_PasswordReads], list[WorkerReads]]:
-    """Every worker's reads of both buffers, each connection drawn once: under
-    ``next_handshake`` the legitimate handshakes, drawn once too, clear the kinds that follow
-    that rule; a crashing connection reads just before the restart that empties the heap."""
+    """Every worker's reads of both buffers, each connection drawn once (with
+    ``max_requests``, given the count that ended its lifetime, :func:`.reads.
+    counted_shared_reads`): under ``next_handshake`` the legitimate handshakes, drawn once
+    too, clear the kinds that follow that rule; a crashing connection reads just before the
+    restart that empties the heap."""
     kinds = [(password_capture, passwords.lifetime), (token_capture, spec.lifetime)]
     rules = [rule for _, rule in kinds]
     starts = [s.t0 for s in segments]
@@ -155,7 +185,11 @@ def _pair_reads(
         for lt in by_worker.get(w, []):
             if lt.end <= lt.start:
                 continue
-            t, who, q, clear = sample_shared_reads(segments, starts, lt, kinds, index, rng)
+            if max_requests is None:
+                t, who, q, clear = sample_shared_reads(segments, starts, lt, kinds, index, rng)
+            else:
+                t, who, q, clear = counted_shared_reads(segments, starts, lt, kinds, index,
+                                                        max_requests, rng).reads
             t = np.where(t >= lt.end, np.nextafter(lt.end, -math.inf), t)
             for j in range(2):
                 parts[j].append(Reads(t, who, q[:, j], clear[:, j]))

@@ -431,7 +431,8 @@ def plan_sessions(
         # the classes cannot time the attempts here: each first capture drawn, exactly
         return SessionPlan("literal" if literal else "takes")
     # copies that outlive the next request, counted given the reads (exact) where not too many
-    given = (given_reads(spec, segments, workers, logins, len(found.srv.sets))
+    given = (given_reads(spec, segments, workers, logins, len(found.srv.sets),
+                         prefer_logins=literal)
              if spec.lifetime != "next_request" else None)
     if literal and given != "logins":
         return SessionPlan("literal")

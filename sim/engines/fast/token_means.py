@@ -68,19 +68,20 @@ _ASYMPTOTIC = 40.0
 
 
 def given_reads(spec: SessionSpec, segments: Sequence[Segment], workers: int, logins: float,
-                sets: int) -> str | None:
+                sets: int, prefer_logins: bool = False) -> str | None:
     """Which exact count of tokens that outlive the next request is expected to cost less:
     "logins" (a class drawn per login, :func:`.token_copies.draw_classes`; its cost grows with
     the reads and the logins), "means" (:func:`read_means`; with the reads alone), or None
-    where both are past their limits (the integrated sweep)."""
+    where both are past their limits (the integrated sweep). ``prefer_logins``: the class per
+    login wherever it is within its limit, whatever the cost."""
     reads, meeting = read_work(spec, segments, workers, logins)
     span = window_length(residency_rate(spec), spec.ttl)
     horizon = max((s.t1 for s in segments), default=0.0)
     pieces = 2.0 * reads + min(reads * spec.ttl / span, workers * horizon / span)
     per_login = (reads + meeting) * sets <= COPIES_LIMIT
     means = pieces * sets <= MEANS_LIMIT
-    if per_login and (not means or (reads * LOGINS_READ_COST + meeting * LOGIN_COST
-                                    <= pieces * PIECE_COST)):
+    if per_login and (prefer_logins or not means
+                      or reads * LOGINS_READ_COST + meeting * LOGIN_COST <= pieces * PIECE_COST):
         return "logins"
     return "means" if means else None
 
