@@ -35,8 +35,9 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from sim.engines.fast.password_chain import PasswordDraw
+from sim.engines.fast.lingering import inverse_residency
 from sim.engines.fast.login_timeline import LoginTimeline
+from sim.engines.fast.password_chain import PasswordDraw
 from sim.engines.fast.reads import (
     Reads,
     attacker_names,
@@ -88,7 +89,7 @@ def pair_work(segments: Sequence[Segment], lifetimes: Sequence[WorkerLifetime], 
     span = workers * ttl + sum(max(0.0, min(lt.end, last) - lt.start) for lt in lifetimes
                                if lt.end > first and lt.start < last)
     attackers = len(attacker_names(segments)[0])
-    return logins / max(workers, 1) * span * (attackers + 1)
+    return logins / workers * span * (attackers + 1)
 
 
 def sample_pairs(
@@ -109,7 +110,7 @@ def sample_pairs(
     prepared = [prepare(wk, set_chances(wk, names, sets, until), residency_rate(spec))
                 for wk in tokens if wk.read_t.size]
     tally = ClassTally(spec, segments, prepared, workers, horizon, sets, timing, cuts)
-    mu = 0.0 if isinstance(passwords.lifetime, str) else 1.0 / float(passwords.lifetime)
+    mu = inverse_residency(passwords)
     session_lo, session_hi = (meeting(np.sort(np.concatenate([w.t for w in prepared])), spec.ttl)
                               if prepared else (np.zeros(0), np.zeros(0)))
     taken: list[list[np.ndarray]] = [[] for _ in names]
@@ -233,6 +234,8 @@ def _union(lo1: np.ndarray, hi1: np.ndarray, lo2: np.ndarray,
 
 def _inside(u: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Whether each ``u`` lies in one of the disjoint sorted intervals ``[lo, hi)``."""
+    if lo.size == 0:
+        return np.zeros(u.size, dtype=bool)
     k = np.searchsorted(lo, u, side="right") - 1
     return (k >= 0) & (u < hi[np.maximum(k, 0)])
 

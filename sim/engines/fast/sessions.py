@@ -386,7 +386,7 @@ class SessionPlan:
     """"literal", "takes", "reads" (``next_request`` tokens at the reads), "none" (nothing
     can leak), "logins", "means" or "sweep"."""
     found: LeakMeans | None = None
-    """The counting sets and pieces, on the last four."""
+    """The counting sets and pieces, on "logins", "means" and "sweep"."""
     at_reads: DrawAtReads | None = None
 
 
