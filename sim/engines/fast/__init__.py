@@ -38,16 +38,24 @@ from sim.engines.fast.key_count import (
     refuse_many_candidates,
 )
 from sim.engines.fast.lingering import refuse_past_limit
+from sim.engines.fast.login_pairs import pairs_fit, sample_pairs
 from sim.engines.fast.logins import sample_logins
 from sim.engines.fast.password_chain import PasswordDraw
 from sim.engines.fast.passwords import draw_passwords
 from sim.engines.fast.patched import patched_stops
-from sim.engines.fast.session_literal import SessionDraw
+from sim.engines.fast.reads import attacker_names
 from sim.engines.fast.session_cuts import Class, session_log_cuts
-from sim.engines.fast.login_pairs import pairs_fit, sample_pairs
-from sim.engines.fast.sessions import SessionPlan, plan_sessions, refuse_session_checks, sample_sessions
+from sim.engines.fast.session_literal import SessionDraw
+from sim.engines.fast.sessions import (
+    SessionPlan,
+    plan_sessions,
+    refuse_session_checks,
+    sample_sessions,
+)
 from sim.engines.fast.shared_buffer import sample_shared_buffer, shared_lifetimes
 from sim.engines.fast.skeleton import ServerRun, crash_chance
+from sim.engines.fast.token_copies import ClassTally
+from sim.engines.fast.token_takes import TakesTally, every_reader
 from sim.model.record import Captures, Observations, ReplicationRecord
 from sim.model.attackers import draw_attackers, longest_window
 from sim.scenario.model import Scenario
@@ -210,10 +218,11 @@ def _secrets(
             return sample_both_at_reads(plan.draw, server.sessions, run.segments,
                                         run.lifetimes, workers, logins, scenario.horizon,
                                         sources, rng, server=name, reusing=reusing)
-    draw = sessions = None
+    draw: PasswordDraw | None = None
+    sessions: SessionDraw | None = None
+    classes: tuple[dict[Class, int], dict[str, int]] | None = None
     cuts = session_log_cuts(scenario, name)
     session_plan: SessionPlan | None = None
-    classes: tuple[dict[Class, int], dict[str, int]] | None = None
     together = (server.passwords is not None and server.sessions is not None
                 and pairs_fit(server.passwords, server.sessions, run.segments, run.lifetimes,
                               workers, logins, server.restart.max_requests, run.logins))
@@ -222,23 +231,15 @@ def _secrets(
                                      logins, scenario.horizon, reusing=reusing,
                                      concurrent_blocks=blocks, cuts=cuts,
                                      passwords_along=together)
-    if server.passwords is not None:
-        found = session_plan.found if session_plan is not None else None
-        if together and session_plan is not None and session_plan.path == "logins":
-            # both kinds linger and the tokens are counted login by login: drawn together
-            assert server.sessions is not None and found is not None
-            draw, counted, benign = sample_pairs(
-                server.passwords, server.sessions, run.segments, run.lifetimes, workers, logins,
-                scenario.horizon, found.srv.sets, found.srv.until, found.timing,
-                len(found.cuts), rng, server.restart.max_requests, run.logins)
-            classes = (counted, benign)
-        else:
-            logging_in = server.passwords.kind == "static" and any(
-                scenario.attackers[a].logs_in for a in run.attackers)
-            draw = draw_passwords(server.passwords, server.sessions, run.segments,
-                                  run.lifetimes, workers, server.restart.max_requests, rng,
-                                  times_read=logging_in)
-    if server.sessions is not None:
+    if together and session_plan is not None and session_plan.path in ("logins", "takes"):
+        draw, classes, sessions = _drawn_together(scenario, name, run, session_plan, rng)
+    elif server.passwords is not None:
+        logging_in = server.passwords.kind == "static" and any(
+            scenario.attackers[a].logs_in for a in run.attackers)
+        draw = draw_passwords(server.passwords, server.sessions, run.segments,
+                              run.lifetimes, workers, server.restart.max_requests, rng,
+                              times_read=logging_in)
+    if server.sessions is not None and sessions is None:
         sessions = sample_sessions(server.sessions, run.segments, run.lifetimes, workers,
                                    server.hosts, server.traffic.logins_per_s, scenario.horizon,
                                    sources, rng, server=name, reusing=reusing,
@@ -251,3 +252,33 @@ def _secrets(
             reader, at_reads, server.sessions, run.segments, run.lifetimes, workers, logins,
             scenario.horizon, rng)
     return draw, sessions
+
+
+def _drawn_together(
+    scenario: Scenario, name: str, run: ServerRun, plan: SessionPlan, rng: np.random.Generator,
+) -> tuple[PasswordDraw, tuple[dict[Class, int], dict[str, int]] | None, SessionDraw | None]:
+    """Lingering passwords drawn with the sessions login by login (:mod:`.login_pairs`): on
+    the "logins" path with the sessions' classes (for :func:`.sessions.sample_sessions` to
+    finish), on "takes" with the sessions themselves, drawn where their copies are taken."""
+    server = scenario.servers[name]
+    assert server.passwords is not None and server.sessions is not None
+    spec, workers = server.sessions, server.total_workers
+    logins = server.hosts * server.traffic.logins_per_s
+    common = (server.passwords, spec, run.segments, run.lifetimes, workers, logins)
+    if plan.path == "logins":
+        found = plan.found
+        assert found is not None
+        draw, tally = sample_pairs(
+            *common, (found.srv.sets, found.srv.until),
+            lambda live, sums: ClassTally(spec, run.segments, sums, workers, scenario.horizon,
+                                          found.srv.sets, found.timing, len(found.cuts)),
+            rng, server.restart.max_requests, run.logins)
+        return draw, (tally.counts, tally.benign), None
+    names, _ = attacker_names(run.segments)
+    draw, takes = sample_pairs(
+        *common, every_reader(names),
+        lambda live, sums: TakesTally(spec, live, sums, workers, scenario.horizon),
+        rng, server.restart.max_requests, run.logins)
+    reusing = frozenset(a for a in run.attackers if scenario.attackers[a].reuses_sessions)
+    sources = {a: scenario.attackers[a].sources for a in run.attackers}
+    return draw, None, takes.draw(run.segments, sources, rng, server=name, reusing=reusing)

@@ -13,8 +13,9 @@ Here the reads of both kinds are drawn once, per connection (:func:`.reads.sampl
 and each login is drawn once, with its time ``u`` and its worker. Given the reads and the
 login, its password's residency (exponential, or until the worker's next clear) and its
 session's token copies (placed by the session's own Poisson requests) are independent, so a
-login's session class (:class:`.token_copies.ClassTally`, from its chances) and its password's
-fate are drawn apart, each with its exact law. The password's fate is simulated: its residency
+login's session (its class from its chances, :class:`.token_copies.ClassTally`, or where a
+``concurrent`` check can pass its copies taken, :class:`.token_takes.TakesTally`) and its
+password's fate are drawn apart, each with its exact law. The password's fate is simulated: its residency
 ends at ``E``, and each attacker's first take is the first of its reads of the worker in
 ``(u, E)`` whose cumulative ``-log(1 - q)`` passes an ``Exp(1)`` of its own (each read takes a
 resident piece independently, with chance ``q``). So the joint law of every attacker's
@@ -31,7 +32,8 @@ logins there; :func:`pair_work` bounds it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -46,11 +48,11 @@ from sim.engines.fast.reads import (
     sample_shared_reads,
 )
 from sim.engines.fast.segments import Segment, WorkerLifetime
-from sim.engines.fast.session_cuts import Class, Until
+from sim.engines.fast.session_cuts import Until
 from sim.engines.fast.session_literal import WorkerReads, token_capture, worker_reads
 from sim.engines.fast.token_copies import (
     CHUNK,
-    ClassTally,
+    WorkerSums,
     meeting,
     prepare,
     residency_rate,
@@ -92,27 +94,40 @@ def pair_work(segments: Sequence[Segment], lifetimes: Sequence[WorkerLifetime], 
     return logins / workers * span * (attackers + 1)
 
 
+class LoginSide(Protocol):
+    """What draws the sessions given the logins (:class:`.token_copies.ClassTally`,
+    :class:`.token_takes.TakesTally`)."""
+
+    def add(self, u: np.ndarray, rng: np.random.Generator) -> None:
+        """Draw the sessions opened at ``u`` (a chunk of logins)."""
+
+
+Side = TypeVar("Side", bound=LoginSide)
+
+
 def sample_pairs(
     passwords: PasswordSpec, spec: SessionSpec, segments: Sequence[Segment],
-    lifetimes: Sequence[WorkerLifetime], workers: int, logins: float, horizon: float,
-    sets: Sequence[frozenset[str]], until: Sequence[Until], timing: frozenset[str], cuts: int,
+    lifetimes: Sequence[WorkerLifetime], workers: int, logins: float,
+    sets: tuple[Sequence[frozenset[str]], Sequence[Until]],
+    side: Callable[[list[WorkerReads], list[WorkerSums]], Side],
     rng: np.random.Generator, max_requests: int | None = None,
     known: LoginTimeline | None = None,
-) -> tuple[PasswordDraw, dict[Class, int], dict[str, int]]:
-    """The passwords captured (with each one's first capture time per attacker) and the
-    sessions captured by each class (:func:`.token_copies.draw_classes`' counts, with its
-    ``sets``, ``until``, ``timing`` and ``cuts``) on one server, drawn together per login:
-    the skeleton's logins where it drew them (``known``), else drawn here."""
+) -> tuple[PasswordDraw, Side]:
+    """The passwords captured on one server (with each one's first capture time per attacker),
+    and ``side`` (made from the workers with reads of the token buffer and their sums for the
+    counting ``sets`` with their instants) having drawn the sessions of every login that can
+    meet such a read, drawn together per login: the skeleton's logins where it drew them
+    (``known``), else drawn here."""
     names, malicious = attacker_names(segments)
     index = {n: i for i, n in enumerate(names)}
     kept, tokens = _pair_reads(passwords, spec, segments, lifetimes, workers, index,
                                max_requests, rng)
-    prepared = [prepare(wk, set_chances(wk, names, sets, until), residency_rate(spec))
-                for wk in tokens if wk.read_t.size]
-    tally = ClassTally(spec, segments, prepared, workers, horizon, sets, timing, cuts)
+    live = [wk for wk in tokens if wk.read_t.size]
+    sums = [prepare(wk, set_chances(wk, names, *sets), residency_rate(spec)) for wk in live]
+    sessions = side(live, sums)
     mu = inverse_residency(passwords)
-    session_lo, session_hi = (meeting(np.sort(np.concatenate([w.t for w in prepared])), spec.ttl)
-                              if prepared else (np.zeros(0), np.zeros(0)))
+    session_lo, session_hi = (meeting(np.sort(np.concatenate([w.t for w in sums])), spec.ttl)
+                              if sums else (np.zeros(0), np.zeros(0)))
     taken: list[list[np.ndarray]] = [[] for _ in names]
     any_malicious = 0
     bad = np.array([n in malicious for n in names], dtype=bool)
@@ -122,7 +137,7 @@ def sample_pairs(
                          rng):
             inside = _inside(u, session_lo, session_hi)
             if inside.any():
-                tally.add(u[inside], rng)
+                sessions.add(u[inside], rng)
             first = _password_fates(kept[w], len(names), mu, u, rng)
             for i in range(len(names)):
                 taken[i].append(first[:, i][np.isfinite(first[:, i])])
@@ -131,7 +146,7 @@ def sample_pairs(
              for i, n in enumerate(names)}
     draw = PasswordDraw(any_malicious, {n: int(t.size) for n, t in times.items()},
                         capture_times=times)
-    return draw, tally.counts, tally.benign
+    return draw, sessions
 
 
 class _PasswordReads:

@@ -405,12 +405,12 @@ def plan_sessions(
 ) -> SessionPlan:
     """:func:`sample_sessions`' path (its arguments; ``logins`` per second on the server).
     ``passwords_along``: lingering passwords would be drawn with the sessions on the "logins"
-    path (:func:`.login_pairs.pairs_fit`), which is then taken where the literal draw would
-    be, since only there are both kinds drawn together (and the classes are as exact for
-    every reported quantity)."""
+    and "takes" paths (:func:`.login_pairs.pairs_fit`), which are then taken where the
+    literal draw would be, since only there are both kinds drawn together (and they are as
+    exact for every reported quantity)."""
     literal = literal_sessions(spec, segments, workers, logins, concurrent_blocks)
     concurrent = "concurrent" in spec.binding and not concurrent_blocks
-    if literal and (concurrent or not passwords_along):
+    if literal and not passwords_along:
         return SessionPlan("literal")
     if concurrent:
         # tokens that outlive the next request; the check reads the victims' requests

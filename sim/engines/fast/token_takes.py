@@ -46,6 +46,7 @@ import numpy as np
 from sim.engines.fast.password_chain import truncated_poisson_quantile
 from sim.engines.fast.reads import attacker_names
 from sim.engines.fast.segments import Segment, WorkerLifetime
+from sim.engines.fast.session_cuts import Until
 from sim.engines.fast.session_literal import (
     SessionDraw,
     WorkerReads,
@@ -98,48 +99,71 @@ def sample_takes(
 ) -> SessionDraw:
     """The sessions of one server leaked and hijacked, drawn where their copies are taken
     (``logins`` per second on the server)."""
-    names, malicious = attacker_names(segments)
-    # one counting set: a read of any attacker takes
-    drawn = drawn_sums(spec, segments, lifetimes, workers, names, [frozenset(names)], [{}], rng)
+    names, _ = attacker_names(segments)
+    drawn = drawn_sums(spec, segments, lifetimes, workers, names, *every_reader(names), rng)
     if not drawn or logins <= 0.0:
         return SessionDraw(0, 0, dict.fromkeys(names, 0), dict.fromkeys(names, 0), [])
-    live, sums = [wk for wk, _ in drawn], [s for _, s in drawn]
-    delta = residency_rate(spec)
-    own = spec.requests_per_s / workers
-    u, e, x = _captured_logins(sums, delta, own, spec.ttl, logins, horizon, rng)
-    first = np.full((u.size, len(names)), math.inf)
-    session, placed = _taken_copies(sums, live, delta, own, u, e, x, first, len(names), rng)
-    reusers = sorted(malicious if reusing is None else malicious & reusing)
-    tried = [names.index(n) for n in reusers]
-    quiet = _untaken_requests(sums, delta, spec, workers, u, e, first[:, tried], rng)
-    owner = np.concatenate([session, quiet[0]])
-    req_t = np.concatenate([placed, quiet[1]])
-    return try_sessions(spec, first, victim_idle(spec, u, req_t, owner), names, malicious,
-                        attacker_sources, rng, server=server, reusing=reusing)
-
-
-def _captured_logins(sums: Sequence[WorkerSums], delta: float, own: float, ttl: float,
-                     logins: float, horizon: float, rng: np.random.Generator,
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The logins some read takes a copy of: their times, session ends and ``X_w / own`` per
-    worker with reads (sessions x workers). The taken copies of a login are Poisson with mean
-    ``own sum_w X_w``; those with none are dropped here, the others keep ``X`` for the
-    copies' count, drawn again given at least one (:func:`_taken_copies`)."""
-    lo, hi = meeting(np.sort(np.concatenate([w.t for w in sums])), ttl)
+    tally = TakesTally(spec, [wk for wk, _ in drawn], [s for _, s in drawn], workers, horizon)
+    lo, hi = meeting(np.sort(np.concatenate([w.t for _, w in drawn])), spec.ttl)
     before = np.concatenate([[0.0], np.cumsum(hi - lo)])
     n = int(rng.poisson(logins * before[-1]))
-    kept_u, kept_x = [np.zeros(0)], [np.zeros((0, len(sums)))]
     for start in range(0, n, CHUNK):
         at = before[-1] * rng.random(min(CHUNK, n - start))
         k = np.minimum(np.searchsorted(before, at, side="right") - 1, lo.size - 1)
-        u = lo[k] + (at - before[k])
-        e = np.minimum(u + ttl, horizon)
-        x = np.column_stack([exponent(w, u, e, delta)[:, 0] for w in sums])
-        taken = rng.random(u.size) < -np.expm1(-own * x.sum(axis=1))
-        kept_u.append(u[taken])
-        kept_x.append(x[taken])
-    u = np.concatenate(kept_u)
-    return u, np.minimum(u + ttl, horizon), np.concatenate(kept_x)
+        tally.add(lo[k] + (at - before[k]), rng)
+    return tally.draw(segments, attacker_sources, rng, server=server, reusing=reusing)
+
+
+def every_reader(names: Sequence[str]) -> tuple[list[frozenset[str]], list[Until]]:
+    """The counting sets the reads' sums are taken for here, with their instants: one, where a
+    read of any attacker takes."""
+    return [frozenset(names)], [{}]
+
+
+class TakesTally:
+    """The sessions some read takes a copy of, gathered login by login (:func:`sample_takes`;
+    :mod:`.login_pairs` draws the logins with their passwords), then drawn where their copies
+    are taken (:meth:`draw`). ``live`` are the workers with reads and ``sums`` their sums for
+    the one counting set of every attacker."""
+
+    def __init__(self, spec: SessionSpec, live: Sequence[WorkerReads],
+                 sums: Sequence[WorkerSums], workers: int, horizon: float) -> None:
+        self.spec, self.live, self.sums = spec, live, sums
+        self.workers, self.horizon = workers, horizon
+        self.delta = residency_rate(spec)
+        self.own = spec.requests_per_s / workers
+        self.u: list[np.ndarray] = [np.zeros(0)]
+        self.x: list[np.ndarray] = [np.zeros((0, len(sums)))]
+
+    def add(self, u: np.ndarray, rng: np.random.Generator) -> None:
+        """Keep the logins at ``u`` some read takes a copy of, with ``X_w / own`` per worker
+        with reads: their taken copies are Poisson with mean ``own sum_w X_w``; those with
+        none are dropped, the others keep ``X`` for the copies' count, drawn again given at
+        least one (:func:`_taken_copies`)."""
+        e = np.minimum(u + self.spec.ttl, self.horizon)
+        x = np.column_stack([exponent(w, u, e, self.delta)[:, 0] for w in self.sums])
+        taken = rng.random(u.size) < -np.expm1(-self.own * x.sum(axis=1))
+        self.u.append(u[taken])
+        self.x.append(x[taken])
+
+    def draw(self, segments: Sequence[Segment], attacker_sources: Mapping[str, int],
+             rng: np.random.Generator, *, server: str,
+             reusing: frozenset[str] | None) -> SessionDraw:
+        """The sessions kept: each attacker's first captures, the attempts and the check."""
+        names, malicious = attacker_names(segments)
+        u = np.concatenate(self.u)
+        e, x = np.minimum(u + self.spec.ttl, self.horizon), np.concatenate(self.x)
+        first = np.full((u.size, len(names)), math.inf)
+        session, placed = _taken_copies(self.sums, self.live, self.delta, self.own, u, e, x,
+                                        first, len(names), rng)
+        reusers = sorted(malicious if reusing is None else malicious & reusing)
+        tried = [names.index(n) for n in reusers]
+        quiet = _untaken_requests(self.sums, self.delta, self.spec, self.workers, u, e,
+                                  first[:, tried], rng)
+        owner = np.concatenate([session, quiet[0]])
+        req_t = np.concatenate([placed, quiet[1]])
+        return try_sessions(self.spec, first, victim_idle(self.spec, u, req_t, owner), names,
+                            malicious, attacker_sources, rng, server=server, reusing=reusing)
 
 
 def _taken_copies(sums: Sequence[WorkerSums], live: Sequence[WorkerReads], delta: float,
