@@ -429,7 +429,7 @@ def plan_sessions(
     if (found.untimed and spec.lifetime != "next_request"
             and takes_fit(spec, segments, workers, logins)):
         # the classes cannot time the attempts here: each first capture drawn, exactly
-        return SessionPlan("literal" if literal else "takes")
+        return SessionPlan("takes")
     # copies that outlive the next request, counted given the reads (exact) where not too many
     given = (given_reads(spec, segments, workers, logins, len(found.srv.sets),
                          prefer_logins=literal)
