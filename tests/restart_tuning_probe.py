@@ -1,15 +1,15 @@
 """The shipped what-if scenario, ``scenarios/restart-tuning.yaml``, in both engines.
 
 Since late on 2026-12-06 no entry of ``docs/fast-engine.md``'s "Where it approximates" acts on
-this scenario (its section "restart-tuning" says why, entry by entry): its lingering passwords
-and tokens are drawn together login by login (``login_pairs.py``), it has no ``max_requests``,
-no ``next_request`` buffer, no transient key copies and no detector. This checks the claim
-against the reference engine, which takes about 15 seconds a replication here (three days of
-requests at 3 a second and 52,000 attacker connections, every one simulated), so the
-reference side is small and the comparison is of means: each of the server's key, password
-and session outcomes, with the z of their difference.
+this scenario (the paragraph "`restart-tuning` feels none of them" says why, entry by entry):
+its lingering passwords and tokens are drawn together login by login (``login_pairs.py``), it
+has no ``max_requests``, no ``next_request`` buffer, no transient key copies and no detector.
+This checks the claim against the reference engine, which takes 15 to 30 seconds a
+replication here (three days of requests at 3 a second and 52,000 attacker connections, every
+one simulated), so the reference side is small and the comparison is of means: each of the
+server's key, password and session outcomes, with the z of their difference.
 
-    .venv/bin/python tests/restart_tuning_probe.py [REFERENCE_REPLICATIONS]   # 100: 15 min
+    .venv/bin/python tests/restart_tuning_probe.py [REFERENCE_REPLICATIONS]   # 100: 28 min
 
 on 2 cores; the fast side runs 20 times as many.
 """

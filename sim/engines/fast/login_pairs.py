@@ -15,11 +15,12 @@ login, its password's residency (exponential, or until the worker's next clear) 
 session's token copies (placed by the session's own Poisson requests) are independent, so a
 login's session (its class from its chances, :class:`.token_copies.ClassTally`, or where a
 ``concurrent`` check can pass its copies taken, :class:`.token_takes.TakesTally`) and its
-password's fate are drawn apart, each with its exact law. The password's fate is simulated: its residency
-ends at ``E``, and each attacker's first take is the first of its reads of the worker in
-``(u, E)`` whose cumulative ``-log(1 - q)`` passes an ``Exp(1)`` of its own (each read takes a
-resident piece independently, with chance ``q``). So the joint law of every attacker's
-password and session captures, and each password's first capture times, are the model's.
+password's fate are drawn apart, each with its exact law. The password's fate is simulated:
+its residency ends at ``E``, and each attacker's first take is the first of its reads of the
+worker in ``(u, E)`` whose cumulative ``-log(1 - q)`` passes an ``Exp(1)`` of its own (each
+read takes a resident piece independently, with chance ``q``). So the joint law of every
+attacker's password and session captures, and each password's first capture times, are the
+model's.
 
 Logins are drawn per worker where either kind can be captured: before a read of the password
 buffer in the same block (between clears), or within ``ttl`` before any read of the token
