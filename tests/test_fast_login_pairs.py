@@ -25,7 +25,13 @@ from scipy.stats import chi2_contingency, norm
 
 import sim.engines.fast as fast
 from sim.engines.fast import login_pairs
-from sim.engines.fast.login_pairs import _inside, _PasswordReads, _password_fates, _union
+from sim.engines.fast.login_pairs import (
+    _inside,
+    _password_fates,
+    _password_region,
+    _PasswordReads,
+    _union,
+)
 from sim.engines.fast.session_literal import WorkerReads
 from sim.scenario.model import RestartPolicy, Scenario
 
@@ -94,6 +100,21 @@ def test_without_decay_a_password_waits_for_the_clear() -> None:
     want = 1.0 - 0.7 * 0.8 * 0.6 * 0.4
     assert abs(np.isfinite(got[:, 0]).mean() - want) <= 4.5 * math.sqrt(want * (1 - want) / n)
 
+
+
+def test_a_password_can_be_read_only_inside_its_region() -> None:
+    """Logins are drawn only where a password can be read: from a block's start (a clear)
+    to its last read. Outside, every fate is "never", so leaving it out loses nothing."""
+    reads = _PasswordReads(READS, 2)
+    lo, hi = _password_region(reads)
+    np.testing.assert_array_equal(lo, [0.0, 20.0])
+    np.testing.assert_array_equal(hi, [15.0, 22.0])
+    outside = np.array([15.0, 16.0, 19.9, 22.0, 30.0, 45.0])
+    assert not np.isfinite(_password_fates(reads, 2, 0.0, outside,
+                                           np.random.default_rng(1))).any()
+    inside = np.full(10_000, 14.0)  # read at 15 by attacker 0 takes it with 0.6
+    took = np.isfinite(_password_fates(reads, 2, 0.0, inside, np.random.default_rng(2)))
+    assert abs(took[:, 0].mean() - 0.6) <= 4.5 * math.sqrt(0.24 / inside.size)
 
 intervals = st.lists(st.tuples(st.floats(0, 100), st.floats(0, 20)), max_size=6).map(
     lambda xs: sorted((a, a + d) for a, d in xs))
