@@ -612,6 +612,15 @@ def forced(module: ModuleType, name: str, value: object) -> Iterator[None]:
         setattr(module, name, saved)
 
 
+def spied(calls: dict[str, int], key: str, real: Callable[..., Any]) -> Callable[..., Any]:
+    """``real``, counting its calls in ``calls[key]``: to check with :func:`forced` that a
+    run took the path it is there to test."""
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls[key] += 1
+        return real(*args, **kwargs)
+    return counted
+
+
 def phase_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
                    seed: int) -> dict[str, np.ndarray]:
     """:func:`outcomes` with no attacker listed: the detectors count the phases, the path of

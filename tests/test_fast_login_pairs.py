@@ -12,13 +12,12 @@ the two kinds drawn apart with exact margins, as they were before.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
 import numpy as np
 import pytest
-from agreement import CELLS, SCENARIOS, capture_cells, choices, forced, outcomes
+from agreement import CELLS, SCENARIOS, capture_cells, choices, forced, outcomes, spied
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import chi2_contingency, norm
@@ -177,16 +176,9 @@ def _cells(mode: str, side: str, start: int) -> dict[str, np.ndarray]:
     if mode == "reference":
         return capture_cells("reference", sc, replications, seed)
     calls = {"pairs": 0, "takes": 0}
-
-    def spy(key: str, real: Callable) -> Callable:
-        def counted(*args, **kwargs):
-            calls[key] += 1
-            return real(*args, **kwargs)
-        return counted
-
     limit = -1.0 if mode == "apart" else login_pairs.PAIRS_LIMIT
-    with (forced(fast, "sample_pairs", spy("pairs", login_pairs.sample_pairs)),
-          forced(fast, "TakesTally", spy("takes", fast.TakesTally)),
+    with (forced(fast, "sample_pairs", spied(calls, "pairs", login_pairs.sample_pairs)),
+          forced(fast, "TakesTally", spied(calls, "takes", fast.TakesTally)),
           forced(login_pairs, "PAIRS_LIMIT", limit)):
         out = capture_cells("fast", sc, replications, seed)
     out["calls"] = np.array([float(calls["pairs"])])

@@ -52,7 +52,7 @@ from sim.scenario.model import (
     Timeline,
     Traffic,
 )
-from agreement import HORIZON, Z, forced, judge, mail_server, outcomes, paired
+from agreement import HORIZON, Z, forced, judge, mail_server, outcomes, paired, spied
 from tests.test_fast_lingering import CASES as CHAIN_CASES
 
 START = 2400.0
@@ -124,17 +124,11 @@ def test_login_alerts_inside_a_window_agree(name: str) -> None:
     states = worst_chain_states(sc, sc.servers["mail"])
     assert (states <= SMALL_CHAIN) == chain, states
     taken = {"chain": 0, "lingering": 0}
-
-    def spy(real: Callable, label: str) -> Callable:
-        def counted(*args, **kwargs):
-            taken[label] += 1
-            return real(*args, **kwargs)
-        return counted
-
     limit = -1 if path == "chain" else passwords.READ_LIMIT
     with (forced(passwords, "READ_LIMIT", limit),
-          forced(passwords, "sample_passwords", spy(passwords.sample_passwords, "chain")),
-          forced(passwords, "sample_lingering", spy(passwords.sample_lingering, "lingering"))):
+          forced(passwords, "sample_passwords", spied(taken, "chain", passwords.sample_passwords)),
+          forced(passwords, "sample_lingering",
+                 spied(taken, "lingering", passwords.sample_lingering))):
         fast = outcomes("fast", sc, n, seed=31)
     assert taken[path] > 0 and sum(taken.values()) == taken[path], taken
     ref = outcomes("reference", sc, n, seed=32)
