@@ -24,13 +24,8 @@ from scipy.stats import chi2_contingency, norm
 
 import sim.engines.fast as fast
 from sim.engines.fast import login_pairs
-from sim.engines.fast.login_pairs import (
-    _inside,
-    _password_fates,
-    _password_region,
-    _PasswordReads,
-    _union,
-)
+from sim.engines.fast.lingering import PasswordReads, password_fates
+from sim.engines.fast.login_pairs import _inside, _password_region, _union
 from sim.engines.fast.session_literal import WorkerReads
 from sim.scenario.model import RestartPolicy, Scenario
 
@@ -41,6 +36,10 @@ READS = WorkerReads(read_t=np.array([3.0, 5.0, 6.0, 9.0, 14.0, 15.0, 22.0]),
                     read_q=np.array([0.3, 0.5, 0.2, 0.9, 0.4, 0.6, 0.7]),
                     clears=np.array([0.0, 20.0, 40.0]), restarts=np.array([0.0, 40.0]))
 MU = 0.08
+
+
+def password_reads() -> PasswordReads:
+    return PasswordReads(READS.read_t, READS.read_who, READS.read_q, READS.clears, 2)
 
 
 def exact_fates(u: float) -> tuple[np.ndarray, float, np.ndarray]:
@@ -76,7 +75,7 @@ def test_each_fate_has_its_exact_law(u: float) -> None:
     """Every attacker's take, both attackers' takes together, and each first take's read, from
     200,000 passwords left at ``u``, within 4.5 standard errors of the exact chances."""
     n = 200_000
-    got = _password_fates(_PasswordReads(READS, 2), 2, MU, np.full(n, u),
+    got = password_fates(password_reads(), 2, MU, np.full(n, u),
                           np.random.default_rng(7))
     alone, both, first = exact_fates(u)
     took = np.isfinite(got)
@@ -94,7 +93,7 @@ def test_without_decay_a_password_waits_for_the_clear() -> None:
     """Under ``next_handshake`` (no decay) a password stays until its block's clear: the
     first attacker's chance is ``1 - (0.7 x 0.8 x 0.6 x 0.4)`` from a login at 1 s."""
     n = 100_000
-    got = _password_fates(_PasswordReads(READS, 2), 2, 0.0, np.full(n, 1.0),
+    got = password_fates(password_reads(), 2, 0.0, np.full(n, 1.0),
                           np.random.default_rng(3))
     want = 1.0 - 0.7 * 0.8 * 0.6 * 0.4
     assert abs(np.isfinite(got[:, 0]).mean() - want) <= 4.5 * math.sqrt(want * (1 - want) / n)
@@ -104,15 +103,15 @@ def test_without_decay_a_password_waits_for_the_clear() -> None:
 def test_a_password_can_be_read_only_inside_its_region() -> None:
     """Logins are drawn only where a password can be read: from a block's start (a clear)
     to its last read. Outside, every fate is "never", so leaving it out loses nothing."""
-    reads = _PasswordReads(READS, 2)
+    reads = password_reads()
     lo, hi = _password_region(reads)
     np.testing.assert_array_equal(lo, [0.0, 20.0])
     np.testing.assert_array_equal(hi, [15.0, 22.0])
     outside = np.array([15.0, 16.0, 19.9, 22.0, 30.0, 45.0])
-    assert not np.isfinite(_password_fates(reads, 2, 0.0, outside,
+    assert not np.isfinite(password_fates(reads, 2, 0.0, outside,
                                            np.random.default_rng(1))).any()
     inside = np.full(10_000, 14.0)  # read at 15 by attacker 0 takes it with 0.6
-    took = np.isfinite(_password_fates(reads, 2, 0.0, inside, np.random.default_rng(2)))
+    took = np.isfinite(password_fates(reads, 2, 0.0, inside, np.random.default_rng(2)))
     assert abs(took[:, 0].mean() - 0.6) <= 4.5 * math.sqrt(0.24 / inside.size)
 
 intervals = st.lists(st.tuples(st.floats(0, 100), st.floats(0, 20)), max_size=6).map(

@@ -272,10 +272,10 @@ def sample_known_logins(
     (:mod:`.login_timeline`, with ``max_requests`` beside sessions): distinct passwords captured
     per counting set, and the first-capture times of each set's captures, sorted.
 
-    The logins of a lifetime are known, so they are followed one by one, each through its
-    own residency (exponential, or until the next clear), each read inside it taking the copy
-    with its ``q``: exactly the model given the reads, for every set at once and for their
-    times. The reads are drawn given the lifetime's count (:func:`.reads.counted_reads`),
+    The logins of a lifetime are known, so each one's fate is drawn (:func:`password_fates`:
+    its residency, exponential or until the next clear, and each attacker's first take among
+    its reads inside it): exactly the model given the reads, for every set at once and for
+    their times. The reads are drawn given the lifetime's count (:func:`.reads.counted_reads`),
     whose legitimate part, its logins aside, is Poisson given them."""
     starts = [s.t0 for s in segments]
     rule, mu = spec.lifetime, inverse_residency(spec)
@@ -296,36 +296,51 @@ def sample_known_logins(
             continue
         t, who, q, clear, begin = ordered
         u = logins.times[logins.times > begin]
-        login, read = _resident_reads(u, t, clear, mu, rng)
-        took = rng.random(read.size) < q[read]
-        login, read = login[took], read[took]
+        kept = PasswordReads(t[~clear], who[~clear], q[~clear], np.append(t[clear], math.inf),
+                             len(index))
+        first = password_fates(kept, len(index), mu, u, rng)
         for j in range(len(sets)):
-            mine = member[j][who[read]]
-            # pairs run login by login, reads in time order: a login's first is its capture
-            captured, first = np.unique(login[mine], return_index=True)
-            counts[j] += captured.size
-            found[j].append(t[read[mine][first]])
+            earliest = first[:, member[j][:-1]].min(axis=1, initial=math.inf)
+            captured = np.isfinite(earliest)
+            counts[j] += int(captured.sum())
+            found[j].append(earliest[captured])
     return counts.tolist(), [np.sort(np.concatenate(f)) if f else np.zeros(0) for f in found]
 
 
-def _resident_reads(u: np.ndarray, t: np.ndarray, clear: np.ndarray, mu: float,
-                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Every (login, read) pair with the read while the login's copy is resident: after the
-    login at ``u``, before the next clear and before its exponential departure (mean
-    ``1 / mu``; none for ``mu = 0``). Pairs run login by login, reads in time order."""
-    first = t.searchsorted(u, side="right")
-    clears = np.flatnonzero(clear)
-    nxt = clears.searchsorted(first, side="left")
-    stop = np.full(u.size, t.size)
-    cleared = nxt < clears.size
-    stop[cleared] = clears[nxt[cleared]]
-    if mu > 0.0:
-        gone = u + rng.exponential(1.0 / mu, size=u.size)
-        stop = np.minimum(stop, t.searchsorted(gone, side="left"))
-    lengths = np.maximum(stop - first, 0)
-    login = np.repeat(np.arange(u.size), lengths)
-    offset = np.arange(login.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return login, np.repeat(first, lengths) + offset
+class PasswordReads:
+    """A worker's reads of the password buffer in time order (of one lifetime or all of them),
+    with each attacker's cumulative ``-log(1 - q)`` over them (``cum[k, a]`` sums the reads
+    before ``k``), and its clears in time order (not empty where there are reads; ``inf``
+    where nothing clears)."""
+
+    def __init__(self, t: np.ndarray, who: np.ndarray, q: np.ndarray, clears: np.ndarray,
+                 attackers: int) -> None:
+        self.t, self.clears = t, clears
+        logs = np.zeros((t.size, attackers))
+        logs[np.arange(t.size), who] = -np.log(np.maximum(1.0 - q, np.finfo(float).tiny))
+        self.cum = np.vstack([np.zeros((1, attackers)), np.cumsum(logs, axis=0)])
+
+
+def password_fates(r: PasswordReads, attackers: int, mu: float, u: np.ndarray,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Per login at ``u`` on this worker (rows) and attacker (columns), the time its password
+    is first taken by that attacker (``inf``: never): the residency drawn to ``E`` (the next
+    clear at the latest), then each attacker's first read in ``(u, E)`` past its own
+    ``Exp(1)`` of cumulative ``-log(1 - q)``."""
+    out = np.full((u.size, attackers), math.inf)
+    if r.t.size == 0 or u.size == 0:
+        return out
+    clear = r.clears[np.minimum(np.searchsorted(r.clears, u, side="right"), r.clears.size - 1)]
+    clear = np.where(clear > u, clear, math.inf)
+    end = np.minimum(u + rng.exponential(1.0 / mu, u.size), clear) if mu > 0 else clear
+    k0 = np.searchsorted(r.t, u, side="right")
+    k_end = np.searchsorted(r.t, end, side="left")
+    thresholds = r.cum[k0] + rng.exponential(1.0, (u.size, attackers))
+    for a in range(attackers):
+        m = np.searchsorted(r.cum[:, a], thresholds[:, a], side="left") - 1
+        hit = (m >= k0) & (m < k_end)
+        out[hit, a] = r.t[m[hit]]
+    return out
 
 
 def refuse_past_limit(scenario: Scenario, server: Server) -> None:

@@ -38,7 +38,7 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
-from sim.engines.fast.lingering import inverse_residency
+from sim.engines.fast.lingering import PasswordReads, inverse_residency, password_fates
 from sim.engines.fast.login_timeline import LoginTimeline
 from sim.engines.fast.password_chain import PasswordDraw
 from sim.engines.fast.reads import (
@@ -139,7 +139,7 @@ def sample_pairs(
             inside = _inside(u, session_lo, session_hi)
             if inside.any():
                 sessions.add(u[inside], rng)
-            first = _password_fates(kept[w], len(names), mu, u, rng)
+            first = password_fates(kept[w], len(names), mu, u, rng)
             for i in range(len(names)):
                 taken[i].append(first[:, i][np.isfinite(first[:, i])])
             any_malicious += int(np.isfinite(first[:, bad]).any(axis=1).sum())
@@ -148,18 +148,6 @@ def sample_pairs(
     draw = PasswordDraw(any_malicious, {n: int(t.size) for n, t in times.items()},
                         capture_times=times)
     return draw, sessions
-
-
-class _PasswordReads:
-    """One worker's reads of the password buffer, with each attacker's cumulative
-    ``-log(1 - q)`` over them: ``cum[k, a]`` sums the reads before ``k``."""
-
-    def __init__(self, wk: WorkerReads, attackers: int) -> None:
-        self.t, self.clears = wk.read_t, wk.clears
-        logs = np.zeros((wk.read_t.size, attackers))
-        miss = np.maximum(1.0 - wk.read_q, np.finfo(float).tiny)
-        logs[np.arange(wk.read_t.size), wk.read_who] = -np.log(miss)
-        self.cum = np.vstack([np.zeros((1, attackers)), np.cumsum(logs, axis=0)])
 
 
 def _logins(lo: np.ndarray, hi: np.ndarray, rate: float, own: np.ndarray | None,
@@ -183,7 +171,7 @@ def _pair_reads(
     passwords: PasswordSpec, spec: SessionSpec, segments: Sequence[Segment],
     lifetimes: Sequence[WorkerLifetime], workers: int, index: dict[str, int],
     max_requests: int | None, rng: np.random.Generator,
-) -> tuple[list[_PasswordReads], list[WorkerReads]]:
+) -> tuple[list[PasswordReads], list[WorkerReads]]:
     """Every worker's reads of both buffers, each connection drawn once (with
     ``max_requests``, given the count that ended its lifetime, :func:`.reads.
     counted_shared_reads`): under ``next_handshake`` the legitimate handshakes, drawn once
@@ -218,12 +206,13 @@ def _pair_reads(
                         parts[j].append(Reads(shakes, np.full(k, -1), np.zeros(k),
                                               np.ones(k, dtype=bool)))
             restarts += (lt.start, lt.end)
-        kept.append(_PasswordReads(worker_reads(rules[0], parts[0], restarts), len(index)))
+        wk = worker_reads(rules[0], parts[0], restarts)
+        kept.append(PasswordReads(wk.read_t, wk.read_who, wk.read_q, wk.clears, len(index)))
         tokens.append(worker_reads(rules[1], parts[1], restarts))
     return kept, tokens
 
 
-def _password_region(r: _PasswordReads) -> tuple[np.ndarray, np.ndarray]:
+def _password_region(r: PasswordReads) -> tuple[np.ndarray, np.ndarray]:
     """Where a login's password can be read on this worker, as disjoint intervals: from the
     start of each block (between clears) that holds reads to its last read."""
     if r.t.size == 0:
@@ -254,25 +243,3 @@ def _inside(u: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         return np.zeros(u.size, dtype=bool)
     k = np.searchsorted(lo, u, side="right") - 1
     return (k >= 0) & (u < hi[np.maximum(k, 0)])
-
-
-def _password_fates(r: _PasswordReads, attackers: int, mu: float, u: np.ndarray,
-                    rng: np.random.Generator) -> np.ndarray:
-    """Per login at ``u`` on this worker (rows) and attacker (columns), the time its password
-    is first taken by that attacker (``inf``: never): the residency drawn to ``E`` (the next
-    clear at the latest), then each attacker's first read in ``(u, E)`` past its own
-    ``Exp(1)`` of cumulative ``-log(1 - q)``."""
-    out = np.full((u.size, attackers), math.inf)
-    if r.t.size == 0 or u.size == 0:
-        return out
-    clear = r.clears[np.minimum(np.searchsorted(r.clears, u, side="right"), r.clears.size - 1)]
-    clear = np.where(clear > u, clear, math.inf)
-    end = np.minimum(u + rng.exponential(1.0 / mu, u.size), clear) if mu > 0 else clear
-    k0 = np.searchsorted(r.t, u, side="right")
-    k_end = np.searchsorted(r.t, end, side="left")
-    thresholds = r.cum[k0] + rng.exponential(1.0, (u.size, attackers))
-    for a in range(attackers):
-        m = np.searchsorted(r.cum[:, a], thresholds[:, a], side="left") - 1
-        hit = (m >= k0) & (m < k_end)
-        out[hit, a] = r.t[m[hit]]
-    return out
