@@ -192,7 +192,7 @@ def _secrets(
     where ``next_request`` passwords sit beside sessions and the traffic is light enough to
     draw both literally (:mod:`.shared_buffer`) or, beside ``next_request`` tokens, the reads
     that would capture are few enough (:mod:`.buffer_reads`), or where both linger and the
-    tokens are counted login by login (:mod:`.login_pairs`), else each on its own path."""
+    sessions are drawn login by login (:mod:`.login_pairs`), else each on its own path."""
     server = scenario.servers[name]
     workers = server.total_workers
     sources = {a: scenario.attackers[a].sources for a in run.attackers}
@@ -232,7 +232,8 @@ def _secrets(
                                      concurrent_blocks=blocks, cuts=cuts,
                                      passwords_along=together)
     if together and session_plan is not None and session_plan.path in ("logins", "takes"):
-        draw, classes, sessions = _drawn_together(scenario, name, run, session_plan, rng)
+        draw, classes, sessions = _drawn_together(scenario, name, run, session_plan, sources,
+                                                  reusing, rng)
     elif server.passwords is not None:
         logging_in = server.passwords.kind == "static" and any(
             scenario.attackers[a].logs_in for a in run.attackers)
@@ -255,7 +256,8 @@ def _secrets(
 
 
 def _drawn_together(
-    scenario: Scenario, name: str, run: ServerRun, plan: SessionPlan, rng: np.random.Generator,
+    scenario: Scenario, name: str, run: ServerRun, plan: SessionPlan, sources: dict[str, int],
+    reusing: frozenset[str], rng: np.random.Generator,
 ) -> tuple[PasswordDraw, tuple[dict[Class, int], dict[str, int]] | None, SessionDraw | None]:
     """Lingering passwords drawn with the sessions login by login (:mod:`.login_pairs`): on
     the "logins" path with the sessions' classes (for :func:`.sessions.sample_sessions` to
@@ -279,6 +281,4 @@ def _drawn_together(
         *common, every_reader(names),
         lambda live, sums: TakesTally(spec, live, sums, workers, scenario.horizon),
         rng, server.restart.max_requests, run.logins)
-    reusing = frozenset(a for a in run.attackers if scenario.attackers[a].reuses_sessions)
-    sources = {a: scenario.attackers[a].sources for a in run.attackers}
     return draw, None, takes.draw(run.segments, sources, rng, server=name, reusing=reusing)
