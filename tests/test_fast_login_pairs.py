@@ -247,3 +247,38 @@ def test_the_agreement_suites_lingering_scenario_takes_this_draw() -> None:
     with forced(fast, "sample_pairs", spy):
         outcomes("fast", sc, 40, 5)
     assert len(calls) == 40 and all(known is not None for known in calls)
+
+
+reads_and_logins = st.tuples(
+    st.lists(st.tuples(st.floats(0.0, 100.0), st.integers(0, 2), st.floats(0.05, 1.0)),
+             min_size=1, max_size=30),
+    st.lists(st.floats(0.0, 100.0), max_size=4),
+    st.lists(st.floats(-5.0, 105.0), min_size=1, max_size=20))
+
+
+@settings(max_examples=300, deadline=None)
+@given(reads_and_logins, st.sampled_from([0.0, 0.01, 1.0]), st.integers(0, 2**32 - 1))
+def test_first_takes_are_the_attackers_own_reads_inside_the_residency(case, mu, seed) -> None:
+    """Whatever the reads (coinciding, any chances) and clears: a take is a read of that
+    attacker after the login and before the next clear; with certain reads and no decay, each
+    attacker's first take is exactly its first read there."""
+    reads, clears, logins = case
+    reads = sorted(reads)
+    t = np.array([r[0] for r in reads])
+    who = np.array([r[1] for r in reads])
+    q = np.array([r[2] for r in reads])
+    clear = np.sort(np.append(clears, math.inf))
+    u = np.array(logins)
+    for chances in (q, np.ones_like(q)):
+        got = password_fates(PasswordReads(t, who, chances, clear, 3), 3, mu, u,
+                             np.random.default_rng(seed))
+        for i, ui in enumerate(u):
+            end = clear[clear > ui][0]
+            for a in range(3):
+                mine = t[(who == a) & (t > ui) & (t < end)]
+                if np.isfinite(got[i, a]):
+                    assert got[i, a] in mine
+                elif chances is not q and mu == 0.0:
+                    assert mine.size == 0
+                if chances is not q and mu == 0.0 and mine.size:
+                    assert got[i, a] == mine[0]
