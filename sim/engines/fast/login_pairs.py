@@ -55,6 +55,7 @@ from sim.engines.fast.token_copies import (
     CHUNK,
     WorkerSums,
     meeting,
+    poisson_logins,
     prepare,
     residency_rate,
     set_chances,
@@ -154,17 +155,12 @@ def _logins(lo: np.ndarray, hi: np.ndarray, rate: float, own: np.ndarray | None,
             rng: np.random.Generator) -> Iterator[np.ndarray]:
     """One worker's logins inside the disjoint intervals ``[lo, hi)``, in chunks: ``own``
     (the skeleton's, sorted) where known, else Poisson at ``rate``."""
-    if own is not None:
-        inside = own[_inside(own, lo, hi)]
-        for start in range(0, inside.size, CHUNK):
-            yield inside[start:start + CHUNK]
+    if own is None:
+        yield from poisson_logins(lo, hi, rate, rng)
         return
-    before = np.concatenate([[0.0], np.cumsum(hi - lo)])
-    n = int(rng.poisson(rate * before[-1])) if lo.size else 0
-    for start in range(0, n, CHUNK):
-        at = before[-1] * rng.random(min(CHUNK, n - start))
-        k = np.minimum(np.searchsorted(before, at, side="right") - 1, lo.size - 1)
-        yield lo[k] + (at - before[k])
+    inside = own[_inside(own, lo, hi)]
+    for start in range(0, inside.size, CHUNK):
+        yield inside[start:start + CHUNK]
 
 
 def _pair_reads(

@@ -40,7 +40,7 @@ per worker.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -253,12 +253,8 @@ def draw_classes(
     if not prepared or logins <= 0.0:
         return tally.counts, tally.benign
     lo, hi = meeting(np.sort(np.concatenate([w.t for w in prepared])), spec.ttl)
-    before = np.concatenate([[0.0], np.cumsum(hi - lo)])
-    n = int(rng.poisson(logins * before[-1]))
-    for start in range(0, n, CHUNK):
-        at = before[-1] * rng.random(min(CHUNK, n - start))
-        k = np.minimum(np.searchsorted(before, at, side="right") - 1, lo.size - 1)
-        tally.add(lo[k] + (at - before[k]), rng)
+    for u in poisson_logins(lo, hi, logins, rng):
+        tally.add(u, rng)
     return tally.counts, tally.benign
 
 
@@ -308,6 +304,19 @@ def meeting(t: np.ndarray, ttl: float) -> tuple[np.ndarray, np.ndarray]:
     new = np.concatenate([[True], begin[1:] > t[:-1]])
     ends = np.append(np.flatnonzero(new)[1:] - 1, t.size - 1)
     return begin[new], t[ends]
+
+
+def poisson_logins(lo: np.ndarray, hi: np.ndarray, rate: float,
+                   rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Logins at ``rate`` per second inside the disjoint intervals ``lo`` to ``hi``, in chunks of
+    at most :data:`CHUNK`: their Poisson number over the intervals' total length, each
+    uniform on it."""
+    before = np.concatenate([[0.0], np.cumsum(hi - lo)])
+    n = int(rng.poisson(rate * before[-1])) if lo.size else 0
+    for start in range(0, n, CHUNK):
+        at = before[-1] * rng.random(min(CHUNK, n - start))
+        k = np.minimum(np.searchsorted(before, at, side="right") - 1, lo.size - 1)
+        yield lo[k] + (at - before[k])
 
 
 def residency_rate(spec: SessionSpec) -> float:

@@ -54,7 +54,6 @@ from sim.engines.fast.session_literal import (
     victim_idle,
 )
 from sim.engines.fast.token_copies import (
-    CHUNK,
     WorkerSums,
     ahead_until,
     drawn_sums,
@@ -62,6 +61,7 @@ from sim.engines.fast.token_copies import (
     login_terms,
     meeting,
     point_exposure,
+    poisson_logins,
     read_work,
     residency_rate,
 )
@@ -105,12 +105,8 @@ def sample_takes(
         return SessionDraw(0, 0, dict.fromkeys(names, 0), dict.fromkeys(names, 0), [])
     tally = TakesTally(spec, [wk for wk, _ in drawn], [s for _, s in drawn], workers, horizon)
     lo, hi = meeting(np.sort(np.concatenate([w.t for _, w in drawn])), spec.ttl)
-    before = np.concatenate([[0.0], np.cumsum(hi - lo)])
-    n = int(rng.poisson(logins * before[-1]))
-    for start in range(0, n, CHUNK):
-        at = before[-1] * rng.random(min(CHUNK, n - start))
-        k = np.minimum(np.searchsorted(before, at, side="right") - 1, lo.size - 1)
-        tally.add(lo[k] + (at - before[k]), rng)
+    for u in poisson_logins(lo, hi, logins, rng):
+        tally.add(u, rng)
     return tally.draw(segments, attacker_sources, rng, server=server, reusing=reusing)
 
 
