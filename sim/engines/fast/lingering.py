@@ -326,20 +326,25 @@ def password_fates(r: PasswordReads, attackers: int, mu: float, u: np.ndarray,
     """Per login at ``u`` on this worker (rows) and attacker (columns), the time its password
     is first taken by that attacker (``inf``: never): the residency drawn to ``E`` (the next
     clear at the latest), then each attacker's first read in ``(u, E)`` past its own
-    ``Exp(1)`` of cumulative ``-log(1 - q)``."""
+    ``Exp(1)`` of cumulative ``-log(1 - q)``. The logins are looked up in time order, each
+    with the random numbers drawn for it in the order given (searching sorted reads for
+    unsorted instants was most of the cost)."""
     out = np.full((u.size, attackers), math.inf)
     if r.t.size == 0 or u.size == 0:
         return out
+    order = np.argsort(u, kind="stable")
+    residency = rng.exponential(1.0 / mu, u.size)[order] if mu > 0 else None
+    u = u[order]
     clear = r.clears[np.minimum(np.searchsorted(r.clears, u, side="right"), r.clears.size - 1)]
     clear = np.where(clear > u, clear, math.inf)
-    end = np.minimum(u + rng.exponential(1.0 / mu, u.size), clear) if mu > 0 else clear
+    end = clear if residency is None else np.minimum(u + residency, clear)
     k0 = np.searchsorted(r.t, u, side="right")
     k_end = np.searchsorted(r.t, end, side="left")
-    thresholds = r.cum[k0] + rng.exponential(1.0, (u.size, attackers))
+    thresholds = r.cum[k0] + rng.exponential(1.0, (u.size, attackers))[order]
     for a in range(attackers):
         m = np.searchsorted(r.cum[:, a], thresholds[:, a], side="left") - 1
         hit = (m >= k0) & (m < k_end)
-        out[hit, a] = r.t[m[hit]]
+        out[order[hit], a] = r.t[m[hit]]
     return out
 
 
