@@ -249,6 +249,34 @@ def test_the_agreement_suites_lingering_scenario_takes_this_draw() -> None:
     assert len(calls) == 40 and all(known is not None for known in calls)
 
 
+def test_many_logins_take_the_pairs_where_the_means_would_be_cheaper() -> None:
+    """``few_logins`` at 20 logins a second: the means given the reads would cost less than a
+    class per login (:func:`.token_means.given_reads`), and are taken with the draw of both
+    kinds off; but only the class per login draws each login's password with its session, so
+    with passwords along it is taken."""
+    sc = few_logins()
+    mail = sc.servers["mail"]
+    sc = replace(sc, servers={"mail": replace(
+        mail, traffic=replace(mail.traffic, logins_per_s=20.0, requests_per_s=400.0))})
+    assert _session_paths(sc, login_pairs.PAIRS_LIMIT) == {("logins", True)}
+    assert _session_paths(sc, -1.0) == {("means", False)}
+
+
+def _session_paths(sc: Scenario, pairs_limit: float) -> set[tuple[str, bool]]:
+    """The session paths ``sc`` takes in six replications, with whether the passwords went
+    along, under ``pairs_limit``."""
+    paths: set[tuple[str, bool]] = set()
+
+    def spy(*args, **kwargs):
+        plan = fast.sessions.plan_sessions(*args, **kwargs)
+        paths.add((plan.path, kwargs["passwords_along"]))
+        return plan
+
+    with forced(fast, "plan_sessions", spy), forced(login_pairs, "PAIRS_LIMIT", pairs_limit):
+        outcomes("fast", sc, 6, 5)
+    return paths
+
+
 reads_and_logins = st.tuples(
     st.lists(st.tuples(st.floats(0.0, 100.0), st.integers(0, 2), st.floats(0.05, 1.0)),
              min_size=1, max_size=30),

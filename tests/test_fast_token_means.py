@@ -129,6 +129,7 @@ def test_the_cheaper_exact_count_is_taken(monkeypatch: pytest.MonkeyPatch) -> No
     segs = [Segment(0.0, 10_000.0, True, 1.0, 0.05, 0.1, 0.0, 0.0, eve)]
     assert token_means.given_reads(spec, segs, 4, 0.001, 3) == "logins"
     assert token_means.given_reads(spec, segs, 4, 50.0, 3) == "means"
+    assert token_means.given_reads(spec, segs, 4, 50.0, 3, prefer_logins=True) == "logins"
     monkeypatch.setattr(token_means, "MEANS_LIMIT", 10.0)
     assert token_means.given_reads(spec, segs, 4, 50.0, 3) == "logins"
     monkeypatch.setattr(token_means, "COPIES_LIMIT", 10.0)

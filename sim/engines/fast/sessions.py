@@ -406,8 +406,8 @@ def plan_sessions(
     """:func:`sample_sessions`' path (its arguments; ``logins`` per second on the server).
     ``passwords_along``: lingering passwords would be drawn with the sessions on the "logins"
     and "takes" paths (:func:`.login_pairs.pairs_fit`), which are then taken where the
-    literal draw would be, since only there are both kinds drawn together (and they are as
-    exact for every reported quantity)."""
+    literal draw or the means would be, within their limits whatever the cost, since only
+    there are both kinds drawn together (and they are as exact for every reported quantity)."""
     literal = literal_sessions(spec, segments, workers, logins, concurrent_blocks)
     concurrent = "concurrent" in spec.binding and not concurrent_blocks
     if literal and not passwords_along:
@@ -432,7 +432,7 @@ def plan_sessions(
         return SessionPlan("takes")
     # copies that outlive the next request, counted given the reads (exact) where not too many
     given = (given_reads(spec, segments, workers, logins, len(found.srv.sets),
-                         prefer_logins=literal)
+                         prefer_logins=literal or passwords_along)
              if spec.lifetime != "next_request" else None)
     if literal and given != "logins":
         return SessionPlan("literal")
