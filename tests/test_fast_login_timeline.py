@@ -144,6 +144,48 @@ def test_max_requests_restarts_spread_as_the_clustered_requests_make_them() -> N
     assert abs(var_z) < 4.0
 
 
+def test_where_the_logins_are_drawn_the_restarts_do_not_read_the_ramps_staircase(
+    monkeypatch,
+) -> None:
+    """Item 8 of ``docs/fast-engine.md``: the session ramp after the cold start is a staircase
+    of mean rates, but where the skeleton draws the logins it counts each worker's session
+    requests from the sessions actually open, so its ``max_requests`` restarts do not read
+    the staircase at all: the same seeds give the same lifetimes, to the last bit, with its
+    steps' rates tripled. Without the logins drawn (``next_request`` passwords) they do read
+    it, so the comparison can see a difference. Sessions of 50,000 s keep the whole run on the
+    ramp (36 restarts of the first skeleton there)."""
+    sc = _clustered()
+    mail = sc.servers["mail"]
+    assert mail.sessions is not None and mail.passwords is not None
+    mail = replace(mail, sessions=replace(mail.sessions, ttl=50_000.0, requests_per_s=0.002))
+    probe = sc.attackers["probe"]
+
+    def lifetimes(server, seed: int) -> tuple[list[tuple[object, ...]], bool]:
+        run = ServerRun(replace(sc, servers={"mail": server}), server,
+                        {"probe": (probe, ActiveWindow(0.0, HORIZON))},
+                        np.random.default_rng(seed), Observations())
+        run.run()
+        return ([(lt.worker, lt.start, lt.end, lt.end_cause) for lt in run.lifetimes],
+                run.logins is not None)
+
+    plain = replace(mail, passwords=replace(mail.passwords, lifetime="next_request"))
+    before = {(name, seed): lifetimes(server, seed)
+              for name, server in (("drawn", mail), ("mean", plain)) for seed in range(4)}
+    steps = ServerRun._ramp_rates
+
+    def tripled(self: ServerRun) -> list[tuple[float, float]]:
+        rates = steps(self)
+        return [(r * 3.0, s * 3.0) for r, s in rates[:-1]] + rates[-1:]
+
+    monkeypatch.setattr(ServerRun, "_ramp_rates", tripled)
+    for seed in range(4):
+        drawn, known = before["drawn", seed]
+        assert known and sum(end < 50_000.0 for *_, end, cause in drawn
+                             if cause == "max_requests") > 10
+        assert lifetimes(mail, seed) == (drawn, True)
+        assert lifetimes(plain, seed) != before["mean", seed]
+
+
 def test_past_the_login_limit_the_skeleton_keeps_the_mean_rate() -> None:
     """The logins are drawn only where they drive ``max_requests`` beside sessions that send
     requests, and are few enough to follow one by one; elsewhere the mean-rate time change
