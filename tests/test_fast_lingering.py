@@ -32,7 +32,7 @@ from scipy import integrate, stats
 from scipy.stats import norm
 
 from sim.engines.fast.password_chain import CountChain, lifetime_moments, state_count
-from sim.engines.fast.lingering import READ_LIMIT, sample_lingering
+from sim.engines.fast.lingering import READ_LIMIT, sample_each_login, sample_lingering
 from sim.engines.fast.segments import AttackerRates, CrashInfo, KeyCapture, WorkerLifetime, Segment
 from sim.montecarlo.intervals import wilson
 from sim.scenario.model import PasswordSpec
@@ -71,10 +71,28 @@ CASES = {
 }
 
 
+def each_login(spec: PasswordSpec, segs: list[Segment], lts: list[WorkerLifetime],
+               sets: list[frozenset[str]], rng: np.random.Generator,
+               max_requests: int | None = None) -> tuple[list[int], None]:
+    """:func:`sample_each_login` with :func:`sample_lingering`'s counts per set: each attacker
+    alone, or every malicious attacker together (the only sets it counts)."""
+    total, each, times = sample_each_login(spec, segs, lts, rng, max_requests)
+    malicious = frozenset(a.name for seg in segs for a in seg.attackers if not a.benign)
+    assert all(len(s) == 1 or s == malicious for s in sets)
+    assert all(times[n].size == k for n, k in each.items())
+    return [each[next(iter(s))] if len(s) == 1 else total for s in sets], None
+
+
+#: The two exact lingering samplers: by counting sets, and login by login (taken with two or
+#: more malicious attackers where cheaper, and always past ``sessions.MAX_MALICIOUS``).
+SAMPLERS = {"counting sets": sample_lingering, "each login": each_login}
+
+
+@pytest.mark.parametrize("sampler", sorted(SAMPLERS))
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_agrees_with_the_counting_chain(case: str) -> None:
+def test_agrees_with_the_counting_chain(case: str, sampler: str) -> None:
     """Where the chain is small enough to integrate, it gives the exact ``P(N > 0)`` and
-    ``E[N]`` of one lifetime for every counting set; the sampler's counts must match both."""
+    ``E[N]`` of one lifetime for every counting set; each sampler's counts must match both."""
     spec, segs, lt = CASES[case]
     names = sorted({a.name for s in segs for a in s.attackers})
     sets = [frozenset({n}) for n in names] + [frozenset(names)]
@@ -83,7 +101,8 @@ def test_agrees_with_the_counting_chain(case: str) -> None:
     assert exact is not None
     n = 4000
     rng = np.random.default_rng(7)
-    counts = np.array([sample_lingering(spec, segs, [lt], sets, rng)[0] for _ in range(n)])
+    draw = SAMPLERS[sampler]
+    counts = np.array([draw(spec, segs, [lt], sets, rng)[0] for _ in range(n)])
     for j, (p, m) in enumerate(exact):
         ci = wilson(float((counts[:, j] > 0).mean()), n, Z)
         lo, hi = ci.low, ci.high
@@ -161,7 +180,8 @@ def test_too_many_reads_is_refused_before_any_work(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_a_lifetime_ended_by_max_requests_holds_its_count() -> None:
+@pytest.mark.parametrize("sampler", sorted(SAMPLERS))
+def test_a_lifetime_ended_by_max_requests_holds_its_count(sampler: str) -> None:
     """``docs/fast-engine.md``, item 13. A lifetime ``[0, T)`` that ended at its ``N``-th
     request holds ``N - 1`` requests and connections before it, wherever its rates would put
     more: here logins at ``lam`` (every legitimate request is one) and one attacker's
@@ -190,7 +210,8 @@ def test_a_lifetime_ended_by_max_requests_holds_its_count() -> None:
     exact = sum(stats.binom.pmf(k, N - 1, p) * k * (1.0 - escape(N - 1 - k)) for k in range(N))
     rng = np.random.default_rng(2026)
     n = 20_000
-    counts = np.array([sample_lingering(spec, segs, [lt], [frozenset({"eve"})], rng, N)[0][0]
+    draw = SAMPLERS[sampler]
+    counts = np.array([draw(spec, segs, [lt], [frozenset({"eve"})], rng, N)[0][0]
                        for _ in range(n)])
     se = counts.std(ddof=1) / math.sqrt(n)
     print(f"E[N]: sampled {counts.mean():.4f} +- {se:.4f}, exact {exact:.4f}")
@@ -198,7 +219,8 @@ def test_a_lifetime_ended_by_max_requests_holds_its_count() -> None:
 
 
 @pytest.mark.slow
-def test_several_attackers_capture_as_dependently_as_the_chain_says() -> None:
+@pytest.mark.parametrize("sampler", sorted(SAMPLERS))
+def test_several_attackers_capture_as_dependently_as_the_chain_says(sampler: str) -> None:
     """One login's captures by two attackers share its residency, so they are dependent:
     ``P(both take one) = 1 - P0(A) - P0(B) + P0(A or B)``, each ``P0`` exact on the counting
     chain. Drawing each attacker from its margin with a shared uniform made them comonotone:
@@ -213,7 +235,8 @@ def test_several_attackers_capture_as_dependently_as_the_chain_says() -> None:
     exact = 1.0 - free[a] - free[b] + free[a | b]
     rng = np.random.default_rng(7)
     n = 40_000
-    counts = np.array([sample_lingering(spec, segs, [lt], sets, rng)[0] for _ in range(n)])
+    draw = SAMPLERS[sampler]
+    counts = np.array([draw(spec, segs, [lt], sets, rng)[0] for _ in range(n)])
     both = int(((counts[:, 0] > 0) & (counts[:, 1] > 0)).sum())
     ci = wilson(both / n, n, Z)
     print(f"P(both): sampled {both / n:.4f} [{ci.low:.4f}, {ci.high:.4f}], exact {exact:.4f}")

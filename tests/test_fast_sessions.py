@@ -397,17 +397,22 @@ def test_a_stretch_left_out_of_the_lifetimes_empties_memory(
                 r.time for r in whole.reuses[0].attempts()]
 
 
-def test_up_to_ten_malicious_attackers_on_a_server_with_sessions(
+def test_past_ten_malicious_attackers_each_capture_is_followed(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every union of the malicious attackers is integrated, so their number is bounded up
-    front (``MAX_MALICIOUS``, 10): ten are run (the agreement suite's ``lingering`` with
-    clones of its attackers, all present, its sessions off the literal draw, so that the
-    1,023 unions are counted), eleven refused with one message."""
+    """Every union of the malicious attackers is counted up to ``MAX_MALICIOUS`` (10) of them:
+    ten run so (the agreement suite's ``lingering`` with clones of its attackers, all
+    present, its sessions off the literal draw, so that the 1,023 unions are counted). Past
+    it the draws that follow each capture are taken, whose cost is linear in the attackers:
+    eleven and thirty run, their sessions where the copies are taken (its tokens outlive the
+    next request) and their passwords login by login, no union counted; ``check`` refuses
+    only where every such draw could pass its limit, with one message."""
     from dataclasses import replace
 
-    from agreement import SCENARIOS
+    from agreement import SCENARIOS, forced
 
+    import sim.engines.fast as fast
     from sim.engines import EngineRefused, get_engine
+    from sim.engines.fast import passwords
 
     sc = SCENARIOS["lingering"]()
     malicious = [n for n, a in sc.attackers.items() if not a.benign]
@@ -416,13 +421,63 @@ def test_up_to_ten_malicious_attackers_on_a_server_with_sessions(
         clones = {f"clone{i}": replace(sc.attackers[malicious[i % len(malicious)]],
                                        name=f"clone{i}", presence=1.0)
                   for i in range(total - len(malicious))}
-        return replace(sc, attackers={**sc.attackers, **clones})
+        every = {n: replace(a, presence=1.0) for n, a in sc.attackers.items()}
+        return replace(sc, attackers={**every, **clones})
 
     engine = get_engine("fast")
     ten = with_clones(10)
     engine.check(ten)  # type: ignore[arg-type]
     monkeypatch.setattr(sessions, "LITERAL_LIMIT", -1.0)
-    record = engine.simulate(ten, np.random.SeedSequence(3))  # type: ignore[arg-type]
-    assert len(record.attackers) == len(sc.attackers) + 10 - len(malicious)
+    paths: list[str] = []
+
+    def spy(*args, **kwargs):
+        plan = sessions.plan_sessions(*args, **kwargs)
+        paths.append(plan.path)
+        return plan
+
+    def no_unions(*args: object, **kwargs: object) -> None:
+        raise AssertionError("every union counted")
+
+    counted: list[object] = []
+    leak_means = sessions.leak_means
+
+    def unions(*args, **kwargs):
+        counted.append(leak_means(*args, **kwargs))
+        return counted[-1]
+
+    with forced(fast, "plan_sessions", spy):
+        with forced(sessions, "leak_means", unions):
+            record = engine.simulate(ten, np.random.SeedSequence(3))  # type: ignore[arg-type]
+        assert len(record.attackers) == len(sc.attackers) + 10 - len(malicious)
+        assert counted and counted[-1] is not None
+        for total in (11, 30):
+            many = with_clones(total)
+            engine.check(many)  # type: ignore[arg-type]
+            with (forced(sessions, "leak_means", no_unions),
+                  forced(passwords, "sample_lingering", no_unions),
+                  forced(passwords, "sample_passwords", no_unions)):
+                record = engine.simulate(many, np.random.SeedSequence(3))  # type: ignore[arg-type]
+            assert paths[-1] == "takes"
+            assert record.servers["mail"].password > 0
+    # the passwords alone (drawn with the sessions above): login by login, no union either
+    alone = replace(with_clones(11), servers={"mail": replace(  # type: ignore[type-var]
+        sc.servers["mail"], sessions=None)})
+    drawn: list[int] = []
+    each_login = passwords.sample_each_login
+
+    def each(*args, **kwargs):
+        drawn.append(1)
+        return each_login(*args, **kwargs)
+
+    with (forced(passwords, "sample_each_login", each),
+          forced(passwords, "sample_lingering", no_unions),
+          forced(passwords, "sample_passwords", no_unions)):
+        record = engine.simulate(alone, np.random.SeedSequence(3))  # type: ignore[arg-type]
+    assert drawn and record.servers["mail"].password > 0
+    # past every limit: a busy server over a year
+    mail = sc.servers["mail"]
+    busy = replace(with_clones(11), servers={"mail": replace(  # type: ignore[type-var]
+        mail, traffic=replace(mail.traffic, logins_per_s=50.0, requests_per_s=200.0))},
+        timeline=replace(sc.timeline, analysis_at=3e7))
     with pytest.raises(EngineRefused, match="11 malicious attackers target it"):
-        engine.check(with_clones(11))  # type: ignore[arg-type]
+        engine.check(busy)  # type: ignore[arg-type]

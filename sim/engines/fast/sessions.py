@@ -107,7 +107,7 @@ from sim.engines.fast.session_literal import (
     simulate_sessions,
     try_sessions,
 )
-from sim.engines.fast.slot_looks import DrawAtReads, draw_at_reads
+from sim.engines.fast.slot_looks import LOOKS_LIMIT, DrawAtReads, draw_at_reads
 from sim.engines.fast.token_copies import draw_classes
 from sim.engines.fast.token_means import given_reads, read_means
 from sim.engines.fast.token_takes import TAKES_LIMIT, sample_takes, takes_fit, takes_work
@@ -415,12 +415,14 @@ def plan_sessions(
     if concurrent:
         # tokens that outlive the next request; the check reads the victims' requests
         return SessionPlan("takes")
+    _, malicious = attacker_names(segments)
+    if len(malicious) > MAX_MALICIOUS:
+        return _union_free(spec, segments, workers, logins, literal, passwords_along)
     # next_request tokens where the reads are few enough: drawn where the reads look, exact
     if spec.lifetime == "next_request" and logins > 0.0 and spec.requests_per_s > 0.0:
         at_reads = draw_at_reads(spec, segments, workers, logins)
         if at_reads is not None:
             return SessionPlan("reads", at_reads=at_reads)
-    _, malicious = attacker_names(segments)
     reusers = malicious if reusing is None else malicious & reusing
     found = leak_means(spec, segments, lifetimes, workers, logins, horizon, reusers, cuts,
                        sweep=False)
@@ -437,6 +439,26 @@ def plan_sessions(
     if literal and given != "logins":
         return SessionPlan("literal")
     return SessionPlan(given or "sweep", found)
+
+
+def _union_free(spec: SessionSpec, segments: Sequence[Segment], workers: int, logins: float,
+                literal: bool, passwords_along: bool) -> SessionPlan:
+    """The plan past :data:`MAX_MALICIOUS` malicious attackers, where the counting sets of
+    every union are too many: a draw that follows each session's captures attacker by
+    attacker, its cost linear in the attackers. The literal draw where it is cheap (but for
+    the draw where copies are taken, which takes lingering passwords along), else
+    ``next_request`` tokens at the reads and the others where their copies are taken while
+    those fit their limits, else the literal draw whatever its cost, which ``check``
+    (:func:`refuse_session_checks`) has bounded by :data:`CONCURRENT_LITERAL_LIMIT` wherever
+    those could pass theirs."""
+    if spec.lifetime == "next_request":
+        if not literal and logins > 0.0 and spec.requests_per_s > 0.0:
+            at_reads = draw_at_reads(spec, segments, workers, logins)
+            if at_reads is not None:
+                return SessionPlan("reads", at_reads=at_reads)
+    elif (not literal or passwords_along) and takes_fit(spec, segments, workers, logins):
+        return SessionPlan("takes")
+    return SessionPlan("literal")
 
 
 def sample_sessions(
@@ -574,11 +596,13 @@ def sample_sessions(
 #: 0.4 microseconds and about 50 bytes a unit (0.27 s and 138 MB a replication at 691,000;
 #: 9 s and 1.1 GB at 20.7 million), so at most about 1.6 s and 250 MB here.
 CONCURRENT_LITERAL_LIMIT = 4_000_000
-#: Most malicious attackers on one server with sessions: the leak means of every union of them
-#: are integrated (``2^n - 1`` sets). Measured on 2026-12-06 on the agreement suite's
-#: ``lingering`` with clones of its attackers, all present, sessions forced off the literal
-#: draw: 10 attackers (1,023 unions) 82 ms a replication on the sweep and 57 ms with the
-#: means given the reads, 12 attackers 362 and 259 ms; the cost doubles with each attacker.
+#: Most malicious attackers on one server with sessions whose every union is counted (the
+#: leak means of ``2^n - 1`` sets); past it the draws that follow each capture are taken
+#: (:func:`_union_free`), whose cost is linear in the attackers. Measured on 2026-12-06 on
+#: the agreement suite's ``lingering`` with clones of its attackers, all present, sessions
+#: forced off the literal draw: 10 attackers (1,023 unions) 82 ms a replication on the sweep
+#: and 57 ms with the means given the reads, 12 attackers 362 and 259 ms; the cost doubles
+#: with each attacker.
 MAX_MALICIOUS = 10
 
 
@@ -589,20 +613,18 @@ def refuse_session_checks(
     check that could pass (:mod:`.concurrent_bound`) where the draw that runs it could pass
     its limit (the literal draw's :data:`CONCURRENT_LITERAL_LIMIT` for ``next_request``
     tokens, the draw where copies are taken, :data:`.token_takes.TAKES_LIMIT`, for the
-    others), or too many attackers."""
+    others), or, past :data:`MAX_MALICIOUS` malicious attackers, where each draw that follows
+    the captures one by one (:func:`_union_free`) could pass its limit."""
     spec = server.sessions
     if spec is None:
         return
+    logins = server.traffic.logins_per_s * server.hosts
+    reads = sum(a.connection_rate * longest_window(a, horizon) for a in attackers)
+    work = _literal_bound(server, attackers, horizon)
+    takes = takes_work(spec, server.total_workers, logins, reads, horizon,
+                       server.traffic.handshakes_per_s * server.hosts)
     if "concurrent" in spec.binding and not concurrent_never_passes(server, attackers, horizon):
-        logins = server.traffic.logins_per_s * server.hosts
-        work = logins * (horizon + 2 * spec.ttl) * (2.0 + spec.requests_per_s * spec.ttl)
-        reads = sum(a.connection_rate * longest_window(a, horizon) for a in attackers)
-        work += reads
-        if spec.lifetime == "next_handshake":
-            work += server.traffic.handshakes_per_s * server.hosts * horizon
         if spec.lifetime != "next_request":
-            takes = takes_work(spec, server.total_workers, logins, reads, horizon,
-                               server.traffic.handshakes_per_s * server.hosts)
             if takes > TAKES_LIMIT:
                 raise EngineRefused(
                     f"server {server.name}: the concurrent binding check could pass here (up "
@@ -622,12 +644,41 @@ def refuse_session_checks(
                 "timeline or lower the rates"
             )
     malicious = [a.name for a in attackers if not a.benign]
-    if len(malicious) > MAX_MALICIOUS:
-        raise EngineRefused(
-            f"server {server.name}: {len(malicious)} malicious attackers target it; the fast "
-            f"engine accounts for sessions captured by several of them at most {MAX_MALICIOUS} "
-            "at a time. Merge attackers with the same profile"
-        )
+    if len(malicious) <= MAX_MALICIOUS or work <= CONCURRENT_LITERAL_LIMIT:
+        return
+    if spec.lifetime == "next_request":
+        # the draw at the reads: at most every connection a candidate, and the logins over
+        # every window with the ttl before it (slot_looks.draw_at_reads)
+        span = sum(longest_window(a, horizon) + spec.ttl for a in attackers)
+        if spec.requests_per_s > 0.0 and reads + logins * span <= LOOKS_LIMIT:
+            return
+        bound = f"the draw at the reads ({reads + logins * span:,.0f} candidates and logins)"
+    elif takes <= TAKES_LIMIT:
+        return
+    else:
+        bound = f"the draw where the copies are taken ({takes:,.0f} reads and logins x workers)"
+    raise EngineRefused(
+        f"server {server.name}: {len(malicious)} malicious attackers target it, more than the "
+        f"{MAX_MALICIOUS} whose every union the fast engine counts, so it follows each "
+        f"session's captures one by one, and both draws that do could pass their limits here: "
+        f"the literal one ({work:,.0f} sessions, requests and attacker connections, limit "
+        f"{CONCURRENT_LITERAL_LIMIT:,}) and {bound}. Merge attackers, or shorten the "
+        "timeline or lower the rates"
+    )
+
+
+def _literal_bound(server: Server, attackers: Sequence[Attacker], horizon: float) -> float:
+    """From the scenario alone, the most sessions, session requests, attacker connections
+    (and under ``next_handshake`` handshakes) the literal session draw could simulate on
+    ``server`` in one replication."""
+    spec = server.sessions
+    assert spec is not None
+    logins = server.traffic.logins_per_s * server.hosts
+    work = logins * (horizon + 2 * spec.ttl) * (2.0 + spec.requests_per_s * spec.ttl)
+    work += sum(a.connection_rate * longest_window(a, horizon) for a in attackers)
+    if spec.lifetime == "next_handshake":
+        work += server.traffic.handshakes_per_s * server.hosts * horizon
+    return work
 
 
 def session_sets(names: Sequence[str], malicious: frozenset[str]) -> list[frozenset[str]]:

@@ -1,0 +1,95 @@
+"""More malicious attackers on one server than the fast engine counts every union of
+(``sessions.MAX_MALICIOUS``, 10): their sessions and passwords are then drawn by the draws that
+follow each capture, whose cost is linear in the attackers (``docs/fast-engine.md``, "Many
+attackers"). Until 2026-12-06 ``check`` refused sessions there and the lingering passwords'
+sampler counted ``2^n`` sets.
+
+The agreement suite's ``choices`` with eleven clones of its malicious attackers (fourteen, each
+present with probability 0.9, so that nearly every replication has more than ten): once with
+its ``next_request`` secrets (sessions at the reads or literally), once with passwords kept 15
+minutes and tokens 5 (both drawn together where the token copies are taken, the passwords alone
+login by login). Every quantity the agreement suite extracts, fast against reference, at the
+family ``z``; a spy checks that the draws past the unions were taken.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from agreement import choices, compared, differences, forced, outcomes
+
+import sim.engines.fast as fast
+from sim.engines.fast import sessions
+from sim.scenario.model import Scenario
+
+CLONES = 11
+SIZE = 4_000
+CHUNK = 1_000
+SEEDS = {"reference": 91, "fast": 92}
+
+
+def many(lingering: bool) -> Scenario:
+    """``choices`` with :data:`CLONES` clones of its malicious attackers, each present with
+    probability 0.9; with ``lingering``, passwords kept 15 minutes and tokens 5 on average."""
+    sc = choices()
+    malicious = [n for n, a in sc.attackers.items() if not a.benign]
+    clones = {f"clone{i}": replace(sc.attackers[malicious[i % len(malicious)]],
+                                   name=f"clone{i}", presence=0.9)
+              for i in range(CLONES)}
+    sc = replace(sc, attackers={**sc.attackers, **clones})
+    if lingering:
+        mail = sc.servers["mail"]
+        assert mail.passwords is not None and mail.sessions is not None
+        sc = replace(sc, servers={"mail": replace(
+            mail, passwords=replace(mail.passwords, lifetime=900.0),
+            sessions=replace(mail.sessions, lifetime=300.0))})
+    return sc
+
+
+def _chunk(engine: str, lingering: bool, start: int) -> tuple[dict[str, np.ndarray], int]:
+    """One chunk's quantities, and (fast) how many of its replications had more than
+    ``MAX_MALICIOUS`` malicious attackers reading the server; it fails where the unions of so
+    many are counted."""
+    sc = many(lingering)
+    replications = range(start, start + CHUNK)
+    if engine == "reference":
+        return outcomes("reference", sc, replications, SEEDS[engine]), 0
+    past = [0]
+    secrets, leak_means = fast._secrets, sessions.leak_means
+
+    def drawn(scenario, name, run, rng):
+        _, malicious = sessions.attacker_names(run.segments)
+        past[0] += len(malicious) > sessions.MAX_MALICIOUS
+        return secrets(scenario, name, run, rng)
+
+    def unions(spec, segments, *args, **kwargs):
+        assert len(sessions.attacker_names(segments)[1]) <= sessions.MAX_MALICIOUS
+        return leak_means(spec, segments, *args, **kwargs)
+
+    with forced(fast, "_secrets", drawn), forced(sessions, "leak_means", unions):
+        return outcomes("fast", sc, replications, SEEDS[engine]), past[0]
+
+
+def _run(engine: str, lingering: bool, pool: ProcessPoolExecutor
+         ) -> tuple[dict[str, np.ndarray], int]:
+    parts = list(pool.map(_chunk, [engine] * (SIZE // CHUNK), [lingering] * (SIZE // CHUNK),
+                          range(0, SIZE, CHUNK)))
+    values = {k: np.concatenate([p[k] for p, _ in parts]) for k in parts[0][0]}
+    return values, sum(n for _, n in parts)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lingering", [False, True], ids=["next_request", "lingering"])
+def test_fourteen_malicious_attackers_agree_with_the_reference(lingering: bool) -> None:
+    """Measured when written (2026-12-06): see ``docs/fast-engine.md``, "Many attackers"."""
+    with ProcessPoolExecutor(2) as pool:
+        reference, _ = _run("reference", lingering, pool)
+        fast_run, past = _run("fast", lingering, pool)
+    # nearly every replication with a reader has more than ten malicious attackers present
+    assert past > SIZE // 2
+    name = "many-" + ("lingering" if lingering else "next_request")
+    pairs = compared(name, fast_run, sorted(reference), reference)
+    assert differences(name, pairs) == {}
