@@ -292,13 +292,13 @@ def _with_copies(copies: float) -> Scenario:
 
 def _with_attackers(count: int) -> Scenario:
     """``count`` malicious attackers sharing the heartbeat case's first 1e4 heartbeats, each
-    over its own six hours, on passwords and tokens lingering ten minutes, a tenth of its
+    over its own six hours, on passwords and tokens lingering ten minutes, a fiftieth of its
     logins: past ten, each capture is followed attacker by attacker (``docs/fast-engine.md``,
     "Many attackers")."""
     sc = heartbeat_scenario(1e4)
     server = sc.servers["mail"]
     assert server.passwords is not None and server.sessions is not None
-    traffic = dataclasses.replace(server.traffic, logins_per_s=0.05)
+    traffic = dataclasses.replace(server.traffic, logins_per_s=0.01)
     server = dataclasses.replace(
         server, traffic=traffic,
         passwords=dataclasses.replace(server.passwords, lifetime=600.0),

@@ -16,4 +16,5 @@ def test_flatness_benchmark_prints_one_line_per_case(capsys: pytest.CaptureFixtu
         "5. heartbeats 1e3 to 1e7", "5. logins 1 to 100 per s",
         "5. logins 1 to 100 per s, tokens lingering 1 h", "5. timeline 1 week to 2 years",
         "5. key copies 300 to 30,000 a worker",
+        "5. malicious attackers 12 to 48, secrets lingering 10 min",
     ]
