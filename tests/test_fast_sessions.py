@@ -14,7 +14,7 @@ from evidence_builders import normal_interval
 from scipy.integrate import quad
 
 from sim.engines.fast.segments import AttackerRates, CrashInfo, KeyCapture, WorkerLifetime, Segment
-from sim.engines.fast import sessions, slot_looks, token_means
+from sim.engines.fast import sessions, slot_looks, token_means, token_takes
 from sim.engines.fast.sessions import leak_means, sample_sessions, sweep_copies, sweep_slot
 from sim.scenario.model import SessionSpec
 
@@ -179,6 +179,8 @@ def take(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(token_means, "MEANS_LIMIT", 1e12 if path == "means" else -1.0)
     monkeypatch.setattr(slot_looks, "CANDIDATE_LIMIT", 1e12 if path == "reads" else -1.0)
     monkeypatch.setattr(slot_looks, "LOOKS_LIMIT", 1e12 if path == "looks" else -1.0)
+    if path == "integrated":  # past the copies' counts, the draw where copies are taken first
+        monkeypatch.setattr(token_takes, "TAKES_LIMIT", -1.0)
 
 
 @pytest.mark.parametrize("path", ["literal", "reads", "looks", "copies", "means", "integrated"])

@@ -19,7 +19,7 @@ import pytest
 from scipy import integrate
 from test_fast_session_reads import compare, segments
 
-from sim.engines.fast import sessions, token_copies, token_means
+from sim.engines.fast import sessions, token_copies, token_means, token_takes
 from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
 from sim.engines.fast.session_literal import SessionDraw, WorkerReads
 from sim.engines.fast.sessions import sample_sessions
@@ -101,6 +101,8 @@ def draws(spec: SessionSpec, segs: list[Segment], lives: list[WorkerLifetime], w
         m.setattr(sessions, "LITERAL_LIMIT", 1e12 if path == "literal" else -1.0)
         m.setattr(token_means, "COPIES_LIMIT", 1e12 if path == "copies" else -1.0)
         m.setattr(token_means, "MEANS_LIMIT", 1e12 if path == "means" else -1.0)
+        if path == "sweep":  # past the copies' counts, the draw where copies are taken first
+            m.setattr(token_takes, "TAKES_LIMIT", -1.0)
         sources = {a.name: 2 for s in segs for a in s.attackers}
         return [sample_sessions(spec, segs, lives, workers, 1, LOGINS, horizon, sources,
                                 np.random.default_rng([seed, k]), server="web", cuts=(cut,))

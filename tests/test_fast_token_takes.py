@@ -25,7 +25,7 @@ from test_fast_token_means import workers as worker_sums
 
 import agreement
 from sim.engines import EngineRefused
-from sim.engines.fast import sessions, token_copies, token_takes
+from sim.engines.fast import sessions, token_copies, token_means, token_takes
 from sim.engines.fast.password_chain import truncated_poisson_quantile
 from sim.engines.fast.segments import Segment, WorkerLifetime
 from sim.engines.fast.session_literal import SessionDraw, WorkerReads
@@ -159,6 +159,25 @@ def test_cuts_the_classes_cannot_time_take_this_path(monkeypatch: pytest.MonkeyP
     assert taken["takes"] == N
     failures, _ = compare(literal, takes, 700.0)
     assert not failures, failures
+
+
+def test_past_both_counts_this_path_comes_before_the_sweep(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past both limits of the copies' counts given the reads (made 0 here) the integrated
+    sweep would count the sessions as Poisson (items 3 to 5 of ``docs/fast-engine.md``): this
+    path, exact, is taken instead while it fits, and the sweep past its limit too."""
+    spec = SessionSpec(ttl=600.0, requests_per_s=0.01, lifetime=300.0, binding=("ip",))
+    segs, lives, workers, horizon = skeleton(spec)
+    monkeypatch.setattr(token_means, "COPIES_LIMIT", -1.0)
+    monkeypatch.setattr(token_means, "MEANS_LIMIT", -1.0)
+    monkeypatch.setattr(sessions, "LITERAL_LIMIT", -1.0)
+
+    def path() -> str:
+        return sessions.plan_sessions(spec, segs, lives, workers, LOGINS, horizon).path
+
+    assert path() == "takes"
+    monkeypatch.setattr(token_takes, "TAKES_LIMIT", -1.0)
+    assert path() == "sweep"
 
 
 def test_past_its_limit_the_scenario_is_refused_up_front(monkeypatch: pytest.MonkeyPatch) -> None:

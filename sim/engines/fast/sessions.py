@@ -438,6 +438,11 @@ def plan_sessions(
              if spec.lifetime != "next_request" else None)
     if literal and given != "logins":
         return SessionPlan("literal")
+    if given is None and spec.lifetime != "next_request" and takes_fit(spec, segments, workers,
+                                                                       logins):
+        # past both counts given the reads: each copy drawn where it is taken, exact, before
+        # the sweep (items 3 to 5 of docs/fast-engine.md)
+        return SessionPlan("takes")
     return SessionPlan(given or "sweep", found)
 
 
