@@ -476,10 +476,22 @@ def test_past_ten_malicious_attackers_each_capture_is_followed(
           forced(passwords, "sample_passwords", no_unions)):
         record = engine.simulate(alone, np.random.SeedSequence(3))  # type: ignore[arg-type]
     assert drawn and record.servers["mail"].password > 0
-    # past every limit: a busy server over a year
+    # past every limit (a busy server over a year): the unions after all, up to MAX_UNIONS;
+    # past it, refused
     mail = sc.servers["mail"]
-    busy = replace(with_clones(11), servers={"mail": replace(  # type: ignore[type-var]
-        mail, traffic=replace(mail.traffic, logins_per_s=50.0, requests_per_s=200.0))},
-        timeline=replace(sc.timeline, analysis_at=3e7))
-    with pytest.raises(EngineRefused, match="11 malicious attackers target it"):
-        engine.check(busy)  # type: ignore[arg-type]
+
+    def busy(total: int) -> object:
+        return replace(with_clones(total), servers={"mail": replace(  # type: ignore[type-var]
+            mail, traffic=replace(mail.traffic, logins_per_s=50.0, requests_per_s=200.0),
+            restart=replace(mail.restart, max_requests=None))},
+            timeline=replace(sc.timeline, analysis_at=3e7))
+
+    engine.check(busy(sessions.MAX_UNIONS))  # type: ignore[arg-type]
+    with pytest.raises(EngineRefused, match=f"{sessions.MAX_UNIONS + 1} malicious attackers "
+                                            "target it"):
+        engine.check(busy(sessions.MAX_UNIONS + 1))  # type: ignore[arg-type]
+    # check's summary says so, past ten only
+    assert any("11 malicious attackers" in line
+               for line in fast.plan(with_clones(11)))  # type: ignore[arg-type]
+    assert not any("malicious attackers" in line
+                   for line in fast.plan(ten))  # type: ignore[arg-type]

@@ -47,6 +47,8 @@ from sim.engines.fast.reads import attacker_names
 from sim.engines.fast.session_cuts import Class, session_log_cuts
 from sim.engines.fast.session_literal import SessionDraw
 from sim.engines.fast.sessions import (
+    MAX_MALICIOUS,
+    MAX_UNIONS,
     SessionPlan,
     plan_sessions,
     refuse_session_checks,
@@ -95,6 +97,15 @@ def plan(scenario: Scenario) -> list[str]:
                 f"{name}: the concurrent check can pass here, so where the sessions are not "
                 "drawn literally they are drawn where their token copies are taken, with the "
                 "victims' requests in each window before a replay")
+        malicious = sum(not a.benign for a in attackers)
+        if malicious > MAX_MALICIOUS and (server.sessions is not None or (
+                server.passwords is not None and server.passwords.lifetime != "next_request")):
+            lines.append(
+                f"{name}: {malicious} malicious attackers, more than the {MAX_MALICIOUS} whose "
+                "every union is counted at once: in a replication with more present, sessions "
+                "and lingering passwords are drawn capture by capture, attacker by attacker, "
+                f"where those draws fit their limits (else, up to {MAX_UNIONS}, every union "
+                "is counted, which doubles the cost with each attacker)")
     return lines
 
 

@@ -417,7 +417,10 @@ def plan_sessions(
         return SessionPlan("takes")
     _, malicious = attacker_names(segments)
     if len(malicious) > MAX_MALICIOUS:
-        return _union_free(spec, segments, workers, logins, literal, passwords_along)
+        chosen = _union_free(spec, segments, workers, logins, literal, passwords_along,
+                             len(malicious) > MAX_UNIONS)
+        if chosen is not None:
+            return chosen
     # next_request tokens where the reads are few enough: drawn where the reads look, exact
     if spec.lifetime == "next_request" and logins > 0.0 and spec.requests_per_s > 0.0:
         at_reads = draw_at_reads(spec, segments, workers, logins)
@@ -447,15 +450,16 @@ def plan_sessions(
 
 
 def _union_free(spec: SessionSpec, segments: Sequence[Segment], workers: int, logins: float,
-                literal: bool, passwords_along: bool) -> SessionPlan:
+                literal: bool, passwords_along: bool, forced: bool) -> SessionPlan | None:
     """The plan past :data:`MAX_MALICIOUS` malicious attackers, where the counting sets of
-    every union are too many: a draw that follows each session's captures attacker by
+    every union grow costly: a draw that follows each session's captures attacker by
     attacker, its cost linear in the attackers. The literal draw where it is cheap (but for
     the draw where copies are taken, which takes lingering passwords along), else
     ``next_request`` tokens at the reads and the others where their copies are taken while
-    those fit their limits, else the literal draw whatever its cost, which ``check``
+    those fit their limits; else None (the unions after all, up to :data:`MAX_UNIONS`), or
+    where ``forced`` (past it) the literal draw whatever its cost, which ``check``
     (:func:`refuse_session_checks`) has bounded by :data:`CONCURRENT_LITERAL_LIMIT` wherever
-    those could pass theirs."""
+    the others could pass theirs."""
     if spec.lifetime == "next_request":
         if not literal and logins > 0.0 and spec.requests_per_s > 0.0:
             at_reads = draw_at_reads(spec, segments, workers, logins)
@@ -463,7 +467,7 @@ def _union_free(spec: SessionSpec, segments: Sequence[Segment], workers: int, lo
                 return SessionPlan("reads", at_reads=at_reads)
     elif (not literal or passwords_along) and takes_fit(spec, segments, workers, logins):
         return SessionPlan("takes")
-    return SessionPlan("literal")
+    return SessionPlan("literal") if literal or forced else None
 
 
 def sample_sessions(
@@ -609,6 +613,9 @@ CONCURRENT_LITERAL_LIMIT = 4_000_000
 #: and 57 ms with the means given the reads, 12 attackers 362 and 259 ms; the cost doubles
 #: with each attacker.
 MAX_MALICIOUS = 10
+#: Most malicious attackers whose unions are counted where no draw that follows each capture
+#: fits its limits (about 1.5 s a replication on the sweep at 14, from the figures above).
+MAX_UNIONS = 14
 
 
 def refuse_session_checks(
@@ -618,7 +625,7 @@ def refuse_session_checks(
     check that could pass (:mod:`.concurrent_bound`) where the draw that runs it could pass
     its limit (the literal draw's :data:`CONCURRENT_LITERAL_LIMIT` for ``next_request``
     tokens, the draw where copies are taken, :data:`.token_takes.TAKES_LIMIT`, for the
-    others), or, past :data:`MAX_MALICIOUS` malicious attackers, where each draw that follows
+    others), or, past :data:`MAX_UNIONS` malicious attackers, where each draw that follows
     the captures one by one (:func:`_union_free`) could pass its limit."""
     spec = server.sessions
     if spec is None:
@@ -649,7 +656,7 @@ def refuse_session_checks(
                 "timeline or lower the rates"
             )
     malicious = [a.name for a in attackers if not a.benign]
-    if len(malicious) <= MAX_MALICIOUS or work <= CONCURRENT_LITERAL_LIMIT:
+    if len(malicious) <= MAX_UNIONS or work <= CONCURRENT_LITERAL_LIMIT:
         return
     if spec.lifetime == "next_request":
         # the draw at the reads: at most every connection a candidate, and the logins over
@@ -664,7 +671,7 @@ def refuse_session_checks(
         bound = f"the draw where the copies are taken ({takes:,.0f} reads and logins x workers)"
     raise EngineRefused(
         f"server {server.name}: {len(malicious)} malicious attackers target it, more than the "
-        f"{MAX_MALICIOUS} whose every union the fast engine counts, so it follows each "
+        f"{MAX_UNIONS} whose every union the fast engine can count, so it follows each "
         f"session's captures one by one, and both draws that do could pass their limits here: "
         f"the literal one ({work:,.0f} sessions, requests and attacker connections, limit "
         f"{CONCURRENT_LITERAL_LIMIT:,}) and {bound}. Merge attackers, or shorten the "
