@@ -41,7 +41,7 @@ from sim.engines.fast.lingering import refuse_past_limit
 from sim.engines.fast.login_pairs import pairs_fit, sample_pairs
 from sim.engines.fast.logins import sample_logins
 from sim.engines.fast.password_chain import PasswordDraw
-from sim.engines.fast.passwords import draw_passwords
+from sim.engines.fast.passwords import draw_passwords, refuse_many_patterns
 from sim.engines.fast.patched import patched_stops
 from sim.engines.fast.reads import attacker_names
 from sim.engines.fast.session_cuts import Class, session_log_cuts
@@ -112,14 +112,17 @@ def plan(scenario: Scenario) -> list[str]:
 def check(scenario: Scenario) -> None:
     """Refuse, before any work, what the fast engine cannot do in reasonable time or memory:
     where key copies are too many for the chain, more connections that could take the key
-    drawn one by one than ``key_count.CANDIDATE_LIMIT``, or more expected crashes and
-    ``max_requests`` restarts per replication than ``EVENT_LIMIT``."""
+    drawn one by one than ``key_count.CANDIDATE_LIMIT``, more expected crashes and
+    ``max_requests`` restarts per replication than ``EVENT_LIMIT``, and the session and
+    password draws' own limits (with more malicious attackers than ``sessions.MAX_UNIONS``,
+    those of the draws that follow each capture)."""
     events = 0.0
     for name, server in scenario.servers.items():
         attackers = [a for a in scenario.attackers.values() if name in a.targets]
         refuse_many_candidates(server, attackers, scenario.horizon)
         refuse_past_limit(scenario, server)
         refuse_session_checks(server, attackers, scenario.horizon)
+        refuse_many_patterns(server, attackers, scenario.horizon)
         for a in attackers:
             window = longest_window(a, scenario.horizon)
             connections = a.connection_rate * window

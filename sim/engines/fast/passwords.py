@@ -34,7 +34,8 @@ from sim.engines.fast.lingering import (
 from sim.engines.fast.password_reads import reads_passwords, sample_passwords_at_reads
 from sim.engines.fast.reads import attacker_names, counting_sets
 from sim.engines.fast.segments import WorkerLifetime, Segment
-from sim.engines.fast.sessions import MAX_MALICIOUS
+from sim.engines.fast.sessions import MAX_MALICIOUS, MAX_UNIONS
+from sim.engines.fast.slot_looks import LOOKS_LIMIT
 from sim.engines.fast.session_slot import (
     DRAWN_LIMIT,
     literal_cost,
@@ -42,7 +43,9 @@ from sim.engines.fast.session_slot import (
     sample_slot_passwords,
     session_slot,
 )
-from sim.scenario.model import PasswordSpec, SessionSpec
+from sim.engines import EngineRefused
+from sim.model.attackers import longest_window
+from sim.scenario.model import Attacker, PasswordSpec, Server, SessionSpec
 
 
 #: Chains up to this many states are integrated whatever the attack.
@@ -136,3 +139,36 @@ def _login_by_login(spec: PasswordSpec, segments: Sequence[Segment],
     sets = 2.0**malicious
     return malicious > MAX_MALICIOUS or work * EACH_LOGIN_COST <= sets * (
         len(lifetimes) * SET_LIFETIME_COST + reads * SET_READ_COST)
+
+
+def refuse_many_patterns(server: Server, attackers: Sequence[Attacker], horizon: float) -> None:
+    """Raise :class:`EngineRefused` where past :data:`.sessions.MAX_UNIONS` malicious attackers
+    the passwords could reach the counting chain or the sampler, which count every set of
+    them (``2^n``): where neither draw that follows each capture is sure to fit, from the
+    scenario alone (every connection a candidate read, every attacker over its longest
+    window): ``next_request`` passwords at the reads (:data:`.slot_looks.LOOKS_LIMIT`
+    candidates and logins), lingering ones login by login (:data:`.lingering.EACH_LOGIN_LIMIT`
+    logins times attackers, :data:`.lingering.READ_LIMIT` reads)."""
+    spec = server.passwords
+    malicious = sum(not a.benign for a in attackers)
+    if spec is None or malicious <= MAX_UNIONS or server.traffic.logins_per_s <= 0.0:
+        return
+    windows = [longest_window(a, horizon) for a in attackers]
+    reads = sum(a.connection_rate * w for a, w in zip(attackers, windows))
+    logins = server.traffic.logins_per_s * server.hosts
+    if spec.lifetime == "next_request":
+        span = sum(w + (server.sessions.ttl if server.sessions else 0.0) for w in windows)
+        work, limit = reads + logins * span, LOOKS_LIMIT
+        what = "candidate reads and logins at the reads"
+    else:
+        work, limit = len(attackers) * logins * sum(windows), EACH_LOGIN_LIMIT
+        what = "logins times attackers drawn one by one"
+        if reads > READ_LIMIT:
+            work, limit, what = reads, READ_LIMIT, "reads"
+    if work > limit:
+        raise EngineRefused(
+            f"server {server.name}: {malicious} malicious attackers target it, more than the "
+            f"{MAX_UNIONS} whose every set the fast engine can count for its passwords, and the "
+            f"draw that follows each capture could need about {work:,.0f} {what} per "
+            f"replication, more than its limit of {limit:,.0f}. Merge attackers, or shorten "
+            "the timeline or lower the rates")
