@@ -98,27 +98,31 @@ def test_fourteen_malicious_attackers_agree_with_the_reference(lingering: bool) 
 def test_past_fourteen_the_passwords_are_refused_only_where_no_draw_fits() -> None:
     """Past ``MAX_UNIONS`` (14) malicious attackers the counting chain and the sampler, which
     count every set of them, are not taken: ``check`` accepts a server whose passwords the
-    draws that follow each capture are sure to take (lingering ones login by login, the
-    others at the reads) and refuses, with one message, one where they could pass their
-    limits (a busy server over a year)."""
+    draws that follow each capture are sure to take (lingering ones login by login,
+    ``next_request`` ones at the reads or, where sessions empty their slot, literally) and
+    refuses, with one message, one where they could pass their limits: ten thousand times the
+    attack on ``next_request`` passwords alone, a busy server over a year otherwise."""
     from sim.engines import EngineRefused, get_engine
 
     engine = get_engine("fast")
     total = sessions.MAX_UNIONS + 1
-    for lingering in (False, True):
+    for lingering, alone in ((False, True), (True, True), (False, False)):
         sc = many(lingering)
         malicious = [n for n, a in sc.attackers.items() if not a.benign]
         extra = {f"more{i}": replace(sc.attackers[malicious[0]], name=f"more{i}")
                  for i in range(total - len(malicious))}
         mail = sc.servers["mail"]
-        sc = replace(sc, attackers={**sc.attackers, **extra},
-                     servers={"mail": replace(mail, sessions=None)})
+        if alone:
+            mail = replace(mail, sessions=None)
+        sc = replace(sc, attackers={**sc.attackers, **extra}, servers={"mail": mail})
         engine.check(sc)
-        busy = replace(sc, servers={"mail": replace(
-            sc.servers["mail"], traffic=replace(mail.traffic, logins_per_s=50.0,
-                                                requests_per_s=200.0),
-            restart=replace(mail.restart, max_requests=None))},
-            timeline=replace(sc.timeline, analysis_at=3e7))
-        with pytest.raises(EngineRefused, match=f"{total} malicious attackers target it.*"
-                                                "passwords"):
+        if alone and not lingering:
+            busy = replace(sc, attackers={n: replace(a, rate=a.rate * 10_000.0)
+                                          for n, a in sc.attackers.items()})
+        else:
+            busy = replace(sc, servers={"mail": replace(
+                mail, traffic=replace(mail.traffic, logins_per_s=50.0, requests_per_s=200.0),
+                restart=replace(mail.restart, max_requests=None))},
+                timeline=replace(sc.timeline, analysis_at=3e7))
+        with pytest.raises(EngineRefused, match=f"{total} malicious attackers target it"):
             engine.check(busy)

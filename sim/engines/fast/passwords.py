@@ -34,7 +34,7 @@ from sim.engines.fast.lingering import (
 from sim.engines.fast.password_reads import reads_passwords, sample_passwords_at_reads
 from sim.engines.fast.reads import attacker_names, counting_sets
 from sim.engines.fast.segments import WorkerLifetime, Segment
-from sim.engines.fast.sessions import MAX_MALICIOUS, MAX_UNIONS
+from sim.engines.fast.sessions import CONCURRENT_LITERAL_LIMIT, MAX_MALICIOUS, MAX_UNIONS
 from sim.engines.fast.slot_looks import LOOKS_LIMIT
 from sim.engines.fast.session_slot import (
     DRAWN_LIMIT,
@@ -77,15 +77,18 @@ def draw_passwords(
     :mod:`.logins` needs to draw each attacker's first-capture times on any path.
     ``times_read``: some attacker logs in with what it captures here (rule 22), so the
     captures' times and their spread are read."""
+    names, malicious = attacker_names(segments)
     if sessions is not None and session_slot(spec.lifetime, segments):
         touched = readable_lifetimes(segments, lifetimes)
-        if literal_cost(sessions, segments, touched, workers) <= DRAWN_LIMIT:
+        # past MAX_UNIONS attackers the chain's 2^n sets are out of reach: drawn literally
+        # within the limit check bounds (refuse_many_patterns)
+        limit = CONCURRENT_LITERAL_LIMIT if len(malicious) > MAX_UNIONS else DRAWN_LIMIT
+        if literal_cost(sessions, segments, touched, workers) <= limit:
             return sample_slot_passwords(sessions, segments, touched, workers, rng)
     elif spec.lifetime == "next_request" and reads_passwords(segments, workers):
         return sample_passwords_at_reads(segments, lifetimes, rng)
     reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers)
                           for s in segments)
-    names, malicious = attacker_names(segments)
     sets = counting_sets(names, malicious)
     # Where the skeleton drew the logins (item 11) the lingering path follows them, unless a
     # heavy attack makes the chain cheaper; past the chain's size it follows them whatever
@@ -147,8 +150,10 @@ def refuse_many_patterns(server: Server, attackers: Sequence[Attacker], horizon:
     them (``2^n``): where neither draw that follows each capture is sure to fit, from the
     scenario alone (every connection a candidate read, every attacker over its longest
     window): ``next_request`` passwords at the reads (:data:`.slot_looks.LOOKS_LIMIT`
-    candidates and logins), lingering ones login by login (:data:`.lingering.EACH_LOGIN_LIMIT`
-    logins times attackers, :data:`.lingering.READ_LIMIT` reads)."""
+    candidates) or, where sessions empty their slot, literally
+    (:data:`.sessions.CONCURRENT_LITERAL_LIMIT`), lingering ones login by login
+    (:data:`.lingering.EACH_LOGIN_LIMIT` logins times attackers, :data:`.lingering.READ_LIMIT`
+    reads)."""
     spec = server.passwords
     malicious = sum(not a.benign for a in attackers)
     if spec is None or malicious <= MAX_UNIONS or server.traffic.logins_per_s <= 0.0:
@@ -156,10 +161,15 @@ def refuse_many_patterns(server: Server, attackers: Sequence[Attacker], horizon:
     windows = [longest_window(a, horizon) for a in attackers]
     reads = sum(a.connection_rate * w for a, w in zip(attackers, windows))
     logins = server.traffic.logins_per_s * server.hosts
-    if spec.lifetime == "next_request":
-        span = sum(w + (server.sessions.ttl if server.sessions else 0.0) for w in windows)
-        work, limit = reads + logins * span, LOOKS_LIMIT
-        what = "candidate reads and logins at the reads"
+    sessions = server.sessions
+    if spec.lifetime == "next_request" and sessions is not None and sessions.requests_per_s > 0:
+        # sessions empty the slot: drawn literally (session_slot.literal_cost, at most every
+        # request and login of the timeline)
+        work = (server.traffic.requests_per_s * server.hosts * horizon
+                + logins * (horizon + sessions.ttl) + reads)
+        limit, what = CONCURRENT_LITERAL_LIMIT, "requests, logins and reads drawn literally"
+    elif spec.lifetime == "next_request":
+        work, limit, what = reads, LOOKS_LIMIT, "candidate reads at the reads"
     else:
         work, limit = len(attackers) * logins * sum(windows), EACH_LOGIN_LIMIT
         what = "logins times attackers drawn one by one"
