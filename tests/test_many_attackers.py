@@ -19,6 +19,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from agreement import choices, compared, differences, forced, outcomes
 
 import sim.engines.fast as fast
@@ -126,3 +128,45 @@ def test_past_fourteen_the_passwords_are_refused_only_where_no_draw_fits() -> No
                 timeline=replace(sc.timeline, analysis_at=3e7))
         with pytest.raises(EngineRefused, match=f"{total} malicious attackers target it"):
             engine.check(busy)
+
+
+@settings(max_examples=25, deadline=None)
+@given(extra=st.integers(1, 4), rate=st.floats(0.0, 3.5), logins=st.floats(-1.0, 2.0),
+       lingering=st.booleans(), with_sessions=st.booleans(), longer=st.floats(0.0, 2.0),
+       seed=st.integers(0, 2**16))
+def test_past_fourteen_what_check_accepts_never_counts_the_unions(
+        extra: int, rate: float, logins: float, lingering: bool, with_sessions: bool,
+        longer: float, seed: int) -> None:
+    """``check``'s bounds hold what the replications do: past ``MAX_UNIONS`` malicious
+    attackers, a scenario it accepts never reaches a draw that counts every set of them
+    (the session unions, the password chain or sampler), whatever the attack's weight (rates
+    times up to 3,000), the logins (times 0.1 to 100) and the timeline (up to 100 times as
+    long after the attacks)."""
+    from sim.engines import EngineRefused, get_engine
+    from sim.engines.fast import passwords
+
+    sc = many(lingering)
+    malicious = [n for n, a in sc.attackers.items() if not a.benign]
+    more = {f"more{i}": replace(sc.attackers[malicious[i % len(malicious)]], name=f"more{i}")
+            for i in range(sessions.MAX_UNIONS + extra - len(malicious))}
+    mail = sc.servers["mail"]
+    traffic = replace(mail.traffic, logins_per_s=mail.traffic.logins_per_s * 10.0**logins,
+                      requests_per_s=mail.traffic.requests_per_s * 10.0**max(logins, 0.0))
+    sc = replace(sc, attackers={n: replace(a, rate=a.rate * 10.0**rate, presence=1.0)
+                                for n, a in {**sc.attackers, **more}.items()},
+                 servers={"mail": replace(mail, traffic=traffic,
+                                          sessions=mail.sessions if with_sessions else None)},
+                 timeline=replace(sc.timeline, analysis_at=sc.timeline.analysis_at * 10.0**longer))
+    engine = get_engine("fast")
+    try:
+        engine.check(sc)
+    except EngineRefused:
+        return
+
+    def no_unions(*args: object, **kwargs: object) -> None:
+        raise AssertionError("every set of the attackers counted")
+
+    with (forced(sessions, "leak_means", no_unions),
+          forced(passwords, "sample_lingering", no_unions),
+          forced(passwords, "sample_passwords", no_unions)):
+        engine.simulate(sc, np.random.SeedSequence(seed))
