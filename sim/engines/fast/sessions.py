@@ -416,16 +416,19 @@ def plan_sessions(
         # tokens that outlive the next request; the check reads the victims' requests
         return SessionPlan("takes")
     _, malicious = attacker_names(segments)
-    if len(malicious) > MAX_MALICIOUS:
-        chosen = _union_free(spec, segments, workers, logins, literal, passwords_along,
-                             len(malicious) > MAX_UNIONS)
-        if chosen is not None:
-            return chosen
     # next_request tokens where the reads are few enough: drawn where the reads look, exact
     if spec.lifetime == "next_request" and logins > 0.0 and spec.requests_per_s > 0.0:
         at_reads = draw_at_reads(spec, segments, workers, logins)
         if at_reads is not None:
             return SessionPlan("reads", at_reads=at_reads)
+    elif len(malicious) > MAX_MALICIOUS and takes_fit(spec, segments, workers, logins):
+        # past MAX_MALICIOUS the counting sets of every union grow costly: each capture
+        # followed attacker by attacker, its cost linear in them (exact)
+        return SessionPlan("takes")
+    if len(malicious) > MAX_UNIONS:
+        # past it the unions are out of reach: drawn literally, within the bound check set
+        # wherever the draws above could pass their limits (refuse_session_checks)
+        return SessionPlan("literal")
     reusers = malicious if reusing is None else malicious & reusing
     found = leak_means(spec, segments, lifetimes, workers, logins, horizon, reusers, cuts,
                        sweep=False)
@@ -447,27 +450,6 @@ def plan_sessions(
         # the sweep (items 3 to 5 of docs/fast-engine.md)
         return SessionPlan("takes")
     return SessionPlan(given or "sweep", found)
-
-
-def _union_free(spec: SessionSpec, segments: Sequence[Segment], workers: int, logins: float,
-                literal: bool, passwords_along: bool, forced: bool) -> SessionPlan | None:
-    """The plan past :data:`MAX_MALICIOUS` malicious attackers, where the counting sets of
-    every union grow costly: a draw that follows each session's captures attacker by
-    attacker, its cost linear in the attackers. The literal draw where it is cheap (but for
-    the draw where copies are taken, which takes lingering passwords along), else
-    ``next_request`` tokens at the reads and the others where their copies are taken while
-    those fit their limits; else None (the unions after all, up to :data:`MAX_UNIONS`), or
-    where ``forced`` (past it) the literal draw whatever its cost, which ``check``
-    (:func:`refuse_session_checks`) has bounded by :data:`CONCURRENT_LITERAL_LIMIT` wherever
-    the others could pass theirs."""
-    if spec.lifetime == "next_request":
-        if not literal and logins > 0.0 and spec.requests_per_s > 0.0:
-            at_reads = draw_at_reads(spec, segments, workers, logins)
-            if at_reads is not None:
-                return SessionPlan("reads", at_reads=at_reads)
-    elif (not literal or passwords_along) and takes_fit(spec, segments, workers, logins):
-        return SessionPlan("takes")
-    return SessionPlan("literal") if literal or forced else None
 
 
 def sample_sessions(
@@ -607,7 +589,7 @@ def sample_sessions(
 CONCURRENT_LITERAL_LIMIT = 4_000_000
 #: Most malicious attackers on one server with sessions whose every union is counted (the
 #: leak means of ``2^n - 1`` sets); past it the draws that follow each capture are taken
-#: (:func:`_union_free`), whose cost is linear in the attackers. Measured on 2026-12-06 on
+#: (:func:`plan_sessions`), whose cost is linear in the attackers. Measured on 2026-12-06 on
 #: the agreement suite's ``lingering`` with clones of its attackers, all present, sessions
 #: forced off the literal draw: 10 attackers (1,023 unions) 82 ms a replication on the sweep
 #: and 57 ms with the means given the reads, 12 attackers 362 and 259 ms; the cost doubles
@@ -626,7 +608,7 @@ def refuse_session_checks(
     its limit (the literal draw's :data:`CONCURRENT_LITERAL_LIMIT` for ``next_request``
     tokens, the draw where copies are taken, :data:`.token_takes.TAKES_LIMIT`, for the
     others), or, past :data:`MAX_UNIONS` malicious attackers, where each draw that follows
-    the captures one by one (:func:`_union_free`) could pass its limit."""
+    the captures one by one (:func:`plan_sessions`) could pass its limit."""
     spec = server.sessions
     if spec is None:
         return
