@@ -226,16 +226,25 @@ def drawn_sums(spec: SessionSpec, segments: Sequence[Segment],
 def login_chances(prepared: Sequence[WorkerSums], delta: float, own: float, u: np.ndarray,
                   e: np.ndarray) -> np.ndarray:
     """Per counting set (rows) and login (columns), the chance that some read of the set takes
-    a copy of the session valid on ``[u, e)``; ``own`` its requests per second to a worker.
-    The logins are looked up in time order (each one's chance is its own, so the order changes
-    no number): searching sorted reads for unsorted instants was most of this path's time."""
-    order = np.argsort(u, kind="stable")
+    a copy of the session valid on ``[u, e)``; ``own`` its requests per second to a worker."""
     x = np.zeros((u.size, prepared[0].q.shape[1] if prepared else 0))
+    for worker in exponents(prepared, u, e, delta):
+        x += worker
+    return -np.expm1(-own * x).T
+
+
+def exponents(prepared: Sequence[WorkerSums], u: np.ndarray, e: np.ndarray,
+              delta: float) -> Iterator[np.ndarray]:
+    """:func:`exponent` on each worker in turn for the sessions valid on ``[u_i, e_i)``, the
+    logins looked up in time order (each one's value is its own, so the order changes no
+    number): searching sorted reads for unsorted instants was most of the class per login's
+    time and of the draw where copies are taken."""
+    order = np.argsort(u, kind="stable")
+    u, e = u[order], e[order]
     for w in prepared:
-        x += exponent(w, u[order], e[order], delta)
-    out = np.empty_like(x)
-    out[order] = x
-    return -np.expm1(-own * out).T
+        out = np.empty((u.size, w.q.shape[1]))
+        out[order] = exponent(w, u, e, delta)
+        yield out
 
 
 def draw_classes(

@@ -57,7 +57,7 @@ from sim.engines.fast.token_copies import (
     WorkerSums,
     ahead_until,
     drawn_sums,
-    exponent,
+    exponents,
     login_terms,
     meeting,
     point_exposure,
@@ -137,7 +137,7 @@ class TakesTally:
         none are dropped, the others keep ``X`` for the copies' count, drawn again given at
         least one (:func:`_taken_copies`)."""
         e = np.minimum(u + self.spec.ttl, self.horizon)
-        x = np.column_stack([exponent(w, u, e, self.delta)[:, 0] for w in self.sums])
+        x = np.column_stack([w[:, 0] for w in exponents(self.sums, u, e, self.delta)])
         taken = rng.random(u.size) < -np.expm1(-self.own * x.sum(axis=1))
         self.u.append(u[taken])
         self.x.append(x[taken])
