@@ -286,13 +286,15 @@ def _drawn_together(
         assert found is not None
         draw, tally = sample_pairs(
             *common, (found.srv.sets, found.srv.until),
-            lambda live, sums: ClassTally(spec, run.segments, sums, workers, scenario.horizon,
-                                          found.srv.sets, found.timing, len(found.cuts)),
+            lambda live, sums, shares: ClassTally(
+                spec, run.segments, sums, workers, scenario.horizon, found.srv.sets,
+                found.timing, len(found.cuts), shares),
             rng, server.restart.max_requests, run.logins)
         return draw, (tally.counts, tally.benign), None
     names, _ = attacker_names(run.segments)
     draw, takes = sample_pairs(
         *common, every_reader(names),
-        lambda live, sums: TakesTally(spec, live, sums, workers, scenario.horizon),
+        # the copies taken are drawn from free Poisson requests (item 13 of fast-engine.md)
+        lambda live, sums, shares: TakesTally(spec, live, sums, workers, scenario.horizon),
         rng, server.restart.max_requests, run.logins)
     return draw, None, takes.draw(run.segments, sources, rng, server=name, reusing=reusing)

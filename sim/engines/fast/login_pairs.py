@@ -48,6 +48,7 @@ from sim.engines.fast.reads import (
     password_capture,
     sample_shared_reads,
 )
+from sim.engines.fast.request_shares import RequestShares
 from sim.engines.fast.segments import Segment, WorkerLifetime
 from sim.engines.fast.session_cuts import Until
 from sim.engines.fast.session_literal import WorkerReads, token_capture, worker_reads
@@ -111,22 +112,24 @@ def sample_pairs(
     passwords: PasswordSpec, spec: SessionSpec, segments: Sequence[Segment],
     lifetimes: Sequence[WorkerLifetime], workers: int, logins: float,
     sets: tuple[Sequence[frozenset[str]], Sequence[Until]],
-    side: Callable[[list[WorkerReads], list[WorkerSums]], Side],
+    side: Callable[[list[WorkerReads], list[WorkerSums], list[RequestShares | None]], Side],
     rng: np.random.Generator, max_requests: int | None = None,
     known: LoginTimeline | None = None,
 ) -> tuple[PasswordDraw, Side]:
     """The passwords captured on one server (with each one's first capture time per attacker),
     and ``side`` (made from the workers with reads of the token buffer and their sums for the
-    counting ``sets`` with their instants) having drawn the sessions of every login that can
-    meet such a read, drawn together per login: the skeleton's logins where it drew them
+    counting ``sets`` with their instants, and where their lifetimes' legitimate requests were
+    counted those counts, :mod:`.request_shares`) having drawn the sessions of every login that
+    can meet such a read, drawn together per login: the skeleton's logins where it drew them
     (``known``), else drawn here."""
     names, malicious = attacker_names(segments)
     index = {n: i for i, n in enumerate(names)}
-    kept, tokens = _pair_reads(passwords, spec, segments, lifetimes, workers, index,
-                               max_requests, rng)
-    live = [wk for wk in tokens if wk.read_t.size]
-    sums = [prepare(wk, set_chances(wk, names, *sets), residency_rate(spec)) for wk in live]
-    sessions = side(live, sums)
+    kept, tokens, shares = _pair_reads(passwords, spec, segments, lifetimes, workers, index,
+                                       max_requests, rng)
+    live = [w for w, wk in enumerate(tokens) if wk.read_t.size]
+    sums = [prepare(tokens[w], set_chances(tokens[w], names, *sets), residency_rate(spec))
+            for w in live]
+    sessions = side([tokens[w] for w in live], sums, [shares[w] for w in live])
     mu = inverse_residency(passwords)
     session_lo, session_hi = (meeting(np.sort(np.concatenate([w.t for w in sums])), spec.ttl)
                               if sums else (np.zeros(0), np.zeros(0)))
@@ -167,30 +170,35 @@ def _pair_reads(
     passwords: PasswordSpec, spec: SessionSpec, segments: Sequence[Segment],
     lifetimes: Sequence[WorkerLifetime], workers: int, index: dict[str, int],
     max_requests: int | None, rng: np.random.Generator,
-) -> tuple[list[PasswordReads], list[WorkerReads]]:
+) -> tuple[list[PasswordReads], list[WorkerReads], list[RequestShares | None]]:
     """Every worker's reads of both buffers, each connection drawn once (with
     ``max_requests``, given the count that ended its lifetime, :func:`.reads.
     counted_shared_reads`): under ``next_handshake`` the legitimate handshakes, drawn once
     too, clear the kinds that follow that rule; a crashing connection reads just before the
-    restart that empties the heap."""
+    restart that empties the heap. And per worker, the lifetimes with reads whose legitimate
+    requests were counted given the skeleton's logins, with those counts (none elsewhere)."""
     kinds = [(password_capture, passwords.lifetime), (token_capture, spec.lifetime)]
     rules = [rule for _, rule in kinds]
     starts = [s.t0 for s in segments]
     by_worker: dict[int, list[WorkerLifetime]] = {}
     for lt in sorted(lifetimes, key=lambda lt: lt.start):
         by_worker.setdefault(lt.worker, []).append(lt)
-    kept, tokens = [], []
+    kept, tokens, shares = [], [], []
     for w in range(workers):
         parts: list[list[Reads]] = [[], []]
         restarts: list[float] = []
+        counted: list[tuple[WorkerLifetime, int]] = []
         for lt in by_worker.get(w, []):
             if lt.end <= lt.start:
                 continue
             if max_requests is None:
                 t, who, q, clear = sample_shared_reads(segments, starts, lt, kinds, index, rng)
             else:
-                t, who, q, clear = counted_shared_reads(segments, starts, lt, kinds, index,
-                                                        max_requests, rng).reads
+                traffic = counted_shared_reads(segments, starts, lt, kinds, index, max_requests,
+                                               rng)
+                t, who, q, clear = traffic.reads
+                if lt.logins is not None and t.size:
+                    counted.append((lt, traffic.requests))
             t = np.where(t >= lt.end, np.nextafter(lt.end, -math.inf), t)
             for j in range(2):
                 parts[j].append(Reads(t, who, q[:, j], clear[:, j]))
@@ -205,7 +213,9 @@ def _pair_reads(
         wk = worker_reads(rules[0], parts[0], restarts)
         kept.append(PasswordReads(wk.read_t, wk.read_who, wk.read_q, wk.clears, len(index)))
         tokens.append(worker_reads(rules[1], parts[1], restarts))
-    return kept, tokens
+        shares.append(RequestShares([lt for lt, _ in counted], [k for _, k in counted])
+                      if counted else None)
+    return kept, tokens, shares
 
 
 def _password_region(r: PasswordReads) -> tuple[np.ndarray, np.ndarray]:

@@ -48,6 +48,7 @@ import numpy as np
 
 from sim.engines.fast.decay import g1
 from sim.engines.fast.reads import attacker_names
+from sim.engines.fast.request_shares import RequestShares
 from sim.engines.fast.segments import Segment, WorkerLifetime, read_span
 from sim.engines.fast.session_cuts import Class, Until, class_chances, timed_sets
 from sim.engines.fast.session_literal import WorkerReads, draw_server_reads
@@ -279,10 +280,14 @@ class ClassTally:
 
     def __init__(self, spec: SessionSpec, segments: Sequence[Segment],
                  prepared: Sequence[WorkerSums], workers: int, horizon: float,
-                 sets: Sequence[frozenset[str]], timing: frozenset[str], cuts: int) -> None:
+                 sets: Sequence[frozenset[str]], timing: frozenset[str], cuts: int,
+                 shares: Sequence[RequestShares | None] = ()) -> None:
+        """``shares``: per worker of ``prepared``, the lifetimes whose legitimate requests
+        were counted (:mod:`.request_shares`), or none (free Poisson streams)."""
         names, malicious = attacker_names(segments)
         self.members = sorted(malicious)
         self.prepared = prepared
+        self.shares = list(shares) or [None] * len(prepared)
         self.delta = residency_rate(spec)
         self.own = spec.requests_per_s / workers
         self.ttl, self.horizon = spec.ttl, horizon
@@ -298,8 +303,7 @@ class ClassTally:
 
     def add(self, u: np.ndarray, rng: np.random.Generator) -> None:
         """Count the sessions opened at ``u`` (a chunk of logins): one class drawn each."""
-        chance = login_chances(self.prepared, self.delta, self.own, u,
-                               np.minimum(u + self.ttl, self.horizon))
+        chance = self._chances(u, np.minimum(u + self.ttl, self.horizon), rng)
         union = np.vstack([np.zeros((1, u.size)), chance[self.rows]])
         classes, each = class_chances(union, self.members, self.timing, self.cuts)
         pick = (rng.random(u.size)[None, :] >= np.cumsum(each, axis=0)).sum(axis=0)
@@ -307,6 +311,31 @@ class ClassTally:
             self.counts[c] = self.counts.get(c, 0) + int(m)
         for name, row in self.alone.items():
             self.benign[name] += int((rng.random(u.size) < chance[row]).sum())
+
+    def _chances(self, u: np.ndarray, e: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """:func:`login_chances`, but where a lifetime's legitimate requests were counted:
+        there a session's requests number its share of the count (drawn, :mod:`.request_shares`)
+        and, given it, each is uniform on the session's part, so the part lets a copy escape
+        with chance ``(1 - x / o)^R`` (``x`` its ``X / own``, ``o`` its span, ``R`` the count)
+        in place of ``exp(-own x)``."""
+        if not any(self.shares):
+            return login_chances(self.prepared, self.delta, self.own, u, e)
+        log = np.zeros((u.size, self.prepared[0].q.shape[1]))
+        for w, x, shares in zip(self.prepared, exponents(self.prepared, u, e, self.delta),
+                                self.shares):
+            log -= self.own * x
+            if shares is None:
+                continue
+            rows, lifetime, a, b = shares.pieces(u, e)
+            if not rows.size:
+                continue
+            part = exponent(w, a, b, self.delta)
+            requests = shares.draw(lifetime, self.own * (b - a), rng)[:, None]
+            taken = np.minimum(part / (b - a)[:, None], 1.0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                kept = np.where(requests > 0, requests * np.log1p(-taken), 0.0)
+            np.add.at(log, rows, self.own * part + kept)
+        return -np.expm1(np.minimum(log, 0.0)).T
 
 
 def meeting(t: np.ndarray, ttl: float) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,73 @@
+"""A worker lifetime's counted legitimate requests, shared out among the sessions that send them.
+
+Beside ``max_requests`` the pairs path (:mod:`.login_pairs`) draws each lifetime's reads given
+the count that ended it (:func:`.reads.counted_shared_reads`): the free legitimate requests
+strictly inside, logins aside, number ``L``, drawn. Given the skeleton's logins those requests
+are the other requests (Poisson at a constant rate) and the open sessions' (each a Poisson
+stream at ``own`` to the worker), so given ``L`` each of them is, independently, a request of
+session ``i`` with chance ``own o_i / Lambda`` (``o_i`` the session's time inside the lifetime,
+``Lambda`` the integrated rate of the lot) and, given that, uniform on the session's part: the
+sessions' numbers of requests there are cells of a multinomial with the other requests as the
+last cell. They are drawn cell by cell, each a conditional binomial of what is left, in
+whatever order the sessions come (:meth:`RequestShares.draw`), which is the same law.
+
+Drawing each session's requests as a Poisson count of mean ``own o_i`` instead, as every session
+path did until 2026-12-07, makes a lifetime that ended at its ``max_requests``-th request hold
+more than it can (``docs/fast-engine.md``, item 13).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from sim.engines.fast.segments import WorkerLifetime
+
+
+class RequestShares:
+    """One worker's lifetimes whose legitimate requests were counted, with what is left of
+    each count and of its integrated rate as sessions take their shares."""
+
+    def __init__(self, lifetimes: Sequence[WorkerLifetime], counts: Sequence[int]) -> None:
+        """``lifetimes`` in time order, each with the skeleton's logins
+        (:attr:`.segments.WorkerLifetime.logins`), and the free legitimate requests drawn
+        inside each (:attr:`.reads.CountedTraffic.requests`)."""
+        self.start = np.array([lt.start for lt in lifetimes], dtype=float)
+        self.end = np.array([lt.end for lt in lifetimes], dtype=float)
+        self.left = np.array(counts, dtype=np.int64)
+        self.mass = np.array([lt.logins.requests if lt.logins is not None else 0.0
+                              for lt in lifetimes], dtype=float)
+
+    def pieces(self, u: np.ndarray, e: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The parts of the sessions valid on ``[u_i, e_i)`` inside these lifetimes: per part
+        its session's row, its lifetime and its span ``[a, b)`` (none empty)."""
+        first = np.searchsorted(self.end, u, side="right")
+        last = np.searchsorted(self.start, e, side="left")
+        met = np.maximum(last - first, 0)
+        rows = np.repeat(np.arange(u.size), met)
+        offset = np.arange(rows.size) - np.repeat(np.cumsum(met) - met, met)
+        lifetime = first[rows] + offset
+        a = np.maximum(u[rows], self.start[lifetime])
+        b = np.minimum(e[rows], self.end[lifetime])
+        keep = b > a
+        return rows[keep], lifetime[keep], a[keep], b[keep]
+
+    def draw(self, lifetime: np.ndarray, mass: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Each part's number of requests (``mass``: its integrated rate, ``own`` times its
+        span), each lifetime's parts a multinomial draw from what is left there; what they
+        take is no longer left for the parts drawn later."""
+        counts = np.zeros(lifetime.size, dtype=np.int64)
+        for j in np.unique(lifetime).tolist():
+            at = np.flatnonzero(lifetime == j)
+            share = mass[at]
+            if self.left[j] == 0:
+                self.mass[j] = max(0.0, self.mass[j] - float(share.sum()))
+                continue
+            p = share / max(self.mass[j], float(share.sum()))
+            drawn = rng.multinomial(int(self.left[j]), np.append(p, max(0.0, 1.0 - p.sum())))
+            counts[at] = drawn[:-1]
+            self.left[j] -= int(drawn[:-1].sum())
+            self.mass[j] = max(0.0, self.mass[j] - float(share.sum()))
+        return counts
