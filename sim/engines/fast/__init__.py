@@ -30,6 +30,7 @@ from sim.engines.fast.buffer_reads import (
     sample_both_at_reads,
 )
 from sim.engines.fast.concurrent_bound import concurrent_never_passes, passing_captures_bound
+from sim.engines.fast.counted_takes import CountedTakes
 from sim.engines.fast.key_copies import MAX_STATES, server_chain_states
 from sim.engines.fast.key_count import (
     KeyCount,
@@ -294,7 +295,8 @@ def _drawn_together(
     names, _ = attacker_names(run.segments)
     draw, takes = sample_pairs(
         *common, every_reader(names),
-        # the copies taken are drawn from free Poisson requests (item 13 of fast-engine.md)
-        lambda live, sums, shares: TakesTally(spec, live, sums, workers, scenario.horizon),
+        lambda live, sums, shares: (
+            CountedTakes(spec, live, sums, workers, scenario.horizon, shares) if any(shares)
+            else TakesTally(spec, live, sums, workers, scenario.horizon)),
         rng, server.restart.max_requests, run.logins)
     return draw, None, takes.draw(run.segments, sources, rng, server=name, reusing=reusing)

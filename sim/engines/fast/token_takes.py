@@ -148,18 +148,29 @@ class TakesTally:
         """The sessions kept: each attacker's first captures, the attempts and the check."""
         names, malicious = attacker_names(segments)
         u = np.concatenate(self.u)
-        e, x = np.minimum(u + self.spec.ttl, self.horizon), np.concatenate(self.x)
+        e = np.minimum(u + self.spec.ttl, self.horizon)
         first = np.full((u.size, len(names)), math.inf)
-        session, placed = _taken_copies(self.sums, self.live, self.delta, self.own, u, e, x,
-                                        first, len(names), rng)
+        session, placed = self._taken(u, e, first, len(names), rng)
         reusers = sorted(malicious if reusing is None else malicious & reusing)
         tried = [names.index(n) for n in reusers]
-        quiet = _untaken_requests(self.sums, self.delta, self.spec, self.workers, u, e,
-                                  first[:, tried], rng)
+        quiet = self._untaken(u, e, first[:, tried], rng)
         owner = np.concatenate([session, quiet[0]])
         req_t = np.concatenate([placed, quiet[1]])
         return try_sessions(self.spec, first, victim_idle(self.spec, u, req_t, owner), names,
                             malicious, attacker_sources, rng, server=server, reusing=reusing)
+
+    def _taken(self, u: np.ndarray, e: np.ndarray, first: np.ndarray, attackers: int,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """The kept sessions' taken copies (:func:`_taken_copies`)."""
+        return _taken_copies(self.sums, self.live, self.delta, self.own, u, e,
+                             np.concatenate(self.x), first, attackers, rng)
+
+    def _untaken(self, u: np.ndarray, e: np.ndarray, tries: np.ndarray,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """The kept sessions' requests that left no taken copy, in the windows before their
+        attempts (:func:`_untaken_requests`)."""
+        return _untaken_requests(self.sums, self.delta, self.spec, self.workers, u, e, tries,
+                                 rng)
 
 
 def _taken_copies(sums: Sequence[WorkerSums], live: Sequence[WorkerReads], delta: float,
@@ -191,7 +202,13 @@ def _request_times(w: WorkerSums, delta: float, u: np.ndarray, e: np.ndarray,
     them, :func:`_left_at_reads`); between two reads it is ``alpha + beta phi(x)`` after the
     last clear (before it ``pi_w`` is 0: no read comes before the clear), solved in closed
     form (:func:`.token_means.coefficients`)."""
-    target = total * (1.0 - rng.random(u.size))
+    return invert_left(w, delta, u, e, total * (1.0 - rng.random(u.size)))
+
+
+def invert_left(w: WorkerSums, delta: float, u: np.ndarray, e: np.ndarray,
+                target: np.ndarray) -> np.ndarray:
+    """The ``x`` in ``[u, e)`` where ``F_w(x)`` (``int_x^e pi_w``) falls to ``target``, which
+    lies in ``(0, F_w(u)]`` (:func:`_request_times`)."""
     n = w.t.size
     ke = np.searchsorted(w.t, e, side="left")
     low = np.searchsorted(w.t, u, side="left") - 1  # stands for u itself
@@ -286,19 +303,9 @@ def _untaken_requests(sums: Sequence[WorkerSums], delta: float, spec: SessionSpe
     times. Poisson at the session's rate over the union of its windows (within its
     validity), each kept unless its copy would have been taken (``pi_w`` averaged over the
     workers)."""
-    s, a = np.nonzero(np.isfinite(tries))
-    t = tries[s, a]
-    start = np.maximum(t - spec.concurrent_window, u[s])
-    order = np.lexsort((start, s))
-    pieces: list[tuple[int, float, float]] = []
-    for i in order:  # merge each session's windows, in order of their starts
-        if pieces and pieces[-1][0] == s[i] and start[i] <= pieces[-1][2]:
-            pieces[-1] = (int(s[i]), pieces[-1][1], max(pieces[-1][2], float(t[i])))
-        else:
-            pieces.append((int(s[i]), float(start[i]), float(t[i])))
-    if not pieces:
+    who, lo, hi = attempt_windows(u, tries, spec.concurrent_window)
+    if not who.size:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
-    who, lo, hi = (np.array(c) for c in zip(*pieces))
     count = rng.poisson(spec.requests_per_s * (hi - lo))
     owner = np.repeat(who, count)
     at = np.repeat(lo, count) + np.repeat(hi - lo, count) * rng.random(owner.size)
@@ -309,3 +316,24 @@ def _untaken_requests(sums: Sequence[WorkerSums], delta: float, spec: SessionSpe
             taken += np.exp(-delta * (terms.first - at)) * terms.ahead[:, 0]
     keep = rng.random(owner.size) >= taken / workers
     return owner[keep].astype(np.int64), at[keep]
+
+
+def attempt_windows(u: np.ndarray, tries: np.ndarray, window: float
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each session's windows before its attempts (``tries``: sessions x reusing attackers,
+    first captures or inf), within its validity from ``u``, merged: sessions, starts and ends,
+    sorted by session then start."""
+    s, a = np.nonzero(np.isfinite(tries))
+    t = tries[s, a]
+    start = np.maximum(t - window, u[s])
+    order = np.lexsort((start, s))
+    pieces: list[tuple[int, float, float]] = []
+    for i in order:  # merge each session's windows, in order of their starts
+        if pieces and pieces[-1][0] == s[i] and start[i] <= pieces[-1][2]:
+            pieces[-1] = (int(s[i]), pieces[-1][1], max(pieces[-1][2], float(t[i])))
+        else:
+            pieces.append((int(s[i]), float(start[i]), float(t[i])))
+    if not pieces:
+        return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
+    who, lo, hi = (np.array(c) for c in zip(*pieces))
+    return who.astype(np.int64), lo, hi
