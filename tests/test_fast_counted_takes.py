@@ -46,7 +46,7 @@ def test_a_request_inside_a_counted_part_of_its_session_is_found() -> None:
                   np.array([5.0, 20.0, 6.0]), np.zeros(3), np.zeros(3, dtype=int),
                   np.zeros(3, dtype=int))
     got = counted_takes._inside_parts(np.array([0, 0, 0, 1, 1, 0]), np.array([1, 1, 0, 0, 3, 1]),
-                                      np.array([4.0, 7.0, 4.0, 5.5, 5.5, 19.0]), parts, 2)
+                                      np.array([4.0, 7.0, 4.0, 5.5, 5.5, 19.0]), parts, 4)
     np.testing.assert_array_equal(got, [True, False, False, True, False, True])
 
 

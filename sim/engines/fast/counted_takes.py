@@ -46,8 +46,9 @@ from sim.scenario.model import SessionSpec
 
 
 class Parts(NamedTuple):
-    """Sessions' parts in counted lifetimes: session row, live worker, span ``[a, b)``, ``x``
-    (``int_a^b pi_w``), and the requests there that left a taken copy and that did not."""
+    """Sessions' parts in counted lifetimes: session row, worker (as ``shares``), span
+    ``[a, b)``, ``x`` (``int_a^b pi_w``), and the requests there that left a taken copy and
+    that did not."""
 
     row: np.ndarray
     worker: np.ndarray
@@ -72,7 +73,8 @@ class Parts(NamedTuple):
 
 class CountedTakes(TakesTally):
     """:class:`.token_takes.TakesTally` where some lifetimes' requests were counted
-    (``shares``, per worker of ``live``: see the module docstring)."""
+    (``shares``, per worker, those of ``live`` first: see the module docstring). The workers
+    nothing reads count too: the ``concurrent`` check reads the victim's requests there."""
 
     def __init__(self, spec: SessionSpec, live: Sequence[WorkerReads],
                  sums: Sequence[WorkerSums], workers: int, horizon: float,
@@ -90,16 +92,19 @@ class CountedTakes(TakesTally):
         x = np.column_stack([w[:, 0] for w in exponents(self.sums, u, e, self.delta)])
         free = x.copy()
         found = []
-        for i, (w, shares) in enumerate(zip(self.sums, self.shares)):
+        for i, shares in enumerate(self.shares):
             if shares is None:
                 continue
             rows, lifetime, a, b = shares.pieces(u, e)
             if not rows.size:
                 continue
-            part = exponent(w, a, b, self.delta)[:, 0]
             requests = shares.draw(lifetime, self.own * (b - a), rng)
-            taken = rng.binomial(requests, np.clip(part / (b - a), 0.0, 1.0))
-            np.subtract.at(free[:, i], rows, part)
+            if i < len(self.sums):
+                part = exponent(self.sums[i], a, b, self.delta)[:, 0]
+                taken = rng.binomial(requests, np.clip(part / (b - a), 0.0, 1.0))
+                np.subtract.at(free[:, i], rows, part)
+            else:  # nothing reads this worker
+                part, taken = np.zeros(rows.size), np.zeros(rows.size, dtype=np.int64)
             found.append(Parts(rows, np.full(rows.size, i), a, b, part, taken,
                                requests - taken))
         free = np.maximum(free, 0.0)
@@ -130,7 +135,7 @@ class CountedTakes(TakesTally):
         worker = np.minimum(worker, len(self.sums) - 1)
         start = self._f(parts.worker, parts.b, e[parts.row])  # F_w(b) of each part
         value = _skip(rng.random(session.size) * free[session, worker], session, worker,
-                      parts, start, len(self.sums))
+                      parts, start, self.workers)
         k = np.repeat(np.arange(parts.row.size), parts.taken)
         session = np.concatenate([session, parts.row[k]])
         worker = np.concatenate([worker, parts.worker[k]])
@@ -167,8 +172,8 @@ class CountedTakes(TakesTally):
         count = rng.poisson(self.spec.requests_per_s * (hi - lo))
         owner = np.repeat(who, count)
         at = np.repeat(lo, count) + np.repeat(hi - lo, count) * rng.random(owner.size)
-        worker = rng.integers(self.workers, size=owner.size)  # the live ones first
-        keep = ~_inside_parts(owner, worker, at, parts, len(self.sums))
+        worker = rng.integers(self.workers, size=owner.size)  # the live ones first, as shares
+        keep = ~_inside_parts(owner, worker, at, parts, self.workers)
         keep &= rng.random(owner.size) >= self._pi(worker, at, e[owner])
         counted = self._counted_untaken(who, lo, hi, e, parts, rng)
         return (np.concatenate([owner[keep], counted[0]]).astype(np.int64),
@@ -216,15 +221,15 @@ class CountedTakes(TakesTally):
 
 
 def _skip(value: np.ndarray, session: np.ndarray, worker: np.ndarray, parts: Parts,
-          start: np.ndarray, live: int) -> np.ndarray:
+          start: np.ndarray, workers: int) -> np.ndarray:
     """``value``, uniform on the free part of ``[0, F_w(u)]``, carried past each counted part
     of its session and worker (the interval ``[start, start + x]``), in ascending order."""
     if not parts.row.size or not value.size:
         return value
-    key = parts.row * live + parts.worker
+    key = parts.row * workers + parts.worker
     order = np.lexsort((start, key))
     key, begin, length = key[order], start[order], parts.x[order]
-    mine = session * live + worker
+    mine = session * workers + worker
     lo, hi = np.searchsorted(key, mine, side="left"), np.searchsorted(key, mine, side="right")
     for j in range(int((hi - lo).max(initial=0))):
         idx = np.minimum(lo + j, key.size - 1)
@@ -234,16 +239,16 @@ def _skip(value: np.ndarray, session: np.ndarray, worker: np.ndarray, parts: Par
 
 
 def _inside_parts(owner: np.ndarray, worker: np.ndarray, at: np.ndarray, parts: Parts,
-                  live: int) -> np.ndarray:
+                  workers: int) -> np.ndarray:
     """Whether each request (session ``owner`` on ``worker`` at ``at``) lies in a counted
-    part of its session there (the workers past ``live`` have none)."""
+    part of its session there."""
     inside = np.zeros(owner.size, dtype=bool)
     if not parts.row.size or not owner.size:
         return inside
-    key = parts.row * live + parts.worker
+    key = parts.row * workers + parts.worker
     order = np.lexsort((parts.a, key))
     key, a, b = key[order], parts.a[order], parts.b[order]
-    mine = np.where(worker < live, owner * live + worker, -1)
+    mine = owner * workers + worker
     lo, hi = np.searchsorted(key, mine, side="left"), np.searchsorted(key, mine, side="right")
     for j in range(int((hi - lo).max(initial=0))):
         idx = np.minimum(lo + j, key.size - 1)

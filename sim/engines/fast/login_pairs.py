@@ -118,10 +118,10 @@ def sample_pairs(
 ) -> tuple[PasswordDraw, Side]:
     """The passwords captured on one server (with each one's first capture time per attacker),
     and ``side`` (made from the workers with reads of the token buffer and their sums for the
-    counting ``sets`` with their instants, and where their lifetimes' legitimate requests were
-    counted those counts, :mod:`.request_shares`) having drawn the sessions of every login that
-    can meet such a read, drawn together per login: the skeleton's logins where it drew them
-    (``known``), else drawn here."""
+    counting ``sets`` with their instants, and per worker, those first, the counts of its
+    lifetimes' legitimate requests where they were counted, :mod:`.request_shares`) having
+    drawn the sessions of every login that can meet such a read, drawn together per login:
+    the skeleton's logins where it drew them (``known``), else drawn here."""
     names, malicious = attacker_names(segments)
     index = {n: i for i, n in enumerate(names)}
     kept, tokens, shares = _pair_reads(passwords, spec, segments, lifetimes, workers, index,
@@ -129,7 +129,8 @@ def sample_pairs(
     live = [w for w, wk in enumerate(tokens) if wk.read_t.size]
     sums = [prepare(tokens[w], set_chances(tokens[w], names, *sets), residency_rate(spec))
             for w in live]
-    sessions = side([tokens[w] for w in live], sums, [shares[w] for w in live])
+    idle = [w for w, wk in enumerate(tokens) if not wk.read_t.size]
+    sessions = side([tokens[w] for w in live], sums, [shares[w] for w in live + idle])
     mu = inverse_residency(passwords)
     session_lo, session_hi = (meeting(np.sort(np.concatenate([w.t for w in sums])), spec.ttl)
                               if sums else (np.zeros(0), np.zeros(0)))
@@ -175,8 +176,8 @@ def _pair_reads(
     ``max_requests``, given the count that ended its lifetime, :func:`.reads.
     counted_shared_reads`): under ``next_handshake`` the legitimate handshakes, drawn once
     too, clear the kinds that follow that rule; a crashing connection reads just before the
-    restart that empties the heap. And per worker, the lifetimes with reads whose legitimate
-    requests were counted given the skeleton's logins, with those counts (none elsewhere)."""
+    restart that empties the heap. And per worker, the lifetimes whose legitimate requests
+    were counted given the skeleton's logins, with those counts (none elsewhere)."""
     kinds = [(password_capture, passwords.lifetime), (token_capture, spec.lifetime)]
     rules = [rule for _, rule in kinds]
     starts = [s.t0 for s in segments]
@@ -187,7 +188,7 @@ def _pair_reads(
     for w in range(workers):
         parts: list[list[Reads]] = [[], []]
         restarts: list[float] = []
-        counted: list[tuple[WorkerLifetime, int]] = []
+        counted: list[tuple[WorkerLifetime, int, bool]] = []
         for lt in by_worker.get(w, []):
             if lt.end <= lt.start:
                 continue
@@ -197,8 +198,8 @@ def _pair_reads(
                 traffic = counted_shared_reads(segments, starts, lt, kinds, index, max_requests,
                                                rng)
                 t, who, q, clear = traffic.reads
-                if lt.logins is not None and t.size:
-                    counted.append((lt, traffic.requests))
+                if lt.logins is not None:
+                    counted.append((lt, traffic.requests, bool(t.size)))
             t = np.where(t >= lt.end, np.nextafter(lt.end, -math.inf), t)
             for j in range(2):
                 parts[j].append(Reads(t, who, q[:, j], clear[:, j]))
@@ -213,8 +214,7 @@ def _pair_reads(
         wk = worker_reads(rules[0], parts[0], restarts)
         kept.append(PasswordReads(wk.read_t, wk.read_who, wk.read_q, wk.clears, len(index)))
         tokens.append(worker_reads(rules[1], parts[1], restarts))
-        shares.append(RequestShares([lt for lt, _ in counted], [k for _, k in counted])
-                      if counted else None)
+        shares.append(RequestShares(*zip(*counted)) if counted else None)
     return kept, tokens, shares
 
 

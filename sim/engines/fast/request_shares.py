@@ -29,20 +29,25 @@ class RequestShares:
     """One worker's lifetimes whose legitimate requests were counted, with what is left of
     each count and of its integrated rate as sessions take their shares."""
 
-    def __init__(self, lifetimes: Sequence[WorkerLifetime], counts: Sequence[int]) -> None:
+    def __init__(self, lifetimes: Sequence[WorkerLifetime], counts: Sequence[int],
+                 read: Sequence[bool] | None = None) -> None:
         """``lifetimes`` in time order, each with the skeleton's logins
-        (:attr:`.segments.WorkerLifetime.logins`), and the free legitimate requests drawn
-        inside each (:attr:`.reads.CountedTraffic.requests`)."""
+        (:attr:`.segments.WorkerLifetime.logins`), the free legitimate requests drawn inside
+        each (:attr:`.reads.CountedTraffic.requests`), and whether any connection reads it
+        (all, if not given)."""
+        self.read = np.ones(len(lifetimes), dtype=bool) if read is None else np.array(read)
         self.start = np.array([lt.start for lt in lifetimes], dtype=float)
         self.end = np.array([lt.end for lt in lifetimes], dtype=float)
         self.left = np.array(counts, dtype=np.int64)
         self.mass = np.array([lt.logins.requests if lt.logins is not None else 0.0
                               for lt in lifetimes], dtype=float)
 
-    def pieces(self, u: np.ndarray, e: np.ndarray
+    def pieces(self, u: np.ndarray, e: np.ndarray, read_only: bool = False
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The parts of the sessions valid on ``[u_i, e_i)`` inside these lifetimes: per part
-        its session's row, its lifetime and its span ``[a, b)`` (none empty)."""
+        """The parts of the sessions valid on ``[u_i, e_i)`` inside these lifetimes (with
+        ``read_only``, those a connection reads: a part no read can take from is left to the
+        multinomial's rest, which changes no other part's law): per part its session's row,
+        its lifetime and its span ``[a, b)`` (none empty)."""
         first = np.searchsorted(self.end, u, side="right")
         last = np.searchsorted(self.start, e, side="left")
         met = np.maximum(last - first, 0)
@@ -51,7 +56,7 @@ class RequestShares:
         lifetime = first[rows] + offset
         a = np.maximum(u[rows], self.start[lifetime])
         b = np.minimum(e[rows], self.end[lifetime])
-        keep = b > a
+        keep = (b > a) & (self.read[lifetime] if read_only else True)
         return rows[keep], lifetime[keep], a[keep], b[keep]
 
     def draw(self, lifetime: np.ndarray, mass: np.ndarray, rng: np.random.Generator) -> np.ndarray:

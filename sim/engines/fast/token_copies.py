@@ -326,7 +326,7 @@ class ClassTally:
             log -= self.own * x
             if shares is None:
                 continue
-            rows, lifetime, a, b = shares.pieces(u, e)
+            rows, lifetime, a, b = shares.pieces(u, e, read_only=True)
             if not rows.size:
                 continue
             part = exponent(w, a, b, self.delta)
