@@ -694,6 +694,18 @@ def lingering_binding() -> Scenario:
         mail, sessions=replace(mail.sessions, lifetime=300.0))})
 
 
+def counted_binding() -> Scenario:
+    """:func:`lingering_binding` with passwords kept fifteen minutes: beside its ``max_requests``
+    the skeleton draws the logins, the passwords go along with the sessions, and the
+    ``concurrent`` check takes the draw where copies are taken with each session's requests
+    counted (``test_fast_counted_takes.py``)."""
+    sc = lingering_binding()
+    mail = sc.servers["mail"]
+    assert mail.passwords is not None
+    return replace(sc, servers={**sc.servers, "mail": replace(
+        mail, passwords=replace(mail.passwords, lifetime=900.0))})
+
+
 def heavy_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
                         seed: int) -> dict[str, np.ndarray]:
     """:func:`psmail_path_outcomes` with no attacker listed, the sessions on the integrated
@@ -857,6 +869,7 @@ SIDE_RUNS: dict[str, SideRun] = {
     "binding-lingering": SideRun(lingering_binding, 60_000, seed=FAST_SEED + 2),
     "binding-lingering-takes": SideRun(lingering_binding, 60_000, takes_path_outcomes,
                                        seed=FAST_SEED + 3),
+    "binding-counted": SideRun(counted_binding, 60_000),
     **{f"joint-{name}": SideRun(build, 6_000, capture_cells) for name, build in (
         ("choices", choices), ("choices-tokens-300s", tokens_lasting(300.0)),
         ("choices-tokens-handshake", tokens_lasting("next_handshake")))},

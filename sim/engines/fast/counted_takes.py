@@ -115,7 +115,6 @@ class CountedTakes(TakesTally):
         mine = kept[parts.row]
         self.parts.append(parts.select(mine, renumber[parts.row[mine]]))
         self.u.append(u[kept])
-        self.x.append(x[kept])
         self.free.append(free[kept])
         self.kept += int(kept.sum())
 
