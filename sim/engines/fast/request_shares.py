@@ -11,9 +11,9 @@ sessions' numbers of requests there are cells of a multinomial with the other re
 last cell. They are drawn cell by cell, each a conditional binomial of what is left, in
 whatever order the sessions come (:meth:`RequestShares.draw`), which is the same law.
 
-Drawing each session's requests as a Poisson count of mean ``own o_i`` instead, as every session
-path did until 2026-12-07, makes a lifetime that ended at its ``max_requests``-th request hold
-more than it can (``docs/fast-engine.md``, item 13).
+Drawing each session's requests as a Poisson count of mean ``own o_i`` instead, as the session
+paths whose reads are not drawn given the counts still do, lets a lifetime that ended at its
+``max_requests``-th request hold more than it can (``docs/fast-engine.md``, item 13).
 """
 
 from __future__ import annotations
