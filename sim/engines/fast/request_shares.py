@@ -67,12 +67,11 @@ class RequestShares:
         for j in np.unique(lifetime).tolist():
             at = np.flatnonzero(lifetime == j)
             share = mass[at]
-            if self.left[j] == 0:
-                self.mass[j] = max(0.0, self.mass[j] - float(share.sum()))
-                continue
-            p = share / max(self.mass[j], float(share.sum()))
-            drawn = rng.multinomial(int(self.left[j]), np.append(p, max(0.0, 1.0 - p.sum())))
-            counts[at] = drawn[:-1]
-            self.left[j] -= int(drawn[:-1].sum())
+            if self.left[j] > 0:
+                p = share / max(self.mass[j], float(share.sum()))
+                drawn = rng.multinomial(int(self.left[j]),
+                                        np.append(p, max(0.0, 1.0 - p.sum())))[:-1]
+                counts[at] = drawn
+                self.left[j] -= int(drawn.sum())
             self.mass[j] = max(0.0, self.mass[j] - float(share.sum()))
         return counts
