@@ -706,6 +706,26 @@ def counted_binding() -> Scenario:
         mail, passwords=replace(mail.passwords, lifetime=900.0))})
 
 
+def lingering_driven() -> Scenario:
+    """``lingering`` with the sneak always there and heavy, as in :func:`heavy`: it drives the
+    ``max_requests`` restarts while it sends, so a lifetime's end says much of the session
+    requests inside it (item 13)."""
+    sc = SCENARIOS["lingering"]()
+    sneak = replace(sc.attackers["sneak"], rate=0.5, presence=1.0)
+    return replace(sc, attackers={**sc.attackers, "sneak": sneak})
+
+
+def sessions_alone(build: Callable[[], Scenario]) -> Callable[[], Scenario]:
+    """``build``'s scenario without passwords: beside its ``max_requests`` the skeleton draws the
+    logins for the sessions alone, counted login by login with each lifetime's requests given
+    the count that ended it (``test_fast_known_sessions.py``)."""
+    def alone() -> Scenario:
+        sc = build()
+        return replace(sc, servers={n: replace(s, passwords=None)
+                                    for n, s in sc.servers.items()})
+    return alone
+
+
 def heavy_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
                         seed: int) -> dict[str, np.ndarray]:
     """:func:`psmail_path_outcomes` with no attacker listed, the sessions on the integrated
@@ -870,6 +890,8 @@ SIDE_RUNS: dict[str, SideRun] = {
     "binding-lingering-takes": SideRun(lingering_binding, 60_000, takes_path_outcomes,
                                        seed=FAST_SEED + 3),
     "binding-counted": SideRun(counted_binding, 60_000),
+    "sessions-alone": SideRun(sessions_alone(lingering_driven), 60_000),
+    "sessions-alone-binding": SideRun(sessions_alone(lingering_binding), 60_000),
     **{f"joint-{name}": SideRun(build, 6_000, capture_cells) for name, build in (
         ("choices", choices), ("choices-tokens-300s", tokens_lasting(300.0)),
         ("choices-tokens-handshake", tokens_lasting("next_handshake")))},

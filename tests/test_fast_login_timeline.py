@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from sim.engines.fast.login_timeline import LOGIN_LIMIT, LoginTimeline, drives_restarts
 from sim.engines.fast.skeleton import ServerRun
+from sim.engines.fast.token_takes import TAKES_LIMIT
 from sim.model.attackers import ActiveWindow
 from sim.model.record import Observations
 from sim.scenario.model import (
@@ -192,14 +193,22 @@ def test_past_the_login_limit_the_skeleton_keeps_the_mean_rate() -> None:
     (item 11) runs, and a replication still completes."""
     sc = _clustered()
     server = sc.servers["mail"]
-    assert server.sessions is not None and drives_restarts(server, HORIZON, False)
+    assert server.sessions is not None and drives_restarts(server, HORIZON, False, 0.0)
     busy = replace(server, traffic=replace(server.traffic, logins_per_s=0.2, requests_per_s=13.0))
     assert server.traffic.logins_per_s * HORIZON <= LOGIN_LIMIT < 0.2 * HORIZON
-    assert not drives_restarts(busy, HORIZON, False)
-    assert not drives_restarts(replace(server, restart=RestartPolicy()), HORIZON, False)
-    assert not drives_restarts(replace(server, sessions=replace(server.sessions,
-                                                                 requests_per_s=0.0)), HORIZON, False)
-    assert not drives_restarts(replace(server, passwords=PasswordSpec(capture=0.6)), HORIZON, False)
+    assert not drives_restarts(busy, HORIZON, False, 0.0)
+    assert not drives_restarts(replace(server, restart=RestartPolicy()), HORIZON, False, 0.0)
+    quiet = replace(server, sessions=replace(server.sessions, requests_per_s=0.0))
+    assert not drives_restarts(quiet, HORIZON, False, 0.0)
+    slot = replace(server, passwords=PasswordSpec(capture=0.6))
+    assert not drives_restarts(slot, HORIZON, False, 0.0)
+    # sessions alone: tokens that outlive the next request are counted login by login
+    # (login_pairs), while the draw where copies are taken fits; next_request ones are not
+    alone = replace(server, passwords=None)
+    assert not drives_restarts(alone, HORIZON, False, 0.0)
+    lasting = replace(alone, sessions=replace(server.sessions, lifetime=300.0))
+    assert drives_restarts(lasting, HORIZON, False, 0.0)
+    assert not drives_restarts(lasting, HORIZON, False, float(TAKES_LIMIT))
     a = sc.attackers["probe"]
     run = ServerRun(replace(sc, servers={"mail": busy}), busy,
                     {"probe": (a, ActiveWindow(0.0, 2_000.0))}, np.random.default_rng(3),
@@ -223,7 +232,7 @@ def test_a_heavy_attack_past_the_chains_size_follows_the_logins(monkeypatch) -> 
                    restart=replace(mail.restart, max_requests=5_000))
     sneak = replace(sc.attackers["sneak"], rate=5.0, presence=1.0)
     sc = replace(sc, servers={"mail": busy}, attackers={**sc.attackers, "sneak": sneak})
-    assert drives_restarts(busy, sc.horizon, False)
+    assert drives_restarts(busy, sc.horizon, False, 0.0)
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the sampler without the logins was taken")

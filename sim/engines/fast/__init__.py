@@ -238,14 +238,15 @@ def _secrets(
     classes: tuple[dict[Class, int], dict[str, int]] | None = None
     cuts = session_log_cuts(scenario, name)
     session_plan: SessionPlan | None = None
-    together = (server.passwords is not None and server.sessions is not None
+    together = (server.sessions is not None
                 and pairs_fit(server.passwords, server.sessions, run.segments, run.lifetimes,
                               workers, logins, server.restart.max_requests, run.logins))
     if server.sessions is not None:
         session_plan = plan_sessions(server.sessions, run.segments, run.lifetimes, workers,
                                      logins, scenario.horizon, reusing=reusing,
                                      concurrent_blocks=blocks, cuts=cuts,
-                                     passwords_along=together)
+                                     passwords_along=together and server.passwords is not None,
+                                     logins_known=together and server.passwords is None)
     if together and session_plan is not None and session_plan.path in ("logins", "takes"):
         draw, classes, sessions = _drawn_together(scenario, name, run, session_plan, sources,
                                                   reusing, rng)
@@ -273,12 +274,14 @@ def _secrets(
 def _drawn_together(
     scenario: Scenario, name: str, run: ServerRun, plan: SessionPlan, sources: dict[str, int],
     reusing: frozenset[str], rng: np.random.Generator,
-) -> tuple[PasswordDraw, tuple[dict[Class, int], dict[str, int]] | None, SessionDraw | None]:
-    """Lingering passwords drawn with the sessions login by login (:mod:`.login_pairs`): on
-    the "logins" path with the sessions' classes (for :func:`.sessions.sample_sessions` to
-    finish), on "takes" with the sessions themselves, drawn where their copies are taken."""
+) -> tuple[PasswordDraw | None, tuple[dict[Class, int], dict[str, int]] | None,
+           SessionDraw | None]:
+    """Lingering passwords drawn with the sessions login by login (:mod:`.login_pairs`), or
+    without passwords the sessions alone, from the logins the skeleton drew: on the "logins"
+    path with the sessions' classes (for :func:`.sessions.sample_sessions` to finish), on
+    "takes" with the sessions themselves, drawn where their copies are taken."""
     server = scenario.servers[name]
-    assert server.passwords is not None and server.sessions is not None
+    assert server.sessions is not None
     spec, workers = server.sessions, server.total_workers
     logins = server.hosts * server.traffic.logins_per_s
     common = (server.passwords, spec, run.segments, run.lifetimes, workers, logins)

@@ -28,6 +28,10 @@ buffer; where the skeleton drew the server's logins (``max_requests`` beside ses
 :mod:`.login_timeline`) those are taken instead, and each lifetime's reads are drawn given
 the count that ended it (:func:`.reads.counted_shared_reads`). Their cost grows with the
 logins there; :func:`pair_work` bounds it.
+
+Without passwords the same draw runs for the sessions alone where the skeleton drew the
+logins: no other session path reads those logins and each lifetime's count
+(``docs/fast-engine.md``, items 11 and 13).
 """
 
 from __future__ import annotations
@@ -68,15 +72,18 @@ from sim.scenario.model import PasswordSpec, SessionSpec
 PAIRS_LIMIT = 4_000_000
 
 
-def pairs_fit(passwords: PasswordSpec, sessions: SessionSpec, segments: Sequence[Segment],
-              lifetimes: Sequence[WorkerLifetime], workers: int, logins: float,
-              max_requests: int | None, known: LoginTimeline | None) -> bool:
+def pairs_fit(passwords: PasswordSpec | None, sessions: SessionSpec,
+              segments: Sequence[Segment], lifetimes: Sequence[WorkerLifetime], workers: int,
+              logins: float, max_requests: int | None, known: LoginTimeline | None) -> bool:
     """Whether :func:`sample_pairs` would draw the passwords with the sessions where these
     are counted login by login (the "logins" path of :func:`.sessions.plan_sessions`): both
     kinds linger, with ``max_requests`` only where the skeleton drew the logins
     (``known``: each lifetime's reads are then drawn given the count that ended it, its
-    logins aside, item 13), and the logins are within :data:`PAIRS_LIMIT`."""
-    return (passwords.lifetime != "next_request" and sessions.lifetime != "next_request"
+    logins aside, item 13), and the logins are within :data:`PAIRS_LIMIT`. Without
+    ``passwords``, the sessions alone, only where the skeleton drew the logins: no other
+    session path reads them."""
+    lingering = known is not None if passwords is None else passwords.lifetime != "next_request"
+    return (lingering and sessions.lifetime != "next_request"
             and (max_requests is None or known is not None)
             and pair_work(segments, lifetimes, workers, logins, sessions.ttl) <= PAIRS_LIMIT)
 
@@ -109,14 +116,15 @@ Side = TypeVar("Side", bound=LoginSide)
 
 
 def sample_pairs(
-    passwords: PasswordSpec, spec: SessionSpec, segments: Sequence[Segment],
+    passwords: PasswordSpec | None, spec: SessionSpec, segments: Sequence[Segment],
     lifetimes: Sequence[WorkerLifetime], workers: int, logins: float,
     sets: tuple[Sequence[frozenset[str]], Sequence[Until]],
     side: Callable[[list[WorkerReads], list[WorkerSums], list[RequestShares | None]], Side],
     rng: np.random.Generator, max_requests: int | None = None,
     known: LoginTimeline | None = None,
-) -> tuple[PasswordDraw, Side]:
-    """The passwords captured on one server (with each one's first capture time per attacker),
+) -> tuple[PasswordDraw | None, Side]:
+    """The passwords captured on one server (with each one's first capture time per attacker;
+    none without ``passwords``: the sessions alone, where the skeleton drew the logins),
     and ``side`` (made from the workers with reads of the token buffer and their sums for the
     counting ``sets`` with their instants, and per worker, those first, the counts of its
     lifetimes' legitimate requests where they were counted, :mod:`.request_shares`) having
@@ -131,23 +139,27 @@ def sample_pairs(
             for w in live]
     idle = [w for w, wk in enumerate(tokens) if not wk.read_t.size]
     sessions = side([tokens[w] for w in live], sums, [shares[w] for w in live + idle])
-    mu = inverse_residency(passwords)
     session_lo, session_hi = (meeting(np.sort(np.concatenate([w.t for w in sums])), spec.ttl)
                               if sums else (np.zeros(0), np.zeros(0)))
     taken: list[list[np.ndarray]] = [[] for _ in names]
     any_malicious = 0
     bad = np.array([n in malicious for n in names], dtype=bool)
     for w in range(workers):
-        lo, hi = _union(*_password_region(kept[w]), session_lo, session_hi)
+        lo, hi = (session_lo, session_hi) if passwords is None else _union(
+            *_password_region(kept[w]), session_lo, session_hi)
         for u in _logins(lo, hi, logins / workers, None if known is None else known.own[w],
                          rng):
             inside = _inside(u, session_lo, session_hi)
             if inside.any():
                 sessions.add(u[inside], rng)
-            first = password_fates(kept[w], len(names), mu, u, rng)
+            if passwords is None:
+                continue
+            first = password_fates(kept[w], len(names), inverse_residency(passwords), u, rng)
             for i in range(len(names)):
                 taken[i].append(first[:, i][np.isfinite(first[:, i])])
             any_malicious += int(np.isfinite(first[:, bad]).any(axis=1).sum())
+    if passwords is None:
+        return None, sessions
     times = {n: np.sort(np.concatenate(taken[i])) if taken[i] else np.zeros(0)
              for i, n in enumerate(names)}
     draw = PasswordDraw(any_malicious, {n: int(t.size) for n, t in times.items()},
@@ -168,7 +180,7 @@ def _logins(lo: np.ndarray, hi: np.ndarray, rate: float, own: np.ndarray | None,
 
 
 def _pair_reads(
-    passwords: PasswordSpec, spec: SessionSpec, segments: Sequence[Segment],
+    passwords: PasswordSpec | None, spec: SessionSpec, segments: Sequence[Segment],
     lifetimes: Sequence[WorkerLifetime], workers: int, index: dict[str, int],
     max_requests: int | None, rng: np.random.Generator,
 ) -> tuple[list[PasswordReads], list[WorkerReads], list[RequestShares | None]]:
@@ -177,8 +189,11 @@ def _pair_reads(
     counted_shared_reads`): under ``next_handshake`` the legitimate handshakes, drawn once
     too, clear the kinds that follow that rule; a crashing connection reads just before the
     restart that empties the heap. And per worker, the lifetimes whose legitimate requests
-    were counted given the skeleton's logins, with those counts (none elsewhere)."""
-    kinds = [(password_capture, passwords.lifetime), (token_capture, spec.lifetime)]
+    were counted given the skeleton's logins, with those counts (none elsewhere). Without
+    ``passwords`` the token buffer's alone (and no password reads)."""
+    kinds = [(token_capture, spec.lifetime)]
+    if passwords is not None:
+        kinds.insert(0, (password_capture, passwords.lifetime))
     rules = [rule for _, rule in kinds]
     starts = [s.t0 for s in segments]
     by_worker: dict[int, list[WorkerLifetime]] = {}
@@ -186,7 +201,7 @@ def _pair_reads(
         by_worker.setdefault(lt.worker, []).append(lt)
     kept, tokens, shares = [], [], []
     for w in range(workers):
-        parts: list[list[Reads]] = [[], []]
+        parts: list[list[Reads]] = [[] for _ in kinds]
         restarts: list[float] = []
         counted: list[tuple[WorkerLifetime, int, bool]] = []
         for lt in by_worker.get(w, []):
@@ -201,7 +216,7 @@ def _pair_reads(
                 if lt.logins is not None:
                     counted.append((lt, traffic.requests, bool(t.size)))
             t = np.where(t >= lt.end, np.nextafter(lt.end, -math.inf), t)
-            for j in range(2):
+            for j in range(len(kinds)):
                 parts[j].append(Reads(t, who, q[:, j], clear[:, j]))
             if "next_handshake" in rules and segments[0].handshakes > 0:
                 k = int(rng.poisson(segments[0].handshakes * (lt.end - lt.start)))
@@ -211,9 +226,10 @@ def _pair_reads(
                         parts[j].append(Reads(shakes, np.full(k, -1), np.zeros(k),
                                               np.ones(k, dtype=bool)))
             restarts += (lt.start, lt.end)
-        wk = worker_reads(rules[0], parts[0], restarts)
-        kept.append(PasswordReads(wk.read_t, wk.read_who, wk.read_q, wk.clears, len(index)))
-        tokens.append(worker_reads(rules[1], parts[1], restarts))
+        if passwords is not None:
+            wk = worker_reads(rules[0], parts[0], restarts)
+            kept.append(PasswordReads(wk.read_t, wk.read_who, wk.read_q, wk.clears, len(index)))
+        tokens.append(worker_reads(rules[-1], parts[-1], restarts))
         shares.append(RequestShares(*zip(*counted)) if counted else None)
     return kept, tokens, shares
 

@@ -402,15 +402,21 @@ def plan_sessions(
     concurrent_blocks: bool = False,
     cuts: Sequence[float] = (),
     passwords_along: bool = False,
+    logins_known: bool = False,
 ) -> SessionPlan:
     """:func:`sample_sessions`' path (its arguments; ``logins`` per second on the server).
     ``passwords_along``: lingering passwords would be drawn with the sessions on the "logins"
     and "takes" paths (:func:`.login_pairs.pairs_fit`), which are then taken where the
     literal draw or the means would be, within their limits whatever the cost, since only
-    there are both kinds drawn together (and they are as exact for every reported quantity)."""
+    there are both kinds drawn together (and they are as exact for every reported quantity).
+    ``logins_known``: the skeleton drew the logins (:mod:`.login_timeline`) and the sessions
+    alone are drawn login by login (:mod:`.login_pairs`): the class per login or, where it
+    does not fit, the draw where copies are taken, since only these read those logins and
+    each lifetime's requests given the count that ended it (items 11 and 13)."""
+    along = passwords_along or logins_known
     literal = literal_sessions(spec, segments, workers, logins, concurrent_blocks)
     concurrent = "concurrent" in spec.binding and not concurrent_blocks
-    if literal and not passwords_along:
+    if literal and not along:
         return SessionPlan("literal")
     if concurrent:
         # tokens that outlive the next request; the check reads the victims' requests
@@ -440,8 +446,10 @@ def plan_sessions(
         return SessionPlan("takes")
     # copies that outlive the next request, counted given the reads (exact) where not too many
     given = (given_reads(spec, segments, workers, logins, len(found.srv.sets),
-                         prefer_logins=literal or passwords_along)
+                         prefer_logins=literal or along)
              if spec.lifetime != "next_request" else None)
+    if logins_known and given != "logins" and takes_fit(spec, segments, workers, logins):
+        return SessionPlan("takes")
     if literal and given != "logins":
         return SessionPlan("literal")
     if given is None and spec.lifetime != "next_request" and takes_fit(spec, segments, workers,

@@ -259,7 +259,7 @@ class ServerRun:
         connections = sum(a.connection_rate * max(0.0, min(w.t1, self.horizon) - max(w.t0, 0.0))
                           for a, w in attackers.values())
         if drives_restarts(server, self.horizon,
-                           always_shared(server, self.horizon, connections)):
+                           always_shared(server, self.horizon, connections), connections):
             self.logins = LoginTimeline.draw(server, self.horizon, rng.spawn(1)[0])
         self.config = self._make_config(0.0)
 

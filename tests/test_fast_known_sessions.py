@@ -1,0 +1,78 @@
+"""Sessions alone beside ``max_requests``, counted login by login from the skeleton's logins
+(``sim/engines/fast/login_pairs.py`` without passwords).
+
+A lifetime that ended at its ``max_requests``-th request holds exactly ``N - 1`` before its
+end, and with sessions those requests come in clusters, one per session open in it
+(``docs/fast-engine.md``, items 11 and 13). Where the skeleton draws the server's logins
+(:mod:`sim.engines.fast.login_timeline`) it times the restarts by them, and the sessions'
+two draws that read them (the class per login, :class:`.token_copies.ClassTally`, and where a
+``concurrent`` check can pass the draw where copies are taken, :class:`.counted_takes.
+CountedTakes`) draw each lifetime's reads and each session's requests given the count that
+ended it. Until 2026-12-07 that held only beside passwords that linger; sessions alone took
+paths that draw their own logins and free request streams: on ``sessions-alone``'s scenario
+(``lingering`` without passwords, its sneak heavy and always there, driving the restarts)
+the reaper's session mean came out 15.4627 against the reference's 15.3643 (+0.64%, z = 2.7,
+40,000 a side, seeds 612 and 611).
+
+Checked here: that both draws read the skeleton's logins in every replication (spies), and
+both against the reference engine at full power on stored runs.
+"""
+
+from __future__ import annotations
+
+import pytest
+from agreement import (
+    compared,
+    differences,
+    forced,
+    lingering_binding,
+    lingering_driven,
+    load_both,
+    outcomes,
+    sessions_alone,
+)
+
+import sim.engines.fast as fast
+from sim.engines.fast.counted_takes import CountedTakes
+from sim.engines.fast.token_copies import ClassTally
+
+
+def test_sessions_alone_are_counted_from_the_skeletons_logins() -> None:
+    """Without a ``concurrent`` check the class per login is made with each worker's counted
+    lifetimes; with one, the draw where copies are taken counts them (``CountedTakes``). In
+    every replication of the first 12 of each."""
+    counted: list[bool] = []
+
+    class Classes(ClassTally):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            counted.append(any(s is not None for s in self.shares))
+
+    with forced(fast, "ClassTally", Classes):
+        outcomes("fast", sessions_alone(lingering_driven)(), 12, 3)
+    assert counted == [True] * 12
+
+    taken: list[bool] = []
+
+    class Takes(CountedTakes):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            taken.append(True)
+
+    with forced(fast, "CountedTakes", Takes):
+        outcomes("fast", sessions_alone(lingering_binding)(), 12, 3)
+    assert taken == [True] * 12
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["sessions-alone", "sessions-alone-binding"])
+def test_sessions_alone_agree_with_the_reference(name: str) -> None:
+    """Every quantity of ``results.json`` the suite extracts, at the family's ``z``, on the
+    stored runs (``agreement.SIDE_RUNS``, 60,000 replications a side, each proved current on
+    its first ones): a session mean near 15 differs with a standard error of about 0.2%, so
+    a 1% bias is caught with probability above 0.8, and a P(any) near one half with one of
+    0.29 points."""
+    fast_run, reference = load_both(name)
+    pairs = compared(name, fast_run, sorted(fast_run.sums), reference)
+    failures = differences(name, pairs)
+    assert not failures, "\n".join(failures.values())
