@@ -717,8 +717,9 @@ def lingering_driven() -> Scenario:
 
 def sessions_alone(build: Callable[[], Scenario]) -> Callable[[], Scenario]:
     """``build``'s scenario without passwords: beside its ``max_requests`` the skeleton draws the
-    logins for the sessions alone, counted login by login with each lifetime's requests given
-    the count that ended it (``test_fast_known_sessions.py``)."""
+    logins for the sessions alone, and each lifetime's requests are drawn given the count
+    that ended it, login by login for tokens that outlive the next request, by the shared
+    buffer's draw for ``next_request`` ones (``test_fast_known_sessions.py``)."""
     def alone() -> Scenario:
         sc = build()
         return replace(sc, servers={n: replace(s, passwords=None)
@@ -892,6 +893,7 @@ SIDE_RUNS: dict[str, SideRun] = {
     "binding-counted": SideRun(counted_binding, 60_000),
     "sessions-alone": SideRun(sessions_alone(lingering_driven), 60_000),
     "sessions-alone-binding": SideRun(sessions_alone(lingering_binding), 60_000),
+    "sessions-alone-slot": SideRun(sessions_alone(SCENARIOS["overlap-never"]), 60_000),
     **{f"joint-{name}": SideRun(build, 6_000, capture_cells) for name, build in (
         ("choices", choices), ("choices-tokens-300s", tokens_lasting(300.0)),
         ("choices-tokens-handshake", tokens_lasting("next_handshake")))},

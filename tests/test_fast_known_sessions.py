@@ -1,5 +1,7 @@
-"""Sessions alone beside ``max_requests``, counted login by login from the skeleton's logins
-(``sim/engines/fast/login_pairs.py`` without passwords).
+"""Sessions alone beside ``max_requests``, drawn from the skeleton's logins: login by login
+where tokens outlive the next request (``sim/engines/fast/login_pairs.py`` without
+passwords), by the shared buffer's draw for ``next_request`` ones
+(``sim/engines/fast/shared_buffer.py`` without passwords).
 
 A lifetime that ended at its ``max_requests``-th request holds exactly ``N - 1`` before its
 end, and with sessions those requests come in clusters, one per session open in it
@@ -14,14 +16,20 @@ paths that draw their own logins and free request streams: on ``sessions-alone``
 the reaper's session mean came out 15.4627 against the reference's 15.3643 (+0.64%, z = 2.7,
 40,000 a side, seeds 612 and 611).
 
-Checked here: that both draws read the skeleton's logins in every replication (spies), and
-both against the reference engine at full power on stored runs.
+``next_request`` tokens alone drew their own logins too (the draws at the reads); where the
+shared buffer's draw is sure to be taken (``always_shared``) the skeleton now draws the logins
+for it, which draws each readable lifetime's requests given its count, the logins emptying
+the slot.
+
+Checked here: that each draw reads the skeleton's logins in every replication (spies), and
+each against the reference engine at full power on stored runs.
 """
 
 from __future__ import annotations
 
 import pytest
 from agreement import (
+    SCENARIOS,
     compared,
     differences,
     forced,
@@ -34,6 +42,8 @@ from agreement import (
 
 import sim.engines.fast as fast
 from sim.engines.fast.counted_takes import CountedTakes
+from sim.engines.fast.login_timeline import drives_restarts
+from sim.engines.fast.shared_buffer import always_shared
 from sim.engines.fast.token_copies import ClassTally
 
 
@@ -64,8 +74,30 @@ def test_sessions_alone_are_counted_from_the_skeletons_logins() -> None:
     assert taken == [True] * 12
 
 
+def test_next_request_tokens_alone_take_the_shared_buffer_on_the_skeletons_logins() -> None:
+    """``next_request`` tokens alone beside ``max_requests``: the skeleton draws the logins
+    (``always_shared`` holds for the suite's light servers) and the shared buffer's draw
+    takes them, without passwords, in every replication of the first 12; the logins still
+    empty the slot there (a login is a request, rule 4, and the Residency paragraph)."""
+    calls: list[bool] = []
+    real = fast.sample_shared_buffer
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("passwords", True) is False and kwargs["known"] is not None)
+        return real(*args, **kwargs)
+
+    sc = sessions_alone(SCENARIOS["stop-on-key"])()
+    mail = sc.servers["mail"]
+    assert always_shared(mail, sc.horizon, 1_000.0)
+    assert drives_restarts(mail, sc.horizon, True, 1_000.0)
+    with forced(fast, "sample_shared_buffer", spy):
+        outcomes("fast", sc, 12, 3)
+    assert calls == [True] * 12
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["sessions-alone", "sessions-alone-binding"])
+@pytest.mark.parametrize("name", ["sessions-alone", "sessions-alone-binding",
+                                  "sessions-alone-slot"])
 def test_sessions_alone_agree_with_the_reference(name: str) -> None:
     """Every quantity of ``results.json`` the suite extracts, at the family's ``z``, on the
     stored runs (``agreement.SIDE_RUNS``, 60,000 replications a side, each proved current on

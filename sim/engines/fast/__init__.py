@@ -47,6 +47,7 @@ from sim.engines.fast.patched import patched_stops
 from sim.engines.fast.reads import attacker_names
 from sim.engines.fast.session_cuts import Class, session_log_cuts
 from sim.engines.fast.session_literal import SessionDraw
+from sim.engines.fast.session_slot import readable_lifetimes
 from sim.engines.fast.sessions import (
     MAX_MALICIOUS,
     MAX_UNIONS,
@@ -207,7 +208,9 @@ def _secrets(
     where ``next_request`` passwords sit beside sessions and the traffic is light enough to
     draw both literally (:mod:`.shared_buffer`) or, beside ``next_request`` tokens, the reads
     that would capture are few enough (:mod:`.buffer_reads`), or where both linger and the
-    sessions are drawn login by login (:mod:`.login_pairs`), else each on its own path."""
+    sessions are drawn login by login (:mod:`.login_pairs`), else each on its own path.
+    Sessions alone where the skeleton drew the logins: ``next_request`` tokens by the shared
+    buffer's draw, the others login by login."""
     server = scenario.servers[name]
     workers = server.total_workers
     sources = {a: scenario.attackers[a].sources for a in run.attackers}
@@ -216,6 +219,14 @@ def _secrets(
     targeting = [a for a in scenario.attackers.values() if name in a.targets]
     blocks = concurrent_never_passes(server, targeting, scenario.horizon)
     plan = ELSEWHERE
+    if (server.passwords is None and server.sessions is not None and run.logins is not None
+            and server.sessions.lifetime == "next_request"):
+        # next_request tokens alone on the skeleton's logins, which it drew for this path
+        # (shared_buffer.always_shared): the shared buffer's draw without passwords
+        return None, sample_shared_buffer(
+            server.sessions, run.segments, readable_lifetimes(run.segments, run.lifetimes),
+            workers, scenario.horizon, sources, rng, server=name, reusing=reusing,
+            known=run.logins, max_requests=server.restart.max_requests, passwords=False)[1]
     if server.passwords is not None and server.sessions is not None:
         # where the skeleton drew the logins beside next_request passwords, it did so for
         # this path (shared_buffer.always_shared), which reads them

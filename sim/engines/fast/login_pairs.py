@@ -82,8 +82,8 @@ def pairs_fit(passwords: PasswordSpec | None, sessions: SessionSpec,
     logins aside, item 13), and the logins are within :data:`PAIRS_LIMIT`. Without
     ``passwords``, the sessions alone, only where the skeleton drew the logins: no other
     session path reads them."""
-    lingering = known is not None if passwords is None else passwords.lifetime != "next_request"
-    return (lingering and sessions.lifetime != "next_request"
+    taken = known is not None if passwords is None else passwords.lifetime != "next_request"
+    return (taken and sessions.lifetime != "next_request"
             and (max_requests is None or known is not None)
             and pair_work(segments, lifetimes, workers, logins, sessions.ttl) <= PAIRS_LIMIT)
 

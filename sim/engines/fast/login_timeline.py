@@ -16,8 +16,9 @@ a lifetime's requests free of that count draw their own (``docs/fast-engine.md``
 
 The skeleton draws them only where a path reads them (passwords resident for a duration or
 until the next key operation; ``next_request`` passwords where the shared buffer's draw,
-:mod:`.shared_buffer`, is sure to be taken; without passwords, tokens that outlive the next
-request, counted login by login, :mod:`.login_pairs`: :func:`drives_restarts`), where they drive a
+:mod:`.shared_buffer`, is sure to be taken, and so for ``next_request`` tokens alone;
+without passwords, tokens that outlive the next request, counted login by login,
+:mod:`.login_pairs`: :func:`drives_restarts`), where they drive a
 ``max_requests`` count (sessions that send requests) and where they are at most
 :data:`LOGIN_LIMIT` per replication, since the cost grows with them; elsewhere it keeps the
 mean-rate time change (item 11 says what that leaves).
@@ -44,28 +45,28 @@ def drives_restarts(server: Server, horizon: float, shared: bool, connections: f
     """Whether the skeleton draws ``server``'s logins (module docstring): where they drive
     ``max_requests`` and a path reads them: the lingering path; for ``next_request``
     passwords, the shared buffer's (``shared``: :func:`.shared_buffer.always_shared` says it
-    is taken in every replication); and for tokens that outlive the next request without
-    passwords, the class per login or the draw where copies are taken
-    (:mod:`.login_pairs`), where the latter fits its limit with ``connections``, the most
-    the attackers can send the server.
+    is taken in every replication, which it says for ``next_request`` tokens alone too);
+    and for tokens that outlive the next request without passwords, the class per login or
+    the draw where copies are taken (:mod:`.login_pairs`), where the latter fits its limit
+    with ``connections``, the most the attackers can send the server.
 
-    Not for ``next_request`` passwords elsewhere: the slot and chain paths draw a lifetime's
-    requests free of its count (``docs/fast-engine.md``, item 13), and with the restarts'
-    true spread but that count left out they did worse than with the mean-rate time change
-    (item 11). Nor, for the same reason, for ``next_request`` tokens without passwords,
-    whose draws at the reads draw their own logins."""
+    Not for ``next_request`` passwords or tokens elsewhere: the slot, chain and at-the-reads
+    paths draw a lifetime's requests free of its count (``docs/fast-engine.md``, item 13),
+    and with the restarts' true spread but that count left out they did worse than with the
+    mean-rate time change (item 11)."""
     sessions, passwords = server.sessions, server.passwords
     logins = server.traffic.logins_per_s * server.hosts
     if (server.restart.max_requests is None or sessions is None or sessions.ttl <= 0.0
             or sessions.requests_per_s <= 0.0 or logins <= 0.0
             or logins * horizon > LOGIN_LIMIT):
         return False
-    if passwords is not None:
-        return passwords.lifetime != "next_request" or shared
+    if passwords is not None and passwords.lifetime != "next_request":
+        return True
+    if passwords is not None or sessions.lifetime == "next_request":
+        return shared
     handshakes = server.traffic.handshakes_per_s * server.hosts
-    return (sessions.lifetime != "next_request"
-            and takes_work(sessions, server.total_workers, logins, connections, horizon,
-                           handshakes) <= TAKES_LIMIT)
+    return takes_work(sessions, server.total_workers, logins, connections, horizon,
+                      handshakes) <= TAKES_LIMIT
 
 
 @dataclass(frozen=True, slots=True)

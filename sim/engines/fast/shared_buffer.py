@@ -41,7 +41,9 @@ connections are drawn given its count (:func:`.reads.counted_shared_reads`), its
 requests placed among the sessions open in it by their overlap with it (given the logins each
 session's requests to the worker are a Poisson stream while it is valid), the other requests
 uniformly. Elsewhere with ``max_requests`` those two items stay, as on the paths this
-replaces.
+replaces. Without passwords the same holds for ``next_request`` tokens alone: where this draw
+is sure to be taken the skeleton draws the logins for it, and it runs with the logins
+emptying the slot and no passwords to count.
 """
 
 from __future__ import annotations
@@ -89,9 +91,13 @@ def always_shared(server: Server, horizon: float, connections: float) -> bool:
     skeleton: its bounds on the literal draws hold with every worker read over the whole
     horizon and ``connections``, the most the attackers can send the server. Not with a
     ``concurrent`` check, which would need every worker's session requests drawn given its
-    lifetimes' counts, where this module draws those of the readable lifetimes only."""
+    lifetimes' counts, where this module draws those of the readable lifetimes only.
+
+    Without passwords, for ``next_request`` tokens alone: where the skeleton drew the logins
+    this module is the one draw of them that reads those logins and each lifetime's count
+    (``docs/fast-engine.md``, items 11 and 13)."""
     passwords, sessions, traffic = server.passwords, server.sessions, server.traffic
-    if (passwords is None or sessions is None or passwords.lifetime != "next_request"
+    if (sessions is None or (passwords or sessions).lifetime != "next_request"
             or sessions.ttl <= 0.0 or sessions.requests_per_s <= 0.0
             or "concurrent" in sessions.binding):
         return False
@@ -150,11 +156,14 @@ def sample_shared_buffer(
     reusing: frozenset[str] | None,
     known: LoginTimeline | None = None,
     max_requests: int | None = None,
-) -> tuple[PasswordDraw, SessionDraw]:
+    passwords: bool = True,
+) -> tuple[PasswordDraw | None, SessionDraw]:
     """The passwords and sessions captured on one server in one replication, with every
     request that can matter drawn (module docstring). ``touched`` are the lifetimes an
     attacker can read (:func:`.session_slot.readable_lifetimes`); ``known``, the logins the
-    skeleton drew to time the ``max_requests`` restarts (:func:`always_shared`).
+    skeleton drew to time the ``max_requests`` restarts (:func:`always_shared`). Without
+    ``passwords`` (``next_request`` tokens alone, only where the skeleton drew the logins)
+    the logins still empty the slot, and no passwords are counted.
 
     The legitimate traffic and the reads come from streams of their own, spawned from ``rng``
     (which then draws the reuse attempts): without ``known`` the traffic depends on the
@@ -176,7 +185,11 @@ def sample_shared_buffer(
     starts = [s.t0 for s in segments]
     rule = sessions.lifetime
     kinds: list[tuple[Callable[[AttackerRates], float], ResidencySpec]] = [
-        (password_capture, "next_request"), (token_capture, rule)]
+        (token_capture, rule)]
+    if passwords:
+        kinds.insert(0, (password_capture, "next_request"))
+    else:
+        assert known is not None, "tokens alone take this path only on the skeleton's logins"
     if known is None:
         counts = traffic.poisson(sessions.requests_per_s * np.maximum(end - login, 0.0))
         owner = np.repeat(np.arange(login.size), counts)
@@ -216,22 +229,23 @@ def sample_shared_buffer(
         newest = np.searchsorted(times, t, side="left") - 1
         pw = np.where(newest >= 0, np.append(password, -1)[newest], -1)
         u = reading.random(t.size)
-        took_pw = (pw >= 0) & (u < q[:, 0])
+        took_pw = (pw >= 0) & (u < q[:, 0]) if passwords else np.zeros(t.size, dtype=bool)
         taken.append((pw[took_pw], who[took_pw], t[took_pw]))
         if rule == "next_request":  # the token of the newest request, the same uniform
             tok = np.where(newest >= 0, np.append(token, -1)[newest], -1)
-            took = (tok >= 0) & (u < q[:, 1])
+            took = (tok >= 0) & (u < q[:, -1])
             took[took] = t[took] < end[tok[took]]  # the session still valid
             np.minimum.at(first, (tok[took], who[took]), t[took])
         else:
             _token_copies(sessions, segments, lt, times, token,
-                          Reads(t, who, q[:, 1], clears[:, 1]), end, first, reading)
+                          Reads(t, who, q[:, -1], clears[:, -1]), end, first, reading)
     password, who, when = (np.concatenate([np.zeros(0, dtype=d), *(c[i] for c in taken)])
                            for i, d in enumerate((int, int, float)))
-    passwords = count_passwords(password, who, when, names, malicious)
+    counted_passwords = (count_passwords(password, who, when, names, malicious) if passwords
+                         else None)
     drawn = try_sessions(sessions, first, victim_idle(sessions, login, req_t, owner), names,
                          malicious, attacker_sources, rng, server=server, reusing=reusing)
-    return passwords, drawn
+    return counted_passwords, drawn
 
 
 def _worker_requests(login: np.ndarray, logs: np.ndarray, req_t: np.ndarray,
