@@ -27,6 +27,9 @@ each against the reference engine at full power on stored runs.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 from agreement import (
     SCENARIOS,
@@ -39,12 +42,15 @@ from agreement import (
     outcomes,
     sessions_alone,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sim.engines.fast as fast
 from sim.engines.fast.counted_takes import CountedTakes
 from sim.engines.fast.login_timeline import drives_restarts
 from sim.engines.fast.shared_buffer import always_shared
 from sim.engines.fast.token_copies import ClassTally
+from sim.scenario.model import SessionSpec
 
 
 def test_sessions_alone_are_counted_from_the_skeletons_logins() -> None:
@@ -93,6 +99,40 @@ def test_next_request_tokens_alone_take_the_shared_buffer_on_the_skeletons_login
     with forced(fast, "sample_shared_buffer", spy):
         outcomes("fast", sc, 12, 3)
     assert calls == [True] * 12
+
+
+@settings(max_examples=30, deadline=None)
+@given(lifetime=st.sampled_from(["next_request", "next_handshake", 30.0, 600.0]),
+       binding=st.sampled_from([(), ("ip",), ("ip", "browser", "concurrent"), ("concurrent",)]),
+       ttl=st.sampled_from([5.0, 60.0, 600.0, 3_000.0]),
+       session_rate=st.sampled_from([0.0005, 0.01, 0.2]),
+       logins=st.sampled_from([0.001, 0.02, 0.3]),
+       workers=st.integers(1, 3), max_requests=st.sampled_from([3, 20, 80, 500]),
+       seed=st.integers(0, 2**16))
+def test_sessions_alone_beside_max_requests_run_and_count_consistently(
+        lifetime: float | str, binding: tuple[str, ...], ttl: float, session_rate: float,
+        logins: float, workers: int, max_requests: int, seed: int) -> None:
+    """Whatever the token rule, binding, rates and ``max_requests``, a server of sessions alone
+    runs (on the skeleton's logins where :func:`drives_restarts` says so), and its counts are
+    consistent: no attacker hijacks more sessions than it took, the server's hijacks are at
+    most its leaks, and each binding check taken away can only add hijacks."""
+    sc = sessions_alone(SCENARIOS["stop-on-key"])()
+    mail = sc.servers["mail"]
+    spec = SessionSpec(ttl=ttl, requests_per_s=session_rate, capture=0.5, binding=binding,
+                       lifetime=lifetime, shared_address_probability=0.3,
+                       concurrent_window=300.0)
+    traffic = replace(mail.traffic, logins_per_s=logins,
+                      requests_per_s=logins * (1.0 + ttl * session_rate) + 0.03)
+    mail = replace(mail, sessions=spec, traffic=traffic, workers=workers,
+                   restart=replace(mail.restart, max_requests=max_requests))
+    sc = replace(sc, servers={"mail": mail})
+    record = fast.simulate(sc, np.random.SeedSequence(seed))
+    total = record.servers["mail"]
+    assert 0 <= total.session_hijack <= total.session
+    for own in record.attackers.values():
+        assert 0 <= own["mail"].session_hijack <= own["mail"].session
+    by_checks = (*total.session_hijack_by_checks, total.session_hijack)
+    assert all(a >= b for a, b in zip(by_checks, by_checks[1:]))
 
 
 @pytest.mark.slow
