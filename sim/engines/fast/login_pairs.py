@@ -139,6 +139,7 @@ def sample_pairs(
             for w in live]
     idle = [w for w, wk in enumerate(tokens) if not wk.read_t.size]
     sessions = side([tokens[w] for w in live], sums, [shares[w] for w in live + idle])
+    mu = None if passwords is None else inverse_residency(passwords)
     session_lo, session_hi = (meeting(np.sort(np.concatenate([w.t for w in sums])), spec.ttl)
                               if sums else (np.zeros(0), np.zeros(0)))
     taken: list[list[np.ndarray]] = [[] for _ in names]
@@ -152,9 +153,9 @@ def sample_pairs(
             inside = _inside(u, session_lo, session_hi)
             if inside.any():
                 sessions.add(u[inside], rng)
-            if passwords is None:
+            if mu is None:
                 continue
-            first = password_fates(kept[w], len(names), inverse_residency(passwords), u, rng)
+            first = password_fates(kept[w], len(names), mu, u, rng)
             for i in range(len(names)):
                 taken[i].append(first[:, i][np.isfinite(first[:, i])])
             any_malicious += int(np.isfinite(first[:, bad]).any(axis=1).sum())
