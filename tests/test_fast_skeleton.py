@@ -7,9 +7,12 @@ import math
 import numpy as np
 import pytest
 from agreement import SCENARIOS, never, small_scenario
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.engines import fast
-from sim.engines.fast.skeleton import ServerRun
+from sim.engines.fast.segments import WorkerLifetime
+from sim.engines.fast.skeleton import ServerRun, reachable_steps
 from sim.model.attackers import ActiveWindow
 from sim.model.record import Observations
 from sim.montecarlo.replicate import replicate_range
@@ -109,3 +112,38 @@ def test_every_scheduled_restart_ends_one_lifetime_whatever_reconfigures(
             assert set(ends) <= set(times.tolist())
             due = times[(times >= attack_from) & (times < run.closes)]
             assert set(due.tolist()) <= set(ends)
+
+
+def _steps_by_definition(lives: list[WorkerLifetime], t0: float, t1: float
+                         ) -> list[tuple[float, float, int]]:
+    """The reachable-key count evaluated afresh at every edge any life makes inside
+    ``[t0, t1)`` (what the skeleton did before the sweep), equal neighbours merged."""
+    edges = sorted({t0, t1, *(x for lt in lives for x in (lt.start, lt.end) if t0 < x < t1)})
+    steps: list[tuple[float, float, int]] = []
+    for lo, hi in zip(edges, edges[1:]):
+        near = sum(lt.key_reachable for lt in lives if lt.start <= lo < lt.end)
+        if steps and steps[-1][2] == near:
+            steps[-1] = (steps[-1][0], hi, near)
+        else:
+            steps.append((lo, hi, near))
+    return steps
+
+
+#: Times on a coarse grid, so that lives often start and end together, at the segment's
+#: ends, or last no time at all.
+_times = st.integers(0, 12).map(float)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(_times, _times, st.booleans()), max_size=12), _times, _times)
+def test_reachable_steps_follow_their_definition(
+    spans: list[tuple[float, float, bool]], t0: float, t1: float
+) -> None:
+    """The sweep that cuts an attack segment where the workers holding a reachable key change
+    (the phases' key miss reads it) gives the very steps of counting the lives at every edge,
+    whatever the lives' overlaps, coincidences and empty spans."""
+    lives = [WorkerLifetime(0, min(a, b), max(a, b), near) for a, b, near in spans]
+    if t1 <= t0:
+        assert reachable_steps(lives, t0, t1) == []
+        return
+    assert reachable_steps(lives, t0, t1) == _steps_by_definition(lives, t0, t1)
