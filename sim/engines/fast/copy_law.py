@@ -19,6 +19,7 @@ their stationary miss (``docs/fast-engine.md``, item 7).
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from collections.abc import Iterable
 
 import numpy as np
@@ -33,8 +34,10 @@ Streams = tuple[tuple[int, float], ...]
 TAIL = 1e-15
 
 
+@lru_cache(maxsize=256)
 def batch_sizes(keys: KeySpec, ops: int) -> tuple[tuple[int, float], ...]:
-    """The copies ``ops`` key operations leave, as ``(count, probability)`` pairs."""
+    """The copies ``ops`` key operations leave, as ``(count, probability)`` pairs (kept: the
+    counted copies ask it at every candidate connection)."""
     low = math.floor(keys.copies_per_handshake)
     frac = keys.copies_per_handshake - low
     if frac == 0.0:

@@ -264,8 +264,8 @@ def sample_shared_reads(
     fixed connections of one attacker at the same instant have probability zero."""
     reads = _Collected(len(kinds))
     for cell in read_cells(segments, starts, lt, kinds):
-        if cell.reads:
-            reads.add(cell, int(rng.poisson(cell.hazards[0].nu * (cell.b - cell.a))), index, rng)
+        if cell.reads and (k := int(rng.poisson(cell.hazards[0].nu * (cell.b - cell.a)))):
+            reads.add(cell, k, index, rng)  # (none drawn adds nothing and draws nothing)
     return reads.with_points(segments, starts, lt, kinds, index)
 
 
