@@ -7,13 +7,18 @@ import dataclasses
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from sim.engines import EngineRefused
+from sim.engines import fast
+from sim.engines.fast.skeleton import ServerRun
 from sim.engines.fast.key_copies import MAX_STATES
 from sim.engines.fast.key_count import CANDIDATE_LIMIT
 from sim.engines.reference.budget import EVENT_LIMIT, attack_events, check, legitimate_events
+from sim.model.attackers import ActiveWindow
+from sim.model.record import Observations
 from sim.scenario import ScenarioError, load_scenario, parse_scenario
 from sim.scenario import yamlsafe
 from sim.scenario.yamlsafe import MAX_BYTES, MAX_DEPTH, MAX_NODES, load_yaml
@@ -32,6 +37,7 @@ def documented(phrase: str) -> bool:
     f"at most {MAX_NODES:,} YAML nodes",
     f"at most {MAX_DEPTH} levels",
     f"at most {EVENT_LIMIT:,} simulated events per replication",
+    f"at most {fast.EVENT_LIMIT:,} worker crashes and `max_requests` restarts",
     f"than the {MAX_STATES} states of the chain it carries",
     f"more than {CANDIDATE_LIMIT:,} such connections per replication",
 ])
@@ -123,3 +129,63 @@ def test_reference_event_limit_is_exact(events: int) -> None:
             check(sc)
     else:
         check(sc)
+
+
+#: A busy mail server restarted every 50 requests, four attackers sending all the hour (one
+#: benign), heartbeats that crash it now and then.
+RESTARTS = """
+name: restarts
+timeline: {start: 2014-04-08T00:00:00Z, vulnerable_since: 2012-03-14T00:00:00Z,
+           disclosed_at: 2014-04-07T17:27:00Z, analysis_at: start+1h}
+servers:
+  mail:
+    role: mail
+    workers: 4
+    crash_probability: 0.01
+    restart: {max_requests: 50}
+    traffic: {handshakes_per_s: 1, requests_per_s: 20}
+    keys: {reachable: 0.5, capture: 0.01}
+attackers:
+  a: {targets: [mail], start: start, duration: 1h, rate: 2, heartbeats_per_connection: 4}
+  b: {targets: [mail], start: start, duration: 1h, rate: 1, heartbeats_per_connection: 1}
+  c: {targets: [mail], start: start, duration: 1h, rate: 0.5, heartbeats_per_connection: 2}
+  d: {targets: [mail], start: start, duration: 1h, rate: 0.1, benign: true}
+"""
+
+
+def test_fast_event_estimate_counts_what_a_run_simulates() -> None:
+    """The fast engine's cost estimate against the crashes and ``max_requests`` restarts its
+    skeleton simulates (10 replications, every attacker present all the timeline). The
+    estimate counts every request once a restart per ``max_requests`` of them, so it may
+    exceed a run's count by what a crash wastes (at most one restart each) and each
+    worker's unfinished last cycle (one each), and fall below it only by chance (four
+    standard errors of the runs' mean). Counting the legitimate requests once per attacker,
+    as until 2026-12-07, put it near four times the run's count here."""
+    sc = parse_scenario(RESTARTS, "restarts.yaml")
+    estimate = fast.expected_events(sc)
+    active = {name: (a, ActiveWindow(0.0, sc.horizon)) for name, a in sc.attackers.items()}
+    crashes, events = [], []
+    for seed in range(10):
+        run = ServerRun(sc, sc.servers["mail"], active, np.random.default_rng(seed),
+                        Observations())
+        run.run()
+        causes = [lt.end_cause for lt in run.lifetimes]
+        crashes.append(causes.count("crash"))
+        events.append(crashes[-1] + causes.count("max_requests"))
+    mean, error = float(np.mean(events)), float(np.std(events, ddof=1) / np.sqrt(len(events)))
+    slack = float(np.mean(crashes)) + sc.servers["mail"].total_workers
+    print(f"estimate {estimate:.1f}, simulated {mean:.1f} +- {error:.1f}, slack {slack:.1f}")
+    assert mean - 4.0 * error <= estimate <= mean + slack + 4.0 * error
+
+
+def test_fast_refuses_past_its_event_limit() -> None:
+    """A server restarted at every request, busy enough for more restarts than the fast
+    engine's limit over the attack: refused before any work, the message giving the
+    count and the limit; half as busy, accepted."""
+    sc = parse_scenario(RESTARTS.replace("max_requests: 50", "max_requests: 1")
+                        .replace("requests_per_s: 20", "requests_per_s: 300"), "busy.yaml")
+    assert fast.expected_events(sc) > fast.EVENT_LIMIT
+    with pytest.raises(EngineRefused, match=f"accepts at most {fast.EVENT_LIMIT:,}"):
+        fast.check(sc)
+    fast.check(parse_scenario(RESTARTS.replace("max_requests: 50", "max_requests: 1")
+                              .replace("requests_per_s: 20", "requests_per_s: 150"), "b.yaml"))
