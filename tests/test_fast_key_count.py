@@ -24,6 +24,7 @@ from sim.engines.fast.copy_law import key_operations
 from sim.engines.fast.key_copies import MAX_STATES, KeyChain, chain_states, server_chain_states
 from sim.engines.fast.key_count import (
     CANDIDATE_LIMIT,
+    COUNTED_BESIDE_MAX_REQUESTS,
     KeyCount,
     expected_candidates,
 )
@@ -185,14 +186,27 @@ def test_a_busy_server_with_lingering_copies_runs() -> None:
 def test_check_refuses_what_would_draw_too_many_connections() -> None:
     """Copies too many for the chain and connections each too unlikely to take the key, from
     an attacker that sends millions: ``check`` refuses before any work, naming the server
-    and the limit."""
+    and the limit. The limit is the reference engine's event budget, so that engine refuses
+    it too (each candidate is at least a heartbeat it would simulate); a tenth of the
+    attack, which the reference engine runs, the fast engine runs as well."""
     sc = _busy(handshakes=5.0, capture=1e-9)
-    reaper = replace(sc.attackers["reaper"], rate=200.0)
-    sc = replace(sc, attackers={**sc.attackers, "reaper": reaper})
-    assert expected_candidates(sc.servers["mail"], sc.attackers.values(),
-                               sc.horizon) > CANDIDATE_LIMIT
+
+    def sending(rate: float) -> Scenario:
+        reaper = replace(sc.attackers["reaper"], rate=rate)
+        return replace(sc, attackers={**sc.attackers, "reaper": reaper})
+
+    heavy, light = sending(2000.0), sending(200.0)
+    assert expected_candidates(heavy.servers["mail"], heavy.attackers.values(),
+                               heavy.horizon) > CANDIDATE_LIMIT
     with pytest.raises(EngineRefused, match=f"server 'mail'.*at most {CANDIDATE_LIMIT:,}"):
-        check(sc)
+        check(heavy)
+    with pytest.raises(EngineRefused, match="too large for the reference engine"):
+        get_engine("reference").check(heavy)
+    assert expected_candidates(light.servers["mail"], light.attackers.values(),
+                               light.horizon) > COUNTED_BESIDE_MAX_REQUESTS
+    get_engine("reference").check(light)
+    check(light)
+    assert plan(light)[-1].endswith("the reference engine may be the faster one")
 
 
 def test_check_says_where_the_copies_are_counted() -> None:

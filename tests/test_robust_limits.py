@@ -19,7 +19,7 @@ from sim.engines.fast.key_count import CANDIDATE_LIMIT
 from sim.engines.reference.budget import EVENT_LIMIT, attack_events, check, legitimate_events
 from sim.model.attackers import ActiveWindow
 from sim.model.record import Observations
-from sim.scenario import ScenarioError, load_scenario, parse_scenario
+from sim.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 from sim.scenario import yamlsafe
 from sim.scenario.yamlsafe import MAX_BYTES, MAX_DEPTH, MAX_NODES, load_yaml
 
@@ -180,12 +180,21 @@ def test_fast_event_estimate_counts_what_a_run_simulates() -> None:
 
 def test_fast_refuses_past_its_event_limit() -> None:
     """A server restarted at every request, busy enough for more restarts than the fast
-    engine's limit over the attack: refused before any work, the message giving the
-    count and the limit; half as busy, accepted."""
-    sc = parse_scenario(RESTARTS.replace("max_requests: 50", "max_requests: 1")
-                        .replace("requests_per_s: 20", "requests_per_s: 300"), "busy.yaml")
+    engine's limit over the attack: refused before any work, the message giving the count
+    and the limit. That limit is the reference engine's budget, which refuses it too; half as
+    busy, both engines run it, and ``check`` says the reference engine may be faster."""
+    def busy(requests: int) -> Scenario:
+        return parse_scenario(RESTARTS.replace("max_requests: 50", "max_requests: 1")
+                              .replace("requests_per_s: 20", f"requests_per_s: {requests}"),
+                              "busy.yaml")
+
+    sc = busy(600)
     assert fast.expected_events(sc) > fast.EVENT_LIMIT
     with pytest.raises(EngineRefused, match=f"accepts at most {fast.EVENT_LIMIT:,}"):
         fast.check(sc)
-    fast.check(parse_scenario(RESTARTS.replace("max_requests: 50", "max_requests: 1")
-                              .replace("requests_per_s: 20", "requests_per_s: 150"), "b.yaml"))
+    with pytest.raises(EngineRefused, match="too large for the reference engine"):
+        check(sc)
+    half = busy(300)
+    check(half)
+    fast.check(half)
+    assert fast.plan(half)[0].endswith("the reference engine may be the faster one here")

@@ -27,8 +27,9 @@ so is every connection that could take the key:
   ``1 - z^(2L + n)`` at the drawn ``n``: thinning, exact; each counts toward ``max_requests``
   as it comes. It costs the connections sent before the capture; with copies by the hundred
   the first one nearly always captures (``check`` refuses a server past the chain's size
-  whose candidates would number more than ``CANDIDATE_LIMIT`` a replication; beside
-  ``max_requests`` the chain is kept there instead).
+  whose candidates would number more than ``CANDIDATE_LIMIT`` a replication, the reference
+  engine's event budget; beside ``max_requests`` the chain is kept past
+  ``COUNTED_BESIDE_MAX_REQUESTS``).
 
 What the count is not drawn for: the stationary ``key_miss`` the integrated password and
 session reads of heavy attackers use (``docs/fast-engine.md``, item 7) is the closed form of
@@ -56,8 +57,19 @@ from sim.model.capture import CaptureTable, any_of
 from sim.scenario.model import Attacker, KeySpec, Server
 
 #: Most candidate connections (connections that could take the key, each an event) one
-#: replication may expect; past it ``check`` refuses the scenario before any work.
-CANDIDATE_LIMIT = 100_000
+#: replication may expect where the copies must be counted (past the chain's size); past it
+#: ``check`` refuses the scenario before any work. The reference engine's event budget: each
+#: candidate is a connection, so at least one heartbeat that engine would simulate, and every
+#: scenario it accepts runs here too. A candidate costs about 33 us (2026-12-07), several
+#: times a reference event (7 us), so near the limit the reference engine is the faster one
+#: (``plan`` says so past :data:`COUNTED_BESIDE_MAX_REQUESTS`). Until 2026-12-07 100,000,
+#: which refused some scenarios the reference engine runs.
+CANDIDATE_LIMIT = 2_000_000
+
+#: Most candidates for which the copies are counted beside ``max_requests`` where the chain
+#: could carry them; past it the chain is kept, for cost, and key-taking connections leave the
+#: count with the stationary miss (``docs/fast-engine.md``, item 7).
+COUNTED_BESIDE_MAX_REQUESTS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,11 +238,11 @@ def shared_count(keys: KeySpec) -> KeyCount:
 def key_copies_for(server: Server, attackers: Iterable[Attacker], horizon: float
                    ) -> KeyChain | KeyCount:
     """The drawn count where the chain would pass ``MAX_STATES``, and where transient copies
-    and ``max_requests`` meet (unless that would draw more than ``CANDIDATE_LIMIT``
-    candidates): there a restart comes at the ``max_requests``-th connection that did not
-    take the key, and which those were depends on the copies each connection met, which the
-    chain leaves hidden; drawn one by one, they are counted as they come. Elsewhere the
-    chain."""
+    and ``max_requests`` meet (unless that would draw more than
+    ``COUNTED_BESIDE_MAX_REQUESTS`` candidates): there a restart comes at the
+    ``max_requests``-th connection that did not take the key, and which those were depends
+    on the copies each connection met, which the chain leaves hidden; drawn one by one, they
+    are counted as they come. Elsewhere the chain."""
     return _key_copies_for(server, tuple(attackers), horizon)
 
 
@@ -243,7 +255,7 @@ def _key_copies_for(server: Server, attackers: tuple[Attacker, ...], horizon: fl
     if server_chain_states(server, attackers) > MAX_STATES:
         return shared_count(server.keys)
     if (server.restart.max_requests is not None and server.keys.copies_per_handshake > 0
-            and expected_candidates(server, attackers, horizon) <= CANDIDATE_LIMIT):
+            and expected_candidates(server, attackers, horizon) <= COUNTED_BESIDE_MAX_REQUESTS):
         return shared_count(server.keys)
     return KeyChain.for_server(server, attackers)
 
@@ -316,6 +328,7 @@ def refuse_many_candidates(server: Server, attackers: Iterable[Attacker], horizo
             f"server {server.name!r}: its transient key copies are too many for the chain the "
             f"fast engine carries, so each connection that could take the key is drawn one "
             f"by one, and about {expected:.3g} would be drawn per replication (each has little "
-            f"chance to take it); the fast engine accepts at most {CANDIDATE_LIMIT:,}. Run "
-            "the reference engine, or shorten keys.copy_lifetime"
+            f"chance to take it); the fast engine accepts at most {CANDIDATE_LIMIT:,}, the "
+            "reference engine's own budget. Lower the attack rate, or shorten "
+            "keys.copy_lifetime"
         )
