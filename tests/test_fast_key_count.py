@@ -19,12 +19,11 @@ from numpy.random import SeedSequence
 from scipy import stats
 
 from sim.engines import EngineRefused, get_engine
-from sim.engines.fast import check, plan, skeleton
+from sim.engines.fast import SLOW_EVENTS, check, plan, skeleton
 from sim.engines.fast.copy_law import key_operations
 from sim.engines.fast.key_copies import MAX_STATES, KeyChain, chain_states, server_chain_states
 from sim.engines.fast.key_count import (
     CANDIDATE_LIMIT,
-    COUNTED_BESIDE_MAX_REQUESTS,
     KeyCount,
     expected_candidates,
 )
@@ -203,7 +202,7 @@ def test_check_refuses_what_would_draw_too_many_connections() -> None:
     with pytest.raises(EngineRefused, match="too large for the reference engine"):
         get_engine("reference").check(heavy)
     assert expected_candidates(light.servers["mail"], light.attackers.values(),
-                               light.horizon) > COUNTED_BESIDE_MAX_REQUESTS
+                               light.horizon) > SLOW_EVENTS
     get_engine("reference").check(light)
     check(light)
     assert plan(light)[-1].endswith("the reference engine may be the faster one")

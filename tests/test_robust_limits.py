@@ -153,6 +153,14 @@ attackers:
 """
 
 
+def test_the_fast_engines_growing_limits_are_the_reference_budget() -> None:
+    """Each key candidate is at least a heartbeat, each crash or counted restart at least a
+    connection or request, that the reference engine simulates: with these limits no lower
+    than its budget, the fast engine refuses nothing it runs on their account
+    (``test_engine_acceptance.py`` checks the same over random scenarios)."""
+    assert CANDIDATE_LIMIT >= EVENT_LIMIT and fast.EVENT_LIMIT >= EVENT_LIMIT
+
+
 def test_fast_event_estimate_counts_what_a_run_simulates() -> None:
     """The fast engine's cost estimate against the crashes and ``max_requests`` restarts its
     skeleton simulates (10 replications, every attacker present all the timeline). The

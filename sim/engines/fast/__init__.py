@@ -33,7 +33,6 @@ from sim.engines.fast.concurrent_bound import concurrent_never_passes, passing_c
 from sim.engines.fast.counted_takes import CountedTakes
 from sim.engines.fast.key_copies import MAX_STATES, server_chain_states
 from sim.engines.fast.key_count import (
-    COUNTED_BESIDE_MAX_REQUESTS,
     KeyCount,
     expected_candidates,
     key_copies_for,
@@ -76,7 +75,8 @@ from sim.scenario.model import Scenario
 #: attacker.
 EVENT_LIMIT = 2_000_000
 
-#: Expected events past which ``plan`` points at the reference engine. Measured 2026-12-07:
+#: Expected events (or key candidates, :mod:`.key_count`) past which ``plan`` points at the
+#: reference engine. Measured 2026-12-07:
 #: 177,000 restarts of a server without passwords or sessions took 1.9 s a replication
 #: (11 us each), 89,000 lifetimes beside lingering passwords and sessions 14.7 s (165 us).
 SLOW_EVENTS = 100_000
@@ -102,7 +102,7 @@ def plan(scenario: Scenario) -> list[str]:
                    "beside max_requests, which counts the connections that did not take it")
             candidates = expected_candidates(server, attackers, scenario.horizon)
             slow = ("; at that many the reference engine may be the faster one"
-                    if candidates > COUNTED_BESIDE_MAX_REQUESTS else "")
+                    if candidates > SLOW_EVENTS else "")
             lines.append(
                 f"{name}: key copies counted, not carried as a chain ({why}); about "
                 f"{candidates:.3g} connections that could take the key drawn one by one per "

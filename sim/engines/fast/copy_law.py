@@ -19,8 +19,8 @@ their stationary miss (``docs/fast-engine.md``, item 7).
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from collections.abc import Iterable
+from functools import lru_cache
 
 import numpy as np
 from scipy import optimize, special

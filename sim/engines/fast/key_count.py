@@ -62,7 +62,7 @@ from sim.scenario.model import Attacker, KeySpec, Server
 #: candidate is a connection, so at least one heartbeat that engine would simulate, and every
 #: scenario it accepts runs here too. A candidate costs about 33 us (2026-12-07), several
 #: times a reference event (7 us), so near the limit the reference engine is the faster one
-#: (``plan`` says so past :data:`COUNTED_BESIDE_MAX_REQUESTS`). Until 2026-12-07 100,000,
+#: (``plan`` says so past ``SLOW_EVENTS``). Until 2026-12-07 100,000,
 #: which refused some scenarios the reference engine runs.
 CANDIDATE_LIMIT = 2_000_000
 
