@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 import yaml
 
-from sim.engines import EngineRefused
-from sim.engines import fast
-from sim.engines.fast.skeleton import ServerRun
+from sim.engines import EngineRefused, fast
 from sim.engines.fast.key_copies import MAX_STATES
 from sim.engines.fast.key_count import CANDIDATE_LIMIT
+from sim.engines.fast.skeleton import ServerRun
 from sim.engines.reference.budget import EVENT_LIMIT, attack_events, check, legitimate_events
 from sim.model.attackers import ActiveWindow
 from sim.model.record import Observations
