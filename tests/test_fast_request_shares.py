@@ -13,16 +13,19 @@ integral written out read by read (quadrature).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import replace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import integrate, stats
 from agreement import SCENARIOS, forced, outcomes
 from test_fast_token_copies import copy_chance
 
 import sim.engines.fast as fast
-from sim.engines.fast import token_copies
+from sim.engines.fast import request_shares, token_copies
 from sim.engines.fast.request_shares import RequestShares
 from sim.engines.fast.segments import KnownLogins, WorkerLifetime
 from sim.engines.fast.session_literal import WorkerReads
@@ -36,15 +39,49 @@ def lifetime(start: float, end: float, requests: float) -> WorkerLifetime:
     return lt
 
 
+def joined(batches: Iterable[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """:meth:`RequestShares.pieces`' batches as one."""
+    cut = list(batches)
+    return tuple(np.concatenate([b[i] for b in cut]) if cut else np.zeros(0, dtype=int)
+                 for i in range(4))
+
+
 def test_the_parts_are_the_sessions_inside_each_lifetime() -> None:
     shares = RequestShares([lifetime(0.0, 10.0, 1.0), lifetime(10.0, 25.0, 1.0),
                             lifetime(30.0, 40.0, 1.0)], [1, 1, 1])
-    rows, which, a, b = shares.pieces(np.array([5.0, 26.0, 12.0, 41.0]),
-                                      np.array([35.0, 29.0, 13.0, 50.0]))
+    rows, which, a, b = joined(shares.pieces(np.array([5.0, 26.0, 12.0, 41.0]),
+                                             np.array([35.0, 29.0, 13.0, 50.0])))
     np.testing.assert_array_equal(rows, [0, 0, 0, 2])
     np.testing.assert_array_equal(which, [0, 1, 2, 1])
     np.testing.assert_array_equal(a, [5.0, 10.0, 30.0, 12.0])
     np.testing.assert_array_equal(b, [10.0, 25.0, 35.0, 13.0])
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(ends=st.lists(st.floats(0.5, 20.0), max_size=12), read=st.lists(st.booleans(), max_size=12),
+       sessions=st.lists(st.tuples(st.floats(-5.0, 120.0), st.floats(0.0, 40.0)), max_size=12),
+       read_only=st.booleans(), batch=st.integers(1, 30))
+def test_the_parts_in_batches_are_every_part_by_definition(
+        ends: list[float], read: list[bool], sessions: list[tuple[float, float]],
+        read_only: bool, batch: int) -> None:
+    """Joined, the batches are each session's part in each (read) lifetime it meets, in the
+    sessions' order then the lifetimes'; each batch cuts at most ``PIECES_BATCH`` parts but
+    where one session alone has more."""
+    bounds = np.concatenate([[0.0], np.cumsum(ends)])
+    lives = [lifetime(s, t, 1.0) for s, t in zip(bounds[:-1], bounds[1:])]
+    read = (read + [True] * len(lives))[:len(lives)]
+    u = np.array([s for s, _ in sessions])
+    e = u + np.array([d for _, d in sessions])
+    shares = RequestShares(lives, [1] * len(lives), read)
+    with forced(request_shares, "PIECES_BATCH", batch):
+        batches = list(shares.pieces(u, e, read_only=read_only))
+    want = [(i, j, max(u[i], lt.start), min(e[i], lt.end)) for i in range(u.size)
+            for j, lt in enumerate(lives)
+            if min(e[i], lt.end) > max(u[i], lt.start) and (read[j] or not read_only)]
+    for got, column in zip(joined(batches), zip(*want) if want else [()] * 4):
+        np.testing.assert_array_equal(got, np.array(column))
+    for rows, *_ in batches:
+        assert rows.size <= batch or np.unique(rows).size == 1
 
 
 def test_drawn_in_two_calls_the_shares_are_one_multinomial() -> None:

@@ -95,18 +95,18 @@ class CountedTakes(TakesTally):
         for i, shares in enumerate(self.shares):
             if shares is None:
                 continue
-            rows, lifetime, a, b = shares.pieces(u, e)
-            if not rows.size:
-                continue
-            requests = shares.draw(lifetime, self.own * (b - a), rng)
-            if i < len(self.sums):
-                part = exponent(self.sums[i], a, b, self.delta)[:, 0]
-                taken = rng.binomial(requests, np.clip(part / (b - a), 0.0, 1.0))
-                np.subtract.at(free[:, i], rows, part)
-            else:  # nothing reads this worker
-                part, taken = np.zeros(rows.size), np.zeros(rows.size, dtype=np.int64)
-            found.append(Parts(rows, np.full(rows.size, i), a, b, part, taken,
-                               requests - taken))
+            for rows, lifetime, a, b in shares.pieces(u, e):
+                if not rows.size:
+                    continue
+                requests = shares.draw(lifetime, self.own * (b - a), rng)
+                if i < len(self.sums):
+                    part = exponent(self.sums[i], a, b, self.delta)[:, 0]
+                    taken = rng.binomial(requests, np.clip(part / (b - a), 0.0, 1.0))
+                    np.subtract.at(free[:, i], rows, part)
+                else:  # nothing reads this worker
+                    part, taken = np.zeros(rows.size), np.zeros(rows.size, dtype=np.int64)
+                found.append(Parts(rows, np.full(rows.size, i), a, b, part, taken,
+                                   requests - taken))
         free = np.maximum(free, 0.0)
         parts = Parts.join(found)
         some = np.bincount(parts.row, weights=parts.taken, minlength=u.size) > 0

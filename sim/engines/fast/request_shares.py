@@ -18,11 +18,14 @@ paths whose reads are not drawn given the counts still do, lets a lifetime that 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from sim.engines.fast.segments import WorkerLifetime
+
+#: Parts of sessions cut at once (memory: about ten arrays of this many numbers).
+PIECES_BATCH = 1_000_000
 
 
 class RequestShares:
@@ -35,7 +38,8 @@ class RequestShares:
         (:attr:`.segments.WorkerLifetime.logins`), the free legitimate requests drawn inside
         each (:attr:`.reads.CountedTraffic.requests`), and whether any connection reads it
         (all, if not given)."""
-        self.read = np.ones(len(lifetimes), dtype=bool) if read is None else np.array(read)
+        self.read_at = (np.arange(len(lifetimes)) if read is None
+                        else np.flatnonzero(np.asarray(read, dtype=bool)))
         self.start = np.array([lt.start for lt in lifetimes], dtype=float)
         self.end = np.array([lt.end for lt in lifetimes], dtype=float)
         self.left = np.array(counts, dtype=np.int64)
@@ -43,20 +47,42 @@ class RequestShares:
                               for lt in lifetimes], dtype=float)
 
     def pieces(self, u: np.ndarray, e: np.ndarray, read_only: bool = False
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+               ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         """The parts of the sessions valid on ``[u_i, e_i)`` inside these lifetimes (with
         ``read_only``, those a connection reads: a part no read can take from is left to the
         multinomial's rest, which changes no other part's law): per part its session's row,
-        its lifetime and its span ``[a, b)`` (none empty)."""
+        its lifetime and its span ``[a, b)`` (none empty). In batches of sessions with at
+        most :data:`PIECES_BATCH` parts between them (one session alone may have more), in
+        the sessions' order: a chunk of logins meets a part per lifetime inside its ``ttl``,
+        and where ``max_requests`` restarts a busy worker at nearly every request that was
+        gigabytes at once. The cut changes no law (:meth:`draw` takes parts in any order)."""
         first = np.searchsorted(self.end, u, side="right")
         last = np.searchsorted(self.start, e, side="left")
+        if read_only:  # only the read lifetimes are cut
+            first = np.searchsorted(self.read_at, first)
+            last = np.searchsorted(self.read_at, last)
         met = np.maximum(last - first, 0)
-        rows = np.repeat(np.arange(u.size), met)
+        total = np.cumsum(met)
+        begin = 0
+        while begin < u.size and total[-1] > (total[begin - 1] if begin else 0):
+            done = int(total[begin - 1]) if begin else 0
+            stop = max(begin + 1, int(np.searchsorted(total, done + PIECES_BATCH, side="right")))
+            yield self._cut(u, e, first, met, begin, stop, read_only)
+            begin = stop
+
+    def _cut(self, u: np.ndarray, e: np.ndarray, first: np.ndarray, met: np.ndarray,
+             begin: int, stop: int, read_only: bool
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`pieces` of the sessions ``begin`` to ``stop``."""
+        met = met[begin:stop]
+        rows = np.repeat(np.arange(begin, stop), met)
         offset = np.arange(rows.size) - np.repeat(np.cumsum(met) - met, met)
         lifetime = first[rows] + offset
+        if read_only:
+            lifetime = self.read_at[lifetime]
         a = np.maximum(u[rows], self.start[lifetime])
         b = np.minimum(e[rows], self.end[lifetime])
-        keep = (b > a) & (self.read[lifetime] if read_only else True)
+        keep = b > a
         return rows[keep], lifetime[keep], a[keep], b[keep]
 
     def draw(self, lifetime: np.ndarray, mass: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -326,15 +326,15 @@ class ClassTally:
             log -= self.own * x
             if shares is None:
                 continue
-            rows, lifetime, a, b = shares.pieces(u, e, read_only=True)
-            if not rows.size:
-                continue
-            part = exponent(w, a, b, self.delta)
-            requests = shares.draw(lifetime, self.own * (b - a), rng)[:, None]
-            taken = np.minimum(part / (b - a)[:, None], 1.0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                kept = np.where(requests > 0, requests * np.log1p(-taken), 0.0)
-            np.add.at(log, rows, self.own * part + kept)
+            for rows, lifetime, a, b in shares.pieces(u, e, read_only=True):
+                if not rows.size:
+                    continue
+                part = exponent(w, a, b, self.delta)
+                requests = shares.draw(lifetime, self.own * (b - a), rng)[:, None]
+                taken = np.minimum(part / (b - a)[:, None], 1.0)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    kept = np.where(requests > 0, requests * np.log1p(-taken), 0.0)
+                np.add.at(log, rows, self.own * part + kept)
         return -np.expm1(np.minimum(log, 0.0)).T
 
 
