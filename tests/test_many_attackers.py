@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from agreement import choices, compared, differences, forced, outcomes
+from agreement import choices, compared, differences, forced, outcomes, spied
 
 import sim.engines.fast as fast
 from sim.engines.fast import sessions
@@ -128,6 +128,47 @@ def test_past_fourteen_the_passwords_are_refused_only_where_no_draw_fits() -> No
                 timeline=replace(sc.timeline, analysis_at=3e7))
         with pytest.raises(EngineRefused, match=f"{total} malicious attackers target it"):
             engine.check(busy)
+
+
+def test_past_fourteen_lingering_passwords_run_wherever_the_reference_engine_does() -> None:
+    """Past ``MAX_UNIONS`` lingering passwords are drawn login by login or not at all, so
+    ``check`` bounds the logins that draw handles by the reference engine's budget, each
+    login one of its events, over the attackers' windows' union. Until 2026-12-07 it bounded
+    logins times attackers by 4,000,000 over the windows' sum: fifteen malicious attackers at
+    20 logins a second over two hours came to about 14 million, refused, where the draw
+    handles 144,000 logins (times 17 attackers) and the reference engine runs it. At 300
+    logins a second both engines refuse."""
+    from sim.engines import EngineRefused, get_engine
+    from sim.engines.fast import passwords
+
+    sc = many(True)
+    malicious = [n for n, a in sc.attackers.items() if not a.benign]
+    extra = {f"more{i}": replace(sc.attackers[malicious[0]], name=f"more{i}")
+             for i in range(sessions.MAX_UNIONS + 1 - len(malicious))}
+    mail = sc.servers["mail"]
+
+    def at(logins: float) -> Scenario:
+        traffic = replace(mail.traffic, logins_per_s=logins, requests_per_s=logins + 5.0)
+        return replace(sc, attackers={**sc.attackers, **extra},
+                       servers={"mail": replace(mail, traffic=traffic, sessions=None)})
+
+    reference, engine = get_engine("reference"), get_engine("fast")
+    reference.check(at(20.0))
+    engine.check(at(20.0))
+
+    def no_unions(*args: object, **kwargs: object) -> None:
+        raise AssertionError("every set of the attackers counted")
+
+    calls = {"each": 0}
+    with (forced(passwords, "sample_lingering", no_unions),
+          forced(passwords, "sample_passwords", no_unions),
+          forced(passwords, "sample_each_login", spied(calls, "each",
+                                                       passwords.sample_each_login))):
+        engine.simulate(at(20.0), np.random.SeedSequence(3))
+    assert calls["each"] == 1
+    for refusing in (reference, engine):
+        with pytest.raises(EngineRefused):
+            refusing.check(at(300.0))
 
 
 def test_past_ten_next_request_passwords_beside_sessions_leave_the_chain() -> None:

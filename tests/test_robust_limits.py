@@ -4,22 +4,27 @@ code uses: a limit that drifts from its documentation misleads exactly the user 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.engines import EngineRefused, fast
 from sim.engines.fast.key_copies import MAX_STATES
 from sim.engines.fast.key_count import CANDIDATE_LIMIT
 from sim.engines.fast.skeleton import ServerRun
+from sim.engines.fast.lingering import MANY_ATTACKERS_LOGIN_LIMIT
 from sim.engines.reference.budget import EVENT_LIMIT, attack_events, check, legitimate_events
-from sim.model.attackers import ActiveWindow
+from sim.model.attackers import ActiveWindow, draw_window, longest_union
 from sim.model.record import Observations
 from sim.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 from sim.scenario import yamlsafe
+from sim.scenario.model import Attacker
 from sim.scenario.yamlsafe import MAX_BYTES, MAX_DEPTH, MAX_NODES, load_yaml
 
 REFERENCE = (Path(__file__).parents[1] / "docs" / "scenario-reference.md").read_text()
@@ -156,8 +161,35 @@ def test_the_fast_engines_growing_limits_are_the_reference_budget() -> None:
     """Each key candidate is at least a heartbeat, each crash or counted restart at least a
     connection or request, that the reference engine simulates: with these limits no lower
     than its budget, the fast engine refuses nothing it runs on their account
-    (``test_engine_acceptance.py`` checks the same over random scenarios)."""
+    (``test_engine_acceptance.py`` checks the same over random scenarios). So is each login
+    of the lingering passwords' draw past ``MAX_UNIONS`` malicious attackers."""
     assert CANDIDATE_LIMIT >= EVENT_LIMIT and fast.EVENT_LIMIT >= EVENT_LIMIT
+    assert MANY_ATTACKERS_LOGIN_LIMIT >= EVENT_LIMIT
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.floats(-5e3, 2e4), st.floats(0.0, 2e4),
+                          st.one_of(st.none(), st.floats(0.0, 2e4))), min_size=1, max_size=6),
+       st.integers(0, 2**32 - 1))
+def test_the_windows_drawn_are_within_their_longest_union(
+        ranges: list[tuple[float, float, float | None]], seed: int) -> None:
+    """What ``check`` bounds by ``longest_union`` (the time some attacker sends) covers every
+    draw: the union of the windows :func:`draw_window` gives, at the start range's ends and
+    at random."""
+    horizon = 1e4
+    attackers = [Attacker(name=f"a{i}", targets=("s",), rate=1.0, start_low=lo,
+                          start_high=lo + width, duration=d)
+                 for i, (lo, width, d) in enumerate(ranges)]
+    rng = np.random.default_rng(seed)
+    for _ in range(20):
+        windows = sorted((w.t0, w.t1) for a in attackers
+                         if not (w := draw_window(a, horizon, rng)).empty)
+        covered, reach = 0.0, -math.inf
+        for t0, t1 in windows:
+            covered += max(0.0, t1 - max(t0, reach))
+            reach = max(reach, t1)
+        # start + duration rounds to the horizon's last place: a few 1e-12 a window
+        assert covered <= longest_union(attackers, horizon) + 1e-9 * len(windows)
 
 
 def test_fast_event_estimate_counts_what_a_run_simulates() -> None:

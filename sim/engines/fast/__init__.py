@@ -61,7 +61,7 @@ from sim.engines.fast.skeleton import ServerRun, crash_chance
 from sim.engines.fast.token_copies import ClassTally
 from sim.engines.fast.token_takes import TakesTally, every_reader
 from sim.model.record import Captures, Observations, ReplicationRecord
-from sim.model.attackers import draw_attackers, longest_window
+from sim.model.attackers import draw_attackers, longest_union, longest_window
 from sim.scenario.model import Scenario
 
 
@@ -163,18 +163,16 @@ def expected_events(scenario: Scenario) -> float:
     with six attackers at 1.06 million restarts where a run counted 177,000."""
     events = 0.0
     for name, server in scenario.servers.items():
-        span, counted = 0.0, 0.0
-        for a in scenario.attackers.values():
-            if name not in a.targets:
-                continue
-            window = longest_window(a, scenario.horizon)
-            connections = a.connection_rate * window
+        counted = 0.0
+        targeting = [a for a in scenario.attackers.values() if name in a.targets]
+        for a in targeting:
+            connections = a.connection_rate * longest_window(a, scenario.horizon)
             crashing = crash_chance(server.crash_probability, a.heartbeats_per_connection)
             events += connections * crashing
             counted += connections * (1.0 - crashing)
-            span += window
         if server.restart.max_requests is not None:
-            legit = server.traffic.requests_per_s * server.hosts * min(span, scenario.horizon)
+            span = longest_union(targeting, scenario.horizon)
+            legit = server.traffic.requests_per_s * server.hosts * span
             events += (counted + legit) / server.restart.max_requests
     return events
 

@@ -297,8 +297,14 @@ def sample_known_logins(
 
 
 #: Most logins times attackers whose fates :func:`sample_each_login` draws in one server
-#: replication (about 1 microsecond each).
+#: replication (about 1 microsecond each) where the sampler could draw them instead.
 EACH_LOGIN_LIMIT = 4_000_000
+#: Most logins whose fates :func:`sample_each_login` draws in one server replication past
+#: :data:`.sessions.MAX_UNIONS` malicious attackers, where nothing else can (``check``
+#: bounds it, :func:`.passwords.refuse_many_patterns`): the reference engine's event budget,
+#: each login being one of its events, so that whatever it runs fits. At about 1 microsecond
+#: a login and attacker, up to 2 s a replication an attacker there.
+MANY_ATTACKERS_LOGIN_LIMIT = 2_000_000
 
 
 def each_login_work(segments: Sequence[Segment], workers: int) -> float:

@@ -25,6 +25,7 @@ import numpy as np
 from sim.engines.fast.password_chain import MAX_STATES, PasswordDraw, sample_passwords, state_count
 from sim.engines.fast.lingering import (
     EACH_LOGIN_LIMIT,
+    MANY_ATTACKERS_LOGIN_LIMIT,
     READ_LIMIT,
     each_login_work,
     sample_each_login,
@@ -44,7 +45,7 @@ from sim.engines.fast.session_slot import (
     session_slot,
 )
 from sim.engines import EngineRefused
-from sim.model.attackers import longest_window
+from sim.model.attackers import longest_union, longest_window
 from sim.scenario.model import Attacker, PasswordSpec, Server, SessionSpec
 
 
@@ -139,7 +140,8 @@ def _login_by_login(spec: PasswordSpec, segments: Sequence[Segment],
         return False
     work = each_login_work(segments, workers)
     if work > EACH_LOGIN_LIMIT:
-        return False
+        # past MAX_UNIONS nothing else can draw them, and check bounded the logins
+        return malicious > MAX_UNIONS
     sets = 2.0**malicious
     return malicious > MAX_MALICIOUS or work * EACH_LOGIN_COST <= sets * (
         len(lifetimes) * SET_LIFETIME_COST + reads * SET_READ_COST)
@@ -153,7 +155,7 @@ def refuse_many_patterns(server: Server, attackers: Sequence[Attacker], horizon:
     window): ``next_request`` passwords at the reads (:data:`.slot_looks.LOOKS_LIMIT`
     candidates) or, where sessions empty their slot, literally
     (:data:`.sessions.CONCURRENT_LITERAL_LIMIT`), lingering ones login by login
-    (:data:`.lingering.EACH_LOGIN_LIMIT` logins times attackers, :data:`.lingering.READ_LIMIT`
+    (:data:`.lingering.MANY_ATTACKERS_LOGIN_LIMIT` logins, :data:`.lingering.READ_LIMIT`
     reads)."""
     spec = server.passwords
     malicious = sum(not a.benign for a in attackers)
@@ -172,8 +174,10 @@ def refuse_many_patterns(server: Server, attackers: Sequence[Attacker], horizon:
     elif spec.lifetime == "next_request":
         work, limit, what = reads, LOOKS_LIMIT, "candidate reads at the reads"
     else:
-        work, limit = len(attackers) * logins * sum(windows), EACH_LOGIN_LIMIT
-        what = "logins times attackers drawn one by one"
+        # each login of a worker while someone reads it (lingering.each_login_work, which
+        # multiplies by the attackers): over the windows' union, not their sum
+        work = logins * longest_union(attackers, horizon)
+        limit, what = MANY_ATTACKERS_LOGIN_LIMIT, "logins drawn one by one"
         if reads > READ_LIMIT:
             work, limit, what = reads, READ_LIMIT, "reads"
     if work > limit:
