@@ -63,12 +63,11 @@ class RequestShares:
             last = np.searchsorted(self.read_at, last)
         met = np.maximum(last - first, 0)
         total = np.cumsum(met)
-        begin = 0
-        while begin < u.size and total[-1] > (total[begin - 1] if begin else 0):
-            done = int(total[begin - 1]) if begin else 0
+        begin, done = 0, 0  # sessions and parts cut so far
+        while begin < u.size and total[-1] > done:
             stop = max(begin + 1, int(np.searchsorted(total, done + PIECES_BATCH, side="right")))
             yield self._cut(u, e, first, met, begin, stop, read_only)
-            begin = stop
+            begin, done = stop, int(total[stop - 1])
 
     def _cut(self, u: np.ndarray, e: np.ndarray, first: np.ndarray, met: np.ndarray,
              begin: int, stop: int, read_only: bool
