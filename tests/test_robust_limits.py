@@ -236,4 +236,7 @@ def test_fast_refuses_past_its_event_limit() -> None:
     half = busy(300)
     check(half)
     fast.check(half)
-    assert fast.plan(half)[0].endswith("the reference engine may be the faster one here")
+    note = fast.plan(half)[0]
+    assert note.endswith("the reference engine may be the faster one here")
+    gigabytes = fast.expected_events(half) * fast.LIFETIME_BYTES / 1e9
+    assert f"up to about {gigabytes:.2g} GB a process" in note
