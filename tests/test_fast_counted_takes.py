@@ -18,6 +18,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from agreement import compared, counted_binding, differences, forced, load_both, outcomes
 from scipy import stats
 from test_fast_request_shares import lifetime
@@ -51,6 +53,66 @@ def test_a_request_inside_a_counted_part_of_its_session_is_found() -> None:
     got = counted_takes._inside_parts(np.array([0, 0, 0, 1, 1, 0]), np.array([1, 1, 0, 0, 3, 1]),
                                       np.array([4.0, 7.0, 4.0, 5.5, 5.5, 19.0]), parts, 4)
     np.testing.assert_array_equal(got, [True, False, False, True, False, True])
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 1), st.floats(0.0, 50.0),
+                          st.lists(st.tuples(st.floats(0.01, 5.0), st.floats(0.0, 2.0),
+                                             st.sampled_from([0, 0, 0, 1, 2]),
+                                             st.sampled_from([0, 0, 0, 1]),
+                                             st.sampled_from([0.0, 0.0, 0.0, 1.5])),
+                                   min_size=1, max_size=12)),
+                min_size=1, max_size=5, unique_by=lambda r: (r[0], r[1])),
+       st.lists(st.tuples(st.integers(0, 2), st.integers(0, 1), st.floats(1e-3, 1.0),
+                          st.floats(0.0, 120.0)), max_size=20))
+def test_merged_empty_parts_read_as_the_parts_they_join(
+        runs: list[tuple[int, int, float, list[tuple[float, float, int, int]]]],
+        probes: list[tuple[int, int, float, float]]) -> None:
+    """:meth:`Parts.merged` against the parts it joins: each session's parts on a worker
+    adjacent in time (as a counted worker's lifetimes cut them) or not (a lifetime not
+    counted between, whose free mass ``F`` counts too: as much as its length here), their
+    ``F`` values what lies after them. The skip carries every value as far (values off the boundaries, where
+    sums in another order may round either way, a set of measure zero for the uniform values
+    it is given), the rejection finds every request inside the same, the parts with requests
+    are the same in the same order, and no ``x`` is lost."""
+    rows, workers, a, b, x, taken, untaken = [], [], [], [], [], [], []
+    gaps: list[tuple[int, int, float]] = []  # session, worker, start of a stretch not counted
+    for row, worker, t, cut in sorted(runs):
+        for length, mass, took, left, gap in cut:
+            if gap:
+                gaps.append((row, worker, t))
+            t += gap
+            rows.append(row), workers.append(worker), a.append(t), b.append(t + length)
+            x.append(mass), taken.append(took), untaken.append(left)
+            t += length
+    parts = Parts(np.array(rows), np.array(workers), np.array(a), np.array(b), np.array(x),
+                  np.array(taken), np.array(untaken))
+    merged = parts.merged()
+
+    def start(p: Parts) -> np.ndarray:  # F(b) of each part: the x and the gaps after it
+        after = np.zeros(p.row.size)
+        for i in range(p.row.size):
+            later = (p.row == p.row[i]) & (p.worker == p.worker[i]) & (p.a >= p.b[i])
+            after[i] = p.x[later].sum() + 1.5 * sum(
+                r == p.row[i] and w == p.worker[i] and g >= p.b[i] for r, w, g in gaps)
+        return after
+
+    session = np.array([r for r, _, _, _ in probes], dtype=int)
+    worker = np.array([w for _, w, _, _ in probes], dtype=int)
+    value = np.array([v for _, _, v, _ in probes]) * 20.0
+    at = np.array([t for _, _, _, t in probes])
+    np.testing.assert_allclose(counted_takes._skip(value, session, worker, merged,
+                                                   start(merged), 2),
+                               counted_takes._skip(value, session, worker, parts, start(parts), 2),
+                               rtol=1e-12, atol=1e-9)
+    np.testing.assert_array_equal(counted_takes._inside_parts(session, worker, at, merged, 2),
+                                  counted_takes._inside_parts(session, worker, at, parts, 2))
+    held = (parts.taken > 0) | (parts.untaken > 0)
+    kept = (merged.taken > 0) | (merged.untaken > 0)
+    for before, after in zip(parts, merged):
+        np.testing.assert_array_equal(after[kept], before[held])
+    assert math.isclose(merged.x.sum(), parts.x.sum(), rel_tol=1e-12, abs_tol=1e-12)
+    assert merged.row.size <= parts.row.size
 
 
 def _reads(rng: np.random.Generator, clears: np.ndarray) -> WorkerReads:

@@ -70,6 +70,23 @@ class Parts(NamedTuple):
         """The parts ``keep`` picks, their sessions renumbered to ``row``."""
         return Parts(row, *(c[keep] for c in self[1:]))
 
+    def merged(self) -> Parts:
+        """Each run of a session's adjacent parts on one worker that hold no request, as one
+        part (``x`` summed; ``F`` is additive over adjacent spans). The skip and the rejection
+        read a run as they read its parts, and the parts with requests keep their order, so
+        no law changes. Beside ``max_requests: 1`` on a busy server a session meets a part
+        per request the worker serves in its ``ttl``, nearly all empty: kept one by one they
+        took 16.7 GB in one replication."""
+        if self.row.size < 2:
+            return self
+        empty = (self.taken == 0) & (self.untaken == 0)
+        joins = (empty[1:] & empty[:-1] & (self.row[1:] == self.row[:-1])
+                 & (self.worker[1:] == self.worker[:-1]) & (self.a[1:] == self.b[:-1]))
+        first = np.flatnonzero(np.concatenate([[True], ~joins]))
+        last = np.append(first[1:] - 1, self.row.size - 1)
+        return Parts(self.row[first], self.worker[first], self.a[first], self.b[last],
+                     np.add.reduceat(self.x, first), self.taken[first], self.untaken[first])
+
 
 class CountedTakes(TakesTally):
     """:class:`.token_takes.TakesTally` where some lifetimes' requests were counted
@@ -106,7 +123,7 @@ class CountedTakes(TakesTally):
                 else:  # nothing reads this worker
                     part, taken = np.zeros(rows.size), np.zeros(rows.size, dtype=np.int64)
                 found.append(Parts(rows, np.full(rows.size, i), a, b, part, taken,
-                                   requests - taken))
+                                   requests - taken).merged())
         free = np.maximum(free, 0.0)
         parts = Parts.join(found)
         some = np.bincount(parts.row, weights=parts.taken, minlength=u.size) > 0
