@@ -134,10 +134,10 @@ def test_past_fourteen_lingering_passwords_run_wherever_the_reference_engine_doe
     """Past ``MAX_UNIONS`` lingering passwords are drawn login by login or not at all, so
     ``check`` bounds the logins that draw handles by the reference engine's budget, each
     login one of its events, over the attackers' windows' union. Until 2026-12-07 it bounded
-    logins times attackers by 4,000,000 over the windows' sum: fifteen malicious attackers at
-    20 logins a second over two hours came to about 14 million, refused, where the draw
-    handles 144,000 logins (times 17 attackers) and the reference engine runs it. At 300
-    logins a second both engines refuse."""
+    logins times attackers by 4,000,000 over the windows' sum: fifteen malicious attackers
+    (sixteen in all) at 20 logins a second over two hours came to about 18.6 million,
+    refused, where the draw handles 144,000 logins (times 16 attackers) and the reference
+    engine runs it. At 300 logins a second both engines refuse."""
     from sim.engines import EngineRefused, get_engine
     from sim.engines.fast import passwords
 

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from sim.engines import EngineRefused, fast
 from sim.engines.fast.key_copies import MAX_STATES
 from sim.engines.fast.key_count import CANDIDATE_LIMIT
-from sim.engines.fast.skeleton import ServerRun
 from sim.engines.fast.lingering import MANY_ATTACKERS_LOGIN_LIMIT
+from sim.engines.fast.skeleton import ServerRun
 from sim.engines.reference.budget import EVENT_LIMIT, attack_events, check, legitimate_events
 from sim.model.attackers import ActiveWindow, draw_window, longest_union
 from sim.model.record import Observations
@@ -174,8 +174,7 @@ def test_the_fast_engines_growing_limits_are_the_reference_budget() -> None:
 def test_the_windows_drawn_are_within_their_longest_union(
         ranges: list[tuple[float, float, float | None]], seed: int) -> None:
     """What ``check`` bounds by ``longest_union`` (the time some attacker sends) covers every
-    draw: the union of the windows :func:`draw_window` gives, at the start range's ends and
-    at random."""
+    draw: the union of the windows :func:`draw_window` gives (twenty draws of each set)."""
     horizon = 1e4
     attackers = [Attacker(name=f"a{i}", targets=("s",), rate=1.0, start_low=lo,
                           start_high=lo + width, duration=d)

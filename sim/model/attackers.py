@@ -50,8 +50,8 @@ def longest_union(attackers: Iterable[Attacker], horizon: float) -> float:
     """The longest time some attacker of ``attackers`` can send: their windows' union, at
     most their longest windows' sum and the horizon, since each lies in ``[0, horizon]``. The
     work that grows with the time anyone reads (the logins a read can meet) is bounded by
-    this, not by the sum, which past a dozen overlapping attackers refused scenarios an
-    engine runs."""
+    this: bounded by the sum, the fast engine refused scenarios with many overlapping
+    attackers that the reference engine runs."""
     return min(horizon, sum(longest_window(a, horizon) for a in attackers))
 
 
