@@ -60,13 +60,13 @@ def test_the_parts_are_the_sessions_inside_each_lifetime() -> None:
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(ends=st.lists(st.floats(0.5, 20.0), max_size=12), read=st.lists(st.booleans(), max_size=12),
        sessions=st.lists(st.tuples(st.floats(-5.0, 120.0), st.floats(0.0, 40.0)), max_size=12),
-       read_only=st.booleans(), batch=st.integers(1, 30))
+       read_only=st.booleans(), batch=st.integers(1, 30), columns=st.integers(1, 4))
 def test_the_parts_in_batches_are_every_part_by_definition(
         ends: list[float], read: list[bool], sessions: list[tuple[float, float]],
-        read_only: bool, batch: int) -> None:
+        read_only: bool, batch: int, columns: int) -> None:
     """Joined, the batches are each session's part in each (read) lifetime it meets, in the
-    sessions' order then the lifetimes'; each batch cuts at most ``PIECES_BATCH`` parts but
-    where one session alone has more."""
+    sessions' order then the lifetimes'; each batch cuts at most ``PIECES_BATCH`` numbers,
+    ``columns`` a part, but where one session alone has more."""
     bounds = np.concatenate([[0.0], np.cumsum(ends)])
     lives = [lifetime(s, t, 1.0) for s, t in zip(bounds[:-1], bounds[1:])]
     read = (read + [True] * len(lives))[:len(lives)]
@@ -74,14 +74,14 @@ def test_the_parts_in_batches_are_every_part_by_definition(
     e = u + np.array([d for _, d in sessions])
     shares = RequestShares(lives, [1] * len(lives), read)
     with forced(request_shares, "PIECES_BATCH", batch):
-        batches = list(shares.pieces(u, e, read_only=read_only))
+        batches = list(shares.pieces(u, e, read_only=read_only, columns=columns))
     want = [(i, j, max(u[i], lt.start), min(e[i], lt.end)) for i in range(u.size)
             for j, lt in enumerate(lives)
             if min(e[i], lt.end) > max(u[i], lt.start) and (read[j] or not read_only)]
     for got, column in zip(joined(batches), zip(*want) if want else [()] * 4):
         np.testing.assert_array_equal(got, np.array(column))
     for rows, *_ in batches:
-        assert rows.size <= batch or np.unique(rows).size == 1
+        assert rows.size <= max(1, batch // columns) or np.unique(rows).size == 1
 
 
 def test_drawn_in_two_calls_the_shares_are_one_multinomial() -> None:

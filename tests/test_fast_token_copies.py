@@ -94,10 +94,14 @@ def test_a_logins_chance_is_the_integral_of_its_copies(delta: float) -> None:
 def draws(spec: SessionSpec, segs: list[Segment], lives: list[WorkerLifetime], workers: int,
           horizon: float, n: int, seed: int, path: str, cut: float,
           monkeypatch: pytest.MonkeyPatch) -> list[SessionDraw]:
-    """``n`` draws of ``path``: "literal", "copies" (a class per login, this module), "means"
-    (their means given the reads, ``token_means.py``) or "sweep" (the integrated path);
-    the session log's ``cut`` times the attempts' sides."""
+    """``n`` draws of ``path``: "literal", "copies" (a class per login, this module; "copies
+    cut" with its chunks of logins cut to one login, as :data:`token_copies.CELLS` cuts them
+    beside many attackers), "means" (their means given the reads, ``token_means.py``) or
+    "sweep" (the integrated path); the session log's ``cut`` times the attempts' sides."""
     with monkeypatch.context() as m:
+        if path == "copies cut":
+            m.setattr(token_copies, "CELLS", 1)
+            path = "copies"
         m.setattr(sessions, "LITERAL_LIMIT", 1e12 if path == "literal" else -1.0)
         m.setattr(token_means, "COPIES_LIMIT", 1e12 if path == "copies" else -1.0)
         m.setattr(token_means, "MEANS_LIMIT", 1e12 if path == "means" else -1.0)
@@ -157,13 +161,13 @@ def test_lingering_copies_against_the_literal_draw(
     captures come in bunches and their count is far from Poisson (P(none) about the chance
     of no read at all); the session log's cut at 700 s. Every session quantity agrees
     (counts, their chance of being none, hijacks, attempts before the cut), per reader and
-    in total, for a class drawn per login and for the classes' Poisson counts with their
-    means given the reads (``token_means.py``)."""
+    in total, for a class drawn per login (also one login at a time) and for the classes'
+    Poisson counts with their means given the reads (``token_means.py``)."""
     spec = SessionSpec(ttl=600.0, requests_per_s=0.01, lifetime=lifetime,  # type: ignore[arg-type]
                        binding=("ip",), shared_address_probability=0.3)
     segs, lives, workers, horizon = skeleton(spec, 0.0015, 60.0)
     assert sessions.literal_sessions(spec, segs, workers, LOGINS, False)
     literal = draws(spec, segs, lives, workers, horizon, N, 1, "literal", 700.0, monkeypatch)
-    for seed, path in ((2, "copies"), (3, "means")):
+    for seed, path in ((2, "copies"), (3, "means"), (4, "copies cut")):
         drawn = draws(spec, segs, lives, workers, horizon, N, seed, path, 700.0, monkeypatch)
         check(literal, drawn, 700.0, "eve")

@@ -24,7 +24,8 @@ import numpy as np
 
 from sim.engines.fast.segments import WorkerLifetime
 
-#: Parts of sessions cut at once (memory: about ten arrays of this many numbers).
+#: Parts of sessions cut at once, times the numbers each carries (memory: about ten arrays of
+#: this many numbers).
 PIECES_BATCH = 1_000_000
 
 
@@ -46,13 +47,14 @@ class RequestShares:
         self.mass = np.array([lt.logins.requests if lt.logins is not None else 0.0
                               for lt in lifetimes], dtype=float)
 
-    def pieces(self, u: np.ndarray, e: np.ndarray, read_only: bool = False
+    def pieces(self, u: np.ndarray, e: np.ndarray, read_only: bool = False, columns: int = 1
                ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         """The parts of the sessions valid on ``[u_i, e_i)`` inside these lifetimes (with
         ``read_only``, those a connection reads: a part no read can take from is left to the
         multinomial's rest, which changes no other part's law): per part its session's row,
         its lifetime and its span ``[a, b)`` (none empty). In batches of sessions with at
-        most :data:`PIECES_BATCH` parts between them (one session alone may have more), in
+        most :data:`PIECES_BATCH` numbers between them, ``columns`` a part (the caller's per
+        counting set; one session alone may have more), in
         the sessions' order: a chunk of logins meets a part per lifetime inside its ``ttl``,
         and where ``max_requests`` restarts a busy worker at nearly every request that was
         gigabytes at once. The cut changes no law (:meth:`draw` takes parts in any order)."""
@@ -63,9 +65,10 @@ class RequestShares:
             last = np.searchsorted(self.read_at, last)
         met = np.maximum(last - first, 0)
         total = np.cumsum(met)
+        batch = max(1, PIECES_BATCH // columns)
         begin, done = 0, 0  # sessions and parts cut so far
         while begin < u.size and total[-1] > done:
-            stop = max(begin + 1, int(np.searchsorted(total, done + PIECES_BATCH, side="right")))
+            stop = max(begin + 1, int(np.searchsorted(total, done + batch, side="right")))
             yield self._cut(u, e, first, met, begin, stop, read_only)
             begin, done = stop, int(total[stop - 1])
 

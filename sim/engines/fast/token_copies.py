@@ -57,6 +57,11 @@ from sim.scenario.model import SessionSpec
 #: Logins whose chances are computed together (memory: a few arrays of this many rows per
 #: counting set and class).
 CHUNK = 8_192
+#: Most numbers in one of those arrays (logins times counting sets or classes, whichever are
+#: more): past 512 sets or classes (ten or more malicious attackers) a chunk of logins is cut
+#: smaller. With twelve, 8,192 logins times 4,096 unions had reached 4.5 GB in one
+#: replication, most of it the parts of counted lifetimes times the sets.
+CELLS = 2**22
 
 
 def read_work(spec: SessionSpec, segments: Sequence[Segment], workers: int,
@@ -300,9 +305,18 @@ class ClassTally:
         self.alone = {n: list(sets).index(frozenset({n})) for n in names if n not in malicious}
         self.counts: dict[Class, int] = {}
         self.benign = dict.fromkeys(self.alone, 0)
+        classes = math.prod(cuts + 2 if a in timing else 2 for a in self.members)
+        self.width = max(len(sets), classes)
+        """Numbers per login in the arrays of :meth:`add` (:data:`CELLS`)."""
 
     def add(self, u: np.ndarray, rng: np.random.Generator) -> None:
-        """Count the sessions opened at ``u`` (a chunk of logins): one class drawn each."""
+        """Count the sessions opened at ``u`` (a chunk of logins): one class drawn each, at
+        most :data:`CELLS` numbers an array at a time."""
+        step = max(1, CELLS // self.width)
+        for start in range(0, u.size, step):
+            self._add(u[start:start + step], rng)
+
+    def _add(self, u: np.ndarray, rng: np.random.Generator) -> None:
         chance = self._chances(u, np.minimum(u + self.ttl, self.horizon), rng)
         union = np.vstack([np.zeros((1, u.size)), chance[self.rows]])
         classes, each = class_chances(union, self.members, self.timing, self.cuts)
@@ -326,7 +340,8 @@ class ClassTally:
             log -= self.own * x
             if shares is None:
                 continue
-            for rows, lifetime, a, b in shares.pieces(u, e, read_only=True):
+            for rows, lifetime, a, b in shares.pieces(u, e, read_only=True,
+                                                      columns=log.shape[1]):
                 if not rows.size:
                     continue
                 part = exponent(w, a, b, self.delta)
