@@ -59,8 +59,9 @@ from sim.scenario.model import SessionSpec
 CHUNK = 8_192
 #: Most numbers in one of those arrays (logins times counting sets or classes, whichever are
 #: more): past 512 sets or classes (ten or more malicious attackers) a chunk of logins is cut
-#: smaller. With twelve, 8,192 logins times 4,096 unions had reached 4.5 GB in one
-#: replication, most of it the parts of counted lifetimes times the sets.
+#: smaller. With twelve, 8,192 logins times 4,096 unions, and the counted parts times them
+#: (:meth:`.request_shares.RequestShares.pieces`' ``columns``), had reached 4.5 GB in one
+#: replication.
 CELLS = 2**22
 
 
