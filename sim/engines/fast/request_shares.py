@@ -52,12 +52,12 @@ class RequestShares:
         """The parts of the sessions valid on ``[u_i, e_i)`` inside these lifetimes (with
         ``read_only``, those a connection reads: a part no read can take from is left to the
         multinomial's rest, which changes no other part's law): per part its session's row,
-        its lifetime and its span ``[a, b)`` (none empty). In batches of sessions with at
-        most :data:`PIECES_BATCH` numbers between them, ``columns`` a part (the caller's per
-        counting set; one session alone may have more), in
-        the sessions' order: a chunk of logins meets a part per lifetime inside its ``ttl``,
-        and where ``max_requests`` restarts a busy worker at nearly every request that was
-        gigabytes at once. The cut changes no law (:meth:`draw` takes parts in any order)."""
+        its lifetime and its span ``[a, b)`` (none empty). In batches of sessions, in their
+        order, with at most :data:`PIECES_BATCH` numbers between them, ``columns`` a part (the
+        caller's per counting set; one session alone may have more): a chunk of logins meets
+        a part per lifetime inside its ``ttl``, and where ``max_requests`` restarts a busy
+        worker at nearly every request that was gigabytes at once. The cut changes no law
+        (:meth:`draw` takes parts in any order)."""
         first = np.searchsorted(self.end, u, side="right")
         last = np.searchsorted(self.start, e, side="left")
         if read_only:  # only the read lifetimes are cut
