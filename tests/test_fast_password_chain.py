@@ -311,8 +311,9 @@ def test_batched_moments_equal_piecewise_propagation(
 ) -> None:
     """:func:`all_moments` evaluates lifetimes inside one segment without point reads in one
     closed form per segment, and walks the others in batches of maps
-    (:meth:`CountChain.walk_all`: padded to powers of two, split past ``BATCH_PIECES``;
-    those sharing a path are propagated together, split past ``GROUP_CELLS``);
+    (:meth:`CountChain.walk_all`: padded to powers of two, split past ``BATCH_PIECES`` or
+    ``BATCH_CELLS``; those sharing a path are propagated together, split past
+    ``GROUP_CELLS``);
     every lifetime's moments must equal the vector stepped piece by piece
     (:func:`lifetime_moments` on the vector path), and the same lifetimes must come out hot,
     on the skeletons of real runs (PSMail's mail server: daily restarts under benign checks;
@@ -322,8 +323,9 @@ def test_batched_moments_equal_piecewise_propagation(
     from sim.engines.fast.password_chain import all_moments
 
     monkeypatch.setattr(password_chain, "BATCH_PIECES", batch)
-    if batch == 3:  # and the lifetimes of one path propagated one at a time
+    if batch == 3:  # and the lifetimes of one path propagated one at a time, each walk alone
         monkeypatch.setattr(password_chain, "GROUP_CELLS", 1)
+        monkeypatch.setattr(password_chain, "BATCH_CELLS", 1)
     batched = walked = 0
     for chain, lifetimes, sets in mail_chains(scenario, range(6)):
         P, E, hot = all_moments(chain, lifetimes, sets)

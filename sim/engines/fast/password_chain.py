@@ -321,6 +321,10 @@ PRODUCT_WIDTH = 16
 #: Most pieces whose maps one batch of walks holds (:meth:`CountChain.walk_all`): a few
 #: megabytes of maps at the widest chain, however many listed connections a replication has.
 BATCH_PIECES = 2048
+#: Most numbers in one batch's maps (pieces times counting sets times the width squared),
+#: which cuts :data:`BATCH_PIECES` past 16 sets at the widest chain: thirteen malicious
+#: attackers' 8,192 sets had filled 6.9 GB.
+BATCH_CELLS = 2**23
 
 
 #: Largest chain whose integrators are kept across replications: a cached entry holds a few
@@ -521,9 +525,11 @@ class CountChain:
         out: list[np.ndarray] = []
         batch: list[Walk] = []
         size = 0
+        width = 2 * self.n + 2
+        limit = min(BATCH_PIECES, BATCH_CELLS // (len(sets) * width * width))
         for w in walks:
             steps = len(w.pieces) + (w.crash is not None)
-            if batch and size + steps > BATCH_PIECES:
+            if batch and size + steps > limit:
                 out += self._products(batch, sets)
                 batch, size = [], 0
             batch.append(w)
