@@ -50,7 +50,13 @@ from sim.engines.fast.decay import g1
 from sim.engines.fast.reads import attacker_names
 from sim.engines.fast.request_shares import RequestShares
 from sim.engines.fast.segments import Segment, WorkerLifetime, read_span
-from sim.engines.fast.session_cuts import Class, Until, class_chances, timed_sets
+from sim.engines.fast.session_cuts import (
+    Class,
+    Until,
+    class_chances,
+    timed_set_count,
+    timed_sets,
+)
 from sim.engines.fast.session_literal import WorkerReads, draw_server_reads
 from sim.scenario.model import SessionSpec
 
@@ -306,7 +312,7 @@ class ClassTally:
         self.alone = {n: list(sets).index(frozenset({n})) for n in names if n not in malicious}
         self.counts: dict[Class, int] = {}
         self.benign = dict.fromkeys(self.alone, 0)
-        classes = math.prod(cuts + 2 if a in timing else 2 for a in self.members)
+        classes = timed_set_count(len(self.members), len(timing & set(self.members)), cuts)
         self.width = max(len(sets), classes)
         """Numbers per login in the arrays of :meth:`add` (:data:`CELLS`)."""
 
