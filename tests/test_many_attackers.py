@@ -51,6 +51,20 @@ def many(lingering: bool) -> Scenario:
     return sc
 
 
+def past_unions(lingering: bool) -> Scenario:
+    """:func:`many` with clones of its first malicious attacker, one past ``MAX_UNIONS``."""
+    sc = many(lingering)
+    malicious = [n for n, a in sc.attackers.items() if not a.benign]
+    extra = {f"more{i}": replace(sc.attackers[malicious[0]], name=f"more{i}")
+             for i in range(sessions.MAX_UNIONS + 1 - len(malicious))}
+    return replace(sc, attackers={**sc.attackers, **extra})
+
+
+def _no_unions(*args: object, **kwargs: object) -> None:
+    """In place of a draw that counts every set of the attackers: it must not be reached."""
+    raise AssertionError("every set of the attackers counted")
+
+
 def _chunk(engine: str, lingering: bool, start: int) -> tuple[dict[str, np.ndarray], int]:
     """One chunk's quantities, and (fast) how many of its replications had more than
     ``MAX_MALICIOUS`` malicious attackers reading the server; it fails where the unions of so
@@ -109,14 +123,11 @@ def test_past_fourteen_the_passwords_are_refused_only_where_no_draw_fits() -> No
     engine = get_engine("fast")
     total = sessions.MAX_UNIONS + 1
     for lingering, alone in ((False, True), (True, True), (False, False)):
-        sc = many(lingering)
-        malicious = [n for n, a in sc.attackers.items() if not a.benign]
-        extra = {f"more{i}": replace(sc.attackers[malicious[0]], name=f"more{i}")
-                 for i in range(total - len(malicious))}
+        sc = past_unions(lingering)
         mail = sc.servers["mail"]
         if alone:
             mail = replace(mail, sessions=None)
-        sc = replace(sc, attackers={**sc.attackers, **extra}, servers={"mail": mail})
+        sc = replace(sc, servers={"mail": mail})
         engine.check(sc)
         if alone and not lingering:
             busy = replace(sc, attackers={n: replace(a, rate=a.rate * 10_000.0)
@@ -141,27 +152,20 @@ def test_past_fourteen_lingering_passwords_run_wherever_the_reference_engine_doe
     from sim.engines import EngineRefused, get_engine
     from sim.engines.fast import passwords
 
-    sc = many(True)
-    malicious = [n for n, a in sc.attackers.items() if not a.benign]
-    extra = {f"more{i}": replace(sc.attackers[malicious[0]], name=f"more{i}")
-             for i in range(sessions.MAX_UNIONS + 1 - len(malicious))}
+    sc = past_unions(True)
     mail = sc.servers["mail"]
 
     def at(logins: float) -> Scenario:
         traffic = replace(mail.traffic, logins_per_s=logins, requests_per_s=logins + 5.0)
-        return replace(sc, attackers={**sc.attackers, **extra},
-                       servers={"mail": replace(mail, traffic=traffic, sessions=None)})
+        return replace(sc, servers={"mail": replace(mail, traffic=traffic, sessions=None)})
 
     reference, engine = get_engine("reference"), get_engine("fast")
     reference.check(at(20.0))
     engine.check(at(20.0))
 
-    def no_unions(*args: object, **kwargs: object) -> None:
-        raise AssertionError("every set of the attackers counted")
-
     calls = {"each": 0}
-    with (forced(passwords, "sample_lingering", no_unions),
-          forced(passwords, "sample_passwords", no_unions),
+    with (forced(passwords, "sample_lingering", _no_unions),
+          forced(passwords, "sample_passwords", _no_unions),
           forced(passwords, "sample_each_login", spied(calls, "each",
                                                        passwords.sample_each_login))):
         engine.simulate(at(20.0), np.random.SeedSequence(3))
@@ -231,10 +235,7 @@ def test_past_fourteen_what_check_accepts_never_counts_the_unions(
     except EngineRefused:
         return
 
-    def no_unions(*args: object, **kwargs: object) -> None:
-        raise AssertionError("every set of the attackers counted")
-
-    with (forced(sessions, "leak_means", no_unions),
-          forced(passwords, "sample_lingering", no_unions),
-          forced(passwords, "sample_passwords", no_unions)):
+    with (forced(sessions, "leak_means", _no_unions),
+          forced(passwords, "sample_lingering", _no_unions),
+          forced(passwords, "sample_passwords", _no_unions)):
         engine.simulate(sc, np.random.SeedSequence(seed))
