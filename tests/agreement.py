@@ -839,12 +839,14 @@ def slot_segment(case: tuple[float, ...], t1: float) -> Segment:
 
 
 def slot_free(engine: str, case: tuple[float, ...], replications: Sequence[int],
-              seed: int) -> dict[str, np.ndarray]:
+              seed: int, at_reads: bool = False) -> dict[str, np.ndarray]:
     """Per replication, 0/1: whether the fast engine's drawn slots
-    (:mod:`sim.engines.fast.session_slot`) leave every worker of one host without a password
-    taken over a lifetime of ``case``, the lifetimes starting ``ttl`` after the cold start,
-    when the sessions are stationary, and an attacker capturing a resident password with
-    certainty at ``beta`` connections a second to each worker."""
+    (:mod:`sim.engines.fast.session_slot`, or with ``at_reads`` the slot drawn at the reads,
+    :func:`sim.engines.fast.password_reads.sample_slot_passwords_at_reads`) leave every worker
+    of one host without a password taken over a lifetime of ``case``, the lifetimes starting
+    ``ttl`` after the cold start, when the sessions are stationary, and an attacker capturing
+    a resident password with certainty at ``beta`` connections a second to each worker."""
+    from sim.engines.fast.password_reads import sample_slot_passwords_at_reads, slot_at_reads
     from sim.engines.fast.session_slot import readable_lifetimes, sample_slot_passwords
 
     assert engine == "fast", "the drawn slots are the fast engine's"
@@ -855,11 +857,23 @@ def slot_free(engine: str, case: tuple[float, ...], replications: Sequence[int],
                                            for w in range(workers)])
     assert len(lifetimes) == workers
     spec = SessionSpec(ttl=ttl, requests_per_s=s)
-    free = [sample_slot_passwords(
-                spec, [seg], lifetimes, workers,
-                np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)))).total == 0
-            for i in replications]
+    rngs = (np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)))
+            for i in replications)
+    if at_reads:
+        drawn = slot_at_reads(spec, [seg], workers)
+        assert drawn is not None
+        free = [sample_slot_passwords_at_reads(*drawn, [seg], lifetimes, workers, ttl + D,
+                                               rng).total == 0 for rng in rngs]
+    else:
+        free = [sample_slot_passwords(spec, [seg], lifetimes, workers, rng).total == 0
+                for rng in rngs]
     return {"every worker free": np.array(free, dtype=float)}
+
+
+def slot_free_at_reads(engine: str, case: tuple[float, ...], replications: Sequence[int],
+                       seed: int) -> dict[str, np.ndarray]:
+    """:func:`slot_free` with the slot drawn at the reads."""
+    return slot_free(engine, case, replications, seed, at_reads=True)
 
 
 @dataclass(frozen=True)
@@ -904,6 +918,7 @@ SIDE_RUNS: dict[str, SideRun] = {
     "key-placement": SideRun(key_placement, 6_000),
     "key-placement-phases": SideRun(key_placement, 6_000, phase_outcomes),
     "slot-sessions": SideRun(lambda: SLOT_WITH_SESSIONS, 160_000, slot_free),
+    "slot-sessions-reads": SideRun(lambda: SLOT_WITH_SESSIONS, 160_000, slot_free_at_reads),
 }
 STORED = [*SCENARIOS, *SIDE_RUNS]
 

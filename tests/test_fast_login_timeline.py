@@ -250,5 +250,5 @@ def test_a_heavy_attack_past_the_chains_size_follows_the_logins(monkeypatch) -> 
     assert passwords.state_count(busy.passwords, run.segments, run.lifetimes) > passwords.MAX_STATES
     draw = passwords.draw_passwords(busy.passwords, busy.sessions, run.segments, run.lifetimes,
                                     busy.total_workers, busy.restart.max_requests,
-                                    np.random.default_rng(6))
+                                    np.random.default_rng(6), horizon=sc.horizon)
     assert draw.by_attacker["sneak"] > 0 and draw.total >= draw.by_attacker["sneak"]

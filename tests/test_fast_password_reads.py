@@ -112,16 +112,16 @@ def test_the_reads_draw_the_literal_buffer() -> None:
     assert x["eve two or more"].mean() > 0.2
 
 
-def test_taken_without_sessions_only() -> None:
+def test_taken_for_next_request_passwords_without_sessions() -> None:
     """The draw at the reads replaces the chain for ``next_request`` passwords where no
     session empties the slot; lingering passwords stay on their paths."""
     segs, lives = skeleton()
     rng = np.random.default_rng(0)
     drawn = passwords.draw_passwords(PasswordSpec(lifetime="next_request"), None, segs, lives,
-                                     2, None, rng)
+                                     2, None, rng, horizon=HORIZON)
     assert drawn.capture_times and not drawn.captured_in  # not the chain's record
     chained = passwords.draw_passwords(PasswordSpec(lifetime=600.0), None, segs, lives, 2,
-                                       None, rng)
+                                       None, rng, horizon=HORIZON)
     assert not chained.capture_times
 
 

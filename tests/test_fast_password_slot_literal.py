@@ -21,8 +21,10 @@ Without sessions the chain is exact and the instrument must agree with it. With 
 chain is not (``docs/fast-engine.md``, "Passwords in a slot that sessions empty"): the two
 ``xfail`` tests below are strict, so they fail as soon as the chain becomes exact on their
 cases, and must then be made ordinary tests. The engine takes the chain there only when the
-requests are too many to draw; on this case it draws them (:mod:`sim.engines.fast.session_slot`),
-and the last test holds that path to the literal slots.
+requests are too many to draw and the reads too many to draw the slot at each
+(:func:`sim.engines.fast.password_reads.sample_slot_passwords_at_reads`); on this case it
+draws the requests (:mod:`sim.engines.fast.session_slot`), and the last test holds that path
+and the draw at the reads to the literal slots.
 """
 
 from __future__ import annotations
@@ -160,17 +162,20 @@ def test_with_sessions_workers_slots_are_independent() -> None:
     assert abs(cov) <= Z * se
 
 
-def test_the_engine_draws_the_slots_of_both_workers_as_the_literal_slot_gives() -> None:
-    """The fast engine's path for this case (:mod:`sim.engines.fast.session_slot`): its
+@pytest.mark.parametrize("run", ["slot-sessions", "slot-sessions-reads"])
+def test_the_engine_draws_the_slots_of_both_workers_as_the_literal_slot_gives(run: str) -> None:
+    """The fast engine's paths for this case: every request drawn
+    (:mod:`sim.engines.fast.session_slot`) and, past that draw's limit, the slot drawn at the
+    reads (:func:`sim.engines.fast.password_reads.sample_slot_passwords_at_reads`): each one's
     P(no password taken on either worker) against the literal slots' joint value, which is
     neither the chain's nor the product of one worker's (the two tests above). The engine's
-    draws are a stored run (``agreement.SIDE_RUNS``, ``slot-sessions``, 160,000 replications
-    proved current on their first 1,000; ``agreement.slot_free`` sets the case up), where
-    computing 80,000 afresh took 75 to 81 of CI's seconds. The combined standard error is
-    then about 0.0008 (0.0007 of it the engine's), so the chain's error on this case (0.0053
-    on both workers' ``P(N = 0)``) would be 6.8 of them."""
+    draws are stored runs (``agreement.SIDE_RUNS``, 160,000 replications each proved current
+    on their first 1,000; ``agreement.slot_free`` sets the case up), where computing 80,000
+    afresh took 75 to 81 of CI's seconds. The combined standard error is then about 0.0008
+    (0.0007 of it the engine's), so the chain's error on this case (0.0053 on both workers'
+    ``P(N = 0)``) would be 6.8 of them."""
     W, logins, ttl, s, r, D, beta = WITH_SESSIONS
-    engine = stored.load_fast("slot-sessions").sample("every worker free", "mean")
+    engine = stored.load_fast(run).sample("every worker free", "mean")
     literal = np.exp(-beta * full_times(W, logins, ttl, s, r, D, REPLICATIONS, seed=45)).prod(axis=1)
     se = math.sqrt(engine.var / engine.n + literal.var(ddof=1) / literal.size)
     print(f"engine {engine.mean:.5f}, literal {literal.mean():.5f} +- {se:.5f} (combined), "

@@ -175,6 +175,34 @@ def test_past_fourteen_lingering_passwords_run_wherever_the_reference_engine_doe
             refusing.check(at(300.0))
 
 
+def test_past_fourteen_passwords_beside_busy_sessions_take_the_slot_at_the_reads() -> None:
+    """Past ``MAX_UNIONS``, ``next_request`` passwords beside tokens kept five minutes on a
+    server of 2,000 requests a second: drawing the slot literally could need 14.4 million
+    requests a replication (about 5 million in the lifetimes the attack meets), past its
+    4,000,000, so until 2026-12-07 ``check`` refused it; the slot drawn at the reads needs
+    the attackers' connections and the logins near them, and takes it, never counting the
+    unions."""
+    from sim.engines import get_engine
+    from sim.engines.fast import passwords
+
+    sc = past_unions(False)
+    mail = sc.servers["mail"]
+    assert mail.sessions is not None
+    busy = replace(mail, traffic=replace(mail.traffic, requests_per_s=2000.0),
+                   sessions=replace(mail.sessions, lifetime=300.0),
+                   restart=replace(mail.restart, max_requests=None))
+    sc = replace(sc, servers={"mail": busy})
+    engine = get_engine("fast")
+    engine.check(sc)
+    calls = {"reads": 0}
+    with (forced(passwords, "sample_passwords", _no_unions),
+          forced(passwords, "sample_slot_passwords", _no_unions),
+          forced(passwords, "sample_slot_passwords_at_reads", spied(
+              calls, "reads", passwords.sample_slot_passwords_at_reads))):
+        engine.simulate(sc, np.random.SeedSequence(4))
+    assert calls["reads"] == 1
+
+
 def test_past_ten_next_request_passwords_beside_sessions_leave_the_chain() -> None:
     """Fourteen malicious attackers at 3,000 times their rates: the counting chain, which
     would count every set of them (17.7 s a replication when measured), gives way to the
@@ -204,16 +232,17 @@ def test_past_ten_next_request_passwords_beside_sessions_leave_the_chain() -> No
 
 @settings(max_examples=25, deadline=None)
 @given(extra=st.integers(1, 4), rate=st.floats(0.0, 3.5), logins=st.floats(-1.0, 2.0),
-       lingering=st.booleans(), with_sessions=st.booleans(), longer=st.floats(0.0, 2.0),
-       seed=st.integers(0, 2**16))
+       lingering=st.booleans(), with_sessions=st.booleans(), tokens_last=st.booleans(),
+       longer=st.floats(0.0, 2.0), seed=st.integers(0, 2**16))
 def test_past_fourteen_what_check_accepts_never_counts_the_unions(
         extra: int, rate: float, logins: float, lingering: bool, with_sessions: bool,
-        longer: float, seed: int) -> None:
+        tokens_last: bool, longer: float, seed: int) -> None:
     """``check``'s bounds hold what the replications do: past ``MAX_UNIONS`` malicious
     attackers, a scenario it accepts never reaches a draw that counts every set of them
     (the session unions, the password chain or sampler), whatever the attack's weight (rates
     times up to 3,000), the logins (times 0.1 to 100) and the timeline (up to 100 times as
-    long after the attacks)."""
+    long after the attacks); ``tokens_last``: tokens kept five minutes beside
+    ``next_request`` passwords."""
     from sim.engines import EngineRefused, get_engine
     from sim.engines.fast import passwords
 
@@ -222,6 +251,8 @@ def test_past_fourteen_what_check_accepts_never_counts_the_unions(
     more = {f"more{i}": replace(sc.attackers[malicious[i % len(malicious)]], name=f"more{i}")
             for i in range(sessions.MAX_UNIONS + extra - len(malicious))}
     mail = sc.servers["mail"]
+    if tokens_last and not lingering and mail.sessions is not None:
+        mail = replace(mail, sessions=replace(mail.sessions, lifetime=300.0))
     traffic = replace(mail.traffic, logins_per_s=mail.traffic.logins_per_s * 10.0**logins,
                       requests_per_s=mail.traffic.requests_per_s * 10.0**max(logins, 0.0))
     sc = replace(sc, attackers={n: replace(a, rate=a.rate * 10.0**rate, presence=1.0)

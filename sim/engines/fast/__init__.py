@@ -310,7 +310,7 @@ def _secrets(
             scenario.attackers[a].logs_in for a in run.attackers)
         draw = draw_passwords(server.passwords, server.sessions, run.segments,
                               run.lifetimes, workers, server.restart.max_requests, rng,
-                              times_read=logging_in)
+                              times_read=logging_in, horizon=scenario.horizon)
     if server.sessions is not None and sessions is None:
         sessions = sample_sessions(server.sessions, run.segments, run.lifetimes, workers,
                                    server.hosts, server.traffic.logins_per_s, scenario.horizon,

@@ -1,4 +1,4 @@
-"""``next_request`` passwords on a server without sessions, drawn where the reads look.
+"""``next_request`` passwords drawn where the reads look.
 
 Without sessions a worker's legitimate requests are logins and other requests, two Poisson
 streams of constant rates (rule 18), and its recycled read buffer holds what the newest one
@@ -16,22 +16,38 @@ The workers' streams are independent, so each worker is drawn at once with array
 count, for each attacker and any set of them, and every first-capture time (when ``reuse:
 [passwords]`` logs in) then has its law given the skeleton (with ``max_requests``, items 11
 and 13, as on the chain).
+
+With sessions their requests empty the slot too, whatever their tokens' residency, and the
+requests are no longer Poisson: the chain's ``P(N = 0)`` and the workers' independence are
+then approximate (item 12). Where the tokens share the slot, :mod:`.buffer_reads` draws both
+kinds at the reads; where they outlive the next request (or are drawn literally), and the
+requests are too many for :mod:`.session_slot` to draw them all, the looks of
+:mod:`.session_reads` and :mod:`.slot_looks` draw the passwords alone
+(:func:`sample_slot_passwords_at_reads`): each look's newest request from the logins, the
+sessions they open and the other requests, exactly as for the tokens. The two kinds are then
+drawn apart (item 14).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from sim.engines.fast import slot_looks
 from sim.engines.fast.password_chain import PasswordDraw
-from sim.engines.fast.reads import attacker_names, password_capture
+from sim.engines.fast.reads import attacker_names
 from sim.engines.fast.segments import Segment, WorkerLifetime
-from sim.engines.fast.session_reads import Pulls, candidate_work, candidates, read_lifetimes
+from sim.engines.fast.session_reads import (
+    PASSWORD,
+    Pulls,
+    candidate_work,
+    candidates,
+    read_lifetimes,
+)
 from sim.engines.fast.session_slot import count_passwords
-
-PASSWORD = (password_capture,)
+from sim.scenario.model import SessionSpec
 
 
 def reads_passwords(segments: Sequence[Segment], workers: int) -> bool:
@@ -75,3 +91,28 @@ def sample_passwords_at_reads(segments: Sequence[Segment], lifetimes: Sequence[W
     password, who, when = (np.concatenate([np.zeros(0, dtype=d), *(c[i] for c in taken)])
                            for i, d in enumerate((np.int64, np.int64, float)))
     return count_passwords(password, who, when, names, malicious)
+
+
+def slot_at_reads(sessions: SessionSpec, segments: Sequence[Segment],
+                  workers: int) -> tuple[SessionSpec, slot_looks.DrawAtReads] | None:
+    """The draw at the reads of ``next_request`` passwords beside ``sessions``
+    (:func:`.slot_looks.draw_at_reads`, the cheaper of its two, within their limits), with
+    the sessions as the slot sees them: their requests empty it, whatever their tokens'
+    residency. None where neither fits."""
+    slot = replace(sessions, lifetime="next_request")
+    logins = segments[0].logins * workers
+    draw = slot_looks.draw_at_reads(slot, segments, workers, logins, kinds=PASSWORD)
+    return None if draw is None else (slot, draw)
+
+
+def sample_slot_passwords_at_reads(
+    slot: SessionSpec, draw: slot_looks.DrawAtReads, segments: Sequence[Segment],
+    lifetimes: Sequence[WorkerLifetime], workers: int, horizon: float,
+    rng: np.random.Generator,
+) -> PasswordDraw:
+    """Distinct passwords captured, in total (malicious attackers) and per attacker, with each
+    attacker's first-capture times, where sessions empty the slot (:func:`slot_at_reads`)."""
+    names, malicious = attacker_names(segments)
+    found = draw(slot, segments, lifetimes, workers, segments[0].logins * workers, horizon,
+                 names, rng, PASSWORD)
+    return count_passwords(found.password, found.who, found.when, names, malicious)

@@ -32,7 +32,12 @@ from sim.engines.fast.lingering import (
     sample_known_logins,
     sample_lingering,
 )
-from sim.engines.fast.password_reads import reads_passwords, sample_passwords_at_reads
+from sim.engines.fast.password_reads import (
+    reads_passwords,
+    sample_passwords_at_reads,
+    sample_slot_passwords_at_reads,
+    slot_at_reads,
+)
 from sim.engines.fast.reads import attacker_names, counting_sets
 from sim.engines.fast.segments import WorkerLifetime, Segment
 from sim.engines.fast.sessions import CONCURRENT_LITERAL_LIMIT, MAX_MALICIOUS, MAX_UNIONS
@@ -73,6 +78,8 @@ def draw_passwords(
     max_requests: int | None,
     rng: np.random.Generator,
     times_read: bool = False,
+    *,
+    horizon: float,
 ) -> PasswordDraw:
     """Distinct passwords captured, in total (malicious attackers) and per attacker, with what
     :mod:`.logins` needs to draw each attacker's first-capture times on any path.
@@ -87,6 +94,10 @@ def draw_passwords(
         limit = CONCURRENT_LITERAL_LIMIT if len(malicious) > MAX_MALICIOUS else DRAWN_LIMIT
         if literal_cost(sessions, segments, touched, workers) <= limit:
             return sample_slot_passwords(sessions, segments, touched, workers, rng)
+        # past it the slot at the reads, where the chain would approximate it (item 12)
+        if (at_reads := slot_at_reads(sessions, segments, workers)) is not None:
+            return sample_slot_passwords_at_reads(*at_reads, segments, lifetimes, workers,
+                                                  horizon, rng)
     elif spec.lifetime == "next_request" and reads_passwords(segments, workers):
         return sample_passwords_at_reads(segments, lifetimes, rng)
     reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers)
@@ -153,8 +164,9 @@ def refuse_many_patterns(server: Server, attackers: Sequence[Attacker], horizon:
     them (``2^n``): where neither draw that follows each capture is sure to fit, from the
     scenario alone (every connection a candidate read, every attacker over its longest
     window): ``next_request`` passwords at the reads (:data:`.slot_looks.LOOKS_LIMIT`
-    candidates) or, where sessions empty their slot, literally
-    (:data:`.sessions.CONCURRENT_LITERAL_LIMIT`), lingering ones login by login
+    candidates, and where sessions empty their slot the logins the looks draw) or, where
+    sessions empty it, literally (:data:`.sessions.CONCURRENT_LITERAL_LIMIT`), lingering ones
+    login by login
     (:data:`.lingering.MANY_ATTACKERS_LOGIN_LIMIT` logins, :data:`.lingering.READ_LIMIT`
     reads)."""
     spec = server.passwords
@@ -167,10 +179,16 @@ def refuse_many_patterns(server: Server, attackers: Sequence[Attacker], horizon:
     sessions = server.sessions
     if spec.lifetime == "next_request" and sessions is not None and sessions.requests_per_s > 0:
         # sessions empty the slot: drawn literally (session_slot.literal_cost, at most every
-        # request and login of the timeline)
+        # request and login of the timeline) or, past that, at the reads (every connection a
+        # candidate, the logins over the windows' union with a ttl before each attacker's
+        # run of it: segments.read_span)
         work = (server.traffic.requests_per_s * server.hosts * horizon
                 + logins * (horizon + sessions.ttl) + reads)
-        limit, what = CONCURRENT_LITERAL_LIMIT, "requests, logins and reads drawn literally"
+        looks = reads + logins * (longest_union(attackers, horizon)
+                                  + len(attackers) * sessions.ttl)
+        if work <= CONCURRENT_LITERAL_LIMIT or looks <= LOOKS_LIMIT:
+            return
+        work, limit, what = looks, LOOKS_LIMIT, "candidate reads and logins at the reads"
     elif spec.lifetime == "next_request":
         work, limit, what = reads, LOOKS_LIMIT, "candidate reads at the reads"
     else:

@@ -49,7 +49,9 @@ logins) would cost more (:func:`.slot_looks.draw_at_reads`); past it, the arrays
 A login leaves its password in the same slot, so with ``next_request`` passwords beside the
 tokens the same looks draw both kinds (:func:`found_at_reads`, :mod:`.buffer_reads`): the
 candidates are then the reads at the larger of the two kinds' chances, each taking what the
-slot holds with that kind's share of its chance.
+slot holds with that kind's share of its chance. Beside tokens that outlive the next request
+the same looks draw the passwords alone (:data:`PASSWORD`, :mod:`.password_reads`): a session
+request empties the password slot whatever becomes of its token.
 """
 
 from __future__ import annotations
@@ -84,8 +86,16 @@ Capture = Callable[[AttackerRates], float]
 """One secret kind's per-heartbeat capture chance of an attacker
 (:func:`.reads.segment_hazards`)."""
 TOKEN: tuple[Capture, ...] = (token_capture,)
+PASSWORD: tuple[Capture, ...] = (password_capture,)
 BOTH: tuple[Capture, ...] = (token_capture, password_capture)
 """The kinds one slot can hold, in the order of the shares :func:`candidates` returns."""
+
+
+def kind_columns(kinds: Sequence[Capture]) -> tuple[int | None, int | None]:
+    """Where the token's and the password's shares sit among ``kinds``' (None: not taken)."""
+    token = kinds.index(token_capture) if token_capture in kinds else None
+    password = kinds.index(password_capture) if password_capture in kinds else None
+    return token, password
 
 
 def candidate_work(rule: ResidencySpec, segments: Sequence[Segment], workers: int,
@@ -478,8 +488,8 @@ def found_at_reads(
 ) -> ReadCaptures:
     """The candidates of ``kinds`` (:data:`TOKEN`, or :data:`BOTH` beside ``next_request``
     passwords: a login leaves its password in the slot until the worker's next request,
-    whatever its session's validity) looking at the slot in time order (``logins`` per second
-    on the whole server)."""
+    whatever its session's validity; or :data:`PASSWORD`, the passwords alone) looking at the
+    slot in time order (``logins`` per second on the whole server)."""
     index = {n: i for i, n in enumerate(names)}
     by_worker = read_lifetimes(segments, lifetimes, index)
     if not by_worker:
@@ -508,6 +518,7 @@ def found_at_reads(
     looked: dict[int, float] = {}
     slot: dict[int, tuple[int, int]] = {}  # per worker: the session whose token, whose password
     passwords: list[tuple[int, int, float]] = []
+    token_at, password_at = kind_columns(kinds)
     # Where each worker's next look can begin at the earliest: its previous look, or before
     # any, its first lifetime's start; a worker with no look left is dropped.
     begins = {w: restarts[w][0] for w in restarts}
@@ -542,10 +553,11 @@ def found_at_reads(
         if token < 0 and password < 0:
             continue
         draw = rng.random() if thinned else 0.0
-        if token >= 0 and t < found.e[token] and draw < shares[step, 0]:
+        if (token >= 0 and token_at is not None and t < found.e[token]
+                and draw < shares[step, token_at]):
             row = found.first[token]
             row[a] = min(row[a], t)
-        elif password >= 0 and len(kinds) > 1 and draw < shares[step, 1]:
+        elif password >= 0 and password_at is not None and draw < shares[step, password_at]:
             passwords.append((password, a, t))
     return _captures(np.array(found.first, dtype=float).reshape(-1, len(names)), passwords)
 

@@ -52,6 +52,7 @@ from sim.engines.fast.session_reads import (
     ReadCaptures,
     candidate_work,
     found_at_reads,
+    kind_columns,
     read_lifetimes,
     sorted_candidates,
 )
@@ -281,14 +282,16 @@ def looked_at_reads(
         top[pending[widen]] = lo[widen]
         pending = pending[widen]
     kind, login = looks.slot()
-    token = kind == _Looks.TOKEN
+    token_at, password_at = kind_columns(kinds)
+    token = (kind == _Looks.TOKEN) & (token_at is not None)
     token[token] = looks.t[token] < drawn.t[login[token]] + spec.ttl  # still valid
-    password = (kind == _Looks.PASSWORD if len(kinds) > 1
-                else np.zeros(looks.t.size, dtype=bool))
+    password = (kind == _Looks.PASSWORD) & (password_at is not None)
     if looks.shares is not None:  # one uniform decides which kind a candidate takes
         draw = rng.random(looks.t.size)
-        token &= draw < looks.shares[:, 0]
-        password &= draw < looks.shares[:, -1]
+        if token_at is not None:
+            token &= draw < looks.shares[:, token_at]
+        if password_at is not None:
+            password &= draw < looks.shares[:, password_at]
     # the sessions taken (and the logins whose passwords were), numbered in login order
     used = np.zeros(drawn.t.size, dtype=bool)
     used[login[token]] = True
