@@ -643,7 +643,7 @@ def psmail_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
     and its sessions and passwords never met the sweep and the chain on ``overlap-never``."""
     from sim.engines.fast import passwords, sessions, shared_buffer
 
-    with (forced(sessions, "LITERAL_LIMIT", -1.0), forced(shared_buffer, "DRAWN_LIMIT", -1.0),
+    with (forced(sessions, "LITERAL_LIMIT", -1.0), forced(shared_buffer, "SHARED_LIMIT", -1.0),
           forced(passwords, "DRAWN_LIMIT", -1.0)):
         return outcomes(engine, sc, replications, seed)
 

@@ -41,7 +41,7 @@ def _run(engine: str, tokens: str, start: int, stop: int,
     if engine == "reference":
         return outcomes("reference", scenario(tokens), range(start, stop), seed), 0
     calls = {"reads": 0}
-    with (forced(passwords, "DRAWN_LIMIT", -1.0), forced(shared_buffer, "DRAWN_LIMIT", -1.0),
+    with (forced(passwords, "DRAWN_LIMIT", -1.0), forced(shared_buffer, "SHARED_LIMIT", -1.0),
           forced(passwords, "sample_slot_passwords_at_reads",
                  spied(calls, "reads", passwords.sample_slot_passwords_at_reads))):
         return outcomes("fast", scenario(tokens), range(start, stop), seed), calls["reads"]

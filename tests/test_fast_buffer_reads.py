@@ -17,13 +17,14 @@ kind in both directions, so the thinning of a candidate by its kind's share is e
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from agreement import family_z
 from test_fast_session_reads import LOGINS, segments, three_readers
 
-from sim.engines.fast import sessions, slot_looks
+from sim.engines.fast import sessions, shared_buffer, slot_looks
 from sim.engines.fast.buffer_reads import (
     ELSEWHERE,
     ReadsPlan,
@@ -35,8 +36,8 @@ from sim.engines.fast.password_chain import PasswordDraw
 from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
 from sim.engines.fast.session_literal import SessionDraw
 from sim.engines.fast.session_reads import found_at_reads
-from sim.engines.fast.session_slot import readable_lifetimes
-from sim.engines.fast.shared_buffer import sample_shared_buffer
+from sim.engines.fast.session_slot import DRAWN_LIMIT, literal_cost, readable_lifetimes
+from sim.engines.fast.shared_buffer import sample_shared_buffer, shared_lifetimes
 from sim.engines.fast.slot_looks import DrawAtReads, looked_at_reads
 from sim.scenario.model import PasswordSpec, SessionSpec
 
@@ -189,18 +190,25 @@ def test_restarts_a_cold_start_and_three_readers(
             assert abs(y.mean() - x.mean()) <= half
 
 
-def test_taken_past_the_literal_draw_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Where the sessions are drawn literally the shared buffer's path stays; past it, the
-    cheaper of the two draws at the reads within their limits (one look at a time: the
-    candidates; with arrays: the candidates and the logins); past both, neither."""
+def test_taken_past_the_shared_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the shared buffer's path (the caller's first), the cheaper of the two draws at the
+    reads within their limits (one look at a time: the candidates; with arrays: the
+    candidates and the logins), whether or not the sessions alone would be drawn literally
+    (until 2026-12-07 they were, apart from the passwords); past both, neither; never where
+    only the literal draw can run a ``concurrent`` check."""
     spec = SessionSpec(ttl=600.0, requests_per_s=0.002, binding=("ip",))
     readers = (AttackerRates("eve", False, 1.5, 1, 0, 0.0, 0.3, 0.6),)
     segs = segments(spec, 2, (2000.0, 2020.0), 3000.0, readers, hot=1)
     plan = lambda: plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False)  # noqa: E731
-    assert plan() == ELSEWHERE
-    monkeypatch.setattr(sessions, "LITERAL_LIMIT", -1.0)
+    assert sessions.literal_sessions(spec, segs, 2, LOGINS, False)
     # eve's 36 candidates cost more one look at a time than with the 6.2 logins the arrays
     # draw (20 s read, 600 s before it, on the server)
+    assert plan() == ReadsPlan(looked_at_reads, ())
+    concurrent = replace(spec, binding=("ip", "concurrent"))
+    assert plan_reads(PASSWORDS, concurrent, segs, 2, LOGINS, False) == ELSEWHERE
+    assert plan_reads(PASSWORDS, concurrent, segs, 2, LOGINS, True) == ReadsPlan(
+        looked_at_reads, ())
+    monkeypatch.setattr(sessions, "LITERAL_LIMIT", -1.0)
     assert plan() == ReadsPlan(looked_at_reads, ())
     assert plan_reads(PasswordSpec(lifetime=900.0), spec, segs, 2, LOGINS, False) == ELSEWHERE
     monkeypatch.setattr(slot_looks, "ONE_LOOK_COST", 1e-6)
@@ -238,3 +246,28 @@ def test_benign_readers_are_drawn_alone_where_the_server_is_not(
         ("scan", looked_at_reads),)
     monkeypatch.setattr(slot_looks, "LOOKS_LIMIT", 1.0)
     assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False).alone == ()
+
+
+def test_the_shared_path_runs_as_far_as_the_literal_sessions(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shared buffer's literal draw of both kinds is taken wherever the sessions alone
+    would be drawn literally and its own draws fit ``SHARED_LIMIT``, the literal session
+    draw's limit; until 2026-12-07 it stopped at the passwords' literal draw's 20,000
+    (``session_slot.DRAWN_LIMIT``), and the two kinds were drawn apart past it. Where only the
+    literal draw can run a ``concurrent`` check, as far as that draw goes."""
+    spec = SessionSpec(ttl=600.0, requests_per_s=0.002, binding=("ip",))
+    readers = (AttackerRates("eve", False, 1.5, 1, 0, 0.0, 0.3, 0.6),)
+    segs = [s._replace(session_rate=spec.requests_per_s / 2)
+            for s in segments(spec, 2, (2000.0, 20_000.0), 30_000.0, readers, hot=1)]
+    lives = [WorkerLifetime(w, 0.0, 30_000.0, False) for w in range(2)]
+    touched = readable_lifetimes(segs, lives)
+    assert literal_cost(spec, segs, touched, 2) > DRAWN_LIMIT  # 54,000 reads
+    shared = lambda s, blocks: shared_lifetimes(  # noqa: E731
+        PASSWORDS, s, segs, lives, 2, LOGINS, blocks)
+    assert sessions.literal_sessions(spec, segs, 2, LOGINS, False)
+    assert shared(spec, False) == touched
+    monkeypatch.setattr(shared_buffer, "SHARED_LIMIT", DRAWN_LIMIT)
+    assert shared(spec, False) is None
+    concurrent = replace(spec, binding=("ip", "concurrent"))
+    assert shared(concurrent, False) == touched  # the literal draw's 4,000,000
+    assert shared(concurrent, True) is None  # the check provably never passes

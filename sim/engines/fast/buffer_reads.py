@@ -30,7 +30,7 @@ from sim.engines.fast.segments import Segment, WorkerLifetime
 from sim.engines.fast.session_literal import SessionDraw, never_idle, try_sessions
 from sim.engines.fast.session_reads import BOTH
 from sim.engines.fast.session_slot import count_passwords
-from sim.engines.fast.sessions import literal_sessions
+from sim.engines.fast.sessions import concurrent_needs_literal, literal_sessions
 from sim.engines.fast.slot_looks import DrawAtReads, draw_at_reads
 from sim.scenario.model import PasswordSpec, SessionSpec
 
@@ -49,10 +49,13 @@ ELSEWHERE = ReadsPlan(None, ())
 
 def plan_reads(passwords: PasswordSpec, sessions: SessionSpec, segments: Sequence[Segment],
                workers: int, logins: float, concurrent_blocks: bool) -> ReadsPlan:
-    """The server is drawn here where both kinds sit in the slot, the sessions send requests
-    and are not drawn literally (:func:`.sessions.literal_sessions`, with ``logins`` per
-    second on the whole server and ``concurrent_blocks`` as there), and the candidates
-    expected are few enough for a draw at the reads (:func:`.slot_looks.draw_at_reads`).
+    """The server is drawn here, past the shared path (:mod:`.shared_buffer`, which the caller
+    tried first), where both kinds sit in the slot, the sessions send requests and no
+    ``concurrent`` check needs the literal draw (:func:`.sessions.concurrent_needs_literal`,
+    with ``logins`` per second on the whole server and ``concurrent_blocks`` as there), and
+    the candidates expected are few enough for a draw at the reads
+    (:func:`.slot_looks.draw_at_reads`). Until 2026-12-07 not where the sessions were drawn
+    literally for cost either, whose passwords were then drawn apart (item 14).
 
     Where they are more than that even for the tokens alone, the sessions take the
     integrated sweep and the passwords the chain, and each benign reader whose own candidates
@@ -60,26 +63,26 @@ def plan_reads(passwords: PasswordSpec, sessions: SessionSpec, segments: Sequenc
     are reported alone (nothing reads them jointly with another attacker's; the totals count
     the malicious ones), so they can be drawn exactly whatever the heavy readers beside them,
     where the sweep and the chain would approximate them (items 3 and 12)."""
-    if not _slot_off_literal(passwords, sessions, segments, workers, logins, concurrent_blocks):
+    if not _both_in_slot(passwords, sessions, logins, concurrent_blocks):
         return ELSEWHERE
     if (draw := draw_at_reads(sessions, segments, workers, logins, kinds=BOTH)) is not None:
         return ReadsPlan(draw, ())
-    if draw_at_reads(sessions, segments, workers, logins) is not None:
-        return ELSEWHERE  # the sessions alone at the reads (:func:`.sessions.sample_sessions`)
+    if (literal_sessions(sessions, segments, workers, logins, concurrent_blocks)
+            or draw_at_reads(sessions, segments, workers, logins) is not None):
+        return ELSEWHERE  # the sessions alone, literally or at the reads (sessions.py)
     names, malicious = attacker_names(segments)
     return ReadsPlan(None, tuple(
         (n, draw) for n in names if n not in malicious and (draw := draw_at_reads(
             sessions, segments, workers, logins, frozenset({n}), BOTH)) is not None))
 
 
-def _slot_off_literal(passwords: PasswordSpec, sessions: SessionSpec,
-                      segments: Sequence[Segment], workers: int, logins: float,
-                      concurrent_blocks: bool) -> bool:
-    """Both kinds in a ``next_request`` slot, sessions that send requests, not drawn
-    literally."""
+def _both_in_slot(passwords: PasswordSpec, sessions: SessionSpec, logins: float,
+                  concurrent_blocks: bool) -> bool:
+    """Both kinds in a ``next_request`` slot, sessions that send requests, and no check that
+    only the literal draw can run."""
     return (passwords.lifetime == "next_request" and sessions.lifetime == "next_request"
             and logins > 0.0 and sessions.requests_per_s > 0.0
-            and not literal_sessions(sessions, segments, workers, logins, concurrent_blocks))
+            and not concurrent_needs_literal(sessions, concurrent_blocks))
 
 
 def sample_both_at_reads(

@@ -371,9 +371,16 @@ def literal_sessions(spec: SessionSpec, segments: Sequence[Segment], workers: in
     pass, which needs the victims' requests (``concurrent_blocks``: :mod:`.concurrent_bound`
     proves it never does; tokens that outlive the next request are drawn where their copies
     are taken instead, :mod:`.token_takes`). ``logins`` is per second on the whole server."""
-    return (("concurrent" in spec.binding and not concurrent_blocks
-             and spec.lifetime == "next_request")
+    return (concurrent_needs_literal(spec, concurrent_blocks)
             or literal_work(spec, segments, workers, logins) <= LITERAL_LIMIT)
+
+
+def concurrent_needs_literal(spec: SessionSpec, concurrent_blocks: bool) -> bool:
+    """Whether only the literal draw can run the sessions' checks: ``next_request`` tokens
+    and a ``concurrent`` check that could pass (:func:`literal_sessions`), up to
+    :data:`CONCURRENT_LITERAL_LIMIT`."""
+    return ("concurrent" in spec.binding and not concurrent_blocks
+            and spec.lifetime == "next_request")
 
 
 @dataclass(frozen=True, slots=True)

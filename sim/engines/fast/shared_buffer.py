@@ -74,7 +74,6 @@ from sim.engines.fast.session_literal import (
     worker_reads,
 )
 from sim.engines.fast.session_slot import (
-    DRAWN_LIMIT,
     count_passwords,
     literal_cost,
     other_requests,
@@ -82,8 +81,22 @@ from sim.engines.fast.session_slot import (
     server_logins,
     session_slot,
 )
-from sim.engines.fast.sessions import literal_sessions
+from sim.engines.fast.sessions import (
+    CONCURRENT_LITERAL_LIMIT,
+    concurrent_needs_literal,
+    literal_sessions,
+)
 from sim.scenario.model import PasswordSpec, ResidencySpec, Server, SessionSpec
+
+
+#: Most requests, logins and reads one server replication may expect to draw here: as many as
+#: the literal session draw it replaces where that is taken for cost
+#: (:data:`.session_literal.LITERAL_LIMIT`), since past it the two kinds are drawn apart (item
+#: 14 of ``docs/fast-engine.md``); where a ``concurrent`` check could pass, as many as that
+#: draw takes there (:data:`.sessions.CONCURRENT_LITERAL_LIMIT`). Until 2026-12-07 the
+#: passwords' literal draw's 20,000 (:data:`.session_slot.DRAWN_LIMIT`), past which the
+#: counting chain took them.
+SHARED_LIMIT = LITERAL_LIMIT
 
 
 def always_shared(server: Server, horizon: float, connections: float) -> bool:
@@ -111,7 +124,7 @@ def always_shared(server: Server, horizon: float, connections: float) -> bool:
                * (2.0 + sessions.requests_per_s * sessions.ttl) + connections + handshakes)
     drawn = (requests * horizon + logins * span + connections
              + logins * span * sessions.requests_per_s * sessions.ttl + handshakes)
-    return literal <= LITERAL_LIMIT and drawn <= DRAWN_LIMIT
+    return literal <= LITERAL_LIMIT and drawn <= SHARED_LIMIT
 
 
 def shared_lifetimes(
@@ -122,9 +135,11 @@ def shared_lifetimes(
     """The lifetimes an attacker can read, when this module is to draw the server, else None:
     ``next_request`` passwords beside sessions (:func:`.session_slot.session_slot`) that are
     simulated literally (:func:`.sessions.literal_sessions`; ``logins`` per second on the
-    whole server, ``concurrent_blocks`` as there), and few requests to draw
-    (:func:`.session_slot.literal_cost`): where the two paths it replaces would be taken.
-    Always where the skeleton drew the logins for it (``known``, :func:`always_shared`)."""
+    whole server, ``concurrent_blocks`` as there), and at most :data:`SHARED_LIMIT` requests,
+    logins and reads to draw (:func:`.session_slot.literal_cost` and every session's
+    requests), or as many as the literal session draw takes where only it can run a
+    ``concurrent`` check. Always where the skeleton drew the logins for it (``known``,
+    :func:`always_shared`)."""
     if known:
         return readable_lifetimes(segments, lifetimes)
     if (not session_slot(passwords.lifetime, segments)
@@ -140,7 +155,9 @@ def shared_lifetimes(
     if sessions.lifetime == "next_handshake":  # the legitimate handshakes, drawn too
         requests += sum(lt.end - lt.start for lt in touched) * segments[0].handshakes
     cost = literal_cost(sessions, segments, touched, workers) + requests
-    return touched if cost <= DRAWN_LIMIT else None
+    limit = (CONCURRENT_LITERAL_LIMIT if concurrent_needs_literal(sessions, concurrent_blocks)
+             else SHARED_LIMIT)
+    return touched if cost <= limit else None
 
 
 def sample_shared_buffer(
