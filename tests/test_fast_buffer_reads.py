@@ -271,3 +271,28 @@ def test_the_shared_path_runs_as_far_as_the_literal_sessions(
     concurrent = replace(spec, binding=("ip", "concurrent"))
     assert shared(concurrent, False) == touched  # the literal draw's 4,000,000
     assert shared(concurrent, True) is None  # the check provably never passes
+
+
+def test_the_shared_path_takes_passwords_kept_for_a_duration_beside_the_slot() -> None:
+    """Passwords kept for a duration beside ``next_request`` tokens take the shared path
+    (their only draw together with the tokens) where the sessions are drawn literally; not
+    beside ``max_requests`` (the lingering path reads each lifetime given its count), nor
+    kept until the next key operation, nor beside tokens that outlive the next request
+    (drawn with them login by login, ``login_pairs.py``)."""
+    spec = SessionSpec(ttl=600.0, requests_per_s=0.002, binding=("ip",))
+    readers = (AttackerRates("eve", False, 1.5, 1, 0, 0.0, 0.3, 0.6),)
+    segs = [s._replace(session_rate=spec.requests_per_s / 2)
+            for s in segments(spec, 2, (2000.0, 2020.0), 3000.0, readers, hot=1)]
+    lives = [WorkerLifetime(w, 0.0, 3000.0, False) for w in range(2)]
+    touched = readable_lifetimes(segs, lives)
+
+    def shared(passwords: PasswordSpec, tokens: SessionSpec = spec,
+               max_requests: int | None = None) -> list[WorkerLifetime] | None:
+        return shared_lifetimes(passwords, tokens, segs, lives, 2, LOGINS, False,
+                                max_requests=max_requests)
+
+    kept = PasswordSpec(lifetime=900.0)
+    assert shared(kept) == touched
+    assert shared(kept, max_requests=80) is None
+    assert shared(PasswordSpec(lifetime="next_handshake")) is None
+    assert shared(kept, replace(spec, lifetime=300.0)) is None

@@ -276,12 +276,14 @@ def _secrets(
         # this path (shared_buffer.always_shared), which reads them
         known = run.logins if server.passwords.lifetime == "next_request" else None
         touched = shared_lifetimes(server.passwords, server.sessions, run.segments,
-                                   run.lifetimes, workers, logins, blocks, known is not None)
+                                   run.lifetimes, workers, logins, blocks, known is not None,
+                                   server.restart.max_requests)
         if touched is not None:
             return sample_shared_buffer(server.sessions, run.segments, touched, workers,
                                         scenario.horizon, sources, rng, server=name,
                                         reusing=reusing, known=known,
-                                        max_requests=server.restart.max_requests)
+                                        max_requests=server.restart.max_requests,
+                                        password_lifetime=server.passwords.lifetime)
         plan = plan_reads(server.passwords, server.sessions, run.segments, workers, logins,
                           blocks)
         if plan.draw is not None:

@@ -44,6 +44,12 @@ uniformly. Elsewhere with ``max_requests`` those two items stay, as on the paths
 replaces. Without passwords the same holds for ``next_request`` tokens alone: where this draw
 is sure to be taken the skeleton draws the logins for it, and it runs with the logins
 emptying the slot and no passwords to count.
+
+Passwords kept for a duration beside ``next_request`` tokens (since 2026-12-07, without
+``max_requests``) are not in the slot: each login's password stays in freed memory for an
+exponential time or to the restart, and each read takes it with its chance
+(:func:`.lingering.password_fates`, exact given the reads). They come from the same logins as
+the sessions and are read by the same connections, which no other path draws together.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from sim.engines.fast.lingering import PasswordReads, password_fates
 from sim.engines.fast.login_timeline import LoginTimeline
 from sim.engines.fast.password_chain import PasswordDraw
 from sim.engines.fast.reads import (
@@ -130,7 +137,7 @@ def always_shared(server: Server, horizon: float, connections: float) -> bool:
 def shared_lifetimes(
     passwords: PasswordSpec, sessions: SessionSpec, segments: Sequence[Segment],
     lifetimes: Sequence[WorkerLifetime], workers: int, logins: float, concurrent_blocks: bool,
-    known: bool = False,
+    known: bool = False, max_requests: int | None = None,
 ) -> list[WorkerLifetime] | None:
     """The lifetimes an attacker can read, when this module is to draw the server, else None:
     ``next_request`` passwords beside sessions (:func:`.session_slot.session_slot`) that are
@@ -139,10 +146,15 @@ def shared_lifetimes(
     logins and reads to draw (:func:`.session_slot.literal_cost` and every session's
     requests), or as many as the literal session draw takes where only it can run a
     ``concurrent`` check. Always where the skeleton drew the logins for it (``known``,
-    :func:`always_shared`)."""
+    :func:`always_shared`).
+
+    Since 2026-12-07 also passwords kept for a duration beside ``next_request`` tokens (which
+    no other path draws together: item 14), without ``max_requests`` (where the lingering
+    path reads each lifetime given the count that ended it, item 13)."""
     if known:
         return readable_lifetimes(segments, lifetimes)
-    if (not session_slot(passwords.lifetime, segments)
+    if (not (session_slot(passwords.lifetime, segments)
+             or lingers_beside_slot(passwords, sessions, max_requests))
             or not literal_sessions(sessions, segments, workers, logins, concurrent_blocks)):
         return None
     touched = readable_lifetimes(segments, lifetimes)
@@ -160,6 +172,14 @@ def shared_lifetimes(
     return touched if cost <= limit else None
 
 
+def lingers_beside_slot(passwords: PasswordSpec, sessions: SessionSpec,
+                        max_requests: int | None) -> bool:
+    """Passwords kept for a duration beside ``next_request`` tokens, without ``max_requests``:
+    the lingering passwords this path draws (:func:`shared_lifetimes`)."""
+    return (isinstance(passwords.lifetime, float) and sessions.lifetime == "next_request"
+            and max_requests is None)
+
+
 def sample_shared_buffer(
     sessions: SessionSpec,
     segments: Sequence[Segment],
@@ -174,13 +194,17 @@ def sample_shared_buffer(
     known: LoginTimeline | None = None,
     max_requests: int | None = None,
     passwords: bool = True,
+    password_lifetime: ResidencySpec = "next_request",
 ) -> tuple[PasswordDraw | None, SessionDraw]:
     """The passwords and sessions captured on one server in one replication, with every
     request that can matter drawn (module docstring). ``touched`` are the lifetimes an
     attacker can read (:func:`.session_slot.readable_lifetimes`); ``known``, the logins the
     skeleton drew to time the ``max_requests`` restarts (:func:`always_shared`). Without
     ``passwords`` (``next_request`` tokens alone, only where the skeleton drew the logins)
-    the logins still empty the slot, and no passwords are counted.
+    the logins still empty the slot, and no passwords are counted. ``password_lifetime``: a
+    duration keeps each login's password for an exponential time or to the restart, taken by
+    every read it meets with the read's chance (:func:`lingers_beside_slot`), from the same
+    logins and reads as the tokens.
 
     The legitimate traffic and the reads come from streams of their own, spawned from ``rng``
     (which then draws the reuse attempts): without ``known`` the traffic depends on the
@@ -204,7 +228,7 @@ def sample_shared_buffer(
     kinds: list[tuple[Callable[[AttackerRates], float], ResidencySpec]] = [
         (token_capture, rule)]
     if passwords:
-        kinds.insert(0, (password_capture, "next_request"))
+        kinds.insert(0, (password_capture, password_lifetime))
     else:
         assert known is not None, "tokens alone take this path only on the skeleton's logins"
     if known is None:
@@ -246,8 +270,12 @@ def sample_shared_buffer(
         newest = np.searchsorted(times, t, side="left") - 1
         pw = np.where(newest >= 0, np.append(password, -1)[newest], -1)
         u = reading.random(t.size)
-        took_pw = (pw >= 0) & (u < q[:, 0]) if passwords else np.zeros(t.size, dtype=bool)
-        taken.append((pw[took_pw], who[took_pw], t[took_pw]))
+        if isinstance(password_lifetime, float):
+            taken.append(_lingering_takes(lt, login, login_w, t, who, q[:, 0], len(names),
+                                          password_lifetime, reading))
+        else:
+            took_pw = (pw >= 0) & (u < q[:, 0]) if passwords else np.zeros(t.size, dtype=bool)
+            taken.append((pw[took_pw], who[took_pw], t[took_pw]))
         if rule == "next_request":  # the token of the newest request, the same uniform
             tok = np.where(newest >= 0, np.append(token, -1)[newest], -1)
             took = (tok >= 0) & (u < q[:, -1])
@@ -263,6 +291,23 @@ def sample_shared_buffer(
     drawn = try_sessions(sessions, first, victim_idle(sessions, login, req_t, owner), names,
                          malicious, attacker_sources, rng, server=server, reusing=reusing)
     return counted_passwords, drawn
+
+
+def _lingering_takes(
+    lt: WorkerLifetime, login: np.ndarray, login_w: np.ndarray, t: np.ndarray, who: np.ndarray,
+    q: np.ndarray, attackers: int, mean: float, rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The passwords of the logins to ``lt``'s worker inside it, each kept for an exponential
+    time of ``mean`` or to the restart and taken by each read it meets with that read's
+    chance ``q`` (:func:`.lingering.password_fates`, exact given the reads): each first take
+    (login, attacker, time). A crashing connection's reads are answered before the restart."""
+    mine = np.flatnonzero((login_w == lt.worker) & (login > lt.start) & (login < lt.end))
+    t = np.minimum(t, np.nextafter(lt.end, -math.inf))
+    order = np.argsort(t, kind="stable")
+    reads = PasswordReads(t[order], who[order], q[order], np.array([lt.end]), attackers)
+    first = password_fates(reads, attackers, 1.0 / mean, login[mine], rng)
+    row, col = np.nonzero(np.isfinite(first))
+    return mine[row], col, first[row, col]
 
 
 def _worker_requests(login: np.ndarray, logs: np.ndarray, req_t: np.ndarray,
