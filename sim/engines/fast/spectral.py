@@ -231,7 +231,6 @@ class Rewarded:
             self.spectrum = Spectrum(np.concatenate([sp.w for sp in parts]),
                                      block_diagonal(*(sp.V for sp in parts)),
                                      block_diagonal(*(sp.V_inv for sp in parts)))
-            w = self.spectrum.w
             self._earn = self.spectrum.V_inv @ self.R
 
     def advance(self, pi: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
