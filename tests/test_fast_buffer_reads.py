@@ -273,12 +273,12 @@ def test_the_shared_path_runs_as_far_as_the_literal_sessions(
     assert shared(concurrent, True) is None  # the check provably never passes
 
 
-def test_the_shared_path_takes_passwords_kept_for_a_duration_beside_the_slot() -> None:
-    """Passwords kept for a duration beside ``next_request`` tokens take the shared path
-    (their only draw together with the tokens) where the sessions are drawn literally; not
-    beside ``max_requests`` (the lingering path reads each lifetime given its count), nor
-    kept until the next key operation, nor beside tokens that outlive the next request
-    (drawn with them login by login, ``login_pairs.py``)."""
+def test_the_shared_path_takes_lingering_passwords_beside_the_slot() -> None:
+    """Passwords kept for a duration or until the next key operation beside ``next_request``
+    tokens take the shared path (their only draw together with the tokens) where the
+    sessions are drawn literally; not beside ``max_requests`` (the lingering path reads each
+    lifetime given its count), nor beside tokens that outlive the next request (drawn with
+    them login by login, ``login_pairs.py``)."""
     spec = SessionSpec(ttl=600.0, requests_per_s=0.002, binding=("ip",))
     readers = (AttackerRates("eve", False, 1.5, 1, 0, 0.0, 0.3, 0.6),)
     segs = [s._replace(session_rate=spec.requests_per_s / 2)
@@ -294,5 +294,5 @@ def test_the_shared_path_takes_passwords_kept_for_a_duration_beside_the_slot() -
     kept = PasswordSpec(lifetime=900.0)
     assert shared(kept) == touched
     assert shared(kept, max_requests=80) is None
-    assert shared(PasswordSpec(lifetime="next_handshake")) is None
+    assert shared(PasswordSpec(lifetime="next_handshake")) == touched
     assert shared(kept, replace(spec, lifetime=300.0)) is None

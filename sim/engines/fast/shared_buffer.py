@@ -45,10 +45,11 @@ replaces. Without passwords the same holds for ``next_request`` tokens alone: wh
 is sure to be taken the skeleton draws the logins for it, and it runs with the logins
 emptying the slot and no passwords to count.
 
-Passwords kept for a duration beside ``next_request`` tokens (since 2026-12-07, without
-``max_requests``) are not in the slot: each login's password stays in freed memory for an
-exponential time or to the restart, and each read takes it with its chance
-(:func:`.lingering.password_fates`, exact given the reads). They come from the same logins as
+Passwords kept for a duration or until the next key operation beside ``next_request`` tokens
+(since 2026-12-07, without ``max_requests``) are not in the slot: each login's password stays
+in freed memory for an exponential time or until the worker's next key operation, or to the
+restart, and each read takes it with its chance (:func:`.lingering.password_fates`, exact
+given the reads). They come from the same logins as
 the sessions and are read by the same connections, which no other path draws together.
 """
 
@@ -148,9 +149,10 @@ def shared_lifetimes(
     ``concurrent`` check. Always where the skeleton drew the logins for it (``known``,
     :func:`always_shared`).
 
-    Since 2026-12-07 also passwords kept for a duration beside ``next_request`` tokens (which
-    no other path draws together: item 14), without ``max_requests`` (where the lingering
-    path reads each lifetime given the count that ended it, item 13)."""
+    Since 2026-12-07 also passwords kept for a duration or until the next key operation beside
+    ``next_request`` tokens (which no other path draws together: item 14), without
+    ``max_requests`` (where the lingering path reads each lifetime given the count that ended
+    it, item 13)."""
     if known:
         return readable_lifetimes(segments, lifetimes)
     if (not (session_slot(passwords.lifetime, segments)
@@ -174,9 +176,10 @@ def shared_lifetimes(
 
 def lingers_beside_slot(passwords: PasswordSpec, sessions: SessionSpec,
                         max_requests: int | None) -> bool:
-    """Passwords kept for a duration beside ``next_request`` tokens, without ``max_requests``:
-    the lingering passwords this path draws (:func:`shared_lifetimes`)."""
-    return (isinstance(passwords.lifetime, float) and sessions.lifetime == "next_request"
+    """Passwords kept for a duration or until the next key operation beside ``next_request``
+    tokens, without ``max_requests``: the lingering passwords this path draws
+    (:func:`shared_lifetimes`)."""
+    return (passwords.lifetime != "next_request" and sessions.lifetime == "next_request"
             and max_requests is None)
 
 
@@ -202,9 +205,10 @@ def sample_shared_buffer(
     skeleton drew to time the ``max_requests`` restarts (:func:`always_shared`). Without
     ``passwords`` (``next_request`` tokens alone, only where the skeleton drew the logins)
     the logins still empty the slot, and no passwords are counted. ``password_lifetime``: a
-    duration keeps each login's password for an exponential time or to the restart, taken by
-    every read it meets with the read's chance (:func:`lingers_beside_slot`), from the same
-    logins and reads as the tokens.
+    duration or ``next_handshake`` keeps each login's password for an exponential time or
+    until the worker's next key operation, or to the restart, taken by every read it meets
+    with the read's chance (:func:`lingers_beside_slot`), from the same logins and reads as
+    the tokens.
 
     The legitimate traffic and the reads come from streams of their own, spawned from ``rng``
     (which then draws the reuse attempts): without ``known`` the traffic depends on the
@@ -270,9 +274,10 @@ def sample_shared_buffer(
         newest = np.searchsorted(times, t, side="left") - 1
         pw = np.where(newest >= 0, np.append(password, -1)[newest], -1)
         u = reading.random(t.size)
-        if isinstance(password_lifetime, float):
-            taken.append(_lingering_takes(lt, login, login_w, t, who, q[:, 0], len(names),
-                                          password_lifetime, reading))
+        if password_lifetime != "next_request":
+            taken.append(_lingering_takes(lt, segments, login, login_w, t, who, q[:, 0],
+                                          clears[:, 0], len(names), password_lifetime,
+                                          reading))
         else:
             took_pw = (pw >= 0) & (u < q[:, 0]) if passwords else np.zeros(t.size, dtype=bool)
             taken.append((pw[took_pw], who[took_pw], t[took_pw]))
@@ -294,18 +299,28 @@ def sample_shared_buffer(
 
 
 def _lingering_takes(
-    lt: WorkerLifetime, login: np.ndarray, login_w: np.ndarray, t: np.ndarray, who: np.ndarray,
-    q: np.ndarray, attackers: int, mean: float, rng: np.random.Generator,
+    lt: WorkerLifetime, segments: Sequence[Segment], login: np.ndarray, login_w: np.ndarray,
+    t: np.ndarray, who: np.ndarray, q: np.ndarray, clears: np.ndarray, attackers: int,
+    rule: ResidencySpec, rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The passwords of the logins to ``lt``'s worker inside it, each kept for an exponential
-    time of ``mean`` or to the restart and taken by each read it meets with that read's
-    chance ``q`` (:func:`.lingering.password_fates`, exact given the reads): each first take
-    (login, attacker, time). A crashing connection's reads are answered before the restart."""
+    time (``rule`` a duration) or until the worker's next key operation (``next_handshake``:
+    the legitimate handshakes, drawn here, and the reads whose connection makes one,
+    ``clears``, before it reads), or to the restart, and taken by each read it meets with that
+    read's chance ``q`` (:func:`.lingering.password_fates`, exact given the reads): each first
+    take (login, attacker, time). A crashing connection's reads are answered before the
+    restart."""
     mine = np.flatnonzero((login_w == lt.worker) & (login > lt.start) & (login < lt.end))
     t = np.minimum(t, np.nextafter(lt.end, -math.inf))
+    ends = [np.array([lt.end])]
+    if rule == "next_handshake":
+        k = int(rng.poisson(segments[0].handshakes * (lt.end - lt.start)))
+        ends += [lt.start + (lt.end - lt.start) * rng.random(k), t[clears]]
     order = np.argsort(t, kind="stable")
-    reads = PasswordReads(t[order], who[order], q[order], np.array([lt.end]), attackers)
-    first = password_fates(reads, attackers, 1.0 / mean, login[mine], rng)
+    reads = PasswordReads(t[order], who[order], q[order], np.sort(np.concatenate(ends)),
+                          attackers)
+    mu = 1.0 / rule if isinstance(rule, float) else 0.0
+    first = password_fates(reads, attackers, mu, login[mine], rng)
     row, col = np.nonzero(np.isfinite(first))
     return mine[row], col, first[row, col]
 
