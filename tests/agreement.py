@@ -407,6 +407,30 @@ def family_z(comparisons: int) -> float:
     return float(norm.ppf(1 - FAMILY_ERROR / (2 * comparisons)))
 
 
+def draws_compared(a: Sequence[dict[str, float]], b: Sequence[dict[str, float]],
+                   labels: tuple[str, str] = ("literal", "reads")
+                   ) -> tuple[list[str], dict[str, tuple[float, float]]]:
+    """Two independent sets of draws of the same quantities (a row each; a quantity missing
+    from a row is 0), each quantity's means compared at the family ``z`` of those with any
+    spread: the lines beyond it, and per quantity the first set's mean and the half-width."""
+    names = sorted({q for row in [*a, *b] for q in row})
+    x = {q: np.array([row.get(q, 0.0) for row in a]) for q in names}
+    y = {q: np.array([row.get(q, 0.0) for row in b]) for q in names}
+    se = {q: math.sqrt(x[q].var(ddof=1) / x[q].size + y[q].var(ddof=1) / y[q].size)
+          for q in names}
+    z = family_z(sum(1 for q in names if se[q] > 0.0))
+    failures, bounds = [], {}
+    for q in names:
+        half = z * se[q]
+        line = (f"{q}: {labels[0]} {x[q].mean():.4f}, {labels[1]} {y[q].mean():.4f}, "
+                f"difference {y[q].mean() - x[q].mean():+.4f} +- {half:.4f} (z = {z:.2f})")
+        print(line)
+        bounds[q] = (float(x[q].mean()), half)
+        if abs(y[q].mean() - x[q].mean()) > half:
+            failures.append(line)
+    return failures, bounds
+
+
 def compared(name: str, fast: dict[str, np.ndarray] | StoredRun, quantities: list[str],
              ref: dict[str, np.ndarray] | StoredRun | None = None
              ) -> list[tuple[str, Sample, Sample]]:

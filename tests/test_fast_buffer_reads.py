@@ -21,7 +21,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from agreement import family_z
+from agreement import draws_compared, family_z
 from test_fast_session_reads import LOGINS, segments, three_readers
 
 from sim.engines.fast import sessions, shared_buffer, slot_looks
@@ -102,26 +102,9 @@ def quantities(d: Draw, cut: float) -> dict[str, float]:
 
 def compare(literal: list[Draw], reads: list[Draw],
             cut: float) -> tuple[list[str], dict[str, tuple[float, float]]]:
-    """Every quantity's means compared at the family ``z``: the lines beyond it, and per
-    quantity the literal mean and the comparison's half-width."""
-    a = [quantities(d, cut) for d in literal]
-    b = [quantities(d, cut) for d in reads]
-    names = sorted({q for row in a + b for q in row})
-    x = {q: np.array([row.get(q, 0.0) for row in a]) for q in names}
-    y = {q: np.array([row.get(q, 0.0) for row in b]) for q in names}
-    se = {q: math.sqrt(x[q].var(ddof=1) / x[q].size + y[q].var(ddof=1) / y[q].size)
-          for q in names}
-    z = family_z(sum(1 for q in names if se[q] > 0.0))
-    failures, bounds = [], {}
-    for q in names:
-        half = z * se[q]
-        line = (f"{q}: literal {x[q].mean():.4f}, reads {y[q].mean():.4f}, difference "
-                f"{y[q].mean() - x[q].mean():+.4f} +- {half:.4f} (z = {z:.2f})")
-        print(line)
-        bounds[q] = (float(x[q].mean()), half)
-        if abs(y[q].mean() - x[q].mean()) > half:
-            failures.append(line)
-    return failures, bounds
+    """Every quantity's means compared at the family ``z`` (:func:`agreement.draws_compared`)."""
+    return draws_compared([quantities(d, cut) for d in literal],
+                          [quantities(d, cut) for d in reads])
 
 
 #: Draws a side: a reader's chance of both kinds is compared to within about 0.02.

@@ -16,13 +16,12 @@ this comparison sees that.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 import pytest
-from agreement import family_z
+from agreement import draws_compared
 from test_fast_buffer_reads import AT_READS, at_reads
 from test_fast_session_reads import segments, three_readers
 
@@ -84,22 +83,7 @@ def quantities(d: PasswordDraw) -> dict[str, float]:
 
 def beyond(a: list[PasswordDraw], b: list[PasswordDraw]) -> list[str]:
     """The quantities whose two means differ by more than the family ``z`` of them all."""
-    x = [quantities(d) for d in a]
-    y = [quantities(d) for d in b]
-    names = sorted({q for row in x + y for q in row})
-    u = {q: np.array([row.get(q, 0.0) for row in x]) for q in names}
-    v = {q: np.array([row.get(q, 0.0) for row in y]) for q in names}
-    se = {q: math.sqrt(u[q].var(ddof=1) / u[q].size + v[q].var(ddof=1) / v[q].size)
-          for q in names}
-    z = family_z(sum(1 for q in names if se[q] > 0.0))
-    out = []
-    for q in names:
-        line = (f"{q}: literal {u[q].mean():.4f}, reads {v[q].mean():.4f} +- {z * se[q]:.4f} "
-                f"(z = {z:.2f})")
-        print(line)
-        if abs(v[q].mean() - u[q].mean()) > z * se[q]:
-            out.append(line)
-    return out
+    return draws_compared([quantities(d) for d in a], [quantities(d) for d in b])[0]
 
 
 _LITERAL: dict[int, list[PasswordDraw]] = {}
