@@ -231,6 +231,19 @@ def test_benign_readers_are_drawn_alone_where_the_server_is_not(
     assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False).alone == ()
 
 
+def one_reader(
+    until: float, horizon: float,
+) -> tuple[SessionSpec, list[Segment], list[WorkerLifetime], list[WorkerLifetime]]:
+    """Two workers never restarted, a reader from 2000 s to ``until`` and sessions that empty
+    the slot: the sessions, segments, lifetimes and those an attacker reads."""
+    spec = SessionSpec(ttl=600.0, requests_per_s=0.002, binding=("ip",))
+    readers = (AttackerRates("eve", False, 1.5, 1, 0, 0.0, 0.3, 0.6),)
+    segs = [s._replace(session_rate=spec.requests_per_s / 2)
+            for s in segments(spec, 2, (2000.0, until), horizon, readers, hot=1)]
+    lives = [WorkerLifetime(w, 0.0, horizon, False) for w in range(2)]
+    return spec, segs, lives, readable_lifetimes(segs, lives)
+
+
 def test_the_shared_path_runs_as_far_as_the_literal_sessions(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The shared buffer's literal draw of both kinds is taken wherever the sessions alone
@@ -238,12 +251,7 @@ def test_the_shared_path_runs_as_far_as_the_literal_sessions(
     draw's limit; until 2026-12-07 it stopped at the passwords' literal draw's 20,000
     (``session_slot.DRAWN_LIMIT``), and the two kinds were drawn apart past it. Where only the
     literal draw can run a ``concurrent`` check, as far as that draw goes."""
-    spec = SessionSpec(ttl=600.0, requests_per_s=0.002, binding=("ip",))
-    readers = (AttackerRates("eve", False, 1.5, 1, 0, 0.0, 0.3, 0.6),)
-    segs = [s._replace(session_rate=spec.requests_per_s / 2)
-            for s in segments(spec, 2, (2000.0, 20_000.0), 30_000.0, readers, hot=1)]
-    lives = [WorkerLifetime(w, 0.0, 30_000.0, False) for w in range(2)]
-    touched = readable_lifetimes(segs, lives)
+    spec, segs, lives, touched = one_reader(20_000.0, 30_000.0)
     assert literal_cost(spec, segs, touched, 2) > DRAWN_LIMIT  # 54,000 reads
     shared = lambda s, blocks: shared_lifetimes(  # noqa: E731
         PASSWORDS, s, segs, lives, 2, LOGINS, blocks)
@@ -262,12 +270,7 @@ def test_the_shared_path_takes_lingering_passwords_beside_the_slot() -> None:
     sessions are drawn literally; not beside ``max_requests`` (the lingering path reads each
     lifetime given its count), nor beside tokens that outlive the next request (drawn with
     them login by login, ``login_pairs.py``)."""
-    spec = SessionSpec(ttl=600.0, requests_per_s=0.002, binding=("ip",))
-    readers = (AttackerRates("eve", False, 1.5, 1, 0, 0.0, 0.3, 0.6),)
-    segs = [s._replace(session_rate=spec.requests_per_s / 2)
-            for s in segments(spec, 2, (2000.0, 2020.0), 3000.0, readers, hot=1)]
-    lives = [WorkerLifetime(w, 0.0, 3000.0, False) for w in range(2)]
-    touched = readable_lifetimes(segs, lives)
+    spec, segs, lives, touched = one_reader(2020.0, 3000.0)
 
     def shared(passwords: PasswordSpec, tokens: SessionSpec = spec,
                max_requests: int | None = None) -> list[WorkerLifetime] | None:
