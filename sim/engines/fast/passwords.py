@@ -1,7 +1,7 @@
 """Passwords captured on one server: the requests drawn one by one where sessions empty a
-``next_request`` slot and they are few, the slot drawn at the reads where no session does and
-the reads are few, else the counting chain when few passwords can be resident at once, the
-lingering-password sampler when many can.
+``next_request`` slot and they are few, the slot drawn at the reads where the reads are few
+(since 2026-12-07 with sessions too), else the counting chain when few passwords can be
+resident at once, the lingering-password sampler when many can.
 
 The chain costs about the cube of its states per piece of a lifetime, the sampler about the
 number of attacker connections it samples: the sampler is taken past :data:`SMALL_CHAIN`

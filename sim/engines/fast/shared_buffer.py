@@ -1,4 +1,5 @@
-"""Passwords in a ``next_request`` slot and the sessions of the same server, drawn together.
+"""Passwords and the sessions of the same server, drawn together, where a ``next_request`` slot
+holds one kind or both.
 
 Under ``next_request`` a worker's recycled read buffer holds what its latest request left
 (``model.md``, Residency): a login's password, a session request's token, or nothing. A
@@ -49,8 +50,8 @@ Passwords kept for a duration or until the next key operation beside ``next_requ
 (since 2026-12-07, without ``max_requests``) are not in the slot: each login's password stays
 in freed memory for an exponential time or until the worker's next key operation, or to the
 restart, and each read takes it with its chance (:func:`.lingering.password_fates`, exact
-given the reads). They come from the same logins as
-the sessions and are read by the same connections, which no other path draws together.
+given the reads). They come from the same logins as the sessions and are read by the same
+connections, which no other path draws together.
 """
 
 from __future__ import annotations
@@ -319,7 +320,7 @@ def _lingering_takes(
     order = np.argsort(t, kind="stable")
     reads = PasswordReads(t[order], who[order], q[order], np.sort(np.concatenate(ends)),
                           attackers)
-    mu = 1.0 / rule if isinstance(rule, float) else 0.0
+    mu = 0.0 if rule == "next_handshake" else 1.0 / float(rule)
     first = password_fates(reads, attackers, mu, login[mine], rng)
     row, col = np.nonzero(np.isfinite(first))
     return mine[row], col, first[row, col]
