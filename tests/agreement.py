@@ -609,10 +609,10 @@ def tokens_lasting(lifetime: float | str) -> Callable[[], Scenario]:
 
 def passwords_lasting(lifetime: float | str) -> Callable[[], Scenario]:
     """``choices`` with passwords kept for ``lifetime`` on average (or until the next key
-    operation) beside its ``next_request`` tokens, few logins (one in 1,000 s: a login's password and session are then taken
-    together or not at all by the same stretch of reads) and no ``max_requests``: each
-    login's password stays in freed memory while its session's tokens pass through the read
-    buffer, read by the same connections."""
+    operation) beside its ``next_request`` tokens, few logins (one in 1,000 s: a login's
+    password and session are then taken together or not at all by the same stretch of
+    reads) and no ``max_requests``: each login's password stays in freed memory while its
+    session's tokens pass through the read buffer, read by the same connections."""
     def build() -> Scenario:
         sc = choices()
         mail = sc.servers["mail"]
