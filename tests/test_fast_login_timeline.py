@@ -152,8 +152,9 @@ def test_where_the_logins_are_drawn_the_restarts_do_not_read_the_ramps_staircase
     of mean rates, but where the skeleton draws the logins it counts each worker's session
     requests from the sessions actually open, so its ``max_requests`` restarts do not read
     the staircase at all: the same seeds give the same lifetimes, to the last bit, with its
-    steps' rates tripled. Without the logins drawn (``next_request`` passwords) they do read
-    it, so the comparison can see a difference. Sessions of 50,000 s keep the whole run on the
+    steps' rates tripled. Without the logins drawn (``next_request`` passwords beside a
+    ``concurrent`` check, which the shared path's draw given the logins does not run) they do
+    read it, so the comparison can see a difference. Sessions of 50,000 s keep the whole run on the
     ramp (36 restarts of the first skeleton there)."""
     sc = _clustered()
     mail = sc.servers["mail"]
@@ -169,7 +170,8 @@ def test_where_the_logins_are_drawn_the_restarts_do_not_read_the_ramps_staircase
         return ([(lt.worker, lt.start, lt.end, lt.end_cause) for lt in run.lifetimes],
                 run.logins is not None)
 
-    plain = replace(mail, passwords=replace(mail.passwords, lifetime="next_request"))
+    plain = replace(mail, passwords=replace(mail.passwords, lifetime="next_request"),
+                    sessions=replace(mail.sessions, binding=("ip", "concurrent")))
     before = {(name, seed): lifetimes(server, seed)
               for name, server in (("drawn", mail), ("mean", plain)) for seed in range(4)}
     steps = ServerRun._ramp_rates
@@ -184,6 +186,7 @@ def test_where_the_logins_are_drawn_the_restarts_do_not_read_the_ramps_staircase
         assert known and sum(end < 50_000.0 for *_, end, cause in drawn
                              if cause == "max_requests") > 10
         assert lifetimes(mail, seed) == (drawn, True)
+        assert not before["mean", seed][1]
         assert lifetimes(plain, seed) != before["mean", seed]
 
 

@@ -205,29 +205,25 @@ def test_past_fourteen_passwords_beside_busy_sessions_take_the_slot_at_the_reads
 
 def test_past_ten_next_request_passwords_beside_sessions_leave_the_chain() -> None:
     """Fourteen malicious attackers at 3,000 times their rates: the counting chain, which
-    would count every set of them (17.7 s a replication when measured), gives way to the
-    literal draw of the slot the sessions empty, within 4,000,000 draws (0.43 s)."""
+    would count every set of them (17.7 s a replication when measured), is never taken; each
+    replication draws the passwords with the sessions, on the shared path or at the reads
+    (until 2026-12-07 the passwords took the literal draw of the slot alone, within 4,000,000
+    draws, 0.43 s a replication)."""
     from sim.engines import get_engine
     from sim.engines.fast import passwords
 
     sc = many(False)
     sc = replace(sc, attackers={n: replace(a, rate=a.rate * 3000.0)
                                 for n, a in sc.attackers.items()})
-    calls = {"literal": 0}
-    literal = passwords.sample_slot_passwords
-
-    def drawn(*args, **kwargs):
-        calls["literal"] += 1
-        return literal(*args, **kwargs)
-
-    def chain(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the counting chain")
-
-    with forced(passwords, "sample_slot_passwords", drawn), \
-            forced(passwords, "sample_passwords", chain):
+    calls = {"shared": 0, "reads": 0}
+    with (forced(passwords, "sample_passwords", _no_unions),
+          forced(fast, "sample_shared_buffer",
+                 spied(calls, "shared", fast.sample_shared_buffer)),
+          forced(fast, "sample_both_at_reads",
+                 spied(calls, "reads", fast.sample_both_at_reads))):
         for i in range(2):
             get_engine("fast").simulate(sc, np.random.SeedSequence(1, spawn_key=(i,)))
-    assert calls["literal"] > 0
+    assert calls["shared"] + calls["reads"] == 2
 
 
 @settings(max_examples=25, deadline=None)
