@@ -273,14 +273,16 @@ def sample_shared_buffer(
                 np.concatenate([mine, np.full(session_t.size + other.size, -1)]),
                 np.concatenate([np.full(mine.size, -1), session_of, np.full(other.size, -1)]))
         newest = np.searchsorted(times, t, side="left") - 1
-        pw = np.where(newest >= 0, np.append(password, -1)[newest], -1)
         u = reading.random(t.size)
         if password_lifetime != "next_request":
-            taken.append(_lingering_takes(lt, segments, login, login_w, t, who, q[:, 0],
+            logins_here = password >= 0  # the lifetime's own logins, in time order
+            taken.append(_lingering_takes(lt, segments, times[logins_here],
+                                          password[logins_here], t, who, q[:, 0],
                                           clears[:, 0], len(names), password_lifetime,
                                           reading))
-        else:
-            took_pw = (pw >= 0) & (u < q[:, 0]) if passwords else np.zeros(t.size, dtype=bool)
+        elif passwords:
+            pw = np.where(newest >= 0, np.append(password, -1)[newest], -1)
+            took_pw = (pw >= 0) & (u < q[:, 0])
             taken.append((pw[took_pw], who[took_pw], t[took_pw]))
         if rule == "next_request":  # the token of the newest request, the same uniform
             tok = np.where(newest >= 0, np.append(token, -1)[newest], -1)
@@ -300,18 +302,17 @@ def sample_shared_buffer(
 
 
 def _lingering_takes(
-    lt: WorkerLifetime, segments: Sequence[Segment], login: np.ndarray, login_w: np.ndarray,
+    lt: WorkerLifetime, segments: Sequence[Segment], at: np.ndarray, ids: np.ndarray,
     t: np.ndarray, who: np.ndarray, q: np.ndarray, clears: np.ndarray, attackers: int,
     rule: ResidencySpec, rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The passwords of the logins to ``lt``'s worker inside it, each kept for an exponential
-    time (``rule`` a duration) or until the worker's next key operation (``next_handshake``:
-    the legitimate handshakes, drawn here, and the reads whose connection makes one,
-    ``clears``, before it reads), or to the restart, and taken by each read it meets with that
-    read's chance ``q`` (:func:`.lingering.password_fates`, exact given the reads): each first
-    take (login, attacker, time). A crashing connection's reads are answered before the
-    restart."""
-    mine = np.flatnonzero((login_w == lt.worker) & (login > lt.start) & (login < lt.end))
+    """The passwords of the logins to ``lt``'s worker inside it (at ``at``, numbered ``ids``,
+    in time order), each kept for an exponential time (``rule`` a duration) or until the
+    worker's next key operation (``next_handshake``: the legitimate handshakes, drawn here,
+    and the reads whose connection makes one, ``clears``, before it reads), or to the
+    restart, and taken by each read it meets with that read's chance ``q``
+    (:func:`.lingering.password_fates`, exact given the reads): each first take (login,
+    attacker, time). A crashing connection's reads are answered before the restart."""
     t = np.minimum(t, np.nextafter(lt.end, -math.inf))
     ends = [np.array([lt.end])]
     if rule == "next_handshake":
@@ -321,9 +322,9 @@ def _lingering_takes(
     reads = PasswordReads(t[order], who[order], q[order], np.sort(np.concatenate(ends)),
                           attackers)
     mu = 0.0 if rule == "next_handshake" else 1.0 / float(rule)
-    first = password_fates(reads, attackers, mu, login[mine], rng)
+    first = password_fates(reads, attackers, mu, at, rng)
     row, col = np.nonzero(np.isfinite(first))
-    return mine[row], col, first[row, col]
+    return ids[row], col, first[row, col]
 
 
 def _worker_requests(login: np.ndarray, logs: np.ndarray, req_t: np.ndarray,
