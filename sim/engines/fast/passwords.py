@@ -41,7 +41,7 @@ from sim.engines.fast.password_reads import (
 from sim.engines.fast.reads import attacker_names, counting_sets
 from sim.engines.fast.segments import WorkerLifetime, Segment
 from sim.engines.fast.sessions import CONCURRENT_LITERAL_LIMIT, MAX_MALICIOUS, MAX_UNIONS
-from sim.engines.fast.slot_looks import LOOKS_LIMIT
+from sim.engines.fast.slot_looks import LOOKS_LIMIT, looks_bound
 from sim.engines.fast.session_slot import (
     DRAWN_LIMIT,
     literal_cost,
@@ -179,13 +179,10 @@ def refuse_many_patterns(server: Server, attackers: Sequence[Attacker], horizon:
     sessions = server.sessions
     if spec.lifetime == "next_request" and sessions is not None and sessions.requests_per_s > 0:
         # sessions empty the slot: drawn literally (session_slot.literal_cost, at most every
-        # request and login of the timeline) or, past that, at the reads (every connection a
-        # candidate, the logins over the windows' union with a ttl before each attacker's
-        # run of it: segments.read_span)
+        # request and login of the timeline) or, past that, at the reads
         work = (server.traffic.requests_per_s * server.hosts * horizon
                 + logins * (horizon + sessions.ttl) + reads)
-        looks = reads + logins * (longest_union(attackers, horizon)
-                                  + len(attackers) * sessions.ttl)
+        looks = looks_bound(attackers, horizon, logins, sessions.ttl)
         if work <= CONCURRENT_LITERAL_LIMIT or looks <= LOOKS_LIMIT:
             return
         work, limit, what = looks, LOOKS_LIMIT, "candidate reads and logins at the reads"

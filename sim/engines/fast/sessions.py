@@ -107,11 +107,11 @@ from sim.engines.fast.session_literal import (
     simulate_sessions,
     try_sessions,
 )
-from sim.engines.fast.slot_looks import LOOKS_LIMIT, DrawAtReads, draw_at_reads
+from sim.engines.fast.slot_looks import LOOKS_LIMIT, DrawAtReads, draw_at_reads, looks_bound
 from sim.engines.fast.token_copies import draw_classes
 from sim.engines.fast.token_means import given_reads, read_means
 from sim.engines.fast.token_takes import TAKES_LIMIT, sample_takes, takes_fit, takes_work
-from sim.model.attackers import longest_union, longest_window
+from sim.model.attackers import longest_window
 from sim.scenario.model import Attacker, Server, SessionSpec
 
 #: Gauss-Legendre points per interval of login times.
@@ -656,13 +656,10 @@ def refuse_session_checks(
     if len(malicious) <= MAX_UNIONS or work <= CONCURRENT_LITERAL_LIMIT:
         return
     if spec.lifetime == "next_request":
-        # the draw at the reads: at most every connection a candidate, and the logins over
-        # the windows' union with the ttl before each run of it, at most one run an attacker
-        # (slot_looks.draw_at_reads, segments.read_span)
-        span = longest_union(attackers, horizon) + len(attackers) * spec.ttl
-        if spec.requests_per_s > 0.0 and reads + logins * span <= LOOKS_LIMIT:
+        looks = looks_bound(attackers, horizon, logins, spec.ttl)
+        if spec.requests_per_s > 0.0 and looks <= LOOKS_LIMIT:
             return
-        bound = f"the draw at the reads ({reads + logins * span:,.0f} candidates and logins)"
+        bound = f"the draw at the reads ({looks:,.0f} candidates and logins)"
     elif takes <= TAKES_LIMIT:
         return
     else:

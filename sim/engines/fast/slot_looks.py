@@ -56,7 +56,8 @@ from sim.engines.fast.session_reads import (
     read_lifetimes,
     sorted_candidates,
 )
-from sim.scenario.model import SessionSpec
+from sim.model.attackers import longest_union, longest_window
+from sim.scenario.model import Attacker, SessionSpec
 
 #: Most expected candidate reads and logins per server and replication drawn here (each
 #: costs about 150 bytes and 0.35 microseconds): past it the sweep and the chain, whose cost
@@ -72,6 +73,17 @@ WIDEN = 8.0
 ONE_LOOK_COST = 1.1e-4
 ARRAYS_COST = 3.5e-7
 ARRAYS_CALL = 1e-3
+
+def looks_bound(attackers: Sequence[Attacker], horizon: float, logins: float,
+                ttl: float) -> float:
+    """From the scenario alone, the most candidates and logins the arrays could draw on one
+    server replication (``logins`` per second on it): every connection a candidate, the
+    logins over the attackers' windows' union with a ``ttl`` before each attacker's run of it
+    (at most one run an attacker, :func:`.segments.read_span`). ``check`` bounds the draws at
+    the reads with it past :data:`.sessions.MAX_UNIONS` attackers."""
+    reads = sum(a.connection_rate * longest_window(a, horizon) for a in attackers)
+    return reads + logins * (longest_union(attackers, horizon) + len(attackers) * ttl)
+
 
 DrawAtReads = Callable[..., ReadCaptures]
 """:func:`.session_reads.found_at_reads` or :func:`looked_at_reads` (the same parameters)."""
