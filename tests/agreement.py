@@ -607,12 +607,14 @@ def tokens_lasting(lifetime: float | str) -> Callable[[], Scenario]:
     return build
 
 
-def passwords_lasting(lifetime: float | str) -> Callable[[], Scenario]:
+def passwords_lasting(lifetime: float | str, counted: bool = False) -> Callable[[], Scenario]:
     """``choices`` with passwords kept for ``lifetime`` on average (or until the next key
     operation) beside its ``next_request`` tokens, few logins (one in 1,000 s: a login's
     password and session are then taken together or not at all by the same stretch of
-    reads) and no ``max_requests``: each login's password stays in freed memory while its
-    session's tokens pass through the read buffer, read by the same connections."""
+    reads) and no ``max_requests`` unless ``counted``: each login's password stays in freed
+    memory while its session's tokens pass through the read buffer, read by the same
+    connections. ``counted`` keeps ``choices``' ``max_requests``, which the attackers'
+    connections drive, so that a lifetime's end says how much traffic it held."""
     def build() -> Scenario:
         sc = choices()
         mail = sc.servers["mail"]
@@ -620,7 +622,7 @@ def passwords_lasting(lifetime: float | str) -> Callable[[], Scenario]:
         return replace(sc, servers={**sc.servers, "mail": replace(
             mail, passwords=replace(mail.passwords, lifetime=lifetime),
             traffic=replace(mail.traffic, logins_per_s=0.001),
-            restart=replace(mail.restart, max_requests=None))})
+            restart=mail.restart if counted else replace(mail.restart, max_requests=None))})
     return build
 
 
@@ -952,7 +954,8 @@ SIDE_RUNS: dict[str, SideRun] = {
     **{f"joint-{name}": SideRun(build, 6_000, capture_cells) for name, build in (
         ("choices", choices), ("choices-tokens-300s", tokens_lasting(300.0)),
         ("choices-tokens-handshake", tokens_lasting("next_handshake")),
-        ("choices-passwords-900s", passwords_lasting(900.0)))},
+        ("choices-passwords-900s", passwords_lasting(900.0)),
+        ("choices-passwords-900s-counted", passwords_lasting(900.0, counted=True)))},
     "key-chain": SideRun(lingering_key, 20_000, key_outcomes),
     "key-counted": SideRun(lingering_key, 20_000, counted_key_outcomes, seed=FAST_SEED + 1),
     "key-race": SideRun(key_race(0.0), 120_000, key_outcomes),

@@ -10,13 +10,17 @@ off the chain and off drawing apart on 2026-12-07 (items 12 and 14 of ``docs/fas
 * ``shared``: passwords kept 900 s (or until the next key operation) beside ``next_request``
   tokens, drawn with them by the shared buffer's literal draw (``shared_buffer.py``,
   ``lingers_beside_slot``), on ``agreement.passwords_lasting`` (one login in 1,000 s, no
-  ``max_requests``), which takes it as it runs.
+  ``max_requests``), which takes it as it runs;
+* ``counted``: the same with ``choices``' ``max_requests`` kept, which the shared buffer's
+  draw takes on the logins the skeleton drew, each lifetime given its count (since
+  2026-12-07 late; before, drawn apart: the passwords on the lingering path, the tokens on
+  their own).
 
 A spy counts the server replications the draw took, and every quantity the suite extracts is
 compared with a fresh reference run at the family ``z``, each side seeded apart from every
 stored run:
 
-    .venv/bin/python tests/slot_reads_probe.py reads|shared [LIFETIME|handshake] [N] [SEED]
+    .venv/bin/python tests/slot_reads_probe.py reads|shared|counted [LIFETIME|handshake] [N] [SEED]
     # 40,000 a side (the default): about 3.5 minutes on 2 cores
 """
 
@@ -46,8 +50,8 @@ CHUNK = 1_000
 
 def scenario(path: str, lifetime: str) -> Scenario:
     rule = "next_handshake" if lifetime == "handshake" else float(lifetime)
-    if path == "shared":
-        return passwords_lasting(rule)()
+    if path != "reads":
+        return passwords_lasting(rule, counted=path == "counted")()
     sc = tokens_lasting(rule)()
     mail = sc.servers["mail"]
     return replace(sc, servers={"mail": replace(
@@ -60,7 +64,7 @@ def _run(engine: str, path: str, lifetime: str, start: int, stop: int,
     if engine == "reference":
         return outcomes("reference", sc, range(start, stop), seed), 0
     calls = {"drawn": 0}
-    if path == "shared":
+    if path != "reads":
         with forced(fast_engine, "sample_shared_buffer",
                     spied(calls, "drawn", fast_engine.sample_shared_buffer)):
             return outcomes("fast", sc, range(start, stop), seed), calls["drawn"]

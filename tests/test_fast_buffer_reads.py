@@ -264,21 +264,31 @@ def test_the_shared_path_runs_as_far_as_the_literal_sessions(
     assert shared(concurrent, True) is None  # the check provably never passes
 
 
-def test_the_shared_path_takes_lingering_passwords_beside_the_slot() -> None:
+def test_the_shared_path_takes_lingering_passwords_beside_the_slot(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """Passwords kept for a duration or until the next key operation beside ``next_request``
     tokens take the shared path (their only draw together with the tokens) where the
-    sessions are drawn literally; not beside ``max_requests`` (the lingering path reads each
-    lifetime given its count), nor beside tokens that outlive the next request (drawn with
-    them login by login, ``login_pairs.py``)."""
+    sessions are drawn literally; not beside tokens that outlive the next request (drawn with
+    them login by login, ``login_pairs.py``). Beside ``max_requests`` only on the logins the
+    skeleton drew (``known``), where each lifetime is drawn given its count (before
+    2026-12-07 late never: the lingering path read it so), not beside a ``concurrent`` check
+    (only the readable lifetimes' session requests are drawn there), and only within the
+    path's bounds: the skeleton drew those logins for the lingering path, whatever this
+    path's cost."""
     spec, segs, lives, touched = one_reader(2020.0, 3000.0)
 
     def shared(passwords: PasswordSpec, tokens: SessionSpec = spec,
-               max_requests: int | None = None) -> list[WorkerLifetime] | None:
-        return shared_lifetimes(passwords, tokens, segs, lives, 2, LOGINS, False,
+               max_requests: int | None = None,
+               known: bool = False) -> list[WorkerLifetime] | None:
+        return shared_lifetimes(passwords, tokens, segs, lives, 2, LOGINS, False, known,
                                 max_requests=max_requests)
 
     kept = PasswordSpec(lifetime=900.0)
     assert shared(kept) == touched
     assert shared(kept, max_requests=80) is None
+    assert shared(kept, max_requests=80, known=True) == touched
+    assert shared(kept, replace(spec, binding=("ip", "concurrent")), 80, known=True) is None
     assert shared(PasswordSpec(lifetime="next_handshake")) == touched
     assert shared(kept, replace(spec, lifetime=300.0)) is None
+    monkeypatch.setattr(shared_buffer, "SHARED_LIMIT", 10.0)
+    assert shared(kept, max_requests=80, known=True) is None

@@ -273,8 +273,9 @@ def _secrets(
             known=run.logins, max_requests=server.restart.max_requests, passwords=False)[1]
     if server.passwords is not None and server.sessions is not None:
         # where the skeleton drew the logins beside next_request passwords, it did so for
-        # this path (shared_buffer.always_shared), which reads them
-        known = run.logins if server.passwords.lifetime == "next_request" else None
+        # this path (shared_buffer.always_shared); beside lingering ones, for the lingering
+        # path, and this path reads them too where its bounds hold (shared_lifetimes)
+        known = run.logins
         touched = shared_lifetimes(server.passwords, server.sessions, run.segments,
                                    run.lifetimes, workers, logins, blocks, known is not None,
                                    server.restart.max_requests)

@@ -47,7 +47,8 @@ is sure to be taken the skeleton draws the logins for it, and it runs with the l
 emptying the slot and no passwords to count.
 
 Passwords kept for a duration or until the next key operation beside ``next_request`` tokens
-(since 2026-12-07, without ``max_requests``) are not in the slot: each login's password stays
+(since 2026-12-07; with ``max_requests`` only on the logins the skeleton drew, each lifetime
+given its count as above) are not in the slot: each login's password stays
 in freed memory for an exponential time or until the worker's next key operation, or to the
 restart, and each read takes it with its chance (:func:`.lingering.password_fates`, exact
 given the reads). They come from the same logins as the sessions and are read by the same
@@ -151,13 +152,16 @@ def shared_lifetimes(
     :func:`always_shared`).
 
     Since 2026-12-07 also passwords kept for a duration or until the next key operation beside
-    ``next_request`` tokens (which no other path draws together: item 14), without
-    ``max_requests`` (where the lingering path reads each lifetime given the count that ended
-    it, item 13)."""
-    if known:
+    ``next_request`` tokens (which no other path draws together: item 14), with
+    ``max_requests`` only where the skeleton drew the logins (``known``), as it does for such
+    passwords when they are few enough (:func:`.login_timeline.drives_restarts`): then each
+    readable lifetime is drawn given its count, as the lingering path draws it (item 13). The
+    skeleton drew them for the lingering path, not for this one, so the bounds are checked
+    here."""
+    if known and passwords.lifetime == "next_request":
         return readable_lifetimes(segments, lifetimes)
     if (not (session_slot(passwords.lifetime, segments)
-             or lingers_beside_slot(passwords, sessions, max_requests))
+             or lingers_beside_slot(passwords, sessions, max_requests, known))
             or not literal_sessions(sessions, segments, workers, logins, concurrent_blocks)):
         return None
     touched = readable_lifetimes(segments, lifetimes)
@@ -176,12 +180,15 @@ def shared_lifetimes(
 
 
 def lingers_beside_slot(passwords: PasswordSpec, sessions: SessionSpec,
-                        max_requests: int | None) -> bool:
+                        max_requests: int | None, known: bool = False) -> bool:
     """Passwords kept for a duration or until the next key operation beside ``next_request``
-    tokens, without ``max_requests``: the lingering passwords this path draws
-    (:func:`shared_lifetimes`)."""
+    tokens: the lingering passwords this path draws (:func:`shared_lifetimes`). With
+    ``max_requests`` only on the logins the skeleton drew (``known``), and not beside a
+    ``concurrent`` check: drawn given each lifetime's count, only the readable lifetimes'
+    session requests are listed, and that check reads every worker's (:func:`always_shared`
+    for the same reason)."""
     return (passwords.lifetime != "next_request" and sessions.lifetime == "next_request"
-            and max_requests is None)
+            and (max_requests is None or (known and "concurrent" not in sessions.binding)))
 
 
 def sample_shared_buffer(
