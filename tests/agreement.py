@@ -717,12 +717,13 @@ def means_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
 
 def takes_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
                         seed: int) -> dict[str, np.ndarray]:
-    """:func:`outcomes` with the sessions off the literal draw: with a ``concurrent`` check
-    that could pass and tokens that outlive the next request, drawn where their copies are
-    taken (``token_takes.py``), as on a server too busy for the literal draw."""
-    from sim.engines.fast import sessions
+    """:func:`outcomes` with the sessions off the literal draw and the shared buffer's: with a
+    ``concurrent`` check that could pass and tokens that outlive the next request, drawn
+    where their copies are taken (``token_takes.py``), as on a server too busy for the
+    literal draw."""
+    from sim.engines.fast import sessions, shared_buffer
 
-    with forced(sessions, "LITERAL_LIMIT", -1.0):
+    with forced(sessions, "LITERAL_LIMIT", -1.0), forced(shared_buffer, "SHARED_LIMIT", -1.0):
         return outcomes(engine, sc, replications, seed)
 
 

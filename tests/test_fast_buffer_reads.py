@@ -271,10 +271,10 @@ def test_the_shared_path_takes_lingering_passwords_beside_the_slot(
     sessions are drawn literally; not beside tokens that outlive the next request (drawn with
     them login by login, ``login_pairs.py``). Beside ``max_requests`` only on the logins the
     skeleton drew (``known``), where each lifetime is drawn given its count (before
-    2026-12-07 late never: the lingering path read it so), not beside a ``concurrent`` check
-    (only the readable lifetimes' session requests are drawn there), and only within the
-    path's bounds: the skeleton drew those logins for the lingering path, whatever this
-    path's cost."""
+    2026-12-07 late never: the lingering path read it so), a ``concurrent`` check included
+    (``checked_lifetimes`` draws the victims' requests around), and only within the path's
+    bounds: the skeleton drew those logins for the lingering path, whatever this path's
+    cost."""
     spec, segs, lives, touched = one_reader(2020.0, 3000.0)
 
     def shared(passwords: PasswordSpec, tokens: SessionSpec = spec,
@@ -287,7 +287,7 @@ def test_the_shared_path_takes_lingering_passwords_beside_the_slot(
     assert shared(kept) == touched
     assert shared(kept, max_requests=80) is None
     assert shared(kept, max_requests=80, known=True) == touched
-    assert shared(kept, replace(spec, binding=("ip", "concurrent")), 80, known=True) is None
+    assert shared(kept, replace(spec, binding=("ip", "concurrent")), 80, known=True) == touched
     assert shared(PasswordSpec(lifetime="next_handshake")) == touched
     assert shared(kept, replace(spec, lifetime=300.0)) is None
     monkeypatch.setattr(shared_buffer, "SHARED_LIMIT", 10.0)

@@ -41,7 +41,9 @@ skeleton (:func:`always_shared`), the skeleton draws the server's logins
 connections are drawn given its count (:func:`.reads.counted_shared_reads`), its session
 requests placed among the sessions open in it by their overlap with it (given the logins each
 session's requests to the worker are a Poisson stream while it is valid), the other requests
-uniformly. Elsewhere with ``max_requests`` those two items stay, as on the paths this
+uniformly; with a ``concurrent`` check, so are those of every lifetime around the readable ones
+that the check can read (:func:`checked_lifetimes`). Elsewhere with ``max_requests`` those two
+items stay, as on the paths this
 replaces. Without passwords the same holds for ``next_request`` tokens alone: where this draw
 is sure to be taken the skeleton draws the logins for it, and it runs with the logins
 emptying the slot and no passwords to count.
@@ -112,17 +114,19 @@ SHARED_LIMIT = LITERAL_LIMIT
 def always_shared(server: Server, horizon: float, connections: float) -> bool:
     """Whether :func:`shared_lifetimes` takes this path in every replication, whatever the
     skeleton: its bounds on the literal draws hold with every worker read over the whole
-    horizon and ``connections``, the most the attackers can send the server. Not with a
-    ``concurrent`` check, which would need every worker's session requests drawn given its
-    lifetimes' counts, where this module draws those of the readable lifetimes only.
+    horizon and ``connections``, the most the attackers can send the server. With a
+    ``concurrent`` check that could pass beside ``next_request`` tokens, as far as only the
+    literal draw runs it (:func:`.sessions.concurrent_needs_literal`); this module then draws
+    the session requests of the lifetimes around the readable ones too
+    (:func:`checked_lifetimes`), which those bounds, over every worker and the whole horizon,
+    already count.
 
     Without passwords, for ``next_request`` tokens alone: where the skeleton drew the logins
     this module is the one draw of them that reads those logins and each lifetime's count
     (``docs/fast-engine.md``, items 11 and 13)."""
     passwords, sessions, traffic = server.passwords, server.sessions, server.traffic
     if (sessions is None or (passwords or sessions).lifetime != "next_request"
-            or sessions.ttl <= 0.0 or sessions.requests_per_s <= 0.0
-            or "concurrent" in sessions.binding):
+            or sessions.ttl <= 0.0 or sessions.requests_per_s <= 0.0):
         return False
     logins = server.hosts * traffic.logins_per_s
     requests = server.hosts * (traffic.other_requests_per_s(sessions) + traffic.logins_per_s
@@ -134,6 +138,8 @@ def always_shared(server: Server, horizon: float, connections: float) -> bool:
                * (2.0 + sessions.requests_per_s * sessions.ttl) + connections + handshakes)
     drawn = (requests * horizon + logins * span + connections
              + logins * span * sessions.requests_per_s * sessions.ttl + handshakes)
+    if concurrent_needs_literal(sessions, False):
+        return literal <= CONCURRENT_LITERAL_LIMIT and drawn <= CONCURRENT_LITERAL_LIMIT
     return literal <= LITERAL_LIMIT and drawn <= SHARED_LIMIT
 
 
@@ -179,16 +185,31 @@ def shared_lifetimes(
     return touched if cost <= limit else None
 
 
+def checked_lifetimes(sessions: SessionSpec, touched: Sequence[WorkerLifetime],
+                      lifetimes: Sequence[WorkerLifetime]) -> list[WorkerLifetime]:
+    """Besides the readable lifetimes ``touched``, those whose session requests a
+    ``concurrent`` check can read, where each lifetime is drawn given its count (on the
+    skeleton's logins): every worker's lifetimes from a ``concurrent_window`` before the first
+    readable one starts to the last one's end, since a session is tried when first captured,
+    inside a readable lifetime, and the check asks whether its victim sent a request, on any
+    worker, within the window before. Drawn even where :mod:`.concurrent_bound` proves the
+    check never passes: read from the readable lifetimes alone it could."""
+    if "concurrent" not in sessions.binding or not touched:
+        return []
+    lo = min(lt.start for lt in touched) - sessions.concurrent_window
+    hi = max(lt.end for lt in touched)
+    readable = {id(lt) for lt in touched}
+    return [lt for lt in lifetimes
+            if lt.start < hi and lt.end > lo and lt.end > lt.start and id(lt) not in readable]
+
+
 def lingers_beside_slot(passwords: PasswordSpec, sessions: SessionSpec,
                         max_requests: int | None, known: bool = False) -> bool:
     """Passwords kept for a duration or until the next key operation beside ``next_request``
     tokens: the lingering passwords this path draws (:func:`shared_lifetimes`). With
-    ``max_requests`` only on the logins the skeleton drew (``known``), and not beside a
-    ``concurrent`` check: drawn given each lifetime's count, only the readable lifetimes'
-    session requests are listed, and that check reads every worker's (:func:`always_shared`
-    for the same reason)."""
+    ``max_requests`` only on the logins the skeleton drew (``known``)."""
     return (passwords.lifetime != "next_request" and sessions.lifetime == "next_request"
-            and (max_requests is None or (known and "concurrent" not in sessions.binding)))
+            and (max_requests is None or known))
 
 
 def sample_shared_buffer(
@@ -206,6 +227,7 @@ def sample_shared_buffer(
     max_requests: int | None = None,
     passwords: bool = True,
     password_lifetime: ResidencySpec = "next_request",
+    checked: Sequence[WorkerLifetime] = (),
 ) -> tuple[PasswordDraw | None, SessionDraw]:
     """The passwords and sessions captured on one server in one replication, with every
     request that can matter drawn (module docstring). ``touched`` are the lifetimes an
@@ -216,7 +238,8 @@ def sample_shared_buffer(
     duration or ``next_handshake`` keeps each login's password for an exponential time or
     until the worker's next key operation, or to the restart, taken by every read it meets
     with the read's chance (:func:`lingers_beside_slot`), from the same logins and reads as
-    the tokens.
+    the tokens. ``checked``: with ``known``, the other lifetimes whose session requests a
+    ``concurrent`` check reads (:func:`checked_lifetimes`).
 
     The legitimate traffic and the reads come from streams of their own, spawned from ``rng``
     (which then draws the reuse attempts): without ``known`` the traffic depends on the
@@ -231,6 +254,8 @@ def sample_shared_buffer(
     if known is None:
         login, login_w = server_logins(segments, lo, hi, workers, traffic)
     else:
+        # the sessions that send into any lifetime drawn, the checked ones included
+        lo = min([lo, *(lt.start - ttl for lt in checked)])
         login, login_w = known.every_login()
         keep = (login >= lo) & (login < hi)
         login, login_w = login[keep], login_w[keep]
@@ -256,10 +281,16 @@ def sample_shared_buffer(
                                         reading) for lt in touched]
         inside = [_counted_requests(lt, d.requests, login, end, known, traffic)
                   for lt, d in zip(touched, counted)]
-        owner = np.concatenate([np.zeros(0, dtype=int), *(r[1] for r in inside)])
-        req_t = np.concatenate([np.zeros(0), *(r[0] for r in inside)])
-        # the session requests of the readable lifetimes only: what ``try_sessions`` reads
-        # them for, a ``concurrent`` check, is never listed here (:func:`always_shared`)
+        # what ``try_sessions`` reads the session requests for, a ``concurrent`` check, also
+        # reads those of the lifetimes around the readable ones (``checked``), each drawn
+        # given its count from a stream of its own
+        victims = rng.spawn(1)[0] if checked else reading
+        around = [_counted_requests(
+            lt, counted_shared_reads(segments, starts, lt, kinds, index, max_requests,
+                                     victims).requests, login, end, known, victims)
+            for lt in checked]
+        owner = np.concatenate([np.zeros(0, dtype=int), *(r[1] for r in inside + around)])
+        req_t = np.concatenate([np.zeros(0), *(r[0] for r in inside + around)])
     taken: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     first = np.full((login.size, len(names)), math.inf)
     for j, lt in enumerate(touched):
