@@ -292,3 +292,41 @@ def test_the_shared_path_takes_lingering_passwords_beside_the_slot(
     assert shared(kept, replace(spec, lifetime=300.0)) is None
     monkeypatch.setattr(shared_buffer, "SHARED_LIMIT", 10.0)
     assert shared(kept, max_requests=80, known=True) is None
+
+
+def test_the_unlisted_requests_empty_the_slot_as_listed_ones_would() -> None:
+    """The shared buffer's draw without ``max_requests`` no longer lists the requests that are
+    neither logins nor session requests (Poisson, rule 18): at each read, whether one came
+    since the newest listed request is an exponential of their integrated rate, one per
+    listed request a read follows (``shared_buffer._unless_other``). Against listing them
+    (``session_slot.other_requests``) at two rates, over two listed requests and six reads
+    (three after each, so a read's outcome bounds the next one's): the joint law of which
+    reads still find the listed request, 20,000 draws a side, chi-square at 0.001 (p 0.45).
+    Drawing a fresh exponential per read instead (each margin exact, the reads after one
+    request independent), or at the two pieces' mean rate, is off there at p below 1e-300."""
+    from scipy.stats import chi2_contingency
+
+    from sim.engines.fast.session_slot import other_hazard, other_requests
+
+    segs = [Segment(0.0, 100.0, True, 0.03, 0.005, 0.005, 0.0, 0.0),
+            Segment(100.0, 300.0, True, 0.015, 0.005, 0.005, 0.0, 0.0)]
+    lt = WorkerLifetime(0, 0.0, 300.0, False)
+    times = np.array([10.0, 150.0])
+    t = np.array([50.0, 120.0, 140.0, 160.0, 250.0, 290.0])
+    newest = np.searchsorted(times, t) - 1
+    hazard = other_hazard(segs)
+    n, weights = 20_000, 2 ** np.arange(t.size)
+    rng = np.random.default_rng(5)
+    drawn = np.array([weights @ (shared_buffer._unless_other(newest, times, t, hazard, rng) >= 0)
+                      for _ in range(n)])
+    listed = []
+    for _ in range(n):
+        other = np.sort(other_requests(lt, segs, rng))
+        newer = np.searchsorted(other, t) > np.searchsorted(other, times[newest])
+        listed.append(weights @ ~newer)
+    table = np.array([np.bincount(drawn, minlength=64), np.bincount(listed, minlength=64)])
+    assert chi2_contingency(table[:, table.sum(axis=0) > 0])[1] > 0.001
+    # each read's margin is the Poisson one: no unlisted request in (times[k], t)
+    still = (drawn[:, None] & weights) > 0
+    exact = np.exp(-(hazard(t) - hazard(times[newest])))
+    assert np.all(np.abs(still.mean(axis=0) - exact) <= 4 * np.sqrt(exact * (1 - exact) / n))

@@ -35,7 +35,7 @@ and :mod:`.passwords` takes the chain past :data:`DRAWN_LIMIT`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -69,14 +69,15 @@ def readable_lifetimes(segments: Sequence[Segment],
 
 def literal_cost(
     sessions: SessionSpec, segments: Sequence[Segment], touched: Sequence[WorkerLifetime],
-    workers: int,
+    workers: int, other: bool = True,
 ) -> float:
     """Expected draws of :func:`sample_slot_passwords` on the lifetimes an attacker can read
     (:func:`readable_lifetimes`): their requests, the server's logins over them and a ``ttl``
-    before, and the attackers' connections."""
+    before, and the attackers' connections. Without the ``other`` requests (neither logins
+    nor session requests) where a draw does not list them (:func:`other_hazard`)."""
     if not touched:
         return 0.0
-    rate = max(s.requests for s in segments)
+    rate = max(s.requests if other else s.logins + s.session_requests for s in segments)
     span = max(lt.end for lt in touched) - min(lt.start for lt in touched) + sessions.ttl
     logins = max(s.logins for s in segments) * workers
     reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers)
@@ -191,6 +192,23 @@ def other_requests(lt: WorkerLifetime, segments: Sequence[Segment],
         if s1 > s0 and rate > 0.0:
             other.append(s0 + (s1 - s0) * rng.random(rng.poisson(rate * (s1 - s0))))
     return np.concatenate(other)
+
+
+def other_hazard(segments: Sequence[Segment]) -> Callable[[np.ndarray], np.ndarray]:
+    """The integrated rate, from the first segment's start to each time, of a worker's
+    requests that are neither logins nor session requests: Poisson (rule 18), so where all
+    they do is leave nothing in the slot, whether one came between two instants is an
+    exponential of this rate's increase, and they need not be listed one by one
+    (:func:`other_requests` lists them)."""
+    t0 = np.array([s.t0 for s in segments])
+    rate = np.array([max(0.0, s.requests - s.logins - s.session_requests) for s in segments])
+    spans = np.array([s.t1 - s.t0 for s in segments])
+    before = np.concatenate(([0.0], np.cumsum(rate * spans)[:-1]))
+
+    def at(t: np.ndarray) -> np.ndarray:
+        i = np.clip(np.searchsorted(t0, t, side="right") - 1, 0, t0.size - 1)
+        return before[i] + rate[i] * (t - t0[i])
+    return at
 
 
 def _resident_at(requests: tuple[np.ndarray, np.ndarray], t: np.ndarray) -> np.ndarray:

@@ -19,7 +19,11 @@ the skeleton:
   (:func:`.session_slot.server_logins`);
 * each session's requests over its validity, Poisson at ``requests_per_s``, each routed to a
   uniform worker (rule 4), on every worker, so the ``concurrent`` check sees them all;
-* the other requests of each readable lifetime, Poisson at their constant rate (rule 18);
+* the other requests (neither logins nor session requests) of each readable lifetime, Poisson
+  (rule 18), unlisted: all they do is empty the slot, so at each read whether one came since
+  the newest listed request is drawn from their integrated rate, one exponential per listed
+  request a read follows (since 2026-12-07 late; listed one by one before, which made them
+  most of this path's cost);
 * the attackers' connections of each readable lifetime, once, with each kind's chance to
   capture and whether it clears a ``next_handshake`` token buffer
   (:func:`.reads.sample_shared_reads`).
@@ -88,7 +92,7 @@ from sim.engines.fast.session_literal import (
 from sim.engines.fast.session_slot import (
     count_passwords,
     literal_cost,
-    other_requests,
+    other_hazard,
     readable_lifetimes,
     server_logins,
     session_slot,
@@ -151,9 +155,9 @@ def shared_lifetimes(
     """The lifetimes an attacker can read, when this module is to draw the server, else None:
     ``next_request`` passwords beside sessions (:func:`.session_slot.session_slot`) that are
     simulated literally (:func:`.sessions.literal_sessions`; ``logins`` per second on the
-    whole server, ``concurrent_blocks`` as there), and at most :data:`SHARED_LIMIT` requests,
-    logins and reads to draw (:func:`.session_slot.literal_cost` and every session's
-    requests), or as many as the literal session draw takes where only it can run a
+    whole server, ``concurrent_blocks`` as there), and at most :data:`SHARED_LIMIT` listed
+    requests, logins and reads to draw (:func:`.session_slot.literal_cost` and every
+    session's requests; the other requests are listed only with ``known``), or as many as the literal session draw takes where only it can run a
     ``concurrent`` check. Always where the skeleton drew the logins for it (``known``,
     :func:`always_shared`).
 
@@ -179,7 +183,8 @@ def shared_lifetimes(
     requests = logins * span * sessions.requests_per_s * sessions.ttl
     if sessions.lifetime == "next_handshake":  # the legitimate handshakes, drawn too
         requests += sum(lt.end - lt.start for lt in touched) * segments[0].handshakes
-    cost = literal_cost(sessions, segments, touched, workers) + requests
+    # the other requests are listed only where each lifetime is drawn given its count
+    cost = literal_cost(sessions, segments, touched, workers, other=known) + requests
     limit = (CONCURRENT_LITERAL_LIMIT if concurrent_needs_literal(sessions, concurrent_blocks)
              else SHARED_LIMIT)
     return touched if cost <= limit else None
@@ -293,15 +298,12 @@ def sample_shared_buffer(
         req_t = np.concatenate([np.zeros(0), *(r[0] for r in inside + around)])
     taken: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     first = np.full((login.size, len(names)), math.inf)
+    hazard = other_hazard(segments)
     for j, lt in enumerate(touched):
         if known is None:
             times, password, token = on_worker[lt.worker]
             a, b = np.searchsorted(times, [lt.start, lt.end])
-            other = other_requests(lt, segments, traffic)
-            times, password, token = _in_order(
-                np.concatenate([times[a:b], other]),
-                np.concatenate([password[a:b], np.full(other.size, -1)]),
-                np.concatenate([token[a:b], np.full(other.size, -1)]))
+            times, password, token = times[a:b], password[a:b], token[a:b]
             t, who, q, clears = sample_shared_reads(segments, starts, lt, kinds, index, reading)
         else:
             (t, who, q, clears), (session_t, session_of, other) = counted[j].reads, inside[j]
@@ -311,6 +313,8 @@ def sample_shared_buffer(
                 np.concatenate([mine, np.full(session_t.size + other.size, -1)]),
                 np.concatenate([np.full(mine.size, -1), session_of, np.full(other.size, -1)]))
         newest = np.searchsorted(times, t, side="left") - 1
+        if known is None:
+            newest = _unless_other(newest, times, t, hazard, traffic)
         u = reading.random(t.size)
         if password_lifetime != "next_request":
             logins_here = password >= 0  # the lifetime's own logins, in time order
@@ -363,6 +367,29 @@ def _lingering_takes(
     first = password_fates(reads, attackers, mu, at, rng)
     row, col = np.nonzero(np.isfinite(first))
     return ids[row], col, first[row, col]
+
+
+def _unless_other(newest: np.ndarray, times: np.ndarray, t: np.ndarray,
+                  hazard: Callable[[np.ndarray], np.ndarray],
+                  rng: np.random.Generator) -> np.ndarray:
+    """``newest``, each read's newest listed request (an index into ``times``, -1: none),
+    set to -1 where one of the requests left unlisted (neither logins nor session requests,
+    Poisson: :func:`.session_slot.other_hazard`) came between it and the read, leaving the
+    slot empty. The first of them after listed request ``k`` comes when their integrated
+    rate has grown by an exponential from ``times[k]``: one draw per ``k`` that a read
+    follows, so reads after the same ``k`` see the same one (disjoint stretches are
+    independent), as the sessions' literal draw (:mod:`.session_literal`) does at a constant
+    rate."""
+    seen = np.flatnonzero(newest >= 0)
+    if seen.size == 0:
+        return newest
+    after, which = np.unique(newest[seen], return_inverse=True)
+    gap = rng.exponential(1.0, after.size)
+    h = hazard(np.concatenate([t[seen], times[after]]))
+    gone = h[:seen.size] - h[seen.size:][which] >= gap[which]
+    out = newest.copy()
+    out[seen[gone]] = -1
+    return out
 
 
 def _worker_requests(login: np.ndarray, logs: np.ndarray, req_t: np.ndarray,
