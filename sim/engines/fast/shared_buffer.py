@@ -45,20 +45,19 @@ skeleton (:func:`always_shared`), the skeleton draws the server's logins
 connections are drawn given its count (:func:`.reads.counted_shared_reads`), its session
 requests placed among the sessions open in it by their overlap with it (given the logins each
 session's requests to the worker are a Poisson stream while it is valid), the other requests
-uniformly; with a ``concurrent`` check, so are those of every lifetime around the readable ones
-that the check can read (:func:`checked_lifetimes`). Elsewhere with ``max_requests`` those two
-items stay, as on the paths this
-replaces. Without passwords the same holds for ``next_request`` tokens alone: where this draw
-is sure to be taken the skeleton draws the logins for it, and it runs with the logins
-emptying the slot and no passwords to count.
+uniformly; with a ``concurrent`` check, so are those of every lifetime around the readable
+ones that the check can read (:func:`checked_lifetimes`). Elsewhere with ``max_requests``
+those two items stay, as on the paths this replaces. Without passwords the same holds for
+``next_request`` tokens alone: where this draw is sure to be taken the skeleton draws the
+logins for it, and it runs with the logins emptying the slot and no passwords to count.
 
 Passwords kept for a duration or until the next key operation beside ``next_request`` tokens
 (since 2026-12-07; with ``max_requests`` only on the logins the skeleton drew, each lifetime
-given its count as above) are not in the slot: each login's password stays
-in freed memory for an exponential time or until the worker's next key operation, or to the
-restart, and each read takes it with its chance (:func:`.lingering.password_fates`, exact
-given the reads). They come from the same logins as the sessions and are read by the same
-connections, which no other path draws together.
+given its count as above) are not in the slot: each login's password stays in freed memory
+for an exponential time or until the worker's next key operation, or to the restart, and each
+read takes it with its chance (:func:`.lingering.password_fates`, exact given the reads).
+They come from the same logins as the sessions and are read by the same connections, which
+no other path draws together.
 """
 
 from __future__ import annotations
@@ -157,9 +156,9 @@ def shared_lifetimes(
     simulated literally (:func:`.sessions.literal_sessions`; ``logins`` per second on the
     whole server, ``concurrent_blocks`` as there), and at most :data:`SHARED_LIMIT` listed
     requests, logins and reads to draw (:func:`.session_slot.literal_cost` and every
-    session's requests; the other requests are listed only with ``known``), or as many as the literal session draw takes where only it can run a
-    ``concurrent`` check. Always where the skeleton drew the logins for it (``known``,
-    :func:`always_shared`).
+    session's requests; the other requests are listed only with ``known``), or as many as
+    the literal session draw takes where only it can run a ``concurrent`` check. Always where
+    the skeleton drew the logins for it (``known``, :func:`always_shared`).
 
     Since 2026-12-07 also passwords kept for a duration or until the next key operation beside
     ``next_request`` tokens (which no other path draws together: item 14), with
