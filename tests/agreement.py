@@ -594,6 +594,18 @@ def dominant_reader() -> Scenario:
     return replace(sc, attackers={**sc.attackers, "reaper": reaper})
 
 
+def dominant_slot() -> Scenario:
+    """:func:`dominant_reader` without sessions, its passwords ``next_request``: drawn where
+    the reads look, each lifetime given the count that ended it, of which the listed reaper
+    sends most (``test_fast_password_reads.py``)."""
+    sc = dominant_reader()
+    mail = sc.servers["mail"]
+    assert mail.passwords is not None
+    return replace(sc, servers={"mail": replace(
+        mail, sessions=None,
+        passwords=replace(mail.passwords, lifetime="next_request", kind="static"))})
+
+
 def tokens_lasting(lifetime: float | str) -> Callable[[], Scenario]:
     """``choices`` with session tokens that outlive the next request: a password and a token
     no longer share one slot, but the request that leaves a copy still takes the password
@@ -941,6 +953,7 @@ class SideRun:
 #: The stored runs of tests beside the every-outcome comparison.
 SIDE_RUNS: dict[str, SideRun] = {
     "dominant-reader": SideRun(dominant_reader, 9_000),
+    "dominant-slot": SideRun(dominant_slot, 60_000),
     "heavy-path": SideRun(SCENARIOS["overlap-never"], 4_000, heavy_path_outcomes),
     "heavy-psmail-paths": SideRun(SCENARIOS["heavy"], 20_000, psmail_path_outcomes),
     "lingering-copies": SideRun(SCENARIOS["lingering"], 20_000, copies_path_outcomes),

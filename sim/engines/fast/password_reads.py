@@ -37,7 +37,12 @@ import numpy as np
 
 from sim.engines.fast import slot_looks
 from sim.engines.fast.password_chain import PasswordDraw
-from sim.engines.fast.reads import attacker_names
+from sim.engines.fast.reads import (
+    Kinds,
+    attacker_names,
+    counted_shared_reads,
+    password_capture,
+)
 from sim.engines.fast.segments import Segment, WorkerLifetime
 from sim.engines.fast.session_reads import (
     PASSWORD,
@@ -46,7 +51,7 @@ from sim.engines.fast.session_reads import (
     candidates,
     read_lifetimes,
 )
-from sim.engines.fast.session_slot import count_passwords
+from sim.engines.fast.session_slot import count_passwords, readable_lifetimes
 from sim.scenario.model import SessionSpec
 
 
@@ -87,6 +92,60 @@ def sample_passwords_at_reads(segments: Sequence[Segment], lifetimes: Sequence[W
         held = left[np.maximum.accumulate(np.where(news, np.arange(t.size), 0))]
         issued += t.size
         took = held >= 0
+        taken.append((held[took], who[took], t[took]))
+    password, who, when = (np.concatenate([np.zeros(0, dtype=d), *(c[i] for c in taken)])
+                           for i, d in enumerate((np.int64, np.int64, float)))
+    return count_passwords(password, who, when, names, malicious)
+
+
+def counted_reads_fit(segments: Sequence[Segment], workers: int) -> bool:
+    """Whether :func:`sample_counted_passwords_at_reads` runs here: every connection of the
+    attack is a read there, not only the candidates, within :data:`.slot_looks.LOOKS_LIMIT`
+    expected."""
+    reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers)
+                          for s in segments if s.vulnerable)
+    return reads <= slot_looks.LOOKS_LIMIT
+
+
+def sample_counted_passwords_at_reads(
+    segments: Sequence[Segment], lifetimes: Sequence[WorkerLifetime], max_requests: int,
+    rng: np.random.Generator,
+) -> PasswordDraw:
+    """:func:`sample_passwords_at_reads` beside ``max_requests``, each lifetime given the count
+    that ended it (``docs/fast-engine.md``, item 13; the skeleton's restarts are exact here,
+    item 11 being about sessions' clusters). Each readable lifetime's connections are drawn
+    given that count (:func:`.reads.counted_shared_reads`), every one a read with its chance,
+    and with them ``k``, how many legitimate requests fall inside. Their rates are constant
+    without sessions (rule 18), so given ``k`` they fall independently and uniformly in the
+    lifetime: the buffer has news at a read iff one fell since the read before (a multinomial
+    over the gaps), and the newest of them is a login with the logins' share of the rate,
+    independently of the rest (given their total, the split into logins and other requests
+    types each request independently)."""
+    names, malicious = attacker_names(segments)
+    index = {n: i for i, n in enumerate(names)}
+    starts = [s.t0 for s in segments]
+    share = segments[0].logins / segments[0].requests
+    kinds: Kinds = [(password_capture, "next_request")]
+    taken: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    issued = 0
+    for lt in readable_lifetimes(segments, lifetimes):
+        drawn = counted_shared_reads(segments, starts, lt, kinds, index, max_requests, rng)
+        t, who, q, _ = drawn.reads
+        order = np.argsort(t, kind="stable")
+        t, who, q = t[order], who[order], q[order, 0]
+        gaps = np.diff(np.concatenate(([lt.start], t, [lt.end])))
+        k = drawn.logins + drawn.requests
+        came = (rng.multinomial(k, gaps / gaps.sum())[:-1] > 0 if k
+                else np.zeros(t.size, dtype=bool))
+        login = rng.random(t.size) < share
+        at = np.arange(t.size)
+        # the buffer at each read: what the newest read with news found left (a new login's
+        # password, an index unique to it, or nothing); empty before the lifetime's first
+        left = np.where(came & login, issued + at, -1)
+        newest = np.maximum.accumulate(np.where(came, at, -1))
+        held = np.where(newest >= 0, left[newest], -1)
+        issued += t.size
+        took = (held >= 0) & (rng.random(t.size) < q)
         taken.append((held[took], who[took], t[took]))
     password, who, when = (np.concatenate([np.zeros(0, dtype=d), *(c[i] for c in taken)])
                            for i, d in enumerate((np.int64, np.int64, float)))

@@ -33,7 +33,9 @@ from sim.engines.fast.lingering import (
     sample_lingering,
 )
 from sim.engines.fast.password_reads import (
+    counted_reads_fit,
     reads_passwords,
+    sample_counted_passwords_at_reads,
     sample_passwords_at_reads,
     sample_slot_passwords_at_reads,
     slot_at_reads,
@@ -99,6 +101,8 @@ def draw_passwords(
             return sample_slot_passwords_at_reads(*at_reads, segments, lifetimes, workers,
                                                   horizon, rng)
     elif spec.lifetime == "next_request" and reads_passwords(segments, workers):
+        if max_requests is not None and counted_reads_fit(segments, workers):
+            return sample_counted_passwords_at_reads(segments, lifetimes, max_requests, rng)
         return sample_passwords_at_reads(segments, lifetimes, rng)
     reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers)
                           for s in segments)
