@@ -181,9 +181,12 @@ def test_past_fourteen_passwords_beside_busy_sessions_take_the_slot_at_the_reads
     requests a replication (about 5 million in the lifetimes the attack meets), past its
     4,000,000, so until 2026-12-07 ``check`` refused it; the slot drawn at the reads needs
     the attackers' connections and the logins near them, and takes it, never counting the
-    unions."""
+    unions. Since late on 2026-12-07 the shared path takes it first: nearly all of those
+    requests are neither logins nor session requests, which it no longer lists; with that
+    path's limit forced down (as on a server whose sessions are that busy), the slot at the
+    reads."""
     from sim.engines import get_engine
-    from sim.engines.fast import passwords
+    from sim.engines.fast import passwords, shared_buffer
 
     sc = past_unions(False)
     mail = sc.servers["mail"]
@@ -194,13 +197,18 @@ def test_past_fourteen_passwords_beside_busy_sessions_take_the_slot_at_the_reads
     sc = replace(sc, servers={"mail": busy})
     engine = get_engine("fast")
     engine.check(sc)
-    calls = {"reads": 0}
+    calls = {"reads": 0, "shared": 0}
     with (forced(passwords, "sample_passwords", _no_unions),
           forced(passwords, "sample_slot_passwords", _no_unions),
+          forced(fast, "sample_shared_buffer",
+                 spied(calls, "shared", fast.sample_shared_buffer)),
           forced(passwords, "sample_slot_passwords_at_reads", spied(
               calls, "reads", passwords.sample_slot_passwords_at_reads))):
         engine.simulate(sc, np.random.SeedSequence(4))
-    assert calls["reads"] == 1
+        assert calls == {"reads": 0, "shared": 1}
+        with forced(shared_buffer, "SHARED_LIMIT", -1.0):
+            engine.simulate(sc, np.random.SeedSequence(4))
+    assert calls == {"reads": 1, "shared": 1}
 
 
 def test_past_ten_next_request_passwords_beside_sessions_leave_the_chain() -> None:
