@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 from agreement import SCENARIOS, compared, differences, load_both, outcomes
 
-import sim.engines.fast as fast_engine
 from sim.engines.fast import shared_buffer
 from sim.engines.fast.reads import attacker_names, password_capture, counted_shared_reads
 from sim.engines.fast.session_literal import token_capture
@@ -142,7 +141,7 @@ def test_a_concurrent_check_reads_every_lifetime_around_the_readable_ones(
         return real(lt, *args)
 
     wanted: list[int] = []
-    real_checked = fast_engine.checked_lifetimes
+    real_checked = shared_buffer.checked_lifetimes
 
     def spied(*args):  # type: ignore[no-untyped-def]
         found = real_checked(*args)
@@ -150,7 +149,7 @@ def test_a_concurrent_check_reads_every_lifetime_around_the_readable_ones(
         return found
 
     monkeypatch.setattr(shared_buffer, "_counted_requests", counted)
-    monkeypatch.setattr(fast_engine, "checked_lifetimes", spied)
+    monkeypatch.setattr(shared_buffer, "checked_lifetimes", spied)
     outcomes("fast", sc, range(3), 1)
     assert wanted and set(wanted) <= set(seen)
 

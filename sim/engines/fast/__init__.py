@@ -56,11 +56,7 @@ from sim.engines.fast.sessions import (
     refuse_session_checks,
     sample_sessions,
 )
-from sim.engines.fast.shared_buffer import (
-    checked_lifetimes,
-    sample_shared_buffer,
-    shared_lifetimes,
-)
+from sim.engines.fast.shared_buffer import sample_shared_buffer, shared_lifetimes
 from sim.engines.fast.skeleton import ServerRun, crash_chance
 from sim.engines.fast.token_copies import ClassTally
 from sim.engines.fast.token_takes import TakesTally, every_reader
@@ -271,12 +267,11 @@ def _secrets(
             and server.sessions.lifetime == "next_request"):
         # next_request tokens alone on the skeleton's logins, which it drew for this path
         # (shared_buffer.always_shared): the shared buffer's draw without passwords
-        readable = readable_lifetimes(run.segments, run.lifetimes)
         return None, sample_shared_buffer(
-            server.sessions, run.segments, readable, workers, scenario.horizon, sources, rng,
-            server=name, reusing=reusing, known=run.logins,
-            max_requests=server.restart.max_requests, passwords=False,
-            checked=checked_lifetimes(server.sessions, readable, run.lifetimes))[1]
+            server.sessions, run.segments, readable_lifetimes(run.segments, run.lifetimes),
+            workers, scenario.horizon, sources, rng, server=name, reusing=reusing,
+            known=run.logins, max_requests=server.restart.max_requests, passwords=False,
+            lifetimes=run.lifetimes)[1]
     if server.passwords is not None and server.sessions is not None:
         # where the skeleton drew the logins beside next_request passwords, it did so for
         # this path (shared_buffer.always_shared); beside lingering ones, for the lingering
@@ -286,14 +281,12 @@ def _secrets(
                                    run.lifetimes, workers, logins, blocks, known is not None,
                                    server.restart.max_requests)
         if touched is not None:
-            checked = (checked_lifetimes(server.sessions, touched, run.lifetimes)
-                       if known is not None else [])
             return sample_shared_buffer(server.sessions, run.segments, touched, workers,
                                         scenario.horizon, sources, rng, server=name,
                                         reusing=reusing, known=known,
                                         max_requests=server.restart.max_requests,
                                         password_lifetime=server.passwords.lifetime,
-                                        checked=checked)
+                                        lifetimes=run.lifetimes)
         plan = plan_reads(server.passwords, server.sessions, run.segments, workers, logins,
                           blocks)
         if plan.draw is not None:

@@ -43,7 +43,7 @@ from sim.engines.fast.reads import (
     counted_shared_reads,
     password_capture,
 )
-from sim.engines.fast.segments import Segment, WorkerLifetime
+from sim.engines.fast.segments import Segment, WorkerLifetime, expected_connections
 from sim.engines.fast.session_reads import (
     PASSWORD,
     Pulls,
@@ -102,9 +102,7 @@ def counted_reads_fit(segments: Sequence[Segment], workers: int) -> bool:
     """Whether :func:`sample_counted_passwords_at_reads` runs here: every connection of the
     attack is a read there, not only the candidates, within :data:`.slot_looks.LOOKS_LIMIT`
     expected."""
-    reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers)
-                          for s in segments if s.vulnerable)
-    return reads <= slot_looks.LOOKS_LIMIT
+    return expected_connections(segments, workers, vulnerable=True) <= slot_looks.LOOKS_LIMIT
 
 
 def sample_counted_passwords_at_reads(

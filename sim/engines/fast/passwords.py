@@ -41,7 +41,7 @@ from sim.engines.fast.password_reads import (
     slot_at_reads,
 )
 from sim.engines.fast.reads import attacker_names, counting_sets
-from sim.engines.fast.segments import WorkerLifetime, Segment
+from sim.engines.fast.segments import Segment, WorkerLifetime, expected_connections
 from sim.engines.fast.sessions import CONCURRENT_LITERAL_LIMIT, MAX_MALICIOUS, MAX_UNIONS
 from sim.engines.fast.slot_looks import LOOKS_LIMIT, looks_bound
 from sim.engines.fast.session_slot import (
@@ -104,8 +104,7 @@ def draw_passwords(
         if max_requests is not None and counted_reads_fit(segments, workers):
             return sample_counted_passwords_at_reads(segments, lifetimes, max_requests, rng)
         return sample_passwords_at_reads(segments, lifetimes, rng)
-    reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers)
-                          for s in segments)
+    reads = expected_connections(segments, workers)
     sets = counting_sets(names, malicious)
     # Where the skeleton drew the logins (item 11) the lingering path follows them, unless a
     # heavy attack makes the chain cheaper; past the chain's size it follows them whatever

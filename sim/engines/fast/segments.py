@@ -117,6 +117,16 @@ def read_span(segments: Sequence[Segment], ttl: float,
         reading = now
     return span
 
+
+def expected_connections(segments: Sequence[Segment], workers: int,
+                         vulnerable: bool = False) -> float:
+    """The attackers' connections one server replication expects over ``segments`` on its
+    ``workers`` (over the vulnerable ones only with ``vulnerable``): what the cost of every
+    draw that lists them grows with."""
+    return workers * sum(s.duration * sum(a.connection_rate for a in s.attackers)
+                         for s in segments if s.vulnerable or not vulnerable)
+
+
 @dataclass(frozen=True, slots=True)
 class CrashInfo:
     """The connection that crashed a worker: who sent it and how many heartbeats were answered

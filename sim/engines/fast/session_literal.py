@@ -33,7 +33,12 @@ import numpy as np
 
 from sim.engines.fast.binding import checks_passed, hijacked_by_checks
 from sim.engines.fast.reads import Reads, attacker_names, sample_reads
-from sim.engines.fast.segments import AttackerRates, WorkerLifetime, Segment
+from sim.engines.fast.segments import (
+    AttackerRates,
+    Segment,
+    WorkerLifetime,
+    expected_connections,
+)
 from sim.model.record import SessionReuses
 from sim.scenario.model import ResidencySpec, SessionSpec
 
@@ -52,7 +57,7 @@ def literal_work(spec: SessionSpec, segments: Sequence[Segment], workers: int,
     if not hot:
         return 0.0
     window = hot[-1].t1 - hot[0].t0 + 2.0 * spec.ttl
-    reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers) for s in hot)
+    reads = expected_connections(hot, workers)
     handshakes = workers * hot[0].handshakes * window if spec.lifetime == "next_handshake" else 0
     return logins * window * (2.0 + spec.requests_per_s * spec.ttl) + reads + handshakes
 

@@ -41,7 +41,7 @@ import numpy as np
 
 from sim.engines.fast.password_chain import PasswordDraw
 from sim.engines.fast.reads import attacker_names, password_capture, sample_reads
-from sim.engines.fast.segments import Segment, WorkerLifetime
+from sim.engines.fast.segments import Segment, WorkerLifetime, expected_connections
 from sim.scenario.model import ResidencySpec, SessionSpec
 
 #: Most requests, logins and reads one replication may expect to draw on one server on this
@@ -80,8 +80,7 @@ def literal_cost(
     rate = max(s.requests if other else s.logins + s.session_requests for s in segments)
     span = max(lt.end for lt in touched) - min(lt.start for lt in touched) + sessions.ttl
     logins = max(s.logins for s in segments) * workers
-    reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers)
-                          for s in segments if s.vulnerable)
+    reads = expected_connections(segments, workers, vulnerable=True)
     return rate * sum(lt.end - lt.start for lt in touched) + logins * span + reads
 
 

@@ -208,7 +208,7 @@ def checked_lifetimes(sessions: SessionSpec, touched: Sequence[WorkerLifetime],
 
 
 def lingers_beside_slot(passwords: PasswordSpec, sessions: SessionSpec,
-                        max_requests: int | None, known: bool = False) -> bool:
+                        max_requests: int | None, known: bool) -> bool:
     """Passwords kept for a duration or until the next key operation beside ``next_request``
     tokens: the lingering passwords this path draws (:func:`shared_lifetimes`). With
     ``max_requests`` only on the logins the skeleton drew (``known``)."""
@@ -231,7 +231,7 @@ def sample_shared_buffer(
     max_requests: int | None = None,
     passwords: bool = True,
     password_lifetime: ResidencySpec = "next_request",
-    checked: Sequence[WorkerLifetime] = (),
+    lifetimes: Sequence[WorkerLifetime] = (),
 ) -> tuple[PasswordDraw | None, SessionDraw]:
     """The passwords and sessions captured on one server in one replication, with every
     request that can matter drawn (module docstring). ``touched`` are the lifetimes an
@@ -242,8 +242,9 @@ def sample_shared_buffer(
     duration or ``next_handshake`` keeps each login's password for an exponential time or
     until the worker's next key operation, or to the restart, taken by every read it meets
     with the read's chance (:func:`lingers_beside_slot`), from the same logins and reads as
-    the tokens. ``checked``: with ``known``, the other lifetimes whose session requests a
-    ``concurrent`` check reads (:func:`checked_lifetimes`).
+    the tokens. ``lifetimes``: with ``known``, every lifetime of the server, of which a
+    ``concurrent`` check reads the session requests of those around ``touched``
+    (:func:`checked_lifetimes`).
 
     The legitimate traffic and the reads come from streams of their own, spawned from ``rng``
     (which then draws the reuse attempts): without ``known`` the traffic depends on the
@@ -255,6 +256,7 @@ def sample_shared_buffer(
     ttl = sessions.ttl
     lo = max(0.0, min((lt.start for lt in touched), default=0.0) - ttl)
     hi = max((lt.end for lt in touched), default=0.0)
+    checked = [] if known is None else checked_lifetimes(sessions, touched, lifetimes)
     if known is None:
         login, login_w = server_logins(segments, lo, hi, workers, traffic)
     else:
@@ -297,7 +299,7 @@ def sample_shared_buffer(
         req_t = np.concatenate([np.zeros(0), *(r[0] for r in inside + around)])
     taken: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     first = np.full((login.size, len(names)), math.inf)
-    hazard = other_hazard(segments)
+    hazard = other_hazard(segments) if known is None else None
     for j, lt in enumerate(touched):
         if known is None:
             times, password, token = on_worker[lt.worker]
@@ -312,7 +314,7 @@ def sample_shared_buffer(
                 np.concatenate([mine, np.full(session_t.size + other.size, -1)]),
                 np.concatenate([np.full(mine.size, -1), session_of, np.full(other.size, -1)]))
         newest = np.searchsorted(times, t, side="left") - 1
-        if known is None:
+        if hazard is not None:
             newest = _unless_other(newest, times, t, hazard, traffic)
         u = reading.random(t.size)
         if password_lifetime != "next_request":

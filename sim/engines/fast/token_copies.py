@@ -49,7 +49,12 @@ import numpy as np
 from sim.engines.fast.decay import g1
 from sim.engines.fast.reads import attacker_names
 from sim.engines.fast.request_shares import RequestShares
-from sim.engines.fast.segments import Segment, WorkerLifetime, read_span
+from sim.engines.fast.segments import (
+    Segment,
+    WorkerLifetime,
+    expected_connections,
+    read_span,
+)
 from sim.engines.fast.session_cuts import (
     Class,
     Until,
@@ -78,8 +83,7 @@ def read_work(spec: SessionSpec, segments: Sequence[Segment], workers: int,
     (``logins`` per second on the server; both within the span the logins can meet a read):
     what every count of the copies given the reads costs."""
     span = read_span(segments, spec.ttl)
-    reads = workers * sum(s.duration * sum(a.connection_rate for a in s.attackers)
-                          for s in segments)
+    reads = expected_connections(segments, workers)
     if spec.lifetime == "next_handshake" and segments:
         reads += workers * segments[0].handshakes * span
     return reads, logins * span * workers
