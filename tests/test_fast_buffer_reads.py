@@ -294,6 +294,33 @@ def test_the_shared_path_takes_lingering_passwords_beside_the_slot(
     assert shared(kept, max_requests=80, known=True) is None
 
 
+def test_where_every_other_draw_takes_the_kinds_apart_the_shared_path_needs_no_literal_sessions(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lingering passwords beside ``next_request`` tokens, and ``next_request`` passwords
+    beside tokens that outlive the next request, have no draw together but the shared one:
+    since 2026-12-07 (late) it takes them within its own bounds even where the sessions alone
+    would not be drawn literally (beside sessions long against the attack the literal draw
+    counts the sessions opened a ``ttl`` on each side of it, this one only those that can
+    send into a lifetime an attacker reads). Both kinds in one slot still go to the draw at
+    the reads, exact and cheaper."""
+    spec, segs, lives, touched = one_reader(2020.0, 3000.0)
+    monkeypatch.setattr(sessions, "LITERAL_LIMIT", -1.0)
+    assert not sessions.literal_sessions(spec, segs, 2, LOGINS, False)
+
+    def shared(passwords: PasswordSpec, tokens: SessionSpec) -> list[WorkerLifetime] | None:
+        return shared_lifetimes(passwords, tokens, segs, lives, 2, LOGINS, False)
+
+    kept, lasting = PasswordSpec(lifetime=900.0), replace(spec, lifetime=300.0)
+    assert shared(kept, spec) == touched
+    assert shared(PasswordSpec(lifetime="next_handshake"), spec) == touched
+    assert shared(PASSWORDS, lasting) == touched
+    assert shared(PASSWORDS, spec) is None
+    assert plan_reads(PASSWORDS, spec, segs, 2, LOGINS, False).draw is not None
+    assert shared(kept, lasting) is None  # both linger: login by login (login_pairs.py)
+    monkeypatch.setattr(shared_buffer, "SHARED_LIMIT", 10.0)
+    assert shared(kept, spec) is None and shared(PASSWORDS, lasting) is None
+
+
 def test_the_unlisted_requests_empty_the_slot_as_listed_ones_would() -> None:
     """The shared buffer's draw without ``max_requests`` no longer lists the requests that are
     neither logins nor session requests (Poisson, rule 18): at each read, whether one came

@@ -154,7 +154,8 @@ def shared_lifetimes(
     """The lifetimes an attacker can read, when this module is to draw the server, else None:
     ``next_request`` passwords beside sessions (:func:`.session_slot.session_slot`) that are
     simulated literally (:func:`.sessions.literal_sessions`; ``logins`` per second on the
-    whole server, ``concurrent_blocks`` as there), and at most :data:`SHARED_LIMIT` listed
+    whole server, ``concurrent_blocks`` as there) or that every other draw would take apart
+    from them (:func:`drawn_apart_elsewhere`), and at most :data:`SHARED_LIMIT` listed
     requests, logins and reads to draw (:func:`.session_slot.literal_cost` and every
     session's requests; the other requests are listed only with ``known``), or as many as
     the literal session draw takes where only it can run a ``concurrent`` check. Always where
@@ -171,7 +172,8 @@ def shared_lifetimes(
         return readable_lifetimes(segments, lifetimes)
     if (not (session_slot(passwords.lifetime, segments)
              or lingers_beside_slot(passwords, sessions, max_requests, known))
-            or not literal_sessions(sessions, segments, workers, logins, concurrent_blocks)):
+            or not (literal_sessions(sessions, segments, workers, logins, concurrent_blocks)
+                    or drawn_apart_elsewhere(passwords, sessions))):
         return None
     touched = readable_lifetimes(segments, lifetimes)
     if not touched:
@@ -205,6 +207,17 @@ def checked_lifetimes(sessions: SessionSpec, touched: Sequence[WorkerLifetime],
     readable = {id(lt) for lt in touched}
     return [lt for lt in lifetimes
             if lt.start < hi and lt.end > lo and lt.end > lt.start and id(lt) not in readable]
+
+
+def drawn_apart_elsewhere(passwords: PasswordSpec, sessions: SessionSpec) -> bool:
+    """Whether, past this path, every other draw of the server would take the passwords apart
+    from the tokens (item 14): beside each other in one ``next_request`` slot they are drawn
+    together at the reads (:mod:`.buffer_reads`, cheaper than this path and exact), but
+    ``next_request`` passwords beside tokens that outlive the next request, or lingering
+    passwords beside ``next_request`` tokens, have no draw together but this one. There this
+    path is taken as far as its own bounds go, whichever path the sessions alone would take
+    (until 2026-12-07 only where that was the literal draw)."""
+    return (passwords.lifetime == "next_request") != (sessions.lifetime == "next_request")
 
 
 def lingers_beside_slot(passwords: PasswordSpec, sessions: SessionSpec,
