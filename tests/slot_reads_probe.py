@@ -14,13 +14,17 @@ off the chain and off drawing apart on 2026-12-07 (items 12 and 14 of ``docs/fas
 * ``counted``: the same with ``choices``' ``max_requests`` kept, which the shared buffer's
   draw takes on the logins the skeleton drew, each lifetime given its count (since
   2026-12-07 late; before, drawn apart: the passwords on the lingering path, the tokens on
-  their own).
+  their own);
+* ``looks``: the scenario of ``shared``, drawn where the reads look with the passwords
+  along (``sim/engines/fast/lingering_looks.py``, since 2026-12-07 late; before, past the
+  shared buffer's bounds, drawn apart): the shared buffer's draw is forced off.
 
 A spy counts the server replications the draw took, and every quantity the suite extracts is
 compared with a fresh reference run at the family ``z``, each side seeded apart from every
 stored run:
 
-    .venv/bin/python tests/slot_reads_probe.py reads|shared|counted [LIFETIME|handshake] [N] [SEED]
+    .venv/bin/python tests/slot_reads_probe.py reads|shared|counted|looks [LIFETIME|handshake] [N]
+        [SEED]
     # 40,000 a side (the default): about 3.5 minutes on 2 cores
 """
 
@@ -64,6 +68,11 @@ def _run(engine: str, path: str, lifetime: str, start: int, stop: int,
     if engine == "reference":
         return outcomes("reference", sc, range(start, stop), seed), 0
     calls = {"drawn": 0}
+    if path == "looks":
+        with (forced(shared_buffer, "SHARED_LIMIT", -1.0),
+              forced(fast_engine, "sample_lingering_looks",
+                     spied(calls, "drawn", fast_engine.sample_lingering_looks))):
+            return outcomes("fast", sc, range(start, stop), seed), calls["drawn"]
     if path != "reads":
         with forced(fast_engine, "sample_shared_buffer",
                     spied(calls, "drawn", fast_engine.sample_shared_buffer)):

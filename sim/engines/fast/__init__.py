@@ -39,6 +39,7 @@ from sim.engines.fast.key_count import (
     refuse_many_candidates,
 )
 from sim.engines.fast.lingering import refuse_past_limit
+from sim.engines.fast.lingering_looks import lingering_looks_fit, sample_lingering_looks
 from sim.engines.fast.login_pairs import pairs_fit, sample_pairs
 from sim.engines.fast.logins import sample_logins
 from sim.engines.fast.password_chain import PasswordDraw
@@ -251,7 +252,8 @@ def _secrets(
     """The passwords and sessions captured on one server, given its skeleton: drawn together
     where ``next_request`` passwords sit beside sessions and the traffic is light enough to
     draw both literally (:mod:`.shared_buffer`) or, beside ``next_request`` tokens, the reads
-    that would capture are few enough (:mod:`.buffer_reads`), or where both linger and the
+    that would capture are few enough (:mod:`.buffer_reads`; lingering passwords beside them,
+    :mod:`.lingering_looks`, where every read and the logins are), or where both linger and the
     sessions are drawn login by login (:mod:`.login_pairs`), else each on its own path.
     Sessions alone where the skeleton drew the logins: ``next_request`` tokens by the shared
     buffer's draw, the others login by login."""
@@ -287,6 +289,11 @@ def _secrets(
                                         max_requests=server.restart.max_requests,
                                         password_lifetime=server.passwords.lifetime,
                                         lifetimes=run.lifetimes)
+        if lingering_looks_fit(server.passwords, server.sessions, run.segments, run.lifetimes,
+                               workers, logins, blocks, server.restart.max_requests):
+            return sample_lingering_looks(server.passwords, server.sessions, run.segments,
+                                          run.lifetimes, workers, logins, scenario.horizon,
+                                          sources, rng, server=name, reusing=reusing)
         plan = plan_reads(server.passwords, server.sessions, run.segments, workers, logins,
                           blocks)
         if plan.draw is not None:

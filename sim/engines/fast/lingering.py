@@ -427,6 +427,32 @@ def password_fates(r: PasswordReads, attackers: int, mu: float, u: np.ndarray,
     return out
 
 
+def lingering_takes(
+    lt: WorkerLifetime, segments: Sequence[Segment], at: np.ndarray, ids: np.ndarray,
+    t: np.ndarray, who: np.ndarray, q: np.ndarray, clears: np.ndarray, attackers: int,
+    rule: ResidencySpec, rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The passwords of the logins to ``lt``'s worker inside it (at ``at``, numbered ``ids``,
+    in time order), each kept for an exponential time (``rule`` a duration) or until the
+    worker's next key operation (``next_handshake``: the legitimate handshakes, drawn here,
+    and the reads whose connection makes one, ``clears``, before it reads), or to the
+    restart, and taken by each read it meets with that read's chance ``q``
+    (:func:`password_fates`, exact given the reads): each first take (login,
+    attacker, time). A crashing connection's reads are answered before the restart."""
+    t = np.minimum(t, np.nextafter(lt.end, -math.inf))
+    ends = [np.array([lt.end])]
+    if rule == "next_handshake":
+        k = int(rng.poisson(segments[0].handshakes * (lt.end - lt.start)))
+        ends += [lt.start + (lt.end - lt.start) * rng.random(k), t[clears]]
+    order = np.argsort(t, kind="stable")
+    reads = PasswordReads(t[order], who[order], q[order], np.sort(np.concatenate(ends)),
+                          attackers)
+    mu = 0.0 if rule == "next_handshake" else 1.0 / float(rule)
+    first = password_fates(reads, attackers, mu, at, rng)
+    row, col = np.nonzero(np.isfinite(first))
+    return ids[row], col, first[row, col]
+
+
 def refuse_past_limit(scenario: Scenario, server: Server) -> None:
     """Raise :class:`EngineRefused` when the lingering path might be needed on ``server`` and
     could sample more than :data:`READ_LIMIT` reads in one replication.

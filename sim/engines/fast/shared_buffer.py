@@ -67,7 +67,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from sim.engines.fast.lingering import PasswordReads, password_fates
+from sim.engines.fast.lingering import lingering_takes
 from sim.engines.fast.login_timeline import LoginTimeline
 from sim.engines.fast.password_chain import PasswordDraw
 from sim.engines.fast.reads import (
@@ -332,7 +332,7 @@ def sample_shared_buffer(
         u = reading.random(t.size)
         if password_lifetime != "next_request":
             logins_here = password >= 0  # the lifetime's own logins, in time order
-            taken.append(_lingering_takes(lt, segments, times[logins_here],
+            taken.append(lingering_takes(lt, segments, times[logins_here],
                                           password[logins_here], t, who, q[:, 0],
                                           clears[:, 0], len(names), password_lifetime,
                                           reading))
@@ -355,32 +355,6 @@ def sample_shared_buffer(
     drawn = try_sessions(sessions, first, victim_idle(sessions, login, req_t, owner), names,
                          malicious, attacker_sources, rng, server=server, reusing=reusing)
     return counted_passwords, drawn
-
-
-def _lingering_takes(
-    lt: WorkerLifetime, segments: Sequence[Segment], at: np.ndarray, ids: np.ndarray,
-    t: np.ndarray, who: np.ndarray, q: np.ndarray, clears: np.ndarray, attackers: int,
-    rule: ResidencySpec, rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The passwords of the logins to ``lt``'s worker inside it (at ``at``, numbered ``ids``,
-    in time order), each kept for an exponential time (``rule`` a duration) or until the
-    worker's next key operation (``next_handshake``: the legitimate handshakes, drawn here,
-    and the reads whose connection makes one, ``clears``, before it reads), or to the
-    restart, and taken by each read it meets with that read's chance ``q``
-    (:func:`.lingering.password_fates`, exact given the reads): each first take (login,
-    attacker, time). A crashing connection's reads are answered before the restart."""
-    t = np.minimum(t, np.nextafter(lt.end, -math.inf))
-    ends = [np.array([lt.end])]
-    if rule == "next_handshake":
-        k = int(rng.poisson(segments[0].handshakes * (lt.end - lt.start)))
-        ends += [lt.start + (lt.end - lt.start) * rng.random(k), t[clears]]
-    order = np.argsort(t, kind="stable")
-    reads = PasswordReads(t[order], who[order], q[order], np.sort(np.concatenate(ends)),
-                          attackers)
-    mu = 0.0 if rule == "next_handshake" else 1.0 / float(rule)
-    first = password_fates(reads, attackers, mu, at, rng)
-    row, col = np.nonzero(np.isfinite(first))
-    return ids[row], col, first[row, col]
 
 
 def _unless_other(newest: np.ndarray, times: np.ndarray, t: np.ndarray,

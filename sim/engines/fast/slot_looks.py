@@ -110,7 +110,7 @@ def draw_at_reads(spec: SessionSpec, segments: Sequence[Segment], workers: int, 
     return found_at_reads if looks else None
 
 
-class _Looks:
+class Looks:
     """Every candidate of one server, by worker and then time, and what its look found:
     ``kind`` 0 nothing, 1 another request, 2 a session request, 3 a login; ``login``, the
     session or login it found, an index into the logins drawn (every session is known by its
@@ -138,7 +138,7 @@ class _Looks:
         return self.kind[last], self.login[last]
 
 
-class _Logins:
+class DrawnLogins:
     """The server's logins drawn so far (Poisson at ``rate`` on ``[0, horizon)``, each to a
     uniform worker), on the stretches asked for, each stretch drawn once."""
 
@@ -174,6 +174,20 @@ class _Logins:
         moved = np.empty(order.size, dtype=np.int64)
         moved[order] = np.arange(order.size)
         return moved[:before]
+
+    def undrawn(self, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+        """The pieces of ``(lo, hi]`` (inside ``[0, horizon)``) whose logins were never drawn,
+        as starts and lengths: given the looks, the logins there are still the Poisson
+        stream, since no look read them."""
+        lo, hi = max(lo, 0.0), min(hi, self.horizon)
+        if hi <= lo:
+            return np.zeros(0), np.zeros(0)
+        inside = (self._hi > lo) & (self._lo < hi)
+        points = np.unique(np.concatenate([[lo, hi], np.clip(self._lo[inside], lo, hi),
+                                           np.clip(self._hi[inside], lo, hi)]))
+        mid = 0.5 * (points[:-1] + points[1:])
+        free = ~_inside(mid, self._lo, self._hi)
+        return points[:-1][free], np.diff(points)[free]
 
 
 def _merged_in_blocks(lo: np.ndarray, hi: np.ndarray,
@@ -261,10 +275,19 @@ def looked_at_reads(
     looks = _candidates(spec, segments, lifetimes, names, rng, kinds)
     if looks is None:
         return ReadCaptures(np.zeros((0, len(names))), *_no_passwords())
+    drawn = draw_looks(spec, segments, looks, workers, logins, horizon, rng)
+    return slot_captures(spec, looks, drawn, len(names), kinds, rng)
+
+
+def draw_looks(spec: SessionSpec, segments: Sequence[Segment], looks: Looks, workers: int,
+               logins: float, horizon: float, rng: np.random.Generator) -> DrawnLogins:
+    """Draw what every look of ``looks`` finds into it, and return the logins drawn for
+    that: every one of the stretches a look can meet, the others left undrawn (module
+    docstring)."""
     seg = segments[0]
     own = spec.requests_per_s / workers
     other = max(0.0, seg.requests - seg.session_requests - seg.logins)  # neither kind (rule 18)
-    drawn = _Logins(logins, workers, horizon, rng)
+    drawn = DrawnLogins(logins, workers, horizon, rng)
     span = LOOK_REQUESTS / seg.requests
     # Every look's last stretch first, a worker at a time (arrays a cache holds: a million
     # looks at once spent more on memory than on arithmetic), then the stretches before
@@ -293,11 +316,19 @@ def looked_at_reads(
         widen = ~found & (lo > looks.lo[pending])
         top[pending[widen]] = lo[widen]
         pending = pending[widen]
+    return drawn
+
+
+def slot_captures(spec: SessionSpec, looks: Looks, drawn: DrawnLogins, attackers: int,
+                  kinds: Sequence[Capture], rng: np.random.Generator) -> ReadCaptures:
+    """What the candidates of ``looks``, drawn (:func:`draw_looks`), take from the slot: the
+    token of a session still valid or a login's password, each with its kind's share of the
+    candidate's chance."""
     kind, login = looks.slot()
     token_at, password_at = kind_columns(kinds)
-    token = (kind == _Looks.TOKEN) & (token_at is not None)
+    token = (kind == Looks.TOKEN) & (token_at is not None)
     token[token] = looks.t[token] < drawn.t[login[token]] + spec.ttl  # still valid
-    password = (kind == _Looks.PASSWORD) & (password_at is not None)
+    password = (kind == Looks.PASSWORD) & (password_at is not None)
     if looks.shares is not None:  # one uniform decides which kind a candidate takes
         draw = rng.random(looks.t.size)
         if token_at is not None:
@@ -309,7 +340,7 @@ def looked_at_reads(
     used[login[token]] = True
     used[login[password]] = True
     row = np.cumsum(used) - 1
-    first = np.full((int(used.sum()), len(names)), math.inf)
+    first = np.full((int(used.sum()), attackers), math.inf)
     np.minimum.at(first, (row[login[token]], looks.who[token]), looks.t[token])
     return ReadCaptures(first, row[login[password]], looks.who[password], looks.t[password])
 
@@ -320,7 +351,7 @@ def _no_passwords() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _candidates(spec: SessionSpec, segments: Sequence[Segment],
                 lifetimes: Sequence[WorkerLifetime], names: Sequence[str],
-                rng: np.random.Generator, kinds: Sequence[Capture]) -> _Looks | None:
+                rng: np.random.Generator, kinds: Sequence[Capture]) -> Looks | None:
     """Every worker's candidates (:func:`.session_reads.sorted_candidates`), and where
     each look begins."""
     index = {n: i for i, n in enumerate(names)}
@@ -328,10 +359,21 @@ def _candidates(spec: SessionSpec, segments: Sequence[Segment],
     if not by_worker:
         return None
     pulls: Pulls = {}
+    return looks_at({w: (lives, *sorted_candidates(segments, lives, index, spec.lifetime, kinds,
+                                                   pulls, rng))
+                     for w, lives in by_worker.items()}, len(kinds))
+
+
+WorkerCandidates = tuple[list[WorkerLifetime], np.ndarray, np.ndarray, np.ndarray | None]
+"""One worker's lifetimes that can hold a candidate, in time order, and its candidates over
+them in time order: times, attacker indices and kind shares (None: every one 1)."""
+
+
+def looks_at(by_worker: dict[int, WorkerCandidates], kinds: int) -> Looks:
+    """Every worker's candidates as looks, each beginning at the worker's previous candidate
+    or at the restart that began its lifetime, whichever is later."""
     parts = []
-    for w, lives in by_worker.items():
-        t, who, shares = sorted_candidates(segments, lives, index, spec.lifetime, kinds, pulls,
-                                           rng)
+    for w, (lives, t, who, shares) in by_worker.items():
         restarts = np.array(sorted({x for lt in lives for x in (lt.start, lt.end)}))
         start = restarts[np.maximum(np.searchsorted(restarts, t, side="right") - 1, 0)]
         previous = np.concatenate([[-math.inf], t[:-1]])
@@ -339,13 +381,13 @@ def _candidates(spec: SessionSpec, segments: Sequence[Segment],
                       start > previous))
     thinned = any(part[3] is not None for part in parts)
     t, who, worker, lo, restarted = (np.concatenate([p[i] for p in parts]) for i in (0, 1, 2, 4, 5))
-    shares = (np.concatenate([p[3] if p[3] is not None else np.ones((p[0].size, len(kinds)))
+    shares = (np.concatenate([p[3] if p[3] is not None else np.ones((p[0].size, kinds))
                               for p in parts]) if thinned else None)
-    return _Looks(t, who, worker, shares, lo, restarted)
+    return Looks(t, who, worker, shares, lo, restarted)
 
 
-def _newest(looks: _Looks, where: slice | np.ndarray, lo: np.ndarray, hi: np.ndarray,
-            drawn: _Logins, rate: _Rate, rng: np.random.Generator) -> np.ndarray:
+def _newest(looks: Looks, where: slice | np.ndarray, lo: np.ndarray, hi: np.ndarray,
+            drawn: DrawnLogins, rate: _Rate, rng: np.random.Generator) -> np.ndarray:
     """Draw the newest request of the stretch ``(lo, hi]`` of each look ``where`` (one
     worker's block, or looks in worker and time order) into ``looks``; whether one came.
     Every login of ``(lo - ttl, hi]`` is drawn, and ``rate`` made from them."""
@@ -367,8 +409,8 @@ def _newest(looks: _Looks, where: slice | np.ndarray, lo: np.ndarray, hi: np.nda
     mine = (valid > 0) & (rng.random(came.size) * rate.slope[k] >= rate.other)
     pick = rate.logged[k[mine]] - 1 - (rng.random(int(mine.sum())) * valid[mine]).astype(np.int64)
     kind = np.zeros(hi.size, dtype=np.int8)
-    kind[came] = _Looks.OTHER
-    kind[came[mine]] = _Looks.TOKEN
+    kind[came] = Looks.OTHER
+    kind[came[mine]] = Looks.TOKEN
     login = np.full(hi.size, -1, dtype=np.int64)
     login[came[mine]] = pick
     # the newest login to the look's worker, if newer
@@ -381,8 +423,8 @@ def _newest(looks: _Looks, where: slice | np.ndarray, lo: np.ndarray, hi: np.nda
         j = np.searchsorted(drawn.t[mine_i], hi[a:b], side="right") - 1
         newest = np.where(j >= 0, drawn.t[mine_i[np.maximum(j, 0)]], -math.inf)
         newer = np.flatnonzero((newest > lo[a:b]) & (newest > s[a:b]))
-        kind[newer + a] = _Looks.PASSWORD
+        kind[newer + a] = Looks.PASSWORD
         login[newer + a] = mine_i[j[newer]]
     looks.kind[where] = kind
     looks.login[where] = login
-    return kind != _Looks.NOTHING
+    return kind != Looks.NOTHING
