@@ -739,6 +739,17 @@ def takes_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
         return outcomes(engine, sc, replications, seed)
 
 
+def looks_path_cells(engine: str, sc: Scenario, replications: Sequence[int],
+                     seed: int) -> dict[str, np.ndarray]:
+    """:func:`capture_cells` with the shared buffer's draw off: lingering passwords beside
+    ``next_request`` tokens drawn with them where the reads look (``lingering_looks.py``), as
+    on a server too busy for the shared draw."""
+    from sim.engines.fast import shared_buffer
+
+    with forced(shared_buffer, "SHARED_LIMIT", -1.0):
+        return capture_cells(engine, sc, replications, seed)
+
+
 def lingering_binding() -> Scenario:
     """The suite's ``binding`` scenario with tokens kept five minutes on average: the
     ``concurrent`` check then passes when a captured copy outlived the victim's last request
@@ -970,6 +981,8 @@ SIDE_RUNS: dict[str, SideRun] = {
         ("choices-tokens-handshake", tokens_lasting("next_handshake")),
         ("choices-passwords-900s", passwords_lasting(900.0)),
         ("choices-passwords-900s-counted", passwords_lasting(900.0, counted=True)))},
+    "joint-choices-passwords-900s-looks": SideRun(passwords_lasting(900.0), 12_000,
+                                                  looks_path_cells, seed=FAST_SEED + 4),
     "key-chain": SideRun(lingering_key, 20_000, key_outcomes),
     "key-counted": SideRun(lingering_key, 20_000, counted_key_outcomes, seed=FAST_SEED + 1),
     "key-race": SideRun(key_race(0.0), 120_000, key_outcomes),

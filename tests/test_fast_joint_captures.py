@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from agreement import CELLS, load_both
+from agreement import CELLS, load_both, load_fast, load_reference
 from scipy.stats import chi2_contingency, norm
 
 #: One family for the margins (two per attacker), one for the joints (one table per attacker).
@@ -30,7 +30,8 @@ ALPHA = 0.001
 @pytest.mark.slow
 @pytest.mark.parametrize("scenario", ["choices", "choices-tokens-handshake", "choices-tokens-300s",
                                       "choices-passwords-900s",
-                                      "choices-passwords-900s-counted"])
+                                      "choices-passwords-900s-counted",
+                                      "choices-passwords-900s-looks"])
 def test_password_and_session_captures_of_one_attacker(scenario: str) -> None:
     """On ``choices`` the two kinds share the slot; on its variants the tokens are copies that
     the worker's key operations or an exponential time remove, placed by the requests that
@@ -41,8 +42,16 @@ def test_password_and_session_captures_of_one_attacker(scenario: str) -> None:
     (chi-square p 5.5e-9; the checker's 5e-7). ``-counted`` keeps ``choices``'
     ``max_requests``: drawn apart as they were until late on 2026-12-07 (the passwords on the
     lingering path), the reaper's P(both) was 0.041 against 0.060 (p 1.5e-15; the checker's
-    9.6e-6)."""
-    fast, reference = load_both(f"joint-{scenario}")
+    9.6e-6). ``-looks`` is ``choices-passwords-900s`` with the shared buffer's draw forced
+    off, so that the draw at the reads takes the passwords along (``lingering_looks.py``,
+    since late on 2026-12-07; 12,000 fast replications against that scenario's reference):
+    drawn apart there, as until then, the reaper's P(both) was 0.042 against 0.060 (p 9e-16,
+    the checker's 8e-10; at seed 931)."""
+    if scenario.endswith("-looks"):
+        fast = load_fast(f"joint-{scenario}")
+        reference = load_reference(f"joint-{scenario.removesuffix('-looks')}")
+    else:
+        fast, reference = load_both(f"joint-{scenario}")
     names = sorted({k.split("/")[0] for k in fast.sums if k.endswith("/password")})
     z = norm.ppf(1 - ALPHA / (2 * 2 * len(names)))
     for name in names:
