@@ -720,10 +720,13 @@ def copies_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
 def means_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
                         seed: int) -> dict[str, np.ndarray]:
     """:func:`copies_path_outcomes` with the means given the reads in closed form
-    (``token_means.py``, what a server with many logins takes) instead of a class per login."""
-    from sim.engines.fast import sessions, token_means
+    (``token_means.py``, what a server with many logins takes) instead of a class per login,
+    and not where their copies are taken, which lingering passwords beside them prefer since
+    late on 2026-12-07 (drawn together there)."""
+    from sim.engines.fast import sessions, token_means, token_takes
 
-    with forced(sessions, "LITERAL_LIMIT", -1.0), forced(token_means, "COPIES_LIMIT", -1.0):
+    with (forced(sessions, "LITERAL_LIMIT", -1.0), forced(token_means, "COPIES_LIMIT", -1.0),
+          forced(token_takes, "TAKES_LIMIT", -1.0)):
         return outcomes(engine, sc, replications, seed)
 
 

@@ -23,7 +23,7 @@ import pytest
 from test_fast_buffer_reads import Draw, compare
 from test_fast_session_reads import LOGINS, segments, three_readers
 
-from sim.engines.fast import lingering_looks, slot_looks
+from sim.engines.fast import lingering_looks
 from sim.engines.fast.lingering_looks import (
     lingering_looks_fit,
     lingering_looks_work,
@@ -144,4 +144,3 @@ def test_taken_beside_next_request_tokens_within_its_limit(
     assert work == pytest.approx(10.0 + LOGINS * 610.0 + LOGINS / 2 * 2 * 2010.0)
     monkeypatch.setattr(lingering_looks, "LOOKS_LIMIT", work - 1.0)
     assert not fit()
-    assert slot_looks.LOOKS_LIMIT > work

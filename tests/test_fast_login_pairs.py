@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from scipy.stats import chi2_contingency, norm
 
 import sim.engines.fast as fast
-from sim.engines.fast import login_pairs
+from sim.engines.fast import login_pairs, token_means
 from sim.engines.fast.lingering import PasswordReads, password_fates
 from sim.engines.fast.login_pairs import _inside, _password_region, _union
 from sim.engines.fast.session_literal import WorkerReads
@@ -260,6 +260,20 @@ def test_many_logins_take_the_pairs_where_the_means_would_be_cheaper() -> None:
         mail, traffic=replace(mail.traffic, logins_per_s=20.0, requests_per_s=400.0))})
     assert _session_paths(sc, login_pairs.PAIRS_LIMIT) == {("logins", True)}
     assert _session_paths(sc, -1.0) == {("means", False)}
+
+
+def test_past_the_class_per_login_the_passwords_go_where_the_copies_are_taken() -> None:
+    """The same server past the class per login's limit: the draw where the copies are taken
+    is the other one that draws each login's password with its session, so with passwords
+    along it is taken where the means would be (since late on 2026-12-07; before, the means,
+    and the passwords drawn apart: item 14 of ``docs/fast-engine.md``)."""
+    sc = few_logins()
+    mail = sc.servers["mail"]
+    sc = replace(sc, servers={"mail": replace(
+        mail, traffic=replace(mail.traffic, logins_per_s=20.0, requests_per_s=400.0))})
+    with forced(token_means, "COPIES_LIMIT", -1.0):
+        assert _session_paths(sc, login_pairs.PAIRS_LIMIT) == {("takes", True)}
+        assert _session_paths(sc, -1.0) == {("means", False)}
 
 
 def _session_paths(sc: Scenario, pairs_limit: float) -> set[tuple[str, bool]]:

@@ -455,7 +455,10 @@ def plan_sessions(
     given = (given_reads(spec, segments, workers, logins, len(found.srv.sets),
                          prefer_logins=literal or along)
              if spec.lifetime != "next_request" else None)
-    if logins_known and given != "logins" and takes_fit(spec, segments, workers, logins):
+    if along and given != "logins" and takes_fit(spec, segments, workers, logins):
+        # only there, beside the class per login, are the passwords or the skeleton's logins
+        # drawn with the sessions (until late on 2026-12-07 not for the passwords: past the
+        # class per login they were drawn apart beside the literal draw or the means)
         return SessionPlan("takes")
     if literal and given != "logins":
         return SessionPlan("literal")
