@@ -20,9 +20,11 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from agreement import forced, looks_path_cells, passwords_lasting, spied
 from test_fast_buffer_reads import Draw, compare
 from test_fast_session_reads import LOGINS, segments, three_readers
 
+import sim.engines.fast as fast_engine
 from sim.engines.fast import lingering_looks
 from sim.engines.fast.lingering_looks import (
     lingering_looks_fit,
@@ -144,3 +146,13 @@ def test_taken_beside_next_request_tokens_within_its_limit(
     assert work == pytest.approx(10.0 + LOGINS * 610.0 + LOGINS / 2 * 2 * 2010.0)
     monkeypatch.setattr(lingering_looks, "LOOKS_LIMIT", work - 1.0)
     assert not fit()
+
+
+def test_the_stored_joint_run_takes_this_draw() -> None:
+    """``joint-choices-passwords-900s-looks`` (``test_fast_joint_captures.py``) holds this draw:
+    with the shared buffer's draw off, every server replication of its scenario takes it."""
+    calls = {"drawn": 0}
+    with forced(fast_engine, "sample_lingering_looks",
+                spied(calls, "drawn", fast_engine.sample_lingering_looks)):
+        looks_path_cells("fast", passwords_lasting(900.0)(), range(40), 3)
+    assert calls["drawn"] == 40

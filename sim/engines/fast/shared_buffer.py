@@ -216,7 +216,7 @@ def drawn_apart_elsewhere(passwords: PasswordSpec, sessions: SessionSpec) -> boo
     ``next_request`` passwords beside tokens that outlive the next request, or lingering
     passwords beside ``next_request`` tokens, have no draw together but this one. There this
     path is taken as far as its own bounds go, whichever path the sessions alone would take
-    (until 2026-12-07 only where that was the literal draw)."""
+    (until late on 2026-12-07 only where that was the literal draw)."""
     return (passwords.lifetime == "next_request") != (sessions.lifetime == "next_request")
 
 
@@ -333,9 +333,9 @@ def sample_shared_buffer(
         if password_lifetime != "next_request":
             logins_here = password >= 0  # the lifetime's own logins, in time order
             taken.append(lingering_takes(lt, segments, times[logins_here],
-                                          password[logins_here], t, who, q[:, 0],
-                                          clears[:, 0], len(names), password_lifetime,
-                                          reading))
+                                         password[logins_here], t, who, q[:, 0],
+                                         clears[:, 0], len(names), password_lifetime,
+                                         reading))
         elif passwords:
             pw = np.where(newest >= 0, np.append(password, -1)[newest], -1)
             took_pw = (pw >= 0) & (u < q[:, 0])
