@@ -742,11 +742,20 @@ def takes_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
         return outcomes(engine, sc, replications, seed)
 
 
-def looks_path_cells(engine: str, sc: Scenario, replications: Sequence[int],
-                     seed: int) -> dict[str, np.ndarray]:
-    """:func:`capture_cells` with the shared buffer's draw off: lingering passwords beside
+def looks_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
+                        seed: int) -> dict[str, np.ndarray]:
+    """:func:`outcomes` with the shared buffer's draw off: lingering passwords beside
     ``next_request`` tokens drawn with them where the reads look (``lingering_looks.py``), as
     on a server too busy for the shared draw."""
+    from sim.engines.fast import shared_buffer
+
+    with forced(shared_buffer, "SHARED_LIMIT", -1.0):
+        return outcomes(engine, sc, replications, seed)
+
+
+def looks_path_cells(engine: str, sc: Scenario, replications: Sequence[int],
+                     seed: int) -> dict[str, np.ndarray]:
+    """:func:`capture_cells` on the path of :func:`looks_path_outcomes`."""
     from sim.engines.fast import shared_buffer
 
     with forced(shared_buffer, "SHARED_LIMIT", -1.0):
@@ -986,6 +995,8 @@ SIDE_RUNS: dict[str, SideRun] = {
         ("choices-passwords-900s-counted", passwords_lasting(900.0, counted=True)))},
     "joint-choices-passwords-900s-looks": SideRun(passwords_lasting(900.0), 12_000,
                                                   looks_path_cells, seed=FAST_SEED + 4),
+    "looks-lingering": SideRun(passwords_lasting(900.0), 40_000, looks_path_outcomes,
+                               seed=FAST_SEED + 5),
     "key-chain": SideRun(lingering_key, 20_000, key_outcomes),
     "key-counted": SideRun(lingering_key, 20_000, counted_key_outcomes, seed=FAST_SEED + 1),
     "key-race": SideRun(key_race(0.0), 120_000, key_outcomes),
