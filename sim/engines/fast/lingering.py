@@ -433,7 +433,7 @@ def lingering_takes(
     rule: ResidencySpec, rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The passwords of the logins to ``lt``'s worker inside it (at ``at``, numbered ``ids``,
-    in time order), each kept for an exponential time (``rule`` a duration) or until the
+    in any order), each kept for an exponential time (``rule`` a duration) or until the
     worker's next key operation (``next_handshake``: the legitimate handshakes, drawn here,
     and the reads whose connection makes one, ``clears``, before it reads), or to the
     restart, and taken by each read it meets with that read's chance ``q``

@@ -158,9 +158,9 @@ def _password_takes(
     drawn: DrawnLogins, rate: float, attackers: int, rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every first take of a password (login, attacker, time) over the lifetimes ``read``:
-    the logins the looks drew on the lifetime's worker and, where they drew none, a Poisson
-    stream at the worker's login ``rate``, each numbered apart (the drawn ones by their
-    index, the others past them)."""
+    the logins the looks drew on the lifetime's worker and, on the stretches they did not
+    draw, a Poisson stream at the worker's login ``rate``, each numbered apart (the drawn
+    ones by their index, the others past them)."""
     taken: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     fresh = drawn.t.size
     for lt, t, who, q, clears in read:
