@@ -1,7 +1,7 @@
 """Passwords kept for a duration or until the next key operation beside ``next_request``
 tokens, drawn with the tokens where the reads look (``sim/engines/fast/lingering_looks.py``),
 against the shared buffer's draw of every request (``shared_buffer.py``), exact given the
-skeleton (and at full power against the reference engine: ``docs/fast-engine.md``).
+skeleton, and at full power against the reference engine on stored runs (the last test).
 
 Both take the same hand-made skeletons and independent seeds; each quantity's two means are
 compared with the run's own standard error at the family ``z`` of all the quantities a test
@@ -9,9 +9,9 @@ compares (:func:`agreement.draws_compared`). What is compared is what item 14 of
 ``docs/fast-engine.md`` is about, beside each kind's counts: per attacker, a password and a
 session taken together or one without the other, and the passwords' first captures before a
 cut (the logins of ``reuse: [passwords]``). The skeletons reach what this draw does apart from
-the draw at the reads: logins no look drew (a lifetime read long after it began), lifetimes
-the looks never reach, readers whose key operations clear a ``next_handshake`` password
-before they read, and chances that differ by kind both ways.
+the draw at the reads: logins no look drew (a lifetime read long after it began), restarts
+and a cold start, readers whose key operations clear a ``next_handshake`` password before
+they read, and chances that differ by kind both ways.
 """
 
 from __future__ import annotations
