@@ -22,7 +22,7 @@ attacker) are not mapped. A capped scenario is counted with the tags it reached.
 follow the dispatch's names: a renamed path function fails here, at the spy.
 
     .venv/bin/python tests/path_map.py [SCENARIOS] [SEED] [CAP]
-    # 300 scenarios (the default), seed 2, 6 s: about 20 minutes on one core
+    # 300 scenarios (the default), seed 2, 6 s: about 15 minutes on one core
 """
 
 from __future__ import annotations
