@@ -17,14 +17,16 @@ off the chain and off drawing apart on 2026-12-07 (items 12 and 14 of ``docs/fas
   their own);
 * ``looks``: the scenario of ``shared``, drawn where the reads look with the passwords
   along (``sim/engines/fast/lingering_looks.py``, since 2026-12-07 late; before, past the
-  shared buffer's bounds, drawn apart): the shared buffer's draw is forced off.
+  shared buffer's bounds, drawn apart): the shared buffer's draw is forced off;
+* ``looks-counted``: the same on the scenario of ``counted``, on the logins the skeleton
+  drew, each lifetime's connections given its count.
 
 A spy counts the server replications the draw took, and every quantity the suite extracts is
 compared with a fresh reference run at the family ``z``, each side seeded apart from every
 stored run:
 
-    .venv/bin/python tests/slot_reads_probe.py reads|shared|counted|looks [LIFETIME|handshake] [N]
-        [SEED]
+    .venv/bin/python tests/slot_reads_probe.py reads|shared|counted|looks|looks-counted
+        [LIFETIME|handshake] [N] [SEED]
     # 40,000 a side (the default): about 3.5 minutes on 2 cores
 """
 
@@ -55,7 +57,7 @@ CHUNK = 1_000
 def scenario(path: str, lifetime: str) -> Scenario:
     rule = "next_handshake" if lifetime == "handshake" else float(lifetime)
     if path != "reads":
-        return passwords_lasting(rule, counted=path == "counted")()
+        return passwords_lasting(rule, counted=path in ("counted", "looks-counted"))()
     sc = tokens_lasting(rule)()
     mail = sc.servers["mail"]
     return replace(sc, servers={"mail": replace(
@@ -68,7 +70,7 @@ def _run(engine: str, path: str, lifetime: str, start: int, stop: int,
     if engine == "reference":
         return outcomes("reference", sc, range(start, stop), seed), 0
     calls = {"drawn": 0}
-    if path == "looks":
+    if path.startswith("looks"):
         with (forced(shared_buffer, "SHARED_LIMIT", -1.0),
               forced(fast_engine, "sample_lingering_looks",
                      spied(calls, "drawn", fast_engine.sample_lingering_looks))):

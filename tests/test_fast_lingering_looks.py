@@ -42,6 +42,7 @@ from sim.engines.fast.lingering_looks import (
 from sim.engines.fast.segments import AttackerRates, Segment, WorkerLifetime
 from sim.engines.fast.session_slot import readable_lifetimes
 from sim.engines.fast.shared_buffer import sample_shared_buffer
+from sim.engines.fast.slot_looks import DrawnLogins
 from sim.scenario.model import PasswordSpec, ResidencySpec, SessionSpec
 
 SPEC = SessionSpec(ttl=600.0, requests_per_s=0.01, binding=("ip",),
@@ -179,3 +180,33 @@ def test_every_quantity_agrees_with_the_reference_at_full_power() -> None:
     pairs = compared("looks-lingering", fast_run, sorted(fast_run.sums), reference)
     failures = differences("looks-lingering", pairs)
     assert not failures, "\n".join(failures.values())
+
+
+def test_on_the_skeletons_logins_beside_max_requests() -> None:
+    """Beside ``max_requests`` the skeleton draws the logins of lingering passwords
+    (:mod:`.login_timeline`); with the shared buffer's draw off, this draw takes them, every
+    login known (nothing left to draw) and each lifetime's connections given its count."""
+    calls: list[bool] = []
+    real = fast_engine.sample_lingering_looks
+
+    def spy(*args: object, **kwargs: object) -> object:
+        calls.append(kwargs["known"] is not None and kwargs["max_requests"] is not None)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    with forced(fast_engine, "sample_lingering_looks", spy):
+        looks_path_cells("fast", passwords_lasting(900.0, counted=True)(), range(40), 3)
+    assert calls == [True] * 40
+
+
+def test_known_logins_leave_nothing_to_draw() -> None:
+    """Logins the skeleton drew are every login: the looks draw none (``cover``) and the
+    passwords find no stretch undrawn."""
+    t, at = np.array([5.0, 20.0, 31.0]), np.array([0, 1, 0])
+    drawn = DrawnLogins.every(t, at, 2, 100.0, np.random.default_rng(1))
+    assert drawn.cover(np.array([0.0, 40.0]), np.array([30.0, 99.0])) is None
+    assert drawn.t.tolist() == [5.0, 20.0, 31.0]
+    assert drawn.undrawn(0.0, 100.0)[0].size == 0
+    fresh = DrawnLogins(0.5, 2, 100.0, np.random.default_rng(1))
+    fresh.cover(np.array([10.0]), np.array([30.0]))
+    start, length = fresh.undrawn(0.0, 100.0)
+    assert start.tolist() == [0.0, 30.0] and length.tolist() == [10.0, 70.0]

@@ -290,10 +290,11 @@ def _secrets(
                                         password_lifetime=server.passwords.lifetime,
                                         lifetimes=run.lifetimes)
         if lingering_looks_fit(server.passwords, server.sessions, run.segments, run.lifetimes,
-                               workers, logins, blocks, server.restart.max_requests):
+                               workers, logins, blocks, server.restart.max_requests, known):
             return sample_lingering_looks(server.passwords, server.sessions, run.segments,
                                           run.lifetimes, workers, logins, scenario.horizon,
-                                          sources, rng, server=name, reusing=reusing)
+                                          sources, rng, server=name, reusing=reusing,
+                                          known=known, max_requests=server.restart.max_requests)
         plan = plan_reads(server.passwords, server.sessions, run.segments, workers, logins,
                           blocks)
         if plan.draw is not None:

@@ -28,8 +28,12 @@ So both kinds' counts, their joint per attacker and the passwords' first capture
 logins of ``reuse: [passwords]``) have their law given the skeleton. The cost is every
 connection read, not only the candidates, beside the logins the looks draw and those of the
 lifetimes read (:func:`lingering_looks_work`, at most :data:`.slot_looks.LOOKS_LIMIT`).
-Without ``max_requests`` only: with it the skeleton would have to time the restarts by these
-logins (items 11 and 13).
+With ``max_requests`` only where the skeleton drew the logins (:mod:`.login_timeline`, for
+the lingering passwords' own path): the looks and the passwords then read those logins, every
+one of them (nothing is left to draw), and each lifetime's connections are drawn given the
+count that ended it (:func:`.reads.counted_shared_reads`). The passwords are then exact given
+the count, as on the shared path; the looks still take the requests inside a lifetime as
+free streams, as the tokens' own draw at the reads does (item 13).
 """
 
 from __future__ import annotations
@@ -41,7 +45,14 @@ import numpy as np
 
 from sim.engines.fast.lingering import lingering_takes
 from sim.engines.fast.password_chain import PasswordDraw
-from sim.engines.fast.reads import Kinds, attacker_names, password_capture, sample_shared_reads
+from sim.engines.fast.login_timeline import LoginTimeline
+from sim.engines.fast.reads import (
+    Kinds,
+    attacker_names,
+    counted_shared_reads,
+    password_capture,
+    sample_shared_reads,
+)
 from sim.engines.fast.segments import Segment, WorkerLifetime, expected_connections, read_span
 from sim.engines.fast.session_literal import SessionDraw, never_idle, token_capture, try_sessions
 from sim.engines.fast.session_reads import TOKEN, read_lifetimes
@@ -65,41 +76,45 @@ LifetimeReads = tuple[WorkerLifetime, np.ndarray, np.ndarray, np.ndarray, np.nda
 def lingering_looks_work(
     passwords: PasswordSpec, sessions: SessionSpec, segments: Sequence[Segment],
     lifetimes: Sequence[WorkerLifetime], workers: int, logins: float,
-    concurrent_blocks: bool, max_requests: int | None,
+    concurrent_blocks: bool, max_requests: int | None, known: LoginTimeline | None = None,
 ) -> float | None:
     """Expected connections and logins this draw lists on one server replication (``logins``
     per second on it), or None where it does not apply: lingering passwords beside
-    ``next_request`` tokens whose sessions send requests, no ``max_requests``, and no
-    ``concurrent`` check that only the literal draw can run. The connections are those of
-    the vulnerable window (outside it they capture nothing; under ``next_handshake`` those
-    that make a key operation are drawn too, as clears), the logins those over the stretches
-    the looks can meet (:func:`.segments.read_span`) and over each lifetime read, up to the
-    attack's end."""
+    ``next_request`` tokens whose sessions send requests, ``max_requests`` only on the logins
+    the skeleton drew (``known``), and no ``concurrent`` check that only the literal draw can
+    run. The connections are those of the vulnerable window (outside it they capture
+    nothing; under ``next_handshake`` those that make a key operation are drawn too, as
+    clears), the logins those over the stretches the looks can meet
+    (:func:`.segments.read_span`) and over each lifetime read, up to the attack's end (none
+    where the skeleton drew them)."""
     if (passwords.lifetime == "next_request" or sessions.lifetime != "next_request"
-            or max_requests is not None or logins <= 0.0 or sessions.requests_per_s <= 0.0
+            or (max_requests is not None and known is None) or logins <= 0.0
+            or sessions.requests_per_s <= 0.0
             or concurrent_needs_literal(sessions, concurrent_blocks)):
         return None
     names, _ = attacker_names(segments)
     by_worker = read_lifetimes(segments, lifetimes, {n: i for i, n in enumerate(names)})
     if not by_worker:
         return 0.0
+    reads = expected_connections(segments, workers,
+                                 vulnerable=passwords.lifetime != "next_handshake")
+    if known is not None:
+        return reads
     last = max(s.t1 for s in segments if s.attackers)
     held = sum(max(0.0, min(lt.end, last) - lt.start)
                for lives in by_worker.values() for lt in lives)
-    reads = expected_connections(segments, workers,
-                                 vulnerable=passwords.lifetime != "next_handshake")
     return reads + logins * read_span(segments, sessions.ttl) + logins / workers * held
 
 
 def lingering_looks_fit(
     passwords: PasswordSpec, sessions: SessionSpec, segments: Sequence[Segment],
     lifetimes: Sequence[WorkerLifetime], workers: int, logins: float,
-    concurrent_blocks: bool, max_requests: int | None,
+    concurrent_blocks: bool, max_requests: int | None, known: LoginTimeline | None = None,
 ) -> bool:
     """Whether this draw takes the server (:func:`lingering_looks_work` within
     :data:`.slot_looks.LOOKS_LIMIT`)."""
     work = lingering_looks_work(passwords, sessions, segments, lifetimes, workers, logins,
-                                concurrent_blocks, max_requests)
+                                concurrent_blocks, max_requests, known)
     return work is not None and work <= LOOKS_LIMIT
 
 
@@ -116,11 +131,15 @@ def sample_lingering_looks(
     *,
     server: str,
     reusing: frozenset[str] | None,
+    known: LoginTimeline | None = None,
+    max_requests: int | None = None,
 ) -> tuple[PasswordDraw, SessionDraw]:
     """The passwords and sessions captured on one server in one replication (module
-    docstring; ``logins`` per second on the server). The connections, the looks and the
-    passwords' fates come from streams of their own, spawned from ``rng``, which then tries
-    the sessions."""
+    docstring; ``logins`` per second on the server). ``known``: the logins the skeleton drew
+    to time the ``max_requests`` restarts, which the looks and the passwords then read
+    (nothing is left to draw), each lifetime's connections drawn given the count that ended
+    it. The connections, the looks and the passwords' fates come from streams of their own,
+    spawned from ``rng``, which then tries the sessions."""
     reading, looking, fates = rng.spawn(3)
     names, malicious = attacker_names(segments)
     index = {n: i for i, n in enumerate(names)}
@@ -131,7 +150,11 @@ def sample_lingering_looks(
     for w, lives in read_lifetimes(segments, lifetimes, index).items():
         at, by = [np.zeros(0)], [np.zeros(0, dtype=np.int64)]
         for lt in lives:
-            t, who, q, clears = sample_shared_reads(segments, starts, lt, kinds, index, reading)
+            t, who, q, clears = (
+                sample_shared_reads(segments, starts, lt, kinds, index, reading)
+                if known is None or max_requests is None else
+                counted_shared_reads(segments, starts, lt, kinds, index, max_requests,
+                                     reading).reads)
             t = np.minimum(t, np.nextafter(lt.end, -math.inf))  # a crash's reads come first
             order = np.argsort(t, kind="stable")
             t, who, q, clears = t[order], who[order], q[order], clears[order]
@@ -140,11 +163,13 @@ def sample_lingering_looks(
             by.append(who[token])
             read.append((lt, t, who, q[:, 0], clears[:, 0]))
         candidates[w] = (lives, np.concatenate(at), np.concatenate(by).astype(np.int64), None)
-    drawn = DrawnLogins(logins, workers, horizon, looking)
+    drawn = (DrawnLogins(logins, workers, horizon, looking) if known is None
+             else DrawnLogins.every(*known.every_login(), workers, horizon, looking))
     first = np.zeros((0, len(names)))
     if any(c[1].size for c in candidates.values()):
         looks = looks_at(candidates, len(TOKEN))
-        drawn = draw_looks(sessions, segments, looks, workers, logins, horizon, looking)
+        drawn = draw_looks(sessions, segments, looks, workers, logins, horizon, looking,
+                           None if known is None else drawn)
         first = slot_captures(sessions, looks, drawn, len(names), TOKEN, looking).first
     password, who, when = _password_takes(passwords, segments, read, drawn, logins / workers,
                                           len(names), fates)

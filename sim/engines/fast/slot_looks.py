@@ -149,6 +149,16 @@ class DrawnLogins:
         self.at = np.zeros(0, dtype=np.int64)
         self._lo, self._hi = np.zeros(0), np.zeros(0)
 
+    @classmethod
+    def every(cls, t: np.ndarray, at: np.ndarray, workers: int, horizon: float,
+              rng: np.random.Generator) -> DrawnLogins:
+        """Every login of ``[0, horizon)`` known already (times in order, workers), as where
+        the skeleton drew them (:mod:`.login_timeline`): nothing is left to draw."""
+        drawn = cls(0.0, workers, horizon, rng)
+        drawn.t, drawn.at = t, at.astype(np.int64)
+        drawn._lo, drawn._hi = np.array([-1.0]), np.array([horizon + 1.0])
+        return drawn
+
     def cover(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
         """Draw the logins of the stretches ``(lo_i, hi_i]`` not drawn yet; where any were,
         where each login drawn before now stands (logins are kept in time order)."""
@@ -280,14 +290,17 @@ def looked_at_reads(
 
 
 def draw_looks(spec: SessionSpec, segments: Sequence[Segment], looks: Looks, workers: int,
-               logins: float, horizon: float, rng: np.random.Generator) -> DrawnLogins:
+               logins: float, horizon: float, rng: np.random.Generator,
+               drawn: DrawnLogins | None = None) -> DrawnLogins:
     """Draw what every look of ``looks`` finds into it, and return the logins drawn for
     that: every one of the stretches a look can meet, the others left undrawn (module
-    docstring)."""
+    docstring); or those of ``drawn`` where every login is known already
+    (:meth:`DrawnLogins.every`)."""
     seg = segments[0]
     own = spec.requests_per_s / workers
     other = max(0.0, seg.requests - seg.session_requests - seg.logins)  # neither kind (rule 18)
-    drawn = DrawnLogins(logins, workers, horizon, rng)
+    if drawn is None:
+        drawn = DrawnLogins(logins, workers, horizon, rng)
     span = LOOK_REQUESTS / seg.requests
     # Every look's last stretch first, a worker at a time (arrays a cache holds: a million
     # looks at once spent more on memory than on arithmetic), then the stretches before
