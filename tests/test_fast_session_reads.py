@@ -179,3 +179,18 @@ def test_restarts_a_cold_start_and_two_readers(path: str,
     reads = draws(spec, segs, lives, workers, horizon, BUSY, 4, path, monkeypatch)
     failures, _ = compare(literal, reads, 700.0)
     assert not failures, failures
+
+
+@pytest.mark.parametrize("path", AT_READS)
+def test_a_request_rate_whose_share_per_worker_underflows(
+        path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``requests_per_s`` of 5e-324 (hypothesis found it) is positive, so the sessions take
+    these draws, but its share per worker is 0.0: the found sessions then send nothing (until
+    2026-12-07 the draw one look at a time divided by it and stopped with a traceback)."""
+    spec = SessionSpec(ttl=600.0, requests_per_s=5e-324, binding=("ip",))
+    readers = (AttackerRates("eve", False, 1.5, 1, 0, 0.0, 0.0, 0.6),)
+    segs = [s._replace(session_rate=spec.requests_per_s / 2)
+            for s in segments(spec, 2, (2000.0, 2020.0), 3000.0, readers, hot=1)]
+    lives = [WorkerLifetime(w, 0.0, 3000.0, False) for w in range(2)]
+    drawn = draws(spec, segs, lives, 2, 3000.0, 20, 7, path, monkeypatch)
+    assert all(d.total_leaked >= 0 for d in drawn)

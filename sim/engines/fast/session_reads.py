@@ -325,7 +325,10 @@ class _Found:
                         rng: np.random.Generator) -> tuple[float, int, bool] | None:
         """Going back from ``t`` the request streams' superposition has rate ``own`` times the
         sessions valid, so the newest is where that integrated rate reaches an ``Exp(1)``
-        draw, sent by one of the sessions valid there with equal chances."""
+        draw, sent by one of the sessions valid there with equal chances. None where that
+        rate is 0 (a ``requests_per_s`` so small that its share per worker underflows)."""
+        if own <= 0.0:
+            return None
         budget = rng.exponential() / own
         if budget >= self._id.size * (t - lo):  # beyond every session's whole look: none
             return None
