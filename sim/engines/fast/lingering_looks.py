@@ -56,7 +56,7 @@ from sim.engines.fast.reads import (
 from sim.engines.fast.segments import Segment, WorkerLifetime, expected_connections, read_span
 from sim.engines.fast.session_literal import SessionDraw, never_idle, token_capture, try_sessions
 from sim.engines.fast.session_reads import TOKEN, read_lifetimes
-from sim.engines.fast.session_slot import count_passwords
+from sim.engines.fast.session_slot import Takes, count_takes
 from sim.engines.fast.sessions import concurrent_needs_literal
 from sim.engines.fast.slot_looks import (
     LOOKS_LIMIT,
@@ -171,22 +171,22 @@ def sample_lingering_looks(
         drawn = draw_looks(sessions, segments, looks, workers, logins, horizon, looking,
                            None if known is None else drawn)
         first = slot_captures(sessions, looks, drawn, len(names), TOKEN, looking).first
-    password, who, when = _password_takes(passwords, segments, read, drawn, logins / workers,
-                                          len(names), fates)
+    taken = _password_takes(passwords, segments, read, drawn, logins / workers, len(names),
+                            fates)
     tried = try_sessions(sessions, first, never_idle, names, malicious, attacker_sources, rng,
                          server=server, reusing=reusing)
-    return count_passwords(password, who, when, names, malicious), tried
+    return count_takes(taken, names, malicious), tried
 
 
 def _password_takes(
     passwords: PasswordSpec, segments: Sequence[Segment], read: Sequence[LifetimeReads],
     drawn: DrawnLogins, rate: float, attackers: int, rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> list[Takes]:
     """Every first take of a password (login, attacker, time) over the lifetimes ``read``:
     the logins the looks drew on the lifetime's worker and, on the stretches they did not
     draw, a Poisson stream at the worker's login ``rate``, each numbered apart (the drawn
     ones by their index, the others past them)."""
-    taken: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    taken: list[Takes] = []
     fresh = drawn.t.size
     for lt, t, who, q, clears in read:
         if not t.size:
@@ -201,6 +201,4 @@ def _password_takes(
         fresh += new.size
         taken.append(lingering_takes(lt, segments, at, ids, t, who, q, clears, attackers,
                                      passwords.lifetime, rng))
-    return (np.concatenate([np.zeros(0, dtype=np.int64), *(c[0] for c in taken)]),
-            np.concatenate([np.zeros(0, dtype=np.int64), *(c[1] for c in taken)]),
-            np.concatenate([np.zeros(0), *(c[2] for c in taken)]))
+    return taken

@@ -51,7 +51,7 @@ from sim.engines.fast.session_reads import (
     candidates,
     read_lifetimes,
 )
-from sim.engines.fast.session_slot import count_passwords, readable_lifetimes
+from sim.engines.fast.session_slot import Takes, count_passwords, count_takes, readable_lifetimes
 from sim.scenario.model import SessionSpec
 
 
@@ -72,7 +72,7 @@ def sample_passwords_at_reads(segments: Sequence[Segment], lifetimes: Sequence[W
     seg = segments[0]  # without sessions the legitimate rates never change (rule 18)
     logins, requests = seg.logins, seg.requests
     pulls: Pulls = {}
-    taken: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    taken: list[Takes] = []
     issued = 0
     for lives in read_lifetimes(segments, lifetimes, index).values():
         t, who, _ = candidates(segments, lives, index, "next_request", PASSWORD, pulls, rng)
@@ -93,9 +93,7 @@ def sample_passwords_at_reads(segments: Sequence[Segment], lifetimes: Sequence[W
         issued += t.size
         took = held >= 0
         taken.append((held[took], who[took], t[took]))
-    password, who, when = (np.concatenate([np.zeros(0, dtype=d), *(c[i] for c in taken)])
-                           for i, d in enumerate((np.int64, np.int64, float)))
-    return count_passwords(password, who, when, names, malicious)
+    return count_takes(taken, names, malicious)
 
 
 def counted_reads_fit(segments: Sequence[Segment], workers: int) -> bool:
@@ -124,7 +122,7 @@ def sample_counted_passwords_at_reads(
     starts = [s.t0 for s in segments]
     share = segments[0].logins / segments[0].requests
     kinds: Kinds = [(password_capture, "next_request")]
-    taken: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    taken: list[Takes] = []
     issued = 0
     for lt in readable_lifetimes(segments, lifetimes):
         drawn = counted_shared_reads(segments, starts, lt, kinds, index, max_requests, rng)
@@ -145,9 +143,7 @@ def sample_counted_passwords_at_reads(
         issued += t.size
         took = (held >= 0) & (rng.random(t.size) < q)
         taken.append((held[took], who[took], t[took]))
-    password, who, when = (np.concatenate([np.zeros(0, dtype=d), *(c[i] for c in taken)])
-                           for i, d in enumerate((np.int64, np.int64, float)))
-    return count_passwords(password, who, when, names, malicious)
+    return count_takes(taken, names, malicious)
 
 
 def slot_at_reads(sessions: SessionSpec, segments: Sequence[Segment],

@@ -122,6 +122,19 @@ def sample_slot_passwords(
                            np.concatenate([c[2] for c in captured]), names, malicious)
 
 
+Takes = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""Password captures gathered in one piece (a lifetime's, say): the logins whose password was
+taken, by whom (an index into the attackers' names) and when."""
+
+
+def count_takes(taken: Sequence[Takes], names: Sequence[str],
+                malicious: frozenset[str]) -> PasswordDraw:
+    """:func:`count_passwords` of every piece of ``taken`` at once."""
+    password, who, when = (np.concatenate([np.zeros(0, dtype=d), *(c[i] for c in taken)])
+                           for i, d in enumerate((np.int64, np.int64, float)))
+    return count_passwords(password, who, when, names, malicious)
+
+
 def count_passwords(password: np.ndarray, who: np.ndarray, when: np.ndarray,
                     names: Sequence[str], malicious: frozenset[str]) -> PasswordDraw:
     """The draw from every capture made: the login whose password was taken, by whom (an

@@ -89,7 +89,8 @@ from sim.engines.fast.session_literal import (
     worker_reads,
 )
 from sim.engines.fast.session_slot import (
-    count_passwords,
+    Takes,
+    count_takes,
     literal_cost,
     other_hazard,
     readable_lifetimes,
@@ -310,7 +311,7 @@ def sample_shared_buffer(
             for lt in checked]
         owner = np.concatenate([np.zeros(0, dtype=int), *(r[1] for r in inside + around)])
         req_t = np.concatenate([np.zeros(0), *(r[0] for r in inside + around)])
-    taken: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    taken: list[Takes] = []
     first = np.full((login.size, len(names)), math.inf)
     hazard = other_hazard(segments) if known is None else None
     for j, lt in enumerate(touched):
@@ -348,10 +349,7 @@ def sample_shared_buffer(
         else:
             _token_copies(sessions, segments, lt, times, token,
                           Reads(t, who, q[:, -1], clears[:, -1]), end, first, reading)
-    password, who, when = (np.concatenate([np.zeros(0, dtype=d), *(c[i] for c in taken)])
-                           for i, d in enumerate((int, int, float)))
-    counted_passwords = (count_passwords(password, who, when, names, malicious) if passwords
-                         else None)
+    counted_passwords = count_takes(taken, names, malicious) if passwords else None
     drawn = try_sessions(sessions, first, victim_idle(sessions, login, req_t, owner), names,
                          malicious, attacker_sources, rng, server=server, reusing=reusing)
     return counted_passwords, drawn
