@@ -178,6 +178,20 @@ def _stop(*_: object) -> None:
     raise _Capped()
 
 
+def _capped_run(sc: Scenario, cap: int) -> bool:
+    """Run one replication; True when the alarm cut it off. The alarm can go off as the run
+    returns, before it is disarmed: the outer ``try`` catches it there too."""
+    signal.alarm(cap)
+    try:
+        try:
+            fast_engine.simulate(sc, SeedSequence([9, 0]))
+        finally:
+            signal.alarm(0)
+    except _Capped:
+        return True
+    return False
+
+
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 2
@@ -187,13 +201,8 @@ def main() -> None:
     totals: collections.Counter[str] = collections.Counter()
     for i, sc in accepted(count, seed):
         spies.tags.clear()
-        signal.alarm(cap)
-        try:
-            fast_engine.simulate(sc, SeedSequence([9, 0]))
-        except _Capped:
+        if _capped_run(sc, cap):
             spies.tags.add("capped")
-        finally:
-            signal.alarm(0)
         totals.update(spies.tags)
         items = sorted(t for t in spies.tags if t.startswith("item") or t == "capped")
         if items:
