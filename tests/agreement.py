@@ -606,16 +606,18 @@ def dominant_slot() -> Scenario:
         passwords=replace(mail.passwords, lifetime="next_request", kind="static"))})
 
 
-def tokens_lasting(lifetime: float | str) -> Callable[[], Scenario]:
+def tokens_lasting(lifetime: float | str, counted: bool = True) -> Callable[[], Scenario]:
     """``choices`` with session tokens that outlive the next request: a password and a token
     no longer share one slot, but the request that leaves a copy still takes the password
-    away, and the same connections read both."""
+    away, and the same connections read both. Without ``max_requests`` unless ``counted``."""
     def build() -> Scenario:
         sc = choices()
         mail = sc.servers["mail"]
         assert mail.sessions is not None
         sessions = replace(mail.sessions, lifetime=lifetime)
-        return replace(sc, servers={**sc.servers, "mail": replace(mail, sessions=sessions)})
+        restart = mail.restart if counted else replace(mail.restart, max_requests=None)
+        return replace(sc, servers={**sc.servers, "mail": replace(
+            mail, sessions=sessions, restart=restart)})
     return build
 
 
@@ -744,9 +746,11 @@ def takes_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
 
 def looks_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
                         seed: int) -> dict[str, np.ndarray]:
-    """:func:`outcomes` with the shared buffer's draw off: lingering passwords beside
-    ``next_request`` tokens drawn with them where the reads look (``lingering_looks.py``), as
-    on a server too busy for the shared draw."""
+    """:func:`outcomes` with the shared buffer's draw off, as on a server too busy for it:
+    lingering passwords beside ``next_request`` tokens drawn with them where the reads look
+    (``lingering_looks.py``), and ``next_request`` passwords beside tokens that outlive the
+    next request drawn there with the tokens drawn where their copies are taken
+    (``slot_takes.py``)."""
     from sim.engines.fast import shared_buffer
 
     with forced(shared_buffer, "SHARED_LIMIT", -1.0):
@@ -997,6 +1001,13 @@ SIDE_RUNS: dict[str, SideRun] = {
                                                   looks_path_cells, seed=FAST_SEED + 4),
     "looks-lingering": SideRun(passwords_lasting(900.0), 40_000, looks_path_outcomes,
                                seed=FAST_SEED + 5),
+    "joint-choices-tokens-300s-free": SideRun(tokens_lasting(300.0, counted=False), 6_000,
+                                              capture_cells),
+    "joint-choices-tokens-300s-free-takes": SideRun(tokens_lasting(300.0, counted=False),
+                                                    12_000, looks_path_cells,
+                                                    seed=FAST_SEED + 6),
+    "takes-slot": SideRun(tokens_lasting(300.0, counted=False), 40_000, looks_path_outcomes,
+                          seed=FAST_SEED + 7),
     "key-chain": SideRun(lingering_key, 20_000, key_outcomes),
     "key-counted": SideRun(lingering_key, 20_000, counted_key_outcomes, seed=FAST_SEED + 1),
     "key-race": SideRun(key_race(0.0), 120_000, key_outcomes),

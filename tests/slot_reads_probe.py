@@ -6,7 +6,8 @@ off the chain and off drawing apart on 2026-12-07 (items 12 and 14 of ``docs/fas
   ``sample_slot_passwords_at_reads``), on ``agreement.tokens_lasting`` (``choices`` with
   tokens kept 300 s, or until the next key operation with ``handshake``) without
   ``max_requests``. Its requests are few, so the fast engine would draw the slot literally or
-  with the sessions (``shared_buffer.py``): both are forced off.
+  with the sessions (``shared_buffer.py``), and since 2026-12-07's last night past that with
+  the sessions where the reads look (``takes`` below): all three are forced off.
 * ``shared``: passwords kept 900 s (or until the next key operation) beside ``next_request``
   tokens, drawn with them by the shared buffer's literal draw (``shared_buffer.py``,
   ``lingers_beside_slot``), on ``agreement.passwords_lasting`` (one login in 1,000 s, no
@@ -19,13 +20,18 @@ off the chain and off drawing apart on 2026-12-07 (items 12 and 14 of ``docs/fas
   along (``sim/engines/fast/lingering_looks.py``, since 2026-12-07 late; before, past the
   shared buffer's bounds, drawn apart): the shared buffer's draw is forced off;
 * ``looks-counted``: the same on the scenario of ``counted``, on the logins the skeleton
-  drew, each lifetime's connections given its count.
+  drew, each lifetime's connections given its count;
+* ``takes``: the scenario of ``reads``, both kinds drawn together, the passwords where the
+  reads look and the tokens where their copies are taken
+  (``sim/engines/fast/slot_takes.py``, since 2026-12-07's last night; before, past the
+  shared buffer's bounds, drawn apart as ``reads`` draws them): the shared buffer's draw is
+  forced off.
 
 A spy counts the server replications the draw took, and every quantity the suite extracts is
 compared with a fresh reference run at the family ``z``, each side seeded apart from every
 stored run:
 
-    .venv/bin/python tests/slot_reads_probe.py reads|shared|counted|looks|looks-counted
+    .venv/bin/python tests/slot_reads_probe.py reads|shared|counted|looks|looks-counted|takes
         [LIFETIME|handshake] [N] [SEED]
     # 40,000 a side (the default): about 3.5 minutes on 2 cores
 """
@@ -34,7 +40,6 @@ from __future__ import annotations
 
 import sys
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
 
 import numpy as np
 
@@ -48,7 +53,7 @@ from agreement import (
     spied,
     tokens_lasting,
 )
-from sim.engines.fast import passwords, shared_buffer
+from sim.engines.fast import passwords, shared_buffer, slot_takes
 from sim.scenario.model import Scenario
 
 CHUNK = 1_000
@@ -56,12 +61,9 @@ CHUNK = 1_000
 
 def scenario(path: str, lifetime: str) -> Scenario:
     rule = "next_handshake" if lifetime == "handshake" else float(lifetime)
-    if path != "reads":
+    if path not in ("reads", "takes"):
         return passwords_lasting(rule, counted=path in ("counted", "looks-counted"))()
-    sc = tokens_lasting(rule)()
-    mail = sc.servers["mail"]
-    return replace(sc, servers={"mail": replace(
-        mail, restart=replace(mail.restart, max_requests=None))})
+    return tokens_lasting(rule, counted=False)()
 
 
 def _run(engine: str, path: str, lifetime: str, start: int, stop: int,
@@ -75,11 +77,17 @@ def _run(engine: str, path: str, lifetime: str, start: int, stop: int,
               forced(fast_engine, "sample_lingering_looks",
                      spied(calls, "drawn", fast_engine.sample_lingering_looks))):
             return outcomes("fast", sc, range(start, stop), seed), calls["drawn"]
+    if path == "takes":
+        with (forced(shared_buffer, "SHARED_LIMIT", -1.0),
+              forced(fast_engine, "sample_slot_takes",
+                     spied(calls, "drawn", fast_engine.sample_slot_takes))):
+            return outcomes("fast", sc, range(start, stop), seed), calls["drawn"]
     if path != "reads":
         with forced(fast_engine, "sample_shared_buffer",
                     spied(calls, "drawn", fast_engine.sample_shared_buffer)):
             return outcomes("fast", sc, range(start, stop), seed), calls["drawn"]
     with (forced(passwords, "DRAWN_LIMIT", -1.0), forced(shared_buffer, "SHARED_LIMIT", -1.0),
+          forced(slot_takes, "LOOKS_LIMIT", -1.0),
           forced(passwords, "sample_slot_passwords_at_reads",
                  spied(calls, "drawn", passwords.sample_slot_passwords_at_reads))):
         return outcomes("fast", sc, range(start, stop), seed), calls["drawn"]
@@ -97,7 +105,8 @@ def _side(engine: str, path: str, lifetime: str, n: int,
 
 def main() -> None:
     path = sys.argv[1]
-    lifetime = sys.argv[2] if len(sys.argv) > 2 else ("300" if path == "reads" else "900")
+    lifetime = sys.argv[2] if len(sys.argv) > 2 else ("300" if path in ("reads", "takes")
+                                                       else "900")
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 40_000
     seed = int(sys.argv[4]) if len(sys.argv) > 4 else 901
     fast, drawn = _side("fast", path, lifetime, n, seed)

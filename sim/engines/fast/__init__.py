@@ -59,6 +59,7 @@ from sim.engines.fast.sessions import (
 )
 from sim.engines.fast.shared_buffer import sample_shared_buffer, shared_lifetimes
 from sim.engines.fast.skeleton import ServerRun, crash_chance
+from sim.engines.fast.slot_takes import sample_slot_takes, slot_takes_fit
 from sim.engines.fast.token_copies import ClassTally
 from sim.engines.fast.token_takes import TakesTally, every_reader
 from sim.model.record import Captures, Observations, ReplicationRecord
@@ -253,8 +254,9 @@ def _secrets(
     where ``next_request`` passwords sit beside sessions and the traffic is light enough to
     draw both literally (:mod:`.shared_buffer`) or, beside ``next_request`` tokens, the reads
     that would capture are few enough (:mod:`.buffer_reads`; lingering passwords beside them,
-    :mod:`.lingering_looks`, where every read and the logins are), or where both linger and the
-    sessions are drawn login by login (:mod:`.login_pairs`), else each on its own path.
+    :mod:`.lingering_looks`, where every read and the logins are; beside tokens that outlive
+    the next request, :mod:`.slot_takes`, where the copies' work is too), or where both linger
+    and the sessions are drawn login by login (:mod:`.login_pairs`), else each on its own path.
     Sessions alone where the skeleton drew the logins: ``next_request`` tokens by the shared
     buffer's draw, the others login by login."""
     server = scenario.servers[name]
@@ -295,6 +297,11 @@ def _secrets(
                                           run.lifetimes, workers, logins, scenario.horizon,
                                           sources, rng, server=name, reusing=reusing,
                                           known=known, max_requests=server.restart.max_requests)
+        if slot_takes_fit(server.passwords, server.sessions, run.segments, workers, logins,
+                          server.restart.max_requests):
+            return sample_slot_takes(server.sessions, run.segments, run.lifetimes, workers,
+                                     logins, scenario.horizon, sources, rng, server=name,
+                                     reusing=reusing)
         plan = plan_reads(server.passwords, server.sessions, run.segments, workers, logins,
                           blocks)
         if plan.draw is not None:

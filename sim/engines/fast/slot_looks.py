@@ -129,6 +129,9 @@ class Looks:
         """Where a worker's block begins."""
         self.kind = np.zeros(t.size, dtype=np.int8)
         self.login = np.full(t.size, -1, dtype=np.int64)
+        self.found = np.full(t.size, -math.inf)
+        """When the request the look found came (-inf: none): no request came after it, up
+        to the candidate (:mod:`.slot_takes` reads that)."""
 
     def slot(self) -> tuple[np.ndarray, np.ndarray]:
         """What the slot holds at each candidate: the kind and login of the newest look that
@@ -438,6 +441,8 @@ def _newest(looks: Looks, where: slice | np.ndarray, lo: np.ndarray, hi: np.ndar
         newer = np.flatnonzero((newest > lo[a:b]) & (newest > s[a:b]))
         kind[newer + a] = Looks.PASSWORD
         login[newer + a] = mine_i[j[newer]]
+        s[newer + a] = newest[newer]
     looks.kind[where] = kind
     looks.login[where] = login
+    looks.found[where] = s
     return kind != Looks.NOTHING
