@@ -737,10 +737,13 @@ def takes_path_outcomes(engine: str, sc: Scenario, replications: Sequence[int],
     """:func:`outcomes` with the sessions off the literal draw and the shared buffer's: with a
     ``concurrent`` check that could pass and tokens that outlive the next request, drawn
     where their copies are taken (``token_takes.py``), as on a server too busy for the
-    literal draw."""
-    from sim.engines.fast import sessions, shared_buffer
+    literal draw. Not with the ``next_request`` passwords beside them (``slot_takes.py``,
+    which since 2026-12-07's last session takes them past the shared buffer's draw): this
+    holds the sessions' own draw."""
+    from sim.engines.fast import sessions, shared_buffer, slot_takes
 
-    with forced(sessions, "LITERAL_LIMIT", -1.0), forced(shared_buffer, "SHARED_LIMIT", -1.0):
+    with (forced(sessions, "LITERAL_LIMIT", -1.0), forced(shared_buffer, "SHARED_LIMIT", -1.0),
+          forced(slot_takes, "LOOKS_LIMIT", -1.0)):
         return outcomes(engine, sc, replications, seed)
 
 

@@ -25,14 +25,16 @@ off the chain and off drawing apart on 2026-12-07 (items 12 and 14 of ``docs/fas
   reads look and the tokens where their copies are taken
   (``sim/engines/fast/slot_takes.py``, since 2026-12-07's last night; before, past the
   shared buffer's bounds, drawn apart as ``reads`` draws them): the shared buffer's draw is
-  forced off.
+  forced off;
+* ``takes-counted``: the same with ``choices``' ``max_requests`` kept (the looks and the
+  copies take each lifetime's requests free of the count that ended it, item 13).
 
 A spy counts the server replications the draw took, and every quantity the suite extracts is
 compared with a fresh reference run at the family ``z``, each side seeded apart from every
 stored run:
 
-    .venv/bin/python tests/slot_reads_probe.py reads|shared|counted|looks|looks-counted|takes
-        [LIFETIME|handshake] [N] [SEED]
+    .venv/bin/python tests/slot_reads_probe.py
+        reads|shared|counted|looks|looks-counted|takes|takes-counted [LIFETIME|handshake] [N] [SEED]
     # 40,000 a side (the default): about 3.5 minutes on 2 cores
 """
 
@@ -61,9 +63,9 @@ CHUNK = 1_000
 
 def scenario(path: str, lifetime: str) -> Scenario:
     rule = "next_handshake" if lifetime == "handshake" else float(lifetime)
-    if path not in ("reads", "takes"):
+    if not path.startswith(("reads", "takes")):
         return passwords_lasting(rule, counted=path in ("counted", "looks-counted"))()
-    return tokens_lasting(rule, counted=False)()
+    return tokens_lasting(rule, counted=path == "takes-counted")()
 
 
 def _run(engine: str, path: str, lifetime: str, start: int, stop: int,
@@ -77,7 +79,7 @@ def _run(engine: str, path: str, lifetime: str, start: int, stop: int,
               forced(fast_engine, "sample_lingering_looks",
                      spied(calls, "drawn", fast_engine.sample_lingering_looks))):
             return outcomes("fast", sc, range(start, stop), seed), calls["drawn"]
-    if path == "takes":
+    if path.startswith("takes"):
         with (forced(shared_buffer, "SHARED_LIMIT", -1.0),
               forced(fast_engine, "sample_slot_takes",
                      spied(calls, "drawn", fast_engine.sample_slot_takes))):
@@ -105,8 +107,8 @@ def _side(engine: str, path: str, lifetime: str, n: int,
 
 def main() -> None:
     path = sys.argv[1]
-    lifetime = sys.argv[2] if len(sys.argv) > 2 else ("300" if path in ("reads", "takes")
-                                                       else "900")
+    default = "300" if path.startswith(("reads", "takes")) else "900"
+    lifetime = sys.argv[2] if len(sys.argv) > 2 else default
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 40_000
     seed = int(sys.argv[4]) if len(sys.argv) > 4 else 901
     fast, drawn = _side("fast", path, lifetime, n, seed)

@@ -107,6 +107,14 @@ def compare(literal: list[Draw], reads: list[Draw],
                           [quantities(d, cut) for d in reads])
 
 
+def sees_apart(bounds: dict[str, tuple[float, float]], name: str = "eve") -> bool:
+    """Whether a comparison (:func:`compare`'s bounds) would see ``name``'s two kinds drawn
+    apart, each from its own margin: the joint would then be the product of the margins."""
+    both, half = bounds[f"{name} password and session"]
+    none = (bounds[f"{name} passwords none"][0], bounds[f"{name} sessions none"][0])
+    return abs((1.0 - none[0]) * (1.0 - none[1]) - both) > half
+
+
 #: Draws a side: a reader's chance of both kinds is compared to within about 0.02.
 BURST = 4000
 
@@ -129,11 +137,7 @@ def test_a_burst_of_reads_takes_both_kinds_as_the_buffer_holds_them(
     reads = draws(spec, segs, lives, workers, horizon, BURST, 2, at_reads(draw, monkeypatch))
     failures, bounds = compare(literal, reads, 2002.0)
     assert not failures, failures
-    # Drawn apart, each kind from its own margin, the joint would be the product of the
-    # margins: the comparison sees that.
-    both, half = bounds["eve password and session"]
-    apart = (1.0 - bounds["eve passwords none"][0]) * (1.0 - bounds["eve sessions none"][0])
-    assert abs(apart - both) > half, "cannot see the kinds drawn apart"
+    assert sees_apart(bounds), "cannot see the kinds drawn apart"
 
 
 #: Draws a side for the busier case.

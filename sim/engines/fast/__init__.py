@@ -297,8 +297,7 @@ def _secrets(
                                           run.lifetimes, workers, logins, scenario.horizon,
                                           sources, rng, server=name, reusing=reusing,
                                           known=known, max_requests=server.restart.max_requests)
-        if slot_takes_fit(server.passwords, server.sessions, run.segments, workers, logins,
-                          server.restart.max_requests):
+        if slot_takes_fit(server.passwords, server.sessions, run.segments, workers, logins):
             return sample_slot_takes(server.sessions, run.segments, run.lifetimes, workers,
                                      logins, scenario.horizon, sources, rng, server=name,
                                      reusing=reusing)

@@ -28,6 +28,7 @@ as :mod:`.token_takes` draws them, less the counted parts:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -35,12 +36,13 @@ import numpy as np
 from sim.engines.fast.password_chain import truncated_poisson_quantile
 from sim.engines.fast.request_shares import RequestShares
 from sim.engines.fast.session_literal import WorkerReads
-from sim.engines.fast.token_copies import WorkerSums, exponent, exponents, login_terms
+from sim.engines.fast.token_copies import WorkerSums, exponent, exponents
 from sim.engines.fast.token_takes import (
     TakesTally,
     _first_takes,
     attempt_windows,
     invert_left,
+    taken_chance,
 )
 from sim.scenario.model import SessionSpec
 
@@ -190,21 +192,11 @@ class CountedTakes(TakesTally):
         at = np.repeat(lo, count) + np.repeat(hi - lo, count) * rng.random(owner.size)
         worker = rng.integers(self.workers, size=owner.size)  # the live ones first, as shares
         keep = ~_inside_parts(owner, worker, at, parts, self.workers)
-        keep &= rng.random(owner.size) >= self._pi(worker, at, e[owner])
+        chance = taken_chance(self.sums, self.delta, worker, at, e[owner])
+        keep &= rng.random(owner.size) >= chance
         counted = self._counted_untaken(who, lo, hi, e, parts, rng)
         return (np.concatenate([owner[keep], counted[0]]).astype(np.int64),
                 np.concatenate([at[keep], counted[1]]))
-
-    def _pi(self, worker: np.ndarray, t: np.ndarray, e: np.ndarray) -> np.ndarray:
-        """``pi_w(t)``: the chance that a copy left at ``t`` on the worker is taken (0 on the
-        workers nothing reads)."""
-        out = np.zeros(t.size)
-        for i, w in enumerate(self.sums):
-            mine = np.flatnonzero(worker == i)
-            if mine.size:
-                terms = login_terms(w, t[mine], e[mine], self.delta)
-                out[mine] = np.exp(-self.delta * (terms.first - t[mine])) * terms.ahead[:, 0]
-        return out
 
     def _counted_untaken(self, who: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                          e: np.ndarray, parts: Parts, rng: np.random.Generator
@@ -233,7 +225,7 @@ class CountedTakes(TakesTally):
                 n[j] = rng.binomial(left[q], min(1.0, mass[j] / room[q]))
                 left[q] -= n[j]
             room[q] -= mass[j]
-        return _rejected(n, c, d, s, w, e, self._pi, rng)
+        return _rejected(n, c, d, s, w, e, partial(taken_chance, self.sums, self.delta), rng)
 
 
 def _skip(value: np.ndarray, session: np.ndarray, worker: np.ndarray, parts: Parts,

@@ -37,10 +37,15 @@ copies are taken, each from requests of its own. Here, given the skeleton:
 
 So both kinds' counts, their joint per attacker, the passwords' first captures and the
 sessions' attempts have their law given the skeleton. The cost is every connection read and
-the logins the looks and the tokens' reads can meet (:data:`.slot_looks.LOOKS_LIMIT`), and the
-work of the draw where copies are taken (:data:`.token_takes.TAKES_LIMIT`); never the requests.
-Not beside ``max_requests``: the looks take the requests inside a lifetime as free streams,
-while its end says how many there were (item 13).
+the logins the looks and the tokens' reads can meet (:data:`.slot_looks.LOOKS_LIMIT`), the
+work of the draw where copies are taken (:data:`.token_takes.TAKES_LIMIT`), and the copies the
+reads take (:data:`COPIES_LIMIT`): never the requests nothing reads, but where the reads take
+most copies, those grow with the requests, and past that limit the kinds are drawn apart
+(the tokens then counted, a class per login or by their means, at a cost that does not).
+Beside ``max_requests`` the looks and the copies take the requests inside a lifetime as free
+streams, while its end says how many there were (item 13), as the draws of each kind alone
+do there (the skeleton draws no logins for these passwords but where the shared buffer's
+draw is sure to be taken).
 """
 
 from __future__ import annotations
@@ -85,7 +90,6 @@ from sim.engines.fast.token_copies import (
     CHUNK,
     WorkerSums,
     exponents,
-    login_terms,
     meeting,
     prepare,
     read_work,
@@ -98,31 +102,55 @@ from sim.engines.fast.token_takes import (
     _request_times,
     attempt_windows,
     every_reader,
+    taken_chance,
 )
 from sim.scenario.model import PasswordSpec, SessionSpec
+
+#: Most copies one server replication may be expected to take (:func:`copies_bound`): each
+#: costs a search over its worker's reads and its first takes, about 3 microseconds (an hour's
+#: tokens under a heavy attack, 2026-12-07: 16 million copies in 54 s).
+COPIES_LIMIT = 300_000
 
 #: One worker that tokens are read on: its number, reads and sums.
 Live = tuple[int, WorkerReads, WorkerSums]
 
 
 def slot_takes_fit(passwords: PasswordSpec, sessions: SessionSpec,
-                   segments: Sequence[Segment], workers: int, logins: float,
-                   max_requests: int | None) -> bool:
+                   segments: Sequence[Segment], workers: int, logins: float) -> bool:
     """Whether this draw takes the server (``logins`` per second on it): ``next_request``
-    passwords beside tokens that outlive the next request, sessions that send requests, no
-    ``max_requests`` (module docstring), every connection and the logins within
-    :data:`.slot_looks.LOOKS_LIMIT` and the copies' work within :data:`.token_takes.
-    TAKES_LIMIT` (:func:`.token_copies.read_work`). The connections are those of the
+    passwords beside tokens that outlive the next request, sessions that send requests, every
+    connection and the logins within :data:`.slot_looks.LOOKS_LIMIT`, the copies' work within
+    :data:`.token_takes.TAKES_LIMIT` (:func:`.token_copies.read_work`) and the copies taken
+    within :data:`COPIES_LIMIT` (:func:`copies_bound`). The connections are those of the
     vulnerable window (outside it they capture nothing) and, under ``next_handshake``, those
     whose key operations clear the tokens."""
     if (passwords.lifetime != "next_request" or sessions.lifetime == "next_request"
-            or max_requests is not None or logins <= 0.0 or sessions.requests_per_s <= 0.0):
+            or logins <= 0.0 or sessions.requests_per_s <= 0.0):
         return False
     reads = expected_connections(segments, workers,
                                  vulnerable=sessions.lifetime != "next_handshake")
     looks = reads + logins * read_span(segments, sessions.ttl)
-    return looks <= LOOKS_LIMIT and sum(read_work(sessions, segments, workers,
-                                                  logins)) <= TAKES_LIMIT
+    return (looks <= LOOKS_LIMIT
+            and sum(read_work(sessions, segments, workers, logins)) <= TAKES_LIMIT
+            and copies_bound(sessions, segments, workers, logins, reads) <= COPIES_LIMIT)
+
+
+def copies_bound(sessions: SessionSpec, segments: Sequence[Segment], workers: int,
+                 logins: float, reads: float) -> float:
+    """At least the copies one server replication is expected to take (``logins`` per second
+    on it, ``reads`` connections): no more than the sessions that can meet a read send, nor
+    than every read taking every copy resident on its worker (the session requests of a
+    worker times a copy's mean stay: its lifetime, or under ``next_handshake`` the gap
+    between legitimate handshakes). Unlike the draw's other work it grows with the requests,
+    where the reads take most copies."""
+    rate = logins * sessions.ttl * sessions.requests_per_s  # session requests a second
+    every = rate * read_span(segments, sessions.ttl)
+    if sessions.lifetime == "next_handshake":
+        shakes = segments[0].handshakes if segments else 0.0
+        stay = 1.0 / shakes if shakes > 0.0 else math.inf
+    else:
+        stay = float(sessions.lifetime)
+    return min(every, reads * rate / workers * stay)
 
 
 def sample_slot_takes(
@@ -289,7 +317,7 @@ class SilencedCopies:
         worker = self.index[looks.worker[f]]
         at = looks.found[f]
         e = np.minimum(u[session] + self.spec.ttl, self.horizon)
-        took = rng.random(f.size) < self._pi(worker, at, e)
+        took = rng.random(f.size) < taken_chance(self.sums, self.delta, worker, at, e)
         return session, worker, at, took
 
     def _sampled(self, u: np.ndarray, rows: np.ndarray, rng: np.random.Generator
@@ -353,19 +381,9 @@ class SilencedCopies:
         at = np.repeat(lo, count) + np.repeat(hi - lo, count) * rng.random(owner.size)
         worker = rng.integers(self.workers, size=owner.size)
         keep = ~self.silences.hold(worker, at)
-        keep &= rng.random(owner.size) >= self._pi(self.index[worker], at, e[owner])
+        chance = taken_chance(self.sums, self.delta, self.index[worker], at, e[owner])
+        keep &= rng.random(owner.size) >= chance
         return owner[keep].astype(np.int64), at[keep]
-
-    def _pi(self, worker: np.ndarray, t: np.ndarray, e: np.ndarray) -> np.ndarray:
-        """``pi_w(t)``: the chance that a copy left at ``t`` on live worker ``worker`` (an
-        index into ``live``; -1: nothing reads it) is taken before ``e``."""
-        out = np.zeros(t.size)
-        for i, w in enumerate(self.sums):
-            mine = np.flatnonzero(worker == i)
-            if mine.size:
-                terms = login_terms(w, t[mine], e[mine], self.delta)
-                out[mine] = np.exp(-self.delta * (terms.first - t[mine])) * terms.ahead[:, 0]
-        return out
 
     @staticmethod
     def _none() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -318,6 +318,20 @@ def _untaken_requests(sums: Sequence[WorkerSums], delta: float, spec: SessionSpe
     return owner[keep].astype(np.int64), at[keep]
 
 
+def taken_chance(sums: Sequence[WorkerSums], delta: float, worker: np.ndarray, t: np.ndarray,
+                 e: np.ndarray) -> np.ndarray:
+    """``pi_w(t)``: the chance that some read takes a copy left at ``t`` on ``worker`` (an
+    index into ``sums``; any other, such as -1, is a worker nothing reads: 0) by a session
+    valid until ``e``."""
+    out = np.zeros(t.size)
+    for i, w in enumerate(sums):
+        mine = np.flatnonzero(worker == i)
+        if mine.size:
+            terms = login_terms(w, t[mine], e[mine], delta)
+            out[mine] = np.exp(-delta * (terms.first - t[mine])) * terms.ahead[:, 0]
+    return out
+
+
 def attempt_windows(u: np.ndarray, tries: np.ndarray, window: float
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each session's windows before its attempts (``tries``: sessions x reusing attackers,
