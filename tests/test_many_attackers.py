@@ -175,7 +175,7 @@ def test_past_fourteen_lingering_passwords_run_wherever_the_reference_engine_doe
             refusing.check(at(300.0))
 
 
-def test_past_fourteen_passwords_beside_busy_sessions_take_the_slot_at_the_reads() -> None:
+def test_past_fourteen_passwords_beside_busy_sessions_are_drawn_at_the_reads() -> None:
     """Past ``MAX_UNIONS``, ``next_request`` passwords beside tokens kept five minutes on a
     server of 2,000 requests a second: drawing the slot literally could need 14.4 million
     requests a replication (about 5 million in the lifetimes the attack meets), past its
@@ -183,10 +183,12 @@ def test_past_fourteen_passwords_beside_busy_sessions_take_the_slot_at_the_reads
     the attackers' connections and the logins near them, and takes it, never counting the
     unions. Since late on 2026-12-07 the shared path takes it first: nearly all of those
     requests are neither logins nor session requests, which it no longer lists; with that
-    path's limit forced down (as on a server whose sessions are that busy), the slot at the
+    path's limit forced down (as on a server whose sessions are that busy), both kinds
+    together where the reads look (``slot_takes.py``, since that day's last session, one
+    counting set of every attacker), and past that draw's limits too, the slot at the
     reads."""
     from sim.engines import get_engine
-    from sim.engines.fast import passwords, shared_buffer
+    from sim.engines.fast import passwords, shared_buffer, slot_takes
 
     sc = past_unions(False)
     mail = sc.servers["mail"]
@@ -197,18 +199,22 @@ def test_past_fourteen_passwords_beside_busy_sessions_take_the_slot_at_the_reads
     sc = replace(sc, servers={"mail": busy})
     engine = get_engine("fast")
     engine.check(sc)
-    calls = {"reads": 0, "shared": 0}
+    calls = {"reads": 0, "shared": 0, "together": 0}
     with (forced(passwords, "sample_passwords", _no_unions),
           forced(passwords, "sample_slot_passwords", _no_unions),
           forced(fast, "sample_shared_buffer",
                  spied(calls, "shared", fast.sample_shared_buffer)),
+          forced(fast, "sample_slot_takes", spied(calls, "together", fast.sample_slot_takes)),
           forced(passwords, "sample_slot_passwords_at_reads", spied(
               calls, "reads", passwords.sample_slot_passwords_at_reads))):
         engine.simulate(sc, np.random.SeedSequence(4))
-        assert calls == {"reads": 0, "shared": 1}
+        assert calls == {"reads": 0, "shared": 1, "together": 0}
         with forced(shared_buffer, "SHARED_LIMIT", -1.0):
             engine.simulate(sc, np.random.SeedSequence(4))
-    assert calls == {"reads": 1, "shared": 1}
+            assert calls == {"reads": 0, "shared": 1, "together": 1}
+            with forced(slot_takes, "LOOKS_LIMIT", -1.0):
+                engine.simulate(sc, np.random.SeedSequence(4))
+    assert calls == {"reads": 1, "shared": 1, "together": 1}
 
 
 def test_past_ten_next_request_passwords_beside_sessions_leave_the_chain() -> None:

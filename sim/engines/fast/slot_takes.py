@@ -137,9 +137,9 @@ def slot_takes_fit(passwords: PasswordSpec, sessions: SessionSpec,
 
 def copies_bound(sessions: SessionSpec, segments: Sequence[Segment], workers: int,
                  logins: float, reads: float) -> float:
-    """At least the copies one server replication is expected to take (``logins`` per second
-    on it, ``reads`` connections): no more than the sessions that can meet a read send, nor
-    than every read taking every copy resident on its worker (the session requests of a
+    """A bound above the copies one server replication is expected to take (``logins`` per
+    second on it, ``reads`` connections): no more than the sessions that can meet a read
+    send, nor than every read taking every copy resident on its worker (the session requests of a
     worker times a copy's mean stay: its lifetime, or under ``next_handshake`` the gap
     between legitimate handshakes). Unlike the draw's other work it grows with the requests,
     where the reads take most copies."""
@@ -290,7 +290,7 @@ class SilencedCopies:
         u = np.concatenate([drawn.t[near], start[piece] + length[piece] * rng.random(piece.size)])
         row = np.full(drawn.t.size, -1, dtype=np.int64)
         row[near] = np.arange(near.size)
-        found = self._found(drawn, row, looks, u, rng)
+        found = self._found(row, looks, u, rng)
         copies = [found]
         kept = np.zeros(u.size, dtype=bool)
         kept[found[0][found[3]]] = True
@@ -304,11 +304,12 @@ class SilencedCopies:
         mine = kept[session]
         self.copies = (renumber[session[mine]], worker[mine], at[mine], took[mine])
 
-    def _found(self, drawn: DrawnLogins, row: np.ndarray, looks: Looks | None,
-               u: np.ndarray, rng: np.random.Generator
+    def _found(self, row: np.ndarray, looks: Looks | None, u: np.ndarray,
+               rng: np.random.Generator
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The found requests' copies, each taken with its chance ``pi_w``: one whose session
-        cannot meet a token read is never taken (it is dropped)."""
+        """The found requests' copies (``row``: each drawn login's session, -1 where it cannot
+        meet a token read), each taken with its chance ``pi_w``: one whose session cannot meet
+        a token read is never taken (it is dropped)."""
         if looks is None:
             return self._none()
         f = np.flatnonzero(looks.kind == Looks.TOKEN)
