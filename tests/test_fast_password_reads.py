@@ -157,6 +157,18 @@ def test_beside_max_requests_each_lifetime_is_drawn_given_its_count(
     assert not counted_reads_fit(segs, 2)
 
 
+def test_beside_max_requests_a_server_without_requests_holds_nothing() -> None:
+    """No legitimate request at all beside ``max_requests`` (hypothesis found it: until
+    2026-12-07 the logins' share of the requests divided by zero and stopped with a
+    traceback): the attackers' connections alone end each lifetime, and no password is
+    ever there to take."""
+    segs, lives = skeleton()
+    quiet = [s._replace(requests=0.0, logins=0.0) for s in segs]
+    drawn = passwords.sample_counted_passwords_at_reads(quiet, lives, 5,
+                                                         np.random.default_rng(0))
+    assert drawn.total == 0 and not any(drawn.by_attacker.values())
+
+
 @pytest.mark.slow
 def test_a_dominant_reader_beside_max_requests_agrees_with_the_reference() -> None:
     """``agreement.dominant_slot``: a listed reaper sends most of the connections that end each

@@ -120,7 +120,8 @@ def sample_counted_passwords_at_reads(
     names, malicious = attacker_names(segments)
     index = {n: i for i, n in enumerate(names)}
     starts = [s.t0 for s in segments]
-    share = segments[0].logins / segments[0].requests
+    # a server with no legitimate requests has no news at any read (``k`` is 0 below)
+    share = segments[0].logins / segments[0].requests if segments[0].requests > 0.0 else 0.0
     kinds: Kinds = [(password_capture, "next_request")]
     taken: list[Takes] = []
     issued = 0
