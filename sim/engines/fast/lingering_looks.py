@@ -38,7 +38,6 @@ free streams, as the tokens' own draw at the reads does (item 13).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -50,6 +49,7 @@ from sim.engines.fast.reads import (
     Kinds,
     attacker_names,
     counted_shared_reads,
+    in_time_order,
     password_capture,
     sample_shared_reads,
 )
@@ -150,14 +150,11 @@ def sample_lingering_looks(
     for w, lives in read_lifetimes(segments, lifetimes, index).items():
         at, by = [np.zeros(0)], [np.zeros(0, dtype=np.int64)]
         for lt in lives:
-            t, who, q, clears = (
+            t, who, q, clears = in_time_order(lt, (
                 sample_shared_reads(segments, starts, lt, kinds, index, reading)
                 if known is None or max_requests is None else
                 counted_shared_reads(segments, starts, lt, kinds, index, max_requests,
-                                     reading).reads)
-            t = np.minimum(t, np.nextafter(lt.end, -math.inf))  # a crash's reads come first
-            order = np.argsort(t, kind="stable")
-            t, who, q, clears = t[order], who[order], q[order], clears[order]
+                                     reading).reads))
             token = reading.random(t.size) < q[:, 1]
             at.append(t[token])
             by.append(who[token])

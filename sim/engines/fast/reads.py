@@ -8,6 +8,7 @@ samples itself) and the point reads of the connections the skeleton fixed.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -267,6 +268,15 @@ def sample_shared_reads(
         if cell.reads and (k := int(rng.poisson(cell.hazards[0].nu * (cell.b - cell.a)))):
             reads.add(cell, k, index, rng)  # (none drawn adds nothing and draws nothing)
     return reads.with_points(segments, starts, lt, kinds, index)
+
+
+def in_time_order(lt: WorkerLifetime, reads: SharedReads) -> SharedReads:
+    """One lifetime's :func:`sample_shared_reads` in time order, a crashing connection's
+    moved just before the restart it causes (its reads are answered first)."""
+    t, who, q, clears = reads
+    t = np.minimum(t, np.nextafter(lt.end, -math.inf))
+    order = np.argsort(t, kind="stable")
+    return t[order], who[order], q[order], clears[order]
 
 
 class Cell(NamedTuple):

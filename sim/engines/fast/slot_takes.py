@@ -60,6 +60,7 @@ from sim.engines.fast.reads import (
     Kinds,
     Reads,
     attacker_names,
+    in_time_order,
     password_capture,
     sample_shared_reads,
 )
@@ -76,7 +77,7 @@ from sim.engines.fast.session_literal import (
     worker_reads,
 )
 from sim.engines.fast.session_reads import PASSWORD, read_lifetimes
-from sim.engines.fast.session_slot import count_passwords
+from sim.engines.fast.session_slot import count_passwords, count_takes
 from sim.engines.fast.slot_looks import (
     LOOKS_LIMIT,
     DrawnLogins,
@@ -175,8 +176,7 @@ def sample_slot_takes(
     candidates, live = _reads(sessions, segments, lifetimes, names, reading)
     drawn = DrawnLogins(logins, workers, horizon, looking)
     looks = None
-    taken = count_passwords(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
-                            np.zeros(0), names, malicious)
+    taken = count_takes([], names, malicious)
     if any(c[1].size for c in candidates.values()):
         looks = looks_at(candidates, len(PASSWORD))
         drawn = draw_looks(sessions, segments, looks, workers, logins, horizon, looking)
@@ -209,10 +209,8 @@ def _reads(sessions: SessionSpec, segments: Sequence[Segment],
         at, by = [np.zeros(0)], [np.zeros(0, dtype=np.int64)]
         parts: list[Reads] = []
         for lt in lives:
-            t, who, q, clears = sample_shared_reads(segments, starts, lt, kinds, index, rng)
-            t = np.minimum(t, np.nextafter(lt.end, -math.inf))  # a crash's reads come first
-            order = np.argsort(t, kind="stable")
-            t, who, q, clears = t[order], who[order], q[order], clears[order]
+            t, who, q, clears = in_time_order(
+                lt, sample_shared_reads(segments, starts, lt, kinds, index, rng))
             candidate = rng.random(t.size) < q[:, 0]
             at.append(t[candidate])
             by.append(who[candidate])

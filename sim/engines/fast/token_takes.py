@@ -312,8 +312,7 @@ def _untaken_requests(sums: Sequence[WorkerSums], delta: float, spec: SessionSpe
     taken = np.zeros(owner.size)
     for w in sums:
         if owner.size:
-            terms = login_terms(w, at, e[owner], delta)
-            taken += np.exp(-delta * (terms.first - at)) * terms.ahead[:, 0]
+            taken += copy_chance(w, at, e[owner], delta)
     keep = rng.random(owner.size) >= taken / workers
     return owner[keep].astype(np.int64), at[keep]
 
@@ -327,9 +326,15 @@ def taken_chance(sums: Sequence[WorkerSums], delta: float, worker: np.ndarray, t
     for i, w in enumerate(sums):
         mine = np.flatnonzero(worker == i)
         if mine.size:
-            terms = login_terms(w, t[mine], e[mine], delta)
-            out[mine] = np.exp(-delta * (terms.first - t[mine])) * terms.ahead[:, 0]
+            out[mine] = copy_chance(w, t[mine], e[mine], delta)
     return out
+
+
+def copy_chance(w: WorkerSums, t: np.ndarray, e: np.ndarray, delta: float) -> np.ndarray:
+    """``pi_w(t)`` on one worker read: a copy left at ``t`` stays to the first read after it
+    (``S(t)`` of :mod:`.token_copies`, counted from that read) and is taken before ``e``."""
+    terms = login_terms(w, t, e, delta)
+    return np.exp(-delta * (terms.first - t)) * terms.ahead[:, 0]
 
 
 def attempt_windows(u: np.ndarray, tries: np.ndarray, window: float
