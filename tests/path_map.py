@@ -18,8 +18,10 @@ tagged with an item when one of its server replications took a path that item ma
 * ``item3-6``: the integrated session sweep.
 
 A tag says a path was taken, not that a reported quantity moved; items 7 to 9 (every heavy
-attacker) are not mapped. A capped scenario is counted with the tags it reached. The tags
-follow the dispatch's names: a renamed path function fails here, at the spy.
+attacker) are not mapped. A capped scenario is counted with the tags it reached, and with
+where the alarm found it (the path entered and the function running), which says where the
+cost of the slow ones grows. The tags follow the dispatch's names: a renamed path function
+fails here, at the spy.
 
     .venv/bin/python tests/path_map.py [SCENARIOS] [SEED] [CAP]
     # 300 scenarios (the default), seed 2, 6 s: about 15 minutes on one core
@@ -32,6 +34,7 @@ import random
 import signal
 import sys
 from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 from numpy.random import SeedSequence
@@ -171,25 +174,43 @@ class Spies:
 
 
 class _Capped(Exception):
-    pass
+    """The alarm went off; ``where`` is the engine's innermost function that was running."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(where)
+        self.where = where
 
 
-def _stop(*_: object) -> None:
-    raise _Capped()
+def _stop(_signum: int, frame: FrameType | None) -> None:
+    raise _Capped(_engine_frame(frame))
 
 
-def _capped_run(sc: Scenario, cap: int) -> bool:
-    """Run one replication; True when the alarm cut it off. The alarm can go off as the run
-    returns, before it is disarmed: the outer ``try`` catches it there too."""
+def _engine_frame(frame: FrameType | None) -> str:
+    """Where in the fast engine the alarm found the run: the path the dispatch had entered
+    (the outermost engine function below the package's ``__init__``) and, after a ``/``, the
+    innermost engine function running (numpy's and the standard library's frames skipped)."""
+    names = []
+    while frame is not None:
+        path = frame.f_code.co_filename.replace("\\", "/")
+        if "/sim/engines/fast/" in path:
+            names.append((path.rsplit("/", 1)[1][:-3], frame.f_code.co_name))
+        frame = frame.f_back
+    inside = [f"{module}.{function}" for module, function in names if module != "__init__"]
+    return f"{inside[-1]} / {inside[0]}" if inside else "elsewhere"
+
+
+def _capped_run(sc: Scenario, cap: int) -> str | None:
+    """Run one replication; where it was when the alarm cut it off, or None. The alarm can go
+    off as the run returns, before it is disarmed: the outer ``try`` catches it there too."""
     signal.alarm(cap)
     try:
         try:
             fast_engine.simulate(sc, SeedSequence([9, 0]))
         finally:
             signal.alarm(0)
-    except _Capped:
-        return True
-    return False
+    except _Capped as cut:
+        return cut.where
+    return None
 
 
 def main() -> None:
@@ -199,17 +220,28 @@ def main() -> None:
     spies = Spies()
     signal.signal(signal.SIGALRM, _stop)
     totals: collections.Counter[str] = collections.Counter()
+    sites: collections.Counter[str] = collections.Counter()
     for i, sc in accepted(count, seed):
         spies.tags.clear()
-        if _capped_run(sc, cap):
+        where = _capped_run(sc, cap)
+        if where is not None:
             spies.tags.add("capped")
+            sites[where] += 1
         totals.update(spies.tags)
         items = sorted(t for t in spies.tags if t.startswith("item") or t == "capped")
         if items:
-            print(f"random-{i}: {', '.join(items)}", flush=True)
+            at = f" (in {where})" if where is not None else ""
+            print(f"random-{i}: {', '.join(items)}{at}", flush=True)
     print(f"{count} scenarios (seed {seed}, one replication each, cut off after {cap} s):")
     for tag in sorted(t for t in totals if t.startswith("item") or t == "capped"):
         print(f"  {tag}: {totals[tag]}")
+    print("where the capped ones were cut off (the path entered, then / the innermost):")
+    entries = collections.Counter(where.split(" / ")[0] for where in sites.elements())
+    for entry, n in entries.most_common():
+        print(f"  {entry}: {n}")
+        for where, k in sites.most_common():
+            if where.split(" / ")[0] == entry:
+                print(f"    {where}: {k}")
 
 
 if __name__ == "__main__":
