@@ -4,17 +4,20 @@ exact, and ``max_requests`` restarts spread as the model's when sessions cluster
 
 from __future__ import annotations
 
+import bisect
+import copy
 import math
 from dataclasses import replace
 
 import numpy as np
 from agreement import mail_server, small_scenario
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sim.engines.fast import shared_buffer
 from sim.engines.fast.login_timeline import LOGIN_LIMIT, LoginTimeline, drives_restarts
-from sim.engines.fast.skeleton import ServerRun
+from sim.engines.fast.segments import WorkerLifetime
+from sim.engines.fast.skeleton import ServerRun, _Worker
 from sim.engines.fast.token_takes import TAKES_LIMIT
 from sim.model.attackers import ActiveWindow
 from sim.model.record import Observations
@@ -71,6 +74,50 @@ def test_the_time_change_counts_what_the_sessions_send(
         # sum and the prefix sums round apart and the walk finds the next rise; a drawn ``x``
         # lands on such a plateau with probability 0
         assert counted(hit - 1e-6 * (hit - t0)) < x * (1 + 1e-12)
+
+
+def _edge_by_edge(tl: LoginTimeline, t0: float, t1: float, rate: float, x: float
+                  ) -> float | None:
+    """:meth:`~LoginTimeline.crossing` as it was written before it walked in batches."""
+    if x <= 0.0:
+        return t0
+    edges, opened, kappa = tl._edges, tl._open, tl.session_rate
+    k = bisect.bisect_right(edges, t0) - 1
+    t, done = t0, 0.0
+    while True:
+        nxt = edges[k + 1] if k + 1 < len(edges) else math.inf
+        stop = min(nxt, t1)
+        slope = rate + kappa * opened[k]
+        gain = slope * (stop - t)
+        if done + gain >= x and slope > 0.0:
+            return min(t + (x - done) / slope, stop)
+        if stop >= t1:
+            return None
+        t, done, k = stop, done + gain, k + 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), a=st.floats(0.0, 1.0), length=st.floats(-2.0, 4.0),
+       rate=st.sampled_from([0.0, 1e-3, 0.05]), x=st.floats(0.0, 6.0),
+       sent=st.sampled_from([0.0, 0.01]))
+@example(seed=3, a=0.99, length=4.0, rate=0.0, x=6.0, sent=0.01)  # past the last edge
+def test_the_time_change_walked_in_batches_gives_the_floats_edge_by_edge_did(
+    seed: int, a: float, length: float, rate: float, x: float, sent: float
+) -> None:
+    """Among many workers a worker's crossing walks hundreds of edges (every worker's logins
+    and expiries), so past a few it walks them in batches: the same instant, to the last bit,
+    as the walk edge by edge (``_edge_by_edge``), or None where that gives None: stretches of
+    0.01 s to 10,000 s over 2,000 edges, counts ``x`` up to 10^6 of what a stretch holds
+    (``10^x`` requests), with sessions that send none (a flat count but for ``rate``)."""
+    horizon = 20_000.0
+    server = mail_server(traffic=Traffic(handshakes_per_s=0.05, logins_per_s=0.05,
+                                         requests_per_s=1.0),
+                         sessions=SessionSpec(ttl=600.0, requests_per_s=sent, capture=0.5))
+    tl = LoginTimeline.draw(server, horizon, np.random.default_rng(seed))
+    t0 = a * horizon
+    t1 = min(horizon * 1.5, t0 + 10.0**length)
+    target = 10.0**x / 1_000.0
+    assert tl.crossing(t0, t1, rate, target) == _edge_by_edge(tl, t0, t1, rate, target)
 
 
 def _clustered() -> Scenario:
@@ -256,3 +303,71 @@ def test_a_heavy_attack_past_the_chains_size_follows_the_logins(monkeypatch) -> 
                                     busy.total_workers, busy.restart.max_requests,
                                     np.random.default_rng(6), horizon=sc.horizon)
     assert draw.by_attacker["sneak"] > 0 and draw.total >= draw.by_attacker["sneak"]
+
+
+def _one_by_one(run: ServerRun, state: _Worker, t0: float, t1: float
+                ) -> tuple[float | None, bool]:
+    """The skeleton's count across a quiet stretch as it was written before it took the
+    logins in batches: login by login, each interval's crossing, then the login served."""
+    logins = run.logins
+    assert logins is not None
+    own = logins.own[state.index]
+    while True:
+        k = state.next_login
+        login = float(own[k]) if k < own.size else math.inf
+        stop = min(login, t1)
+        hit = logins.crossing(t0, stop, logins.other, state.target - state.used)
+        if hit is not None:
+            state.used = state.target
+            return hit, False
+        state.used += logins.requests(t0, stop)
+        if login >= t1:
+            return None, False
+        state.next_login, t0 = k + 1, login
+        if run._served_known(state):
+            return math.nextafter(login, math.inf), True
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), left=st.integers(1, 3_000),
+       a=st.floats(0.0, 1.0), length=st.floats(0.0, 5.3), spent=st.floats(0.0, 1.2),
+       sent=st.sampled_from([0.1, 1e-4]))
+@example(seed=1, left=3_000, a=0.5, length=3.3, spent=0.0, sent=1e-4)  # none, over three batches
+def test_the_logins_counted_in_batches_give_the_floats_one_by_one_did(
+    seed: int, left: int, a: float, length: float, spent: float, sent: float
+) -> None:
+    """Across a quiet stretch the skeleton counts a worker's logins one by one at first, then
+    in batches of up to 65,536. It must give what counting them all one by one gives, to the
+    last bit and with the generator left where that left it: the restart's time and kind, the
+    count carried, the next login and the uniforms drawn (``_one_by_one`` above is the loop
+    it replaced). A worker with about 20,000 logins over the horizon, stretches of 1 s to all
+    of it and ``left`` from 1 to 3,000 requests to count, so that restarts fall inside
+    intervals, at logins, in later batches and not at all; sessions that send 60 requests
+    each, or hardly any (then most requests are logins and restarts come at them)."""
+    sc = _clustered()
+    server = sc.servers["mail"]
+    assert server.sessions is not None
+    busy = replace(server, traffic=replace(server.traffic, logins_per_s=0.1,
+                                           requests_per_s=0.13 + 60.0 * sent),
+                   sessions=replace(server.sessions, requests_per_s=sent))
+    run = ServerRun(replace(sc, servers={"mail": busy}), busy, {}, np.random.default_rng(seed),
+                    Observations())
+    assert run.logins is not None and run.logins.own[0].size > 15_000
+    t0 = a * HORIZON
+    t1 = min(HORIZON, t0 + 10.0**length)
+    rng = np.random.default_rng(seed + 1)
+    target = float(rng.gamma(left))
+    start = _Worker(index=0, life=WorkerLifetime(0, t0, HORIZON, True), copies=0,
+                    sched=None,  # type: ignore[arg-type]  # a quiet stretch reads no schedule
+                    used=spent * target, target=target, left=left,
+                    next_login=int(run.logins.own[0].searchsorted(t0, side="right")))
+    states, outcomes, after = [], [], []
+    for count in (_one_by_one, ServerRun._count_until):
+        state = copy.copy(start)
+        run.rng = np.random.default_rng([seed, 7])
+        outcomes.append(count(run, state, t0, t1))
+        states.append((state.used, state.target, state.left, state.next_login))
+        after.append(run.rng.random())
+    assert outcomes[0] == outcomes[1]
+    assert states[0] == states[1]
+    assert after[0] == after[1]

@@ -39,6 +39,10 @@ from sim.scenario.model import Server
 #: Most logins one server may expect over a replication for the skeleton to draw them: each
 #: is an event of its worker while attacks run and a step across the attack-free stretches.
 LOGIN_LIMIT = 20_000
+#: Steps :meth:`LoginTimeline.crossing` walks one by one before it walks in batches, of this
+#: many at first, growing fourfold up to the last.
+_WALK = 16
+_FIRST_BATCH, _LAST_BATCH = 64, 65_536
 
 
 def drives_restarts(server: Server, horizon: float, shared: bool, connections: float) -> bool:
@@ -85,6 +89,9 @@ class LoginTimeline:
     """Sessions open on ``[edges[k], edges[k + 1])``."""
     _area: list[float]
     """``int_0^edges[k] M``: session-seconds open before each edge."""
+    _arrays: tuple[np.ndarray, np.ndarray, np.ndarray]
+    """The three lists as arrays, for :meth:`requests_between` (the lists serve the calls
+    made per event, where indexing an array costs more than a list)."""
 
     @classmethod
     def draw(cls, server: Server, horizon: float, rng: np.random.Generator) -> LoginTimeline:
@@ -101,10 +108,11 @@ class LoginTimeline:
         order = np.argsort(edges, kind="stable")
         edges, opened = edges[order], np.cumsum(steps[order])
         area = np.concatenate(([0.0], np.cumsum(opened[:-1] * np.diff(edges))))
+        opened = opened.astype(float)
         return cls(tuple(times[workers == k] for k in range(w)),
                    server.traffic.other_requests_per_s(sessions) / server.workers,
-                   sessions.requests_per_s / w, edges.tolist(), opened.astype(float).tolist(),
-                   area.tolist())
+                   sessions.requests_per_s / w, edges.tolist(), opened.tolist(), area.tolist(),
+                   (edges, opened, area))
 
     def open_at(self, t: float) -> float:
         """``M(t)``: sessions open at ``t``."""
@@ -122,6 +130,18 @@ class LoginTimeline:
         """Legitimate requests other than its logins one worker expects on ``[t0, t1)``."""
         return self.other * (t1 - t0) + self.session_requests(t0, t1)
 
+    def requests_between(self, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
+        """:meth:`requests` over many stretches at once, with the same arithmetic step by
+        step, so that each is the same float as one call would give (the skeleton's count
+        across a quiet stretch must not depend on which of the two took it)."""
+        edges, opened, area = self._arrays
+
+        def area_at(t: np.ndarray) -> np.ndarray:
+            k = edges.searchsorted(t, side="right") - 1
+            return area[k] + opened[k] * (t - edges[k])
+
+        return self.other * (t1 - t0) + self.session_rate * (area_at(t1) - area_at(t0))
+
     def request_rate(self, t: float) -> float:
         """Legitimate requests per second at ``t`` to one worker, its logins aside."""
         return self.other + self.session_rate * self.open_at(t)
@@ -130,14 +150,24 @@ class LoginTimeline:
         """The first ``t`` in ``(t0, t1]`` at which ``rate`` per second plus the session
         requests integrated from ``t0`` reach ``x`` (None if they do not by ``t1``): the
         random time change of :mod:`.skeleton`, ``rate`` the constant part (the other requests
-        and the attackers'). Stepped edge by edge in Python: a worker's next event is a few
-        edges away, and numpy's calls cost more than that walk (they are made per event)."""
+        and the attackers'). Stepped edge by edge in Python at first: a worker's next event is
+        mostly a few edges away, and numpy's calls cost more than that walk (they are made per
+        event). Among many workers a worker's own events are many edges apart (every worker's
+        logins and expiries are edges), so past :data:`_WALK` steps the walk goes on in
+        batches (:meth:`_walk`), with the same floats."""
         if x <= 0.0:
             return t0
         edges, opened, kappa = self._edges, self._open, self.session_rate
         k = bisect_right(edges, t0) - 1
         t, done = t0, 0.0
+        steps, size = 0, _FIRST_BATCH
         while True:
+            if steps >= _WALK and k + 1 < len(edges) - 1:
+                ended, found, t, done, k = self._walk(k, t, done, t1, rate, x, size)
+                if ended:
+                    return found
+                size = min(4 * size, _LAST_BATCH)
+                continue
             nxt = edges[k + 1] if k + 1 < len(edges) else math.inf
             stop = min(nxt, t1)
             slope = rate + kappa * opened[k]
@@ -146,7 +176,28 @@ class LoginTimeline:
                 return min(t + (x - done) / slope, stop)
             if stop >= t1:
                 return None
-            t, done, k = stop, done + gain, k + 1
+            t, done, k, steps = stop, done + gain, k + 1, steps + 1
+
+    def _walk(self, k: int, t: float, done: float, t1: float, rate: float, x: float,
+              size: int) -> tuple[bool, float | None, float, float, int]:
+        """Up to ``size`` steps of :meth:`crossing`'s walk from edge ``k`` (reached at ``t``
+        with ``done`` counted), each computed as the loop computes it and the counts summed
+        in the same order: whether the walk ended, and what it returned, else where it got."""
+        edges, opened = self._arrays[0], self._arrays[1]
+        m = min(size, edges.size - 1 - k)
+        stops = np.minimum(edges[k + 1:k + 1 + m], t1)
+        starts = np.concatenate(([t], stops[:-1]))
+        slopes = rate + self.session_rate * opened[k:k + m]
+        dones = np.add.accumulate(np.concatenate(([done], slopes * (stops - starts))))
+        hits = (dones[1:] >= x) & (slopes > 0.0)
+        ends = np.flatnonzero(hits | (stops >= t1))
+        if ends.size == 0:
+            return False, None, float(stops[-1]), float(dones[-1]), k + m
+        i = int(ends[0])
+        if not hits[i]:
+            return True, None, 0.0, 0.0, 0
+        found = float(starts[i]) + (x - float(dones[i])) / float(slopes[i])
+        return True, min(found, float(stops[i])), 0.0, 0.0, 0
 
     def inside(self, worker: int, start: float, end: float) -> KnownLogins:
         """What a worker lifetime ``[start, end)`` knows of its legitimate requests."""

@@ -42,9 +42,9 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import simpy
@@ -75,6 +75,12 @@ from sim.scenario.model import Attacker, Scenario, Server
 RAMP_STEPS = 8
 #: Above this mean a Poisson count is taken as its mean (relative spread below 1e-7).
 POISSON_EXACT_LIMIT = 1e14
+#: How a quiet stretch counts a worker's logins towards its next restart
+#: (:meth:`ServerRun._count_until`): the first this many one by one (a batch's numpy calls
+#: cost about as much as 10 of them, and most restarts come within a few logins)...
+_ONE_BY_ONE = 16
+#: ... then in batches of this many, growing fourfold up to the last.
+_FIRST_BATCH, _LAST_BATCH = 64, 65_536
 
 
 def crash_chance(p: float, heartbeats: int) -> float:
@@ -893,24 +899,98 @@ class ServerRun:
     def _count_until(self, state: _Worker, t0: float, t1: float) -> tuple[float | None, bool]:
         """Count a worker's legitimate requests on an attack-free ``[t0, t1)``: the time of
         its ``max_requests``-th, if it comes first, and whether that one was a login (known
-        one by one, so the restart follows it); else None, the count carried to ``t1``."""
+        one by one, so the restart follows it); else None, the count carried to ``t1``.
+
+        The first logins are counted one by one, then in batches (:meth:`_count_logins`):
+        a quiet stretch of a busy server can hold hundreds of thousands before a restart, and
+        one by one in Python they cost seconds, but most restarts come a few logins apart,
+        where a batch's numpy calls cost more than the loop."""
         logins = self.logins
         assert logins is not None
         own = logins.own[state.index]
-        while True:
-            k = state.next_login
-            login = float(own[k]) if k < own.size else math.inf
-            stop = min(login, t1)
-            hit = logins.crossing(t0, stop, logins.other, state.target - state.used)
+        last = int(own.searchsorted(t1, side="left"))
+        for k in range(state.next_login, min(last, state.next_login + _ONE_BY_ONE)):
+            login = float(own[k])
+            hit = self._count_between(state, t0, login)
             if hit is not None:
-                state.used = state.target
                 return hit, False
-            state.used += logins.other * (stop - t0) + logins.session_requests(t0, stop)
-            if login >= t1:
-                return None, False
             state.next_login, t0 = k + 1, login
             if self._served_known(state):
                 return math.nextafter(login, math.inf), True
+        size = _FIRST_BATCH
+        while state.next_login < last:
+            batch = own[state.next_login:min(last, state.next_login + size)]
+            found = self._count_logins(state, t0, batch)
+            if found is not None:
+                return found
+            t0, size = float(batch[-1]), min(4 * size, _LAST_BATCH)
+        return self._count_between(state, t0, t1), False
+
+    def _count_between(self, state: _Worker, t0: float, t1: float) -> float | None:
+        """The requests on ``[t0, t1)`` other than the worker's logins counted: where the
+        ``max_requests``-th comes among them, or None with them added to ``state.used``."""
+        logins = self.logins
+        assert logins is not None
+        hit = logins.crossing(t0, t1, logins.other, state.target - state.used)
+        if hit is not None:
+            state.used = state.target
+            return hit
+        state.used += logins.requests(t0, t1)
+        return None
+
+    def _count_logins(self, state: _Worker, t0: float, batch: np.ndarray
+                      ) -> tuple[float, bool] | None:
+        """:meth:`_count_until` across ``batch``, the worker's next logins from ``t0`` on:
+        where the ``max_requests``-th request came (the state left there), or None with all
+        of them counted.
+
+        It gives the floats that counting login by login would, from the same draws: the
+        requests between logins (:meth:`.login_timeline.LoginTimeline.requests_between`) and
+        the targets (:meth:`_served_known`, one uniform per login that leaves some to count)
+        are accumulated in the same order, and the generator is wound back to the uniforms
+        used. An interval the sums say could hold the restart is settled by the same
+        :meth:`.login_timeline.LoginTimeline.crossing` as one by one."""
+        logins, rng = self.logins, self.rng
+        assert logins is not None and self.server.restart.max_requests is not None
+        left = state.left - 1 - np.arange(batch.size)
+        drawn = int(np.count_nonzero(left > 0))
+        batch, left = batch[:drawn + 1], left[:drawn + 1]  # the (drawn+1)-th would be the last
+        begins = np.concatenate(([t0], batch[:-1]))
+        gained = logins.requests_between(begins, batch)
+        used = np.add.accumulate(np.concatenate(([state.used], gained)))
+        saved = rng.bit_generator.state
+        factors = [u ** (1.0 / k) for u, k in zip(rng.random(drawn).tolist(),
+                                                   left[:drawn].tolist())]
+        targets = np.multiply.accumulate(
+            np.concatenate(([state.target], factors, [1.0] * (batch.size - drawn))))
+        n = batch.size
+        at_login = np.flatnonzero((left <= 0) | (targets[1:] <= used[1:]))
+        stop = int(at_login[0]) if at_login.size else n
+        counted = min(stop + 1, n)  # the intervals before logins up to the one that restarts
+        # 1e-9 of slack: the crossing's own sums decide an interval near its boundary
+        near = np.flatnonzero(used[1:counted + 1] * (1.0 + 1e-9) >= targets[:counted])
+        for j in near.tolist():
+            hit = logins.crossing(float(begins[j]), float(batch[j]), logins.other,
+                                  float(targets[j] - used[j]))
+            if hit is not None:
+                self._keep_uniforms(saved, min(j, drawn))
+                state.next_login += j
+                state.used = state.target = float(targets[j])
+                state.left -= j
+                return hit, False
+        self._keep_uniforms(saved, min(counted, drawn))
+        state.next_login += counted
+        state.used, state.target = float(used[counted]), float(targets[counted])
+        state.left = int(left[counted - 1])
+        if stop < n:
+            return math.nextafter(float(batch[stop]), math.inf), True
+        return None
+
+    def _keep_uniforms(self, saved: Mapping[str, Any], count: int) -> None:
+        """Wind the generator back to ``saved`` and draw the first ``count`` uniforms again:
+        those a batch drew past its restart are left for what comes next, as one by one."""
+        self.rng.bit_generator.state = saved
+        self.rng.random(count)
 
     def _cross(self, states: list[_Worker], now: float, cfg: Segment, config_id: int) -> None:
         """Cross an uneventful configuration (:meth:`_uneventful`) ``[now, cfg.t1)`` in one step,
