@@ -188,7 +188,8 @@ def _stop(_signum: int, frame: FrameType | None) -> None:
 def _engine_frame(frame: FrameType | None) -> str:
     """Where in the fast engine the alarm found the run: the path the dispatch had entered
     (the outermost engine function below the package's ``__init__``) and, after a ``/``, the
-    innermost engine function running (numpy's and the standard library's frames skipped)."""
+    innermost engine function running (numpy's and the standard library's frames skipped);
+    "outside the paths" where only the package's ``__init__`` was running, or none of it."""
     names = []
     while frame is not None:
         path = frame.f_code.co_filename.replace("\\", "/")
@@ -196,7 +197,7 @@ def _engine_frame(frame: FrameType | None) -> str:
             names.append((path.rsplit("/", 1)[1][:-3], frame.f_code.co_name))
         frame = frame.f_back
     inside = [f"{module}.{function}" for module, function in names if module != "__init__"]
-    return f"{inside[-1]} / {inside[0]}" if inside else "elsewhere"
+    return f"{inside[-1]} / {inside[0]}" if inside else "outside the paths"
 
 
 def _capped_run(sc: Scenario, cap: int) -> str | None:
