@@ -15,7 +15,14 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sim.engines.fast import shared_buffer
-from sim.engines.fast.login_timeline import LOGIN_LIMIT, LoginTimeline, drives_restarts
+from sim.engines.fast.login_timeline import (
+    ATTACKED_LOGIN_LIMIT,
+    FEW_LOGINS,
+    LOGIN_LIMIT,
+    PAIRS_RESTART_LIMIT,
+    LoginTimeline,
+    drives_restarts,
+)
 from sim.engines.fast.segments import WorkerLifetime
 from sim.engines.fast.skeleton import ServerRun, _Worker
 from sim.engines.fast.token_takes import TAKES_LIMIT
@@ -26,6 +33,7 @@ from sim.scenario.model import (
     PasswordSpec,
     RestartPolicy,
     Scenario,
+    Server,
     SessionSpec,
     Traffic,
 )
@@ -240,26 +248,55 @@ def test_where_the_logins_are_drawn_the_restarts_do_not_read_the_ramps_staircase
 
 def test_past_the_login_limit_the_skeleton_keeps_the_mean_rate() -> None:
     """The logins are drawn only where they drive ``max_requests`` beside sessions that send
-    requests, and are few enough to follow one by one; elsewhere the mean-rate time change
+    requests, and are few enough to hold (``LOGIN_LIMIT``) and, inside the attackers' windows,
+    to follow one by one (``ATTACKED_LOGIN_LIMIT``); elsewhere the mean-rate time change
     (item 11) runs, and a replication still completes."""
     sc = _clustered()
     server = sc.servers["mail"]
-    assert server.sessions is not None and drives_restarts(server, HORIZON, False, 0.0)
-    busy = replace(server, traffic=replace(server.traffic, logins_per_s=0.2, requests_per_s=13.0))
-    assert server.traffic.logins_per_s * HORIZON <= LOGIN_LIMIT < 0.2 * HORIZON
-    assert not drives_restarts(busy, HORIZON, False, 0.0)
-    assert not drives_restarts(replace(server, restart=RestartPolicy()), HORIZON, False, 0.0)
+
+    def drawn(s: Server, connections: float = 0.0, attacked: float = HORIZON) -> bool:
+        return drives_restarts(s, HORIZON, False, connections, attacked)
+
+    assert server.sessions is not None and drawn(server)
+    busy = replace(server, traffic=replace(server.traffic, logins_per_s=5.0, requests_per_s=300.0))
+    assert server.traffic.logins_per_s * HORIZON <= ATTACKED_LOGIN_LIMIT
+    assert LOGIN_LIMIT < 5.0 * HORIZON
+    assert not drawn(busy) and not drawn(busy, attacked=0.0)
+    # more than the events allowed inside the windows, where the whole is within the limit
+    moderate = replace(server, traffic=replace(server.traffic, logins_per_s=1.0,
+                                               requests_per_s=60.0))
+    assert ATTACKED_LOGIN_LIMIT < 1.0 * HORIZON <= LOGIN_LIMIT
+    assert not drawn(moderate) and drawn(moderate, attacked=float(ATTACKED_LOGIN_LIMIT))
+    assert not drawn(moderate, attacked=ATTACKED_LOGIN_LIMIT * 1.01)
+    assert not drawn(replace(server, restart=RestartPolicy()))
     quiet = replace(server, sessions=replace(server.sessions, requests_per_s=0.0))
-    assert not drives_restarts(quiet, HORIZON, False, 0.0)
+    assert not drawn(quiet)
     slot = replace(server, passwords=PasswordSpec(capture=0.6))
-    assert not drives_restarts(slot, HORIZON, False, 0.0)
+    assert not drawn(slot)
     # sessions alone: tokens that outlive the next request are counted login by login
     # (login_pairs), while the draw where copies are taken fits; next_request ones are not
     alone = replace(server, passwords=None)
-    assert not drives_restarts(alone, HORIZON, False, 0.0)
+    assert not drawn(alone)
     lasting = replace(alone, sessions=replace(server.sessions, lifetime=300.0))
-    assert drives_restarts(lasting, HORIZON, False, 0.0)
-    assert not drives_restarts(lasting, HORIZON, False, float(TAKES_LIMIT))
+    assert drawn(lasting)
+    assert not drawn(lasting, float(TAKES_LIMIT))
+    # past FEW_LOGINS, beside such tokens (login_pairs reads them, about 1 ms a lifetime) only
+    # where the max_requests restarts inside the windows are few; lingering passwords beside
+    # next_request tokens are read along with the rest, whatever the restarts
+    many = replace(busy, traffic=replace(busy.traffic, logins_per_s=0.2, requests_per_s=13.0))
+    assert 0.2 * HORIZON > FEW_LOGINS
+    edge = PAIRS_RESTART_LIMIT * 150 / (13.0 * many.hosts)  # attacked seconds at the limit
+    assert 0.2 * edge * 1.01 <= ATTACKED_LOGIN_LIMIT
+    for tokens in (lasting.sessions, replace(server.sessions, lifetime="next_handshake")):
+        both = replace(many, sessions=tokens)
+        assert drawn(both, attacked=edge * 0.99) and not drawn(both, attacked=edge * 1.01)
+        alone_many = replace(both, passwords=None)
+        assert drawn(alone_many, attacked=edge * 0.99)
+        assert not drawn(alone_many, attacked=edge * 1.01)
+    assert drawn(many, attacked=edge * 1.01)
+    # up to FEW_LOGINS whatever the restarts
+    restarting = replace(lasting, traffic=replace(many.traffic, logins_per_s=0.002))
+    assert drawn(restarting, attacked=edge * 1.01)
     a = sc.attackers["probe"]
     run = ServerRun(replace(sc, servers={"mail": busy}), busy,
                     {"probe": (a, ActiveWindow(0.0, 2_000.0))}, np.random.default_rng(3),
@@ -283,7 +320,7 @@ def test_a_heavy_attack_past_the_chains_size_follows_the_logins(monkeypatch) -> 
                    restart=replace(mail.restart, max_requests=5_000))
     sneak = replace(sc.attackers["sneak"], rate=5.0, presence=1.0)
     sc = replace(sc, servers={"mail": busy}, attackers={**sc.attackers, "sneak": sneak})
-    assert drives_restarts(busy, sc.horizon, False, 0.0)
+    assert drives_restarts(busy, sc.horizon, False, 0.0, sc.horizon)
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the sampler without the logins was taken")

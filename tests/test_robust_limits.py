@@ -20,7 +20,7 @@ from sim.engines.fast.key_count import CANDIDATE_LIMIT
 from sim.engines.fast.lingering import MANY_ATTACKERS_LOGIN_LIMIT
 from sim.engines.fast.skeleton import ServerRun
 from sim.engines.reference.budget import EVENT_LIMIT, attack_events, check, legitimate_events
-from sim.model.attackers import ActiveWindow, draw_window, longest_union
+from sim.model.attackers import ActiveWindow, covered, draw_window, longest_union
 from sim.model.record import Observations
 from sim.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 from sim.scenario import yamlsafe
@@ -181,14 +181,23 @@ def test_the_windows_drawn_are_within_their_longest_union(
                  for i, (lo, width, d) in enumerate(ranges)]
     rng = np.random.default_rng(seed)
     for _ in range(20):
-        windows = sorted((w.t0, w.t1) for a in attackers
-                         if not (w := draw_window(a, horizon, rng)).empty)
-        covered, reach = 0.0, -math.inf
-        for t0, t1 in windows:
-            covered += max(0.0, t1 - max(t0, reach))
-            reach = max(reach, t1)
+        windows = [draw_window(a, horizon, rng) for a in attackers]
         # start + duration rounds to the horizon's last place: a few 1e-12 a window
-        assert covered <= longest_union(attackers, horizon) + 1e-9 * len(windows)
+        assert covered(windows, horizon) <= longest_union(attackers, horizon) + 1e-9 * len(windows)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.floats(-5e3, 2e4), st.floats(-5e3, 2e4)), max_size=6))
+def test_covered_is_the_length_of_the_windows_union(spans: list[tuple[float, float]]) -> None:
+    """:func:`covered` (how long some attacker sends, which bounds the skeleton's login events)
+    against the union measured piece by piece: between consecutive ends, a piece is covered
+    when its middle lies in some window (clipped to the horizon; empty windows count nothing)."""
+    horizon = 1e4
+    windows = [ActiveWindow(t0, t1) for t0, t1 in spans]
+    ends = sorted({min(max(t, 0.0), horizon) for span in spans for t in span} | {0.0, horizon})
+    pieces = sum(b - a for a, b in zip(ends, ends[1:])
+                 if any(w.t0 < (a + b) / 2 < w.t1 for w in windows))
+    assert math.isclose(covered(windows, horizon), pieces, rel_tol=1e-12, abs_tol=1e-9)
 
 
 def test_fast_event_estimate_counts_what_a_run_simulates() -> None:

@@ -55,6 +55,19 @@ def longest_union(attackers: Iterable[Attacker], horizon: float) -> float:
     return min(horizon, sum(longest_window(a, horizon) for a in attackers))
 
 
+def covered(windows: Iterable[ActiveWindow], horizon: float) -> float:
+    """How long in ``[0, horizon]`` at least one of ``windows`` is open: their union's
+    length."""
+    spans = sorted((max(w.t0, 0.0), min(w.t1, horizon)) for w in windows
+                   if min(w.t1, horizon) > max(w.t0, 0.0))
+    total, reach = 0.0, -np.inf
+    for t0, t1 in spans:
+        if t1 > reach:
+            total += t1 - max(t0, reach)
+            reach = t1
+    return total
+
+
 def draw_attackers(
     scenario: Scenario, rng: np.random.Generator
 ) -> tuple[dict[str, bool], dict[str, ActiveWindow]]:

@@ -20,8 +20,9 @@ until the next key operation; ``next_request`` passwords where the shared buffer
 without passwords, tokens that outlive the next request, counted login by login,
 :mod:`.login_pairs`: :func:`drives_restarts`), where they drive a
 ``max_requests`` count (sessions that send requests) and where they are at most
-:data:`LOGIN_LIMIT` per replication, since the cost grows with them; elsewhere it keeps the
-mean-rate time change (item 11 says what that leaves).
+:data:`LOGIN_LIMIT` per replication and :data:`ATTACKED_LOGIN_LIMIT` inside the attackers'
+windows, since the cost grows with them; elsewhere it keeps the mean-rate time change (item 11
+says what that leaves).
 """
 
 from __future__ import annotations
@@ -36,23 +37,39 @@ from sim.engines.fast.segments import KnownLogins
 from sim.engines.fast.token_takes import TAKES_LIMIT, takes_work
 from sim.scenario.model import Server
 
-#: Most logins one server may expect over a replication for the skeleton to draw them: each
-#: is an event of its worker while attacks run and a step across the attack-free stretches.
-LOGIN_LIMIT = 20_000
+#: Most logins one server may expect over a replication for the skeleton to draw them: the
+#: timeline holds each about six times, as floats in arrays and in lists (about 350 bytes a
+#: login measured, 175 MB at the limit).
+LOGIN_LIMIT = 500_000
+#: Most of them inside the attackers' windows, where each is an event of its worker (about
+#: 20 microseconds: 2 s a replication at the limit). Across the attack-free stretches they
+#: are counted in batches (:meth:`.skeleton.ServerRun._count_until`), at about the cost of
+#: the restarts there.
+ATTACKED_LOGIN_LIMIT = 100_000
+#: Beside tokens that outlive the next request the paths that read the logins
+#: (:mod:`.login_pairs`) cost about a millisecond a worker lifetime they read (measured on
+#: random scenarios, 2026-12-07: 15 to 33 s a replication with 7,000 to 18,000 restarts in an
+#: attack). Up to :data:`FEW_LOGINS` logins they are drawn whatever that costs, as they were
+#: while that was the limit; past it only where the ``max_requests`` restarts expected
+#: inside the attackers' windows are at most :data:`PAIRS_RESTART_LIMIT`.
+FEW_LOGINS = 20_000
+PAIRS_RESTART_LIMIT = 2_000
 #: Steps :meth:`LoginTimeline.crossing` walks one by one before it walks in batches, of this
 #: many at first, growing fourfold up to the last.
 _WALK = 16
 _FIRST_BATCH, _LAST_BATCH = 64, 65_536
 
 
-def drives_restarts(server: Server, horizon: float, shared: bool, connections: float) -> bool:
+def drives_restarts(server: Server, horizon: float, shared: bool, connections: float,
+                    attacked: float) -> bool:
     """Whether the skeleton draws ``server``'s logins (module docstring): where they drive
     ``max_requests`` and a path reads them: the lingering path; for ``next_request``
     passwords, the shared buffer's (``shared``: :func:`.shared_buffer.always_shared` says it
     is taken in every replication, which it says for ``next_request`` tokens alone too);
     and for tokens that outlive the next request without passwords, the class per login or
     the draw where copies are taken (:mod:`.login_pairs`), where the latter fits its limit
-    with ``connections``, the most the attackers can send the server.
+    with ``connections``, the most the attackers can send the server. ``attacked``: how long
+    some attacker sends to it (:data:`ATTACKED_LOGIN_LIMIT`, :data:`PAIRS_RESTART_LIMIT`).
 
     Not for ``next_request`` passwords or tokens elsewhere: the slot, chain and at-the-reads
     paths draw a lifetime's requests free of its count (``docs/fast-engine.md``, item 13),
@@ -62,7 +79,11 @@ def drives_restarts(server: Server, horizon: float, shared: bool, connections: f
     logins = server.traffic.logins_per_s * server.hosts
     if (server.restart.max_requests is None or sessions is None or sessions.ttl <= 0.0
             or sessions.requests_per_s <= 0.0 or logins <= 0.0
-            or logins * horizon > LOGIN_LIMIT):
+            or logins * horizon > LOGIN_LIMIT or logins * attacked > ATTACKED_LOGIN_LIMIT):
+        return False
+    requests = server.traffic.requests_per_s * server.hosts * attacked + connections
+    if (sessions.lifetime != "next_request" and logins * horizon > FEW_LOGINS
+            and requests / server.restart.max_requests > PAIRS_RESTART_LIMIT):
         return False
     if passwords is not None and passwords.lifetime != "next_request":
         return True

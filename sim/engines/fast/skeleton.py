@@ -66,7 +66,7 @@ from sim.engines.fast.reads import pick
 from sim.engines.fast.shared_buffer import always_shared
 from sim.engines.fast.spectral import propagate, propagate_rows
 from sim.model.record import AttackPhase, Captures, Connection, Crash, Observations
-from sim.model.attackers import ActiveWindow
+from sim.model.attackers import ActiveWindow, covered
 from sim.model.capture import CaptureTable, any_of
 from sim.model.restarts import max_requests_restarts, workers_scheduled_restarts
 from sim.scenario.model import Attacker, Scenario, Server
@@ -304,7 +304,8 @@ class ServerRun:
         connections = sum(a.connection_rate * max(0.0, min(w.t1, self.horizon) - max(w.t0, 0.0))
                           for a, w in attackers.values())
         if drives_restarts(server, self.horizon,
-                           always_shared(server, self.horizon, connections), connections):
+                           always_shared(server, self.horizon, connections), connections,
+                           covered((w for _, w in attackers.values()), self.horizon)):
             self.logins = LoginTimeline.draw(server, self.horizon, rng.spawn(1)[0])
         self.config = self._make_config(0.0)
 
