@@ -174,7 +174,7 @@ class Spies:
 
 
 class _Capped(Exception):
-    """The alarm went off; ``where`` is the engine's innermost function that was running."""
+    """The alarm went off; ``where`` is where it found the run (:func:`_engine_frame`)."""
 
     def __init__(self, where: str) -> None:
         super().__init__(where)

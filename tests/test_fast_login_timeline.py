@@ -115,8 +115,8 @@ def test_the_time_change_walked_in_batches_gives_the_floats_edge_by_edge_did(
     """Among many workers a worker's crossing walks hundreds of edges (every worker's logins
     and expiries), so past a few it walks them in batches: the same instant, to the last bit,
     as the walk edge by edge (``_edge_by_edge``), or None where that gives None: stretches of
-    0.01 s to 10,000 s over 2,000 edges, counts ``x`` up to 10^6 of what a stretch holds
-    (``10^x`` requests), with sessions that send none (a flat count but for ``rate``)."""
+    0.01 s to 10,000 s over 2,000 edges, counts of 0.001 to 1,000 requests to reach, and
+    sessions that send none (a flat count but for ``rate``)."""
     horizon = 20_000.0
     server = mail_server(traffic=Traffic(handshakes_per_s=0.05, logins_per_s=0.05,
                                          requests_per_s=1.0),
