@@ -640,6 +640,20 @@ def passwords_lasting(lifetime: float | str, counted: bool = False) -> Callable[
     return build
 
 
+def busy_logins() -> Scenario:
+    """:func:`passwords_lasting` (900 s, ``choices``' ``max_requests`` of 80 kept) with three
+    logins a second: 21,600 a replication, past the 20,000 up to which the skeleton drew the
+    logins until 2026-12-07's last session (``login_timeline.FEW_LOGINS``), where it now draws
+    them and the passwords and tokens read them (``docs/fast-engine.md``, item 11)."""
+    sc = passwords_lasting(900.0, counted=True)()
+    mail = sc.servers["mail"]
+    assert mail.sessions is not None
+    logins = 3.0
+    requests = logins * (1.0 + mail.sessions.ttl * mail.sessions.requests_per_s) + 0.03
+    return replace(sc, servers={**sc.servers, "mail": replace(mail, traffic=replace(
+        mail.traffic, logins_per_s=logins, requests_per_s=requests))})
+
+
 CELLS = ("password & session", "password, no session", "session, no password")
 
 

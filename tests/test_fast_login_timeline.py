@@ -10,7 +10,7 @@ import math
 from dataclasses import replace
 
 import numpy as np
-from agreement import mail_server, small_scenario
+from agreement import busy_logins, mail_server, small_scenario
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -408,3 +408,13 @@ def test_the_logins_counted_in_batches_give_the_floats_one_by_one_did(
     assert outcomes[0] == outcomes[1]
     assert states[0] == states[1]
     assert after[0] == after[1]
+
+
+def test_the_busy_probe_is_past_the_old_limit_and_draws_the_logins() -> None:
+    """``tests/busy_logins_probe.py`` checks the engines against each other past the 20,000
+    logins up to which the skeleton drew them until 2026-12-07's last session: its scenario
+    must stay there, and the skeleton must draw them on it, whatever the attackers do."""
+    sc = busy_logins()
+    mail = sc.servers["mail"]
+    assert mail.traffic.logins_per_s * mail.hosts * sc.horizon > FEW_LOGINS
+    assert drives_restarts(mail, sc.horizon, False, 0.0, sc.horizon)
