@@ -4,17 +4,16 @@ exact, and ``max_requests`` restarts spread as the model's when sessions cluster
 
 from __future__ import annotations
 
-import bisect
 import copy
 import math
 from dataclasses import replace
 
 import numpy as np
-from agreement import busy_logins, mail_server, small_scenario
+from agreement import busy_logins, forced, mail_server, small_scenario
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from sim.engines.fast import shared_buffer
+from sim.engines.fast import login_timeline, shared_buffer, skeleton
 from sim.engines.fast.login_timeline import (
     ATTACKED_LOGIN_LIMIT,
     FEW_LOGINS,
@@ -84,26 +83,6 @@ def test_the_time_change_counts_what_the_sessions_send(
         assert counted(hit - 1e-6 * (hit - t0)) < x * (1 + 1e-12)
 
 
-def _edge_by_edge(tl: LoginTimeline, t0: float, t1: float, rate: float, x: float
-                  ) -> float | None:
-    """:meth:`~LoginTimeline.crossing` as it was written before it walked in batches."""
-    if x <= 0.0:
-        return t0
-    edges, opened, kappa = tl._edges, tl._open, tl.session_rate
-    k = bisect.bisect_right(edges, t0) - 1
-    t, done = t0, 0.0
-    while True:
-        nxt = edges[k + 1] if k + 1 < len(edges) else math.inf
-        stop = min(nxt, t1)
-        slope = rate + kappa * opened[k]
-        gain = slope * (stop - t)
-        if done + gain >= x and slope > 0.0:
-            return min(t + (x - done) / slope, stop)
-        if stop >= t1:
-            return None
-        t, done, k = stop, done + gain, k + 1
-
-
 @settings(max_examples=300, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), a=st.floats(0.0, 1.0), length=st.floats(-2.0, 4.0),
        rate=st.sampled_from([0.0, 1e-3, 0.05]), x=st.floats(0.0, 6.0),
@@ -114,7 +93,8 @@ def test_the_time_change_walked_in_batches_gives_the_floats_edge_by_edge_did(
 ) -> None:
     """Among many workers a worker's crossing walks hundreds of edges (every worker's logins
     and expiries), so past a few it walks them in batches: the same instant, to the last bit,
-    as the walk edge by edge (``_edge_by_edge``), or None where that gives None: stretches of
+    as the walk edge by edge (the same method with its batches put off past every edge), or
+    None where that gives None: stretches of
     0.01 s to 10,000 s over 2,000 edges, counts of 0.001 to 1,000 requests to reach, and
     sessions that send none (a flat count but for ``rate``)."""
     horizon = 20_000.0
@@ -125,7 +105,9 @@ def test_the_time_change_walked_in_batches_gives_the_floats_edge_by_edge_did(
     t0 = a * horizon
     t1 = min(horizon * 1.5, t0 + 10.0**length)
     target = 10.0**x / 1_000.0
-    assert tl.crossing(t0, t1, rate, target) == _edge_by_edge(tl, t0, t1, rate, target)
+    batched = tl.crossing(t0, t1, rate, target)
+    with forced(login_timeline, "_WALK", math.inf):
+        assert batched == tl.crossing(t0, t1, rate, target)
 
 
 def _clustered() -> Scenario:
@@ -342,29 +324,6 @@ def test_a_heavy_attack_past_the_chains_size_follows_the_logins(monkeypatch) -> 
     assert draw.by_attacker["sneak"] > 0 and draw.total >= draw.by_attacker["sneak"]
 
 
-def _one_by_one(run: ServerRun, state: _Worker, t0: float, t1: float
-                ) -> tuple[float | None, bool]:
-    """The skeleton's count across a quiet stretch as it was written before it took the
-    logins in batches: login by login, each interval's crossing, then the login served."""
-    logins = run.logins
-    assert logins is not None
-    own = logins.own[state.index]
-    while True:
-        k = state.next_login
-        login = float(own[k]) if k < own.size else math.inf
-        stop = min(login, t1)
-        hit = logins.crossing(t0, stop, logins.other, state.target - state.used)
-        if hit is not None:
-            state.used = state.target
-            return hit, False
-        state.used += logins.requests(t0, stop)
-        if login >= t1:
-            return None, False
-        state.next_login, t0 = k + 1, login
-        if run._served_known(state):
-            return math.nextafter(login, math.inf), True
-
-
 @settings(max_examples=300, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), left=st.integers(1, 3_000),
        a=st.floats(0.0, 1.0), length=st.floats(0.0, 5.3), spent=st.floats(0.0, 1.2),
@@ -376,8 +335,8 @@ def test_the_logins_counted_in_batches_give_the_floats_one_by_one_did(
     """Across a quiet stretch the skeleton counts a worker's logins one by one at first, then
     in batches of up to 65,536. It must give what counting them all one by one gives, to the
     last bit and with the generator left where that left it: the restart's time and kind, the
-    count carried, the next login and the uniforms drawn (``_one_by_one`` above is the loop
-    it replaced). A worker with about 20,000 logins over the horizon, stretches of 1 s to all
+    count carried, the next login and the uniforms drawn (the same method with every login
+    counted one by one). A worker with about 20,000 logins over the horizon, stretches of 1 s to all
     of it and ``left`` from 1 to 3,000 requests to count, so that restarts fall inside
     intervals, at logins, in later batches and not at all; sessions that send 60 requests
     each, or hardly any (then most requests are logins and restarts come at them)."""
@@ -399,10 +358,11 @@ def test_the_logins_counted_in_batches_give_the_floats_one_by_one_did(
                     used=spent * target, target=target, left=left,
                     next_login=int(run.logins.own[0].searchsorted(t0, side="right")))
     states, outcomes, after = [], [], []
-    for count in (_one_by_one, ServerRun._count_until):
+    for one_by_one in (math.inf, skeleton._ONE_BY_ONE):
         state = copy.copy(start)
         run.rng = np.random.default_rng([seed, 7])
-        outcomes.append(count(run, state, t0, t1))
+        with forced(skeleton, "_ONE_BY_ONE", one_by_one):
+            outcomes.append(run._count_until(state, t0, t1))
         states.append((state.used, state.target, state.left, state.next_login))
         after.append(run.rng.random())
     assert outcomes[0] == outcomes[1]
