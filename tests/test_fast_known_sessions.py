@@ -94,7 +94,7 @@ def test_next_request_tokens_alone_take_the_shared_buffer_on_the_skeletons_login
 
     sc = sessions_alone(SCENARIOS["stop-on-key"])()
     mail = sc.servers["mail"]
-    assert always_shared(mail, sc.horizon, 1_000.0)
+    assert always_shared(mail, sc.horizon, 1_000.0, attacked=sc.horizon, windows=4, crashes=0.0)
     assert drives_restarts(mail, sc.horizon, True, 1_000.0, sc.horizon)
     with forced(fast, "sample_shared_buffer", spy):
         outcomes("fast", sc, 12, 3)

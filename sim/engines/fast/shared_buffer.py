@@ -113,17 +113,43 @@ from sim.scenario.model import PasswordSpec, ResidencySpec, Server, SessionSpec
 #: passwords' literal draw's 20,000 (:data:`.session_slot.DRAWN_LIMIT`), past which the
 #: counting chain took them.
 SHARED_LIMIT = LITERAL_LIMIT
+#: On the skeleton's logins this draw is the one exact path (past it ``max_requests`` keeps
+#: the mean-rate time change: ``docs/fast-engine.md``, item 11), so there it may cost this
+#: many times :data:`SHARED_LIMIT` (:func:`known_cost`): 4,000,000 units (a request, login or
+#: read drawn, about 0.4 microseconds), about 1.6 s a replication, as much as the literal
+#: session draw may take where only it is exact (:data:`.sessions.CONCURRENT_LITERAL_LIMIT`).
+#: A multiple, so that a limit forced below zero turns both off, as the tests that leave this
+#: path force it.
+KNOWN_FACTOR = 20.0
+#: What a lifetime read on the skeleton's logins costs besides its draws, in those units: its
+#: calls (about 85 microseconds a lifetime, measured on random scenarios, 2026-12-08: 120,000
+#: crash-ended lifetimes in 10 s) and, for each of the server's logins, which it scans for the
+#: sessions open in the lifetime, about 40 nanoseconds (1,869 lifetimes among 4,925 logins:
+#: 0.24 s in ``_counted_requests`` alone).
+LIFETIME_UNITS = 200.0
+LOGIN_SCAN_UNITS = 0.1
 
 
-def always_shared(server: Server, horizon: float, connections: float) -> bool:
+def always_shared(server: Server, horizon: float, connections: float, *, attacked: float,
+                  windows: int, crashes: float) -> bool:
     """Whether :func:`shared_lifetimes` takes this path in every replication, whatever the
-    skeleton: its bounds on the literal draws hold with every worker read over the whole
-    horizon and ``connections``, the most the attackers can send the server. With a
-    ``concurrent`` check that could pass beside ``next_request`` tokens, as far as only the
-    literal draw runs it (:func:`.sessions.concurrent_needs_literal`); this module then draws
-    the session requests of the lifetimes around the readable ones too
-    (:func:`checked_lifetimes`), which those bounds, over every worker and the whole horizon,
-    already count.
+    skeleton, within a cost bound: so the skeleton draws the logins for it beside
+    ``max_requests`` (:func:`.login_timeline.drives_restarts`), and then it is taken whatever
+    its bounds (``known``). Until 2026-12-08 only where its bounds on the literal draws hold
+    with every worker read over the whole horizon and ``connections``, the most the attackers
+    can send the server (with a ``concurrent`` check that could pass beside ``next_request``
+    tokens, as far as only the literal draw runs it, :func:`.sessions.concurrent_needs_literal`;
+    this module then draws the session requests of the lifetimes around the readable ones too,
+    :func:`checked_lifetimes`, which those bounds already count). Since, with ``max_requests``,
+    also past them where the draw on the logins is expected to cost at most
+    :data:`KNOWN_FACTOR` times :data:`SHARED_LIMIT` (:func:`known_cost`, from the attackers'
+    ``windows``, ``attacked`` seconds of the vulnerable window in all, and the ``crashes``
+    they can cause there): past those bounds the other paths are not exact (item 11), not
+    merely cheaper. Not beside a ``concurrent`` check: the lifetimes around the readable ones
+    that it reads (:func:`checked_lifetimes`) are those the skeleton lists, and across an
+    attack-free stretch it lists only the first and the last, so a replay early in a window
+    that follows one does not see the victim's requests before it (``docs/fast-engine.md``,
+    "Open at full power"); busier servers, with shorter lifetimes, would see less.
 
     Without passwords, for ``next_request`` tokens alone: where the skeleton drew the logins
     this module is the one draw of them that reads those logins and each lifetime's count
@@ -133,8 +159,7 @@ def always_shared(server: Server, horizon: float, connections: float) -> bool:
             or sessions.ttl <= 0.0 or sessions.requests_per_s <= 0.0):
         return False
     logins = server.hosts * traffic.logins_per_s
-    requests = server.hosts * (traffic.other_requests_per_s(sessions) + traffic.logins_per_s
-                               + traffic.session_requests_per_s(sessions))
+    requests = _requests_per_s(server, sessions)
     handshakes = (server.hosts * traffic.handshakes_per_s * (horizon + 2.0 * sessions.ttl)
                   if sessions.lifetime == "next_handshake" else 0.0)
     span = horizon + sessions.ttl
@@ -143,8 +168,58 @@ def always_shared(server: Server, horizon: float, connections: float) -> bool:
     drawn = (requests * horizon + logins * span + connections
              + logins * span * sessions.requests_per_s * sessions.ttl + handshakes)
     if concurrent_needs_literal(sessions, False):
-        return literal <= CONCURRENT_LITERAL_LIMIT and drawn <= CONCURRENT_LITERAL_LIMIT
-    return literal <= LITERAL_LIMIT and drawn <= SHARED_LIMIT
+        if literal <= CONCURRENT_LITERAL_LIMIT and drawn <= CONCURRENT_LITERAL_LIMIT:
+            return True
+    elif literal <= LITERAL_LIMIT and drawn <= SHARED_LIMIT:
+        return True
+    return (server.restart.max_requests is not None and "concurrent" not in sessions.binding
+            and known_cost(server, horizon, connections, attacked, windows, crashes)
+            <= KNOWN_FACTOR * SHARED_LIMIT)
+
+
+def known_cost(server: Server, horizon: float, connections: float, attacked: float,
+               windows: int, crashes: float) -> float:
+    """The expected work of this draw on the skeleton's logins, in the units of
+    :data:`SHARED_LIMIT`: the requests, logins and reads it draws, and each lifetime it reads
+    (:func:`known_lifetimes`; :data:`LIFETIME_UNITS` and, for each of the server's logins,
+    :data:`LOGIN_SCAN_UNITS`). The readable lifetimes' requests: over the attacked stretches
+    and, for the first and last lifetime of each worker, about a lifetime (a restart
+    interval, or the time its ``max_requests`` take) on either side of each window."""
+    sessions, traffic, restart = server.sessions, server.traffic, server.restart
+    assert sessions is not None and restart.max_requests is not None
+    span = min(attacked, horizon)
+    requests = _requests_per_s(server, sessions)
+    lifetime = min(restart.every or horizon, horizon,
+                   restart.max_requests * server.total_workers / requests)
+    if sessions.lifetime == "next_handshake":  # the legitimate handshakes, drawn too
+        requests += server.hosts * traffic.handshakes_per_s
+    logins = server.hosts * traffic.logins_per_s * horizon
+    draws = requests * (span + min(horizon - span, 2.0 * windows * lifetime)) + logins
+    lifetimes = known_lifetimes(server, horizon, connections, attacked, windows, crashes)
+    return draws + connections + lifetimes * (LIFETIME_UNITS + LOGIN_SCAN_UNITS * logins)
+
+
+def known_lifetimes(server: Server, horizon: float, connections: float, attacked: float,
+                    windows: int, crashes: float) -> float:
+    """How many lifetimes this draw reads on the skeleton's logins, expected, at most: those
+    that cross the attackers' ``windows`` (``attacked`` seconds in all), one per worker and
+    window and one more for each restart inside them, by ``max_requests`` (the legitimate
+    requests and the attackers' ``connections``), by time, and by ``crashes``."""
+    sessions, restart = server.sessions, server.restart
+    assert sessions is not None and restart.max_requests is not None
+    span = min(attacked, horizon)
+    requests = _requests_per_s(server, sessions)
+    workers = server.total_workers
+    timed = workers * span / restart.every if restart.every else 0.0
+    return (workers * windows + timed + (requests * span + connections) / restart.max_requests
+            + crashes)
+
+
+def _requests_per_s(server: Server, sessions: SessionSpec) -> float:
+    """The server's legitimate requests a second: logins, session requests and the others."""
+    traffic = server.traffic
+    return server.hosts * (traffic.other_requests_per_s(sessions) + traffic.logins_per_s
+                           + traffic.session_requests_per_s(sessions))
 
 
 def shared_lifetimes(

@@ -303,9 +303,19 @@ class ServerRun:
         time change. From a stream of their own, as the listed connections'."""
         connections = sum(a.connection_rate * max(0.0, min(w.t1, self.horizon) - max(w.t0, 0.0))
                           for a, w in attackers.values())
-        if drives_restarts(server, self.horizon,
-                           always_shared(server, self.horizon, connections), connections,
-                           covered((w for _, w in attackers.values()), self.horizon)):
+        # what the shared buffer's draw on the logins would read: the attacked stretches of the
+        # vulnerable window, and the crashes there (each ends a lifetime)
+        readable = min(self.horizon, server.vulnerable_until)
+        open_for = [max(0.0, min(w.t1, readable) - max(w.t0, 0.0)) for _, w in attackers.values()]
+        crashes = sum(a.connection_rate * t
+                      * crash_chance(server.crash_probability, a.heartbeats_per_connection)
+                      for (a, _), t in zip(attackers.values(), open_for))
+        windows = [w for _, w in attackers.values()]
+        shared = always_shared(server, self.horizon, connections,
+                               attacked=covered(windows, readable),
+                               windows=sum(t > 0.0 for t in open_for), crashes=crashes)
+        if drives_restarts(server, self.horizon, shared, connections,
+                           covered(windows, self.horizon)):
             self.logins = LoginTimeline.draw(server, self.horizon, rng.spawn(1)[0])
         self.config = self._make_config(0.0)
 
