@@ -80,6 +80,9 @@ def test_the_skeleton_draws_the_logins_where_the_shared_path_is_sure() -> None:
     # without max_requests the skeleton does not draw the logins: the former bounds alone
     free = replace(busy, restart=replace(busy.restart, max_requests=None))
     assert not always_shared(free, 7200.0, 100.0, **light)
+    # nor without logins (no sessions to time the restarts by, and no requests to count)
+    quiet = replace(busy, traffic=replace(busy.traffic, logins_per_s=0.0, requests_per_s=0.0))
+    assert not always_shared(quiet, 7200.0, 3_000_000.0, **light)
     # nor beside a concurrent check (the lifetimes it reads around the readable ones): past
     # the literal draw's 4,000,000, within the cost without the check
     assert busy.sessions is not None

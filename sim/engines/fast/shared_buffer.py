@@ -149,7 +149,7 @@ def always_shared(server: Server, horizon: float, connections: float, *, attacke
     that it reads (:func:`checked_lifetimes`) are those the skeleton lists, and across an
     attack-free stretch it lists only the first and the last, so a replay early in a window
     that follows one does not see the victim's requests before it (``docs/fast-engine.md``,
-    "Open at full power"); busier servers, with shorter lifetimes, would see less.
+    item 11: open); busier servers, with shorter lifetimes, would see less.
 
     Without passwords, for ``next_request`` tokens alone: where the skeleton drew the logins
     this module is the one draw of them that reads those logins and each lifetime's count
@@ -172,7 +172,8 @@ def always_shared(server: Server, horizon: float, connections: float, *, attacke
             return True
     elif literal <= LITERAL_LIMIT and drawn <= SHARED_LIMIT:
         return True
-    return (server.restart.max_requests is not None and "concurrent" not in sessions.binding
+    return (server.restart.max_requests is not None and logins > 0.0
+            and "concurrent" not in sessions.binding
             and known_cost(server, horizon, connections, attacked, windows, crashes)
             <= KNOWN_FACTOR * SHARED_LIMIT)
 
