@@ -110,7 +110,7 @@ def _estimated_and_read(sc: Scenario, seed: int) -> tuple[float, int]:
 
 
 @pytest.mark.parametrize("variant", ["plain", "crashes"])
-def test_the_shared_draws_cost_counts_at_least_the_lifetimes_it_reads(variant: str) -> None:
+def test_the_shared_draws_cost_counts_the_lifetimes_it_reads(variant: str) -> None:
     """The cost bound that sends busy servers to the shared buffer's draw on the skeleton's
     logins (:func:`shared_buffer.known_cost`, since 2026-12-08) is dominated by the lifetimes
     that draw reads, at about 85 microseconds each; its count of them must not fall short of
@@ -140,23 +140,28 @@ def test_a_busy_server_takes_the_shared_draw_on_the_skeletons_logins() -> None:
     sure to be taken until 2026-12-08; since, the skeleton draws its logins and that draw
     reads them in every replication (``tests/busy_logins_probe.py ... shared`` compares it
     with the reference engine, by hand). With the former bound the skeleton keeps the
-    mean-rate time change, and the draws draw logins of their own: the shared buffer's, where
-    its bounds hold on the lifetimes read (7 of these 8), free of each lifetime's count
-    (items 11 and 13)."""
+    mean-rate time change and draws no logins; the draws then draw logins of their own, free
+    of each lifetime's count (items 11 and 13)."""
     sc = busy_shared()
     calls: list[bool] = []
-    real = fast.sample_shared_buffer
+    drawn = {"logins": 0}
+    real, real_draw = fast.sample_shared_buffer, skeleton.LoginTimeline.draw
 
     def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
         calls.append(kwargs["known"] is not None)
         return real(*args, **kwargs)
 
-    with forced(fast, "sample_shared_buffer", spy):
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        drawn["logins"] += 1
+        return real_draw(*args, **kwargs)
+
+    with (forced(fast, "sample_shared_buffer", spy),
+          forced(skeleton.LoginTimeline, "draw", counted)):
         outcomes("fast", sc, 8, 5)
-        assert calls == [True] * 8
+        assert calls == [True] * 8 and drawn["logins"] == 8
         with forced(shared_buffer, "KNOWN_FACTOR", -1.0):
             outcomes("fast", sc, 8, 5)
-    assert not any(calls[8:])
+    assert drawn["logins"] == 8 and not any(calls[8:])
 
 
 @pytest.mark.parametrize("seed", range(4))
