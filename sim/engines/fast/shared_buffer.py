@@ -276,7 +276,10 @@ def checked_lifetimes(sessions: SessionSpec, touched: Sequence[WorkerLifetime],
     readable one starts to the last one's end, since a session is tried when first captured,
     inside a readable lifetime, and the check asks whether its victim sent a request, on any
     worker, within the window before. Drawn even where :mod:`.concurrent_bound` proves the
-    check never passes: read from the readable lifetimes alone it could."""
+    check never passes: read from the readable lifetimes alone it could. Only those the
+    skeleton lists: across an attack-free stretch it lists the first and the last, so the
+    ones inside a window before an attack that follows such a stretch are missing (found
+    2026-12-08, open: ``docs/fast-engine.md``, item 11)."""
     if "concurrent" not in sessions.binding or not touched:
         return []
     lo = min(lt.start for lt in touched) - sessions.concurrent_window
