@@ -94,9 +94,9 @@ def test_the_time_change_walked_in_batches_gives_the_floats_edge_by_edge_did(
     """Among many workers a worker's crossing walks hundreds of edges (every worker's logins
     and expiries), so past a few it walks them in batches: the same instant, to the last bit,
     as the walk edge by edge (the same method with its batches put off past every edge), or
-    None where that gives None: stretches of
-    0.01 s to 10,000 s over 2,000 edges, counts of 0.001 to 1,000 requests to reach, and
-    sessions that send none (a flat count but for ``rate``)."""
+    None where that gives None: stretches of 0.01 s to 10,000 s over 2,000 edges, counts of
+    0.001 to 1,000 requests to reach, and sessions that send none (a flat count but for
+    ``rate``)."""
     horizon = 20_000.0
     server = mail_server(traffic=Traffic(handshakes_per_s=0.05, logins_per_s=0.05,
                                          requests_per_s=1.0),
@@ -336,8 +336,8 @@ def test_the_logins_counted_in_batches_give_the_floats_one_by_one_did(
     in batches of up to 65,536. It must give what counting them all one by one gives, to the
     last bit and with the generator left where that left it: the restart's time and kind, the
     count carried, the next login and the uniforms drawn (the same method with every login
-    counted one by one). A worker with about 20,000 logins over the horizon, stretches of 1 s to all
-    of it and ``left`` from 1 to 3,000 requests to count, so that restarts fall inside
+    counted one by one). A worker with about 20,000 logins over the horizon, stretches of 1 s
+    to all of it and ``left`` from 1 to 3,000 requests to count, so that restarts fall inside
     intervals, at logins, in later batches and not at all; sessions that send 60 requests
     each, or hardly any (then most requests are logins and restarts come at them)."""
     sc = _clustered()

@@ -99,9 +99,11 @@ def _estimated_and_read(sc: Scenario, seed: int) -> tuple[float, int]:
     in one skeleton of ``sc``."""
     asked: list[float] = []
 
-    def spy(server: Server, horizon: float, connections: float, **load: float) -> bool:
-        asked.append(known_lifetimes(server, horizon, connections, **load))  # type: ignore[arg-type]
-        return always_shared(server, horizon, connections, **load)  # type: ignore[arg-type]
+    def spy(server: Server, horizon: float, connections: float, *, attacked: float,
+            windows: int, crashes: float) -> bool:
+        asked.append(known_lifetimes(server, horizon, connections, attacked, windows, crashes))
+        return always_shared(server, horizon, connections, attacked=attacked, windows=windows,
+                             crashes=crashes)
 
     with forced(skeleton, "always_shared", spy):
         run = _run(sc, seed)

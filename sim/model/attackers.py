@@ -21,6 +21,10 @@ class ActiveWindow:
     def empty(self) -> bool:
         return self.t1 <= self.t0
 
+    def open_before(self, end: float) -> float:
+        """How long the window is open in ``[0, end)``."""
+        return max(0.0, min(self.t1, end) - max(self.t0, 0.0))
+
 
 def draw_window(attacker: Attacker, horizon: float, rng: np.random.Generator) -> ActiveWindow:
     """Start uniform in ``[start_low, start_high]`` (one draw even for a fixed start, so that

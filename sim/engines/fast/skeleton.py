@@ -301,16 +301,16 @@ class ServerRun:
         """The server's logins where they drive ``max_requests`` (:mod:`.login_timeline`):
         each worker's own are counted as known points, the session requests they imply by the
         time change. From a stream of their own, as the listed connections'."""
-        connections = sum(a.connection_rate * max(0.0, min(w.t1, self.horizon) - max(w.t0, 0.0))
+        windows = [w for _, w in attackers.values()]
+        connections = sum(a.connection_rate * w.open_before(self.horizon)
                           for a, w in attackers.values())
         # what the shared buffer's draw on the logins would read: the attacked stretches of the
         # vulnerable window, and the crashes there (each ends a lifetime)
         readable = min(self.horizon, server.vulnerable_until)
-        open_for = [max(0.0, min(w.t1, readable) - max(w.t0, 0.0)) for _, w in attackers.values()]
+        open_for = [w.open_before(readable) for w in windows]
         crashes = sum(a.connection_rate * t
                       * crash_chance(server.crash_probability, a.heartbeats_per_connection)
                       for (a, _), t in zip(attackers.values(), open_for))
-        windows = [w for _, w in attackers.values()]
         shared = always_shared(server, self.horizon, connections,
                                attacked=covered(windows, readable),
                                windows=sum(t > 0.0 for t in open_for), crashes=crashes)
